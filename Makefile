@@ -1,0 +1,91 @@
+# xlb: one Makefile. The top is lists; the rules below are generic.
+
+BPF_PROGS     := xlb
+COMMON_SRCS   := log addr pins
+XLBD_SRCS     := xlbd config maglev netlink attach control state $(COMMON_SRCS)
+XLBCTL_SRCS   := xlbctl attach netlink $(COMMON_SRCS)
+# unit test name -> the modules it links against
+UNIT_TESTS    := maglev config addr
+unit_maglev_deps := maglev log
+unit_config_deps := config addr log
+unit_addr_deps   := addr
+
+BUILD   ?= build
+ARCH    := $(shell uname -m | sed 's/aarch64/arm64/;s/x86_64/x86/')
+MULTI   := $(shell gcc -print-multiarch 2>/dev/null)
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+PREFIX  ?= /usr/local
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+CPPFLAGS += -Iinclude -I$(BUILD) -Iuserspace
+LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+              -Iinclude -I/usr/include/$(MULTI)
+
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+.SECONDARY:
+.PHONY: all asan test test-unit test-bpf test-bats demo bench clean install fuzz deps
+all: $(BUILD)/xlbd $(BUILD)/xlbctl
+
+deps:
+	scripts/deps.sh
+
+# --- BPF: object -> skeleton ---------------------------------------------
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h include/xlb/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $* > $@
+
+SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
+
+# --- userspace -------------------------------------------------------------
+$(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h include/xlb/*.h) $(SKELS) | $(BUILD)/obj
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/xlbd: $(XLBD_SRCS:%=$(BUILD)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/xlbctl: $(XLBCTL_SRCS:%=$(BUILD)/obj/%.o)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD) $(BUILD)/obj $(BUILD)/unit:
+	mkdir -p $@
+
+# Sanitizer build of the whole tree into build-asan/.
+asan:
+	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all
+
+# --- tests -----------------------------------------------------------------
+# Unit tests always build with ASan+UBSan.
+$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*.c userspace/*.h include/xlb/*.h) | $(BUILD)/unit
+	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O1 -g $(SAN_FLAGS) \
+	  $< $(foreach m,$(unit_$*_deps),userspace/$(m).c) -o $@ -lcmocka $(LDLIBS)
+
+test-unit: $(UNIT_TESTS:%=$(BUILD)/unit/test_%)
+	@set -e; for t in $^; do echo "== $$t"; $$t; done
+
+$(BUILD)/bpf_test: tests/bpf/bpf_test.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)
+	$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $< -o $@ $(LDLIBS)
+
+test-bpf: $(BUILD)/bpf_test
+	tests/bpf/run.sh $(BUILD)/bpf_test
+
+test-bats: all
+	bats --print-output-on-failure tests/bats
+
+test: all test-unit test-bpf test-bats
+
+demo: all
+	scripts/demo.sh
+
+install: all
+	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd
+	install -D -m 0755 $(BUILD)/xlbctl $(DESTDIR)$(PREFIX)/sbin/xlbctl
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Every map of the data path: what it holds, who writes it, who reads it.
+ * Key and value layouts are in include/xlb/maps.h. All are pinned by name
+ * under xlbd's pin directory, so a restarted xlbd (and xlbctl) reuses them. */
+#ifndef XLB_MAPS_BPF_H
+#define XLB_MAPS_BPF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "xlb/maps.h"
+
+/* (VIP, port, proto) -> service. xlbd writes, XDP reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, struct xlb_svc_key);
+	__type(value, struct xlb_svc);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_services SEC(".maps");
+
+/* service id -> name and listener, for xlbctl only. xlbd writes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_svc_info);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_svc_info SEC(".maps");
+
+/* backend id -> address, port, state. xlbd writes, XDP reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_backend);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_backends SEC(".maps");
+
+/* One service's Maglev table: slot -> backend id (0 = none). */
+struct xlb_maglev_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAGLEV_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+/* service id -> its current Maglev table. xlbd builds a fresh inner map
+ * and swaps the slot (atomic for readers); XDP reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	__array(values, struct xlb_maglev_table);
+} xlb_maglev SEC(".maps");
+
+/* client 5-tuple -> backend. XDP inserts on a new flow and reads; xlbd
+ * deletes the flows of a deleted backend. A shared LRU, so a flow seen
+ * on any CPU is found on every CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FLOW_ENTRIES);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_flow);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_flows SEC(".maps");
+
+/* backend reply 5-tuple -> VIP to restore. XDP inserts with the flow,
+ * the tc return program reads, xlbd prunes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, XLB_FLOW_ENTRIES);
+	__type(key, struct xlb_flow_key);
+	__type(value, struct xlb_rnat);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_rnat SEC(".maps");
+
+/* Interfaces XDP_REDIRECT delivers into. xlbd writes (from the netns the
+ * ifindexes belong to: devmap values resolve in the writer's netns). */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, XLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_tx_ports SEC(".maps");
+
+/* ifindex -> what xlbd attached there; xlbd writes, xlbctl teardown reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct xlb_iface);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_ifaces SEC(".maps");
+
+/* Per-CPU counters: the data path adds without atomics; readers sum. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct xlb_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_be_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_R_MAX);
+	__type(key, __u32);
+	__type(value, struct xlb_reason_count);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_reasons SEC(".maps");
+
+#endif

@@ -1,0 +1,425 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* xlb data path.
+ *
+ * xlb_ingress (XDP, on uplinks): a packet to a service VIP finds its flow
+ * (or picks a backend by Maglev and records the flow), is DNATed, and is
+ * redirected to the backend's interface when XDP can deliver there, or
+ * handed to the kernel to forward otherwise.
+ *
+ * xlb_return (tc ingress, on backend-facing interfaces): a backend's reply
+ * gets the VIP back as its source and goes out toward the client. tc, not
+ * XDP, because replies come from local stacks on veths: they carry partial
+ * checksums and GSO, which only an skb-aware program can rewrite and pass
+ * on correctly (XDP_REDIRECT of such frames was measured to corrupt TCP
+ * checksums), and tc needs nothing from the backend's side of the veth.
+ *
+ * xlb_peer_pass (XDP) does nothing but XDP_PASS: attached to the backend's
+ * end of a veth, it makes the kernel accept XDP_REDIRECT into that veth. */
+#include <linux/bpf.h>
+#include <linux/pkt_cls.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "xlb/consts.h"
+#include "xlb/hash.h"
+#include "xlb/maps.h"
+#include "maps.bpf.h"
+#include "parse.h"
+#include "csum.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline void count_reason(__u32 reason, __u32 len)
+{
+	struct xlb_reason_count *c = bpf_map_lookup_elem(&xlb_reasons, &reason);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+	}
+}
+
+static __always_inline void count_flow(void *map, __u32 id, __u32 len, int new_flow)
+{
+	struct xlb_counters *c = bpf_map_lookup_elem(map, &id);
+
+	if (c) {
+		c->packets++;
+		c->bytes += len;
+		c->new_flows += new_flow;
+	}
+}
+
+static __always_inline struct xlb_backend *backend_get(__u32 id)
+{
+	return bpf_map_lookup_elem(&xlb_backends, &id);
+}
+
+/* Maglev: the flow's hash indexes the service's table. */
+static __always_inline __u32 maglev_pick(__u32 svc_id, const struct xlb_flow_key *key)
+{
+	__u32 slot = xlb_flow_hash(key) % XLB_MAGLEV_SIZE;
+	__u32 *id;
+	void *table;
+
+	table = bpf_map_lookup_elem(&xlb_maglev, &svc_id);
+	if (!table)
+		return 0;
+	id = bpf_map_lookup_elem(table, &slot);
+	return id ? *id : 0;
+}
+
+/* An existing flow keeps its backend while that backend is still the
+ * service's (active or draining). A slot that was freed or reused, or a
+ * SYN to a draining backend (a new connection on a reused tuple), picks
+ * again. */
+static __always_inline int flow_still_valid(const struct xlb_flow *f, __u32 svc_id,
+					    const struct xlb_backend *be, int syn)
+{
+	if (!be || be->svc_id != svc_id || f->svc_id != svc_id)
+		return 0;
+	if (be->state == XLB_BE_ACTIVE)
+		return 1;
+	return be->state == XLB_BE_DRAINING && !syn;
+}
+
+static __always_inline void flow_record(const struct xlb_pkt *p, __u32 svc_id, __u32 be_id,
+					const struct xlb_backend *be)
+{
+	struct xlb_flow flow = { .backend_id = be_id, .svc_id = svc_id };
+	struct xlb_flow_key rkey = {
+		.src = be->addr,
+		.dst = p->key.src,
+		.sport = be->port,
+		.dport = p->key.sport,
+		.proto = p->key.proto,
+		.family = p->key.family,
+	};
+	struct xlb_rnat rnat = {
+		.vip = p->key.dst,
+		.vport = p->key.dport,
+		.svc_id = svc_id,
+		.backend_id = be_id,
+	};
+
+	if (bpf_map_update_elem(&xlb_rnat, &rkey, &rnat, BPF_ANY) ||
+	    bpf_map_update_elem(&xlb_flows, &p->key, &flow, BPF_ANY))
+		count_reason(XLB_R_FLOW_INSERT_FAIL, 0);
+}
+
+/* Returns the backend id for this packet (0: none), setting *new_flow. */
+static __always_inline __u32 backend_for_flow(const struct xlb_pkt *p, __u32 svc_id,
+					      struct xlb_backend **bep, int *new_flow)
+{
+	struct xlb_flow *f = bpf_map_lookup_elem(&xlb_flows, &p->key);
+	struct xlb_backend *be;
+	__u32 id;
+
+	if (f) {
+		id = f->backend_id;
+		be = backend_get(id);
+		if (flow_still_valid(f, svc_id, be, xlb_is_syn(p))) {
+			*bep = be;
+			return id;
+		}
+	}
+	id = maglev_pick(svc_id, &p->key);
+	be = id ? backend_get(id) : NULL;
+	if (!be || be->state != XLB_BE_ACTIVE || be->svc_id != svc_id)
+		return 0;
+	flow_record(p, svc_id, id, be);
+	*new_flow = 1;
+	*bep = be;
+	return id;
+}
+
+/* Applies a checksum diff to the L4 header. A UDP/IPv4 checksum of 0
+ * means "none" and stays 0; a computed 0 is sent as 0xffff (RFC 768). */
+static __always_inline int l4_csum_apply(struct xlb_pkt *p, __u32 diff)
+{
+	if (p->key.proto == IPPROTO_TCP) {
+		struct tcphdr *th = p->l4;
+
+		if ((void *)(th + 1) > p->data_end)
+			return -1;
+		th->check = csum_apply(th->check, diff);
+		return 0;
+	}
+	struct udphdr *uh = p->l4;
+
+	if ((void *)(uh + 1) > p->data_end)
+		return -1;
+	if (uh->check == 0 && p->key.family == AF_INET)
+		return 0;
+	uh->check = csum_apply(uh->check, diff);
+	if (uh->check == 0)
+		uh->check = 0xffff;
+	return 0;
+}
+
+/* Rewrites destination address and port to the backend's, updating the
+ * IPv4 header checksum and the L4 checksum (whose pseudo-header covers the
+ * address). */
+static __always_inline int dnat(struct xlb_pkt *p, const struct xlb_backend *be)
+{
+	struct udphdr *ports = p->l4; /* TCP and UDP share the port layout */
+	__u32 diff;
+
+	if ((void *)(ports + 1) > p->data_end)
+		return -1;
+	diff = csum_diff16(0, ports->dest, be->port);
+	ports->dest = be->port;
+	if (p->key.family == AF_INET) {
+		struct iphdr *ip = p->l3;
+
+		if ((void *)(ip + 1) > p->data_end)
+			return -1;
+		diff = csum_diff32(diff, ip->daddr, be->addr.v4);
+		ip->check = csum_apply(ip->check, csum_diff32(0, ip->daddr, be->addr.v4));
+		ip->daddr = be->addr.v4;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		if ((void *)(ip6 + 1) > p->data_end)
+			return -1;
+		diff = csum_diff_addr(diff, ip6->daddr.in6_u.u6_addr32, be->addr.v6, 4);
+		__builtin_memcpy(ip6->daddr.in6_u.u6_addr32, be->addr.v6, 16);
+	}
+	return l4_csum_apply(p, diff);
+}
+
+static __always_inline int fib_params_fill(struct bpf_fib_lookup *fib, const struct xlb_pkt *p,
+					   __u32 ifindex)
+{
+	__builtin_memset(fib, 0, sizeof(*fib));
+	fib->ifindex = ifindex;
+	fib->l4_protocol = p->key.proto;
+	if (p->key.family == AF_INET) {
+		struct iphdr *ip = p->l3;
+
+		if ((void *)(ip + 1) > p->data_end)
+			return -1;
+		fib->family = AF_INET;
+		fib->tos = ip->tos;
+		fib->tot_len = bpf_ntohs(ip->tot_len);
+		fib->ipv4_src = ip->saddr;
+		fib->ipv4_dst = ip->daddr;
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		if ((void *)(ip6 + 1) > p->data_end)
+			return -1;
+		fib->family = AF_INET6;
+		fib->tot_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+		__builtin_memcpy(fib->ipv6_src, ip6->saddr.in6_u.u6_addr32, 16);
+		__builtin_memcpy(fib->ipv6_dst, ip6->daddr.in6_u.u6_addr32, 16);
+	}
+	return 0;
+}
+
+/* TTL/hop limit: the balancer is a router hop on the redirect path. The
+ * caller has checked it is above 1. */
+static __always_inline void ttl_decrement(struct xlb_pkt *p)
+{
+	if (p->key.family == AF_INET) {
+		struct iphdr *ip = p->l3;
+		__u16 old, new;
+
+		if ((void *)(ip + 1) > p->data_end)
+			return;
+		old = *(__u16 *)&ip->ttl;
+		ip->ttl--;
+		new = *(__u16 *)&ip->ttl;
+		ip->check = csum_apply(ip->check, csum_diff16(0, old, new));
+	} else {
+		struct ipv6hdr *ip6 = p->l3;
+
+		if ((void *)(ip6 + 1) > p->data_end)
+			return;
+		ip6->hop_limit--;
+	}
+}
+
+static __always_inline int ttl_expiring(const struct xlb_pkt *p)
+{
+	if (p->key.family == AF_INET) {
+		struct iphdr *ip = p->l3;
+
+		return (void *)(ip + 1) > p->data_end || ip->ttl <= 1;
+	}
+	struct ipv6hdr *ip6 = p->l3;
+
+	return (void *)(ip6 + 1) > p->data_end || ip6->hop_limit <= 1;
+}
+
+/* After DNAT: redirect straight to the backend's interface when the route
+ * and neighbour are known and that interface accepts XDP frames; else let
+ * the kernel forward the rewritten packet (it resolves the neighbour). */
+static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p)
+{
+	struct bpf_fib_lookup fib;
+	__u32 pop = p->vlan_bytes;
+	struct ethhdr *eth;
+
+	if (fib_params_fill(&fib, p, ctx->ingress_ifindex))
+		return XDP_DROP;
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS ||
+	    !bpf_map_lookup_elem(&xlb_tx_ports, &fib.ifindex)) {
+		count_reason(XLB_R_FWD_STACK, p->len);
+		return XDP_PASS;
+	}
+	ttl_decrement(p);
+	/* backend links are untagged: drop the VLAN tags by moving the new
+	 * Ethernet header up against the inner ethertype */
+	if (pop > XLB_MAX_VLANS * 4)
+		return XDP_DROP;
+	eth = (void *)(long)ctx->data + pop;
+	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
+		return XDP_DROP;
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	if (pop && bpf_xdp_adjust_head(ctx, pop))
+		return XDP_DROP;
+	count_reason(XLB_R_FWD_REDIRECT, p->len);
+	return bpf_redirect_map(&xlb_tx_ports, fib.ifindex, 0);
+}
+
+static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,
+				      const struct xlb_svc *svc)
+{
+	struct xlb_backend *be = NULL;
+	int new_flow = 0;
+	__u32 be_id;
+
+	if (ttl_expiring(p)) {
+		count_reason(XLB_R_PASS_TTL, p->len);
+		return XDP_PASS;
+	}
+	be_id = backend_for_flow(p, svc->id, &be, &new_flow);
+	if (!be_id || !be) {
+		count_reason(XLB_R_DROP_NO_BACKEND, p->len);
+		return XDP_DROP;
+	}
+	count_flow(&xlb_svc_stats, svc->id, p->len, new_flow);
+	count_flow(&xlb_be_stats, be_id, p->len, new_flow);
+	if (dnat(p, be)) {
+		count_reason(XLB_R_DROP_TRUNCATED, p->len);
+		return XDP_DROP;
+	}
+	return xdp_forward(ctx, p);
+}
+
+SEC("xdp")
+int xlb_ingress(struct xdp_md *ctx)
+{
+	struct xlb_svc_key skey = {};
+	struct xlb_svc *svc;
+	struct xlb_pkt p;
+	int ret;
+
+	ret = xlb_parse(&p, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	if (ret != PARSE_OK) {
+		count_reason(ret, p.len);
+		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
+										  : XDP_PASS;
+	}
+	skey.vip = p.key.dst;
+	skey.port = p.key.dport;
+	skey.proto = p.key.proto;
+	skey.family = p.key.family;
+	svc = bpf_map_lookup_elem(&xlb_services, &skey);
+	if (!svc) {
+		count_reason(XLB_R_PASS_NOT_SERVICE, p.len);
+		return XDP_PASS;
+	}
+	return lb_service(ctx, &p, svc);
+}
+
+SEC("xdp")
+int xlb_peer_pass(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
+/* ---- return path (tc) ---------------------------------------------------- */
+
+/* Source rewrite with the skb checksum helpers, which keep partial
+ * (offloaded) checksums correct. */
+static __always_inline int snat_skb(struct __sk_buff *skb, const struct xlb_pkt *p,
+				    const struct xlb_rnat *r)
+{
+	__u32 l4_off = p->l4 - p->data;
+	__u32 csum_off = p->l4_check_off;
+	__u32 l3_off = p->l3 - p->data;
+	__u64 mangled = p->key.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (p->key.family == AF_INET) {
+		__be32 old = p->key.src.v4, new = r->vip.v4;
+
+		if (bpf_l4_csum_replace(skb, csum_off, old, new, BPF_F_PSEUDO_HDR | mangled | 4) ||
+		    bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old, new, 4) ||
+		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, saddr), &new, 4, 0))
+			return -1;
+	} else {
+		__s64 diff = bpf_csum_diff((__be32 *)p->key.src.v6, 16, (__be32 *)r->vip.v6, 16, 0);
+
+		if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled) ||
+		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct ipv6hdr, saddr), r->vip.v6,
+					16, 0))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, csum_off, p->key.sport, r->vport, mangled | 2) ||
+	    bpf_skb_store_bytes(skb, l4_off, &r->vport, 2, 0))
+		return -1;
+	return 0;
+}
+
+static __always_inline int tc_forward(struct __sk_buff *skb)
+{
+	struct bpf_fib_lookup fib;
+	struct xlb_pkt p;
+	int rc;
+
+	/* the rewrite invalidated packet pointers: parse again */
+	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end) != PARSE_OK)
+		return TC_ACT_OK;
+	if (ttl_expiring(&p) || fib_params_fill(&fib, &p, skb->ingress_ifindex))
+		return TC_ACT_OK;
+	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		count_reason(XLB_R_RNAT_REDIRECT, p.len);
+		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
+		count_reason(XLB_R_RNAT_STACK, p.len);
+		return TC_ACT_OK;
+	}
+	ttl_decrement(&p);
+	if (p.eth + 1 > (struct ethhdr *)p.data_end)
+		return TC_ACT_OK;
+	__builtin_memcpy(p.eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(p.eth->h_source, fib.smac, ETH_ALEN);
+	count_reason(XLB_R_RNAT_REDIRECT, p.len);
+	return bpf_redirect(fib.ifindex, 0);
+}
+
+/* Headers of locally built skbs are linear; pull in case one is not. */
+#define XLB_PULL_LEN 128
+
+SEC("tc")
+int xlb_return(struct __sk_buff *skb)
+{
+	struct xlb_rnat *r;
+	struct xlb_pkt p;
+
+	if (skb->data_end - skb->data < XLB_PULL_LEN && skb->len > skb->data_end - skb->data)
+		bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
+	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end) != PARSE_OK)
+		return TC_ACT_OK;
+	r = bpf_map_lookup_elem(&xlb_rnat, &p.key);
+	if (!r)
+		return TC_ACT_OK;
+	if (snat_skb(skb, &p, r))
+		return TC_ACT_SHOT;
+	return tc_forward(skb);
+}

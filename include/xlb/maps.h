@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Keys and values of every xlb BPF map: the single source of truth for the
+ * BPF programs and userspace. All maps are pinned under the pin directory
+ * (default /sys/fs/bpf/xlb) with BTF, so bpftool prints named fields.
+ *
+ * Byte order: addresses and ports are in network byte order (as on the
+ * wire, so the data path copies them without swapping); everything else is
+ * host order. An IPv4 address sits in addr.v4 with the other 12 bytes zero,
+ * so one key layout serves both families. Structs have explicit padding:
+ * hash keys are compared bytewise, and a hole would make equal keys differ. */
+#ifndef XLB_MAPS_H
+#define XLB_MAPS_H
+
+#include <linux/types.h>
+#include "consts.h"
+
+struct xlb_addr {
+	union {
+		__be32 v4;
+		__be32 v6[4];
+	};
+};
+
+/* xlb_services (HASH): (VIP, port, protocol) -> service.
+ * Written by xlbd, read by the XDP ingress program. */
+struct xlb_svc_key {
+	struct xlb_addr vip;
+	__be16 port;
+	__u8 proto;	/* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family;	/* AF_INET or AF_INET6 */
+};
+
+struct xlb_svc {
+	__u32 id;	/* index into xlb_maglev, xlb_svc_info, xlb_svc_stats */
+	__u32 flags;	/* XLB_SVC_F_* */
+};
+
+enum xlb_svc_flags {
+	XLB_SVC_F_RUNTIME = 1 << 0,	/* added through the control socket */
+	XLB_SVC_F_HOST = 1 << 1,	/* has host names (proxy-routed) */
+	XLB_SVC_F_TLS = 1 << 2,		/* host names are routed by SNI */
+};
+
+/* xlb_svc_info (ARRAY, XLB_MAX_SERVICES): service id -> metadata that only
+ * userspace reads (xlbctl lists services from it when xlbd is down). */
+struct xlb_svc_info {
+	char name[XLB_NAME_LEN];
+	struct xlb_svc_key key;	/* the L4 listener; zero family if none */
+	__u32 flags;		/* XLB_SVC_F_*; 0 with an empty name = free */
+	__u32 backends;		/* backends in the current Maglev table */
+};
+
+/* xlb_backends (ARRAY, XLB_MAX_BACKENDS): backend id -> backend.
+ * Written by xlbd; read by XDP after a Maglev or flow-table hit. */
+struct xlb_backend {
+	struct xlb_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 state;	/* enum xlb_backend_state */
+	__u32 svc_id;
+	__u32 weight;
+	__u32 flags;	/* XLB_BE_F_* */
+};
+
+enum xlb_backend_state {
+	XLB_BE_UNUSED = 0,	/* free slot; flows pointing here re-pick */
+	XLB_BE_ACTIVE = 1,	/* in the Maglev table */
+	XLB_BE_DRAINING = 2,	/* out of the table; existing flows continue */
+};
+
+enum xlb_backend_flags {
+	XLB_BE_F_RUNTIME = 1 << 0,	/* added through the control socket */
+};
+
+/* xlb_maglev (ARRAY_OF_MAPS, XLB_MAX_SERVICES): service id -> inner ARRAY
+ * of XLB_MAGLEV_SIZE backend ids. xlbd builds a new inner map and swaps the
+ * outer slot, so the data path sees either the old table or the new one. */
+
+/* xlb_flows (LRU_HASH): the client's 5-tuple as it arrives at the VIP ->
+ * chosen backend. xlb_rnat (LRU_HASH): the backend's reply 5-tuple (src =
+ * backend, dst = client) -> the VIP to restore. Both written by XDP on a
+ * new flow, read by XDP (flows) and the tc return program (rnat), and
+ * pruned by xlbd when a backend is deleted. */
+struct xlb_flow_key {
+	struct xlb_addr src;
+	struct xlb_addr dst;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 family;
+	__u16 pad;
+};
+
+struct xlb_flow {
+	__u32 backend_id;
+	__u32 svc_id;
+};
+
+struct xlb_rnat {
+	struct xlb_addr vip;
+	__be16 vport;
+	__u16 pad;
+	__u32 svc_id;
+	__u32 backend_id;
+};
+
+/* xlb_tx_ports (DEVMAP_HASH): ifindex -> ifindex of every interface that
+ * XDP_REDIRECT delivers into: uplinks, and backend-facing veths whose peer
+ * xlbd has prepared. A backend behind any other interface is still served,
+ * through the kernel stack (XDP_PASS after DNAT). */
+
+/* xlb_ifaces (HASH): ifindex -> what xlbd attached there, so xlbctl
+ * teardown can undo it without the daemon. */
+struct xlb_iface {
+	__u32 role;		/* XLB_IF_* bits */
+	__u32 peer_ifindex;	/* veth peer prepared with the pass program */
+	__s32 peer_netnsid;	/* its netns id as seen from the balancer */
+	__u32 pad;
+};
+
+enum xlb_iface_role {
+	XLB_IF_UPLINK = 1 << 0,		/* XDP ingress (pinned link) */
+	XLB_IF_BACKEND = 1 << 1,	/* tc ingress return program */
+	XLB_IF_PEER_PREPARED = 1 << 2,	/* pass program on the veth peer */
+};
+
+/* xlb_svc_stats (PERCPU_ARRAY, XLB_MAX_SERVICES) and xlb_be_stats
+ * (PERCPU_ARRAY, XLB_MAX_BACKENDS): forward-direction counters. */
+struct xlb_counters {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+};
+
+/* xlb_reasons (PERCPU_ARRAY, XLB_R_MAX): why each packet was forwarded,
+ * passed or dropped. Names in xlb_reason_name() print in xlbctl stats. */
+struct xlb_reason_count {
+	__u64 packets;
+	__u64 bytes;
+};
+
+enum xlb_reason {
+	XLB_R_FWD_REDIRECT = 0,	/* DNAT + XDP_REDIRECT to the backend side */
+	XLB_R_FWD_STACK,	/* DNAT + XDP_PASS: kernel forwards (no tx port/neighbour) */
+	XLB_R_RNAT_REDIRECT,	/* reverse NAT + redirect toward the client */
+	XLB_R_RNAT_STACK,	/* reverse NAT + handed to the kernel stack */
+	XLB_R_PASS_NOT_IP,	/* ARP, LLDP, ...: not ours */
+	XLB_R_PASS_NOT_SERVICE,	/* IP, but no service at (dst, port, proto) */
+	XLB_R_PASS_FRAGMENT,	/* IP fragment: L4 ports not in every piece */
+	XLB_R_PASS_ICMP,	/* ICMP/ICMPv6, including errors about flows */
+	XLB_R_PASS_L4_OTHER,	/* not TCP or UDP */
+	XLB_R_PASS_IPV6_EXT,	/* extension header chain too long or opaque */
+	XLB_R_PASS_TTL,		/* TTL/hop limit would expire: stack sends ICMP */
+	XLB_R_DROP_TRUNCATED,	/* a header runs past the end of the frame */
+	XLB_R_DROP_BAD_HEADER,	/* bad version, IHL or length field */
+	XLB_R_DROP_NO_BACKEND,	/* service has no active backend */
+	XLB_R_FLOW_INSERT_FAIL,	/* flow state not stored; forwarded anyway */
+	XLB_R_MAX,
+};
+
+#endif
