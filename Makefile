@@ -3,7 +3,7 @@
 BPF_PROGS     := xlb
 COMMON_SRCS   := log addr pins
 XLBD_SRCS     := xlbd config maglev netlink attach control state $(COMMON_SRCS)
-XLBCTL_SRCS   := xlbctl attach netlink $(COMMON_SRCS)
+XLBCTL_SRCS   := xlbctl table attach netlink config $(COMMON_SRCS)
 # unit test name -> the modules it links against
 UNIT_TESTS    := maglev config addr
 unit_maglev_deps := maglev log

@@ -83,7 +83,8 @@ struct {
 	__uint(max_entries, XLB_MAX_IFACES);
 	__type(key, __u32);
 	__type(value, __u32);
-	__uint(pinning, LIBBPF_PIN_BY_NAME);
+	/* pinned by xlbd itself: the kernel adds BPF_F_RDONLY_PROG to a
+	 * devmap's flags, so libbpf's by-name reuse would refuse it */
 } xlb_tx_ports SEC(".maps");
 
 /* ifindex -> what xlbd attached there; xlbd writes, xlbctl teardown reads. */

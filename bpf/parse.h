@@ -43,6 +43,7 @@ struct xlb_pkt {
 	struct ethhdr *eth;
 	void *l3;
 	void *l4;
+	__u8 linear;		/* headers only: payload may sit in skb frags */
 	__u16 vlan_bytes;	/* 4 per tag */
 	__u16 l4_check_off;	/* offset of the L4 checksum from data */
 	__u32 len;		/* frame length, for byte counters */
@@ -93,7 +94,7 @@ static __always_inline int parse_ipv4(struct xlb_pkt *p)
 	tot = bpf_ntohs(ip->tot_len);
 	if (ip->version != 4 || hlen < sizeof(*ip) || tot < hlen)
 		return XLB_R_DROP_BAD_HEADER;
-	if (p->l3 + tot > p->data_end)
+	if (!p->linear && p->l3 + tot > p->data_end)
 		return XLB_R_DROP_TRUNCATED;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return XLB_R_PASS_FRAGMENT;
@@ -152,7 +153,7 @@ static __always_inline int parse_ipv6(struct xlb_pkt *p)
 	plen = bpf_ntohs(ip6->payload_len);
 	if (ip6->version != 6 || plen == 0) /* 0 = jumbogram: not on our links */
 		return XLB_R_DROP_BAD_HEADER;
-	if ((void *)(ip6 + 1) + plen > p->data_end)
+	if (!p->linear && (void *)(ip6 + 1) + plen > p->data_end)
 		return XLB_R_DROP_TRUNCATED;
 	nexthdr = ip6->nexthdr;
 	p->l4 = ip6 + 1;
@@ -200,9 +201,13 @@ static __always_inline int parse_l4(struct xlb_pkt *p)
 	}
 }
 
-/* Fills p from [data, data_end). Returns PARSE_OK, or the xlb_reason that
- * decides the packet's fate (a PASS_* or DROP_* value). */
-static __always_inline int xlb_parse(struct xlb_pkt *p, void *data, void *data_end)
+/* Fills p from [data, data_end). For an skb, [data, data_end) is only the
+ * linear head and the payload may continue in fragments, so lengths are
+ * checked against the frame only for XDP (skb_len == 0); the kernel has
+ * validated an skb's lengths already. Returns PARSE_OK, or the xlb_reason
+ * that decides the packet's fate (a PASS_* or DROP_* value). */
+static __always_inline int xlb_parse(struct xlb_pkt *p, void *data, void *data_end,
+				     __u32 skb_len)
 {
 	__u16 proto;
 	int ret;
@@ -210,7 +215,8 @@ static __always_inline int xlb_parse(struct xlb_pkt *p, void *data, void *data_e
 	__builtin_memset(p, 0, sizeof(*p));
 	p->data = data;
 	p->data_end = data_end;
-	p->len = data_end - data;
+	p->linear = skb_len != 0;
+	p->len = skb_len ? skb_len : data_end - data;
 	proto = parse_eth(p, &ret);
 	if (ret != PARSE_OK)
 		return ret;

@@ -317,7 +317,7 @@ int xlb_ingress(struct xdp_md *ctx)
 	struct xlb_pkt p;
 	int ret;
 
-	ret = xlb_parse(&p, (void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	ret = xlb_parse(&p, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0);
 	if (ret != PARSE_OK) {
 		count_reason(ret, p.len);
 		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
@@ -381,7 +381,7 @@ static __always_inline int tc_forward(struct __sk_buff *skb)
 	int rc;
 
 	/* the rewrite invalidated packet pointers: parse again */
-	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end) != PARSE_OK)
+	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
 		return TC_ACT_OK;
 	if (ttl_expiring(&p) || fib_params_fill(&fib, &p, skb->ingress_ifindex))
 		return TC_ACT_OK;
@@ -414,7 +414,7 @@ int xlb_return(struct __sk_buff *skb)
 
 	if (skb->data_end - skb->data < XLB_PULL_LEN && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
-	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end) != PARSE_OK)
+	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
 		return TC_ACT_OK;
 	r = bpf_map_lookup_elem(&xlb_rnat, &p.key);
 	if (!r)

@@ -11,6 +11,7 @@
 
 static enum xlb_log_level log_level = XLB_LOG_INFO;
 static const char *log_prog = "xlb";
+static bool libbpf_quiet;
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
 void xlb_log_set_level(enum xlb_log_level lvl)
@@ -74,9 +75,9 @@ static int libbpf_print(enum libbpf_print_level l, const char *fmt, va_list ap)
 				 l == LIBBPF_INFO ? XLB_LOG_DEBUG : XLB_LOG_DEBUG;
 	char prefixed[512];
 
-	if (!xlb_log_enabled(lvl))
+	if (libbpf_quiet || !xlb_log_enabled(lvl))
 		return 0;
-	snprintf(prefixed, sizeof(prefixed), "libbpf: %s", fmt);
+	snprintf(prefixed, sizeof(prefixed), "%s", fmt);
 	log_vline(lvl, prefixed, ap);
 	return 0;
 }
@@ -84,4 +85,9 @@ static int libbpf_print(enum libbpf_print_level l, const char *fmt, va_list ap)
 void xlb_log_route_libbpf(void)
 {
 	libbpf_set_print(libbpf_print);
+}
+
+void xlb_log_libbpf_quiet(bool quiet)
+{
+	libbpf_quiet = quiet;
 }

@@ -16,6 +16,9 @@ bool xlb_log_enabled(enum xlb_log_level lvl);
 void xlb_log(enum xlb_log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void xlb_log_route_libbpf(void);
+/* Mutes libbpf's warnings around a call whose failure is expected and
+ * handled (probing for a qdisc or a program that may already be there). */
+void xlb_log_libbpf_quiet(bool quiet);
 
 #define pr_err(...) xlb_log(XLB_LOG_ERROR, __VA_ARGS__)
 #define pr_warn(...) xlb_log(XLB_LOG_WARN, __VA_ARGS__)

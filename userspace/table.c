@@ -2,6 +2,7 @@
 #include "table.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 static void widen_to_cells(size_t *width, size_t ncols, char cells[][XLB_CELL_LEN])

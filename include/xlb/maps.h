@@ -116,12 +116,15 @@ struct xlb_iface {
 	__u32 peer_ifindex;	/* veth peer prepared with the pass program */
 	__s32 peer_netnsid;	/* its netns id as seen from the balancer */
 	__u32 pad;
+	__u64 netns_ino;	/* inode of the balancer's netns: ifindexes
+				 * mean something only there */
 };
 
 enum xlb_iface_role {
 	XLB_IF_UPLINK = 1 << 0,		/* XDP ingress (pinned link) */
 	XLB_IF_BACKEND = 1 << 1,	/* tc ingress return program */
 	XLB_IF_PEER_PREPARED = 1 << 2,	/* pass program on the veth peer */
+	XLB_IF_CLSACT_OURS = 1 << 3,	/* xlbd created the clsact qdisc */
 };
 
 /* xlb_svc_stats (PERCPU_ARRAY, XLB_MAX_SERVICES) and xlb_be_stats

@@ -38,8 +38,11 @@ def one_udp_exchange(host, port):
     family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_DGRAM)[0]
     with socket.socket(family, kind, proto) as sock:
         sock.settimeout(TIMEOUT)
-        sock.sendto(b"who", addr)
-        data, _ = sock.recvfrom(512)
+        # Connected: the kernel drops answers whose source is not addr, so an
+        # answer that escaped reverse NAT counts as no answer.
+        sock.connect(addr)
+        sock.send(b"who")
+        data = sock.recv(512)
         return data.decode().strip()
 
 

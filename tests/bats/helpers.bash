@@ -1,0 +1,321 @@
+# shellcheck shell=bash
+# Shared by the netns integration tests: the lab (scripts/lab.sh), xlbd and
+# xlbctl with a test-only pin dir and control socket, traffic helpers and a
+# few assertions. Every wait polls with a deadline; nothing sleeps and hopes.
+
+REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+BUILD=${BUILD:-$REPO/build}
+XLBD=${XLBD:-$BUILD/xlbd}
+XLBCTL=${XLBCTL:-$BUILD/xlbctl}
+LAB=$REPO/scripts/lab.sh
+NAMECLIENT=$REPO/tests/lab/nameclient.py
+PYTHON=${PYTHON:-python3}
+PIN_DIR=/sys/fs/bpf/xlb-test
+CTL_SOCK=/run/xlb/test.sock
+# The uplink xlbd attaches to; backend-facing links are found by xlbd.
+XLB_IFACES=${XLB_IFACES:-u0}
+# shellcheck disable=SC2034 # used by the .bats files
+VIP4=10.200.0.100
+# shellcheck disable=SC2034
+VIP6=fd00:200::100
+
+# --- generic -------------------------------------------------------------------
+
+# wait_until TIMEOUT CMD...: runs CMD every 0.1 s until it succeeds; fails
+# with a message after TIMEOUT seconds.
+wait_until() {
+	local timeout=$1
+	shift
+	local deadline=$((SECONDS + timeout))
+	until "$@" >/dev/null 2>&1; do
+		if ((SECONDS >= deadline)); then
+			echo "wait_until: timed out after ${timeout}s: $*" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# True while pid $1 runs (a zombie child does not count).
+pid_running() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	[[ ${stat%% *} != Z ]]
+}
+
+pid_gone() { ! pid_running "$1"; }
+
+fail() {
+	echo "FAIL: $*" >&2
+	return 1
+}
+
+# --- namespaces ----------------------------------------------------------------
+
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+in_client() { in_ns xlb-client "$@"; }
+in_lb() { in_ns xlb-lb "$@"; }
+
+# lab_setup N: a fresh lab with N backends (setup_file).
+lab_setup() {
+	require_built
+	"$LAB" up "${1:-4}" >&2
+}
+
+lab_teardown() {
+	"$LAB" down >&2 || true
+}
+
+# serve KIND FIRST LAST: starts lab server KIND (api|web|name) in backends
+# FIRST..LAST; lab.sh waits until each listens.
+serve() {
+	local kind=$1 i
+	for ((i = $2; i <= $3; i++)); do
+		"$LAB" "serve-$kind" "$i" >&2
+	done
+}
+
+require_built() {
+	local f
+	for f in "$XLBD" "$XLBCTL"; do
+		[[ -x $f ]] || {
+			echo "missing $f: run make first" >&2
+			return 1
+		}
+	done
+}
+
+# --- xlbd and xlbctl --------------------------------------------------------------
+
+xlbctl() {
+	in_lb "$XLBCTL" --pin-dir "$PIN_DIR" --socket "$CTL_SOCK" "$@"
+}
+
+# control LINE...: one request on xlbd's control socket; prints the answer.
+control() {
+	printf '%s\n' "$*" | socat -t 5 - "UNIX-CONNECT:$CTL_SOCK"
+}
+
+control_ok() {
+	[[ $(control "$@" | tail -n 1) == ok ]]
+}
+
+# write_config TEXT: the test's config file; prints its path.
+write_config() {
+	local cfg=$BATS_TEST_TMPDIR/xlb.ini
+	printf '%s\n' "$1" >"$cfg"
+	echo "$cfg"
+}
+
+# iface_args: --iface for each of XLB_IFACES.
+iface_args() {
+	local i
+	for i in $XLB_IFACES; do printf -- '--iface\n%s\n' "$i"; done
+}
+
+# start_xlbd CONFIG_FILE [EXTRA ARGS...]: runs xlbd in the lb netns in the
+# background and waits until its control socket answers `ping`.
+start_xlbd() {
+	local cfg=$1
+	shift
+	local -a ifaces
+	mapfile -t ifaces < <(iface_args)
+	XLBD_LOG=$BATS_TEST_TMPDIR/xlbd.log
+	echo "--- xlbd start $(date +%T.%N)" >>"$XLBD_LOG"
+	in_lb "$XLBD" --config "$cfg" "${ifaces[@]}" --pin-dir "$PIN_DIR" \
+		--control "$CTL_SOCK" --log-level debug "$@" \
+		</dev/null >>"$XLBD_LOG" 2>&1 3>&- &
+	XLBD_PID=$!
+	local deadline=$((SECONDS + 15))
+	until control_ok ping 2>/dev/null; do
+		if ! pid_running "$XLBD_PID"; then
+			wait "$XLBD_PID" || true
+			fail "xlbd exited during start-up; log:" || true
+			cat "$XLBD_LOG" >&2
+			return 1
+		fi
+		if ((SECONDS >= deadline)); then
+			fail "xlbd not ready after 15s; log:" || true
+			cat "$XLBD_LOG" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# stop_xlbd [SIGNAL]: signals xlbd (TERM by default), waits for it to exit
+# and reaps it; leaves its exit status in XLBD_STATUS. Not in $(...): only
+# this shell can reap its child.
+stop_xlbd() {
+	local sig=${1:-TERM}
+	XLBD_STATUS=
+	[[ -n ${XLBD_PID-} ]] || return 0
+	kill "-$sig" "$XLBD_PID" 2>/dev/null || true
+	if ! wait_until 10 pid_gone "$XLBD_PID"; then
+		echo "xlbd ignored SIG$sig for 10s; killing it" >&2
+		kill -KILL "$XLBD_PID" 2>/dev/null || true
+	fi
+	XLBD_STATUS=0
+	wait "$XLBD_PID" 2>/dev/null || XLBD_STATUS=$?
+	XLBD_PID=
+}
+
+# --- background processes and long-lived connections ------------------------------
+
+BG_PIDS=()
+
+# bg_start NS LOG CMD...: CMD in netns NS in the background, detached from
+# bats' fd 3; killed by the per-test teardown. Sets BG_PID.
+bg_start() {
+	local ns=$1 log=$2
+	shift 2
+	in_ns "$ns" "$@" </dev/null >"$log" 2>&1 3>&- &
+	BG_PID=$!
+	BG_PIDS+=("$BG_PID")
+}
+
+stop_bg() {
+	local pid
+	for pid in "${BG_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+	for pid in "${BG_PIDS[@]}"; do
+		wait_until 5 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+	BG_PIDS=()
+}
+
+# hold_start NAME HOST PORT: one TCP connection from the client netns, kept
+# open by a holder that can be probed with hold_probe NAME.
+hold_start() {
+	local name=$1 sock=$BATS_TEST_TMPDIR/h-$1.sock log=$BATS_TEST_TMPDIR/h-$1.log
+	bg_start xlb-client "$log" "$PYTHON" "$NAMECLIENT" hold "$2" "$3" "$sock"
+	local deadline=$((SECONDS + 10))
+	until [[ -S $sock ]]; do
+		if ! pid_running "$BG_PID" || ((SECONDS >= deadline)); then
+			fail "holder $name did not connect to $2:$3:" || true
+			cat "$log" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+# hold_probe NAME: prints the backend answering over the held connection.
+hold_probe() {
+	"$PYTHON" "$NAMECLIENT" probe "$BATS_TEST_TMPDIR/h-$1.sock"
+}
+
+# assert_held NAME BACKEND: the held connection is alive and still on BACKEND.
+assert_held() {
+	local got
+	got=$(hold_probe "$1") || { fail "held connection $1: $got"; return 1; }
+	[[ $got == "$2" ]] || { fail "held connection $1 moved from $2 to $got"; return 1; }
+}
+
+# --- traffic ----------------------------------------------------------------------
+
+# burst HOST PORT N: N new TCP connections to the name service; one backend
+# name (or "error: ...") per line.
+burst() {
+	in_client "$PYTHON" "$NAMECLIENT" burst "$@"
+}
+
+udp_ask() {
+	in_client "$PYTHON" "$NAMECLIENT" udp "$@"
+}
+
+# curl_hostnames N URL: N curl runs (each a new TCP connection) from the
+# client; the API's "hostname" of each answer, one per line ("error" when a
+# request failed).
+curl_hostnames() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	in_client bash -c '
+		for ((i = 0; i < $1; i++)); do
+			out=$(curl -sS -g -m 3 "$2") || { echo error; continue; }
+			out=${out#*\"hostname\": \"}
+			echo "${out%%\"*}"
+		done' _ "$1" "$2"
+}
+
+# assert_balanced FILE MIN_SHARE_PERCENT BACKEND...: every line of FILE names
+# one of BACKENDs and each BACKEND has at least MIN_SHARE percent of lines.
+assert_balanced() {
+	local file=$1 share=$2 be n total
+	shift 2
+	total=$(wc -l <"$file")
+	((total > 0)) || { fail "no answers at all"; return 1; }
+	echo "answers per backend:" >&2
+	sort "$file" | uniq -c >&2
+	for be; do
+		n=$(grep -cx -- "$be" "$file" || true)
+		((n * 100 >= total * share)) || { fail "$be got $n of $total (< $share%)"; return 1; }
+	done
+	n=$(grep -cvxF -f <(printf '%s\n' "$@") "$file" || true)
+	((n == 0)) || { fail "$n answers from elsewhere (errors?)"; return 1; }
+}
+
+# --- per-test cleanup ----------------------------------------------------------------
+
+# Kills what the test started, takes xlb off the lab and removes the test
+# pins, also when the test failed. Dumps xlbd's log on failure.
+xlb_test_teardown() {
+	stop_bg
+	if [[ -n ${XLBD_PID-} ]]; then
+		stop_xlbd TERM
+	fi
+	if [[ -z ${BATS_TEST_COMPLETED-} && -s ${XLBD_LOG-} ]]; then
+		echo "--- xlbd log" >&2
+		cat "$XLBD_LOG" >&2
+	fi
+	if [[ -x $XLBCTL ]]; then
+		xlbctl teardown >&2 || echo "xlbctl teardown failed" >&2
+	fi
+	# Last resort, so that one broken test does not break the next ones.
+	if [[ -e $PIN_DIR ]]; then
+		echo "teardown: $PIN_DIR still there after xlbctl teardown; removing" >&2
+		rm -rf "$PIN_DIR"
+	fi
+	rm -f "$CTL_SOCK"
+}
+
+# --- what is attached ------------------------------------------------------------
+
+# Lab namespaces as they exist now.
+lab_namespaces() {
+	ip netns list | awk '{print $1}' | grep -E '^xlb-(client|lb|be[0-9]+)$' || true
+}
+
+# assert_no_bpf_attached: no XDP program and no tc filter on any interface
+# of the lab, as ip, tc and bpftool see them.
+assert_no_bpf_attached() {
+	local ns dev found=0
+	for ns in $(lab_namespaces); do
+		if ip -n "$ns" -d link show | grep -E 'prog/xdp|[[:space:]]xdp(generic|drv|offload)?[[:space:]]' >&2; then
+			echo "XDP still attached in $ns (above)" >&2
+			found=1
+		fi
+		for dev in $(ip -n "$ns" -br link show | awk '{sub(/@.*/, "", $1); if ($1 != "lo") print $1}'); do
+			for dir in ingress egress; do
+				if [[ -n $(tc -n "$ns" filter show dev "$dev" "$dir" 2>/dev/null) ]]; then
+					echo "tc filter left on $ns/$dev $dir:" >&2
+					tc -n "$ns" filter show dev "$dev" "$dir" >&2
+					found=1
+				fi
+			done
+		done
+		if ! in_ns "$ns" bpftool -j net show | "$PYTHON" -c '
+import json, sys
+left = [e for part in json.load(sys.stdin) for kind in ("xdp", "tc") for e in part.get(kind, [])]
+print("\n".join(map(str, left)))
+sys.exit(1 if left else 0)' >&2; then
+			echo "bpftool net show in $ns still lists programs (above)" >&2
+			found=1
+		fi
+	done
+	((found == 0))
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# L4 balancing with real traffic: TCP over IPv4 and IPv6, and UDP, through
+# XDP on the lab's uplink.
+
+load helpers
+
+setup_file() {
+	lab_setup 4
+	serve api 1 4
+	serve name 1 4
+}
+
+teardown_file() {
+	lab_teardown
+}
+
+teardown() {
+	xlb_test_teardown
+}
+
+# A TCP API service on the IPv4 and the IPv6 VIP, and a UDP name service.
+balance_config() {
+	local i
+	echo "[service api]"
+	echo "listen = $VIP4:80/tcp"
+	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:8000"; done
+	echo "[service api6]"
+	echo "listen = [$VIP6]:80/tcp"
+	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:8000"; done
+	echo "[service dns]"
+	echo "listen = $VIP4:53/udp"
+	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:5353"; done
+}
+
+@test "lab sanity: backends answer directly and the VIP does not answer without xlbd" {
+	run in_client curl -sS -m 3 http://10.200.1.2:8000/
+	[[ $status -eq 0 && $output == *'"hostname": "be1"'* ]] || fail "direct: $output"
+	run in_client curl -sS -m 1 "http://$VIP4/"
+	[[ $status -ne 0 ]] || fail "VIP answered without xlbd: $output"
+}
+
+@test "200 TCP connections to an IPv4 VIP: each of 4 backends gets at least 10%" {
+	start_xlbd "$(write_config "$(balance_config)")"
+	curl_hostnames 200 "http://$VIP4/" >"$BATS_TEST_TMPDIR/answers"
+	assert_balanced "$BATS_TEST_TMPDIR/answers" 10 be1 be2 be3 be4
+	[[ $(wc -l <"$BATS_TEST_TMPDIR/answers") -eq 200 ]]
+}
+
+@test "a UDP service answers, from the VIP, spread over the backends" {
+	start_xlbd "$(write_config "$(balance_config)")"
+	# Each datagram from a new socket (new source port), on a connected
+	# socket, so an answer not from the VIP counts as lost.
+	udp_ask "$VIP4" 53 100 >"$BATS_TEST_TMPDIR/answers" || true
+	assert_balanced "$BATS_TEST_TMPDIR/answers" 10 be1 be2 be3 be4
+}
+
+@test "an IPv6 TCP service answers on [fd00:200::100]:80" {
+	start_xlbd "$(write_config "$(balance_config)")"
+	curl_hostnames 40 "http://[$VIP6]/" >"$BATS_TEST_TMPDIR/answers"
+	assert_balanced "$BATS_TEST_TMPDIR/answers" 5 be1 be2 be3 be4
+}
+
+@test "a VIP port without a service is not answered" {
+	start_xlbd "$(write_config "$(balance_config)")"
+	run in_client curl -sS -m 1 "http://$VIP4:81/"
+	[[ $status -ne 0 ]] || fail "VIP:81 answered: $output"
+	# and the service next to it still does
+	run in_client curl -sS -m 3 "http://$VIP4/"
+	[[ $status -eq 0 && $output == *'"hostname": "be'* ]] || fail "VIP:80: $output"
+}

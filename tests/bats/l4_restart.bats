@@ -1,0 +1,76 @@
+#!/usr/bin/env bats
+# The data path lives in pinned maps and links: stopping or killing xlbd
+# keeps established and new flows working, and a restarted xlbd adopts it.
+
+load helpers
+
+setup_file() {
+	lab_setup 4
+	serve name 1 4
+}
+
+teardown_file() {
+	lab_teardown
+}
+
+teardown() {
+	xlb_test_teardown
+}
+
+restart_config() {
+	local i
+	echo "[service names]"
+	echo "listen = $VIP4:9000/tcp"
+	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:9000"; done
+	echo "[service names6]"
+	echo "listen = [$VIP6]:9000/tcp"
+	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:9000"; done
+}
+
+# new_flows_balanced: 100 new connections, each backend >= 10%.
+new_flows_balanced() {
+	burst "$VIP4" 9000 100 >"$BATS_TEST_TMPDIR/burst" || true
+	assert_balanced "$BATS_TEST_TMPDIR/burst" 10 be1 be2 be3 be4
+}
+
+assert_services_listed() {
+	run xlbctl services
+	[[ $status -eq 0 ]] || { fail "xlbctl services: status $status: $output"; return 1; }
+	[[ $output == *names* && $output == *"$VIP4:9000"* ]] || { fail "xlbctl services: $output"; return 1; }
+	[[ $output == *names6* ]] || { fail "xlbctl services lacks names6: $output"; return 1; }
+}
+
+# stop_and_restart SIGNAL EXPECTED_STATUS: the whole scenario.
+stop_and_restart() {
+	local sig=$1 want=$2 cfg
+	cfg=$(write_config "$(restart_config)")
+	start_xlbd "$cfg"
+	hold_start a "$VIP4" 9000
+	hold_start b "$VIP6" 9000
+	held_a=$(hold_probe a)
+	held_b=$(hold_probe b)
+
+	stop_xlbd "$sig"
+	[[ $XLBD_STATUS == "$want" ]] || { fail "xlbd exit status after SIG$sig: $XLBD_STATUS, want $want"; return 1; }
+	[[ -d $PIN_DIR ]] || { fail "pin dir $PIN_DIR gone after SIG$sig"; return 1; }
+	assert_held a "$held_a"
+	assert_held b "$held_b"
+	new_flows_balanced
+	# read-only commands work from the pins without xlbd
+	assert_services_listed
+
+	start_xlbd "$cfg"
+	assert_held a "$held_a"
+	assert_held b "$held_b"
+	assert_services_listed
+	new_flows_balanced
+	assert_held a "$held_a"
+}
+
+@test "SIGTERM: flows survive xlbd stopping, new flows balance while it is down, restart adopts" {
+	stop_and_restart TERM 0
+}
+
+@test "SIGKILL: flows survive xlbd dying, new flows balance while it is down, restart adopts" {
+	stop_and_restart KILL 137
+}

@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The map state every case starts from: services on the VIPs of topo.h,
+ * their backends, and prebuilt Maglev tables that a case swaps in the way
+ * xlbd does (replace the outer slot). fixture_reset() puts it all back
+ * and empties the flow and reverse-NAT tables. */
+#ifndef XLB_TEST_FIXTURE_H
+#define XLB_TEST_FIXTURE_H
+
+#include "harness.h"
+#include "topo.h"
+
+enum {
+	SVC_TCP4 = 1,	/* VIP4:80/tcp -> A4, B4 */
+	SVC_UDP4,	/* VIP4:53/udp -> A4_UDP */
+	SVC_TCP6,	/* VIP6:80/tcp -> A6, B6 */
+	SVC_UDP6,	/* VIP6:53/udp -> A6_UDP */
+	SVC_EMPTY4,	/* VIP4:81/tcp, Maglev table of zeros */
+	SVC_NOTABLE4,	/* VIP4:82/tcp, no Maglev table at all */
+	SVC_NONEIGH4,	/* VIP4:83/tcp -> C4, a backend without neighbour */
+	SVC_NONEIGH6,	/* VIP6:83/tcp -> C6 */
+	N_SVC = SVC_NONEIGH6
+};
+
+enum {
+	BE_A4 = 1, BE_B4, BE_A4_UDP, BE_A6, BE_B6, BE_A6_UDP, BE_C4, BE_C6,
+	N_BE = BE_C6
+};
+
+/* Maglev tables: TBL_EMPTY (all zero), then for each backend id i a table
+ * whose every slot is i, then one split by slot parity. */
+enum {
+	TBL_NONE = -1,
+	TBL_EMPTY = 0,
+	TBL_SPLIT_A4_B4 = N_BE + 1,	/* even slots A4, odd slots B4 */
+	N_TABLES
+};
+
+struct test_service {
+	uint32_t id;
+	int family;
+	const char *vip;
+	uint16_t port;
+	uint8_t proto;
+	int table;	/* the default Maglev table */
+	int alt_table;	/* what "the backend set changed" swaps in */
+};
+
+struct test_backend {
+	uint32_t id;
+	uint32_t svc;
+	int family;
+	const char *addr;
+	uint16_t port;
+	const uint8_t *mac;	/* neighbour entry on be0; NULL: none */
+};
+
+/* Indexed by id - 1. */
+static const struct test_service test_services[N_SVC] = {
+	{ SVC_TCP4, AF_INET, TOPO_VIP4, 80, IPPROTO_TCP, BE_A4, BE_B4 },
+	{ SVC_UDP4, AF_INET, TOPO_VIP4, 53, IPPROTO_UDP, BE_A4_UDP, BE_A4_UDP },
+	{ SVC_TCP6, AF_INET6, TOPO_VIP6, 80, IPPROTO_TCP, BE_A6, BE_B6 },
+	{ SVC_UDP6, AF_INET6, TOPO_VIP6, 53, IPPROTO_UDP, BE_A6_UDP, BE_A6_UDP },
+	{ SVC_EMPTY4, AF_INET, TOPO_VIP4, 81, IPPROTO_TCP, TBL_EMPTY, TBL_EMPTY },
+	{ SVC_NOTABLE4, AF_INET, TOPO_VIP4, 82, IPPROTO_TCP, TBL_NONE, TBL_NONE },
+	{ SVC_NONEIGH4, AF_INET, TOPO_VIP4, 83, IPPROTO_TCP, BE_C4, BE_C4 },
+	{ SVC_NONEIGH6, AF_INET6, TOPO_VIP6, 83, IPPROTO_TCP, BE_C6, BE_C6 },
+};
+
+static const struct test_backend test_backends[N_BE] = {
+	{ BE_A4, SVC_TCP4, AF_INET, TOPO_BE_A4, 8080, topo_be_a_mac },
+	{ BE_B4, SVC_TCP4, AF_INET, TOPO_BE_B4, 8080, topo_be_b_mac },
+	{ BE_A4_UDP, SVC_UDP4, AF_INET, TOPO_BE_A4, 5353, topo_be_a_mac },
+	{ BE_A6, SVC_TCP6, AF_INET6, TOPO_BE_A6, 8080, topo_be_a_mac },
+	{ BE_B6, SVC_TCP6, AF_INET6, TOPO_BE_B6, 8080, topo_be_b_mac },
+	{ BE_A6_UDP, SVC_UDP6, AF_INET6, TOPO_BE_A6, 5353, topo_be_a_mac },
+	{ BE_C4, SVC_NONEIGH4, AF_INET, TOPO_BE_C4, 8080, NULL },
+	{ BE_C6, SVC_NONEIGH6, AF_INET6, TOPO_BE_C6, 8080, NULL },
+};
+
+struct fixture {
+	struct harness h;
+	int tables[N_TABLES];
+};
+
+enum fixture_flags {
+	FIX_NO_TXPORT = 1 << 0,	/* be0 not in xlb_tx_ports: the kernel forwards */
+};
+
+static inline const struct test_backend *backend_of(uint32_t id)
+{
+	return id >= 1 && id <= N_BE ? &test_backends[id - 1] : NULL;
+}
+
+static inline const struct test_service *service_of(uint32_t id)
+{
+	return id >= 1 && id <= N_SVC ? &test_services[id - 1] : NULL;
+}
+
+/* Text addresses of the fixture are constants: a typo is a bug here. */
+static inline void fixture_addr(uint8_t a[16], int family, const char *text)
+{
+	if (pkt_set_addr(a, family, text)) {
+		fprintf(stderr, "bpf_test: bad address %s\n", text);
+		abort();
+	}
+}
+
+static inline void fixture_xlb_addr(struct xlb_addr *a, int family, const char *text)
+{
+	uint8_t raw[16];
+
+	fixture_addr(raw, family, text);
+	memcpy(a, raw, sizeof(*a));
+}
+
+static inline uint32_t table_slot_value(int table, uint32_t slot)
+{
+	if (table == TBL_SPLIT_A4_B4)
+		return slot % 2 ? BE_B4 : BE_A4;
+	return (uint32_t)table;	/* TBL_EMPTY = 0, else the backend id */
+}
+
+/* One inner Maglev table, created and filled the way xlbd would. */
+static inline int table_create(int table)
+{
+	static uint32_t keys[XLB_MAGLEV_SIZE], vals[XLB_MAGLEV_SIZE];
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	uint32_t count = XLB_MAGLEV_SIZE;
+	int fd, err;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_test_mg", sizeof(uint32_t), sizeof(uint32_t),
+			    XLB_MAGLEV_SIZE, NULL);
+	if (fd < 0)
+		return -errno;
+	for (uint32_t i = 0; i < XLB_MAGLEV_SIZE; i++) {
+		keys[i] = i;
+		vals[i] = table_slot_value(table, i);
+	}
+	err = bpf_map_update_batch(fd, keys, vals, &count, &opts);
+	if (err || count != XLB_MAGLEV_SIZE) {
+		close(fd);
+		return err ? -errno : -EIO;
+	}
+	return fd;
+}
+
+static inline void fixture_close(struct fixture *f)
+{
+	for (int i = 0; i < N_TABLES; i++)
+		if (f->tables[i] >= 0)
+			close(f->tables[i]);
+	harness_close(&f->h);
+}
+
+static inline int fixture_open(struct fixture *f, const char *uplink, const char *backend_if)
+{
+	int err;
+
+	for (int i = 0; i < N_TABLES; i++)
+		f->tables[i] = -1;
+	err = harness_open(&f->h, uplink, backend_if);
+	if (err)
+		return err;
+	for (int i = 0; i < N_TABLES; i++) {
+		f->tables[i] = table_create(i);
+		if (f->tables[i] < 0) {
+			err = f->tables[i];
+			fprintf(stderr, "bpf_test: maglev table %d: %s\n", i, strerror(-err));
+			fixture_close(f);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Points a service's xlb_maglev slot at a prebuilt table (or none). */
+static inline int fixture_set_table(struct fixture *f, uint32_t svc, int table)
+{
+	int fd = bpf_map__fd(f->h.skel->maps.xlb_maglev);
+
+	if (table == TBL_NONE)
+		return bpf_map_delete_elem(fd, &svc) && errno != ENOENT ? -errno : 0;
+	return bpf_map_update_elem(fd, &svc, &f->tables[table], BPF_ANY) ? -errno : 0;
+}
+
+static inline void backend_value(const struct test_backend *b, struct xlb_backend *v)
+{
+	memset(v, 0, sizeof(*v));
+	fixture_xlb_addr(&v->addr, b->family, b->addr);
+	v->port = htons(b->port);
+	v->family = (uint8_t)b->family;
+	v->state = XLB_BE_ACTIVE;
+	v->svc_id = b->svc;
+	v->weight = 1;
+}
+
+static inline int fixture_put_backend(struct fixture *f, uint32_t id, const struct xlb_backend *v)
+{
+	int fd = bpf_map__fd(f->h.skel->maps.xlb_backends);
+
+	return bpf_map_update_elem(fd, &id, v, BPF_ANY) ? -errno : 0;
+}
+
+static inline void service_key(const struct test_service *s, struct xlb_svc_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	fixture_xlb_addr(&k->vip, s->family, s->vip);
+	k->port = htons(s->port);
+	k->proto = s->proto;
+	k->family = (uint8_t)s->family;
+}
+
+static inline int fixture_put_service(struct fixture *f, const struct test_service *s)
+{
+	struct xlb_svc_key k;
+	struct xlb_svc v = { .id = s->id };
+	int fd = bpf_map__fd(f->h.skel->maps.xlb_services);
+
+	service_key(s, &k);
+	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY))
+		return -errno;
+	return fixture_set_table(f, s->id, s->table);
+}
+
+static inline int fixture_clear_dynamic(struct fixture *f)
+{
+	struct xlb *skel = f->h.skel;
+
+	if (harness_map_clear(skel->maps.xlb_flows) || harness_map_clear(skel->maps.xlb_rnat) ||
+	    harness_map_clear(skel->maps.xlb_services) || harness_map_clear(skel->maps.xlb_tx_ports))
+		return -EIO;
+	return 0;
+}
+
+/* Back to the starting state, with the variations in flags. */
+static inline int fixture_reset(struct fixture *f, unsigned int flags)
+{
+	int fd = bpf_map__fd(f->h.skel->maps.xlb_tx_ports);
+	uint32_t be_if = (uint32_t)f->h.be_ifindex;
+	struct xlb_backend v;
+	int err = fixture_clear_dynamic(f);
+
+	for (uint32_t i = 0; !err && i < N_SVC; i++)
+		err = fixture_put_service(f, &test_services[i]);
+	for (uint32_t i = 0; !err && i < N_BE; i++) {
+		backend_value(&test_backends[i], &v);
+		err = fixture_put_backend(f, test_backends[i].id, &v);
+	}
+	if (!err && !(flags & FIX_NO_TXPORT) && bpf_map_update_elem(fd, &be_if, &be_if, BPF_ANY))
+		err = -errno;
+	return err;
+}
+
+/* Counters the cases check, summed over CPUs. */
+struct counter_snapshot {
+	struct xlb_reason_count reasons[XLB_R_MAX];
+	struct xlb_counters svc[N_SVC + 1];
+	struct xlb_counters be[N_BE + 1];
+};
+
+static inline int fixture_counters(struct fixture *f, struct counter_snapshot *s)
+{
+	struct xlb *skel = f->h.skel;
+	int err = 0;
+
+	memset(s, 0, sizeof(*s));
+	for (uint32_t r = 0; !err && r < XLB_R_MAX; r++)
+		err = harness_percpu_sum(&f->h, skel->maps.xlb_reasons, r,
+					 (uint64_t *)&s->reasons[r], 2);
+	for (uint32_t i = 1; !err && i <= N_SVC; i++)
+		err = harness_percpu_sum(&f->h, skel->maps.xlb_svc_stats, i,
+					 (uint64_t *)&s->svc[i], 3);
+	for (uint32_t i = 1; !err && i <= N_BE; i++)
+		err = harness_percpu_sum(&f->h, skel->maps.xlb_be_stats, i, (uint64_t *)&s->be[i],
+					 3);
+	return err;
+}
+
+#endif

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The `make test` driver: runs every suite, shows its TAP output as it goes,
+# and ends with one line "test: N passed, M failed[, K skipped]".
+#
+# usage: tests/run.sh BUILD_DIR
+#   BUILD_DIR/unit/test_*    cmocka unit tests (CMOCKA_MESSAGE_OUTPUT=TAP)
+#   BUILD_DIR/bpf_test       BPF packet tests, via tests/bpf/run.sh
+#   tests/bats/*.bats        netns integration tests (bats --tap)
+# Exit status 1 when a test failed or a suite crashed (non-zero exit
+# without a failed test, or fewer results than its plan announced).
+set -uo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${1:?usage: tests/run.sh BUILD_DIR}
+[[ $BUILD == /* ]] || BUILD=$PWD/$BUILD
+
+PASSED=0
+FAILED=0
+SKIPPED=0
+CRASHED=()
+
+# run_suite NAME CMD...: runs one TAP producer, echoing and counting.
+run_suite() {
+	local name=$1 line rc=255 plan=0 ok=0 notok=0 skip=0
+	shift
+	echo "== $name"
+	while IFS= read -r line; do
+		if [[ $line == "__suite_exit__ "* ]]; then
+			rc=${line#__suite_exit__ }
+			continue
+		fi
+		printf '%s\n' "$line"
+		case $line in
+		# cmocka reports a skipped test as "not ok N # SKIP name"
+		"ok"* | "not ok"*) if [[ ${line,,} == *"# skip"* ]]; then
+			skip=$((skip + 1))
+		elif [[ $line == ok* ]]; then
+			ok=$((ok + 1))
+		else
+			notok=$((notok + 1))
+		fi ;;
+		1..*) [[ ${line#1..} =~ ^[0-9]+ ]] && plan=$((plan + BASH_REMATCH[0])) ;;
+		esac
+	done < <("$@" 2>&1 </dev/null; echo "__suite_exit__ $?")
+	PASSED=$((PASSED + ok))
+	FAILED=$((FAILED + notok))
+	SKIPPED=$((SKIPPED + skip))
+	if { ((rc != 0)) && ((notok == 0)); } || ((ok + notok + skip < plan)); then
+		echo "== $name: CRASHED (exit $rc, $((ok + notok + skip)) of plan $plan results)"
+		CRASHED+=("$name")
+	fi
+}
+
+main() {
+	cd "$REPO" || exit 1
+	local t
+	for t in "$BUILD"/unit/test_*; do
+		[[ -x $t && -f $t ]] || continue
+		CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit $(basename "$t")" "$t"
+	done
+	if [[ -x $BUILD/bpf_test && -x tests/bpf/run.sh ]]; then
+		run_suite "bpf" tests/bpf/run.sh "$BUILD/bpf_test"
+	fi
+	if compgen -G "tests/bats/*.bats" >/dev/null; then
+		BUILD=$BUILD run_suite "bats" bats --tap tests/bats
+	fi
+
+	local summary="test: $PASSED passed, $((FAILED + ${#CRASHED[@]})) failed"
+	((SKIPPED)) && summary+=", $SKIPPED skipped"
+	((${#CRASHED[@]})) && echo "crashed suites: ${CRASHED[*]}"
+	echo "$summary"
+	((FAILED == 0 && ${#CRASHED[@]} == 0))
+}
+
+main "$@"

@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The INI config: a full valid file field by field, and every error by its
+ * exact one-line message. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static const char valid_config[] =
+	"; xlb test config\n"
+	"[http]\n"
+	"listen = 0.0.0.0:80\n"
+	"listen = [::]:80\n"
+	"\n"
+	"[tls]\n"
+	"listen = 0.0.0.0:443\n"
+	"\n"
+	"# the L4 VIP and host routing together\n"
+	"[service api]\n"
+	"listen = 10.200.0.100:80/tcp\n"
+	"host = api.app.dev\n"
+	"host = *.API.Example.com\n"
+	"proto = http\n"
+	"backend = 10.200.1.2:8000\n"
+	"backend = 10.200.2.2:8000 weight=3\n"
+	"\n"
+	"[service dns]\n"
+	"  listen = [fd00:200::101]:53/udp\n"	/* indented: not a continuation */
+	"  backend = [fd00:201::2]:53\n"
+	"  backend = [fd00:202::2]:53\tweight=65535 ; inline comment\n"
+	"\n"
+	"[service web]\n"
+	"host = www.app.dev\n"
+	"proto = tls\n"
+	"backend = 10.200.3.2:443\n"
+	"[service  udp-api ]\n"
+	"listen = 10.200.0.100:80/udp\n"	/* same VIP and port as api, other proto */
+	"backend = 10.200.4.2:8000\n";
+
+static void assert_ep(const struct xlb_endpoint *ep, const char *addr, uint16_t port,
+		      uint8_t proto)
+{
+	struct xlb_addr want;
+	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
+
+	memset(&want, 0, sizeof(want));
+	assert_int_equal(inet_pton(family, addr, family == AF_INET ? (void *)&want.v4 :
+				   (void *)want.v6), 1);
+	assert_int_equal(ep->family, family);
+	assert_memory_equal(&ep->addr, &want, sizeof(want));
+	assert_int_equal(ep->port, port);
+	assert_int_equal(ep->proto, proto);
+}
+
+static void assert_backend(const struct xlb_cfg_backend *be, const char *addr, uint16_t port,
+			   uint32_t weight)
+{
+	assert_ep(&be->ep, addr, port, 0);
+	assert_int_equal(be->weight, weight);
+}
+
+static void check_shared_listeners(const struct xlb_config *cfg)
+{
+	assert_int_equal(cfg->n_http_listen, 2);
+	assert_ep(&cfg->http_listen[0], "0.0.0.0", 80, 0);
+	assert_ep(&cfg->http_listen[1], "::", 80, 0);
+	assert_int_equal(cfg->n_tls_listen, 1);
+	assert_ep(&cfg->tls_listen[0], "0.0.0.0", 443, 0);
+}
+
+static void check_api(const struct xlb_cfg_service *s)
+{
+	assert_string_equal(s->name, "api");
+	assert_true(s->has_listen);
+	assert_ep(&s->listen, "10.200.0.100", 80, IPPROTO_TCP);
+	assert_false(s->tls);
+	assert_int_equal(s->n_hosts, 2);
+	assert_string_equal(s->hosts[0], "api.app.dev");
+	assert_string_equal(s->hosts[1], "*.api.example.com");	/* lowercased */
+	assert_int_equal(s->n_backends, 2);
+	assert_backend(&s->backends[0], "10.200.1.2", 8000, 1);
+	assert_backend(&s->backends[1], "10.200.2.2", 8000, 3);
+}
+
+static void check_dns(const struct xlb_cfg_service *s)
+{
+	assert_string_equal(s->name, "dns");
+	assert_true(s->has_listen);
+	assert_ep(&s->listen, "fd00:200::101", 53, IPPROTO_UDP);
+	assert_int_equal(s->n_hosts, 0);
+	assert_int_equal(s->n_backends, 2);
+	assert_backend(&s->backends[0], "fd00:201::2", 53, 1);
+	assert_backend(&s->backends[1], "fd00:202::2", 53, 65535);
+}
+
+static void check_web_and_udp(const struct xlb_cfg_service *web,
+			      const struct xlb_cfg_service *udp)
+{
+	assert_string_equal(web->name, "web");
+	assert_false(web->has_listen);
+	assert_true(web->tls);
+	assert_int_equal(web->n_hosts, 1);
+	assert_string_equal(web->hosts[0], "www.app.dev");
+	assert_int_equal(web->n_backends, 1);
+	assert_backend(&web->backends[0], "10.200.3.2", 443, 1);
+
+	assert_string_equal(udp->name, "udp-api");
+	assert_ep(&udp->listen, "10.200.0.100", 80, IPPROTO_UDP);
+	assert_int_equal(udp->n_backends, 1);
+}
+
+static void check_valid_config(const struct xlb_config *cfg)
+{
+	check_shared_listeners(cfg);
+	assert_int_equal(cfg->n_services, 4);
+	check_api(&cfg->services[0]);
+	check_dns(&cfg->services[1]);
+	check_web_and_udp(&cfg->services[2], &cfg->services[3]);
+}
+
+static void test_valid_config(void **state)
+{
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(valid_config, "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(err, "");
+	check_valid_config(&cfg);
+	xlb_config_free(&cfg);
+	assert_int_equal(cfg.n_services, 0);
+	assert_null(cfg.services);
+}
+
+/* The same file with CRLF line ends and a UTF-8 byte order mark. */
+static void test_crlf_and_bom(void **state)
+{
+	char text[sizeof(valid_config) * 2 + 4] = "\xef\xbb\xbf";
+	struct xlb_config cfg;
+	char err[256] = "";
+	char *o = text + 3;
+
+	(void)state;
+	for (const char *c = valid_config; *c; c++) {
+		if (*c == '\n')
+			*o++ = '\r';
+		*o++ = *c;
+	}
+	*o = '\0';
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	check_valid_config(&cfg);
+	xlb_config_free(&cfg);
+}
+
+static void test_load_file(void **state)
+{
+	char path[] = "/tmp/xlb-test-config-XXXXXX";
+	struct xlb_config cfg;
+	char err[256] = "";
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, valid_config, strlen(valid_config)),
+			 (ssize_t)strlen(valid_config));
+	close(fd);
+	assert_int_equal(xlb_config_load(path, &cfg, err, sizeof(err)), 0);
+	check_valid_config(&cfg);
+	xlb_config_free(&cfg);
+	unlink(path);
+}
+
+static void test_missing_file(void **state)
+{
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	memset(&cfg, 0x5a, sizeof(cfg));
+	assert_int_equal(xlb_config_load("/nonexistent/xlb.ini", &cfg, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "/nonexistent/xlb.ini: No such file or directory");
+	assert_int_equal(cfg.n_services, 0);
+	assert_null(cfg.services);
+	/* opens, but reading fails */
+	assert_int_equal(xlb_config_load("/", &cfg, err, sizeof(err)), -EISDIR);
+	assert_string_equal(err, "/: Is a directory");
+	assert_int_equal(cfg.n_services, 0);
+}
+
+struct err_case {
+	const char *text;
+	const char *err;
+};
+
+#define SVC "[service api]\n"
+#define SVC_L SVC "listen = 10.0.0.1:80/tcp\n"
+
+static const struct err_case err_cases[] = {
+	/* sections */
+	{ "[foo]\n", "t.ini:1: unknown section 'foo'" },
+	{ "[http]\nlisten = 0.0.0.0:80\n\n[services api]\n", "t.ini:4: unknown section 'services api'" },
+	{ "listen = 10.0.0.1:80/tcp\n", "t.ini:1: key 'listen' outside any section" },
+	{ "[service a/b]\nhost = a.dev\n", "t.ini:1: invalid service name 'a/b'" },
+	{ "[service]\nhost = a.dev\n", "t.ini:1: invalid service name ''" },
+	{ "[service a b]\n", "t.ini:1: invalid service name 'a b'" },
+	{ "[service 0123456789012345678901234567890123456789012345678901234567890123]\n",
+	  "t.ini:1: invalid service name "
+	  "'0123456789012345678901234567890123456789012345678901234567890123'" },
+	{ SVC "host = a.dev\n[service web]\nhost = b.dev\n[service api]\nhost = c.dev\n",
+	  "t.ini:5: duplicate service 'api' (first at line 1)" },
+	/* unknown keys */
+	{ SVC_L "lisen = 10.0.0.1:81/tcp\n", "t.ini:3: service api: unknown key 'lisen'" },
+	{ "[http]\nport = 80\n", "t.ini:2: http: unknown key 'port'" },
+	{ "[tls]\nhost = a.dev\n", "t.ini:2: tls: unknown key 'host'" },
+	/* service listen */
+	{ SVC "listen = 10.0.0.256:80/tcp\n",
+	  "t.ini:2: service api: bad listen '10.0.0.256:80/tcp': invalid IPv4 address" },
+	{ SVC "listen = [fd00::g]:80/tcp\n",
+	  "t.ini:2: service api: bad listen '[fd00::g]:80/tcp': invalid IPv6 address" },
+	{ SVC "listen = fd00::1:80/tcp\n",
+	  "t.ini:2: service api: bad listen 'fd00::1:80/tcp': IPv6 address must be in brackets" },
+	{ SVC "listen = 10.0.0.1/tcp\n",
+	  "t.ini:2: service api: bad listen '10.0.0.1/tcp': missing port" },
+	{ SVC "listen = 10.0.0.1:0/tcp\n",
+	  "t.ini:2: service api: bad listen '10.0.0.1:0/tcp': port out of range" },
+	{ SVC "listen = 10.0.0.1:65536/udp\n",
+	  "t.ini:2: service api: bad listen '10.0.0.1:65536/udp': port out of range" },
+	{ SVC "listen = 10.0.0.1:80/sctp\n",
+	  "t.ini:2: service api: bad listen '10.0.0.1:80/sctp': unknown protocol 'sctp'" },
+	{ SVC "listen = 10.0.0.1:80\n",
+	  "t.ini:2: service api: bad listen '10.0.0.1:80': missing protocol (/tcp or /udp)" },
+	{ SVC "listen =\n", "t.ini:2: service api: bad listen '': empty endpoint" },
+	{ SVC_L "listen = 10.0.0.1:81/tcp\n",
+	  "t.ini:3: service api: listen given twice (first at line 2)" },
+	{ SVC "listen = 10.0.0.1:53/udp\n[service dns]\nlisten = 10.0.0.1:53/udp\n",
+	  "t.ini:4: service dns: listen 10.0.0.1:53/udp already used by service api" },
+	{ SVC "listen = [FD00::1]:53/udp\n[service dns]\nlisten = [fd00::1]:53/udp\n",
+	  "t.ini:4: service dns: listen [fd00::1]:53/udp already used by service api" },
+	{ "[http]\nlisten = 10.0.0.1:80\n" SVC_L,
+	  "t.ini:4: service api: listen 10.0.0.1:80/tcp already used by http" },
+	/* shared listeners are TCP and take no protocol */
+	{ "[http]\nlisten = 0.0.0.0:80/tcp\n",
+	  "t.ini:2: http: bad listen '0.0.0.0:80/tcp': unexpected protocol suffix "
+	  "(shared listeners are always TCP)" },
+	{ "[tls]\nlisten = 0.0.0.0:443/tcp\n",
+	  "t.ini:2: tls: bad listen '0.0.0.0:443/tcp': unexpected protocol suffix "
+	  "(shared listeners are always TCP)" },
+	{ "[tls]\nlisten = 0.0.0.0\n", "t.ini:2: tls: bad listen '0.0.0.0': missing port" },
+	{ "[http]\nlisten = 0.0.0.0:80\nlisten = 0.0.0.0:80\n",
+	  "t.ini:3: http: listen 0.0.0.0:80 given twice" },
+	{ "[http]\nlisten = 0.0.0.0:80\n[tls]\nlisten = 0.0.0.0:80\n",
+	  "t.ini:4: tls: listen 0.0.0.0:80 already used by http" },
+	{ SVC_L "[http]\nlisten = 10.0.0.1:80\n",
+	  "t.ini:4: http: listen 10.0.0.1:80 already used by service api" },
+	/* backends */
+	{ SVC_L "backend = 10.0.0.2\n",
+	  "t.ini:3: service api: bad backend '10.0.0.2': missing port" },
+	{ SVC_L "backend = 10.0.0.2:80/tcp\n",
+	  "t.ini:3: service api: bad backend '10.0.0.2:80/tcp': unexpected protocol suffix" },
+	{ SVC_L "backend = 10.0.0.300:80 weight=2\n",
+	  "t.ini:3: service api: bad backend '10.0.0.300:80': invalid IPv4 address" },
+	{ SVC_L "backend =\n", "t.ini:3: service api: bad backend '': empty endpoint" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=0\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: bad weight '0' (want 1..65535)" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=65536\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: bad weight '65536' (want 1..65535)" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=99999999999999999999\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: bad weight '99999999999999999999' "
+	  "(want 1..65535)" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=2x\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: bad weight '2x' (want 1..65535)" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: bad weight '' (want 1..65535)" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=-1\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: bad weight '-1' (want 1..65535)" },
+	{ SVC_L "backend = 10.0.0.2:80 wieght=2\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: unknown option 'wieght=2'" },
+	{ SVC_L "backend = 10.0.0.2:80 weight=2 weight=3\n",
+	  "t.ini:3: service api: backend 10.0.0.2:80: weight given twice" },
+	{ SVC_L "backend = 10.0.0.2:80\nbackend = 10.0.0.2:80 weight=2\n",
+	  "t.ini:4: service api: duplicate backend 10.0.0.2:80" },
+	{ SVC_L "backend = [fd00::2]:80\n",
+	  "t.ini:3: service api: backend [fd00::2]:80 is IPv6 but listen 10.0.0.1:80/tcp is "
+	  "IPv4 (no NAT between address families)" },
+	{ SVC "backend = 10.0.0.2:80\nlisten = [fd00::1]:80/tcp\n",
+	  "t.ini:3: service api: listen [fd00::1]:80/tcp is IPv6 but backend 10.0.0.2:80 is "
+	  "IPv4 (no NAT between address families)" },
+	/* hosts and proto */
+	{ SVC "host = api..dev\n", "t.ini:2: service api: invalid host name 'api..dev'" },
+	{ SVC "host = api.dev:80\n", "t.ini:2: service api: invalid host name 'api.dev:80'" },
+	{ SVC "host = -api.dev\n", "t.ini:2: service api: invalid host name '-api.dev'" },
+	{ SVC "host = a.*.dev\n", "t.ini:2: service api: invalid host name 'a.*.dev'" },
+	{ SVC "host = *\n", "t.ini:2: service api: invalid host name '*'" },
+	{ SVC "host = api.dev.\n", "t.ini:2: service api: invalid host name 'api.dev.'" },
+	{ SVC "host =\n", "t.ini:2: service api: invalid host name ''" },
+	{ SVC "host = a_b.dev\n", "t.ini:2: service api: invalid host name 'a_b.dev'" },
+	{ SVC "host = api.app.dev\n[service web]\nhost = API.app.dev\n",
+	  "t.ini:4: service web: host API.app.dev already used by service api" },
+	{ SVC "host = api.app.dev\nhost = api.app.dev\n",
+	  "t.ini:3: service api: host api.app.dev given twice" },
+	{ SVC "host = a.dev\nproto = udp\n",
+	  "t.ini:3: service api: bad proto 'udp' (want http or tls)" },
+	{ SVC "host = a.dev\nproto = HTTP\n",
+	  "t.ini:3: service api: bad proto 'HTTP' (want http or tls)" },
+	{ SVC "host = a.dev\nproto = tls\nproto = http\n",
+	  "t.ini:4: service api: proto given twice" },
+	/* a service must be reachable: reported at its header line */
+	{ SVC "backend = 10.0.0.2:80\n\n[http]\nlisten = 0.0.0.0:80\n",
+	  "t.ini:1: service api: has neither listen nor host" },
+	{ "[http]\nlisten = 0.0.0.0:80\n" SVC "proto = tls\nbackend = 10.0.0.2:80\n",
+	  "t.ini:3: service api: has neither listen nor host" },
+	{ SVC, "t.ini:1: service api: has neither listen nor host" },
+	/* inih's syntax errors, and lines too long for it */
+	{ SVC "listen\n", "t.ini:2: syntax error (want [section] or key = value)" },
+	/* inih also takes ':' as the separator, so a forgotten '=' reads so */
+	{ SVC "listen 10.0.0.1:80/tcp\n", "t.ini:2: service api: unknown key 'listen 10.0.0.1'" },
+	{ "[service api\nhost = a.dev\n", "t.ini:1: syntax error (want [section] or key = value)" },
+	/* the first error is the one reported */
+	{ SVC "lisen = x\nfoo = y\n[bar]\n", "t.ini:2: service api: unknown key 'lisen'" },
+	{ SVC "listen = 10.0.0.1:80/tcp\n  garbage\n[bar]\n",
+	  "t.ini:3: syntax error (want [section] or key = value)" },
+	{ SVC "backend = 10.0.0.2:80\n  garbage\n[bar]\n",
+	  "t.ini:3: syntax error (want [section] or key = value)" },
+};
+
+/* Parses text, which must fail with exactly want; cfg must come back empty. */
+static void expect_error(const char *text, const char *want)
+{
+	struct xlb_config cfg, empty;
+	char err[512] = "";
+	int ret;
+
+	memset(&empty, 0, sizeof(empty));
+	memset(&cfg, 0x5a, sizeof(cfg));
+	ret = xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err));
+	if (ret != -EINVAL || strcmp(err, want) != 0)
+		fail_msg("config:\n%s\ngot %d '%s'\nwant '%s'", text, ret, err, want);
+	assert_memory_equal(&cfg, &empty, sizeof(cfg));
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(err_cases) / sizeof(err_cases[0]); i++)
+		expect_error(err_cases[i].text, err_cases[i].err);
+}
+
+/* inih reads lines into a 200-byte buffer; longer lines are refused
+ * rather than split into two. */
+static void test_line_too_long(void **state)
+{
+	char text[512];
+	char host[240];
+
+	(void)state;
+	memset(host, 'a', sizeof(host) - 1);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(text, sizeof(text), "[service api]\nhost = %s\n", host);
+	expect_error(text, "t.ini:2: line too long (max 198 characters)");
+}
+
+static void test_too_many_services(void **state)
+{
+	size_t len = (XLB_MAX_SERVICES + 1) * 48;
+	char *text = malloc(len), *o = text;
+	char want[64];
+
+	(void)state;
+	assert_non_null(text);
+	for (int i = 0; i <= XLB_MAX_SERVICES; i++)
+		o += sprintf(o, "[service s%d]\nhost = s%d.dev\n", i, i);
+	snprintf(want, sizeof(want), "t.ini:%d: too many services (max %d)",
+		 2 * XLB_MAX_SERVICES + 1, XLB_MAX_SERVICES);
+	expect_error(text, want);
+	free(text);
+}
+
+static void test_empty_config(void **state)
+{
+	struct xlb_config cfg;
+	char err[64] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string("; nothing\n\n", "t.ini", &cfg, err,
+						 sizeof(err)), 0);
+	assert_int_equal(cfg.n_services + cfg.n_http_listen + cfg.n_tls_listen, 0);
+	xlb_config_free(&cfg);
+}
+
+static void test_name_validators(void **state)
+{
+	(void)state;
+	assert_true(xlb_valid_service_name("compose_api-1.v2"));
+	assert_false(xlb_valid_service_name(""));
+	assert_false(xlb_valid_service_name("a:b"));
+	assert_true(xlb_valid_host_name("localhost"));
+	assert_true(xlb_valid_host_name("*.app.dev"));
+	assert_true(xlb_valid_host_name("1.example.com"));
+	assert_false(xlb_valid_host_name("*."));
+	assert_false(xlb_valid_host_name("a-.dev"));
+	assert_false(xlb_valid_host_name(
+		"a234567890123456789012345678901234567890123456789012345678901234.dev"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_valid_config),
+		cmocka_unit_test(test_crlf_and_bom),
+		cmocka_unit_test(test_load_file),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_too_many_services),
+		cmocka_unit_test(test_empty_config),
+		cmocka_unit_test(test_name_validators),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

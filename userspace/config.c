@@ -1,0 +1,697 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The INI config file (syntax in config.h), parsed with inih.
+ *
+ * Debian's inih is built without INI_HANDLER_LINENO and without
+ * INI_CALL_HANDLER_ON_NEW_SECTION, so its handler learns neither line
+ * numbers nor sections without keys. We therefore feed inih through our
+ * own line reader (ini_parse_stream): the reader counts lines, refuses
+ * over-long ones instead of letting inih split them, and opens each
+ * [section] as its header line goes by, so an empty or unknown section and
+ * the header line of a service are known too. inih still does the
+ * tokenising: comments, "key = value", whitespace. The first error stops
+ * the parse and is the one reported. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include <ini.h>
+
+enum section_kind { SEC_NONE, SEC_HTTP, SEC_TLS, SEC_SERVICE };
+
+/* Where a service's settings came from, for messages. */
+struct svc_meta {
+	unsigned header_line;
+	unsigned listen_line;
+	bool has_proto;
+};
+
+struct line_source {
+	FILE *file;		/* either a file ... */
+	const char *text;	/* ... or a string, consumed line by line */
+	char *buf;		/* getline buffer for the file */
+	size_t cap;
+	int read_errno;		/* why reading the file stopped early */
+};
+
+struct cfg_parser {
+	struct xlb_config *cfg;
+	struct line_source src;
+	const char *path;
+	unsigned line;
+	enum section_kind kind;
+	size_t cur;			/* current service index */
+	char label[16 + XLB_NAME_LEN];	/* "service api", "http", "tls" */
+	struct svc_meta *meta;		/* parallel to cfg->services */
+	int status;			/* 0, or the first error */
+	char *err;
+	size_t errlen;
+};
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Keeps the first error only: later ones are usually its consequences. */
+static int record_error(struct cfg_parser *p, unsigned line, int status, const char *msg)
+{
+	if (p->status)
+		return p->status;
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s:%u: %s", p->path, line, msg);
+	p->status = status;
+	return status;
+}
+
+/* For problems seen after the fact: reported at the line that names them.
+ * Returns -EINVAL (or the earlier error). */
+__attribute__((format(printf, 3, 4)))
+static int fail_at(struct cfg_parser *p, unsigned line, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return record_error(p, line, -EINVAL, msg);
+}
+
+/* The usual case: an error at the line being parsed. */
+#define fail(p, ...) fail_at((p), (p)->line, __VA_ARGS__)
+
+static int fail_nomem(struct cfg_parser *p)
+{
+	return record_error(p, p->line, -ENOMEM, "out of memory");
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+/* Grows an array by one element; the caller stores the result back. */
+static void *grow(void *arr, size_t n, size_t elem)
+{
+	return realloc(arr, (n + 1) * elem);
+}
+
+static const char *family_name(uint8_t family)
+{
+	return family == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+static char *trim(char *s)
+{
+	char *end;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	end = s + strlen(s);
+	while (end > s && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+	return s;
+}
+
+static struct xlb_cfg_service *cur_svc(struct cfg_parser *p)
+{
+	return &p->cfg->services[p->cur];
+}
+
+/* ---- name validation ----------------------------------------------------- */
+
+bool xlb_valid_service_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len >= XLB_NAME_LEN)
+		return false;
+	for (const char *c = name; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("_.-", *c))
+			return false;
+	return true;
+}
+
+/* One RFC 1123 label: 1..63 of [A-Za-z0-9-], no '-' at either end. */
+static bool valid_label(const char *s, size_t len)
+{
+	if (len == 0 || len > 63 || s[0] == '-' || s[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '-')
+			return false;
+	return true;
+}
+
+bool xlb_valid_host_name(const char *host)
+{
+	const char *s = host;
+
+	if (strncmp(s, "*.", 2) == 0)
+		s += 2;
+	if (strlen(host) > 253 || *s == '\0')
+		return false;
+	for (;;) {
+		size_t len = strcspn(s, ".");
+
+		if (!valid_label(s, len))
+			return false;
+		if (s[len] == '\0')
+			return true;
+		s += len + 1;
+	}
+}
+
+/* ---- listeners ----------------------------------------------------------- */
+
+/* Who already listens on ep (with its protocol): "service NAME", "http",
+ * "tls", or NULL. Shared HTTP/TLS listeners are TCP. */
+static const char *listener_owner(struct cfg_parser *p, const struct xlb_endpoint *ep,
+				  char *buf, size_t len)
+{
+	const struct xlb_config *cfg = p->cfg;
+	struct xlb_endpoint tcp;
+
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct xlb_cfg_service *s = &cfg->services[i];
+
+		if (s->has_listen && xlb_endpoint_equal(&s->listen, ep)) {
+			snprintf(buf, len, "service %s", s->name);
+			return buf;
+		}
+	}
+	if (ep->proto != IPPROTO_TCP)
+		return NULL;
+	tcp = *ep;
+	tcp.proto = 0;
+	for (size_t i = 0; i < cfg->n_http_listen; i++)
+		if (xlb_endpoint_equal(&cfg->http_listen[i], &tcp))
+			return "http";
+	for (size_t i = 0; i < cfg->n_tls_listen; i++)
+		if (xlb_endpoint_equal(&cfg->tls_listen[i], &tcp))
+			return "tls";
+	return NULL;
+}
+
+static int check_listener_free(struct cfg_parser *p, const struct xlb_endpoint *ep,
+			       const struct xlb_endpoint *shown)
+{
+	char owner_buf[16 + XLB_NAME_LEN], ep_buf[XLB_EP_STRLEN];
+	const char *owner = listener_owner(p, ep, owner_buf, sizeof(owner_buf));
+
+	if (!owner)
+		return 0;
+	xlb_format_endpoint(shown, ep_buf, sizeof(ep_buf));
+	if (strcmp(owner, p->label) == 0)
+		return fail(p, "%s: listen %s given twice", p->label, ep_buf);
+	return fail(p, "%s: listen %s already used by %s", p->label, ep_buf, owner);
+}
+
+/* "listen" in [http] or [tls]: an address and port; TCP is implied. */
+static int add_shared_listener(struct cfg_parser *p, const char *value,
+			       struct xlb_endpoint **arr, size_t *n)
+{
+	struct xlb_endpoint ep, tcp, *grown;
+	const char *why;
+
+	if (xlb_parse_endpoint(value, XLB_EP_NO_PROTO, &ep, &why))
+		return fail(p, "%s: bad listen '%s': %s%s", p->label, value, why,
+			    strchr(value, '/') ? " (shared listeners are always TCP)" : "");
+	tcp = ep;
+	tcp.proto = IPPROTO_TCP;
+	if (check_listener_free(p, &tcp, &ep))
+		return p->status;
+	grown = grow(*arr, *n, sizeof(**arr));
+	if (!grown)
+		return fail_nomem(p);
+	*arr = grown;
+	grown[(*n)++] = ep;
+	return 0;
+}
+
+static int shared_key(struct cfg_parser *p, const char *name, const char *value)
+{
+	bool http = p->kind == SEC_HTTP;
+
+	if (strcmp(name, "listen") != 0)
+		return fail(p, "%s: unknown key '%s'", p->label, name);
+	if (http)
+		return add_shared_listener(p, value, &p->cfg->http_listen, &p->cfg->n_http_listen);
+	return add_shared_listener(p, value, &p->cfg->tls_listen, &p->cfg->n_tls_listen);
+}
+
+/* ---- service keys -------------------------------------------------------- */
+
+/* Backends are reached by NAT from the listen address, which cannot cross
+ * address families. */
+static int check_backend_families(struct cfg_parser *p, const struct xlb_cfg_service *s)
+{
+	char l[XLB_EP_STRLEN], b[XLB_EP_STRLEN];
+
+	for (size_t i = 0; i < s->n_backends; i++) {
+		if (s->backends[i].ep.family == s->listen.family)
+			continue;
+		xlb_format_endpoint(&s->listen, l, sizeof(l));
+		xlb_format_endpoint(&s->backends[i].ep, b, sizeof(b));
+		return fail(p, "%s: listen %s is %s but backend %s is %s "
+			    "(no NAT between address families)", p->label, l,
+			    family_name(s->listen.family), b, family_name(s->backends[i].ep.family));
+	}
+	return 0;
+}
+
+static int svc_listen(struct cfg_parser *p, const char *value)
+{
+	struct xlb_cfg_service *s = cur_svc(p);
+	struct svc_meta *m = &p->meta[p->cur];
+	struct xlb_endpoint ep;
+	const char *why;
+
+	if (m->listen_line)
+		return fail(p, "%s: listen given twice (first at line %u)", p->label,
+			    m->listen_line);
+	if (xlb_parse_endpoint(value, XLB_EP_PROTO, &ep, &why))
+		return fail(p, "%s: bad listen '%s': %s", p->label, value, why);
+	if (check_listener_free(p, &ep, &ep))
+		return p->status;
+	s->listen = ep;
+	s->has_listen = true;
+	m->listen_line = p->line;
+	return check_backend_families(p, s);
+}
+
+/* Who already routes host (compared case-insensitively), or NULL. */
+static const struct xlb_cfg_service *host_owner(struct cfg_parser *p, const char *host)
+{
+	for (size_t i = 0; i < p->cfg->n_services; i++) {
+		const struct xlb_cfg_service *s = &p->cfg->services[i];
+
+		for (size_t h = 0; h < s->n_hosts; h++)
+			if (strcasecmp(s->hosts[h], host) == 0)
+				return s;
+	}
+	return NULL;
+}
+
+/* Host names are stored lowercased: DNS names are case-insensitive, and
+ * the proxy then compares what clients send against one spelling. */
+static int svc_host(struct cfg_parser *p, const char *value)
+{
+	struct xlb_cfg_service *s = cur_svc(p);
+	const struct xlb_cfg_service *owner;
+	char (*grown)[XLB_HOST_LEN];
+	size_t i;
+
+	if (!xlb_valid_host_name(value))
+		return fail(p, "%s: invalid host name '%s'", p->label, value);
+	owner = host_owner(p, value);
+	if (owner == s)
+		return fail(p, "%s: host %s given twice", p->label, value);
+	if (owner)
+		return fail(p, "%s: host %s already used by service %s", p->label, value,
+			    owner->name);
+	grown = grow(s->hosts, s->n_hosts, sizeof(*s->hosts));
+	if (!grown)
+		return fail_nomem(p);
+	s->hosts = grown;
+	for (i = 0; value[i]; i++)
+		grown[s->n_hosts][i] = (char)tolower((unsigned char)value[i]);
+	grown[s->n_hosts++][i] = '\0';
+	return 0;
+}
+
+static int svc_proto(struct cfg_parser *p, const char *value)
+{
+	struct svc_meta *m = &p->meta[p->cur];
+
+	if (m->has_proto)
+		return fail(p, "%s: proto given twice", p->label);
+	if (strcmp(value, "http") != 0 && strcmp(value, "tls") != 0)
+		return fail(p, "%s: bad proto '%s' (want http or tls)", p->label, value);
+	cur_svc(p)->tls = strcmp(value, "tls") == 0;
+	m->has_proto = true;
+	return 0;
+}
+
+/* "weight=N" after a backend, N in 1..XLB_WEIGHT_MAX. */
+static int parse_backend_option(struct cfg_parser *p, const char *be, const char *opt,
+				uint32_t *weight, bool *seen)
+{
+	const char *v = opt + strlen("weight=");
+	uint32_t w = 0;
+
+	if (strncmp(opt, "weight=", strlen("weight=")) != 0)
+		return fail(p, "%s: backend %s: unknown option '%s'", p->label, be, opt);
+	if (*seen)
+		return fail(p, "%s: backend %s: weight given twice", p->label, be);
+	for (const char *c = v; *c; c++) {
+		if (!isdigit((unsigned char)*c) || w > XLB_WEIGHT_MAX) {
+			w = 0;	/* not a number, or already too big */
+			break;
+		}
+		w = w * 10 + (uint32_t)(*c - '0');
+	}
+	if (w < 1 || w > XLB_WEIGHT_MAX)
+		return fail(p, "%s: backend %s: bad weight '%s' (want 1..%u)", p->label, be, v,
+			    XLB_WEIGHT_MAX);
+	*weight = w;
+	*seen = true;
+	return 0;
+}
+
+/* Checks a parsed backend against the service: no duplicate, and the
+ * listen address's family. */
+static int check_new_backend(struct cfg_parser *p, const struct xlb_cfg_backend *be)
+{
+	const struct xlb_cfg_service *s = cur_svc(p);
+	char b[XLB_EP_STRLEN], l[XLB_EP_STRLEN];
+
+	xlb_format_endpoint(&be->ep, b, sizeof(b));
+	for (size_t i = 0; i < s->n_backends; i++)
+		if (xlb_endpoint_equal(&s->backends[i].ep, &be->ep))
+			return fail(p, "%s: duplicate backend %s", p->label, b);
+	if (s->has_listen && s->listen.family != be->ep.family)
+		return fail(p, "%s: backend %s is %s but listen %s is %s "
+			    "(no NAT between address families)", p->label, b,
+			    family_name(be->ep.family), xlb_format_endpoint(&s->listen, l, sizeof(l)),
+			    family_name(s->listen.family));
+	return 0;
+}
+
+/* "ADDR:PORT [weight=N]" */
+static int parse_backend(struct cfg_parser *p, const char *value, struct xlb_cfg_backend *be)
+{
+	char copy[INI_MAX_LINE + 1], *save = NULL, *tok, *addr;
+	char shown[XLB_EP_STRLEN];
+	bool seen_weight = false;
+	const char *why;
+
+	snprintf(copy, sizeof(copy), "%s", value);
+	addr = strtok_r(copy, " \t", &save);
+	if (!addr)
+		addr = copy;	/* empty: let the endpoint parser say so */
+	if (xlb_parse_endpoint(addr, XLB_EP_NO_PROTO, &be->ep, &why))
+		return fail(p, "%s: bad backend '%s': %s", p->label, addr, why);
+	xlb_format_endpoint(&be->ep, shown, sizeof(shown));
+	be->weight = 1;
+	while ((tok = strtok_r(NULL, " \t", &save)))
+		if (parse_backend_option(p, shown, tok, &be->weight, &seen_weight))
+			return p->status;
+	return check_new_backend(p, be);
+}
+
+static int svc_backend(struct cfg_parser *p, const char *value)
+{
+	struct xlb_cfg_service *s = cur_svc(p);
+	struct xlb_cfg_backend be, *grown;
+
+	memset(&be, 0, sizeof(be));
+	if (parse_backend(p, value, &be))
+		return p->status;
+	grown = grow(s->backends, s->n_backends, sizeof(*s->backends));
+	if (!grown)
+		return fail_nomem(p);
+	s->backends = grown;
+	grown[s->n_backends++] = be;
+	return 0;
+}
+
+static int service_key(struct cfg_parser *p, const char *name, const char *value)
+{
+	if (strcmp(name, "listen") == 0)
+		return svc_listen(p, value);
+	if (strcmp(name, "host") == 0)
+		return svc_host(p, value);
+	if (strcmp(name, "proto") == 0)
+		return svc_proto(p, value);
+	if (strcmp(name, "backend") == 0)
+		return svc_backend(p, value);
+	return fail(p, "%s: unknown key '%s'", p->label, name);
+}
+
+/* inih's handler: returns nonzero on success. The section argument is
+ * unused: the reader has already opened the section (see the top). */
+static int on_key(void *user, const char *section, const char *name, const char *value)
+{
+	struct cfg_parser *p = user;
+
+	(void)section;
+	switch (p->kind) {
+	case SEC_HTTP:
+	case SEC_TLS:
+		return shared_key(p, name, value) == 0;
+	case SEC_SERVICE:
+		return service_key(p, name, value) == 0;
+	case SEC_NONE:
+	default:
+		return fail(p, "key '%s' outside any section", name) == 0;
+	}
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+static int service_index(const struct xlb_config *cfg, const char *name, size_t *idx)
+{
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		if (strcmp(cfg->services[i].name, name) == 0) {
+			*idx = i;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int add_service(struct cfg_parser *p, const char *name)
+{
+	struct xlb_config *cfg = p->cfg;
+	struct xlb_cfg_service *svcs;
+	struct svc_meta *meta;
+
+	meta = grow(p->meta, cfg->n_services, sizeof(*meta));
+	if (!meta)
+		return fail_nomem(p);
+	p->meta = meta;
+	svcs = grow(cfg->services, cfg->n_services, sizeof(*svcs));
+	if (!svcs)
+		return fail_nomem(p);
+	cfg->services = svcs;
+	p->cur = cfg->n_services++;
+	memset(&svcs[p->cur], 0, sizeof(svcs[p->cur]));
+	memset(&meta[p->cur], 0, sizeof(meta[p->cur]));
+	snprintf(svcs[p->cur].name, sizeof(svcs[p->cur].name), "%s", name);
+	meta[p->cur].header_line = p->line;
+	return 0;
+}
+
+static int open_service(struct cfg_parser *p, const char *name)
+{
+	size_t first;
+
+	if (!xlb_valid_service_name(name))
+		return fail(p, "invalid service name '%s'", name);
+	if (service_index(p->cfg, name, &first) == 0)
+		return fail(p, "duplicate service '%s' (first at line %u)", name,
+			    p->meta[first].header_line);
+	if (p->cfg->n_services >= XLB_MAX_SERVICES)
+		return fail(p, "too many services (max %d)", XLB_MAX_SERVICES);
+	if (add_service(p, name))
+		return p->status;
+	p->kind = SEC_SERVICE;
+	snprintf(p->label, sizeof(p->label), "service %s", name);
+	return 0;
+}
+
+/* "http", "tls" or "service NAME", from between the brackets. */
+static int open_section(struct cfg_parser *p, char *text)
+{
+	char *sec = trim(text);
+
+	if (strcmp(sec, "http") == 0 || strcmp(sec, "tls") == 0) {
+		p->kind = sec[0] == 'h' ? SEC_HTTP : SEC_TLS;
+		snprintf(p->label, sizeof(p->label), "%s", sec);
+		return 0;
+	}
+	if (strncmp(sec, "service", 7) == 0 && (sec[7] == '\0' || isspace((unsigned char)sec[7])))
+		return open_service(p, trim(sec + 7));
+	return fail(p, "unknown section '%s'", sec);
+}
+
+/* Checks that need the whole section, reported at its header line. */
+static int finish_section(struct cfg_parser *p)
+{
+	const struct xlb_cfg_service *s;
+
+	if (p->kind != SEC_SERVICE)
+		return 0;
+	s = cur_svc(p);
+	if (!s->has_listen && s->n_hosts == 0)
+		return fail_at(p, p->meta[p->cur].header_line, "%s: has neither listen nor host",
+			       p->label);
+	return 0;
+}
+
+/* If line is a "[section]" header, closes the previous section and opens
+ * this one. A '[' without ']' is left to inih, which reports it. */
+static void note_section_header(struct cfg_parser *p, const char *line)
+{
+	char text[INI_MAX_LINE + 1];
+	const char *s = line, *end;
+
+	if (p->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
+		s += 3;	/* UTF-8 BOM, which inih skips too */
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s != '[' || !(end = strchr(s, ']')))
+		return;
+	if (finish_section(p))
+		return;
+	snprintf(text, sizeof(text), "%.*s", (int)(end - s - 1), s + 1);
+	open_section(p, text);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+/* The next physical line without its '\n' (not NUL-terminated for string
+ * sources); NULL at the end. */
+static const char *source_next(struct line_source *src, size_t *len)
+{
+	const char *line;
+
+	if (src->file) {
+		ssize_t n;
+
+		errno = 0;
+		n = getline(&src->buf, &src->cap, src->file);
+		if (n < 0) {
+			if (ferror(src->file))
+				src->read_errno = errno ? errno : EIO;
+			return NULL;
+		}
+		*len = (size_t)n - (n > 0 && src->buf[n - 1] == '\n');
+		return src->buf;
+	}
+	if (*src->text == '\0')
+		return NULL;
+	line = src->text;
+	*len = strcspn(line, "\n");
+	src->text = line + *len + (line[*len] == '\n');
+	return line;
+}
+
+/* inih's fgets-style reader: one whole line per call, so inih's line
+ * numbers and ours agree. Returns NULL (end) after our first error. */
+static char *read_line(char *buf, int size, void *user)
+{
+	struct cfg_parser *p = user;
+	const char *line;
+	size_t len;
+
+	if (p->status)
+		return NULL;
+	line = source_next(&p->src, &len);
+	if (!line)
+		return NULL;
+	p->line++;
+	if (len + 2 > (size_t)size) {	/* the line, '\n' and NUL must fit */
+		fail(p, "line too long (max %d characters)", size - 2);
+		return NULL;
+	}
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	buf[len + 1] = '\0';
+	note_section_header(p, buf);
+	return p->status ? NULL : buf;
+}
+
+/* inih's switches are process-wide in Debian's build; xlb has no other
+ * inih user. Multi-line values would turn an indented "listen = ..." into
+ * a continuation of the previous key, so they are off. */
+static void configure_inih(void)
+{
+	ini_allow_multiline = false;
+	ini_stop_on_first_error = true;
+}
+
+/* Like a file that cannot be opened: "PATH: Is a directory". */
+static int read_failed(struct cfg_parser *p)
+{
+	if (p->err && p->errlen)
+		snprintf(p->err, p->errlen, "%s: %s", p->path, strerror(p->src.read_errno));
+	p->status = -p->src.read_errno;
+	return p->status;
+}
+
+static int parse_source(struct cfg_parser *p)
+{
+	int ret;
+
+	memset(p->cfg, 0, sizeof(*p->cfg));
+	configure_inih();
+	ret = ini_parse_stream(read_line, p, on_key, p);
+	if (p->status)
+		return p->status;
+	if (ret > 0)
+		return fail_at(p, (unsigned)ret, "syntax error (want [section] or key = value)");
+	if (ret < 0)
+		return fail_nomem(p);	/* inih: -2 is its only error here */
+	if (p->src.read_errno)
+		return read_failed(p);
+	return finish_section(p);
+}
+
+static int parse_with(struct cfg_parser *p)
+{
+	int ret = parse_source(p);
+
+	free(p->meta);
+	free(p->src.buf);
+	if (ret)
+		xlb_config_free(p->cfg);
+	return ret;
+}
+
+int xlb_config_parse_string(const char *text, const char *name, struct xlb_config *cfg,
+			    char *err, size_t errlen)
+{
+	struct cfg_parser p = {
+		.cfg = cfg, .src.text = text, .path = name, .err = err, .errlen = errlen,
+	};
+
+	return parse_with(&p);
+}
+
+int xlb_config_load(const char *path, struct xlb_config *cfg, char *err, size_t errlen)
+{
+	struct cfg_parser p = { .cfg = cfg, .path = path, .err = err, .errlen = errlen };
+	int ret;
+
+	memset(cfg, 0, sizeof(*cfg));
+	p.src.file = fopen(path, "re");
+	if (!p.src.file) {
+		ret = -errno;
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	ret = parse_with(&p);
+	fclose(p.src.file);
+	return ret;
+}
+
+static void free_service(struct xlb_cfg_service *s)
+{
+	free(s->hosts);
+	free(s->backends);
+}
+
+void xlb_config_free(struct xlb_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		free_service(&cfg->services[i]);
+	free(cfg->services);
+	free(cfg->http_listen);
+	free(cfg->tls_listen);
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "control.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CTL_LINE_MAX 512
+#define CTL_MAX_WORDS 8
+#define CTL_RECV_TIMEOUT_MS 1000
+
+struct xlb_control {
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+/* ---- request parsing ------------------------------------------------------ */
+
+struct request {
+	char buf[CTL_LINE_MAX];
+	char *w[CTL_MAX_WORDS];
+	int n;
+};
+
+static int split_words(const char *line, struct request *r, struct xlb_err *err)
+{
+	char *save = NULL, *tok;
+
+	if (strlen(line) >= sizeof(r->buf))
+		return snprintf(err->msg, sizeof(err->msg), "request too long"), -EINVAL;
+	snprintf(r->buf, sizeof(r->buf), "%s", line);
+	r->n = 0;
+	for (tok = strtok_r(r->buf, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (r->n == CTL_MAX_WORDS)
+			return snprintf(err->msg, sizeof(err->msg), "too many words"), -EINVAL;
+		r->w[r->n++] = tok;
+	}
+	if (r->n == 0)
+		return snprintf(err->msg, sizeof(err->msg), "empty request"), -EINVAL;
+	return 0;
+}
+
+static int bad(struct xlb_err *err, const char *fmt, const char *arg)
+{
+	snprintf(err->msg, sizeof(err->msg), fmt, arg);
+	return -EINVAL;
+}
+
+static int parse_ep(const char *s, enum xlb_ep_want want, struct xlb_endpoint *ep,
+		    struct xlb_err *err)
+{
+	const char *why = "invalid";
+
+	if (xlb_parse_endpoint(s, want, ep, &why)) {
+		snprintf(err->msg, sizeof(err->msg), "bad address '%s': %s", s, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_weight(const char *s, uint32_t *weight, struct xlb_err *err)
+{
+	char *end;
+	unsigned long v;
+
+	if (strncmp(s, "weight=", 7) != 0)
+		return bad(err, "unknown option '%s'", s);
+	errno = 0;
+	v = strtoul(s + 7, &end, 10);
+	if (errno || *end || end == s + 7 || v < 1 || v > XLB_WEIGHT_MAX)
+		return bad(err, "bad weight '%s' (1..65535)", s + 7);
+	*weight = (uint32_t)v;
+	return 0;
+}
+
+static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	struct xlb_endpoint ep;
+	int e;
+
+	if (r->n == 4 && strcmp(r->w[1], "add") == 0) {
+		if (strncmp(r->w[3], "listen=", 7) != 0)
+			return bad(err, "expected listen=ADDR:PORT/PROTO, got '%s'", r->w[3]);
+		e = parse_ep(r->w[3] + 7, XLB_EP_PROTO, &ep, err);
+		return e ? e : xlb_state_service_add(st, r->w[2], &ep, true, err);
+	}
+	if (r->n == 3 && strcmp(r->w[1], "del") == 0)
+		return xlb_state_service_del(st, r->w[2], err);
+	return bad(err, "usage: service add NAME listen=ADDR:PORT/PROTO | service del NAME%s", "");
+}
+
+static int exec_backend(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	struct xlb_endpoint ep;
+	uint32_t weight = 1;
+	int e;
+
+	if (r->n < 4)
+		return bad(err, "usage: backend add|drain|del SERVICE ADDR:PORT [weight=N]%s", "");
+	e = parse_ep(r->w[3], XLB_EP_NO_PROTO, &ep, err);
+	if (e)
+		return e;
+	if (strcmp(r->w[1], "add") == 0) {
+		if (r->n > 5 || (r->n == 5 && (e = parse_weight(r->w[4], &weight, err))))
+			return e ? e : bad(err, "too many arguments%s", "");
+		return xlb_state_backend_add(st, r->w[2], &ep, weight, true, err);
+	}
+	if (r->n != 4)
+		return bad(err, "too many arguments%s", "");
+	if (strcmp(r->w[1], "drain") == 0)
+		return xlb_state_backend_drain(st, r->w[2], &ep, err);
+	if (strcmp(r->w[1], "del") == 0)
+		return xlb_state_backend_del(st, r->w[2], &ep, err);
+	return bad(err, "unknown backend command '%s'", r->w[1]);
+}
+
+int xlb_control_exec(struct xlb_state *st, const char *line, bool *changed, struct xlb_err *err)
+{
+	struct request r;
+	int e;
+
+	*changed = false;
+	e = split_words(line, &r, err);
+	if (e)
+		return e;
+	if (strcmp(r.w[0], "ping") == 0 && r.n == 1)
+		return 0;
+	if (strcmp(r.w[0], "service") == 0 && r.n >= 2)
+		e = exec_service(st, &r, err);
+	else if (strcmp(r.w[0], "backend") == 0 && r.n >= 2)
+		e = exec_backend(st, &r, err);
+	else
+		return bad(err, "unknown request '%s'", r.w[0]);
+	*changed = e == 0;
+	return e;
+}
+
+/* ---- socket --------------------------------------------------------------- */
+
+static int mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file nobody answers on is left from a killed xlbd. */
+static bool socket_is_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return live;
+}
+
+static int control_bind(struct xlb_control *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
+	if (errno != EADDRINUSE)
+		return -errno;
+	if (socket_is_live(&sa))
+		return -EADDRINUSE;
+	unlink(c->path);
+	return bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+int xlb_control_open(const char *path, struct xlb_control **out)
+{
+	struct xlb_control *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(c->path)) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	err = c->fd < 0 ? -errno : mkdir_parent(path);
+	if (!err)
+		err = control_bind(c);
+	if (!err && chmod(path, 0600))
+		err = -errno;
+	if (!err && listen(c->fd, 16))
+		err = -errno;
+	if (err) {
+		if (c->fd >= 0)
+			close(c->fd);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+int xlb_control_fd(const struct xlb_control *c)
+{
+	return c->fd;
+}
+
+static bool peer_is_root(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
+/* Reads one line; a client gets CTL_RECV_TIMEOUT_MS to send it. */
+static int read_request(int fd, char *buf, size_t len)
+{
+	struct timeval tv = { .tv_sec = CTL_RECV_TIMEOUT_MS / 1000 };
+	size_t got = 0;
+	ssize_t n;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (got < len - 1) {
+		n = recv(fd, buf + got, len - 1 - got, 0);
+		if (n <= 0)
+			return n == 0 ? -ECONNRESET : -errno;
+		got += (size_t)n;
+		buf[got] = '\0';
+		if (strchr(buf, '\n'))
+			return 0;
+	}
+	return -E2BIG;
+}
+
+static void reply(int fd, const char *text)
+{
+	size_t len = strlen(text);
+
+	while (len) {
+		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+
+		if (n <= 0)
+			return;
+		text += n;
+		len -= (size_t)n;
+	}
+}
+
+bool xlb_control_serve(struct xlb_control *c, struct xlb_state *st)
+{
+	char line[CTL_LINE_MAX], out[CTL_LINE_MAX + 16];
+	struct xlb_err err = { "" };
+	bool changed = false;
+	int fd, e;
+
+	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return false;
+	if (!peer_is_root(fd)) {
+		reply(fd, "error: permission denied\n");
+		close(fd);
+		return false;
+	}
+	e = read_request(fd, line, sizeof(line));
+	if (e) {
+		snprintf(err.msg, sizeof(err.msg), "%s", e == -E2BIG ? "request too long"
+								      : "incomplete request");
+	} else {
+		line[strcspn(line, "\r\n")] = '\0';
+		e = xlb_control_exec(st, line, &changed, &err);
+		pr_debug("event=control request=\"%s\" result=%s", line, e ? "error" : "ok");
+	}
+	if (e)
+		snprintf(out, sizeof(out), "error: %s\n", err.msg);
+	else
+		snprintf(out, sizeof(out), "ok\n");
+	reply(fd, out);
+	close(fd);
+	return changed;
+}
+
+void xlb_control_close(struct xlb_control *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	unlink(c->path);
+	free(c);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* rtnetlink queries over libmnl: routes, links and netns ids. */
+#ifndef XLB_NETLINK_H
+#define XLB_NETLINK_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "xlb/maps.h"
+
+struct xlb_link_info {
+	int ifindex;
+	char name[IF_NAMESIZE];
+	bool is_veth;
+	int peer_ifindex;	/* IFLA_LINK: the veth peer's ifindex in its netns */
+	int link_netnsid;	/* IFLA_LINK_NETNSID, -1 when the peer is local */
+};
+
+/* Output interface of the route to dst (RTM_GETROUTE). Returns 0 or -errno. */
+int xlb_nl_route_oif(uint8_t family, const struct xlb_addr *dst, int *oif);
+
+/* Link attributes of ifindex (RTM_GETLINK). Returns 0 or -errno. */
+int xlb_nl_link_info(int ifindex, struct xlb_link_info *info);
+
+/* The id the current netns gives to the netns behind nsfd (RTM_GETNSID);
+ * -1 in *nsid when it has none. Returns 0 or -errno. */
+int xlb_nl_netnsid_of_fd(int nsfd, int *nsid);
+
+#endif

@@ -1,0 +1,798 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "state.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "log.h"
+#include "maglev.h"
+
+struct be {
+	struct xlb_endpoint ep;
+	uint32_t id;
+	uint32_t weight;
+	uint8_t state;
+	bool runtime;
+};
+
+struct svc {
+	char name[XLB_NAME_LEN];
+	bool has_listen;
+	struct xlb_endpoint listen;
+	uint32_t id;
+	bool runtime;
+	uint64_t table_sig;	/* signature of the active set in the table */
+	struct be *bes;
+	size_t n_bes;
+};
+
+struct xlb_state {
+	struct xlb_state_maps m;
+	struct svc **svcs;
+	size_t n_svcs;
+	uint8_t svc_used[XLB_MAX_SERVICES];
+	uint8_t be_used[XLB_MAX_BACKENDS];
+	uint32_t *table;	/* scratch Maglev table */
+	uint32_t *slots;	/* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
+};
+
+static int fail(struct xlb_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct xlb_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out)
+{
+	struct xlb_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	st->m = *maps;
+	st->table = calloc(XLB_MAGLEV_SIZE, sizeof(*st->table));
+	st->slots = calloc(XLB_MAGLEV_SIZE, sizeof(*st->slots));
+	if (!st->table || !st->slots) {
+		xlb_state_free(st);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < XLB_MAGLEV_SIZE; i++)
+		st->slots[i] = i;
+	st->be_used[0] = 1; /* id 0 means "no backend" in Maglev tables */
+	*out = st;
+	return 0;
+}
+
+static void svc_free(struct svc *s)
+{
+	if (s)
+		free(s->bes);
+	free(s);
+}
+
+void xlb_state_free(struct xlb_state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n_svcs; i++)
+		svc_free(st->svcs[i]);
+	free(st->svcs);
+	free(st->table);
+	free(st->slots);
+	free(st);
+}
+
+size_t xlb_state_service_count(const struct xlb_state *st)
+{
+	return st->n_svcs;
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+static struct svc *svc_find(const struct xlb_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		if (strcmp(st->svcs[i]->name, name) == 0)
+			return st->svcs[i];
+	return NULL;
+}
+
+static struct svc *svc_find_listen(const struct xlb_state *st, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		if (st->svcs[i]->has_listen && xlb_endpoint_equal(&st->svcs[i]->listen, ep))
+			return st->svcs[i];
+	return NULL;
+}
+
+static struct svc *svc_find_id(const struct xlb_state *st, uint32_t id)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		if (st->svcs[i]->id == id)
+			return st->svcs[i];
+	return NULL;
+}
+
+static struct be *be_find(const struct svc *s, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < s->n_bes; i++)
+		if (xlb_endpoint_equal(&s->bes[i].ep, ep))
+			return &s->bes[i];
+	return NULL;
+}
+
+static int id_alloc(uint8_t *used, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!used[i]) {
+			used[i] = 1;
+			return (int)i;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* ---- map writes ----------------------------------------------------------- */
+
+static void svc_key_of(const struct xlb_endpoint *ep, struct xlb_svc_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->vip = ep->addr;
+	key->port = htons(ep->port);
+	key->proto = ep->proto;
+	key->family = ep->family;
+}
+
+static int map_write(int fd, const void *key, const void *val)
+{
+	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
+}
+
+static void be_to_map(const struct svc *s, const struct be *b, struct xlb_backend *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->addr = b->ep.addr;
+	v->port = htons(b->ep.port);
+	v->family = b->ep.family;
+	v->state = b->state;
+	v->svc_id = s->id;
+	v->weight = b->weight;
+	v->flags = b->runtime ? XLB_BE_F_RUNTIME : 0;
+}
+
+static int be_write(const struct xlb_state *st, const struct svc *s, const struct be *b)
+{
+	struct xlb_backend v;
+
+	be_to_map(s, b, &v);
+	return map_write(st->m.backends, &b->id, &v);
+}
+
+static int be_clear(const struct xlb_state *st, uint32_t id)
+{
+	struct xlb_backend zero = {};
+
+	return map_write(st->m.backends, &id, &zero);
+}
+
+static uint32_t svc_active_count(const struct svc *s)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < s->n_bes; i++)
+		n += s->bes[i].state == XLB_BE_ACTIVE;
+	return n;
+}
+
+static int svc_info_write(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_svc_info info = {};
+
+	snprintf(info.name, sizeof(info.name), "%s", s->name);
+	if (s->has_listen)
+		svc_key_of(&s->listen, &info.key);
+	info.flags = s->runtime ? XLB_SVC_F_RUNTIME : 0;
+	info.backends = svc_active_count(s);
+	return map_write(st->m.svc_info, &s->id, &info);
+}
+
+static uint64_t sig_mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x100000001b3ULL;
+	return h ^ (h >> 31);
+}
+
+/* Order-independent signature of the active (backend id, key, weight) set:
+ * an unchanged set needs no new table. */
+static uint64_t table_signature(const struct svc *s)
+{
+	uint64_t sum = 0x9e37;
+
+	for (size_t i = 0; i < s->n_bes; i++) {
+		const struct be *b = &s->bes[i];
+		uint64_t h = 0xcbf29ce484222325ULL;
+
+		if (b->state != XLB_BE_ACTIVE)
+			continue;
+		h = sig_mix(h, b->id);
+		h = sig_mix(h, b->weight);
+		h = sig_mix(h, b->ep.port);
+		for (int w = 0; w < 4; w++)
+			h = sig_mix(h, b->ep.addr.v6[w]);
+		sum += h;
+	}
+	return sum;
+}
+
+static int maglev_fill(struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_maglev_backend *mb = calloc(s->n_bes ? s->n_bes : 1, sizeof(*mb));
+	char (*keys)[XLB_EP_STRLEN] = calloc(s->n_bes ? s->n_bes : 1, sizeof(*keys));
+	size_t n = 0;
+	int err = -ENOMEM;
+
+	if (!mb || !keys)
+		goto out;
+	for (size_t i = 0; i < s->n_bes; i++) {
+		if (s->bes[i].state != XLB_BE_ACTIVE)
+			continue;
+		xlb_format_endpoint(&s->bes[i].ep, keys[n], sizeof(keys[n]));
+		mb[n] = (struct xlb_maglev_backend){ keys[n], s->bes[i].id, s->bes[i].weight };
+		n++;
+	}
+	err = xlb_maglev_build(mb, n, st->table, XLB_MAGLEV_SIZE);
+out:
+	free(mb);
+	free(keys);
+	return err;
+}
+
+/* A new inner map, filled, then swapped into the outer slot in one
+ * update: readers see the old table or the new one, never a mix. */
+static int maglev_swap_in(struct xlb_state *st, uint32_t svc_id)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = XLB_MAGLEV_SIZE;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev_tbl", sizeof(__u32), sizeof(__u32),
+			    XLB_MAGLEV_SIZE, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_batch(fd, st->slots, st->table, &count, &opts))
+		err = -errno;
+	else
+		err = map_write(st->m.maglev, &svc_id, &fd);
+	close(fd);
+	return err;
+}
+
+static int svc_table_sync(struct xlb_state *st, struct svc *s)
+{
+	uint64_t sig = table_signature(s);
+	int err;
+
+	if (sig == s->table_sig)
+		return 0;
+	err = maglev_fill(st, s);
+	if (!err)
+		err = maglev_swap_in(st, s->id);
+	if (err)
+		return err;
+	s->table_sig = sig;
+	pr_debug("event=maglev_swap service=%s active=%u", s->name, svc_active_count(s));
+	return 0;
+}
+
+/* Writes everything of one service: backends first, so that the new
+ * table never points at a slot the data path cannot read yet. */
+static int svc_sync(struct xlb_state *st, struct svc *s)
+{
+	struct xlb_svc_key key;
+	struct xlb_svc val = { .id = s->id };
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_bes && !err; i++)
+		err = be_write(st, s, &s->bes[i]);
+	if (!err)
+		err = svc_table_sync(st, s);
+	if (!err)
+		err = svc_info_write(st, s);
+	if (!err && s->has_listen) {
+		svc_key_of(&s->listen, &key);
+		val.flags = s->runtime ? XLB_SVC_F_RUNTIME : 0;
+		err = map_write(st->m.services, &key, &val);
+	}
+	if (err)
+		pr_err("event=map_write_failed service=%s err=\"%s\"", s->name, strerror(-err));
+	return err;
+}
+
+/* Owner of a flow-table entry: xlb_flows and xlb_rnat values both name
+ * their backend and service. */
+static bool entry_owned(int fd, bool rnat, const struct xlb_flow_key *key, uint32_t be_id,
+			uint32_t svc_id)
+{
+	union {
+		struct xlb_flow flow;
+		struct xlb_rnat rnat;
+	} v;
+	uint32_t vb, vs;
+
+	if (bpf_map_lookup_elem(fd, key, &v))
+		return false;
+	vb = rnat ? v.rnat.backend_id : v.flow.backend_id;
+	vs = rnat ? v.rnat.svc_id : v.flow.svc_id;
+	return be_id ? vb == be_id : vs == svc_id;
+}
+
+/* Deletes the entries that point at a backend, or at any backend of a
+ * service when be_id is 0. Keys are collected first: deleting while
+ * walking with get_next_key would restart the walk. */
+static void flows_prune_map(int fd, bool rnat, uint32_t be_id, uint32_t svc_id)
+{
+	struct xlb_flow_key key, next, *prev = NULL, *dead = NULL, *more;
+	size_t cap = 0, n = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (!entry_owned(fd, rnat, &key, be_id, svc_id))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			more = realloc(dead, cap * sizeof(*dead));
+			if (!more)
+				break;
+			dead = more;
+		}
+		dead[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		bpf_map_delete_elem(fd, &dead[i]);
+	free(dead);
+}
+
+static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc_id)
+{
+	flows_prune_map(st->m.flows, false, be_id, svc_id);
+	flows_prune_map(st->m.rnat, true, be_id, svc_id);
+}
+
+/* ---- services ------------------------------------------------------------- */
+
+static int svc_append(struct xlb_state *st, struct svc *s)
+{
+	struct svc **more = realloc(st->svcs, (st->n_svcs + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	st->svcs = more;
+	st->svcs[st->n_svcs++] = s;
+	return 0;
+}
+
+static struct svc *svc_create(struct xlb_state *st, const char *name,
+			      const struct xlb_endpoint *listen, bool runtime, int id)
+{
+	struct svc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->has_listen = listen != NULL;
+	if (listen)
+		s->listen = *listen;
+	s->runtime = runtime;
+	s->id = (uint32_t)id;
+	s->table_sig = 0;
+	if (svc_append(st, s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int xlb_state_service_add(struct xlb_state *st, const char *name,
+			  const struct xlb_endpoint *listen, bool runtime, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s, *other;
+	int id;
+
+	if (!xlb_valid_service_name(name))
+		return fail(err, -EINVAL, "invalid service name '%s'", name);
+	if (svc_find(st, name))
+		return fail(err, -EEXIST, "service %s already exists", name);
+	other = listen ? svc_find_listen(st, listen) : NULL;
+	if (other)
+		return fail(err, -EEXIST, "listen %s already used by service %s",
+			    xlb_format_endpoint(listen, buf, sizeof(buf)), other->name);
+	id = id_alloc(st->svc_used, XLB_MAX_SERVICES);
+	if (id < 0)
+		return fail(err, id, "too many services (max %d)", XLB_MAX_SERVICES);
+	s = svc_create(st, name, listen, runtime, id);
+	if (!s) {
+		st->svc_used[id] = 0;
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	pr_info("event=service_add service=%s id=%d listen=%s origin=%s", name, id,
+		listen ? xlb_format_endpoint(listen, buf, sizeof(buf)) : "-",
+		runtime ? "runtime" : "config");
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", name)
+			       : 0;
+}
+
+static void svc_remove_from_list(struct xlb_state *st, struct svc *s)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		if (st->svcs[i] == s) {
+			st->svcs[i] = st->svcs[--st->n_svcs];
+			return;
+		}
+	}
+}
+
+static void svc_destroy(struct xlb_state *st, struct svc *s)
+{
+	struct xlb_svc_info zero = {};
+	struct xlb_svc_key key;
+
+	if (s->has_listen) {
+		svc_key_of(&s->listen, &key);
+		bpf_map_delete_elem(st->m.services, &key);
+	}
+	bpf_map_delete_elem(st->m.maglev, &s->id);
+	for (size_t i = 0; i < s->n_bes; i++) {
+		be_clear(st, s->bes[i].id);
+		st->be_used[s->bes[i].id] = 0;
+	}
+	map_write(st->m.svc_info, &s->id, &zero);
+	flows_prune(st, 0, s->id);
+	st->svc_used[s->id] = 0;
+	pr_info("event=service_del service=%s id=%u", s->name, s->id);
+	svc_remove_from_list(st, s);
+	svc_free(s);
+}
+
+int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err)
+{
+	struct svc *s = svc_find(st, name);
+
+	if (!s)
+		return fail(err, -ENOENT, "no service %s", name);
+	svc_destroy(st, s);
+	return 0;
+}
+
+/* ---- backends ------------------------------------------------------------- */
+
+static int be_check(const struct svc *s, const struct xlb_endpoint *ep, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+
+	if (ep->port == 0)
+		return fail(err, -EINVAL, "backend needs a port");
+	if (s->has_listen && ep->family != s->listen.family)
+		return fail(err, -EINVAL, "backend %s: address family differs from service %s",
+			    xlb_format_endpoint(ep, buf, sizeof(buf)), s->name);
+	if (be_find(s, ep))
+		return fail(err, -EEXIST, "backend %s already in service %s",
+			    xlb_format_endpoint(ep, buf, sizeof(buf)), s->name);
+	return 0;
+}
+
+static struct be *be_append(struct svc *s)
+{
+	struct be *more = realloc(s->bes, (s->n_bes + 1) * sizeof(*more));
+
+	if (!more)
+		return NULL;
+	s->bes = more;
+	memset(&s->bes[s->n_bes], 0, sizeof(s->bes[0]));
+	return &s->bes[s->n_bes++];
+}
+
+int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  uint32_t weight, bool runtime, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s = svc_find(st, svc);
+	struct be *b;
+	int id, e;
+
+	if (!s)
+		return fail(err, -ENOENT, "no service %s", svc);
+	e = be_check(s, ep, err);
+	if (e)
+		return e;
+	if (weight < 1 || weight > XLB_WEIGHT_MAX)
+		return fail(err, -EINVAL, "weight %u out of range 1..%d", weight, XLB_WEIGHT_MAX);
+	id = id_alloc(st->be_used, XLB_MAX_BACKENDS);
+	if (id < 0)
+		return fail(err, id, "too many backends (max %d)", XLB_MAX_BACKENDS - 1);
+	b = be_append(s);
+	if (!b) {
+		st->be_used[id] = 0;
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	*b = (struct be){ .ep = *ep, .id = (uint32_t)id, .weight = weight,
+			  .state = XLB_BE_ACTIVE, .runtime = runtime };
+	b->ep.proto = 0;
+	pr_info("event=backend_add service=%s backend=%s id=%d weight=%u", s->name,
+		xlb_format_endpoint(ep, buf, sizeof(buf)), id, weight);
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
+			       : 0;
+}
+
+static struct be *be_lookup(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			    struct svc **sp, struct xlb_err *err, int *code)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s = svc_find(st, svc);
+	struct be *b;
+
+	if (!s) {
+		*code = fail(err, -ENOENT, "no service %s", svc);
+		return NULL;
+	}
+	b = be_find(s, ep);
+	if (!b) {
+		*code = fail(err, -ENOENT, "no backend %s in service %s",
+			     xlb_format_endpoint(ep, buf, sizeof(buf)), svc);
+		return NULL;
+	}
+	*sp = s;
+	return b;
+}
+
+int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
+			    const struct xlb_endpoint *ep, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s;
+	int code = 0;
+	struct be *b = be_lookup(st, svc, ep, &s, err, &code);
+
+	if (!b)
+		return code;
+	b->state = XLB_BE_DRAINING;
+	pr_info("event=backend_drain service=%s backend=%s id=%u", s->name,
+		xlb_format_endpoint(ep, buf, sizeof(buf)), b->id);
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
+			       : 0;
+}
+
+/* Out of the table first, then the slot, then its flows: a packet racing
+ * the removal finds the slot unused and picks again. */
+static int be_remove(struct xlb_state *st, struct svc *s, struct be *b)
+{
+	char buf[XLB_EP_STRLEN];
+	uint32_t id = b->id;
+	int err;
+
+	xlb_format_endpoint(&b->ep, buf, sizeof(buf));
+	*b = s->bes[--s->n_bes];
+	err = svc_sync(st, s);
+	be_clear(st, id);
+	flows_prune(st, id, 0);
+	st->be_used[id] = 0;
+	pr_info("event=backend_del service=%s backend=%s id=%u", s->name, buf, id);
+	return err;
+}
+
+int xlb_state_backend_del(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  struct xlb_err *err)
+{
+	struct svc *s;
+	int code = 0;
+	struct be *b = be_lookup(st, svc, ep, &s, err, &code);
+
+	if (!b)
+		return code;
+	return be_remove(st, s, b) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
+				   : 0;
+}
+
+void xlb_state_for_each_backend(const struct xlb_state *st,
+				void (*fn)(const struct xlb_endpoint *ep, void *arg), void *arg)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		for (size_t j = 0; j < st->svcs[i]->n_bes; j++)
+			fn(&st->svcs[i]->bes[j].ep, arg);
+}
+
+/* ---- adopting pinned state ------------------------------------------------ */
+
+static void endpoint_from_key(const struct xlb_svc_key *k, struct xlb_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->addr = k->vip;
+	ep->port = ntohs(k->port);
+	ep->family = k->family;
+	ep->proto = k->proto;
+}
+
+static int adopt_services(struct xlb_state *st)
+{
+	struct xlb_svc_info info;
+	struct xlb_endpoint ep;
+
+	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++) {
+		if (bpf_map_lookup_elem(st->m.svc_info, &id, &info) || !info.name[0])
+			continue;
+		info.name[sizeof(info.name) - 1] = '\0';
+		endpoint_from_key(&info.key, &ep);
+		if (!svc_create(st, info.name, info.key.family ? &ep : NULL,
+				info.flags & XLB_SVC_F_RUNTIME, (int)id))
+			return -ENOMEM;
+		st->svc_used[id] = 1;
+	}
+	return 0;
+}
+
+static int adopt_backends(struct xlb_state *st)
+{
+	struct xlb_backend v;
+	struct svc *s;
+	struct be *b;
+
+	for (uint32_t id = 1; id < XLB_MAX_BACKENDS; id++) {
+		if (bpf_map_lookup_elem(st->m.backends, &id, &v) || v.state == XLB_BE_UNUSED)
+			continue;
+		s = svc_find_id(st, v.svc_id);
+		if (!s) {
+			be_clear(st, id); /* orphan of a half-finished delete */
+			continue;
+		}
+		b = be_append(s);
+		if (!b)
+			return -ENOMEM;
+		*b = (struct be){ .id = id, .weight = v.weight ? v.weight : 1, .state = v.state,
+				  .runtime = v.flags & XLB_BE_F_RUNTIME };
+		b->ep.addr = v.addr;
+		b->ep.port = ntohs(v.port);
+		b->ep.family = v.family;
+		st->be_used[id] = 1;
+	}
+	return 0;
+}
+
+int xlb_state_adopt(struct xlb_state *st)
+{
+	size_t nb = 0;
+	int err;
+
+	err = adopt_services(st);
+	if (!err)
+		err = adopt_backends(st);
+	if (err)
+		return err;
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		nb += st->svcs[i]->n_bes;
+		/* tables are pinned too; recomputing gives the same table */
+		st->svcs[i]->table_sig = table_signature(st->svcs[i]);
+	}
+	if (st->n_svcs)
+		pr_info("event=adopt services=%zu backends=%zu", st->n_svcs, nb);
+	return 0;
+}
+
+/* ---- config reconciliation ------------------------------------------------ */
+
+static bool cfg_has_backend(const struct xlb_cfg_service *cs, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < cs->n_backends; i++)
+		if (xlb_endpoint_equal(&cs->backends[i].ep, ep))
+			return true;
+	return false;
+}
+
+static const struct xlb_cfg_service *cfg_find(const struct xlb_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].has_listen && strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+/* Config-owned things the config no longer names go away. */
+static void remove_stale(struct xlb_state *st, const struct xlb_config *cfg)
+{
+	for (size_t i = st->n_svcs; i-- > 0;) {
+		struct svc *s = st->svcs[i];
+		const struct xlb_cfg_service *cs = cfg_find(cfg, s->name);
+
+		if (!cs && !s->runtime) {
+			svc_destroy(st, s);
+			continue;
+		}
+		if (!cs)
+			continue;
+		for (size_t j = s->n_bes; j-- > 0;)
+			if (!s->bes[j].runtime && !cfg_has_backend(cs, &s->bes[j].ep))
+				be_remove(st, s, &s->bes[j]);
+	}
+}
+
+/* A listener that moved, or a service that now belongs to the config. */
+static int update_service(struct xlb_state *st, struct svc *s, const struct xlb_cfg_service *cs,
+			  struct xlb_err *err)
+{
+	struct xlb_svc_key key;
+	struct svc *other = svc_find_listen(st, &cs->listen);
+	char buf[XLB_EP_STRLEN];
+
+	if (other && other != s)
+		return fail(err, -EEXIST, "listen %s already used by service %s",
+			    xlb_format_endpoint(&cs->listen, buf, sizeof(buf)), other->name);
+	if (s->has_listen && !xlb_endpoint_equal(&s->listen, &cs->listen)) {
+		svc_key_of(&s->listen, &key);
+		bpf_map_delete_elem(st->m.services, &key);
+		flows_prune(st, 0, s->id);
+	}
+	s->has_listen = true;
+	s->listen = cs->listen;
+	s->runtime = false;
+	return 0;
+}
+
+static int apply_backends(struct xlb_state *st, struct svc *s, const struct xlb_cfg_service *cs,
+			  struct xlb_err *err)
+{
+	for (size_t i = 0; i < cs->n_backends; i++) {
+		const struct xlb_cfg_backend *cb = &cs->backends[i];
+		struct be *b = be_find(s, &cb->ep);
+		int e;
+
+		if (b) {
+			b->weight = cb->weight;
+			b->runtime = false;
+			continue;
+		}
+		e = xlb_state_backend_add(st, s->name, &cb->ep, cb->weight, false, err);
+		if (e)
+			return e;
+	}
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s failed", s->name) : 0;
+}
+
+int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
+			   struct xlb_err *err)
+{
+	int e;
+
+	remove_stale(st, cfg);
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct xlb_cfg_service *cs = &cfg->services[i];
+		struct svc *s;
+
+		if (!cs->has_listen)
+			continue; /* host-routed only: not an L4 service */
+		s = svc_find(st, cs->name);
+		if (s)
+			e = update_service(st, s, cs, err);
+		else
+			e = xlb_state_service_add(st, cs->name, &cs->listen, false, err);
+		if (!e)
+			e = apply_backends(st, svc_find(st, cs->name), cs, err);
+		if (e)
+			return e;
+	}
+	return 0;
+}

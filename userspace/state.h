@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* xlbd's model of services and backends, and its mirror in the BPF maps.
+ * Every change goes through here: the model is updated, then the affected
+ * service is written to the maps (backends, a fresh Maglev table swapped
+ * in whole, metadata), and flows of removed backends are pruned. */
+#ifndef XLB_STATE_H
+#define XLB_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+
+struct xlb_state;
+
+struct xlb_state_maps {
+	int services;
+	int svc_info;
+	int backends;
+	int maglev;
+	int flows;
+	int rnat;
+};
+
+/* A changing call writes a one-line reason into err on failure. */
+struct xlb_err {
+	char msg[256];
+};
+
+int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out);
+void xlb_state_free(struct xlb_state *st);
+
+/* Rebuilds the model from the pinned maps (after an xlbd restart). */
+int xlb_state_adopt(struct xlb_state *st);
+/* Makes the config's services and backends exist, and removes the ones a
+ * previous config made that this one no longer has. Services and backends
+ * added at runtime (xlbctl) are kept. */
+int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
+			   struct xlb_err *err);
+
+int xlb_state_service_add(struct xlb_state *st, const char *name,
+			  const struct xlb_endpoint *listen, bool runtime, struct xlb_err *err);
+int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err);
+int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  uint32_t weight, bool runtime, struct xlb_err *err);
+int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
+			    const struct xlb_endpoint *ep, struct xlb_err *err);
+int xlb_state_backend_del(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  struct xlb_err *err);
+
+/* Calls fn for every backend address of every service. */
+void xlb_state_for_each_backend(const struct xlb_state *st,
+				void (*fn)(const struct xlb_endpoint *ep, void *arg), void *arg);
+
+size_t xlb_state_service_count(const struct xlb_state *st);
+
+#endif

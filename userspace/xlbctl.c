@@ -1,0 +1,1808 @@
+// SPDX-License-Identifier: GPL-2.0
+/* xlbctl: reads xlb's pinned maps (so it works while xlbd is down) and
+ * changes services and backends through xlbd's control socket. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <jansson.h>
+
+#include "addr.h"
+#include "attach.h"
+#include "config.h"
+#include "log.h"
+#include "pins.h"
+#include "table.h"
+#include "xlb/maps.h"
+#include "xlb/reason_names.h"
+
+enum ctl_exit { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
+
+/* xlbd answers a request once the maps are written; a Maglev rebuild and a
+ * flow prune take milliseconds, so this only catches a hung daemon. */
+#define CONTROL_TIMEOUT_S 30
+/* Replies are a handful of lines; a cap keeps a confused peer from making
+ * us buffer without end. */
+#define CONTROL_REPLY_MAX (1 << 20)
+
+struct ctl {
+	const char *pin_dir;
+	const char *socket;
+	bool json;
+	int ncpus;
+};
+
+/* Every xlbctl error is one line "xlbctl: ..." on stderr. Returns code so
+ * that callers can write `return complain(CTL_USAGE, ...)`. */
+static int __attribute__((format(printf, 2, 3))) complain(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("xlbctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+static void print_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: xlbctl [--pin-dir DIR] [--socket PATH] [--json] COMMAND [ARGS]\n"
+		"\n"
+		"Read the pinned maps (works without xlbd):\n"
+		"  status                          pin dir, daemon, counts, attached interfaces\n"
+		"  services                        services with listener and counters\n"
+		"  backends [SERVICE]              backends with state, weight and counters\n"
+		"  flows [--service NAME] [--backend ADDR:PORT]\n"
+		"                                  tracked client flows\n"
+		"  stats                           per-service, per-backend and per-reason counters\n"
+		"Change the running balancer (through xlbd):\n"
+		"  service add NAME --listen ADDR:PORT/PROTO\n"
+		"  service del NAME\n"
+		"  backend add SERVICE ADDR:PORT [--weight N]   (N in 1..%d, default 1)\n"
+		"  backend drain SERVICE ADDR:PORT\n"
+		"  backend del SERVICE ADDR:PORT\n"
+		"Other:\n"
+		"  teardown                        detach everything and remove the pins\n"
+		"\n"
+		"Options:\n"
+		"  --pin-dir DIR   pinned maps (default %s)\n"
+		"  --socket PATH   xlbd control socket (default %s)\n"
+		"  --json          one JSON document on stdout (read commands)\n"
+		"  -h, --help      this text\n"
+		"Exit status: 0 ok, 1 runtime error, 2 usage error.\n",
+		XLB_WEIGHT_MAX, XLB_DEFAULT_PIN_DIR, XLB_DEFAULT_CONTROL);
+}
+
+/* After getopt returned '?': optopt names an unknown short option (which
+ * may sit inside a cluster like -jx, so argv[optind - 1] is not it); for
+ * an unknown long option optopt is 0 and the word just consumed is it. */
+static int complain_bad_option(const char *what, char **argv)
+{
+	char shortopt[3] = { '-', (char)optopt, '\0' };
+	const char *opt = optopt ? shortopt : argv[optind - 1];
+
+	if (what)
+		return complain(CTL_USAGE, "%s: unknown option '%s'", what, opt);
+	return complain(CTL_USAGE, "unknown option '%s' (see xlbctl --help)", opt);
+}
+
+/* ---- subcommand arguments ------------------------------------------------ */
+
+enum sub_opt {
+	SUB_JSON = 1 << 0,
+	SUB_LISTEN = 1 << 1,
+	SUB_WEIGHT = 1 << 2,
+	SUB_SERVICE = 1 << 3,
+	SUB_BACKEND = 1 << 4,
+};
+
+struct sub_args {
+	const char *listen;
+	const char *weight;
+	const char *service;
+	const char *backend;
+	char **pos;	/* positional arguments after the command words */
+	int npos;
+};
+
+/* One option table for every subcommand; each command passes the subset
+ * it takes, so getopt itself refuses the rest. */
+static const struct option all_sub_opts[] = {
+	{ "json", no_argument, NULL, SUB_JSON },
+	{ "listen", required_argument, NULL, SUB_LISTEN },
+	{ "weight", required_argument, NULL, SUB_WEIGHT },
+	{ "service", required_argument, NULL, SUB_SERVICE },
+	{ "backend", required_argument, NULL, SUB_BACKEND },
+};
+
+#define N_SUB_OPTS (sizeof(all_sub_opts) / sizeof(all_sub_opts[0]))
+
+static void build_sub_opts(unsigned allowed, struct option *opts)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < N_SUB_OPTS; i++)
+		if (allowed & (unsigned)all_sub_opts[i].val)
+			opts[n++] = all_sub_opts[i];
+	opts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	opts[n] = (struct option){ 0 };
+}
+
+static void store_sub_opt(struct ctl *ctl, int c, struct sub_args *a)
+{
+	switch (c) {
+	case SUB_JSON: ctl->json = true; break;
+	case SUB_LISTEN: a->listen = optarg; break;
+	case SUB_WEIGHT: a->weight = optarg; break;
+	case SUB_SERVICE: a->service = optarg; break;
+	case SUB_BACKEND: a->backend = optarg; break;
+	}
+}
+
+/* Parses argv (argv[0] is the last command word, e.g. "add") with GNU
+ * getopt, which lets options follow positional arguments. Returns CTL_OK
+ * or CTL_USAGE after one error line; -h prints the usage and exits. */
+static int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **argv,
+			  unsigned allowed, int min_pos, int max_pos, struct sub_args *a)
+{
+	struct option opts[N_SUB_OPTS + 2];
+	int c;
+
+	*a = (struct sub_args){ 0 };
+	build_sub_opts(allowed, opts);
+	optind = 0;	/* GNU: full reset, as argv is a different vector */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == 'h') {
+			print_usage(stdout);
+			exit(CTL_OK);
+		}
+		if (c == ':')
+			return complain(CTL_USAGE, "%s: option %s needs a value", what, argv[optind - 1]);
+		if (c == '?')
+			return complain_bad_option(what, argv);
+		store_sub_opt(ctl, c, a);
+	}
+	a->pos = argv + optind;
+	a->npos = argc - optind;
+	if (a->npos < min_pos)
+		return complain(CTL_USAGE, "%s: missing argument (see xlbctl --help)", what);
+	if (a->npos > max_pos)
+		return complain(CTL_USAGE, "%s: unexpected argument '%s'", what, a->pos[max_pos]);
+	return CTL_OK;
+}
+
+/* ---- pinned maps ----------------------------------------------------------- */
+
+struct ctl_map {
+	const char *name;
+	int fd;
+	__u32 max_entries;
+	__u32 key_size;
+};
+
+static int check_map_layout(const struct ctl_map *m, const struct bpf_map_info *info,
+			    __u32 key_size, __u32 value_size)
+{
+	if (info->key_size == key_size && info->value_size == value_size)
+		return 0;
+	complain(CTL_FAIL, "map %s has key/value sizes %u/%u, this xlbctl expects %u/%u "
+		 "(xlbd and xlbctl from different builds?)",
+		 m->name, info->key_size, info->value_size, key_size, value_size);
+	return -EPROTO;
+}
+
+/* Opens a pinned map and checks its layout against the structs this
+ * binary was built with: a mismatch would otherwise print garbage. Prints
+ * the error itself. */
+static int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
+		    struct ctl_map *m)
+{
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+	int rc;
+
+	m->name = name;
+	m->fd = xlb_pins_open_map(ctl->pin_dir, name);
+	if (m->fd < 0) {
+		complain(CTL_FAIL, "cannot open map %s in %s: %s", name, ctl->pin_dir,
+			 strerror(-m->fd));
+		return m->fd;
+	}
+	rc = bpf_obj_get_info_by_fd(m->fd, &info, &len) ? -errno : 0;
+	if (rc)
+		complain(CTL_FAIL, "cannot inspect map %s: %s", name, strerror(-rc));
+	else
+		rc = check_map_layout(m, &info, key_size, value_size);
+	if (rc) {
+		close(m->fd);
+		m->fd = -1;
+		return rc;
+	}
+	m->max_entries = info.max_entries;
+	m->key_size = key_size;
+	return 0;
+}
+
+static void close_map(struct ctl_map *m)
+{
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+}
+
+/* Reads every slot of an ARRAY map into vals (max_entries values). */
+static int read_array(const struct ctl_map *m, void *vals, size_t value_size)
+{
+	for (__u32 i = 0; i < m->max_entries; i++) {
+		if (bpf_map_lookup_elem(m->fd, &i, (char *)vals + (size_t)i * value_size)) {
+			int rc = -errno;
+
+			complain(CTL_FAIL, "cannot read map %s: %s", m->name, strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Sums one slot of a PERCPU_ARRAY over all CPUs. Both per-CPU value
+ * structs (xlb_counters, xlb_reason_count) are arrays of __u64, so one
+ * word-wise sum serves them; their size is already a multiple of the 8
+ * bytes the kernel rounds each CPU's copy up to. */
+static int sum_percpu(const struct ctl *ctl, const struct ctl_map *m, __u32 idx, __u64 *out,
+		      size_t nwords)
+{
+	__u64 *vals = calloc((size_t)ctl->ncpus * nwords, sizeof(__u64));
+	int rc = 0;
+
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(m->fd, &idx, vals)) {
+		rc = -errno;
+		complain(CTL_FAIL, "cannot read map %s: %s", m->name, strerror(-rc));
+	}
+	memset(out, 0, nwords * sizeof(__u64));
+	for (int cpu = 0; !rc && cpu < ctl->ncpus; cpu++)
+		for (size_t w = 0; w < nwords; w++)
+			out[w] += vals[(size_t)cpu * nwords + w];
+	free(vals);
+	return rc;
+}
+
+typedef int (*key_visit_fn)(const struct ctl_map *m, const void *key, void *ctx);
+
+#define MAX_KEY_SIZE 64
+_Static_assert(sizeof(struct xlb_flow_key) <= MAX_KEY_SIZE, "flow key fits the walk buffer");
+
+/* Visits every key of a hash map. Under traffic, LRU eviction can delete
+ * the key we stand on and the kernel then restarts from the first key, so
+ * the walk is bounded by max_entries to be sure it ends (a key may then be
+ * seen twice, which a snapshot of a live table cannot avoid anyway). */
+static int walk_keys(const struct ctl_map *m, key_visit_fn visit, void *ctx)
+{
+	unsigned char cur[MAX_KEY_SIZE], next[MAX_KEY_SIZE];
+	bool first = true;
+
+	if (m->key_size > MAX_KEY_SIZE)
+		return -EINVAL;
+	for (__u32 steps = 0; steps < m->max_entries; steps++) {
+		int rc;
+
+		if (bpf_map_get_next_key(m->fd, first ? NULL : cur, next))
+			return errno == ENOENT ? 0 : -errno;
+		memcpy(cur, next, m->key_size);
+		first = false;
+		rc = visit(m, cur, ctx);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- the state: services and backends -------------------------------------- */
+
+struct state {
+	struct xlb_svc_info *svc;	/* indexed by service id */
+	__u32 n_svc_slots;
+	struct xlb_backend *be;		/* indexed by backend id */
+	__u32 n_be_slots;
+	__u32 *svc_ids;			/* used service slots, by name */
+	size_t n_svcs;
+	__u32 *be_ids;			/* used backend slots, by service name then id */
+	size_t n_bes;
+	struct xlb_counters *svc_c;	/* by service id; only with counters */
+	struct xlb_counters *be_c;	/* by backend id; only with counters */
+};
+
+static void state_free(struct state *st)
+{
+	free(st->svc);
+	free(st->be);
+	free(st->svc_ids);
+	free(st->be_ids);
+	free(st->svc_c);
+	free(st->be_c);
+	*st = (struct state){ 0 };
+}
+
+static bool svc_used(const struct state *st, __u32 id)
+{
+	return id < st->n_svc_slots && st->svc[id].name[0] != '\0';
+}
+
+static bool be_used(const struct state *st, __u32 id)
+{
+	return id < st->n_be_slots && st->be[id].state != XLB_BE_UNUSED;
+}
+
+static const char *svc_name(const struct state *st, __u32 id)
+{
+	return svc_used(st, id) ? st->svc[id].name : "-";
+}
+
+/* Service names are NUL-terminated by xlbd, but the map is kernel memory
+ * anyone with access may write: never trust the terminator. */
+static void terminate_names(struct state *st)
+{
+	for (__u32 i = 0; i < st->n_svc_slots; i++)
+		st->svc[i].name[XLB_NAME_LEN - 1] = '\0';
+}
+
+static int read_array_map(const struct ctl *ctl, const char *name, size_t value_size,
+			  void **vals, __u32 *n)
+{
+	struct ctl_map m;
+	int rc = open_map(ctl, name, sizeof(__u32), (__u32)value_size, &m);
+
+	if (rc)
+		return rc;
+	*vals = calloc(m.max_entries ? m.max_entries : 1, value_size);
+	rc = *vals ? read_array(&m, *vals, value_size) : -ENOMEM;
+	if (!rc)
+		*n = m.max_entries;
+	close_map(&m);
+	return rc;
+}
+
+static int cmp_u32(__u32 x, __u32 y)
+{
+	return (x > y) - (x < y);
+}
+
+static int cmp_svc_ids(const void *a, const void *b, void *arg)
+{
+	const struct state *st = arg;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	int c = strcmp(st->svc[x].name, st->svc[y].name);
+
+	return c ? c : cmp_u32(x, y);
+}
+
+static int cmp_be_ids(const void *a, const void *b, void *arg)
+{
+	const struct state *st = arg;
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	int c = strcmp(svc_name(st, st->be[x].svc_id), svc_name(st, st->be[y].svc_id));
+
+	return c ? c : cmp_u32(x, y);
+}
+
+/* Lists the used slots in the order tables print them: by name, so the
+ * output does not depend on which ids xlbd happened to assign. */
+static int index_state(struct state *st)
+{
+	st->svc_ids = calloc(st->n_svc_slots + 1, sizeof(__u32));
+	st->be_ids = calloc(st->n_be_slots + 1, sizeof(__u32));
+	if (!st->svc_ids || !st->be_ids)
+		return -ENOMEM;
+	for (__u32 i = 0; i < st->n_svc_slots; i++)
+		if (svc_used(st, i))
+			st->svc_ids[st->n_svcs++] = i;
+	for (__u32 i = 0; i < st->n_be_slots; i++)
+		if (be_used(st, i))
+			st->be_ids[st->n_bes++] = i;
+	qsort_r(st->svc_ids, st->n_svcs, sizeof(__u32), cmp_svc_ids, st);
+	qsort_r(st->be_ids, st->n_bes, sizeof(__u32), cmp_be_ids, st);
+	return 0;
+}
+
+static int load_state(const struct ctl *ctl, struct state *st)
+{
+	int rc;
+
+	*st = (struct state){ 0 };
+	rc = read_array_map(ctl, "xlb_svc_info", sizeof(struct xlb_svc_info), (void **)&st->svc,
+			    &st->n_svc_slots);
+	if (!rc)
+		rc = read_array_map(ctl, "xlb_backends", sizeof(struct xlb_backend),
+				    (void **)&st->be, &st->n_be_slots);
+	if (!rc) {
+		terminate_names(st);
+		rc = index_state(st);
+	}
+	if (rc == -ENOMEM)
+		complain(CTL_FAIL, "out of memory");
+	return rc;
+}
+
+#define COUNTER_WORDS (sizeof(struct xlb_counters) / sizeof(__u64))
+
+/* Sums the per-CPU counters of the slots listed in ids into out[id]. */
+static int load_counters(const struct ctl *ctl, const char *name, const __u32 *ids, size_t n,
+			 __u32 n_slots, struct xlb_counters **out)
+{
+	struct ctl_map m;
+	int rc = open_map(ctl, name, sizeof(__u32), sizeof(struct xlb_counters), &m);
+
+	if (rc)
+		return rc;
+	*out = calloc(n_slots + 1, sizeof(**out));
+	if (!*out) {
+		complain(CTL_FAIL, "out of memory");
+		rc = -ENOMEM;
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (ids[i] >= m.max_entries)
+			continue;	/* a larger info map than stats map: no counters */
+		rc = sum_percpu(ctl, &m, ids[i], (__u64 *)&(*out)[ids[i]], COUNTER_WORDS);
+	}
+	close_map(&m);
+	return rc;
+}
+
+static int load_state_counters(const struct ctl *ctl, struct state *st)
+{
+	int rc = load_counters(ctl, "xlb_svc_stats", st->svc_ids, st->n_svcs, st->n_svc_slots,
+			       &st->svc_c);
+
+	if (!rc)
+		rc = load_counters(ctl, "xlb_be_stats", st->be_ids, st->n_bes, st->n_be_slots,
+				   &st->be_c);
+	return rc;
+}
+
+static int find_service(const struct state *st, const char *name, __u32 *id)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		if (strcmp(st->svc[st->svc_ids[i]].name, name) == 0) {
+			*id = st->svc_ids[i];
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+/* Keeps only the backends of one service in st->be_ids. */
+static void keep_service_backends(struct state *st, __u32 svc_id)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_bes; i++)
+		if (st->be[st->be_ids[i]].svc_id == svc_id)
+			st->be_ids[n++] = st->be_ids[i];
+	st->n_bes = n;
+}
+
+/* A read command needs the pin dir; say plainly when there is none. */
+static int require_pins(const struct ctl *ctl)
+{
+	if (xlb_pins_present(ctl->pin_dir) > 0)
+		return CTL_OK;
+	return complain(CTL_FAIL, "no xlb state at %s (is xlbd running?)", ctl->pin_dir);
+}
+
+/* ---- formatting ------------------------------------------------------------- */
+
+static const char *format_ep(uint8_t family, const struct xlb_addr *addr, __be16 port,
+			     uint8_t proto, char *buf, size_t len)
+{
+	struct xlb_endpoint ep = {
+		.addr = *addr, .port = ntohs(port), .family = family, .proto = proto,
+	};
+
+	return xlb_format_endpoint(&ep, buf, len);
+}
+
+/* "10.200.0.100:80/tcp", or NULL for a service without an L4 listener. */
+static const char *format_listen(const struct xlb_svc_info *info, char *buf, size_t len)
+{
+	const struct xlb_svc_key *k = &info->key;
+
+	if (k->family == 0)
+		return NULL;
+	return format_ep(k->family, &k->vip, k->port, k->proto, buf, len);
+}
+
+static const char *format_backend(const struct xlb_backend *be, char *buf, size_t len)
+{
+	return format_ep(be->family, &be->addr, be->port, 0, buf, len);
+}
+
+static const char *backend_state_name(__u8 state)
+{
+	switch (state) {
+	case XLB_BE_UNUSED: return "unused";
+	case XLB_BE_ACTIVE: return "active";
+	case XLB_BE_DRAINING: return "draining";
+	}
+	return "unknown";
+}
+
+static void cell_u64(char *cell, __u64 v)
+{
+	snprintf(cell, XLB_CELL_LEN, "%llu", (unsigned long long)v);
+}
+
+static void cell_str(char *cell, const char *s)
+{
+	snprintf(cell, XLB_CELL_LEN, "%s", s ? s : "-");
+}
+
+/* Keeps the order of the table printers and the JSON builders in one
+ * place: packets, bytes, new flows. */
+static void cells_counters(char cells[][XLB_CELL_LEN], const struct xlb_counters *c)
+{
+	cell_u64(cells[0], c->packets);
+	cell_u64(cells[1], c->bytes);
+	cell_u64(cells[2], c->new_flows);
+}
+
+static int print_table(const struct xlb_table_col *cols, size_t ncols, size_t nrows,
+		       xlb_table_row_fn fill_row, void *ctx)
+{
+	int rc = xlb_table_print(stdout, cols, ncols, nrows, fill_row, ctx);
+
+	return rc ? complain(CTL_FAIL, "cannot write output: %s", strerror(-rc)) : CTL_OK;
+}
+
+/* ---- JSON ------------------------------------------------------------------- */
+
+/* jansson constructors return NULL on allocation failure and the setters
+ * then fail: remember it once here instead of checking every call. */
+static bool json_failed;
+
+static void jset(json_t *obj, const char *key, json_t *val)
+{
+	if (!obj || json_object_set_new(obj, key, val))
+		json_failed = true;
+}
+
+static void jpush(json_t *arr, json_t *val)
+{
+	if (!arr || json_array_append_new(arr, val))
+		json_failed = true;
+}
+
+static json_t *jint(__u64 v)
+{
+	return json_integer((json_int_t)v);
+}
+
+static json_t *jstr_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static void jset_counters(json_t *obj, const struct xlb_counters *c)
+{
+	jset(obj, "packets", jint(c->packets));
+	jset(obj, "bytes", jint(c->bytes));
+	jset(obj, "flows", jint(c->new_flows));
+}
+
+/* Prints root as one indented document and releases it. */
+static int emit_json(json_t *root)
+{
+	char *text = json_failed || !root ? NULL : json_dumps(root, JSON_INDENT(2));
+	int rc = CTL_OK;
+
+	if (!text)
+		rc = complain(CTL_FAIL, "cannot build JSON output: out of memory");
+	else if (puts(text) == EOF || fflush(stdout))
+		rc = complain(CTL_FAIL, "cannot write output: %s", strerror(errno));
+	free(text);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- services --------------------------------------------------------------- */
+
+static void fill_service_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct state *st = ctx;
+	__u32 id = st->svc_ids[row];
+	const struct xlb_svc_info *info = &st->svc[id];
+	char ep[XLB_EP_STRLEN];
+
+	cell_str(cells[0], info->name);
+	cell_str(cells[1], format_listen(info, ep, sizeof(ep)));
+	cell_u64(cells[2], info->backends);
+	cells_counters(cells + 3, &st->svc_c[id]);
+}
+
+static int print_services_table(const struct state *st)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "NAME", XLB_ALIGN_LEFT },	 { "LISTEN", XLB_ALIGN_LEFT },
+		{ "BACKENDS", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
+		{ "BYTES", XLB_ALIGN_RIGHT },	 { "FLOWS", XLB_ALIGN_RIGHT },
+	};
+
+	return print_table(cols, 6, st->n_svcs, fill_service_row, (void *)st);
+}
+
+static json_t *service_json(const struct state *st, __u32 id)
+{
+	const struct xlb_svc_info *info = &st->svc[id];
+	char ep[XLB_EP_STRLEN];
+	json_t *o = json_object();
+
+	jset(o, "name", json_string(info->name));
+	jset(o, "id", jint(id));
+	jset(o, "listen", jstr_or_null(format_listen(info, ep, sizeof(ep))));
+	jset(o, "backends", jint(info->backends));
+	jset(o, "runtime", json_boolean(info->flags & XLB_SVC_F_RUNTIME));
+	jset_counters(o, &st->svc_c[id]);
+	return o;
+}
+
+static json_t *services_json(const struct state *st)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < st->n_svcs; i++)
+		jpush(arr, service_json(st, st->svc_ids[i]));
+	return arr;
+}
+
+static int cmd_services(struct ctl *ctl, int argc, char **argv)
+{
+	struct sub_args a;
+	struct state st;
+	int rc = parse_sub_args(ctl, "services", argc, argv, SUB_JSON, 0, 0, &a);
+
+	if (rc || (rc = require_pins(ctl)))
+		return rc;
+	if (load_state(ctl, &st) || load_state_counters(ctl, &st)) {
+		state_free(&st);
+		return CTL_FAIL;
+	}
+	if (ctl->json) {
+		json_t *root = json_object();
+
+		jset(root, "services", services_json(&st));
+		rc = emit_json(root);
+	} else {
+		rc = print_services_table(&st);
+	}
+	state_free(&st);
+	return rc;
+}
+
+/* ---- backends --------------------------------------------------------------- */
+
+static void fill_backend_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct state *st = ctx;
+	__u32 id = st->be_ids[row];
+	const struct xlb_backend *be = &st->be[id];
+	char ep[XLB_EP_STRLEN];
+
+	cell_str(cells[0], svc_name(st, be->svc_id));
+	cell_u64(cells[1], id);
+	cell_str(cells[2], format_backend(be, ep, sizeof(ep)));
+	cell_str(cells[3], backend_state_name(be->state));
+	cell_u64(cells[4], be->weight);
+	cells_counters(cells + 5, &st->be_c[id]);
+}
+
+static int print_backends_table(const struct state *st)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT }, { "ID", XLB_ALIGN_RIGHT },
+		{ "ADDRESS", XLB_ALIGN_LEFT }, { "STATE", XLB_ALIGN_LEFT },
+		{ "WEIGHT", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
+		{ "BYTES", XLB_ALIGN_RIGHT },  { "FLOWS", XLB_ALIGN_RIGHT },
+	};
+
+	return print_table(cols, 8, st->n_bes, fill_backend_row, (void *)st);
+}
+
+static json_t *backend_json(const struct state *st, __u32 id)
+{
+	const struct xlb_backend *be = &st->be[id];
+	char ep[XLB_EP_STRLEN];
+	json_t *o = json_object();
+
+	jset(o, "service", json_string(svc_name(st, be->svc_id)));
+	jset(o, "id", jint(id));
+	jset(o, "address", json_string(format_backend(be, ep, sizeof(ep))));
+	jset(o, "state", json_string(backend_state_name(be->state)));
+	jset(o, "weight", jint(be->weight));
+	jset(o, "runtime", json_boolean(be->flags & XLB_BE_F_RUNTIME));
+	jset_counters(o, &st->be_c[id]);
+	return o;
+}
+
+static json_t *backends_json(const struct state *st)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < st->n_bes; i++)
+		jpush(arr, backend_json(st, st->be_ids[i]));
+	return arr;
+}
+
+/* Loads the state with counters, keeping only `service`'s backends when
+ * one is named. Prints its own errors. */
+static int load_backends(const struct ctl *ctl, const char *service, struct state *st)
+{
+	__u32 svc_id;
+
+	if (load_state(ctl, st))
+		return CTL_FAIL;
+	if (service && find_service(st, service, &svc_id))
+		return complain(CTL_FAIL, "no service named '%s'", service);
+	if (service)
+		keep_service_backends(st, svc_id);
+	return load_state_counters(ctl, st) ? CTL_FAIL : CTL_OK;
+}
+
+static int cmd_backends(struct ctl *ctl, int argc, char **argv)
+{
+	struct sub_args a;
+	struct state st;
+	int rc = parse_sub_args(ctl, "backends", argc, argv, SUB_JSON, 0, 1, &a);
+
+	if (rc || (rc = require_pins(ctl)))
+		return rc;
+	rc = load_backends(ctl, a.npos ? a.pos[0] : NULL, &st);
+	if (!rc && ctl->json) {
+		json_t *root = json_object();
+
+		jset(root, "backends", backends_json(&st));
+		rc = emit_json(root);
+	} else if (!rc) {
+		rc = print_backends_table(&st);
+	}
+	state_free(&st);
+	return rc;
+}
+
+/* ---- flows ------------------------------------------------------------------ */
+
+struct flow_ent {
+	struct xlb_flow_key key;
+	struct xlb_flow val;
+};
+
+struct flow_filter {
+	bool by_service;
+	__u32 svc_id;
+	bool by_backend;
+	struct xlb_endpoint backend;
+};
+
+struct flow_walk {
+	const struct state *st;
+	const struct flow_filter *filter;
+	struct flow_ent *v;
+	size_t n, cap;
+};
+
+static bool backend_is(const struct xlb_backend *be, const struct xlb_endpoint *ep)
+{
+	return be->family == ep->family && ntohs(be->port) == ep->port &&
+	       memcmp(&be->addr, &ep->addr, sizeof(be->addr)) == 0;
+}
+
+static bool flow_matches(const struct flow_walk *w, const struct xlb_flow *f)
+{
+	const struct flow_filter *flt = w->filter;
+
+	if (flt->by_service && f->svc_id != flt->svc_id)
+		return false;
+	if (flt->by_backend &&
+	    (!be_used(w->st, f->backend_id) || !backend_is(&w->st->be[f->backend_id], &flt->backend)))
+		return false;
+	return true;
+}
+
+static int append_flow(struct flow_walk *w, const struct xlb_flow_key *key,
+		       const struct xlb_flow *val)
+{
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 256;
+		struct flow_ent *v = reallocarray(w->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = (struct flow_ent){ .key = *key, .val = *val };
+	return 0;
+}
+
+static int collect_flow(const struct ctl_map *m, const void *key, void *ctx)
+{
+	struct flow_walk *w = ctx;
+	struct xlb_flow val;
+
+	if (bpf_map_lookup_elem(m->fd, key, &val))
+		return errno == ENOENT ? 0 : -errno;	/* evicted since get_next_key */
+	if (!flow_matches(w, &val))
+		return 0;
+	return append_flow(w, key, &val);
+}
+
+static int count_key(const struct ctl_map *m, const void *key, void *ctx)
+{
+	(void)m;
+	(void)key;
+	++*(size_t *)ctx;
+	return 0;
+}
+
+static void fill_flow_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct flow_walk *w = ctx;
+	const struct flow_ent *e = &w->v[row];
+	const struct xlb_flow_key *k = &e->key;
+	char ep[XLB_EP_STRLEN];
+
+	cell_str(cells[0], format_ep(k->family, &k->src, k->sport, 0, ep, sizeof(ep)));
+	cell_str(cells[1], format_ep(k->family, &k->dst, k->dport, k->proto, ep, sizeof(ep)));
+	if (be_used(w->st, e->val.backend_id))
+		cell_str(cells[2], format_backend(&w->st->be[e->val.backend_id], ep, sizeof(ep)));
+	else
+		cell_str(cells[2], NULL);	/* backend deleted; the flow re-picks */
+	cell_str(cells[3], svc_name(w->st, e->val.svc_id));
+}
+
+static int print_flows_table(struct flow_walk *w)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "CLIENT", XLB_ALIGN_LEFT },
+		{ "VIP", XLB_ALIGN_LEFT },
+		{ "BACKEND", XLB_ALIGN_LEFT },
+		{ "SERVICE", XLB_ALIGN_LEFT },
+	};
+	int rc = print_table(cols, 4, w->n, fill_flow_row, w);
+
+	if (!rc)
+		printf("%zu flow%s\n", w->n, w->n == 1 ? "" : "s");
+	return rc;
+}
+
+/* The JSON view reuses the table's row formatter, so both agree. */
+static json_t *flows_json(struct flow_walk *w)
+{
+	static const char *const keys[] = { "client", "vip", "backend", "service" };
+	json_t *arr = json_array();
+
+	for (size_t r = 0; r < w->n; r++) {
+		char cells[4][XLB_CELL_LEN];
+		json_t *o = json_object();
+
+		fill_flow_row(w, r, cells);
+		for (size_t c = 0; c < 4; c++)
+			jset(o, keys[c], strcmp(cells[c], "-") ? json_string(cells[c]) : json_null());
+		jset(o, "backend_id", jint(w->v[r].val.backend_id));
+		jpush(arr, o);
+	}
+	return arr;
+}
+
+static int parse_flow_filter(const struct state *st, const struct sub_args *a,
+			     struct flow_filter *f)
+{
+	const char *why = NULL;
+
+	*f = (struct flow_filter){ 0 };
+	if (a->backend) {
+		if (xlb_parse_endpoint(a->backend, XLB_EP_NO_PROTO, &f->backend, &why))
+			return complain(CTL_USAGE, "flows: --backend '%s': %s", a->backend, why);
+		f->by_backend = true;
+	}
+	if (a->service) {
+		if (find_service(st, a->service, &f->svc_id))
+			return complain(CTL_FAIL, "no service named '%s'", a->service);
+		f->by_service = true;
+	}
+	return CTL_OK;
+}
+
+static int walk_flows(const struct ctl *ctl, key_visit_fn visit, void *ctx)
+{
+	struct ctl_map m;
+	int rc = open_map(ctl, "xlb_flows", sizeof(struct xlb_flow_key), sizeof(struct xlb_flow), &m);
+
+	if (rc)
+		return rc;
+	rc = walk_keys(&m, visit, ctx);
+	if (rc)
+		complain(CTL_FAIL, "cannot read map xlb_flows: %s", strerror(-rc));
+	close_map(&m);
+	return rc;
+}
+
+/* Service, then client (family, address, port): hash order would make
+ * two listings of the same flows differ. */
+static int cmp_flows(const void *a, const void *b, void *arg)
+{
+	const struct flow_ent *x = a, *y = b;
+	const struct state *st = arg;
+	int c = strcmp(svc_name(st, x->val.svc_id), svc_name(st, y->val.svc_id));
+
+	if (!c)
+		c = cmp_u32(x->key.family, y->key.family);
+	if (!c)
+		c = memcmp(&x->key.src, &y->key.src, sizeof(x->key.src));
+	if (!c)
+		c = cmp_u32(ntohs(x->key.sport), ntohs(y->key.sport));
+	if (!c)
+		c = memcmp(&x->key, &y->key, sizeof(x->key));
+	return c;
+}
+
+static int show_flows(const struct ctl *ctl, struct flow_walk *w)
+{
+	json_t *root;
+
+	if (walk_flows(ctl, collect_flow, w))
+		return CTL_FAIL;
+	if (w->n)
+		qsort_r(w->v, w->n, sizeof(*w->v), cmp_flows, (void *)w->st);
+	if (!ctl->json)
+		return print_flows_table(w);
+	root = json_object();
+	jset(root, "flows", flows_json(w));
+	jset(root, "count", jint(w->n));
+	return emit_json(root);
+}
+
+static int cmd_flows(struct ctl *ctl, int argc, char **argv)
+{
+	struct flow_walk w = { 0 };
+	struct flow_filter filter;
+	struct sub_args a;
+	struct state st;
+	int rc = parse_sub_args(ctl, "flows", argc, argv, SUB_JSON | SUB_SERVICE | SUB_BACKEND, 0, 0,
+				&a);
+
+	if (rc || (rc = require_pins(ctl)))
+		return rc;
+	if (load_state(ctl, &st)) {
+		state_free(&st);
+		return CTL_FAIL;
+	}
+	rc = parse_flow_filter(&st, &a, &filter);
+	if (!rc) {
+		w.st = &st;
+		w.filter = &filter;
+		rc = show_flows(ctl, &w);
+	}
+	free(w.v);
+	state_free(&st);
+	return rc;
+}
+
+/* ---- stats ------------------------------------------------------------------ */
+
+static void fill_svc_stats_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct state *st = ctx;
+	__u32 id = st->svc_ids[row];
+
+	cell_str(cells[0], st->svc[id].name);
+	cells_counters(cells + 1, &st->svc_c[id]);
+}
+
+static int print_svc_stats_table(const struct state *st)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT },
+		{ "PACKETS", XLB_ALIGN_RIGHT },
+		{ "BYTES", XLB_ALIGN_RIGHT },
+		{ "FLOWS", XLB_ALIGN_RIGHT },
+	};
+
+	return print_table(cols, 4, st->n_svcs, fill_svc_stats_row, (void *)st);
+}
+
+static void fill_be_stats_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct state *st = ctx;
+	__u32 id = st->be_ids[row];
+	char ep[XLB_EP_STRLEN];
+
+	cell_str(cells[0], svc_name(st, st->be[id].svc_id));
+	cell_str(cells[1], format_backend(&st->be[id], ep, sizeof(ep)));
+	cells_counters(cells + 2, &st->be_c[id]);
+}
+
+static int print_be_stats_table(const struct state *st)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT }, { "BACKEND", XLB_ALIGN_LEFT },
+		{ "PACKETS", XLB_ALIGN_RIGHT }, { "BYTES", XLB_ALIGN_RIGHT },
+		{ "FLOWS", XLB_ALIGN_RIGHT },
+	};
+
+	return print_table(cols, 5, st->n_bes, fill_be_stats_row, (void *)st);
+}
+
+#define REASON_WORDS (sizeof(struct xlb_reason_count) / sizeof(__u64))
+
+/* Fills counts[XLB_R_MAX]; reasons beyond the map's size read as zero. */
+static int load_reasons(const struct ctl *ctl, struct xlb_reason_count *counts)
+{
+	struct ctl_map m;
+	int rc = open_map(ctl, "xlb_reasons", sizeof(__u32), sizeof(struct xlb_reason_count), &m);
+
+	memset(counts, 0, XLB_R_MAX * sizeof(*counts));
+	if (rc)
+		return rc;
+	for (__u32 r = 0; !rc && r < XLB_R_MAX && r < m.max_entries; r++)
+		rc = sum_percpu(ctl, &m, r, (__u64 *)&counts[r], REASON_WORDS);
+	close_map(&m);
+	return rc;
+}
+
+static void fill_reason_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct xlb_reason_count *counts = ctx;
+
+	cell_str(cells[0], xlb_reason_names[row]);
+	cell_u64(cells[1], counts[row].packets);
+	cell_u64(cells[2], counts[row].bytes);
+}
+
+static int print_reasons_table(const struct xlb_reason_count *counts)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "REASON", XLB_ALIGN_LEFT },
+		{ "PACKETS", XLB_ALIGN_RIGHT },
+		{ "BYTES", XLB_ALIGN_RIGHT },
+	};
+
+	return print_table(cols, 3, XLB_R_MAX, fill_reason_row, (void *)counts);
+}
+
+static json_t *svc_stats_json(const struct state *st)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		__u32 id = st->svc_ids[i];
+		json_t *o = json_object();
+
+		jset(o, "name", json_string(st->svc[id].name));
+		jset_counters(o, &st->svc_c[id]);
+		jpush(arr, o);
+	}
+	return arr;
+}
+
+static json_t *be_stats_json(const struct state *st)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < st->n_bes; i++) {
+		__u32 id = st->be_ids[i];
+		char ep[XLB_EP_STRLEN];
+		json_t *o = json_object();
+
+		jset(o, "service", json_string(svc_name(st, st->be[id].svc_id)));
+		jset(o, "id", jint(id));
+		jset(o, "address", json_string(format_backend(&st->be[id], ep, sizeof(ep))));
+		jset_counters(o, &st->be_c[id]);
+		jpush(arr, o);
+	}
+	return arr;
+}
+
+/* An object keyed by reason name, in enum order: `jq .reasons.pass_icmp`. */
+static json_t *reasons_json(const struct xlb_reason_count *counts)
+{
+	json_t *obj = json_object();
+
+	for (int r = 0; r < XLB_R_MAX; r++) {
+		json_t *o = json_object();
+
+		jset(o, "packets", jint(counts[r].packets));
+		jset(o, "bytes", jint(counts[r].bytes));
+		jset(obj, xlb_reason_names[r], o);
+	}
+	return obj;
+}
+
+static int print_stats_tables(const struct state *st, const struct xlb_reason_count *counts)
+{
+	int rc = print_svc_stats_table(st);
+
+	if (!rc) {
+		putchar('\n');
+		rc = print_be_stats_table(st);
+	}
+	if (!rc) {
+		putchar('\n');
+		rc = print_reasons_table(counts);
+	}
+	return rc;
+}
+
+static int cmd_stats(struct ctl *ctl, int argc, char **argv)
+{
+	struct xlb_reason_count counts[XLB_R_MAX];
+	struct sub_args a;
+	struct state st;
+	int rc = parse_sub_args(ctl, "stats", argc, argv, SUB_JSON, 0, 0, &a);
+
+	if (rc || (rc = require_pins(ctl)))
+		return rc;
+	if (load_state(ctl, &st) || load_state_counters(ctl, &st) || load_reasons(ctl, counts)) {
+		state_free(&st);
+		return CTL_FAIL;
+	}
+	if (ctl->json) {
+		json_t *root = json_object();
+
+		jset(root, "services", svc_stats_json(&st));
+		jset(root, "backends", be_stats_json(&st));
+		jset(root, "reasons", reasons_json(counts));
+		rc = emit_json(root);
+	} else {
+		rc = print_stats_tables(&st, counts);
+	}
+	state_free(&st);
+	return rc;
+}
+
+/* ---- the control socket ----------------------------------------------------- */
+
+struct reply {
+	char *buf;	/* everything xlbd sent, NUL-terminated */
+	size_t len;
+};
+
+static int control_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = CONTROL_TIMEOUT_S };
+	int fd, rc = 0;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) ||
+	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)))
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* MSG_NOSIGNAL: a daemon that hangs up early must give an error message,
+ * not kill xlbctl with SIGPIPE. */
+static int send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int grow_reply(struct reply *r, size_t *cap)
+{
+	char *buf;
+
+	if (r->len + 1 < *cap)
+		return 0;
+	if (*cap >= CONTROL_REPLY_MAX)
+		return -EMSGSIZE;
+	*cap = *cap ? *cap * 2 : 4096;
+	buf = realloc(r->buf, *cap);
+	if (!buf)
+		return -ENOMEM;
+	r->buf = buf;
+	return 0;
+}
+
+/* Reads until xlbd closes the connection, which ends every answer. */
+static int recv_all(int fd, struct reply *r)
+{
+	size_t cap = 0;
+
+	*r = (struct reply){ 0 };
+	for (;;) {
+		int rc = grow_reply(r, &cap);
+		ssize_t n;
+
+		if (rc)
+			return rc;
+		n = recv(fd, r->buf + r->len, cap - r->len - 1, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == EAGAIN ? -ETIMEDOUT : -errno;
+		if (n == 0)
+			break;
+		r->len += (size_t)n;
+	}
+	r->buf[r->len] = '\0';
+	return 0;
+}
+
+/* Sends one request line and reads the whole answer. Prints its own
+ * errors, distinguishing "xlbd is not there" from "xlbd broke off". */
+static int control_request(const char *path, const char *request, struct reply *r, bool quiet)
+{
+	char line[512];
+	int fd = control_connect(path), rc;
+
+	*r = (struct reply){ 0 };
+	if (fd < 0) {
+		if (!quiet)
+			complain(CTL_FAIL, "cannot reach xlbd at %s: %s", path, strerror(-fd));
+		return fd;
+	}
+	snprintf(line, sizeof(line), "%s\n", request);
+	rc = send_all(fd, line, strlen(line));
+	if (!rc)
+		rc = recv_all(fd, r);
+	close(fd);
+	if (rc == -ETIMEDOUT && !quiet)
+		complain(CTL_FAIL, "xlbd at %s did not answer within %d s", path, CONTROL_TIMEOUT_S);
+	else if (rc && !quiet)
+		complain(CTL_FAIL, "talking to xlbd at %s: %s", path, strerror(-rc));
+	return rc;
+}
+
+/* Splits the answer into its output lines and the final status line
+ * ("ok" or "error: ..."), both in place. */
+static void split_reply(struct reply *r, const char **output, const char **status)
+{
+	char *end = r->buf + r->len, *nl;
+
+	while (end > r->buf && (end[-1] == '\n' || end[-1] == '\r'))
+		*--end = '\0';
+	nl = strrchr(r->buf, '\n');
+	if (!nl) {
+		*output = "";
+		*status = r->buf;
+		return;
+	}
+	*nl = '\0';
+	*output = r->buf;
+	*status = nl + 1;
+}
+
+static int report_status(const char *status)
+{
+	if (strcmp(status, "ok") == 0)
+		return CTL_OK;
+	if (strncmp(status, "error: ", 7) == 0)
+		return complain(CTL_FAIL, "%s", status + 7);
+	if (status[0] == '\0')
+		return complain(CTL_FAIL, "xlbd closed the connection without an answer");
+	return complain(CTL_FAIL, "unexpected answer from xlbd: '%s'", status);
+}
+
+/* Runs one changing request: prints xlbd's output lines, then turns the
+ * status line into the exit code. */
+static int run_request(const struct ctl *ctl, const char *request)
+{
+	const char *output, *status;
+	struct reply r;
+	int rc;
+
+	if (control_request(ctl->socket, request, &r, false)) {
+		free(r.buf);
+		return CTL_FAIL;
+	}
+	split_reply(&r, &output, &status);
+	if (output[0])
+		printf("%s\n", output);
+	rc = report_status(status);
+	free(r.buf);
+	return rc;
+}
+
+/* ---- changing commands ------------------------------------------------------ */
+
+static int check_service_name(const char *what, const char *name)
+{
+	if (xlb_valid_service_name(name))
+		return CTL_OK;
+	return complain(CTL_USAGE, "%s: invalid service name '%s' (1-%d characters of A-Z a-z 0-9 _ . -)",
+			what, name, XLB_NAME_LEN - 1);
+}
+
+/* Parses ADDR:PORT[/PROTO] and writes its canonical form (e.g. IPv6
+ * compressed) into out, which is what goes on the wire. */
+static int check_endpoint(const char *what, const char *s, enum xlb_ep_want want, char *out,
+			  size_t len)
+{
+	struct xlb_endpoint ep;
+	const char *why = "invalid endpoint";
+
+	if (xlb_parse_endpoint(s, want, &ep, &why))
+		return complain(CTL_USAGE, "%s: '%s': %s", what, s, why);
+	xlb_format_endpoint(&ep, out, len);
+	return CTL_OK;
+}
+
+static int parse_weight(const char *what, const char *s, unsigned long *weight)
+{
+	char *end;
+
+	*weight = 1;
+	if (!s)
+		return CTL_OK;
+	errno = 0;
+	*weight = strtoul(s, &end, 10);
+	if (s[0] < '0' || s[0] > '9' || *end || errno || *weight < 1 || *weight > XLB_WEIGHT_MAX)
+		return complain(CTL_USAGE, "%s: --weight must be an integer in 1..%d, not '%s'", what,
+				XLB_WEIGHT_MAX, s);
+	return CTL_OK;
+}
+
+static int service_add(struct ctl *ctl, int argc, char **argv)
+{
+	const char *what = "service add";
+	char listen[XLB_EP_STRLEN], req[256];
+	struct sub_args a;
+	int rc = parse_sub_args(ctl, what, argc, argv, SUB_LISTEN, 1, 1, &a);
+
+	if (!rc)
+		rc = check_service_name(what, a.pos[0]);
+	if (!rc && !a.listen)
+		rc = complain(CTL_USAGE, "%s: --listen ADDR:PORT/PROTO is required", what);
+	if (!rc)
+		rc = check_endpoint(what, a.listen, XLB_EP_PROTO, listen, sizeof(listen));
+	if (rc)
+		return rc;
+	snprintf(req, sizeof(req), "service add %s listen=%s", a.pos[0], listen);
+	return run_request(ctl, req);
+}
+
+static int service_del(struct ctl *ctl, int argc, char **argv)
+{
+	const char *what = "service del";
+	struct sub_args a;
+	char req[256];
+	int rc = parse_sub_args(ctl, what, argc, argv, 0, 1, 1, &a);
+
+	if (!rc)
+		rc = check_service_name(what, a.pos[0]);
+	if (rc)
+		return rc;
+	snprintf(req, sizeof(req), "service del %s", a.pos[0]);
+	return run_request(ctl, req);
+}
+
+/* `backend VERB SERVICE ADDR:PORT`, validated; the canonical endpoint goes
+ * into ep. Only `add` takes --weight. */
+static int parse_backend_args(struct ctl *ctl, const char *what, int argc, char **argv,
+			      unsigned opts, struct sub_args *a, char *ep, size_t len)
+{
+	int rc = parse_sub_args(ctl, what, argc, argv, opts, 2, 2, a);
+
+	if (!rc)
+		rc = check_service_name(what, a->pos[0]);
+	if (!rc)
+		rc = check_endpoint(what, a->pos[1], XLB_EP_NO_PROTO, ep, len);
+	return rc;
+}
+
+static int backend_add(struct ctl *ctl, int argc, char **argv)
+{
+	const char *what = "backend add";
+	char ep[XLB_EP_STRLEN], req[256];
+	unsigned long weight;
+	struct sub_args a;
+	int rc = parse_backend_args(ctl, what, argc, argv, SUB_WEIGHT, &a, ep, sizeof(ep));
+
+	if (!rc)
+		rc = parse_weight(what, a.weight, &weight);
+	if (rc)
+		return rc;
+	snprintf(req, sizeof(req), "backend add %s %s weight=%lu", a.pos[0], ep, weight);
+	return run_request(ctl, req);
+}
+
+/* drain and del take the same arguments and differ only in the verb. */
+static int backend_simple(struct ctl *ctl, const char *verb, int argc, char **argv)
+{
+	char what[32], ep[XLB_EP_STRLEN], req[256];
+	struct sub_args a;
+	int rc;
+
+	snprintf(what, sizeof(what), "backend %s", verb);
+	rc = parse_backend_args(ctl, what, argc, argv, 0, &a, ep, sizeof(ep));
+	if (rc)
+		return rc;
+	snprintf(req, sizeof(req), "backend %s %s %s", verb, a.pos[0], ep);
+	return run_request(ctl, req);
+}
+
+static int cmd_service(struct ctl *ctl, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : NULL;
+
+	if (verb && strcmp(verb, "add") == 0)
+		return service_add(ctl, argc - 1, argv + 1);
+	if (verb && strcmp(verb, "del") == 0)
+		return service_del(ctl, argc - 1, argv + 1);
+	if (verb && (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0)) {
+		print_usage(stdout);
+		return CTL_OK;
+	}
+	return complain(CTL_USAGE, "service: expected 'add' or 'del'%s%s%s", verb ? ", not '" : "",
+			verb ? verb : "", verb ? "'" : "");
+}
+
+static int cmd_backend(struct ctl *ctl, int argc, char **argv)
+{
+	const char *verb = argc > 1 ? argv[1] : NULL;
+
+	if (verb && strcmp(verb, "add") == 0)
+		return backend_add(ctl, argc - 1, argv + 1);
+	if (verb && (strcmp(verb, "drain") == 0 || strcmp(verb, "del") == 0))
+		return backend_simple(ctl, verb, argc - 1, argv + 1);
+	if (verb && (strcmp(verb, "-h") == 0 || strcmp(verb, "--help") == 0)) {
+		print_usage(stdout);
+		return CTL_OK;
+	}
+	return complain(CTL_USAGE, "backend: expected 'add', 'drain' or 'del'%s%s%s",
+			verb ? ", not '" : "", verb ? verb : "", verb ? "'" : "");
+}
+
+/* ---- status ----------------------------------------------------------------- */
+
+struct iface_ent {
+	__u32 ifindex;
+	struct xlb_iface val;
+};
+
+struct iface_list {
+	struct iface_ent *v;
+	size_t n, cap;
+};
+
+struct status {
+	bool xlbd_up;
+	const char *xlbd_error;	/* why the socket did not answer */
+	size_t flows;
+	struct iface_list ifaces;
+};
+
+static int collect_iface(const struct ctl_map *m, const void *key, void *ctx)
+{
+	struct iface_list *l = ctx;
+	struct iface_ent e;
+
+	memcpy(&e.ifindex, key, sizeof(e.ifindex));
+	if (bpf_map_lookup_elem(m->fd, key, &e.val))
+		return errno == ENOENT ? 0 : -errno;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct iface_ent *v = reallocarray(l->v, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = e;
+	return 0;
+}
+
+static int cmp_iface(const void *a, const void *b)
+{
+	return cmp_u32(((const struct iface_ent *)a)->ifindex, ((const struct iface_ent *)b)->ifindex);
+}
+
+static int load_ifaces(const struct ctl *ctl, struct iface_list *l)
+{
+	struct ctl_map m;
+	int rc = open_map(ctl, "xlb_ifaces", sizeof(__u32), sizeof(struct xlb_iface), &m);
+
+	if (rc)
+		return rc;
+	rc = walk_keys(&m, collect_iface, l);
+	if (rc)
+		complain(CTL_FAIL, "cannot read map xlb_ifaces: %s", strerror(-rc));
+	else if (l->n)
+		qsort(l->v, l->n, sizeof(*l->v), cmp_iface);
+	close_map(&m);
+	return rc;
+}
+
+/* xlbd is "up" when it answers ping with ok; anything else is reported
+ * with the reason, since status must work with the daemon down. */
+static void probe_xlbd(const struct ctl *ctl, struct status *s)
+{
+	static char why[128];
+	const char *output, *status;
+	struct reply r;
+	int rc = control_request(ctl->socket, "ping", &r, true);
+
+	s->xlbd_up = false;
+	if (rc) {
+		snprintf(why, sizeof(why), "%s", strerror(-rc));
+		s->xlbd_error = why;
+	} else {
+		split_reply(&r, &output, &status);
+		s->xlbd_up = strcmp(status, "ok") == 0;
+		snprintf(why, sizeof(why), "answered '%s'", status);
+		s->xlbd_error = s->xlbd_up ? NULL : why;
+	}
+	free(r.buf);
+}
+
+static const char *iface_name(__u32 ifindex, char *buf)
+{
+	return if_indextoname(ifindex, buf);	/* NULL: gone, or in another netns */
+}
+
+static const struct {
+	__u32 bit;
+	const char *name;
+} iface_roles[] = {
+	{ XLB_IF_UPLINK, "uplink" },
+	{ XLB_IF_BACKEND, "backend" },
+	{ XLB_IF_PEER_PREPARED, "peer-prepared" },
+	{ XLB_IF_CLSACT_OURS, "clsact-ours" },
+};
+
+#define N_IFACE_ROLES (sizeof(iface_roles) / sizeof(iface_roles[0]))
+
+/* "backend,peer-prepared" style, "-" for none. */
+static void format_roles(__u32 role, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < N_IFACE_ROLES && used < len; i++)
+		if (role & iface_roles[i].bit)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? "," : "",
+						 iface_roles[i].name);
+	if (!used)
+		snprintf(buf, len, "-");
+}
+
+static void fill_iface_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct iface_ent *e = &((const struct iface_list *)ctx)->v[row];
+	char name[IF_NAMESIZE];
+	bool peer = e->val.role & XLB_IF_PEER_PREPARED;
+
+	cell_u64(cells[0], e->ifindex);
+	cell_str(cells[1], iface_name(e->ifindex, name));
+	format_roles(e->val.role, cells[2], XLB_CELL_LEN);
+	if (peer) {
+		cell_u64(cells[3], e->val.peer_ifindex);
+		snprintf(cells[4], XLB_CELL_LEN, "%d", e->val.peer_netnsid);
+	} else {
+		cell_str(cells[3], NULL);
+		cell_str(cells[4], NULL);
+	}
+}
+
+static int print_ifaces_table(struct iface_list *l)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "IFINDEX", XLB_ALIGN_RIGHT }, { "NAME", XLB_ALIGN_LEFT },
+		{ "ROLES", XLB_ALIGN_LEFT },	{ "PEER_IFINDEX", XLB_ALIGN_RIGHT },
+		{ "PEER_NETNSID", XLB_ALIGN_RIGHT },
+	};
+
+	return print_table(cols, 5, l->n, fill_iface_row, l);
+}
+
+static int print_status_text(const struct ctl *ctl, const struct state *st, struct status *s)
+{
+	printf("pin dir:     %s\n", ctl->pin_dir);
+	if (s->xlbd_up)
+		printf("xlbd:        running (%s)\n", ctl->socket);
+	else
+		printf("xlbd:        not answering at %s (%s)\n", ctl->socket, s->xlbd_error);
+	printf("services:    %zu\n", st->n_svcs);
+	printf("backends:    %zu\n", st->n_bes);
+	printf("flows:       %zu\n", s->flows);
+	printf("interfaces:  %zu\n", s->ifaces.n);
+	if (!s->ifaces.n)
+		return CTL_OK;
+	putchar('\n');
+	return print_ifaces_table(&s->ifaces);
+}
+
+static json_t *roles_json(__u32 role)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < N_IFACE_ROLES; i++)
+		if (role & iface_roles[i].bit)
+			jpush(arr, json_string(iface_roles[i].name));
+	return arr;
+}
+
+static json_t *iface_json(const struct iface_ent *e)
+{
+	char name[IF_NAMESIZE];
+	bool peer = e->val.role & XLB_IF_PEER_PREPARED;
+	json_t *o = json_object();
+
+	jset(o, "ifindex", jint(e->ifindex));
+	jset(o, "name", jstr_or_null(iface_name(e->ifindex, name)));
+	jset(o, "roles", roles_json(e->val.role));
+	jset(o, "peer_ifindex", peer ? jint(e->val.peer_ifindex) : json_null());
+	jset(o, "peer_netnsid", peer ? json_integer(e->val.peer_netnsid) : json_null());
+	return o;
+}
+
+static json_t *status_json(const struct ctl *ctl, const struct state *st, const struct status *s)
+{
+	json_t *root = json_object(), *xlbd = json_object(), *ifaces = json_array();
+
+	jset(xlbd, "socket", json_string(ctl->socket));
+	jset(xlbd, "running", json_boolean(s->xlbd_up));
+	jset(xlbd, "error", jstr_or_null(s->xlbd_error));
+	for (size_t i = 0; i < s->ifaces.n; i++)
+		jpush(ifaces, iface_json(&s->ifaces.v[i]));
+	jset(root, "pin_dir", json_string(ctl->pin_dir));
+	jset(root, "xlbd", xlbd);
+	jset(root, "services", jint(st->n_svcs));
+	jset(root, "backends", jint(st->n_bes));
+	jset(root, "flows", jint(s->flows));
+	jset(root, "interfaces", ifaces);
+	return root;
+}
+
+static int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	struct status s = { 0 };
+	struct sub_args a;
+	struct state st;
+	int rc = parse_sub_args(ctl, "status", argc, argv, SUB_JSON, 0, 0, &a);
+
+	if (rc || (rc = require_pins(ctl)))
+		return rc;
+	if (load_state(ctl, &st) || walk_flows(ctl, count_key, &s.flows) ||
+	    load_ifaces(ctl, &s.ifaces)) {
+		rc = CTL_FAIL;
+		goto out;
+	}
+	probe_xlbd(ctl, &s);
+	if (ctl->json)
+		rc = emit_json(status_json(ctl, &st, &s));
+	else
+		rc = print_status_text(ctl, &st, &s);
+out:
+	free(s.ifaces.v);
+	state_free(&st);
+	return rc;
+}
+
+/* ---- teardown --------------------------------------------------------------- */
+
+static int cmd_teardown(struct ctl *ctl, int argc, char **argv)
+{
+	struct sub_args a;
+	int rc = parse_sub_args(ctl, "teardown", argc, argv, 0, 0, 0, &a);
+
+	if (rc)
+		return rc;
+	/* xlb_teardown logs each step (and the final event=teardown) itself */
+	rc = xlb_teardown(ctl->pin_dir);
+	if (rc < 0)
+		return complain(CTL_FAIL, "teardown of %s incomplete: %s", ctl->pin_dir,
+				strerror(-rc));
+	return CTL_OK;
+}
+
+/* ---- main ------------------------------------------------------------------- */
+
+struct command {
+	const char *name;
+	int (*run)(struct ctl *ctl, int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{ "status", cmd_status },     { "services", cmd_services }, { "backends", cmd_backends },
+	{ "flows", cmd_flows },	      { "stats", cmd_stats },	    { "service", cmd_service },
+	{ "backend", cmd_backend },   { "teardown", cmd_teardown },
+};
+
+enum { OPT_PIN_DIR = 256, OPT_SOCKET, OPT_JSON };
+
+/* Global options come before the command ('+': stop at the first
+ * non-option, which leaves the command's own options to it). Returns
+ * CTL_OK, CTL_USAGE, or -1 after printing the help. */
+static int parse_global_opts(struct ctl *ctl, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "pin-dir", required_argument, NULL, OPT_PIN_DIR },
+		{ "socket", required_argument, NULL, OPT_SOCKET },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PIN_DIR: ctl->pin_dir = optarg; break;
+		case OPT_SOCKET: ctl->socket = optarg; break;
+		case OPT_JSON: ctl->json = true; break;
+		case 'h': print_usage(stdout); return -1;
+		case ':': return complain(CTL_USAGE, "option %s needs a value", argv[optind - 1]);
+		default: return complain_bad_option(NULL, argv);
+		}
+	}
+	return CTL_OK;
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl ctl = { .pin_dir = XLB_DEFAULT_PIN_DIR, .socket = XLB_DEFAULT_CONTROL };
+	const struct command *cmd;
+	int rc;
+
+	xlb_log_set_prog("xlbctl");
+	xlb_log_route_libbpf();
+	rc = parse_global_opts(&ctl, argc, argv);
+	if (rc)
+		return rc < 0 ? CTL_OK : rc;
+	if (optind >= argc)
+		return complain(CTL_USAGE, "missing command (see xlbctl --help)");
+	cmd = find_command(argv[optind]);
+	if (!cmd)
+		return complain(CTL_USAGE, "unknown command '%s' (see xlbctl --help)", argv[optind]);
+	ctl.ncpus = libbpf_num_possible_cpus();
+	if (ctl.ncpus <= 0)
+		return complain(CTL_FAIL, "cannot count possible CPUs: %s", strerror(-ctl.ncpus));
+	return cmd->run(&ctl, argc - optind, argv + optind);
+}
