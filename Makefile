@@ -19,7 +19,8 @@ BPFTOOL ?= bpftool
 PREFIX  ?= /usr/local
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
+# always applied, also when CFLAGS comes from the command line (make asan)
+XLB_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -I$(BUILD) -Iuserspace
 LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -45,13 +46,13 @@ SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
 # --- userspace -------------------------------------------------------------
 $(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h include/xlb/*.h) $(SKELS) | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/xlbd: $(XLBD_SRCS:%=$(BUILD)/obj/%.o)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(XLB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/xlbctl: $(XLBCTL_SRCS:%=$(BUILD)/obj/%.o)
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(XLB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
 	mkdir -p $@
@@ -63,14 +64,14 @@ asan:
 # --- tests -----------------------------------------------------------------
 # Unit tests always build with ASan+UBSan.
 $(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*.c userspace/*.h include/xlb/*.h) | $(BUILD)/unit
-	$(CC) $(CPPFLAGS) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -O1 -g $(SAN_FLAGS) \
+	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) -O1 -g $(SAN_FLAGS) \
 	  $< $(foreach m,$(unit_$*_deps),userspace/$(m).c) -o $@ -lcmocka $(LDLIBS)
 
 test-unit: $(UNIT_TESTS:%=$(BUILD)/unit/test_%)
 	@set -e; for t in $^; do echo "== $$t"; $$t; done
 
 $(BUILD)/bpf_test: tests/bpf/bpf_test.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)
-	$(CC) $(CPPFLAGS) -Itests/bpf $(CFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(CPPFLAGS) -Itests/bpf $(XLB_CFLAGS) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test-bpf: $(BUILD)/bpf_test
 	tests/bpf/run.sh $(BUILD)/bpf_test
@@ -78,7 +79,9 @@ test-bpf: $(BUILD)/bpf_test
 test-bats: all
 	bats --print-output-on-failure tests/bats
 
-test: all test-unit test-bpf test-bats
+# One driver runs every suite and ends with "test: N passed, M failed".
+test: all $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test
+	tests/run.sh $(BUILD)
 
 demo: all
 	scripts/demo.sh

@@ -64,7 +64,8 @@ write_config() {
 
 start_xlbd() {
 	section "starting xlbd in netns xlb-lb"
-	in_ns xlb-lb "$XLBD" --config "$WORK/xlb.ini" --iface u0 --pin-dir "$PIN_DIR" \
+	# nsenter, not a function, in the background: $! is xlbd's pid.
+	nsenter --net=/run/netns/xlb-lb "$XLBD" --config "$WORK/xlb.ini" --iface u0 --pin-dir "$PIN_DIR" \
 		--control "$CTL_SOCK" </dev/null 2>"$WORK/xlbd.log" &
 	XLBD_PID=$!
 	local deadline=$((SECONDS + 15))

@@ -127,8 +127,10 @@ start_xlbd() {
 	mapfile -t ifaces < <(iface_args)
 	XLBD_LOG=$BATS_TEST_TMPDIR/xlbd.log
 	echo "--- xlbd start $(date +%T.%N)" >>"$XLBD_LOG"
-	in_lb "$XLBD" --config "$cfg" "${ifaces[@]}" --pin-dir "$PIN_DIR" \
-		--control "$CTL_SOCK" --log-level debug "$@" \
+	# nsenter itself, not a shell function, goes in the background: $! is
+	# then the pid nsenter execs xlbd in, the one to signal.
+	nsenter --net=/run/netns/xlb-lb "$XLBD" --config "$cfg" "${ifaces[@]}" \
+		--pin-dir "$PIN_DIR" --control "$CTL_SOCK" --log-level debug "$@" \
 		</dev/null >>"$XLBD_LOG" 2>&1 3>&- &
 	XLBD_PID=$!
 	local deadline=$((SECONDS + 15))
@@ -146,6 +148,9 @@ start_xlbd() {
 		fi
 		sleep 0.1
 	done
+	# The pid we will signal must be xlbd itself.
+	[[ $(readlink "/proc/$XLBD_PID/exe") == "$(readlink -f "$XLBD")" ]] ||
+		{ fail "pid $XLBD_PID is $(readlink "/proc/$XLBD_PID/exe"), not $XLBD"; return 1; }
 }
 
 # stop_xlbd [SIGNAL]: signals xlbd (TERM by default), waits for it to exit
@@ -174,7 +179,7 @@ BG_PIDS=()
 bg_start() {
 	local ns=$1 log=$2
 	shift 2
-	in_ns "$ns" "$@" </dev/null >"$log" 2>&1 3>&- &
+	nsenter --net="/run/netns/$ns" "$@" </dev/null >"$log" 2>&1 3>&- &
 	BG_PID=$!
 	BG_PIDS+=("$BG_PID")
 }

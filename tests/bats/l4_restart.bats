@@ -52,6 +52,7 @@ stop_and_restart() {
 
 	stop_xlbd "$sig"
 	[[ $XLBD_STATUS == "$want" ]] || { fail "xlbd exit status after SIG$sig: $XLBD_STATUS, want $want"; return 1; }
+	! control_ok ping || { fail "something still answers on $CTL_SOCK"; return 1; }
 	[[ -d $PIN_DIR ]] || { fail "pin dir $PIN_DIR gone after SIG$sig"; return 1; }
 	assert_held a "$held_a"
 	assert_held b "$held_b"
