@@ -139,11 +139,15 @@ kill_pids() {
 }
 
 lab_down() {
-	local ns f
+	local ns f pid
 	local -a pids=()
 	if [[ -d $STATE/pids ]]; then
+		# Only pids still inside a lab netns: a recorded pid may have been
+		# reused by an unrelated process since.
 		for f in "$STATE"/pids/*.pid; do
-			[[ -e $f ]] && pids+=("$(cat "$f")")
+			[[ -e $f ]] || continue
+			pid=$(cat "$f")
+			[[ $(ip netns identify "$pid" 2>/dev/null) == xlb-* ]] && pids+=("$pid")
 		done
 	fi
 	for ns in $(lab_namespaces); do

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,28 +31,34 @@ struct request {
 	int n;
 };
 
+static int bad(struct xlb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(struct xlb_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
 static int split_words(const char *line, struct request *r, struct xlb_err *err)
 {
 	char *save = NULL, *tok;
 
 	if (strlen(line) >= sizeof(r->buf))
-		return snprintf(err->msg, sizeof(err->msg), "request too long"), -EINVAL;
+		return bad(err, "request too long");
 	snprintf(r->buf, sizeof(r->buf), "%s", line);
 	r->n = 0;
 	for (tok = strtok_r(r->buf, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
 		if (r->n == CTL_MAX_WORDS)
-			return snprintf(err->msg, sizeof(err->msg), "too many words"), -EINVAL;
+			return bad(err, "too many words");
 		r->w[r->n++] = tok;
 	}
 	if (r->n == 0)
-		return snprintf(err->msg, sizeof(err->msg), "empty request"), -EINVAL;
+		return bad(err, "empty request");
 	return 0;
-}
-
-static int bad(struct xlb_err *err, const char *fmt, const char *arg)
-{
-	snprintf(err->msg, sizeof(err->msg), fmt, arg);
-	return -EINVAL;
 }
 
 static int parse_ep(const char *s, enum xlb_ep_want want, struct xlb_endpoint *ep,
@@ -94,7 +101,7 @@ static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err 
 	}
 	if (r->n == 3 && strcmp(r->w[1], "del") == 0)
 		return xlb_state_service_del(st, r->w[2], err);
-	return bad(err, "usage: service add NAME listen=ADDR:PORT/PROTO | service del NAME%s", "");
+	return bad(err, "usage: service add NAME listen=ADDR:PORT/PROTO | service del NAME");
 }
 
 static int exec_backend(struct xlb_state *st, struct request *r, struct xlb_err *err)
@@ -104,17 +111,17 @@ static int exec_backend(struct xlb_state *st, struct request *r, struct xlb_err 
 	int e;
 
 	if (r->n < 4)
-		return bad(err, "usage: backend add|drain|del SERVICE ADDR:PORT [weight=N]%s", "");
+		return bad(err, "usage: backend add|drain|del SERVICE ADDR:PORT [weight=N]");
 	e = parse_ep(r->w[3], XLB_EP_NO_PROTO, &ep, err);
 	if (e)
 		return e;
 	if (strcmp(r->w[1], "add") == 0) {
 		if (r->n > 5 || (r->n == 5 && (e = parse_weight(r->w[4], &weight, err))))
-			return e ? e : bad(err, "too many arguments%s", "");
+			return e ? e : bad(err, "too many arguments");
 		return xlb_state_backend_add(st, r->w[2], &ep, weight, true, err);
 	}
 	if (r->n != 4)
-		return bad(err, "too many arguments%s", "");
+		return bad(err, "too many arguments");
 	if (strcmp(r->w[1], "drain") == 0)
 		return xlb_state_backend_drain(st, r->w[2], &ep, err);
 	if (strcmp(r->w[1], "del") == 0)

@@ -508,16 +508,14 @@ static struct be *be_append(struct svc *s)
 	return &s->bes[s->n_bes++];
 }
 
-int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
-			  uint32_t weight, bool runtime, struct xlb_err *err)
+/* Adds a backend to the model only; the caller syncs the service. */
+static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpoint *ep,
+		     uint32_t weight, bool runtime, struct xlb_err *err)
 {
 	char buf[XLB_EP_STRLEN];
-	struct svc *s = svc_find(st, svc);
 	struct be *b;
 	int id, e;
 
-	if (!s)
-		return fail(err, -ENOENT, "no service %s", svc);
 	e = be_check(s, ep, err);
 	if (e)
 		return e;
@@ -536,6 +534,20 @@ int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xl
 	b->ep.proto = 0;
 	pr_info("event=backend_add service=%s backend=%s id=%d weight=%u", s->name,
 		xlb_format_endpoint(ep, buf, sizeof(buf)), id, weight);
+	return 0;
+}
+
+int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  uint32_t weight, bool runtime, struct xlb_err *err)
+{
+	struct svc *s = svc_find(st, svc);
+	int e;
+
+	if (!s)
+		return fail(err, -ENOENT, "no service %s", svc);
+	e = be_insert(st, s, ep, weight, runtime, err);
+	if (e)
+		return e;
 	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
 			       : 0;
 }
@@ -765,7 +777,7 @@ static int apply_backends(struct xlb_state *st, struct svc *s, const struct xlb_
 			b->runtime = false;
 			continue;
 		}
-		e = xlb_state_backend_add(st, s->name, &cb->ep, cb->weight, false, err);
+		e = be_insert(st, s, &cb->ep, cb->weight, false, err);
 		if (e)
 			return e;
 	}

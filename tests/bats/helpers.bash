@@ -165,8 +165,10 @@ stop_xlbd() {
 		echo "xlbd ignored SIG$sig for 10s; killing it" >&2
 		kill -KILL "$XLBD_PID" 2>/dev/null || true
 	fi
-	XLBD_STATUS=0
-	wait "$XLBD_PID" 2>/dev/null || XLBD_STATUS=$?
+	local status=0
+	wait "$XLBD_PID" 2>/dev/null || status=$?
+	# shellcheck disable=SC2034 # read by the tests
+	XLBD_STATUS=$status
 	XLBD_PID=
 }
 

@@ -80,7 +80,12 @@ static const struct test_backend test_backends[N_BE] = {
 struct fixture {
 	struct harness h;
 	int tables[N_TABLES];
+	/* What each service's xlb_maglev slot holds now: an outer-map update
+	 * waits for an RCU grace period, so unchanged slots are not rewritten. */
+	int slot_table[N_SVC + 1];
 };
+
+#define TBL_UNKNOWN (-2)
 
 enum fixture_flags {
 	FIX_NO_TXPORT = 1 << 0,	/* be0 not in xlb_tx_ports: the kernel forwards */
@@ -158,6 +163,8 @@ static inline int fixture_open(struct fixture *f, const char *uplink, const char
 
 	for (int i = 0; i < N_TABLES; i++)
 		f->tables[i] = -1;
+	for (int i = 0; i <= N_SVC; i++)
+		f->slot_table[i] = TBL_UNKNOWN;
 	err = harness_open(&f->h, uplink, backend_if);
 	if (err)
 		return err;
@@ -178,9 +185,17 @@ static inline int fixture_set_table(struct fixture *f, uint32_t svc, int table)
 {
 	int fd = bpf_map__fd(f->h.skel->maps.xlb_maglev);
 
-	if (table == TBL_NONE)
-		return bpf_map_delete_elem(fd, &svc) && errno != ENOENT ? -errno : 0;
-	return bpf_map_update_elem(fd, &svc, &f->tables[table], BPF_ANY) ? -errno : 0;
+	if (f->slot_table[svc] == table)
+		return 0;
+	f->slot_table[svc] = TBL_UNKNOWN;
+	if (table == TBL_NONE) {
+		if (bpf_map_delete_elem(fd, &svc) && errno != ENOENT)
+			return -errno;
+	} else if (bpf_map_update_elem(fd, &svc, &f->tables[table], BPF_ANY)) {
+		return -errno;
+	}
+	f->slot_table[svc] = table;
+	return 0;
 }
 
 static inline void backend_value(const struct test_backend *b, struct xlb_backend *v)

@@ -1,0 +1,1283 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Table-driven BPF_PROG_TEST_RUN tests of the xlb data path.
+ *
+ * Each case is {name, input packet, map setup, expected verdict, expected
+ * output packet, expected counters}. The expected output is built from
+ * scratch from an edited packet description (pkt.h), compared byte for
+ * byte with what the program returned, and its checksums are verified
+ * from scratch (pkt_verify.h). Runs inside the network namespace that
+ * run.sh builds (topo.h); prints TAP.
+ *
+ * usage: bpf_test --uplink IF --backend-if IF [--only SUBSTRING] */
+#include <getopt.h>
+#include <linux/pkt_cls.h>
+
+#include "fixture.h"
+#include "pkt.h"
+#include "pkt_verify.h"
+#include "tap.h"
+
+/* hash.h is shared with the BPF side, whose #pragma unroll gcc does not know */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+#include "xlb/hash.h"
+#pragma GCC diagnostic pop
+
+#define R_NONE (-1)	/* no xlb_reasons counter may move */
+
+enum out_kind {
+	OUT_SAME,		/* byte-identical to the input */
+	OUT_DNAT_REDIRECT,	/* dst -> backend, TTL-1, next-hop MACs, tags popped */
+	OUT_DNAT_PASS,		/* dst -> backend, nothing else */
+	OUT_RNAT_REDIRECT,	/* src -> VIP, TTL-1, MACs toward the client */
+	OUT_RNAT_NEIGH,		/* src -> VIP, TTL-1, MACs left to bpf_redirect_neigh */
+	OUT_RNAT_STACK,		/* src -> VIP, nothing else */
+};
+
+struct tcase;
+typedef void (*input_fn)(struct pkt_desc *d);
+typedef void (*mutate_fn)(uint8_t *f, size_t *len);
+typedef int (*prepare_fn)(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			  struct diag *dg);
+
+struct tcase {
+	const char *name;
+	enum prog_kind prog;
+	input_fn in;		/* the input packet */
+	mutate_fn mutate;	/* breaks the built frame (malformed cases) */
+	prepare_fn prepare;	/* map setup beyond fixture_reset(flags) */
+	unsigned int flags;	/* FIX_* */
+	int verdict;
+	enum out_kind out;
+	uint32_t be;		/* backend picked (XDP) or replying (tc) */
+	int reason;		/* the one xlb_reasons counter that moves, or R_NONE */
+	int new_flow;		/* XDP: the packet starts a flow */
+};
+
+/* ---- input packets ---------------------------------------------------- */
+
+static void set_addr(uint8_t a[16], int family, const char *text)
+{
+	fixture_addr(a, family, text);
+}
+
+/* A client's packet to a VIP as it arrives on the uplink. */
+static void client_pkt(struct pkt_desc *d, int family, uint8_t proto, uint16_t dport)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->dmac, topo_up0_mac, 6);
+	memcpy(d->smac, topo_client_mac, 6);
+	d->ethertype = family == AF_INET6 ? PKT_ETH_P_IPV6 : PKT_ETH_P_IP;
+	set_addr(d->src, family, family == AF_INET6 ? TOPO_CLIENT6 : TOPO_CLIENT4);
+	set_addr(d->dst, family, family == AF_INET6 ? TOPO_VIP6 : TOPO_VIP4);
+	d->ttl = 64;
+	d->ip_id = 0x1234;
+	d->proto = proto;
+	d->sport = 40000;
+	d->dport = dport;
+	d->seq = 1000;
+	d->tcp_flags = proto == IPPROTO_TCP ? TH_SYN : 0;
+	d->payload_len = proto == IPPROTO_UDP ? 32 : 0;
+}
+
+/* A backend's reply to the client, as it arrives on be0. */
+static void reply_pkt(struct pkt_desc *d, uint32_t be_id, const char *client)
+{
+	const struct test_backend *be = backend_of(be_id);
+	const struct test_service *svc = service_of(be->svc);
+
+	memset(d, 0, sizeof(*d));
+	memcpy(d->dmac, topo_be0_mac, 6);
+	memcpy(d->smac, be->mac, 6);
+	d->ethertype = be->family == AF_INET6 ? PKT_ETH_P_IPV6 : PKT_ETH_P_IP;
+	set_addr(d->src, be->family, be->addr);
+	set_addr(d->dst, be->family, client);
+	d->ttl = 64;
+	d->ip_id = 0x4321;
+	d->proto = svc->proto;
+	d->sport = be->port;
+	d->dport = 40000;
+	d->seq = 7000;
+	d->ack = 1001;
+	d->tcp_flags = svc->proto == IPPROTO_TCP ? TH_SYN | TH_ACK : 0;
+	d->payload_len = svc->proto == IPPROTO_UDP ? 48 : 0;
+}
+
+/* What DNAT to the backend makes of a packet. */
+static void want_dnat(struct pkt_desc *w, const struct test_backend *be)
+{
+	set_addr(w->dst, be->family, be->addr);
+	w->dport = be->port;
+}
+
+/* What reverse NAT makes of a backend's reply. */
+static void want_rnat(struct pkt_desc *w, const struct test_backend *be)
+{
+	const struct test_service *svc = service_of(be->svc);
+
+	set_addr(w->src, svc->family, svc->vip);
+	w->sport = svc->port;
+}
+
+/* A routed hop: one TTL less, the next hop's MACs, VLAN tags popped. */
+static void want_routed(struct pkt_desc *w, const uint8_t *dmac, const uint8_t *smac)
+{
+	w->ttl--;
+	memcpy(w->dmac, dmac, 6);
+	memcpy(w->smac, smac, 6);
+	if (w->pad_to)
+		w->pad_to = (uint16_t)(w->pad_to - 4 * w->nvlan);
+	w->nvlan = 0;
+}
+
+static size_t l4_offset(const struct pkt_desc *d)
+{
+	if (d->ethertype == PKT_ETH_P_IPV6)
+		return pkt_l3_off(d) + 40 + 8 * (size_t)d->n_ext;
+	return pkt_l3_off(d) + 20 + d->ip_opt_len;
+}
+
+/* The payload word that makes the UDP checksum of d (after DNAT to be_id,
+ * if not 0) compute to 0, which goes on the wire as 0xffff: with the word
+ * at 0 the field holds ~S, and adding ~S to the sum S folds to 0xffff. */
+static uint16_t udp_word_zeroing_csum(struct pkt_desc d, uint32_t be_id)
+{
+	uint8_t f[PKT_MAX_LEN];
+
+	d.payload_word = 0;
+	if (be_id)
+		want_dnat(&d, backend_of(be_id));
+	pkt_build(&d, f);
+	return pkt_get16(f, l4_offset(&d) + 6);
+}
+
+static void flow_key_of(const struct pkt_desc *d, struct xlb_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	memcpy(&k->src, d->src, sizeof(k->src));
+	memcpy(&k->dst, d->dst, sizeof(k->dst));
+	k->sport = htons(d->sport);
+	k->dport = htons(d->dport);
+	k->proto = d->proto;
+	k->family = (uint8_t)pkt_family(d);
+}
+
+/* The Maglev slot xlb_ingress picks, from the shared hash. xlb_flow_hash
+ * reads the key through a __u32 pointer: handed a struct whose fields were
+ * just stored, gcc -O2 (strict aliasing) hashes stale memory. Words copied
+ * into a __u32 array are read legally. */
+static uint32_t maglev_slot_of(const struct pkt_desc *d)
+{
+	uint32_t words[sizeof(struct xlb_flow_key) / sizeof(uint32_t)];
+	struct xlb_flow_key k;
+
+	flow_key_of(d, &k);
+	memcpy(words, &k, sizeof(words));
+	return xlb_flow_hash((const struct xlb_flow_key *)words) % XLB_MAGLEV_SIZE;
+}
+
+/* Moves d's source port until its Maglev slot has the given parity. */
+static void seek_slot_parity(struct pkt_desc *d, uint32_t parity)
+{
+	for (int tries = 0; maglev_slot_of(d) % 2 != parity; tries++) {
+		if (tries == 1000) {
+			fprintf(stderr, "bpf_test: no source port hashes to parity %u\n", parity);
+			abort();
+		}
+		d->sport++;
+	}
+}
+
+static void in_v4_syn(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 80);
+}
+
+static void in_v4_ack(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	d->tcp_flags = TH_ACK | TH_PSH;
+	d->seq = 1001;
+	d->ack = 7001;
+	d->payload_len = 100;
+}
+
+static void in_v4_syn_padded(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	d->pad_to = 60;	/* the 54-byte SYN padded to Ethernet's minimum */
+}
+
+static void in_v4_udp(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_UDP, 53);
+}
+
+static void in_v4_udp_nocsum(struct pkt_desc *d)
+{
+	in_v4_udp(d);
+	d->udp_no_csum = 1;
+}
+
+static void in_v4_udp_to_ffff(struct pkt_desc *d)
+{
+	in_v4_udp(d);
+	d->payload_word = udp_word_zeroing_csum(*d, BE_A4_UDP);
+}
+
+static void in_v4_udp_from_ffff(struct pkt_desc *d)
+{
+	in_v4_udp(d);
+	d->payload_word = udp_word_zeroing_csum(*d, 0);
+}
+
+static void in_v6_syn(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET6, IPPROTO_TCP, 80);
+}
+
+static void in_v6_ack(struct pkt_desc *d)
+{
+	in_v6_syn(d);
+	d->tcp_flags = TH_ACK;
+	d->payload_len = 20;
+}
+
+static void in_v6_udp(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET6, IPPROTO_UDP, 53);
+}
+
+static void in_v6_udp_to_ffff(struct pkt_desc *d)
+{
+	in_v6_udp(d);
+	d->payload_word = udp_word_zeroing_csum(*d, BE_A6_UDP);
+}
+
+static void in_v4_syn_opt4(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	d->ip_opt_len = 4;
+}
+
+static void in_v4_syn_opt40(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	d->ip_opt_len = 40;
+}
+
+static void in_v6_syn_hbh_dst(struct pkt_desc *d)
+{
+	in_v6_syn(d);
+	pkt_push_ext(d, IPPROTO_HOPOPTS);
+	pkt_push_ext(d, IPPROTO_DSTOPTS);
+}
+
+static void in_v6_syn_4ext(struct pkt_desc *d)
+{
+	in_v6_syn_hbh_dst(d);
+	pkt_push_ext(d, IPPROTO_ROUTING);
+	pkt_push_ext(d, IPPROTO_DSTOPTS);
+}
+
+static void in_v6_syn_5ext(struct pkt_desc *d)
+{
+	in_v6_syn_4ext(d);
+	pkt_push_ext(d, IPPROTO_DSTOPTS);
+}
+
+static void in_v4_syn_vlan(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	pkt_push_vlan(d, PKT_ETH_P_8021Q, 100);
+}
+
+static void in_v4_syn_qinq(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	pkt_push_vlan(d, PKT_ETH_P_8021AD, 10);
+	pkt_push_vlan(d, PKT_ETH_P_8021Q, 100);
+}
+
+static void in_v4_syn_qinq_padded(struct pkt_desc *d)
+{
+	in_v4_syn_qinq(d);
+	d->pad_to = 64;
+}
+
+static void in_v4_syn_3tags(struct pkt_desc *d)
+{
+	in_v4_syn_qinq(d);
+	pkt_push_vlan(d, PKT_ETH_P_8021Q, 200);
+}
+
+static void in_v6_syn_vlan(struct pkt_desc *d)
+{
+	in_v6_syn(d);
+	pkt_push_vlan(d, PKT_ETH_P_8021Q, 100);
+}
+
+static void in_v4_syn_even_slot(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	seek_slot_parity(d, 0);
+}
+
+static void in_v4_syn_odd_slot(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	seek_slot_parity(d, 1);
+}
+
+static void in_v4_syn_port81(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 81);
+}
+
+static void in_v4_syn_port82(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 82);
+}
+
+static void in_v4_syn_port83(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 83);
+}
+
+static void in_v6_syn_port83(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET6, IPPROTO_TCP, 83);
+}
+
+static void in_v4_syn_port8080(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 8080);
+}
+
+static void in_v4_syn_other_addr(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	set_addr(d->dst, AF_INET, TOPO_OTHER4);
+}
+
+static void in_v6_syn_other_addr(struct pkt_desc *d)
+{
+	in_v6_syn(d);
+	set_addr(d->dst, AF_INET6, TOPO_OTHER6);
+}
+
+static void in_v4_udp_port80(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_UDP, 80);
+}
+
+static void in_arp(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	memset(d->dmac, 0xff, 6);
+	d->ethertype = PKT_ETH_P_ARP;
+}
+
+static void in_icmp_echo(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_ICMP, 1);
+	d->sport = 0x77;
+	d->payload_len = 56;
+}
+
+static void in_icmp6_echo(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET6, IPPROTO_ICMPV6, 1);
+	d->sport = 0x77;
+	d->payload_len = 56;
+}
+
+static void in_gre(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_GRE, 0);
+	d->payload_len = 24;
+}
+
+static void in_v4_frag_first(struct pkt_desc *d)
+{
+	in_v4_ack(d);
+	d->frag = IP4_MF;
+}
+
+static void in_v4_frag_later(struct pkt_desc *d)
+{
+	in_v4_ack(d);
+	d->frag = 185;	/* offset 1480, last fragment */
+}
+
+static void in_v6_frag(struct pkt_desc *d)
+{
+	in_v6_ack(d);
+	d->frag = 1;	/* offset 0, more fragments */
+	pkt_push_ext(d, IPPROTO_FRAGMENT);
+}
+
+static void in_v6_hbh_frag(struct pkt_desc *d)
+{
+	in_v6_ack(d);
+	d->frag = 1;
+	pkt_push_ext(d, IPPROTO_HOPOPTS);
+	pkt_push_ext(d, IPPROTO_FRAGMENT);
+}
+
+static void in_v4_ttl1(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	d->ttl = 1;
+}
+
+static void in_v4_ttl0(struct pkt_desc *d)
+{
+	in_v4_syn(d);
+	d->ttl = 0;
+}
+
+static void in_v6_hop1(struct pkt_desc *d)
+{
+	in_v6_syn(d);
+	d->ttl = 1;
+}
+
+static void in_reply_v4(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A4, TOPO_CLIENT4);
+}
+
+static void in_reply_v4_data(struct pkt_desc *d)
+{
+	in_reply_v4(d);
+	d->tcp_flags = TH_ACK | TH_PSH;
+	d->payload_len = 200;
+}
+
+static void in_reply_v4_opts(struct pkt_desc *d)
+{
+	in_reply_v4(d);
+	d->ip_opt_len = 8;
+}
+
+static void in_reply_v4_udp(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A4_UDP, TOPO_CLIENT4);
+}
+
+static void in_reply_v4_udp_nocsum(struct pkt_desc *d)
+{
+	in_reply_v4_udp(d);
+	d->udp_no_csum = 1;
+}
+
+static void in_reply_v6(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A6, TOPO_CLIENT6);
+}
+
+static void in_reply_v6_udp(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A6_UDP, TOPO_CLIENT6);
+}
+
+static void in_reply_v4_noneigh(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A4, TOPO_CLIENT4_NONEIGH);
+}
+
+static void in_reply_v6_noneigh(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A6, TOPO_CLIENT6_NONEIGH);
+}
+
+static void in_reply_v4_noroute(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_A4, TOPO_CLIENT4_NOROUTE);
+}
+
+static void in_reply_v4_ttl1(struct pkt_desc *d)
+{
+	in_reply_v4(d);
+	d->ttl = 1;
+}
+
+/* ---- malformations (the frame must come back untouched) --------------- */
+
+#define L3 14	/* malformed frames carry no VLAN tag */
+
+static void fix_ipv4_csum(uint8_t *f)
+{
+	uint8_t *ip = f + L3;
+	size_t hlen = (size_t)(ip[0] & 0x0f) * 4;
+
+	pkt_put16(ip, 10, 0);
+	pkt_put16(ip, 10, inet_csum_value(inet_sum(0, ip, hlen < 20 ? 20 : hlen)));
+}
+
+static void set_tot_len(uint8_t *f, uint16_t tot)
+{
+	pkt_put16(f, L3 + 2, tot);
+	fix_ipv4_csum(f);
+}
+
+static void mut_eth_only(uint8_t *f, size_t *len)
+{
+	(void)f;
+	*len = 14;
+}
+
+static void mut_cut_in_vlan(uint8_t *f, size_t *len)
+{
+	(void)f;
+	*len = 16;
+}
+
+static void mut_cut_in_ipv4(uint8_t *f, size_t *len)
+{
+	(void)f;
+	*len = L3 + 12;
+}
+
+/* tot_len still says 40 */
+static void mut_cut_in_tcp(uint8_t *f, size_t *len)
+{
+	(void)f;
+	*len = L3 + 20 + 10;
+}
+
+static void mut_cut_in_tcp_totlen(uint8_t *f, size_t *len)
+{
+	set_tot_len(f, 20 + 10);
+	*len = L3 + 20 + 10;
+}
+
+static void mut_cut_in_udp_totlen(uint8_t *f, size_t *len)
+{
+	set_tot_len(f, 20 + 4);
+	*len = L3 + 20 + 4;
+}
+
+static void mut_ihl4(uint8_t *f, size_t *len)
+{
+	(void)len;
+	f[L3] = 0x44;
+	fix_ipv4_csum(f);
+}
+
+static void mut_ipv4_version5(uint8_t *f, size_t *len)
+{
+	(void)len;
+	f[L3] = 0x55;
+	fix_ipv4_csum(f);
+}
+
+static void mut_totlen_past_end(uint8_t *f, size_t *len)
+{
+	set_tot_len(f, (uint16_t)(*len - L3 + 1));
+}
+
+static void mut_totlen_below_ihl(uint8_t *f, size_t *len)
+{
+	(void)len;
+	set_tot_len(f, 16);
+}
+
+/* The frame goes on (Ethernet padding), the IP packet ends mid-TCP. */
+static void mut_totlen_in_tcp(uint8_t *f, size_t *len)
+{
+	(void)len;
+	set_tot_len(f, 20 + 8);
+}
+
+static void mut_doff4(uint8_t *f, size_t *len)
+{
+	(void)len;
+	f[L3 + 20 + 12] = 4 << 4;
+}
+
+static void mut_cut_in_ipv6(uint8_t *f, size_t *len)
+{
+	(void)f;
+	*len = L3 + 30;
+}
+
+static void mut_plen_past_end(uint8_t *f, size_t *len)
+{
+	pkt_put16(f, L3 + 4, (uint16_t)(*len - L3 - 40 + 1));
+}
+
+static void mut_plen_zero(uint8_t *f, size_t *len)
+{
+	(void)len;
+	pkt_put16(f, L3 + 4, 0);
+}
+
+static void mut_ipv6_version4(uint8_t *f, size_t *len)
+{
+	(void)len;
+	f[L3] = (uint8_t)((f[L3] & 0x0f) | 0x40);
+}
+
+/* payload_len and frame end 1 byte into the hop-by-hop header */
+static void mut_cut_in_hbh(uint8_t *f, size_t *len)
+{
+	pkt_put16(f, L3 + 4, 1);
+	*len = L3 + 40 + 1;
+}
+
+/* hop-by-hop claims (10 + 1) * 8 bytes, more than the frame has */
+static void mut_hbh_past_end(uint8_t *f, size_t *len)
+{
+	(void)len;
+	f[L3 + 40 + 1] = 10;
+}
+
+static void mut_plen_in_tcp(uint8_t *f, size_t *len)
+{
+	(void)len;
+	pkt_put16(f, L3 + 4, 8);
+}
+
+/* ---- map setups --------------------------------------------------------- */
+
+/* The service a client packet is for. */
+static const struct test_service *service_for(const struct pkt_desc *d)
+{
+	for (int i = 0; i < N_SVC; i++) {
+		const struct test_service *s = &test_services[i];
+		uint8_t vip[16];
+
+		fixture_addr(vip, s->family, s->vip);
+		if (s->family == pkt_family(d) && s->proto == d->proto && s->port == d->dport &&
+		    !memcmp(vip, d->dst, 16))
+			return s;
+	}
+	return NULL;
+}
+
+static int flow_backend(struct fixture *f, const struct pkt_desc *d, struct xlb_flow *flow)
+{
+	struct xlb_flow_key k;
+
+	flow_key_of(d, &k);
+	return bpf_map_lookup_elem(bpf_map__fd(f->h.skel->maps.xlb_flows), &k, flow) ? -errno : 0;
+}
+
+/* Opens d's flow with a SYN through xlb_ingress; checks it went to the
+ * service's default backend. */
+static int open_flow(struct fixture *f, const struct pkt_desc *d, struct diag *dg)
+{
+	const struct test_service *svc = service_for(d);
+	struct pkt_desc syn = *d;
+	struct run_result r;
+	struct xlb_flow flow;
+	uint8_t b[PKT_MAX_LEN];
+	size_t len;
+
+	if (!svc)
+		return diag_fail(dg, "setup: packet is for no service"), -1;
+	syn.tcp_flags = d->proto == IPPROTO_TCP ? TH_SYN : 0;
+	len = pkt_build(&syn, b);
+	if (harness_run(&f->h, PROG_XDP, b, len, &r))
+		return diag_fail(dg, "setup: test run: %s", strerror(errno)), -1;
+	if (flow_backend(f, d, &flow) || flow.backend_id != (uint32_t)svc->table)
+		return diag_fail(dg, "setup: opening packet (verdict %d) did not record a flow to backend %d",
+				 r.verdict, svc->table), -1;
+	return 0;
+}
+
+static int swap_table(struct fixture *f, const struct pkt_desc *d, struct diag *dg)
+{
+	const struct test_service *svc = service_for(d);
+
+	if (!svc || fixture_set_table(f, svc->id, svc->alt_table))
+		return diag_fail(dg, "setup: cannot swap the maglev table"), -1;
+	return 0;
+}
+
+/* Changes the backend the service's default table points at. */
+static int edit_default_backend(struct fixture *f, const struct pkt_desc *d, uint8_t state,
+				uint32_t svc_id, struct diag *dg)
+{
+	const struct test_service *svc = service_for(d);
+	struct xlb_backend v;
+
+	if (!svc)
+		return diag_fail(dg, "setup: packet is for no service"), -1;
+	backend_value(backend_of((uint32_t)svc->table), &v);
+	v.state = state;
+	v.svc_id = svc_id;
+	if (state == XLB_BE_UNUSED)
+		memset(&v, 0, sizeof(v));
+	if (fixture_put_backend(f, (uint32_t)svc->table, &v))
+		return diag_fail(dg, "setup: cannot write backend"), -1;
+	return 0;
+}
+
+static int prep_swap_table(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			   struct diag *dg)
+{
+	(void)t;
+	return swap_table(f, in, dg);
+}
+
+static int prep_split_table(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			    struct diag *dg)
+{
+	(void)t;
+	(void)in;
+	if (fixture_set_table(f, SVC_TCP4, TBL_SPLIT_A4_B4))
+		return diag_fail(dg, "setup: cannot set the split table"), -1;
+	return 0;
+}
+
+static int prep_open_swap(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			  struct diag *dg)
+{
+	(void)t;
+	return open_flow(f, in, dg) || swap_table(f, in, dg) ? -1 : 0;
+}
+
+/* The flow's backend leaves the table and drains (xlbctl backend drain). */
+static int prep_open_drain(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			   struct diag *dg)
+{
+	const struct test_service *svc = service_for(in);
+
+	(void)t;
+	return open_flow(f, in, dg) || swap_table(f, in, dg) ||
+	       edit_default_backend(f, in, XLB_BE_DRAINING, svc->id, dg) ? -1 : 0;
+}
+
+/* The flow's backend is deleted: its slot is zeroed. */
+static int prep_open_free(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			  struct diag *dg)
+{
+	(void)t;
+	return open_flow(f, in, dg) || swap_table(f, in, dg) ||
+	       edit_default_backend(f, in, XLB_BE_UNUSED, 0, dg) ? -1 : 0;
+}
+
+/* The flow's backend slot is reused by another service. */
+static int prep_open_reassign(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			      struct diag *dg)
+{
+	(void)t;
+	return open_flow(f, in, dg) || swap_table(f, in, dg) ||
+	       edit_default_backend(f, in, XLB_BE_ACTIVE, SVC_UDP4, dg) ? -1 : 0;
+}
+
+/* A stale table whose only backend already drains. */
+static int prep_drain_only(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			   struct diag *dg)
+{
+	(void)t;
+	return edit_default_backend(f, in, XLB_BE_DRAINING, SVC_TCP4, dg);
+}
+
+/* The client packet whose flow a backend's reply d belongs to. */
+static void forward_of_reply(const struct pkt_desc *d, uint32_t be_id, struct pkt_desc *fwd)
+{
+	const struct test_service *svc = service_of(backend_of(be_id)->svc);
+
+	client_pkt(fwd, svc->family, svc->proto, svc->port);
+	memcpy(fwd->src, d->dst, 16);
+	fwd->sport = d->dport;
+}
+
+/* The reply's reverse-NAT entry, made by xlb_ingress from the forward flow. */
+static int prep_reply_flow(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			   struct diag *dg)
+{
+	struct pkt_desc fwd;
+
+	forward_of_reply(in, t->be, &fwd);
+	return open_flow(f, &fwd, dg);
+}
+
+/* A flow from another client port: the reply matches no entry. */
+static int prep_other_port_flow(struct fixture *f, const struct tcase *t,
+				const struct pkt_desc *in, struct diag *dg)
+{
+	struct pkt_desc fwd;
+
+	forward_of_reply(in, t->be, &fwd);
+	fwd.sport++;
+	return open_flow(f, &fwd, dg);
+}
+
+/* The entry written directly, the way the contract in maps.h states it. */
+static int prep_rnat_by_hand(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			     struct diag *dg)
+{
+	const struct test_service *svc = service_of(backend_of(t->be)->svc);
+	struct xlb_rnat v = { .vport = htons(svc->port), .svc_id = svc->id, .backend_id = t->be };
+	struct xlb_flow_key k;
+
+	flow_key_of(in, &k);
+	fixture_xlb_addr(&v.vip, svc->family, svc->vip);
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat), &k, &v, BPF_ANY))
+		return diag_fail(dg, "setup: cannot write xlb_rnat: %s", strerror(errno)), -1;
+	return 0;
+}
+
+/* ---- the cases ---------------------------------------------------------- */
+
+#define XDP(...) { .prog = PROG_XDP, __VA_ARGS__ }
+#define TC(...) { .prog = PROG_TC, __VA_ARGS__ }
+#define REDIRECTED(b) .verdict = XDP_REDIRECT, .out = OUT_DNAT_REDIRECT, .be = (b), \
+	.reason = XLB_R_FWD_REDIRECT
+#define STACK_FORWARDED(b) .verdict = XDP_PASS, .out = OUT_DNAT_PASS, .be = (b), \
+	.reason = XLB_R_FWD_STACK
+#define PASSED(r) .verdict = XDP_PASS, .out = OUT_SAME, .reason = (r)
+#define DROPPED(r) .verdict = XDP_DROP, .out = OUT_SAME, .reason = (r)
+
+static const struct tcase cases[] = {
+	/* forwarding */
+	XDP(.name = "v4 tcp syn to vip: redirected, dnat, ttl-1, neighbour macs",
+	    .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 tcp syn, backend link not a tx port: pass after dnat, macs and ttl kept",
+	    .in = in_v4_syn, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 tcp data packet of an unknown flow: balanced like a syn",
+	    .in = in_v4_ack, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 tcp syn with ethernet padding: padding kept, checksums over tot_len",
+	    .in = in_v4_syn_padded, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 udp with checksum", .in = in_v4_udp, REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	XDP(.name = "v4 udp without checksum: checksum stays 0",
+	    .in = in_v4_udp_nocsum, REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	XDP(.name = "v4 udp whose rewritten checksum computes to 0: sent as 0xffff",
+	    .in = in_v4_udp_to_ffff, REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	XDP(.name = "v4 udp arriving with checksum 0xffff",
+	    .in = in_v4_udp_from_ffff, REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	XDP(.name = "v6 tcp syn to vip: redirected, dnat, hop limit-1",
+	    .in = in_v6_syn, REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 tcp syn, backend link not a tx port: pass after dnat",
+	    .in = in_v6_syn, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 udp", .in = in_v6_udp, REDIRECTED(BE_A6_UDP), .new_flow = 1),
+	XDP(.name = "v6 udp whose rewritten checksum computes to 0: sent as 0xffff",
+	    .in = in_v6_udp_to_ffff, REDIRECTED(BE_A6_UDP), .new_flow = 1),
+	XDP(.name = "v4 with 4 option bytes (ihl 6): options kept",
+	    .in = in_v4_syn_opt4, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 with 40 option bytes (ihl 15): options kept",
+	    .in = in_v4_syn_opt40, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v6 with hop-by-hop and destination options headers",
+	    .in = in_v6_syn_hbh_dst, REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 with 4 extension headers (as many as are walked)",
+	    .in = in_v6_syn_4ext, REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 with 5 extension headers: pass untouched",
+	    .in = in_v6_syn_5ext, PASSED(XLB_R_PASS_IPV6_EXT)),
+	XDP(.name = "802.1q tagged: redirected untagged",
+	    .in = in_v4_syn_vlan, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "qinq (802.1ad + 802.1q): redirected untagged",
+	    .in = in_v4_syn_qinq, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "qinq with ethernet padding: redirected untagged, padding kept",
+	    .in = in_v4_syn_qinq_padded, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v6 802.1q tagged: redirected untagged",
+	    .in = in_v6_syn_vlan, REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "802.1q tagged, backend link not a tx port: pass after dnat, tag kept",
+	    .in = in_v4_syn_vlan, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A4), .new_flow = 1),
+	XDP(.name = "three vlan tags: pass untouched",
+	    .in = in_v4_syn_3tags, PASSED(XLB_R_PASS_NOT_IP)),
+	XDP(.name = "backend without neighbour entry (v4): pass after dnat",
+	    .in = in_v4_syn_port83, STACK_FORWARDED(BE_C4), .new_flow = 1),
+	XDP(.name = "backend without neighbour entry (v6): pass after dnat",
+	    .in = in_v6_syn_port83, STACK_FORWARDED(BE_C6), .new_flow = 1),
+
+	/* backend choice and flow state */
+	XDP(.name = "maglev: flow hashing to an even slot gets that slot's backend",
+	    .in = in_v4_syn_even_slot, .prepare = prep_split_table, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "maglev: flow hashing to an odd slot gets that slot's backend",
+	    .in = in_v4_syn_odd_slot, .prepare = prep_split_table, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "new flow after a maglev table swap: new table's backend",
+	    .in = in_v4_syn, .prepare = prep_swap_table, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "v4 flow keeps its backend after a maglev table swap",
+	    .in = in_v4_ack, .prepare = prep_open_swap, REDIRECTED(BE_A4)),
+	XDP(.name = "v6 flow keeps its backend after a maglev table swap",
+	    .in = in_v6_ack, .prepare = prep_open_swap, REDIRECTED(BE_A6)),
+	XDP(.name = "syn on a flow whose backend drains: picked again",
+	    .in = in_v4_syn, .prepare = prep_open_drain, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "non-syn on a flow whose backend drains: kept",
+	    .in = in_v4_ack, .prepare = prep_open_drain, REDIRECTED(BE_A4)),
+	XDP(.name = "non-syn on a flow whose backend was deleted: picked again",
+	    .in = in_v4_ack, .prepare = prep_open_free, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "flow whose backend slot now serves another service: picked again",
+	    .in = in_v4_ack, .prepare = prep_open_reassign, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "service with an empty maglev table: drop",
+	    .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)),
+	XDP(.name = "service without a maglev table: drop",
+	    .in = in_v4_syn_port82, DROPPED(XLB_R_DROP_NO_BACKEND)),
+	XDP(.name = "maglev table pointing only at a draining backend: drop",
+	    .in = in_v4_syn, .prepare = prep_drain_only, DROPPED(XLB_R_DROP_NO_BACKEND)),
+
+	/* not ours: passed byte-identical */
+	XDP(.name = "tcp to the vip on a port without service",
+	    .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)),
+	XDP(.name = "v4 tcp to another address", .in = in_v4_syn_other_addr,
+	    PASSED(XLB_R_PASS_NOT_SERVICE)),
+	XDP(.name = "v6 tcp to another address", .in = in_v6_syn_other_addr,
+	    PASSED(XLB_R_PASS_NOT_SERVICE)),
+	XDP(.name = "udp to a tcp service's port", .in = in_v4_udp_port80,
+	    PASSED(XLB_R_PASS_NOT_SERVICE)),
+	XDP(.name = "arp request", .in = in_arp, PASSED(XLB_R_PASS_NOT_IP)),
+	XDP(.name = "icmp echo to the vip", .in = in_icmp_echo, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmpv6 echo to the vip", .in = in_icmp6_echo, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "gre to the vip", .in = in_gre, PASSED(XLB_R_PASS_L4_OTHER)),
+	XDP(.name = "v4 first fragment (mf set)", .in = in_v4_frag_first,
+	    PASSED(XLB_R_PASS_FRAGMENT)),
+	XDP(.name = "v4 later fragment (offset != 0)", .in = in_v4_frag_later,
+	    PASSED(XLB_R_PASS_FRAGMENT)),
+	XDP(.name = "v6 fragment header", .in = in_v6_frag, PASSED(XLB_R_PASS_FRAGMENT)),
+	XDP(.name = "v6 fragment header after hop-by-hop", .in = in_v6_hbh_frag,
+	    PASSED(XLB_R_PASS_FRAGMENT)),
+	XDP(.name = "v4 ttl 1", .in = in_v4_ttl1, PASSED(XLB_R_PASS_TTL)),
+	XDP(.name = "v4 ttl 0", .in = in_v4_ttl0, PASSED(XLB_R_PASS_TTL)),
+	XDP(.name = "v6 hop limit 1", .in = in_v6_hop1, PASSED(XLB_R_PASS_TTL)),
+
+	/* malformed: never rewritten */
+	XDP(.name = "ethernet header only", .in = in_v4_syn, .mutate = mut_eth_only,
+	    DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame ends inside an 802.1q tag", .in = in_v4_syn_vlan,
+	    .mutate = mut_cut_in_vlan, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame ends inside the ipv4 header", .in = in_v4_syn,
+	    .mutate = mut_cut_in_ipv4, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame ends inside the tcp header, tot_len claims more", .in = in_v4_syn,
+	    .mutate = mut_cut_in_tcp, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame and tot_len end inside the tcp header", .in = in_v4_syn,
+	    .mutate = mut_cut_in_tcp_totlen, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame and tot_len end inside the udp header", .in = in_v4_udp,
+	    .mutate = mut_cut_in_udp_totlen, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "ipv4 ihl 4", .in = in_v4_syn, .mutate = mut_ihl4,
+	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "ipv4 version 5", .in = in_v4_syn, .mutate = mut_ipv4_version5,
+	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "ipv4 tot_len past the end of the frame", .in = in_v4_syn,
+	    .mutate = mut_totlen_past_end, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "ipv4 tot_len below ihl*4", .in = in_v4_syn, .mutate = mut_totlen_below_ihl,
+	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "ipv4 tot_len ends inside the tcp header, padding after: not rewritten",
+	    .in = in_v4_syn_padded, .mutate = mut_totlen_in_tcp, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "tcp doff 4", .in = in_v4_syn, .mutate = mut_doff4,
+	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "frame ends inside the ipv6 header", .in = in_v6_syn,
+	    .mutate = mut_cut_in_ipv6, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "ipv6 payload_len past the end of the frame", .in = in_v6_syn,
+	    .mutate = mut_plen_past_end, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "ipv6 payload_len 0 (jumbogram)", .in = in_v6_syn, .mutate = mut_plen_zero,
+	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "ipv6 version 4 under the ipv6 ethertype", .in = in_v6_syn,
+	    .mutate = mut_ipv6_version4, DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "frame ends inside the hop-by-hop header", .in = in_v6_syn_hbh_dst,
+	    .mutate = mut_cut_in_hbh, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "hop-by-hop header length runs past the frame", .in = in_v6_syn_hbh_dst,
+	    .mutate = mut_hbh_past_end, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "ipv6 payload_len ends inside the tcp header: not rewritten", .in = in_v6_syn,
+	    .mutate = mut_plen_in_tcp, DROPPED(XLB_R_DROP_TRUNCATED)),
+
+	/* return path */
+	TC(.name = "return: v4 tcp syn-ack: src -> vip:port, redirected toward the client",
+	   .in = in_reply_v4, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	   .out = OUT_RNAT_REDIRECT, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v4 tcp data", .in = in_reply_v4_data, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v4 with ip options", .in = in_reply_v4_opts, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v4 udp", .in = in_reply_v4_udp, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4_UDP,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v4 udp without checksum: stays 0", .in = in_reply_v4_udp_nocsum,
+	   .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
+	   .be = BE_A4_UDP, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v6 tcp", .in = in_reply_v6, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A6,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v6 udp", .in = in_reply_v6_udp, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A6_UDP,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: entry written as maps.h describes it", .in = in_reply_v4,
+	   .prepare = prep_rnat_by_hand, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
+	   .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v4 without reverse-nat entry: ok untouched", .in = in_reply_v4,
+	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	TC(.name = "return: v6 without reverse-nat entry: ok untouched", .in = in_reply_v6,
+	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	TC(.name = "return: reply to another client port: ok untouched", .in = in_reply_v4,
+	   .prepare = prep_other_port_flow, .be = BE_A4, .verdict = TC_ACT_OK, .out = OUT_SAME,
+	   .reason = R_NONE),
+	TC(.name = "return: truncated reply: ok untouched", .in = in_reply_v4,
+	   .mutate = mut_cut_in_tcp, .prepare = prep_reply_flow, .be = BE_A4,
+	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	TC(.name = "return: v4 client without neighbour: redirect_neigh, src -> vip, ttl-1",
+	   .in = in_reply_v4_noneigh, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	   .out = OUT_RNAT_NEIGH, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v6 client without neighbour: redirect_neigh, src -> vip, hop-1",
+	   .in = in_reply_v6_noneigh, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	   .out = OUT_RNAT_NEIGH, .be = BE_A6, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: client without route: src -> vip, handed to the stack",
+	   .in = in_reply_v4_noroute, .prepare = prep_reply_flow, .verdict = TC_ACT_OK,
+	   .out = OUT_RNAT_STACK, .be = BE_A4, .reason = XLB_R_RNAT_STACK),
+	TC(.name = "return: ttl 1: src -> vip, handed to the stack, rnat_stack counted",
+	   .in = in_reply_v4_ttl1, .prepare = prep_reply_flow, .verdict = TC_ACT_OK,
+	   .out = OUT_RNAT_STACK, .be = BE_A4, .reason = XLB_R_RNAT_STACK),
+};
+
+#define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
+
+/* ---- checking ----------------------------------------------------------- */
+
+static size_t build_expected(const struct tcase *t, const struct pkt_desc *in, const uint8_t *inb,
+			     size_t inlen, uint8_t *out)
+{
+	const struct test_backend *be = backend_of(t->be);
+	struct pkt_desc w = *in;
+
+	switch (t->out) {
+	case OUT_SAME:
+		memcpy(out, inb, inlen);
+		return inlen;
+	case OUT_DNAT_REDIRECT:
+		want_dnat(&w, be);
+		want_routed(&w, be->mac, topo_be0_mac);
+		break;
+	case OUT_DNAT_PASS:
+		want_dnat(&w, be);
+		break;
+	case OUT_RNAT_REDIRECT:
+		want_rnat(&w, be);
+		want_routed(&w, topo_client_mac, topo_up0_mac);
+		break;
+	case OUT_RNAT_NEIGH:
+		want_rnat(&w, be);
+		w.ttl--;
+		break;
+	case OUT_RNAT_STACK:
+		want_rnat(&w, be);
+		break;
+	}
+	return pkt_build(&w, out);
+}
+
+static const char *verdict_name(enum prog_kind prog, int v)
+{
+	static const char *const xdp[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					   "XDP_REDIRECT" };
+
+	if (prog == PROG_XDP)
+		return v >= 0 && v <= XDP_REDIRECT ? xdp[v] : "?";
+	switch (v) {
+	case TC_ACT_OK:
+		return "TC_ACT_OK";
+	case TC_ACT_SHOT:
+		return "TC_ACT_SHOT";
+	case TC_ACT_REDIRECT:
+		return "TC_ACT_REDIRECT";
+	default:
+		return "?";
+	}
+}
+
+static void check_counter(struct diag *dg, const char *what, unsigned int id, uint64_t got,
+			  uint64_t want)
+{
+	if (got != want)
+		diag_fail(dg, "%s[%u]: expected +%llu, actual +%llu", what, id,
+			  (unsigned long long)want, (unsigned long long)got);
+}
+
+static void check_reasons(struct diag *dg, const struct tcase *t, const struct counter_snapshot *a,
+			  const struct counter_snapshot *b, size_t len)
+{
+	for (int r = 0; r < XLB_R_MAX; r++) {
+		uint64_t want = r == t->reason;
+
+		check_counter(dg, "xlb_reasons.packets", (unsigned int)r,
+			      b->reasons[r].packets - a->reasons[r].packets, want);
+		check_counter(dg, "xlb_reasons.bytes", (unsigned int)r,
+			      b->reasons[r].bytes - a->reasons[r].bytes, want * len);
+	}
+}
+
+static void check_stats_one(struct diag *dg, const char *map, unsigned int id,
+			    const struct xlb_counters *a, const struct xlb_counters *b, int counted,
+			    size_t len, int new_flow)
+{
+	char what[48];
+
+	snprintf(what, sizeof(what), "%s.packets", map);
+	check_counter(dg, what, id, b->packets - a->packets, (uint64_t)counted);
+	snprintf(what, sizeof(what), "%s.bytes", map);
+	check_counter(dg, what, id, b->bytes - a->bytes, counted ? len : 0);
+	snprintf(what, sizeof(what), "%s.new_flows", map);
+	check_counter(dg, what, id, b->new_flows - a->new_flows, (uint64_t)(counted && new_flow));
+}
+
+/* Forward-direction counters move only for the backend XDP picked. */
+static void check_stats(struct diag *dg, const struct tcase *t, const struct counter_snapshot *a,
+			const struct counter_snapshot *b, size_t len)
+{
+	int dnat = t->prog == PROG_XDP && (t->out == OUT_DNAT_REDIRECT || t->out == OUT_DNAT_PASS);
+	uint32_t svc = dnat ? backend_of(t->be)->svc : 0;
+
+	for (unsigned int i = 1; i <= N_SVC; i++)
+		check_stats_one(dg, "xlb_svc_stats", i, &a->svc[i], &b->svc[i], i == svc, len,
+				t->new_flow);
+	for (unsigned int i = 1; i <= N_BE; i++)
+		check_stats_one(dg, "xlb_be_stats", i, &a->be[i], &b->be[i], dnat && i == t->be, len,
+				t->new_flow);
+}
+
+/* The key of the backend's replies to the client of in. */
+static void reply_key_of(const struct pkt_desc *in, const struct test_backend *be,
+			 struct xlb_flow_key *k)
+{
+	flow_key_of(in, k);
+	fixture_xlb_addr(&k->src, be->family, be->addr);
+	memcpy(&k->dst, in->src, sizeof(k->dst));
+	k->sport = htons(be->port);
+	k->dport = htons(in->sport);
+}
+
+/* After a DNAT the flow and its reverse-NAT entry must be recorded; after
+ * anything else, no flow may exist for the packet. */
+static void check_flow_state(struct fixture *f, struct diag *dg, const struct tcase *t,
+			     const struct pkt_desc *in)
+{
+	const struct test_backend *be = backend_of(t->be);
+	struct xlb_flow flow;
+	struct xlb_rnat want = { 0 }, got;
+	struct xlb_flow_key rk;
+
+	if (t->out == OUT_SAME) {
+		if (!t->prepare && flow_backend(f, in, &flow) == 0)
+			diag_fail(dg, "xlb_flows: unexpected entry to backend %u", flow.backend_id);
+		return;
+	}
+	if (flow_backend(f, in, &flow) || flow.backend_id != t->be || flow.svc_id != be->svc)
+		diag_fail(dg, "xlb_flows: no entry {backend %u, service %u} for the packet", t->be,
+			  be->svc);
+	reply_key_of(in, be, &rk);
+	memcpy(&want.vip, in->dst, sizeof(want.vip));
+	want.vport = htons(in->dport);
+	want.svc_id = be->svc;
+	want.backend_id = t->be;
+	if (bpf_map_lookup_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat), &rk, &got) ||
+	    memcmp(&got, &want, sizeof(want)))
+		diag_fail(dg, "xlb_rnat: no entry {vip, vport %u, service %u, backend %u} for the reply",
+			  in->dport, be->svc, t->be);
+}
+
+static void check_output(struct diag *dg, const struct tcase *t, const struct pkt_desc *in,
+			 const uint8_t *inb, size_t inlen, const struct run_result *r)
+{
+	uint8_t want[PKT_MAX_LEN];
+	size_t want_len = build_expected(t, in, inb, inlen, want);
+	char why[160];
+
+	if (r->verdict != t->verdict)
+		diag_fail(dg, "verdict: expected %s (%d), actual %s (%d)",
+			  verdict_name(t->prog, t->verdict), t->verdict,
+			  verdict_name(t->prog, r->verdict), r->verdict);
+	diag_compare_bytes(dg, want, want_len, r->data, r->len);
+	if (!t->mutate && pkt_verify_csums(r->data, r->len, why, sizeof(why)))
+		diag_fail(dg, "output checksums: %s", why);
+}
+
+/* Runs one case and prints its TAP line; returns 0 if it passed. */
+static int run_case(struct fixture *f, const struct tcase *t, int num)
+{
+	struct counter_snapshot before, after;
+	struct diag dg = { .failed = 0 };
+	uint8_t inb[PKT_MAX_LEN];
+	struct run_result r;
+	struct pkt_desc in;
+	size_t inlen;
+
+	t->in(&in);
+	inlen = pkt_build(&in, inb);
+	if (t->mutate)
+		t->mutate(inb, &inlen);
+	if (fixture_reset(f, t->flags))
+		diag_fail(&dg, "setup: cannot reset the maps: %s", strerror(errno));
+	else if ((!t->prepare || t->prepare(f, t, &in, &dg) == 0) &&
+		 !fixture_counters(f, &before)) {
+		if (harness_run(&f->h, t->prog, inb, inlen, &r))
+			diag_fail(&dg, "BPF_PROG_TEST_RUN: %s", strerror(errno));
+		else if (fixture_counters(f, &after))
+			diag_fail(&dg, "cannot read the counters");
+		else {
+			check_output(&dg, t, &in, inb, inlen, &r);
+			check_reasons(&dg, t, &before, &after, inlen);
+			check_stats(&dg, t, &before, &after, inlen);
+			if (t->prog == PROG_XDP)
+				check_flow_state(f, &dg, t, &in);
+		}
+	}
+	tap_result(num, t->name, &dg);
+	return dg.failed;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+struct options {
+	const char *uplink;
+	const char *backend_if;
+	const char *only;
+};
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "uplink", required_argument, NULL, 'u' },
+		{ "backend-if", required_argument, NULL, 'b' },
+		{ "only", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'u')
+			o->uplink = optarg;
+		else if (c == 'b')
+			o->backend_if = optarg;
+		else if (c == 'o')
+			o->only = optarg;
+		else
+			return -1;
+	}
+	return o->uplink && o->backend_if && optind == argc ? 0 : -1;
+}
+
+static int selected(const struct options *o, const struct tcase *t)
+{
+	return !o->only || strstr(t->name, o->only);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct fixture f;
+	int n = 0, num = 0, failed = 0;
+
+	if (parse_options(argc, argv, &o)) {
+		fprintf(stderr, "usage: %s --uplink IF --backend-if IF [--only SUBSTRING]\n", argv[0]);
+		return 2;
+	}
+	if (harness_check_mac(o.uplink, topo_up0_mac) || harness_check_mac(o.backend_if, topo_be0_mac))
+		return 2;
+	if (fixture_open(&f, o.uplink, o.backend_if))
+		return 2;
+	for (int i = 0; i < N_CASES; i++)
+		n += selected(&o, &cases[i]);
+	tap_plan(n);
+	for (int i = 0; i < N_CASES; i++) {
+		if (selected(&o, &cases[i]))
+			failed += run_case(&f, &cases[i], ++num);
+	}
+	fixture_close(&f);
+	printf("bpf_test: %d passed, %d failed\n", num - failed, failed);
+	return failed ? 1 : 0;
+}
