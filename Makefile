@@ -5,10 +5,15 @@ COMMON_SRCS   := log addr pins
 XLBD_SRCS     := xlbd config maglev netlink attach control state $(COMMON_SRCS)
 XLBCTL_SRCS   := xlbctl table attach netlink config $(COMMON_SRCS)
 # unit test name -> the modules it links against
-UNIT_TESTS    := maglev config addr
+UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c),peek_http) \
+                 $(if $(wildcard tests/unit/test_peek_tls.c),peek_tls) \
+                 $(if $(wildcard tests/unit/test_hostmap.c),hostmap)
 unit_maglev_deps := maglev log
 unit_config_deps := config addr log
 unit_addr_deps   := addr
+unit_peek_http_deps := peek_http
+unit_peek_tls_deps  := peek_tls
+unit_hostmap_deps   := hostmap
 
 BUILD   ?= build
 ARCH    := $(shell uname -m | sed 's/aarch64/arm64/;s/x86_64/x86/')
@@ -89,6 +94,9 @@ demo: all
 install: all
 	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd
 	install -D -m 0755 $(BUILD)/xlbctl $(DESTDIR)$(PREFIX)/sbin/xlbctl
+
+# libFuzzer targets (tests/fuzz/fuzz.mk): make fuzz, make fuzz-quick
+-include tests/fuzz/fuzz.mk
 
 clean:
 	rm -rf build build-asan

@@ -43,6 +43,7 @@ struct xlb_pkt {
 	struct ethhdr *eth;
 	void *l3;
 	void *l4;
+	void *l3_end;		/* end of the IP packet: bytes after it are padding */
 	__u8 linear;		/* headers only: payload may sit in skb frags */
 	__u16 vlan_bytes;	/* 4 per tag */
 	__u16 l4_check_off;	/* offset of the L4 checksum from data */
@@ -98,6 +99,7 @@ static __always_inline int parse_ipv4(struct xlb_pkt *p)
 		return XLB_R_DROP_TRUNCATED;
 	if (ip->frag_off & bpf_htons(IP_MF | IP_OFFSET))
 		return XLB_R_PASS_FRAGMENT;
+	p->l3_end = p->l3 + tot;
 	p->key.family = AF_INET;
 	p->key.proto = ip->protocol;
 	p->key.src.v4 = ip->saddr;
@@ -118,7 +120,7 @@ static __always_inline int skip_ipv6_ext(struct xlb_pkt *p, __u8 *nexthdr)
 		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
 		case IPPROTO_DSTOPTS:
-			if ((void *)(ext + 1) > p->data_end)
+			if ((void *)(ext + 1) > p->data_end || (void *)(ext + 1) > p->l3_end)
 				return XLB_R_DROP_TRUNCATED;
 			*nexthdr = ext->nexthdr;
 			cur += (ext->hdrlen + 1) * 8;
@@ -157,6 +159,7 @@ static __always_inline int parse_ipv6(struct xlb_pkt *p)
 		return XLB_R_DROP_TRUNCATED;
 	nexthdr = ip6->nexthdr;
 	p->l4 = ip6 + 1;
+	p->l3_end = (void *)(ip6 + 1) + plen;
 	ret = skip_ipv6_ext(p, &nexthdr);
 	if (ret != PARSE_OK)
 		return ret;
@@ -173,7 +176,7 @@ static __always_inline int parse_l4(struct xlb_pkt *p)
 	case IPPROTO_TCP: {
 		struct tcphdr *th = p->l4;
 
-		if ((void *)(th + 1) > p->data_end)
+		if ((void *)(th + 1) > p->data_end || (void *)(th + 1) > p->l3_end)
 			return XLB_R_DROP_TRUNCATED;
 		if (th->doff < 5)
 			return XLB_R_DROP_BAD_HEADER;
@@ -186,7 +189,7 @@ static __always_inline int parse_l4(struct xlb_pkt *p)
 	case IPPROTO_UDP: {
 		struct udphdr *uh = p->l4;
 
-		if ((void *)(uh + 1) > p->data_end)
+		if ((void *)(uh + 1) > p->data_end || (void *)(uh + 1) > p->l3_end)
 			return XLB_R_DROP_TRUNCATED;
 		p->key.sport = uh->source;
 		p->key.dport = uh->dest;

@@ -383,18 +383,21 @@ static __always_inline int tc_forward(struct __sk_buff *skb)
 	/* the rewrite invalidated packet pointers: parse again */
 	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
 		return TC_ACT_OK;
-	if (ttl_expiring(&p) || fib_params_fill(&fib, &p, skb->ingress_ifindex))
+	if (ttl_expiring(&p) || fib_params_fill(&fib, &p, skb->ingress_ifindex)) {
+		count_reason(XLB_R_RNAT_STACK, p.len);
 		return TC_ACT_OK;
+	}
 	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
+		count_reason(XLB_R_RNAT_STACK, p.len);
+		return TC_ACT_OK;
+	}
+	/* a router hop on both paths: the neighbour helper does not touch TTL */
+	ttl_decrement(&p);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		count_reason(XLB_R_RNAT_REDIRECT, p.len);
 		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 	}
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS) {
-		count_reason(XLB_R_RNAT_STACK, p.len);
-		return TC_ACT_OK;
-	}
-	ttl_decrement(&p);
 	if (p.eth + 1 > (struct ethhdr *)p.data_end)
 		return TC_ACT_OK;
 	__builtin_memcpy(p.eth->h_dest, fib.dmac, ETH_ALEN);

@@ -13,6 +13,14 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
+/* clang (the BPF side) and gcc spell "unroll this loop" differently, and
+ * an unknown #pragma is a -Wall error for gcc. */
+#if defined(__clang__)
+#define XLB_UNROLL _Pragma("unroll")
+#else
+#define XLB_UNROLL _Pragma("GCC unroll 16")
+#endif
+
 #define XLB_HASH_SEED 0x6a09e667f3bcc909ULL
 #define XLB_HASH_MUL 0x9e3779b97f4a7c15ULL
 
@@ -22,15 +30,21 @@ static __always_inline __u64 xlb_hash_mix(__u64 h, __u32 word)
 	return h ^ (h >> 29);
 }
 
-/* Hash of a flow key; the key is 40 bytes = 10 words. */
+/* Hash of a flow key; the key is 40 bytes = 10 words. Words are read with
+ * memcpy: reading the struct through a __u32 pointer breaks C's aliasing
+ * rules, and gcc -O2 then hashes stale memory (measured: one hash for every
+ * source port of a key whose fields were stored just before the call). */
 static __always_inline __u32 xlb_flow_hash(const struct xlb_flow_key *k)
 {
-	const __u32 *w = (const __u32 *)k;
+	const unsigned char *b = (const unsigned char *)k;
 	__u64 h = XLB_HASH_SEED;
+	__u32 w;
 
-#pragma unroll
-	for (int i = 0; i < (int)(sizeof(*k) / sizeof(__u32)); i++)
-		h = xlb_hash_mix(h, w[i]);
+	XLB_UNROLL
+	for (int i = 0; i < (int)(sizeof(*k) / sizeof(__u32)); i++) {
+		__builtin_memcpy(&w, b + i * sizeof(__u32), sizeof(w));
+		h = xlb_hash_mix(h, w);
+	}
 	h ^= h >> 32;
 	return (__u32)h;
 }

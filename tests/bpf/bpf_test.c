@@ -16,6 +16,7 @@
 #include "pkt.h"
 #include "pkt_verify.h"
 #include "tap.h"
+#include "xlb/reason_names.h"
 
 /* hash.h is shared with the BPF side, whose #pragma unroll gcc does not know */
 #pragma GCC diagnostic push
@@ -666,7 +667,7 @@ static int flow_backend(struct fixture *f, const struct pkt_desc *d, struct xlb_
 }
 
 /* Opens d's flow with a SYN through xlb_ingress; checks it went to the
- * service's default backend. */
+ * service's default backend (its default table holds only that id). */
 static int open_flow(struct fixture *f, const struct pkt_desc *d, struct diag *dg)
 {
 	const struct test_service *svc = service_for(d);
@@ -674,16 +675,16 @@ static int open_flow(struct fixture *f, const struct pkt_desc *d, struct diag *d
 	struct run_result r;
 	struct xlb_flow flow;
 	uint8_t b[PKT_MAX_LEN];
-	size_t len;
+	int err;
 
 	if (!svc)
 		return diag_fail(dg, "setup: packet is for no service"), -1;
 	syn.tcp_flags = d->proto == IPPROTO_TCP ? TH_SYN : 0;
-	len = pkt_build(&syn, b);
-	if (harness_run(&f->h, PROG_XDP, b, len, &r))
-		return diag_fail(dg, "setup: test run: %s", strerror(errno)), -1;
+	err = harness_run(&f->h, PROG_XDP, b, pkt_build(&syn, b), &r);
+	if (err)
+		return diag_fail(dg, "setup: test run: %s", strerror(-err)), -1;
 	if (flow_backend(f, d, &flow) || flow.backend_id != (uint32_t)svc->table)
-		return diag_fail(dg, "setup: opening packet (verdict %d) did not record a flow to backend %d",
+		return diag_fail(dg, "setup: opening packet (verdict %d) recorded no flow to backend %d",
 				 r.verdict, svc->table), -1;
 	return 0;
 }
@@ -706,11 +707,12 @@ static int edit_default_backend(struct fixture *f, const struct pkt_desc *d, uin
 
 	if (!svc)
 		return diag_fail(dg, "setup: packet is for no service"), -1;
-	backend_value(backend_of((uint32_t)svc->table), &v);
-	v.state = state;
-	v.svc_id = svc_id;
-	if (state == XLB_BE_UNUSED)
-		memset(&v, 0, sizeof(v));
+	memset(&v, 0, sizeof(v));	/* a deleted backend: a zeroed slot */
+	if (state != XLB_BE_UNUSED) {
+		backend_value(backend_of((uint32_t)svc->table), &v);
+		v.state = state;
+		v.svc_id = svc_id;
+	}
 	if (fixture_put_backend(f, (uint32_t)svc->table, &v))
 		return diag_fail(dg, "setup: cannot write backend"), -1;
 	return 0;
@@ -1079,24 +1081,25 @@ static const char *verdict_name(enum prog_kind prog, int v)
 	}
 }
 
-static void check_counter(struct diag *dg, const char *what, unsigned int id, uint64_t got,
-			  uint64_t want)
+static void check_counter(struct diag *dg, const char *what, uint64_t got, uint64_t want)
 {
 	if (got != want)
-		diag_fail(dg, "%s[%u]: expected +%llu, actual +%llu", what, id,
-			  (unsigned long long)want, (unsigned long long)got);
+		diag_fail(dg, "%s: expected +%llu, actual +%llu", what, (unsigned long long)want,
+			  (unsigned long long)got);
 }
 
 static void check_reasons(struct diag *dg, const struct tcase *t, const struct counter_snapshot *a,
 			  const struct counter_snapshot *b, size_t len)
 {
+	char what[64];
+
 	for (int r = 0; r < XLB_R_MAX; r++) {
 		uint64_t want = r == t->reason;
 
-		check_counter(dg, "xlb_reasons.packets", (unsigned int)r,
-			      b->reasons[r].packets - a->reasons[r].packets, want);
-		check_counter(dg, "xlb_reasons.bytes", (unsigned int)r,
-			      b->reasons[r].bytes - a->reasons[r].bytes, want * len);
+		snprintf(what, sizeof(what), "xlb_reasons[%s].packets", xlb_reason_names[r]);
+		check_counter(dg, what, b->reasons[r].packets - a->reasons[r].packets, want);
+		snprintf(what, sizeof(what), "xlb_reasons[%s].bytes", xlb_reason_names[r]);
+		check_counter(dg, what, b->reasons[r].bytes - a->reasons[r].bytes, want * len);
 	}
 }
 
@@ -1104,14 +1107,14 @@ static void check_stats_one(struct diag *dg, const char *map, unsigned int id,
 			    const struct xlb_counters *a, const struct xlb_counters *b, int counted,
 			    size_t len, int new_flow)
 {
-	char what[48];
+	char what[64];
 
-	snprintf(what, sizeof(what), "%s.packets", map);
-	check_counter(dg, what, id, b->packets - a->packets, (uint64_t)counted);
-	snprintf(what, sizeof(what), "%s.bytes", map);
-	check_counter(dg, what, id, b->bytes - a->bytes, counted ? len : 0);
-	snprintf(what, sizeof(what), "%s.new_flows", map);
-	check_counter(dg, what, id, b->new_flows - a->new_flows, (uint64_t)(counted && new_flow));
+	snprintf(what, sizeof(what), "%s[%u].packets", map, id);
+	check_counter(dg, what, b->packets - a->packets, (uint64_t)counted);
+	snprintf(what, sizeof(what), "%s[%u].bytes", map, id);
+	check_counter(dg, what, b->bytes - a->bytes, counted ? len : 0);
+	snprintf(what, sizeof(what), "%s[%u].new_flows", map, id);
+	check_counter(dg, what, b->new_flows - a->new_flows, (uint64_t)(counted && new_flow));
 }
 
 /* Forward-direction counters move only for the backend XDP picked. */
@@ -1140,24 +1143,24 @@ static void reply_key_of(const struct pkt_desc *in, const struct test_backend *b
 	k->dport = htons(in->sport);
 }
 
-/* After a DNAT the flow and its reverse-NAT entry must be recorded; after
- * anything else, no flow may exist for the packet. */
-static void check_flow_state(struct fixture *f, struct diag *dg, const struct tcase *t,
-			     const struct pkt_desc *in)
+static void check_flow_recorded(struct fixture *f, struct diag *dg, const struct tcase *t,
+				const struct pkt_desc *in)
 {
 	const struct test_backend *be = backend_of(t->be);
 	struct xlb_flow flow;
-	struct xlb_rnat want = { 0 }, got;
-	struct xlb_flow_key rk;
 
-	if (t->out == OUT_SAME) {
-		if (!t->prepare && flow_backend(f, in, &flow) == 0)
-			diag_fail(dg, "xlb_flows: unexpected entry to backend %u", flow.backend_id);
-		return;
-	}
 	if (flow_backend(f, in, &flow) || flow.backend_id != t->be || flow.svc_id != be->svc)
 		diag_fail(dg, "xlb_flows: no entry {backend %u, service %u} for the packet", t->be,
 			  be->svc);
+}
+
+static void check_rnat_recorded(struct fixture *f, struct diag *dg, const struct tcase *t,
+				const struct pkt_desc *in)
+{
+	const struct test_backend *be = backend_of(t->be);
+	struct xlb_rnat want = { 0 }, got;
+	struct xlb_flow_key rk;
+
 	reply_key_of(in, be, &rk);
 	memcpy(&want.vip, in->dst, sizeof(want.vip));
 	want.vport = htons(in->dport);
@@ -1167,6 +1170,22 @@ static void check_flow_state(struct fixture *f, struct diag *dg, const struct tc
 	    memcmp(&got, &want, sizeof(want)))
 		diag_fail(dg, "xlb_rnat: no entry {vip, vport %u, service %u, backend %u} for the reply",
 			  in->dport, be->svc, t->be);
+}
+
+/* After a DNAT the flow and its reverse-NAT entry must be recorded; after
+ * anything else, no flow may exist for the packet (unless the case's
+ * setup opened one). */
+static void check_flow_state(struct fixture *f, struct diag *dg, const struct tcase *t,
+			     const struct pkt_desc *in)
+{
+	struct xlb_flow flow;
+
+	if (t->out != OUT_SAME) {
+		check_flow_recorded(f, dg, t, in);
+		check_rnat_recorded(f, dg, t, in);
+	} else if (!t->prepare && flow_backend(f, in, &flow) == 0) {
+		diag_fail(dg, "xlb_flows: unexpected entry to backend %u", flow.backend_id);
+	}
 }
 
 static void check_output(struct diag *dg, const struct tcase *t, const struct pkt_desc *in,
@@ -1185,36 +1204,52 @@ static void check_output(struct diag *dg, const struct tcase *t, const struct pk
 		diag_fail(dg, "output checksums: %s", why);
 }
 
+/* Runs the case's packet through its program and checks everything the
+ * case expects: verdict, output bytes, checksums, counters, flow state. */
+static void run_and_check(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			  const uint8_t *inb, size_t inlen, struct diag *dg)
+{
+	struct counter_snapshot before, after;
+	struct run_result r;
+	int err = fixture_counters(f, &before);
+
+	if (!err) {
+		err = harness_run(&f->h, t->prog, inb, inlen, &r);
+		if (err) {
+			diag_fail(dg, "BPF_PROG_TEST_RUN: %s", strerror(-err));
+			return;
+		}
+		err = fixture_counters(f, &after);
+	}
+	if (err) {
+		diag_fail(dg, "cannot read the counters: %s", strerror(-err));
+		return;
+	}
+	check_output(dg, t, in, inb, inlen, &r);
+	check_reasons(dg, t, &before, &after, inlen);
+	check_stats(dg, t, &before, &after, inlen);
+	if (t->prog == PROG_XDP)
+		check_flow_state(f, dg, t, in);
+}
+
 /* Runs one case and prints its TAP line; returns 0 if it passed. */
 static int run_case(struct fixture *f, const struct tcase *t, int num)
 {
-	struct counter_snapshot before, after;
 	struct diag dg = { .failed = 0 };
 	uint8_t inb[PKT_MAX_LEN];
-	struct run_result r;
 	struct pkt_desc in;
 	size_t inlen;
+	int err;
 
 	t->in(&in);
 	inlen = pkt_build(&in, inb);
 	if (t->mutate)
 		t->mutate(inb, &inlen);
-	if (fixture_reset(f, t->flags))
-		diag_fail(&dg, "setup: cannot reset the maps: %s", strerror(errno));
-	else if ((!t->prepare || t->prepare(f, t, &in, &dg) == 0) &&
-		 !fixture_counters(f, &before)) {
-		if (harness_run(&f->h, t->prog, inb, inlen, &r))
-			diag_fail(&dg, "BPF_PROG_TEST_RUN: %s", strerror(errno));
-		else if (fixture_counters(f, &after))
-			diag_fail(&dg, "cannot read the counters");
-		else {
-			check_output(&dg, t, &in, inb, inlen, &r);
-			check_reasons(&dg, t, &before, &after, inlen);
-			check_stats(&dg, t, &before, &after, inlen);
-			if (t->prog == PROG_XDP)
-				check_flow_state(f, &dg, t, &in);
-		}
-	}
+	err = fixture_reset(f, t->flags);
+	if (err)
+		diag_fail(&dg, "setup: cannot reset the maps: %s", strerror(-err));
+	else if (!t->prepare || t->prepare(f, t, &in, &dg) == 0)
+		run_and_check(f, t, &in, inb, inlen, &dg);
 	tap_result(num, t->name, &dg);
 	return dg.failed;
 }

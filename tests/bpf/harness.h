@@ -135,13 +135,6 @@ static inline int harness_map_clear(struct bpf_map *map)
 	return 0;
 }
 
-static inline int harness_map_is_empty(struct bpf_map *map)
-{
-	uint8_t key[64];
-
-	return bpf_map_get_next_key(bpf_map__fd(map), NULL, key) != 0;
-}
-
 /* Sums a per-CPU value of nwords u64 counters over every CPU. */
 static inline int harness_percpu_sum(struct harness *h, struct bpf_map *map, uint32_t key,
 				     uint64_t *sum, size_t nwords)
