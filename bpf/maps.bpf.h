@@ -97,6 +97,32 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_ifaces SEC(".maps");
 
+/* Host routing and proxy counters: userspace only (see maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4 * XLB_MAX_SERVICES);
+	__type(key, struct xlb_host_key);
+	__type(value, struct xlb_host_val);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_hosts SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_proxy_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_proxy_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_LISTENERS);
+	__type(key, __u32);
+	__type(value, struct xlb_listener);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_listeners SEC(".maps");
+
 /* Per-CPU counters: the data path adds without atomics; readers sum. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

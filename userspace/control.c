@@ -15,7 +15,7 @@
 #include "log.h"
 
 #define CTL_LINE_MAX 512
-#define CTL_MAX_WORDS 8
+#define CTL_MAX_WORDS 24
 #define CTL_RECV_TIMEOUT_MS 1000
 
 struct xlb_control {
@@ -88,20 +88,66 @@ static int parse_weight(const char *s, uint32_t *weight, struct xlb_err *err)
 	return 0;
 }
 
-static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err *err)
+#define CTL_MAX_HOSTS (CTL_MAX_WORDS - 3)
+
+struct svc_words {
+	struct xlb_endpoint listen;
+	bool has_listen;
+	char hosts[CTL_MAX_HOSTS][XLB_HOST_LEN];
+	size_t n_hosts;
+	bool tls;
+};
+
+static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *err)
 {
-	struct xlb_endpoint ep;
+	if (strncmp(w, "listen=", 7) == 0) {
+		if (sw->has_listen)
+			return bad(err, "listen given twice");
+		sw->has_listen = true;
+		return parse_ep(w + 7, XLB_EP_PROTO, &sw->listen, err);
+	}
+	if (strncmp(w, "host=", 5) == 0) {
+		if (!xlb_valid_host_name(w + 5))
+			return bad(err, "invalid host name '%s'", w + 5);
+		snprintf(sw->hosts[sw->n_hosts++], XLB_HOST_LEN, "%s", w + 5);
+		return 0;
+	}
+	if (strcmp(w, "proto=tls") == 0 || strcmp(w, "proto=http") == 0) {
+		sw->tls = strcmp(w, "proto=tls") == 0;
+		return 0;
+	}
+	return bad(err, "unknown service option '%s'", w);
+}
+
+static int exec_service_add(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	struct svc_words sw = {};
+	struct xlb_svc_spec spec;
 	int e;
 
-	if (r->n == 4 && strcmp(r->w[1], "add") == 0) {
-		if (strncmp(r->w[3], "listen=", 7) != 0)
-			return bad(err, "expected listen=ADDR:PORT/PROTO, got '%s'", r->w[3]);
-		e = parse_ep(r->w[3] + 7, XLB_EP_PROTO, &ep, err);
-		return e ? e : xlb_state_service_add(st, r->w[2], &ep, true, err);
+	for (int i = 3; i < r->n; i++) {
+		e = parse_svc_word(r->w[i], &sw, err);
+		if (e)
+			return e;
 	}
+	spec = (struct xlb_svc_spec){
+		.name = r->w[2],
+		.listen = sw.has_listen ? &sw.listen : NULL,
+		.hosts = (const char (*)[XLB_HOST_LEN])sw.hosts,
+		.n_hosts = sw.n_hosts,
+		.tls = sw.tls,
+	};
+	return xlb_state_service_add(st, &spec, true, err);
+}
+
+static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	if (r->n >= 4 && strcmp(r->w[1], "add") == 0)
+		return exec_service_add(st, r, err);
 	if (r->n == 3 && strcmp(r->w[1], "del") == 0)
 		return xlb_state_service_del(st, r->w[2], err);
-	return bad(err, "usage: service add NAME listen=ADDR:PORT/PROTO | service del NAME");
+	return bad(err, "usage: service add NAME [listen=ADDR:PORT/PROTO] [host=NAME]... "
+			"[proto=http|tls] | service del NAME");
 }
 
 static int exec_backend(struct xlb_state *st, struct request *r, struct xlb_err *err)

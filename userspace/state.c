@@ -11,8 +11,10 @@
 
 #include <bpf/bpf.h>
 
+#include "hostmap.h"
 #include "log.h"
 #include "maglev.h"
+#include "xlb/hash.h"
 
 struct be {
 	struct xlb_endpoint ep;
@@ -26,9 +28,13 @@ struct svc {
 	char name[XLB_NAME_LEN];
 	bool has_listen;
 	struct xlb_endpoint listen;
+	bool tls;			/* hosts are SNI names */
+	char (*hosts)[XLB_HOST_LEN];
+	size_t n_hosts;
 	uint32_t id;
 	bool runtime;
 	uint64_t table_sig;	/* signature of the active set in the table */
+	uint32_t *table;	/* the Maglev table last swapped in, for the proxy */
 	struct be *bes;
 	size_t n_bes;
 };
@@ -39,8 +45,9 @@ struct xlb_state {
 	size_t n_svcs;
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
-	uint32_t *table;	/* scratch Maglev table */
 	uint32_t *slots;	/* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
+	struct xlb_hostmap http_hosts;	/* host -> service id */
+	struct xlb_hostmap tls_hosts;
 };
 
 static int fail(struct xlb_err *err, int code, const char *fmt, ...)
@@ -65,9 +72,8 @@ int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out)
 	if (!st)
 		return -ENOMEM;
 	st->m = *maps;
-	st->table = calloc(XLB_MAGLEV_SIZE, sizeof(*st->table));
 	st->slots = calloc(XLB_MAGLEV_SIZE, sizeof(*st->slots));
-	if (!st->table || !st->slots) {
+	if (!st->slots) {
 		xlb_state_free(st);
 		return -ENOMEM;
 	}
@@ -80,8 +86,11 @@ int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out)
 
 static void svc_free(struct svc *s)
 {
-	if (s)
+	if (s) {
 		free(s->bes);
+		free(s->hosts);
+		free(s->table);
+	}
 	free(s);
 }
 
@@ -92,8 +101,9 @@ void xlb_state_free(struct xlb_state *st)
 	for (size_t i = 0; i < st->n_svcs; i++)
 		svc_free(st->svcs[i]);
 	free(st->svcs);
-	free(st->table);
 	free(st->slots);
+	xlb_hostmap_clear(&st->http_hosts);
+	xlb_hostmap_clear(&st->tls_hosts);
 	free(st);
 }
 
@@ -199,6 +209,12 @@ static uint32_t svc_active_count(const struct svc *s)
 	return n;
 }
 
+static uint32_t svc_flags(const struct svc *s)
+{
+	return (s->runtime ? XLB_SVC_F_RUNTIME : 0) | (s->n_hosts ? XLB_SVC_F_HOST : 0) |
+	       (s->tls ? XLB_SVC_F_TLS : 0);
+}
+
 static int svc_info_write(const struct xlb_state *st, const struct svc *s)
 {
 	struct xlb_svc_info info = {};
@@ -206,7 +222,7 @@ static int svc_info_write(const struct xlb_state *st, const struct svc *s)
 	snprintf(info.name, sizeof(info.name), "%s", s->name);
 	if (s->has_listen)
 		svc_key_of(&s->listen, &info.key);
-	info.flags = s->runtime ? XLB_SVC_F_RUNTIME : 0;
+	info.flags = svc_flags(s);
 	info.backends = svc_active_count(s);
 	return map_write(st->m.svc_info, &s->id, &info);
 }
@@ -239,7 +255,7 @@ static uint64_t table_signature(const struct svc *s)
 	return sum;
 }
 
-static int maglev_fill(struct xlb_state *st, const struct svc *s)
+static int maglev_fill(struct svc *s)
 {
 	struct xlb_maglev_backend *mb = calloc(s->n_bes ? s->n_bes : 1, sizeof(*mb));
 	char (*keys)[XLB_EP_STRLEN] = calloc(s->n_bes ? s->n_bes : 1, sizeof(*keys));
@@ -255,7 +271,9 @@ static int maglev_fill(struct xlb_state *st, const struct svc *s)
 		mb[n] = (struct xlb_maglev_backend){ keys[n], s->bes[i].id, s->bes[i].weight };
 		n++;
 	}
-	err = xlb_maglev_build(mb, n, st->table, XLB_MAGLEV_SIZE);
+	if (!s->table)
+		s->table = calloc(XLB_MAGLEV_SIZE, sizeof(*s->table));
+	err = s->table ? xlb_maglev_build(mb, n, s->table, XLB_MAGLEV_SIZE) : -ENOMEM;
 out:
 	free(mb);
 	free(keys);
@@ -264,7 +282,7 @@ out:
 
 /* A new inner map, filled, then swapped into the outer slot in one
  * update: readers see the old table or the new one, never a mix. */
-static int maglev_swap_in(struct xlb_state *st, uint32_t svc_id)
+static int maglev_swap_in(struct xlb_state *st, const struct svc *s)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = XLB_MAGLEV_SIZE;
@@ -274,10 +292,10 @@ static int maglev_swap_in(struct xlb_state *st, uint32_t svc_id)
 			    XLB_MAGLEV_SIZE, NULL);
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_update_batch(fd, st->slots, st->table, &count, &opts))
+	if (bpf_map_update_batch(fd, st->slots, s->table, &count, &opts))
 		err = -errno;
 	else
-		err = map_write(st->m.maglev, &svc_id, &fd);
+		err = map_write(st->m.maglev, &s->id, &fd);
 	close(fd);
 	return err;
 }
@@ -289,9 +307,9 @@ static int svc_table_sync(struct xlb_state *st, struct svc *s)
 
 	if (sig == s->table_sig)
 		return 0;
-	err = maglev_fill(st, s);
+	err = maglev_fill(s);
 	if (!err)
-		err = maglev_swap_in(st, s->id);
+		err = maglev_swap_in(st, s);
 	if (err)
 		return err;
 	s->table_sig = sig;
@@ -315,7 +333,7 @@ static int svc_sync(struct xlb_state *st, struct svc *s)
 		err = svc_info_write(st, s);
 	if (!err && s->has_listen) {
 		svc_key_of(&s->listen, &key);
-		val.flags = s->runtime ? XLB_SVC_F_RUNTIME : 0;
+		val.flags = svc_flags(s);
 		err = map_write(st->m.services, &key, &val);
 	}
 	if (err)
@@ -387,20 +405,15 @@ static int svc_append(struct xlb_state *st, struct svc *s)
 	return 0;
 }
 
-static struct svc *svc_create(struct xlb_state *st, const char *name,
-			      const struct xlb_endpoint *listen, bool runtime, int id)
+static struct svc *svc_create(struct xlb_state *st, const char *name, int id, bool runtime)
 {
 	struct svc *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->has_listen = listen != NULL;
-	if (listen)
-		s->listen = *listen;
 	s->runtime = runtime;
 	s->id = (uint32_t)id;
-	s->table_sig = 0;
 	if (svc_append(st, s)) {
 		free(s);
 		return NULL;
@@ -408,34 +421,169 @@ static struct svc *svc_create(struct xlb_state *st, const char *name,
 	return s;
 }
 
-int xlb_state_service_add(struct xlb_state *st, const char *name,
-			  const struct xlb_endpoint *listen, bool runtime, struct xlb_err *err)
+/* ---- host names ------------------------------------------------------------ */
+
+static void host_key_of(const char *host, struct xlb_host_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	snprintf(key->name, sizeof(key->name), "%s", host);
+}
+
+static void hosts_unpin(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_host_key key;
+
+	for (size_t i = 0; i < s->n_hosts; i++) {
+		host_key_of(s->hosts[i], &key);
+		bpf_map_delete_elem(st->m.hosts, &key);
+	}
+}
+
+static int hosts_pin(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_host_val val = { .svc_id = s->id, .flags = s->tls ? XLB_SVC_F_TLS : 0 };
+	struct xlb_host_key key;
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_hosts && !err; i++) {
+		host_key_of(s->hosts[i], &key);
+		err = map_write(st->m.hosts, &key, &val);
+	}
+	return err;
+}
+
+/* The lookup tables are small and rebuilt whole on every change. */
+static void hostmaps_rebuild(struct xlb_state *st)
+{
+	xlb_hostmap_clear(&st->http_hosts);
+	xlb_hostmap_clear(&st->tls_hosts);
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+		struct xlb_hostmap *m = s->tls ? &st->tls_hosts : &st->http_hosts;
+
+		for (size_t h = 0; h < s->n_hosts; h++)
+			if (xlb_hostmap_add(m, s->hosts[h], s->id))
+				pr_warn("event=host_skipped host=%s service=%s", s->hosts[h],
+					s->name);
+	}
+}
+
+static const struct svc *host_owner(const struct xlb_state *st, const char *host, bool tls,
+				    const struct svc *except)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+
+		if (s == except || s->tls != tls)
+			continue;
+		for (size_t h = 0; h < s->n_hosts; h++)
+			if (strcasecmp(s->hosts[h], host) == 0)
+				return s;
+	}
+	return NULL;
+}
+
+static int hosts_check(const struct xlb_state *st, const struct xlb_svc_spec *spec,
+		       const struct svc *self, struct xlb_err *err)
+{
+	for (size_t i = 0; i < spec->n_hosts; i++) {
+		const struct svc *other = host_owner(st, spec->hosts[i], spec->tls, self);
+
+		if (!xlb_valid_host_name(spec->hosts[i]))
+			return fail(err, -EINVAL, "invalid host name '%s'", spec->hosts[i]);
+		if (other)
+			return fail(err, -EEXIST, "host %s already used by service %s",
+				    spec->hosts[i], other->name);
+	}
+	return 0;
+}
+
+static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
+{
+	char (*copy)[XLB_HOST_LEN] = NULL;
+
+	if (spec->n_hosts) {
+		copy = calloc(spec->n_hosts, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, spec->hosts, spec->n_hosts * sizeof(*copy));
+	}
+	free(s->hosts);
+	s->hosts = copy;
+	s->n_hosts = spec->n_hosts;
+	s->tls = spec->tls;
+	return 0;
+}
+
+/* ---- services, continued ----------------------------------------------------- */
+
+static int spec_check(const struct xlb_state *st, const struct xlb_svc_spec *spec,
+		      const struct svc *self, struct xlb_err *err)
 {
 	char buf[XLB_EP_STRLEN];
-	struct svc *s, *other;
-	int id;
+	const struct svc *other;
 
-	if (!xlb_valid_service_name(name))
-		return fail(err, -EINVAL, "invalid service name '%s'", name);
-	if (svc_find(st, name))
-		return fail(err, -EEXIST, "service %s already exists", name);
-	other = listen ? svc_find_listen(st, listen) : NULL;
-	if (other)
+	if (!xlb_valid_service_name(spec->name))
+		return fail(err, -EINVAL, "invalid service name '%s'", spec->name);
+	if (!spec->listen && !spec->n_hosts)
+		return fail(err, -EINVAL, "service %s needs a listen address or a host name",
+			    spec->name);
+	other = spec->listen ? svc_find_listen(st, spec->listen) : NULL;
+	if (other && other != self)
 		return fail(err, -EEXIST, "listen %s already used by service %s",
-			    xlb_format_endpoint(listen, buf, sizeof(buf)), other->name);
+			    xlb_format_endpoint(spec->listen, buf, sizeof(buf)), other->name);
+	return hosts_check(st, spec, self, err);
+}
+
+/* Gives s the listener and names of spec, updating the pinned maps. */
+static int svc_apply_spec(struct xlb_state *st, struct svc *s, const struct xlb_svc_spec *spec)
+{
+	struct xlb_svc_key key;
+	int err;
+
+	if (s->has_listen && (!spec->listen || !xlb_endpoint_equal(&s->listen, spec->listen))) {
+		svc_key_of(&s->listen, &key);
+		bpf_map_delete_elem(st->m.services, &key);
+		flows_prune(st, 0, s->id);
+	}
+	s->has_listen = spec->listen != NULL;
+	if (spec->listen)
+		s->listen = *spec->listen;
+	hosts_unpin(st, s);
+	err = hosts_set(s, spec);
+	if (!err)
+		err = hosts_pin(st, s);
+	hostmaps_rebuild(st);
+	return err;
+}
+
+int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+			  struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s;
+	int id, e;
+
+	if (svc_find(st, spec->name))
+		return fail(err, -EEXIST, "service %s already exists", spec->name);
+	e = spec_check(st, spec, NULL, err);
+	if (e)
+		return e;
 	id = id_alloc(st->svc_used, XLB_MAX_SERVICES);
 	if (id < 0)
 		return fail(err, id, "too many services (max %d)", XLB_MAX_SERVICES);
-	s = svc_create(st, name, listen, runtime, id);
+	s = svc_create(st, spec->name, id, runtime);
 	if (!s) {
 		st->svc_used[id] = 0;
 		return fail(err, -ENOMEM, "out of memory");
 	}
-	pr_info("event=service_add service=%s id=%d listen=%s origin=%s", name, id,
-		listen ? xlb_format_endpoint(listen, buf, sizeof(buf)) : "-",
-		runtime ? "runtime" : "config");
-	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", name)
-			       : 0;
+	pr_info("event=service_add service=%s id=%d listen=%s hosts=%zu proto=%s origin=%s",
+		spec->name, id,
+		spec->listen ? xlb_format_endpoint(spec->listen, buf, sizeof(buf)) : "-",
+		spec->n_hosts, spec->tls ? "tls" : "http", runtime ? "runtime" : "config");
+	if (svc_apply_spec(st, s, spec) || svc_sync(st, s))
+		return fail(err, -EIO, "writing service %s to the maps failed", spec->name);
+	return 0;
 }
 
 static void svc_remove_from_list(struct xlb_state *st, struct svc *s)
@@ -457,6 +605,7 @@ static void svc_destroy(struct xlb_state *st, struct svc *s)
 		svc_key_of(&s->listen, &key);
 		bpf_map_delete_elem(st->m.services, &key);
 	}
+	hosts_unpin(st, s);
 	bpf_map_delete_elem(st->m.maglev, &s->id);
 	for (size_t i = 0; i < s->n_bes; i++) {
 		be_clear(st, s->bes[i].id);
@@ -468,6 +617,7 @@ static void svc_destroy(struct xlb_state *st, struct svc *s)
 	pr_info("event=service_del service=%s id=%u", s->name, s->id);
 	svc_remove_from_list(st, s);
 	svc_free(s);
+	hostmaps_rebuild(st);
 }
 
 int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err)
@@ -478,6 +628,48 @@ int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err
 		return fail(err, -ENOENT, "no service %s", name);
 	svc_destroy(st, s);
 	return 0;
+}
+
+/* ---- proxy routing ---------------------------------------------------------- */
+
+static const struct be *be_by_id(const struct svc *s, uint32_t id)
+{
+	for (size_t i = 0; i < s->n_bes; i++)
+		if (s->bes[i].id == id)
+			return &s->bes[i];
+	return NULL;
+}
+
+int xlb_state_route(const struct xlb_state *st, bool tls, const char *host,
+		    const struct xlb_flow_key *flow, uint32_t skip_be, struct xlb_route *out)
+{
+	const struct svc *s;
+	uint32_t svc_id, slot;
+
+	if (xlb_hostmap_lookup(tls ? &st->tls_hosts : &st->http_hosts, host, &svc_id))
+		return -ENOENT;
+	s = svc_find_id(st, svc_id);
+	if (!s)
+		return -ENOENT;
+	if (!s->table)
+		return -EHOSTUNREACH;
+	slot = xlb_flow_hash(flow) % XLB_MAGLEV_SIZE;
+	/* the flow's slot, or for a retry the next slot with another backend */
+	for (uint32_t i = 0; i < XLB_MAGLEV_SIZE; i++) {
+		uint32_t id = s->table[(slot + i) % XLB_MAGLEV_SIZE];
+		const struct be *b;
+
+		if (!id)
+			return -EHOSTUNREACH;
+		if (id == skip_be)
+			continue;
+		b = be_by_id(s, id);
+		if (!b || b->state != XLB_BE_ACTIVE)
+			continue;
+		*out = (struct xlb_route){ .svc_id = s->id, .be_id = id, .backend = b->ep };
+		return 0;
+	}
+	return -EHOSTUNREACH;
 }
 
 /* ---- backends ------------------------------------------------------------- */
@@ -643,18 +835,53 @@ static void endpoint_from_key(const struct xlb_svc_key *k, struct xlb_endpoint *
 static int adopt_services(struct xlb_state *st)
 {
 	struct xlb_svc_info info;
-	struct xlb_endpoint ep;
+	struct svc *s;
 
 	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++) {
 		if (bpf_map_lookup_elem(st->m.svc_info, &id, &info) || !info.name[0])
 			continue;
 		info.name[sizeof(info.name) - 1] = '\0';
-		endpoint_from_key(&info.key, &ep);
-		if (!svc_create(st, info.name, info.key.family ? &ep : NULL,
-				info.flags & XLB_SVC_F_RUNTIME, (int)id))
+		s = svc_create(st, info.name, (int)id, info.flags & XLB_SVC_F_RUNTIME);
+		if (!s)
 			return -ENOMEM;
+		if (info.key.family) {
+			s->has_listen = true;
+			endpoint_from_key(&info.key, &s->listen);
+		}
+		s->tls = info.flags & XLB_SVC_F_TLS;
 		st->svc_used[id] = 1;
 	}
+	return 0;
+}
+
+static int host_append(struct svc *s, const char *host)
+{
+	char (*more)[XLB_HOST_LEN] = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	s->hosts = more;
+	snprintf(s->hosts[s->n_hosts++], XLB_HOST_LEN, "%s", host);
+	return 0;
+}
+
+static int adopt_hosts(struct xlb_state *st)
+{
+	struct xlb_host_key key, next, *prev = NULL;
+	struct xlb_host_val val;
+	struct svc *s;
+
+	while (bpf_map_get_next_key(st->m.hosts, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(st->m.hosts, &key, &val))
+			continue;
+		key.name[sizeof(key.name) - 1] = '\0';
+		s = svc_find_id(st, val.svc_id);
+		if (s && host_append(s, key.name))
+			return -ENOMEM;
+	}
+	hostmaps_rebuild(st);
 	return 0;
 }
 
@@ -693,12 +920,17 @@ int xlb_state_adopt(struct xlb_state *st)
 	err = adopt_services(st);
 	if (!err)
 		err = adopt_backends(st);
+	if (!err)
+		err = adopt_hosts(st);
 	if (err)
 		return err;
 	for (size_t i = 0; i < st->n_svcs; i++) {
 		nb += st->svcs[i]->n_bes;
-		/* tables are pinned too; recomputing gives the same table */
-		st->svcs[i]->table_sig = table_signature(st->svcs[i]);
+		/* the proxy needs the table in memory: rebuild it (the result is
+		 * the pinned table: Maglev depends only on the backend set) */
+		err = svc_table_sync(st, st->svcs[i]);
+		if (err)
+			return err;
 	}
 	if (st->n_svcs)
 		pr_info("event=adopt services=%zu backends=%zu", st->n_svcs, nb);
@@ -718,7 +950,7 @@ static bool cfg_has_backend(const struct xlb_cfg_service *cs, const struct xlb_e
 static const struct xlb_cfg_service *cfg_find(const struct xlb_config *cfg, const char *name)
 {
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (cfg->services[i].has_listen && strcmp(cfg->services[i].name, name) == 0)
+		if (strcmp(cfg->services[i].name, name) == 0)
 			return &cfg->services[i];
 	return NULL;
 }
@@ -742,26 +974,29 @@ static void remove_stale(struct xlb_state *st, const struct xlb_config *cfg)
 	}
 }
 
-/* A listener that moved, or a service that now belongs to the config. */
-static int update_service(struct xlb_state *st, struct svc *s, const struct xlb_cfg_service *cs,
+static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *spec)
+{
+	*spec = (struct xlb_svc_spec){
+		.name = cs->name,
+		.listen = cs->has_listen ? &cs->listen : NULL,
+		.hosts = (const char (*)[XLB_HOST_LEN])cs->hosts,
+		.n_hosts = cs->n_hosts,
+		.tls = cs->tls,
+	};
+}
+
+/* A listener or names that changed, or a service that now belongs to the
+ * config. */
+static int update_service(struct xlb_state *st, struct svc *s, const struct xlb_svc_spec *spec,
 			  struct xlb_err *err)
 {
-	struct xlb_svc_key key;
-	struct svc *other = svc_find_listen(st, &cs->listen);
-	char buf[XLB_EP_STRLEN];
+	int e = spec_check(st, spec, s, err);
 
-	if (other && other != s)
-		return fail(err, -EEXIST, "listen %s already used by service %s",
-			    xlb_format_endpoint(&cs->listen, buf, sizeof(buf)), other->name);
-	if (s->has_listen && !xlb_endpoint_equal(&s->listen, &cs->listen)) {
-		svc_key_of(&s->listen, &key);
-		bpf_map_delete_elem(st->m.services, &key);
-		flows_prune(st, 0, s->id);
-	}
-	s->has_listen = true;
-	s->listen = cs->listen;
+	if (e)
+		return e;
 	s->runtime = false;
-	return 0;
+	return svc_apply_spec(st, s, spec) ? fail(err, -EIO, "writing service %s failed", s->name)
+					   : 0;
 }
 
 static int apply_backends(struct xlb_state *st, struct svc *s, const struct xlb_cfg_service *cs,
@@ -792,15 +1027,15 @@ int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
 	remove_stale(st, cfg);
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct xlb_cfg_service *cs = &cfg->services[i];
+		struct xlb_svc_spec spec;
 		struct svc *s;
 
-		if (!cs->has_listen)
-			continue; /* host-routed only: not an L4 service */
+		spec_of_cfg(cs, &spec);
 		s = svc_find(st, cs->name);
 		if (s)
-			e = update_service(st, s, cs, err);
+			e = update_service(st, s, &spec, err);
 		else
-			e = xlb_state_service_add(st, cs->name, &cs->listen, false, err);
+			e = xlb_state_service_add(st, &spec, false, err);
 		if (!e)
 			e = apply_backends(st, svc_find(st, cs->name), cs, err);
 		if (e)

@@ -16,6 +16,7 @@
 struct xlb_state;
 
 struct xlb_state_maps {
+	int hosts;
 	int services;
 	int svc_info;
 	int backends;
@@ -40,8 +41,17 @@ int xlb_state_adopt(struct xlb_state *st);
 int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
 			   struct xlb_err *err);
 
-int xlb_state_service_add(struct xlb_state *st, const char *name,
-			  const struct xlb_endpoint *listen, bool runtime, struct xlb_err *err);
+/* What makes a service: an L4 listener, host names for the proxy, or both. */
+struct xlb_svc_spec {
+	const char *name;
+	const struct xlb_endpoint *listen;	/* NULL: no L4 VIP */
+	const char (*hosts)[XLB_HOST_LEN];
+	size_t n_hosts;
+	bool tls;				/* hosts are routed by SNI */
+};
+
+int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+			  struct xlb_err *err);
 int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err);
 int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
 			  uint32_t weight, bool runtime, struct xlb_err *err);
@@ -55,5 +65,20 @@ void xlb_state_for_each_backend(const struct xlb_state *st,
 				void (*fn)(const struct xlb_endpoint *ep, void *arg), void *arg);
 
 size_t xlb_state_service_count(const struct xlb_state *st);
+
+/* The proxy's choice for one client connection. */
+struct xlb_route {
+	uint32_t svc_id;
+	uint32_t be_id;
+	struct xlb_endpoint backend;
+};
+
+/* Finds the service serving host (SNI names when tls) and its backend for
+ * the client flow, with the same Maglev table and flow hash as the XDP
+ * path; skip_be (nonzero) excludes one backend, for a retry. Returns 0,
+ * -ENOENT when no service has the name, -EHOSTUNREACH when it has no
+ * active backend. */
+int xlb_state_route(const struct xlb_state *st, bool tls, const char *host,
+		    const struct xlb_flow_key *flow, uint32_t skip_be, struct xlb_route *out);
 
 #endif

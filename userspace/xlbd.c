@@ -235,6 +235,7 @@ static void ensure_backend_links(struct daemon *d)
 static int init_state(struct daemon *d)
 {
 	struct xlb_state_maps m = {
+		.hosts = bpf_map__fd(d->skel->maps.xlb_hosts),
 		.services = bpf_map__fd(d->skel->maps.xlb_services),
 		.svc_info = bpf_map__fd(d->skel->maps.xlb_svc_info),
 		.backends = bpf_map__fd(d->skel->maps.xlb_backends),

@@ -127,6 +127,52 @@ enum xlb_iface_role {
 	XLB_IF_CLSACT_OURS = 1 << 3,	/* xlbd created the clsact qdisc */
 };
 
+/* xlb_hosts (HASH): host name or "*.suffix" wildcard -> the service that
+ * serves it through the proxy (HTTP Host or TLS SNI). Written by xlbd,
+ * read by xlbd on restart and by xlbctl; the data path never sees it. */
+#define XLB_HOST_KEY_LEN 256
+
+struct xlb_host_key {
+	char name[XLB_HOST_KEY_LEN];	/* lowercased, NUL-padded */
+};
+
+struct xlb_host_val {
+	__u32 svc_id;
+	__u32 flags;	/* XLB_SVC_F_TLS: routed by SNI */
+};
+
+/* xlb_proxy_svc_stats (ARRAY, XLB_MAX_SERVICES) and xlb_listeners (ARRAY,
+ * XLB_MAX_LISTENERS): the proxy's counters, written by xlbd about once a
+ * second, read by xlbctl. */
+#define XLB_MAX_LISTENERS 64
+
+struct xlb_proxy_counters {
+	__u64 accepted;		/* connections taken from a listener */
+	__u64 routed;		/* host found, backend connected */
+	__u64 no_route;		/* unknown host or SNI, or no SNI */
+	__u64 bad_request;	/* malformed head or ClientHello */
+	__u64 timeouts;		/* closed at the peek or idle deadline */
+	__u64 refused;		/* over the connection limit */
+	__u64 connect_failed;	/* backend refused or unreachable (after retry) */
+	__u64 spliced_bytes;	/* bytes the kernel moved, both directions */
+	__u64 splice_conns;	/* connections moved by splice(2) */
+};
+
+enum xlb_listener_kind {
+	XLB_LISTEN_UNUSED = 0,
+	XLB_LISTEN_HTTP = 1,
+	XLB_LISTEN_TLS = 2,
+};
+
+struct xlb_listener {
+	struct xlb_addr addr;
+	__be16 port;
+	__u8 family;
+	__u8 kind;	/* enum xlb_listener_kind */
+	__u32 pad;
+	struct xlb_proxy_counters c;
+};
+
 /* xlb_svc_stats (PERCPU_ARRAY, XLB_MAX_SERVICES) and xlb_be_stats
  * (PERCPU_ARRAY, XLB_MAX_BACKENDS): forward-direction counters. */
 struct xlb_counters {

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Host names as the proxy routes them: their syntax, and a map from names
+ * ("api.app.dev") and wildcards ("*.api.app.dev") to a value such as a
+ * service index. The map is rebuilt when the config or the discovered
+ * services change, and looked up once per proxied connection, without
+ * allocating. */
+#ifndef XLB_HOSTMAP_H
+#define XLB_HOSTMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest DNS name in text form (RFC 1035: 253 characters), and a buffer
+ * that holds one with its NUL. */
+#define XLB_HOSTNAME_MAX 253
+#define XLB_HOSTNAME_SIZE (XLB_HOSTNAME_MAX + 1)
+
+/* Checks that name[0..len) is a DNS host name (RFC 1123 labels of 1..63
+ * [A-Za-z0-9-] without '-' at either end, dot-separated, at most 253
+ * characters, no trailing dot) and writes it lowercased and NUL-terminated
+ * to out. name need not be NUL-terminated. Returns len, -EINVAL for a bad
+ * name, or -ENOSPC when out_len <= len. */
+int xlb_host_normalize(const char *name, size_t len, char *out, size_t out_len);
+
+struct xlb_host_entry;
+
+struct xlb_hostmap {
+	struct xlb_host_entry *entries;	/* sorted: see hostmap.c */
+	size_t n;
+	size_t cap;
+};
+
+#define XLB_HOSTMAP_INIT { NULL, 0, 0 }
+
+/* Adds an exact name or a "*.suffix" wildcard (any case; stored lowercased).
+ * A wildcard matches names with one or more labels before the suffix, never
+ * the suffix itself. Returns 0, -EINVAL for a bad name, -EEXIST when the
+ * name (compared case-insensitively) is already there, or -ENOMEM. */
+int xlb_hostmap_add(struct xlb_hostmap *m, const char *name, uint32_t value);
+
+/* Finds host (any case): the exact name first, then the longest matching
+ * wildcard. Returns 0 and sets *value, or -ENOENT. */
+int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *value);
+
+/* Frees the entries; the map is empty and reusable afterwards. */
+void xlb_hostmap_clear(struct xlb_hostmap *m);
+
+#endif

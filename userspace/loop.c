@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define LOOP_BATCH 64
+
+struct xlb_loop {
+	int epfd;
+};
+
+int xlb_loop_new(struct xlb_loop **out)
+{
+	struct xlb_loop *l = calloc(1, sizeof(*l));
+
+	if (!l)
+		return -ENOMEM;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (l->epfd < 0) {
+		int err = -errno;
+
+		free(l);
+		return err;
+	}
+	*out = l;
+	return 0;
+}
+
+void xlb_loop_free(struct xlb_loop *l)
+{
+	if (!l)
+		return;
+	close(l->epfd);
+	free(l);
+}
+
+static int loop_ctl(struct xlb_loop *l, int op, struct xlb_watch *w, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = w };
+
+	return epoll_ctl(l->epfd, op, w->fd, &ev) ? -errno : 0;
+}
+
+int xlb_loop_add(struct xlb_loop *l, struct xlb_watch *w, uint32_t events)
+{
+	return loop_ctl(l, EPOLL_CTL_ADD, w, events);
+}
+
+int xlb_loop_mod(struct xlb_loop *l, struct xlb_watch *w, uint32_t events)
+{
+	return loop_ctl(l, EPOLL_CTL_MOD, w, events);
+}
+
+void xlb_loop_del(struct xlb_loop *l, struct xlb_watch *w)
+{
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+}
+
+int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms)
+{
+	struct epoll_event evs[LOOP_BATCH];
+	int n = epoll_wait(l->epfd, evs, LOOP_BATCH, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		struct xlb_watch *w = evs[i].data.ptr;
+
+		w->fn(w, evs[i].events);
+	}
+	return n;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The one event loop of xlbd: epoll over "watches", each a file
+ * descriptor with the callback that handles its events. */
+#ifndef XLB_LOOP_H
+#define XLB_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct xlb_watch;
+typedef void (*xlb_watch_fn)(struct xlb_watch *w, uint32_t events);
+
+struct xlb_watch {
+	int fd;
+	xlb_watch_fn fn;
+};
+
+struct xlb_loop;
+
+int xlb_loop_new(struct xlb_loop **out);
+void xlb_loop_free(struct xlb_loop *l);
+/* events: EPOLLIN, EPOLLOUT, EPOLLET, ... Returns 0 or -errno. */
+int xlb_loop_add(struct xlb_loop *l, struct xlb_watch *w, uint32_t events);
+int xlb_loop_mod(struct xlb_loop *l, struct xlb_watch *w, uint32_t events);
+void xlb_loop_del(struct xlb_loop *l, struct xlb_watch *w);
+/* Waits up to timeout_ms (-1: forever) and runs the callbacks. */
+int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms);
+
+#endif
