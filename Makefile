@@ -2,7 +2,7 @@
 
 BPF_PROGS     := xlb
 COMMON_SRCS   := log addr pins
-XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop $(COMMON_SRCS)
+XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls $(COMMON_SRCS)
 XLBCTL_SRCS   := xlbctl table attach netlink config $(COMMON_SRCS)
 # unit test name -> the modules it links against
 UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c),peek_http) \

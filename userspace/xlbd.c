@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -22,14 +23,19 @@
 #include "config.h"
 #include "control.h"
 #include "log.h"
+#include "loop.h"
 #include "netlink.h"
 #include "pins.h"
+#include "proxy.h"
 #include "state.h"
 #include "xlb.skel.h"
 
 #define MAX_UPLINKS 16
 #define MAX_LINKS 1024
+#define MAX_LISTEN 16
 #define RECHECK_INTERVAL_S 5
+#define PROXY_TICK_MS 250
+#define STATS_EVERY_TICKS 4
 #define EXIT_USAGE 2
 
 struct opts {
@@ -39,6 +45,11 @@ struct opts {
 	const char *ifnames[MAX_UPLINKS];
 	int ifindexes[MAX_UPLINKS];
 	int n_ifaces;
+	struct xlb_endpoint http_listen[MAX_LISTEN];
+	int n_http;
+	struct xlb_endpoint tls_listen[MAX_LISTEN];
+	int n_tls;
+	struct xlb_proxy_limits lim;
 };
 
 struct daemon {
@@ -47,16 +58,48 @@ struct daemon {
 	struct xlb *skel;
 	struct xlb_state *state;
 	struct xlb_control *ctl;
+	struct xlb_proxy *proxy;
+	struct xlb_loop *loop;
 	struct xlb_attach_ctx actx;
 	int backend_links[MAX_LINKS]; /* ifindexes already given the return path */
 	int n_backend_links;
-	int sfd, tfd, epfd;
+	struct xlb_watch sig_w, recheck_w, tick_w, ctl_w;
+	unsigned ticks;
+	bool stop;
 };
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: xlbd --config FILE --iface IF [--iface IF ...] [--pin-dir DIR]\n"
-		   "            [--control PATH] [--log-level error|warn|info|debug]\n");
+		   "            [--control PATH] [--log-level error|warn|info|debug]\n"
+		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
+		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
+		   "            [--idle-timeout-ms N]\n");
+}
+
+static int add_listen(struct xlb_endpoint *eps, int *n, const char *opt, const char *arg)
+{
+	const char *why = "invalid";
+
+	if (*n == MAX_LISTEN)
+		return pr_err("too many --%s (max %d)", opt, MAX_LISTEN), -EINVAL;
+	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, &eps[*n], &why))
+		return pr_err("bad --%s '%s': %s", opt, arg, why), -EINVAL;
+	(*n)++;
+	return 0;
+}
+
+static int parse_limit(const char *opt, const char *arg, uint32_t min, uint32_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || v < min || v > UINT32_MAX)
+		return pr_err("bad --%s '%s' (a number >= %u)", opt, arg, min), -EINVAL;
+	*out = (uint32_t)v;
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -67,16 +110,30 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "pin-dir", required_argument, NULL, 'p' },
 		{ "control", required_argument, NULL, 's' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "http-listen", required_argument, NULL, 'H' },
+		{ "tls-listen", required_argument, NULL, 'T' },
+		{ "peek-timeout-ms", required_argument, NULL, 1 },
+		{ "max-head", required_argument, NULL, 2 },
+		{ "max-conns", required_argument, NULL, 3 },
+		{ "idle-timeout-ms", required_argument, NULL, 4 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	const struct xlb_proxy_limits defaults = XLB_PROXY_DEFAULT_LIMITS;
 	enum xlb_log_level lvl;
-	int c;
+	int c, err = 0;
 
 	o->pin_dir = XLB_DEFAULT_PIN_DIR;
 	o->control = XLB_DEFAULT_CONTROL;
-	while ((c = getopt_long(argc, argv, "c:i:p:s:l:h", lo, NULL)) != -1) {
+	o->lim = defaults;
+	while (!err && (c = getopt_long(argc, argv, "c:i:p:s:l:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'H': err = add_listen(o->http_listen, &o->n_http, "http-listen", optarg); break;
+		case 'T': err = add_listen(o->tls_listen, &o->n_tls, "tls-listen", optarg); break;
+		case 1: err = parse_limit("peek-timeout-ms", optarg, 1, &o->lim.peek_timeout_ms); break;
+		case 2: err = parse_limit("max-head", optarg, 64, &o->lim.max_head); break;
+		case 3: err = parse_limit("max-conns", optarg, 1, &o->lim.max_conns); break;
+		case 4: err = parse_limit("idle-timeout-ms", optarg, 1, &o->lim.idle_timeout_ms); break;
 		case 'c': o->config = optarg; break;
 		case 'p': o->pin_dir = optarg; break;
 		case 's': o->control = optarg; break;
@@ -94,6 +151,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		default: usage(stderr); return -EINVAL;
 		}
 	}
+	if (err)
+		return err;
 	if (optind < argc)
 		return pr_err("unexpected argument '%s'", argv[optind]), -EINVAL;
 	if (!o->config)
@@ -257,42 +316,50 @@ static int init_state(struct daemon *d)
 	return 0;
 }
 
-/* ---- event loop ----------------------------------------------------------- */
+/* ---- proxy ------------------------------------------------------------------ */
 
-static int epoll_add(int epfd, int fd)
+/* Listeners from the command line and from the config's [http]/[tls]. */
+static int open_listeners(struct daemon *d)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
-}
-
-static int setup_loop(struct daemon *d)
-{
-	struct itimerspec its = { .it_interval = { RECHECK_INTERVAL_S, 0 },
-				  .it_value = { RECHECK_INTERVAL_S, 0 } };
-	sigset_t mask;
+	struct { const struct xlb_endpoint *eps; size_t n; bool tls; } sets[] = {
+		{ d->o.http_listen, (size_t)d->o.n_http, false },
+		{ d->o.tls_listen, (size_t)d->o.n_tls, true },
+		{ d->cfg.http_listen, d->cfg.n_http_listen, false },
+		{ d->cfg.tls_listen, d->cfg.n_tls_listen, true },
+	};
+	char buf[XLB_EP_STRLEN];
 	int err;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->sfd < 0 || d->tfd < 0 || d->epfd < 0)
-		return -errno;
-	if (timerfd_settime(d->tfd, 0, &its, NULL))
-		return -errno;
-	err = epoll_add(d->epfd, d->sfd);
-	if (!err)
-		err = epoll_add(d->epfd, d->tfd);
-	if (!err)
-		err = epoll_add(d->epfd, xlb_control_fd(d->ctl));
-	return err;
+	for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+		for (size_t i = 0; i < sets[s].n; i++) {
+			err = xlb_proxy_listen(d->proxy, &sets[s].eps[i], sets[s].tls);
+			if (err)
+				return pr_err("listening on %s: %s",
+					      xlb_format_endpoint(&sets[s].eps[i], buf, sizeof(buf)),
+					      strerror(-err)), err;
+		}
+	}
+	return 0;
 }
+
+/* Enough descriptors for many proxied connections (six each). */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static void flush_proxy_stats(struct daemon *d)
+{
+	xlb_proxy_flush_stats(d->proxy, bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
+			      bpf_map__fd(d->skel->maps.xlb_listeners));
+}
+
+/* ---- event loop ----------------------------------------------------------- */
 
 static void reload_config(struct daemon *d)
 {
@@ -313,63 +380,134 @@ static void reload_config(struct daemon *d)
 	ensure_backend_links(d);
 }
 
-/* Returns false when the daemon should stop. */
-static bool handle_signal(struct daemon *d)
+static void on_signal(struct xlb_watch *w, uint32_t events)
 {
+	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, sig_w));
 	struct signalfd_siginfo si;
 
-	if (read(d->sfd, &si, sizeof(si)) != sizeof(si))
-		return true;
+	(void)events;
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
 	if (si.ssi_signo == SIGHUP) {
 		reload_config(d);
-		return true;
+		return;
 	}
 	pr_info("event=stop signal=%s", strsignal((int)si.ssi_signo));
-	return false;
+	d->stop = true;
+}
+
+static void on_recheck(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, recheck_w));
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) > 0)
+		ensure_backend_links(d);
+}
+
+static void on_tick(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, tick_w));
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) <= 0)
+		return;
+	xlb_proxy_tick(d->proxy);
+	if (++d->ticks % STATS_EVERY_TICKS == 0)
+		flush_proxy_stats(d);
+}
+
+static void on_control(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, ctl_w));
+
+	(void)events;
+	if (xlb_control_serve(d->ctl, d->state))
+		ensure_backend_links(d);
+}
+
+static int timer_watch(struct daemon *d, struct xlb_watch *w, xlb_watch_fn fn, long ms)
+{
+	struct itimerspec its = {
+		.it_interval = { ms / 1000, (ms % 1000) * 1000000 },
+		.it_value = { ms / 1000, (ms % 1000) * 1000000 },
+	};
+
+	w->fn = fn;
+	w->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (w->fd < 0 || timerfd_settime(w->fd, 0, &its, NULL))
+		return -errno;
+	return xlb_loop_add(d->loop, w, EPOLLIN);
+}
+
+static int setup_loop(struct daemon *d)
+{
+	sigset_t mask;
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_w = (struct xlb_watch){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .fn = on_signal };
+	if (d->sig_w.fd < 0)
+		return -errno;
+	err = xlb_loop_add(d->loop, &d->sig_w, EPOLLIN);
+	if (!err)
+		err = timer_watch(d, &d->recheck_w, on_recheck, RECHECK_INTERVAL_S * 1000);
+	if (!err)
+		err = timer_watch(d, &d->tick_w, on_tick, PROXY_TICK_MS);
+	d->ctl_w = (struct xlb_watch){ .fd = xlb_control_fd(d->ctl), .fn = on_control };
+	if (!err)
+		err = xlb_loop_add(d->loop, &d->ctl_w, EPOLLIN);
+	return err;
 }
 
 static void run_loop(struct daemon *d)
 {
-	struct epoll_event evs[8];
-	uint64_t ticks;
+	while (!d->stop) {
+		int err = xlb_loop_run_once(d->loop, -1);
 
-	for (;;) {
-		int n = epoll_wait(d->epfd, evs, 8, -1);
-
-		if (n < 0 && errno != EINTR)
+		xlb_proxy_reap(d->proxy);
+		if (err < 0) {
+			pr_err("event=loop_failed err=\"%s\"", strerror(-err));
 			return;
-		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == d->sfd && !handle_signal(d))
-				return;
-			if (fd == d->tfd && read(d->tfd, &ticks, sizeof(ticks)) > 0)
-				ensure_backend_links(d);
-			if (fd == xlb_control_fd(d->ctl) && xlb_control_serve(d->ctl, d->state))
-				ensure_backend_links(d);
 		}
 	}
 }
 
+static void close_watch(struct xlb_watch *w)
+{
+	if (w->fd > 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
 static void cleanup(struct daemon *d)
 {
+	if (d->proxy && d->skel)
+		flush_proxy_stats(d);
+	xlb_proxy_free(d->proxy);
 	xlb_control_close(d->ctl);
 	xlb_state_free(d->state);
 	/* programs stay attached and maps pinned: only our fds go */
 	xlb__destroy(d->skel);
 	xlb_config_free(&d->cfg);
-	if (d->sfd > 0)
-		close(d->sfd);
-	if (d->tfd > 0)
-		close(d->tfd);
-	if (d->epfd > 0)
-		close(d->epfd);
+	close_watch(&d->sig_w);
+	close_watch(&d->recheck_w);
+	close_watch(&d->tick_w);
+	xlb_loop_free(d->loop);
 }
 
 static int start(struct daemon *d)
 {
 	int err;
 
+	raise_fd_limit();
 	err = open_data_path(d);
 	if (!err)
 		err = init_state(d);
@@ -378,6 +516,13 @@ static int start(struct daemon *d)
 	if (err)
 		return err;
 	ensure_backend_links(d);
+	err = xlb_loop_new(&d->loop);
+	if (!err)
+		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &d->proxy);
+	if (!err)
+		err = open_listeners(d);
+	if (err)
+		return err;
 	err = xlb_control_open(d->o.control, &d->ctl);
 	if (err)
 		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
@@ -389,7 +534,7 @@ static int start(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .sfd = -1, .tfd = -1, .epfd = -1 };
+	struct daemon d = { .sig_w.fd = -1, .recheck_w.fd = -1, .tick_w.fd = -1 };
 	int err;
 
 	xlb_log_set_prog("xlbd");

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The Host/SNI proxy: shared HTTP and TLS listeners whose connections are
+ * routed by the request's Host header or the ClientHello's SNI, after which
+ * the kernel moves the bytes (splice(2) through a pipe per direction). */
+#ifndef XLB_PROXY_H
+#define XLB_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "loop.h"
+#include "state.h"
+
+struct xlb_proxy_limits {
+	uint32_t peek_timeout_ms;	/* whole head/ClientHello within this */
+	uint32_t max_head;		/* bytes of head or ClientHello */
+	uint32_t max_conns;		/* concurrent; more are refused */
+	uint32_t idle_timeout_ms;	/* no byte either way for this long */
+};
+
+#define XLB_PROXY_DEFAULT_LIMITS { 10000, 16384, 20000, 300000 }
+
+struct xlb_proxy;
+
+int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
+		  const struct xlb_proxy_limits *lim, struct xlb_proxy **out);
+/* Opens a listener (TCP; ep's proto is ignored). Returns 0 or -errno. */
+int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
+/* Deadlines: call a few times a second. */
+void xlb_proxy_tick(struct xlb_proxy *p);
+/* Frees the connections closed during the last loop iteration. */
+void xlb_proxy_reap(struct xlb_proxy *p);
+/* Writes the counters to the pinned maps (fds may be -1). */
+void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_fd);
+size_t xlb_proxy_conn_count(const struct xlb_proxy *p);
+void xlb_proxy_free(struct xlb_proxy *p);
+
+#endif
