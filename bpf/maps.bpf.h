@@ -123,6 +123,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_listeners SEC(".maps");
 
+/* The proxy's sockmap path. Not pinned: the sockets live and die with
+ * xlbd. xlbd attaches the verdict program before inserting sockets. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);	/* socket cookie */
+	__type(value, __u64);	/* the socket (fd on update) */
+} xlb_sock_pairs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct xlb_sock_peer);
+} xlb_sock_peer SEC(".maps");
+
 /* Per-CPU counters: the data path adds without atomics; readers sum. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

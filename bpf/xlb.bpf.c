@@ -426,3 +426,22 @@ int xlb_return(struct __sk_buff *skb)
 		return TC_ACT_SHOT;
 	return tc_forward(skb);
 }
+
+/* ---- proxy sockmap path (sk_skb) -------------------------------------------- */
+
+/* Moves each received chunk of a proxied socket to its peer's send side.
+ * A zero-length skb is the FIN marker: dropped, since xlbd passes the FIN
+ * on itself once every counted byte has reached the peer. */
+SEC("sk_skb/stream_verdict")
+int xlb_sk_verdict(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb);
+	struct xlb_sock_peer *pe = bpf_map_lookup_elem(&xlb_sock_peer, &cookie);
+
+	if (!pe)
+		return SK_PASS;
+	if (skb->len == 0)
+		return SK_DROP;
+	__sync_fetch_and_add(&pe->bytes, skb->len);
+	return bpf_sk_redirect_hash(skb, &xlb_sock_pairs, &pe->peer_cookie, 0);
+}

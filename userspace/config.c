@@ -335,6 +335,14 @@ static int svc_proto(struct cfg_parser *p, const char *value)
 	return 0;
 }
 
+static int svc_proxy_protocol(struct cfg_parser *p, const char *value)
+{
+	if (strcmp(value, "v2") != 0)
+		return fail(p, "%s: bad proxy_protocol '%s' (want v2)", p->label, value);
+	cur_svc(p)->proxy_v2 = true;
+	return 0;
+}
+
 /* "weight=N" after a backend, N in 1..XLB_WEIGHT_MAX. */
 static int parse_backend_option(struct cfg_parser *p, const char *be, const char *opt,
 				uint32_t *weight, bool *seen)
@@ -428,6 +436,8 @@ static int service_key(struct cfg_parser *p, const char *name, const char *value
 		return svc_proto(p, value);
 	if (strcmp(name, "backend") == 0)
 		return svc_backend(p, value);
+	if (strcmp(name, "proxy_protocol") == 0)
+		return svc_proxy_protocol(p, value);
 	return fail(p, "%s: unknown key '%s'", p->label, name);
 }
 

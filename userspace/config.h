@@ -9,6 +9,8 @@
  *   listen = 10.200.0.100:80/tcp       L4 VIP (at most one)
  *   host = api.app.dev                 repeatable; "*.x.y" wildcards
  *   proto = http | tls                 how host names are routed (http)
+ *   proxy_protocol = v2                proxied connections start with a
+ *                                      PROXY v2 header (client address)
  *   backend = 10.200.1.2:8000 [weight=N]   repeatable
  */
 #ifndef XLB_CONFIG_H
@@ -34,6 +36,7 @@ struct xlb_cfg_service {
 	bool has_listen;
 	struct xlb_endpoint listen;	/* with proto */
 	bool tls;			/* proto = tls */
+	bool proxy_v2;			/* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
 	struct xlb_cfg_backend *backends;

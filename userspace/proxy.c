@@ -19,7 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked */
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,11 +34,15 @@
 #include "peek_http.h"
 #include "peek_tls.h"
 
-#define SPLICE_CHUNK (1 << 16)
+/* Pipe capacity per direction: larger pipes mean fewer splice calls per
+ * byte (measured: 64 KiB -> 256 KiB cut xlbd's CPU per GB), and bound the
+ * memory a slow reader can pin: 2 pipes per connection. */
+#define PIPE_BYTES (256 * 1024)
+#define SPLICE_CHUNK PIPE_BYTES
 #define ACCEPT_BATCH 64
 #define DRAIN_BYTES (64 * 1024)
 
-enum conn_state { C_PEEK, C_CONNECT, C_SPLICE, C_DEAD };
+enum conn_state { C_PEEK, C_CONNECT, C_SPLICE, C_SOCKMAP, C_DEAD };
 
 struct listener {
 	struct xlb_watch w;
@@ -52,12 +59,16 @@ struct side {
 	struct conn *c;
 };
 
-/* One direction: src socket -> pipe -> dst socket. */
+/* One direction: src socket -> pipe (or buffer) -> dst socket. */
 struct flow_dir {
-	int rd, wr;	/* pipe ends */
-	size_t queued;	/* bytes in the pipe */
+	int rd, wr;	/* pipe ends (splice) */
+	char *buf;	/* copy path */
+	size_t off;	/* copy path: first unsent byte in buf */
+	size_t queued;	/* bytes in the pipe or buf */
 	bool src_eof;
 	bool dst_shut;
+	uint64_t cookie;	/* sockmap path: the source socket's cookie */
+	uint64_t seen;		/* sockmap path: bytes counted so far */
 };
 
 struct conn {
@@ -74,6 +85,8 @@ struct conn {
 	uint32_t svc_id;
 	uint32_t be_id;
 	bool retried;
+	bool proxy_v2;
+	uint32_t hdr_sent;	/* PROXY header bytes written to the backend */
 	struct flow_dir up;	/* client -> backend */
 	struct flow_dir down;	/* backend -> client */
 	struct conn *prev, *next;
@@ -89,6 +102,7 @@ struct xlb_proxy {
 	struct conn *dead;	/* closed during this loop iteration */
 	size_t n_conns;
 	char *peekbuf;
+	struct xlb_proxy_sockmap sm;
 	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
 };
 
@@ -141,10 +155,15 @@ static void side_close(struct xlb_proxy *p, struct side *s, bool reset)
 	fd_close(&s->w.fd);
 }
 
-static void dir_close(struct flow_dir *d)
+static void dir_close(struct xlb_proxy *p, struct flow_dir *d)
 {
 	fd_close(&d->rd);
 	fd_close(&d->wr);
+	free(d->buf);
+	d->buf = NULL;
+	if (d->cookie)
+		bpf_map_delete_elem(p->sm.peer_fd, &d->cookie);
+	d->cookie = 0;
 }
 
 /* Closes at once but frees later: another event of this batch may still
@@ -157,8 +176,8 @@ static void conn_close(struct conn *c, bool reset)
 		return;
 	side_close(p, &c->client, reset);
 	side_close(p, &c->backend, reset);
-	dir_close(&c->up);
-	dir_close(&c->down);
+	dir_close(p, &c->up);
+	dir_close(p, &c->down);
 	c->state = C_DEAD;
 	conn_unlink(p, c);
 	c->next = p->dead;
@@ -238,7 +257,16 @@ static int dir_open(struct flow_dir *d)
 		return -errno;
 	d->rd = fds[0];
 	d->wr = fds[1];
+	/* best effort: unprivileged limits may refuse, 64 KiB still works */
+	fcntl(d->wr, F_SETPIPE_SZ, PIPE_BYTES);
 	return 0;
+}
+
+static void count_moved(struct conn *c, size_t n)
+{
+	c->l->c.spliced_bytes += n;
+	if (svc_counters(c))
+		svc_counters(c)->spliced_bytes += n;
 }
 
 /* Moves what it can from src to dst; 0, or -errno on a broken side. */
@@ -253,9 +281,7 @@ static int pump(struct conn *c, struct flow_dir *d, int src, int dst)
 			if (n < 0)
 				return errno == EAGAIN ? 0 : -errno;
 			d->queued -= (size_t)n;
-			c->l->c.spliced_bytes += (uint64_t)n;
-			if (svc_counters(c))
-				svc_counters(c)->spliced_bytes += (uint64_t)n;
+			count_moved(c, (size_t)n);
 			continue;
 		}
 		if (d->src_eof)
@@ -277,14 +303,53 @@ static int pump(struct conn *c, struct flow_dir *d, int src, int dst)
 	return 0;
 }
 
+/* The baseline path: the same loop through a userspace buffer. */
+static int pump_copy(struct conn *c, struct flow_dir *d, int src, int dst)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (d->queued) {
+			n = send(dst, d->buf + d->off, d->queued, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -errno;
+			d->off += (size_t)n;
+			d->queued -= (size_t)n;
+			count_moved(c, (size_t)n);
+			continue;
+		}
+		if (d->src_eof)
+			break;
+		n = recv(src, d->buf, SPLICE_CHUNK, MSG_DONTWAIT);
+		if (n == 0) {
+			d->src_eof = true;
+			break;
+		}
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		d->off = 0;
+		d->queued = (size_t)n;
+	}
+	if (!d->dst_shut) {
+		shutdown(dst, SHUT_WR);
+		d->dst_shut = true;
+	}
+	return 0;
+}
+
+static int pump_dir(struct conn *c, struct flow_dir *d, int src, int dst)
+{
+	return d->buf ? pump_copy(c, d, src, dst) : pump(c, d, src, dst);
+}
+
 static void splice_both(struct conn *c)
 {
 	int err;
 
 	c->last_active_ms = now_ms();
-	err = pump(c, &c->up, c->client.w.fd, c->backend.w.fd);
+	err = pump_dir(c, &c->up, c->client.w.fd, c->backend.w.fd);
 	if (!err)
-		err = pump(c, &c->down, c->backend.w.fd, c->client.w.fd);
+		err = pump_dir(c, &c->down, c->backend.w.fd, c->client.w.fd);
 	if (err) {
 		pr_debug("event=proxy_reset client=%s err=\"%s\"", c->peer, strerror(-err));
 		conn_close(c, true);
@@ -303,14 +368,44 @@ static void on_splice_event(struct xlb_watch *w, uint32_t events)
 		splice_both(s->c);
 }
 
+static int dir_open_copy(struct flow_dir *d)
+{
+	d->buf = malloc(SPLICE_CHUNK);
+	return d->buf ? 0 : -ENOMEM;
+}
+
+static void count_path(struct conn *c)
+{
+	struct xlb_proxy_counters *sc = svc_counters(c);
+	enum xlb_proxy_path path = c->p->lim.path;
+
+	c->l->c.routed++;
+	if (sc)
+		sc->routed++;
+	if (path == XLB_PATH_SPLICE) {
+		c->l->c.splice_conns++;
+		if (sc)
+			sc->splice_conns++;
+	} else if (path == XLB_PATH_COPY) {
+		c->l->c.copy_conns++;
+		if (sc)
+			sc->copy_conns++;
+	} else {
+		c->l->c.sockmap_conns++;
+		if (sc)
+			sc->sockmap_conns++;
+	}
+}
+
 static int start_splice(struct conn *c)
 {
 	const uint32_t ev = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+	bool copy = c->p->lim.path == XLB_PATH_COPY;
 	int err;
 
-	err = dir_open(&c->up);
+	err = copy ? dir_open_copy(&c->up) : dir_open(&c->up);
 	if (!err)
-		err = dir_open(&c->down);
+		err = copy ? dir_open_copy(&c->down) : dir_open(&c->down);
 	if (err)
 		return err;
 	c->client.w.fn = on_splice_event;
@@ -321,14 +416,133 @@ static int start_splice(struct conn *c)
 	if (err)
 		return err;
 	c->state = C_SPLICE;
-	c->l->c.splice_conns++;
-	c->l->c.routed++;
-	if (svc_counters(c)) {
-		svc_counters(c)->routed++;
-		svc_counters(c)->splice_conns++;
-	}
+	count_path(c);
 	splice_both(c);
 	return 0;
+}
+
+/* ---- sockmap ------------------------------------------------------------------ */
+
+static uint64_t sock_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len);
+	return cookie;
+}
+
+/* Bytes ever queued on fd's send side: acked + still in the queue. */
+static uint64_t sock_bytes_written(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) || ioctl(fd, SIOCOUTQ, &outq))
+		return 0;
+	return ti.tcpi_bytes_acked + (uint64_t)outq;
+}
+
+static uint64_t sockmap_counted(struct conn *c, struct flow_dir *d)
+{
+	struct xlb_sock_peer pe;
+
+	if (bpf_map_lookup_elem(c->p->sm.peer_fd, &d->cookie, &pe))
+		return d->seen;
+	if (pe.bytes != d->seen) {
+		count_moved(c, pe.bytes - d->seen);
+		d->seen = pe.bytes;
+		c->last_active_ms = now_ms();
+	}
+	return d->seen;
+}
+
+/* sockmap does not pass a FIN on: once everything redirected from the
+ * closed side is in the peer's send queue, shut the peer's send side. */
+static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int dst, uint32_t own)
+{
+	if (!d->src_eof || d->dst_shut)
+		return;
+	/* own: bytes xlbd wrote to dst itself (the PROXY header) */
+	if (sock_bytes_written(dst) < sockmap_counted(c, d) + own)
+		return; /* still in flight inside the kernel: the tick looks again */
+	shutdown(dst, SHUT_WR);
+	d->dst_shut = true;
+}
+
+static void sockmap_check(struct conn *c)
+{
+	sockmap_counted(c, &c->up);
+	sockmap_counted(c, &c->down);
+	sockmap_pass_eof(c, &c->up, c->backend.w.fd, c->hdr_sent);
+	sockmap_pass_eof(c, &c->down, c->client.w.fd, 0);
+	if (c->up.dst_shut && c->down.dst_shut)
+		conn_close(c, false);
+}
+
+static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
+{
+	struct side *s = (struct side *)w;
+	struct conn *c = s->c;
+
+	if (c->state != C_SOCKMAP)
+		return;
+	if (events & EPOLLERR) {
+		conn_close(c, true);
+		return;
+	}
+	if (events & (EPOLLRDHUP | EPOLLHUP)) {
+		if (s == &c->client)
+			c->up.src_eof = true;
+		else
+			c->down.src_eof = true;
+	}
+	sockmap_check(c);
+}
+
+static int sockmap_pair(struct conn *c, uint64_t from, uint64_t to, int fd)
+{
+	struct xlb_sock_peer pe = { .peer_cookie = to };
+	uint64_t val = (uint64_t)fd;
+
+	if (bpf_map_update_elem(c->p->sm.peer_fd, &from, &pe, BPF_ANY))
+		return -errno;
+	return bpf_map_update_elem(c->p->sm.pairs_fd, &from, &val, BPF_ANY) ? -errno : 0;
+}
+
+static int start_sockmap(struct conn *c)
+{
+	const uint32_t ev = EPOLLRDHUP | EPOLLET;
+	int one = 1, err;
+
+	c->up.cookie = sock_cookie(c->client.w.fd);
+	c->down.cookie = sock_cookie(c->backend.w.fd);
+	if (!c->up.cookie || !c->down.cookie)
+		return -EINVAL;
+	err = sockmap_pair(c, c->up.cookie, c->down.cookie, c->client.w.fd);
+	if (!err)
+		err = sockmap_pair(c, c->down.cookie, c->up.cookie, c->backend.w.fd);
+	if (err)
+		return err;
+	/* the peeked head was queued before the insert: make it flow now */
+	setsockopt(c->client.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(c->backend.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	c->client.w.fn = on_sockmap_event;
+	c->backend.w.fn = on_sockmap_event;
+	err = xlb_loop_mod(c->p->loop, &c->client.w, ev);
+	if (!err)
+		err = xlb_loop_mod(c->p->loop, &c->backend.w, ev);
+	if (err)
+		return err;
+	c->state = C_SOCKMAP;
+	count_path(c);
+	return 0;
+}
+
+static int start_moving(struct conn *c)
+{
+	return c->p->lim.path == XLB_PATH_SOCKMAP ? start_sockmap(c) : start_splice(c);
 }
 
 /* ---- connect ------------------------------------------------------------------ */
@@ -367,6 +581,7 @@ static int connect_backend(struct conn *c, uint32_t skip_be)
 		return err;
 	c->svc_id = r.svc_id;
 	c->be_id = r.be_id;
+	c->proxy_v2 = r.proxy_v2;
 	fd = socket(r.backend.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
@@ -406,6 +621,31 @@ static void connect_failed(struct conn *c, int err)
 	refuse(c, 502, "Bad Gateway");
 }
 
+/* PROXY protocol v2 (haproxy's spec, section 2.2): the client's address
+ * and the address it connected to, before any byte of the client's. */
+static int send_proxy_v2(struct conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+					 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	uint8_t hdr[16 + 36];
+	bool v4 = c->flow.family == AF_INET;
+	size_t alen = v4 ? 4 : 16, len = 16 + 2 * alen + 4;
+
+	memcpy(hdr, sig, sizeof(sig));
+	hdr[12] = 0x21;			/* version 2, PROXY */
+	hdr[13] = v4 ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
+	hdr[14] = 0;
+	hdr[15] = (uint8_t)(2 * alen + 4);
+	memcpy(hdr + 16, c->flow.src.v6, alen);
+	memcpy(hdr + 16 + alen, c->flow.dst.v6, alen);
+	memcpy(hdr + 16 + 2 * alen, &c->flow.sport, 2);
+	memcpy(hdr + 18 + 2 * alen, &c->flow.dport, 2);
+	if (send(c->backend.w.fd, hdr, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return -EIO;
+	c->hdr_sent = (uint32_t)len;
+	return 0;
+}
+
 static void on_connect_event(struct xlb_watch *w, uint32_t events)
 {
 	struct side *s = (struct side *)w;
@@ -420,7 +660,9 @@ static void on_connect_event(struct xlb_watch *w, uint32_t events)
 		connect_failed(c, -(soerr ? soerr : errno));
 		return;
 	}
-	err = start_splice(c);
+	err = c->proxy_v2 ? send_proxy_v2(c) : 0;
+	if (!err)
+		err = start_moving(c);
 	if (err)
 		conn_close(c, true);
 }
@@ -638,8 +880,31 @@ int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tl
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
+static const char *const path_names[] = {
+	[XLB_PATH_SPLICE] = "splice",
+	[XLB_PATH_SOCKMAP] = "sockmap",
+	[XLB_PATH_COPY] = "copy",
+};
+
+const char *xlb_proxy_path_name(enum xlb_proxy_path path)
+{
+	return path <= XLB_PATH_COPY ? path_names[path] : "?";
+}
+
+int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path)
+{
+	for (int i = 0; i <= XLB_PATH_COPY; i++) {
+		if (strcmp(s, path_names[i]) == 0) {
+			*path = (enum xlb_proxy_path)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
 int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
-		  const struct xlb_proxy_limits *lim, struct xlb_proxy **out)
+		  const struct xlb_proxy_limits *lim, const struct xlb_proxy_sockmap *sm,
+		  struct xlb_proxy **out)
 {
 	struct xlb_proxy *p = calloc(1, sizeof(*p));
 
@@ -648,6 +913,7 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
 	p->loop = loop;
 	p->st = st;
 	p->lim = *lim;
+	p->sm = *sm;
 	p->peekbuf = malloc(lim->max_head);
 	if (!p->peekbuf) {
 		free(p);
@@ -671,7 +937,10 @@ static void conn_check_deadline(struct conn *c, uint64_t now)
 			conn_close(c, false);
 		return;
 	}
-	if (c->state == C_SPLICE && now - c->last_active_ms >= c->p->lim.idle_timeout_ms) {
+	if (c->state == C_SOCKMAP)
+		sockmap_check(c);
+	if ((c->state == C_SPLICE || c->state == C_SOCKMAP) &&
+	    now - c->last_active_ms >= c->p->lim.idle_timeout_ms) {
 		c->l->c.timeouts++;
 		conn_close(c, false);
 	}

@@ -12,19 +12,37 @@
 #include "loop.h"
 #include "state.h"
 
+/* How a routed connection's bytes move (measured: README, proxy paths). */
+enum xlb_proxy_path {
+	XLB_PATH_SPLICE,	/* splice(2) through a pipe per direction: default */
+	XLB_PATH_SOCKMAP,	/* sockhash + stream verdict redirect, no backpressure */
+	XLB_PATH_COPY,		/* read/write through a buffer: the baseline */
+};
+
 struct xlb_proxy_limits {
 	uint32_t peek_timeout_ms;	/* whole head/ClientHello within this */
 	uint32_t max_head;		/* bytes of head or ClientHello */
 	uint32_t max_conns;		/* concurrent; more are refused */
 	uint32_t idle_timeout_ms;	/* no byte either way for this long */
+	enum xlb_proxy_path path;
 };
 
-#define XLB_PROXY_DEFAULT_LIMITS { 10000, 16384, 20000, 300000 }
+#define XLB_PROXY_DEFAULT_LIMITS { 10000, 16384, 20000, 300000, XLB_PATH_SPLICE }
+
+/* The sockmap path's maps (xlb_sock_pairs with the verdict program
+ * attached, and xlb_sock_peer); unused on the other paths. */
+struct xlb_proxy_sockmap {
+	int pairs_fd;
+	int peer_fd;
+};
 
 struct xlb_proxy;
 
 int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
-		  const struct xlb_proxy_limits *lim, struct xlb_proxy **out);
+		  const struct xlb_proxy_limits *lim, const struct xlb_proxy_sockmap *sm,
+		  struct xlb_proxy **out);
+const char *xlb_proxy_path_name(enum xlb_proxy_path path);
+int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path);
 /* Opens a listener (TCP; ep's proto is ignored). Returns 0 or -errno. */
 int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
 /* Deadlines: call a few times a second. */

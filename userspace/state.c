@@ -29,6 +29,7 @@ struct svc {
 	bool has_listen;
 	struct xlb_endpoint listen;
 	bool tls;			/* hosts are SNI names */
+	bool proxy_v2;
 	char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
 	uint32_t id;
@@ -212,7 +213,7 @@ static uint32_t svc_active_count(const struct svc *s)
 static uint32_t svc_flags(const struct svc *s)
 {
 	return (s->runtime ? XLB_SVC_F_RUNTIME : 0) | (s->n_hosts ? XLB_SVC_F_HOST : 0) |
-	       (s->tls ? XLB_SVC_F_TLS : 0);
+	       (s->tls ? XLB_SVC_F_TLS : 0) | (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0);
 }
 
 static int svc_info_write(const struct xlb_state *st, const struct svc *s)
@@ -512,6 +513,7 @@ static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 	s->hosts = copy;
 	s->n_hosts = spec->n_hosts;
 	s->tls = spec->tls;
+	s->proxy_v2 = spec->proxy_v2;
 	return 0;
 }
 
@@ -666,7 +668,8 @@ int xlb_state_route(const struct xlb_state *st, bool tls, const char *host,
 		b = be_by_id(s, id);
 		if (!b || b->state != XLB_BE_ACTIVE)
 			continue;
-		*out = (struct xlb_route){ .svc_id = s->id, .be_id = id, .backend = b->ep };
+		*out = (struct xlb_route){ .svc_id = s->id, .be_id = id, .backend = b->ep,
+					   .proxy_v2 = s->proxy_v2 };
 		return 0;
 	}
 	return -EHOSTUNREACH;
@@ -849,6 +852,7 @@ static int adopt_services(struct xlb_state *st)
 			endpoint_from_key(&info.key, &s->listen);
 		}
 		s->tls = info.flags & XLB_SVC_F_TLS;
+		s->proxy_v2 = info.flags & XLB_SVC_F_PROXY_V2;
 		st->svc_used[id] = 1;
 	}
 	return 0;
@@ -982,6 +986,7 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.hosts = (const char (*)[XLB_HOST_LEN])cs->hosts,
 		.n_hosts = cs->n_hosts,
 		.tls = cs->tls,
+		.proxy_v2 = cs->proxy_v2,
 	};
 }
 

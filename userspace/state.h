@@ -48,6 +48,7 @@ struct xlb_svc_spec {
 	const char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
 	bool tls;				/* hosts are routed by SNI */
+	bool proxy_v2;				/* send a PROXY v2 header */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -71,6 +72,7 @@ struct xlb_route {
 	uint32_t svc_id;
 	uint32_t be_id;
 	struct xlb_endpoint backend;
+	bool proxy_v2;
 };
 
 /* Finds the service serving host (SNI names when tls) and its backend for

@@ -74,7 +74,7 @@ static void usage(FILE *f)
 		   "            [--control PATH] [--log-level error|warn|info|debug]\n"
 		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
-		   "            [--idle-timeout-ms N]\n");
+		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n");
 }
 
 static int add_listen(struct xlb_endpoint *eps, int *n, const char *opt, const char *arg)
@@ -116,6 +116,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "max-head", required_argument, NULL, 2 },
 		{ "max-conns", required_argument, NULL, 3 },
 		{ "idle-timeout-ms", required_argument, NULL, 4 },
+		{ "proxy-path", required_argument, NULL, 5 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -134,6 +135,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 2: err = parse_limit("max-head", optarg, 64, &o->lim.max_head); break;
 		case 3: err = parse_limit("max-conns", optarg, 1, &o->lim.max_conns); break;
 		case 4: err = parse_limit("idle-timeout-ms", optarg, 1, &o->lim.idle_timeout_ms); break;
+		case 5:
+			err = xlb_proxy_path_parse(optarg, &o->lim.path);
+			if (err)
+				pr_err("bad --proxy-path '%s' (splice, sockmap or copy)", optarg);
+			break;
 		case 'c': o->config = optarg; break;
 		case 'p': o->pin_dir = optarg; break;
 		case 's': o->control = optarg; break;
@@ -503,8 +509,25 @@ static void cleanup(struct daemon *d)
 	xlb_loop_free(d->loop);
 }
 
+/* The verdict program goes on the sockhash before any socket does. */
+static int sockmap_attach(struct daemon *d)
+{
+	int err;
+
+	if (d->o.lim.path != XLB_PATH_SOCKMAP)
+		return 0;
+	err = bpf_prog_attach(bpf_program__fd(d->skel->progs.xlb_sk_verdict),
+			      bpf_map__fd(d->skel->maps.xlb_sock_pairs),
+			      BPF_SK_SKB_STREAM_VERDICT, 0);
+	if (err)
+		return pr_err("attaching the sockmap verdict program: %s", strerror(errno)),
+		       -errno;
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
+	struct xlb_proxy_sockmap sm;
 	int err;
 
 	raise_fd_limit();
@@ -516,9 +539,13 @@ static int start(struct daemon *d)
 	if (err)
 		return err;
 	ensure_backend_links(d);
+	sm = (struct xlb_proxy_sockmap){ bpf_map__fd(d->skel->maps.xlb_sock_pairs),
+					 bpf_map__fd(d->skel->maps.xlb_sock_peer) };
 	err = xlb_loop_new(&d->loop);
 	if (!err)
-		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &d->proxy);
+		err = sockmap_attach(d);
+	if (!err)
+		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
 	if (!err)
 		err = open_listeners(d);
 	if (err)

@@ -39,6 +39,7 @@ enum xlb_svc_flags {
 	XLB_SVC_F_RUNTIME = 1 << 0,	/* added through the control socket */
 	XLB_SVC_F_HOST = 1 << 1,	/* has host names (proxy-routed) */
 	XLB_SVC_F_TLS = 1 << 2,		/* host names are routed by SNI */
+	XLB_SVC_F_PROXY_V2 = 1 << 3,	/* proxied connections get a PROXY v2 header */
 };
 
 /* xlb_svc_info (ARRAY, XLB_MAX_SERVICES): service id -> metadata that only
@@ -154,8 +155,10 @@ struct xlb_proxy_counters {
 	__u64 timeouts;		/* closed at the peek or idle deadline */
 	__u64 refused;		/* over the connection limit */
 	__u64 connect_failed;	/* backend refused or unreachable (after retry) */
-	__u64 spliced_bytes;	/* bytes the kernel moved, both directions */
+	__u64 spliced_bytes;	/* bytes moved after routing, both directions */
 	__u64 splice_conns;	/* connections moved by splice(2) */
+	__u64 sockmap_conns;	/* connections moved by sockmap redirection */
+	__u64 copy_conns;	/* connections moved by read/write (--proxy-path copy) */
 };
 
 enum xlb_listener_kind {
@@ -171,6 +174,14 @@ struct xlb_listener {
 	__u8 kind;	/* enum xlb_listener_kind */
 	__u32 pad;
 	struct xlb_proxy_counters c;
+};
+
+/* xlb_sock_peer (HASH, not pinned): socket cookie -> its peer's cookie and
+ * the bytes redirected from it, for proxied connections that the sockmap
+ * path moves. xlbd writes the pairs; the stream verdict program counts. */
+struct xlb_sock_peer {
+	__u64 peer_cookie;
+	__u64 bytes;
 };
 
 /* xlb_svc_stats (PERCPU_ARRAY, XLB_MAX_SERVICES) and xlb_be_stats
