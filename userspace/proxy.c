@@ -701,7 +701,6 @@ static void on_peek_event(struct xlb_watch *w, uint32_t events)
 	enum xlb_peek v;
 	ssize_t n;
 
-	(void)events;
 	if (c->state != C_PEEK)
 		return;
 	n = recv(w->fd, c->p->peekbuf, c->p->lim.max_head, MSG_PEEK | MSG_DONTWAIT);
@@ -712,6 +711,11 @@ static void on_peek_event(struct xlb_watch *w, uint32_t events)
 	if (n < 0)
 		return;
 	v = peek_parse(c, (size_t)n, &why);
+	if (v == XLB_PEEK_MORE && (events & EPOLLRDHUP)) {
+		c->l->c.bad_request++;
+		refuse(c, 400, "incomplete request");	/* no more is coming */
+		return;
+	}
 	if (v == XLB_PEEK_MORE && (size_t)n < c->p->lim.max_head)
 		return;
 	if (v == XLB_PEEK_OK) {
@@ -806,7 +810,7 @@ static void accept_one(struct listener *l, int fd)
 		conn_close(c, true);
 		return;
 	}
-	on_peek_event(&c->client.w, EPOLLIN);
+	on_peek_event(&c->client.w, 0);
 }
 
 static void on_accept(struct xlb_watch *w, uint32_t events)
