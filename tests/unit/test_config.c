@@ -44,6 +44,7 @@ static const char valid_config[] =
 	"[service web]\n"
 	"host = www.app.dev\n"
 	"proto = tls\n"
+	"proxy_protocol = v2\n"
 	"backend = 10.200.3.2:443\n"
 	"[service  udp-api ]\n"
 	"listen = 10.200.0.100:80/udp\n"	/* same VIP and port as api, other proto */
@@ -111,11 +112,13 @@ static void check_web_and_udp(const struct xlb_cfg_service *web,
 	assert_string_equal(web->name, "web");
 	assert_false(web->has_listen);
 	assert_true(web->tls);
+	assert_true(web->proxy_v2);
 	assert_int_equal(web->n_hosts, 1);
 	assert_string_equal(web->hosts[0], "www.app.dev");
 	assert_int_equal(web->n_backends, 1);
 	assert_backend(&web->backends[0], "10.200.3.2", 443, 1);
 
+	assert_false(udp->proxy_v2);
 	assert_string_equal(udp->name, "udp-api");
 	assert_ep(&udp->listen, "10.200.0.100", 80, IPPROTO_UDP);
 	assert_int_equal(udp->n_backends, 1);
@@ -222,6 +225,8 @@ static const struct err_case err_cases[] = {
 	  "t.ini:5: duplicate service 'api' (first at line 1)" },
 	/* unknown keys */
 	{ SVC_L "lisen = 10.0.0.1:81/tcp\n", "t.ini:3: service api: unknown key 'lisen'" },
+	{ SVC_L "proxy_protocol = v1\n",
+	  "t.ini:3: service api: bad proxy_protocol 'v1' (want v2)" },
 	{ "[http]\nport = 80\n", "t.ini:2: http: unknown key 'port'" },
 	{ "[tls]\nhost = a.dev\n", "t.ini:2: tls: unknown key 'host'" },
 	/* service listen */
