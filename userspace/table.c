@@ -15,6 +15,15 @@ static void widen_to_cells(size_t *width, size_t ncols, char cells[][XLB_CELL_LE
 	}
 }
 
+/* Empties the cells a row fills. Resetting only the first byte (not the
+ * whole XLB_CELL_LEN) keeps a quarter-million-row flow table cheap; a
+ * filler that writes nothing leaves an empty cell. */
+static void clear_cells(size_t ncols, char cells[][XLB_CELL_LEN])
+{
+	for (size_t c = 0; c < ncols; c++)
+		cells[c][0] = '\0';
+}
+
 static void measure_columns(const struct xlb_table_col *cols, size_t ncols, size_t nrows,
 			    xlb_table_row_fn fill_row, void *ctx, size_t *width)
 {
@@ -23,7 +32,7 @@ static void measure_columns(const struct xlb_table_col *cols, size_t ncols, size
 	for (size_t c = 0; c < ncols; c++)
 		width[c] = strlen(cols[c].header);
 	for (size_t r = 0; r < nrows; r++) {
-		memset(cells, 0, sizeof(cells));
+		clear_cells(ncols, cells);
 		fill_row(ctx, r, cells);
 		widen_to_cells(width, ncols, cells);
 	}
@@ -71,7 +80,7 @@ int xlb_table_print(FILE *out, const struct xlb_table_col *cols, size_t ncols, s
 	measure_columns(cols, ncols, nrows, fill_row, ctx, width);
 	print_header(out, cols, ncols, width);
 	for (size_t r = 0; r < nrows; r++) {
-		memset(cells, 0, sizeof(cells));
+		clear_cells(ncols, cells);
 		fill_row(ctx, r, cells);
 		print_line(out, cols, ncols, width, cells);
 	}

@@ -8,9 +8,13 @@
 #include <stddef.h>
 #include <stdio.h>
 
-/* Longest cell: a service name (63) or a formatted endpoint (63) fits. */
-#define XLB_CELL_LEN 96
-#define XLB_TABLE_MAX_COLS 8
+/* Longest cell: a service name (63), a formatted endpoint (63), or a
+ * list of host names (each up to 253), which xlbctl cuts to fit and ends
+ * with ",+N" for the N names left out. Cells live on the stack, one row
+ * at a time. */
+#define XLB_CELL_LEN 512
+/* The widest table: a proxy listener's address, kind and 11 counters. */
+#define XLB_TABLE_MAX_COLS 16
 
 enum xlb_align { XLB_ALIGN_LEFT, XLB_ALIGN_RIGHT };
 

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,13 +68,16 @@ static void print_usage(FILE *out)
 		"\n"
 		"Read the pinned maps (works without xlbd):\n"
 		"  status                          pin dir, daemon, counts, attached interfaces\n"
-		"  services                        services with listener and counters\n"
+		"  services                        services with listener, host names and counters\n"
 		"  backends [SERVICE]              backends with state, weight and counters\n"
 		"  flows [--service NAME] [--backend ADDR:PORT]\n"
 		"                                  tracked client flows\n"
-		"  stats                           per-service, per-backend and per-reason counters\n"
+		"  stats                           per-service, per-backend, per-reason and proxy counters\n"
 		"Change the running balancer (through xlbd):\n"
-		"  service add NAME --listen ADDR:PORT/PROTO\n"
+		"  service add NAME [--listen ADDR:PORT/PROTO] [--host HOST]... [--proto http|tls]\n"
+		"                                  at least one of --listen and --host; HOST is a\n"
+		"                                  DNS name or a *.example.com wildcard, routed by\n"
+		"                                  HTTP Host (default) or TLS SNI (--proto tls)\n"
 		"  service del NAME\n"
 		"  backend add SERVICE ADDR:PORT [--weight N]   (N in 1..%d, default 1)\n"
 		"  backend drain SERVICE ADDR:PORT\n"
@@ -111,9 +115,18 @@ enum sub_opt {
 	SUB_WEIGHT = 1 << 2,
 	SUB_SERVICE = 1 << 3,
 	SUB_BACKEND = 1 << 4,
+	SUB_HOST = 1 << 5,
+	SUB_PROTO = 1 << 6,
 };
 
+/* More --host options than one control request can carry (see
+ * CTL_REQUEST_MAX_WORDS) are refused while parsing. */
+#define SUB_MAX_HOSTS 32
+
 struct sub_args {
+	const char *hosts[SUB_MAX_HOSTS];	/* --host, repeatable, in order */
+	int nhosts;
+	const char *proto;
 	const char *listen;
 	const char *weight;
 	const char *service;
@@ -130,6 +143,8 @@ static const struct option all_sub_opts[] = {
 	{ "weight", required_argument, NULL, SUB_WEIGHT },
 	{ "service", required_argument, NULL, SUB_SERVICE },
 	{ "backend", required_argument, NULL, SUB_BACKEND },
+	{ "host", required_argument, NULL, SUB_HOST },
+	{ "proto", required_argument, NULL, SUB_PROTO },
 };
 
 #define N_SUB_OPTS (sizeof(all_sub_opts) / sizeof(all_sub_opts[0]))
@@ -145,7 +160,16 @@ static void build_sub_opts(unsigned allowed, struct option *opts)
 	opts[n] = (struct option){ 0 };
 }
 
-static void store_sub_opt(struct ctl *ctl, int c, struct sub_args *a)
+static int store_host(const char *what, struct sub_args *a)
+{
+	if (a->nhosts == SUB_MAX_HOSTS)
+		return complain(CTL_USAGE, "%s: too many --host options (at most %d)", what,
+				SUB_MAX_HOSTS);
+	a->hosts[a->nhosts++] = optarg;
+	return CTL_OK;
+}
+
+static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_args *a)
 {
 	switch (c) {
 	case SUB_JSON: ctl->json = true; break;
@@ -153,7 +177,10 @@ static void store_sub_opt(struct ctl *ctl, int c, struct sub_args *a)
 	case SUB_WEIGHT: a->weight = optarg; break;
 	case SUB_SERVICE: a->service = optarg; break;
 	case SUB_BACKEND: a->backend = optarg; break;
+	case SUB_HOST: return store_host(what, a);
+	case SUB_PROTO: a->proto = optarg; break;
 	}
+	return CTL_OK;
 }
 
 /* Parses argv (argv[0] is the last command word, e.g. "add") with GNU
@@ -163,7 +190,7 @@ static int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **ar
 			  unsigned allowed, int min_pos, int max_pos, struct sub_args *a)
 {
 	struct option opts[N_SUB_OPTS + 2];
-	int c;
+	int c, rc;
 
 	*a = (struct sub_args){ 0 };
 	build_sub_opts(allowed, opts);
@@ -178,7 +205,9 @@ static int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **ar
 			return complain(CTL_USAGE, "%s: option %s needs a value", what, argv[optind - 1]);
 		if (c == '?')
 			return complain_bad_option(what, argv);
-		store_sub_opt(ctl, c, a);
+		rc = store_sub_opt(ctl, what, c, a);
+		if (rc)
+			return rc;
 	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
@@ -211,9 +240,11 @@ static int check_map_layout(const struct ctl_map *m, const struct bpf_map_info *
 
 /* Opens a pinned map and checks its layout against the structs this
  * binary was built with: a mismatch would otherwise print garbage. Prints
- * the error itself. */
-static int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
-		    struct ctl_map *m)
+ * the error itself, except -ENOENT when the map is optional: maps added
+ * after the first release (the proxy's) are absent from pin dirs that an
+ * older xlbd made, and the commands then leave their part out. */
+static int open_map_opt(const struct ctl *ctl, const char *name, __u32 key_size,
+			__u32 value_size, bool optional, struct ctl_map *m)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -221,6 +252,8 @@ static int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u
 
 	m->name = name;
 	m->fd = xlb_pins_open_map(ctl->pin_dir, name);
+	if (m->fd == -ENOENT && optional)
+		return m->fd;
 	if (m->fd < 0) {
 		complain(CTL_FAIL, "cannot open map %s in %s: %s", name, ctl->pin_dir,
 			 strerror(-m->fd));
@@ -239,6 +272,12 @@ static int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u
 	m->max_entries = info.max_entries;
 	m->key_size = key_size;
 	return 0;
+}
+
+static int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
+		    struct ctl_map *m)
+{
+	return open_map_opt(ctl, name, key_size, value_size, false, m);
 }
 
 static void close_map(struct ctl_map *m)
@@ -288,8 +327,9 @@ static int sum_percpu(const struct ctl *ctl, const struct ctl_map *m, __u32 idx,
 
 typedef int (*key_visit_fn)(const struct ctl_map *m, const void *key, void *ctx);
 
-#define MAX_KEY_SIZE 64
+#define MAX_KEY_SIZE 256
 _Static_assert(sizeof(struct xlb_flow_key) <= MAX_KEY_SIZE, "flow key fits the walk buffer");
+_Static_assert(sizeof(struct xlb_host_key) <= MAX_KEY_SIZE, "host key fits the walk buffer");
 
 /* Visits every key of a hash map. Under traffic, LRU eviction can delete
  * the key we stand on and the kernel then restarts from the first key, so
@@ -318,6 +358,13 @@ static int walk_keys(const struct ctl_map *m, key_visit_fn visit, void *ctx)
 
 /* ---- the state: services and backends -------------------------------------- */
 
+/* One xlb_hosts entry: a host name (or "*.suffix") and its service. */
+struct host_ent {
+	char name[XLB_HOST_KEY_LEN];
+	__u32 svc_id;
+	__u32 flags;	/* XLB_SVC_F_TLS */
+};
+
 struct state {
 	struct xlb_svc_info *svc;	/* indexed by service id */
 	__u32 n_svc_slots;
@@ -329,6 +376,8 @@ struct state {
 	size_t n_bes;
 	struct xlb_counters *svc_c;	/* by service id; only with counters */
 	struct xlb_counters *be_c;	/* by backend id; only with counters */
+	struct host_ent *hosts;		/* by service id, then name; only with hosts */
+	size_t n_hosts, cap_hosts;
 };
 
 static void state_free(struct state *st)
@@ -339,6 +388,7 @@ static void state_free(struct state *st)
 	free(st->be_ids);
 	free(st->svc_c);
 	free(st->be_c);
+	free(st->hosts);
 	*st = (struct state){ 0 };
 }
 
@@ -365,11 +415,13 @@ static void terminate_names(struct state *st)
 		st->svc[i].name[XLB_NAME_LEN - 1] = '\0';
 }
 
-static int read_array_map(const struct ctl *ctl, const char *name, size_t value_size,
-			  void **vals, __u32 *n)
+/* Reads a whole ARRAY map into a new buffer. An optional map that is not
+ * pinned gives -ENOENT without a message. */
+static int read_array_map_opt(const struct ctl *ctl, const char *name, size_t value_size,
+			      bool optional, void **vals, __u32 *n)
 {
 	struct ctl_map m;
-	int rc = open_map(ctl, name, sizeof(__u32), (__u32)value_size, &m);
+	int rc = open_map_opt(ctl, name, sizeof(__u32), (__u32)value_size, optional, &m);
 
 	if (rc)
 		return rc;
@@ -379,6 +431,12 @@ static int read_array_map(const struct ctl *ctl, const char *name, size_t value_
 		*n = m.max_entries;
 	close_map(&m);
 	return rc;
+}
+
+static int read_array_map(const struct ctl *ctl, const char *name, size_t value_size,
+			  void **vals, __u32 *n)
+{
+	return read_array_map_opt(ctl, name, value_size, false, vals, n);
 }
 
 static int cmp_u32(__u32 x, __u32 y)
@@ -476,6 +534,88 @@ static int load_state_counters(const struct ctl *ctl, struct state *st)
 		rc = load_counters(ctl, "xlb_be_stats", st->be_ids, st->n_bes, st->n_be_slots,
 				   &st->be_c);
 	return rc;
+}
+
+static int collect_host(const struct ctl_map *m, const void *key, void *ctx)
+{
+	struct state *st = ctx;
+	struct xlb_host_val val;
+	struct host_ent *e;
+
+	if (bpf_map_lookup_elem(m->fd, key, &val))
+		return errno == ENOENT ? 0 : -errno;	/* deleted since get_next_key */
+	if (st->n_hosts == st->cap_hosts) {
+		size_t cap = st->cap_hosts ? st->cap_hosts * 2 : 16;
+		struct host_ent *v = reallocarray(st->hosts, cap, sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		st->hosts = v;
+		st->cap_hosts = cap;
+	}
+	e = &st->hosts[st->n_hosts++];
+	memcpy(e->name, key, sizeof(e->name));
+	e->name[sizeof(e->name) - 1] = '\0';	/* kernel memory: never trust it */
+	e->svc_id = val.svc_id;
+	e->flags = val.flags;
+	return 0;
+}
+
+static int cmp_hosts(const void *a, const void *b)
+{
+	const struct host_ent *x = a, *y = b;
+	int c = cmp_u32(x->svc_id, y->svc_id);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* Reads xlb_hosts, sorted so that each service's names are one run. A pin
+ * dir from before host routing has no such map: no service has hosts. */
+static int load_hosts(const struct ctl *ctl, struct state *st)
+{
+	struct ctl_map m;
+	int rc = open_map_opt(ctl, "xlb_hosts", sizeof(struct xlb_host_key),
+			      sizeof(struct xlb_host_val), true, &m);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = walk_keys(&m, collect_host, st);
+	if (rc)
+		complain(CTL_FAIL, "cannot read map xlb_hosts: %s", strerror(-rc));
+	else if (st->n_hosts)
+		qsort(st->hosts, st->n_hosts, sizeof(*st->hosts), cmp_hosts);
+	close_map(&m);
+	return rc;
+}
+
+/* The run of service svc_id's host names: sets *first, returns the count. */
+static size_t hosts_of(const struct state *st, __u32 svc_id, size_t *first)
+{
+	size_t lo = 0, hi = st->n_hosts, n = 0;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (st->hosts[mid].svc_id < svc_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*first = lo;
+	while (lo + n < st->n_hosts && st->hosts[lo + n].svc_id == svc_id)
+		n++;
+	return n;
+}
+
+/* "http" or "tls" for a service routed by host name, NULL otherwise. */
+static const char *host_proto(const struct state *st, __u32 svc_id)
+{
+	const struct xlb_svc_info *info = &st->svc[svc_id];
+	size_t first;
+
+	if (!(info->flags & XLB_SVC_F_HOST) && !hosts_of(st, svc_id, &first))
+		return NULL;
+	return info->flags & XLB_SVC_F_TLS ? "tls" : "http";
 }
 
 static int find_service(const struct state *st, const char *name, __u32 *id)
@@ -624,6 +764,32 @@ static int emit_json(json_t *root)
 
 /* ---- services --------------------------------------------------------------- */
 
+/* Room kept at the end of a hosts cell for ",+N" (N names left out). */
+#define HOSTS_MORE_LEN 12
+
+/* Joins the service's host names with commas into cell, "-" for none. A
+ * list too long for one cell ends in ",+N" for the N names not shown, so
+ * the cut is visible; --json always carries the whole list. */
+static void cell_hosts(char *cell, const struct state *st, __u32 svc_id)
+{
+	size_t first, n = hosts_of(st, svc_id, &first), used = 0, i;
+
+	cell_str(cell, NULL);
+	for (i = 0; i < n; i++) {
+		const char *name = st->hosts[first + i].name;
+		size_t need = (i ? 1 : 0) + strlen(name), reserve = i + 1 < n ? HOSTS_MORE_LEN : 0;
+
+		if (used + need + reserve >= XLB_CELL_LEN)
+			break;
+		used += (size_t)snprintf(cell + used, XLB_CELL_LEN - used, "%s%s", i ? "," : "",
+					 name);
+	}
+	if (i < n)
+		snprintf(cell + used, XLB_CELL_LEN - used, "%s+%zu", i ? "," : "", n - i);
+}
+
+/* PROTO and HOSTS come last: scripts that read the older columns by
+ * position keep working, and the widest column is the one not padded. */
 static void fill_service_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 {
 	const struct state *st = ctx;
@@ -635,6 +801,8 @@ static void fill_service_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	cell_str(cells[1], format_listen(info, ep, sizeof(ep)));
 	cell_u64(cells[2], info->backends);
 	cells_counters(cells + 3, &st->svc_c[id]);
+	cell_str(cells[6], host_proto(st, id));
+	cell_hosts(cells[7], st, id);
 }
 
 static int print_services_table(const struct state *st)
@@ -643,9 +811,20 @@ static int print_services_table(const struct state *st)
 		{ "NAME", XLB_ALIGN_LEFT },	 { "LISTEN", XLB_ALIGN_LEFT },
 		{ "BACKENDS", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
 		{ "BYTES", XLB_ALIGN_RIGHT },	 { "FLOWS", XLB_ALIGN_RIGHT },
+		{ "PROTO", XLB_ALIGN_LEFT },	 { "HOSTS", XLB_ALIGN_LEFT },
 	};
 
-	return print_table(cols, 6, st->n_svcs, fill_service_row, (void *)st);
+	return print_table(cols, 8, st->n_svcs, fill_service_row, (void *)st);
+}
+
+static json_t *hosts_json(const struct state *st, __u32 svc_id)
+{
+	size_t first, n = hosts_of(st, svc_id, &first);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++)
+		jpush(arr, json_string(st->hosts[first + i].name));
+	return arr;
 }
 
 static json_t *service_json(const struct state *st, __u32 id)
@@ -659,6 +838,8 @@ static json_t *service_json(const struct state *st, __u32 id)
 	jset(o, "listen", jstr_or_null(format_listen(info, ep, sizeof(ep))));
 	jset(o, "backends", jint(info->backends));
 	jset(o, "runtime", json_boolean(info->flags & XLB_SVC_F_RUNTIME));
+	jset(o, "hosts", hosts_json(st, id));
+	jset(o, "proto", jstr_or_null(host_proto(st, id)));
 	jset_counters(o, &st->svc_c[id]);
 	return o;
 }
@@ -680,7 +861,7 @@ static int cmd_services(struct ctl *ctl, int argc, char **argv)
 
 	if (rc || (rc = require_pins(ctl)))
 		return rc;
-	if (load_state(ctl, &st) || load_state_counters(ctl, &st)) {
+	if (load_state(ctl, &st) || load_state_counters(ctl, &st) || load_hosts(ctl, &st)) {
 		state_free(&st);
 		return CTL_FAIL;
 	}
@@ -1135,7 +1316,256 @@ static json_t *reasons_json(const struct xlb_reason_count *counts)
 	return obj;
 }
 
-static int print_stats_tables(const struct state *st, const struct xlb_reason_count *counts)
+/* ---- proxy stats ---------------------------------------------------------- */
+
+/* The proxy's counters in struct order, with their table header and JSON
+ * key, so the listener and service views cannot drift apart. */
+static const struct {
+	const char *header;
+	const char *key;
+	size_t off;
+} proxy_fields[] = {
+#define PROXY_FIELD(h, k) { h, #k, offsetof(struct xlb_proxy_counters, k) }
+	PROXY_FIELD("ACCEPTED", accepted),
+	PROXY_FIELD("ROUTED", routed),
+	PROXY_FIELD("NO_ROUTE", no_route),
+	PROXY_FIELD("BAD_REQUEST", bad_request),
+	PROXY_FIELD("TIMEOUTS", timeouts),
+	PROXY_FIELD("REFUSED", refused),
+	PROXY_FIELD("CONNECT_FAILED", connect_failed),
+	PROXY_FIELD("SPLICED_BYTES", spliced_bytes),
+	PROXY_FIELD("SPLICE_CONNS", splice_conns),
+	PROXY_FIELD("SOCKMAP_CONNS", sockmap_conns),
+	PROXY_FIELD("COPY_CONNS", copy_conns),
+#undef PROXY_FIELD
+};
+
+#define N_PROXY_FIELDS (sizeof(proxy_fields) / sizeof(proxy_fields[0]))
+_Static_assert(N_PROXY_FIELDS * sizeof(__u64) == sizeof(struct xlb_proxy_counters),
+	       "every proxy counter has a column");
+_Static_assert(N_PROXY_FIELDS + 2 <= XLB_TABLE_MAX_COLS, "listener table fits");
+
+struct proxy_stats {
+	bool present;			/* the pin dir has the proxy's maps */
+	struct xlb_listener *lis;	/* every slot of xlb_listeners */
+	__u32 n_lis_slots;
+	__u32 *lis_ids;			/* slots in use, in slot order */
+	size_t n_lis;
+	struct xlb_proxy_counters *svc;	/* by service id */
+	__u32 *svc_ids;			/* services with a nonzero counter, by name */
+	size_t n_svcs;
+};
+
+static void proxy_stats_free(struct proxy_stats *p)
+{
+	free(p->lis);
+	free(p->lis_ids);
+	free(p->svc);
+	free(p->svc_ids);
+	*p = (struct proxy_stats){ 0 };
+}
+
+static __u64 proxy_field(const struct xlb_proxy_counters *c, size_t f)
+{
+	__u64 v;
+
+	memcpy(&v, (const char *)c + proxy_fields[f].off, sizeof(v));
+	return v;
+}
+
+static bool proxy_counters_zero(const struct xlb_proxy_counters *c)
+{
+	for (size_t f = 0; f < N_PROXY_FIELDS; f++)
+		if (proxy_field(c, f))
+			return false;
+	return true;
+}
+
+static const char *listener_kind_name(__u8 kind)
+{
+	switch (kind) {
+	case XLB_LISTEN_UNUSED: return "unused";
+	case XLB_LISTEN_HTTP: return "http";
+	case XLB_LISTEN_TLS: return "tls";
+	}
+	return "unknown";
+}
+
+/* Reads xlb_listeners and lists the slots in use. -ENOENT (silent) when
+ * the pin dir predates the proxy. */
+static int load_listeners(const struct ctl *ctl, struct proxy_stats *p)
+{
+	int rc = read_array_map_opt(ctl, "xlb_listeners", sizeof(struct xlb_listener), true,
+				    (void **)&p->lis, &p->n_lis_slots);
+
+	if (rc)
+		return rc;
+	p->lis_ids = calloc(p->n_lis_slots + 1, sizeof(__u32));
+	if (!p->lis_ids)
+		return -ENOMEM;
+	for (__u32 i = 0; i < p->n_lis_slots; i++)
+		if (p->lis[i].kind != XLB_LISTEN_UNUSED)
+			p->lis_ids[p->n_lis++] = i;
+	return 0;
+}
+
+/* Reads the proxy counters of the services in st, keeping those with any
+ * nonzero counter. xlbd writes this map, so reading each slot once gives
+ * a consistent snapshot of that slot. */
+static int load_proxy_svc_stats(const struct ctl *ctl, const struct state *st,
+				struct proxy_stats *p)
+{
+	struct ctl_map m;
+	int rc = open_map_opt(ctl, "xlb_proxy_svc_stats", sizeof(__u32),
+			      sizeof(struct xlb_proxy_counters), true, &m);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	p->svc = calloc(st->n_svc_slots + 1, sizeof(*p->svc));
+	p->svc_ids = calloc(st->n_svcs + 1, sizeof(__u32));
+	if (!p->svc || !p->svc_ids)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < st->n_svcs; i++) {
+		__u32 id = st->svc_ids[i];
+
+		if (id >= m.max_entries)
+			continue;
+		if (bpf_map_lookup_elem(m.fd, &id, &p->svc[id])) {
+			rc = -errno;
+			complain(CTL_FAIL, "cannot read map %s: %s", m.name, strerror(-rc));
+		} else if (!proxy_counters_zero(&p->svc[id])) {
+			p->svc_ids[p->n_svcs++] = id;
+		}
+	}
+	close_map(&m);
+	return rc;
+}
+
+/* Prints its own errors. A pin dir without the proxy's maps (made by an
+ * xlbd before host routing) leaves p->present false and is no error. */
+static int load_proxy_stats(const struct ctl *ctl, const struct state *st,
+			    struct proxy_stats *p)
+{
+	int rc = load_listeners(ctl, p);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (!rc)
+		rc = load_proxy_svc_stats(ctl, st, p);
+	if (rc == -ENOMEM)
+		complain(CTL_FAIL, "out of memory");
+	p->present = !rc;
+	return rc;
+}
+
+static void cells_proxy_counters(char cells[][XLB_CELL_LEN], const struct xlb_proxy_counters *c)
+{
+	for (size_t f = 0; f < N_PROXY_FIELDS; f++)
+		cell_u64(cells[f], proxy_field(c, f));
+}
+
+static void jset_proxy_counters(json_t *obj, const struct xlb_proxy_counters *c)
+{
+	for (size_t f = 0; f < N_PROXY_FIELDS; f++)
+		jset(obj, proxy_fields[f].key, jint(proxy_field(c, f)));
+}
+
+static const char *format_listener(const struct xlb_listener *l, char *buf, size_t len)
+{
+	return format_ep(l->family, &l->addr, l->port, 0, buf, len);
+}
+
+static void fill_listener_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct proxy_stats *p = ctx;
+	const struct xlb_listener *l = &p->lis[p->lis_ids[row]];
+	char ep[XLB_EP_STRLEN];
+
+	cell_str(cells[0], format_listener(l, ep, sizeof(ep)));
+	cell_str(cells[1], listener_kind_name(l->kind));
+	cells_proxy_counters(cells + 2, &l->c);
+}
+
+struct proxy_svc_rows {
+	const struct state *st;
+	const struct proxy_stats *p;
+};
+
+static void fill_proxy_svc_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct proxy_svc_rows *r = ctx;
+	__u32 id = r->p->svc_ids[row];
+
+	cell_str(cells[0], r->st->svc[id].name);
+	cells_proxy_counters(cells + 1, &r->p->svc[id]);
+}
+
+/* Column set: the given leading text columns, then every proxy counter. */
+static size_t proxy_cols(struct xlb_table_col *cols, const char *const *lead, size_t nlead)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < nlead; i++)
+		cols[n++] = (struct xlb_table_col){ lead[i], XLB_ALIGN_LEFT };
+	for (size_t f = 0; f < N_PROXY_FIELDS; f++)
+		cols[n++] = (struct xlb_table_col){ proxy_fields[f].header, XLB_ALIGN_RIGHT };
+	return n;
+}
+
+static int print_proxy_tables(const struct state *st, const struct proxy_stats *p)
+{
+	static const char *const lis_lead[] = { "ADDRESS", "KIND" };
+	static const char *const svc_lead[] = { "SERVICE" };
+	struct proxy_svc_rows rows = { st, p };
+	struct xlb_table_col cols[XLB_TABLE_MAX_COLS];
+	size_t n = proxy_cols(cols, lis_lead, 2);
+	int rc;
+
+	printf("\nproxy listeners:\n");
+	rc = print_table(cols, n, p->n_lis, fill_listener_row, (void *)p);
+	if (rc)
+		return rc;
+	printf("\nproxy services:\n");
+	n = proxy_cols(cols, svc_lead, 1);
+	return print_table(cols, n, p->n_svcs, fill_proxy_svc_row, &rows);
+}
+
+static json_t *listeners_json(const struct proxy_stats *p)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < p->n_lis; i++) {
+		const struct xlb_listener *l = &p->lis[p->lis_ids[i]];
+		char ep[XLB_EP_STRLEN];
+		json_t *o = json_object();
+
+		jset(o, "address", json_string(format_listener(l, ep, sizeof(ep))));
+		jset(o, "kind", json_string(listener_kind_name(l->kind)));
+		jset_proxy_counters(o, &l->c);
+		jpush(arr, o);
+	}
+	return arr;
+}
+
+static json_t *proxy_svc_json(const struct state *st, const struct proxy_stats *p)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < p->n_svcs; i++) {
+		__u32 id = p->svc_ids[i];
+		json_t *o = json_object();
+
+		jset(o, "name", json_string(st->svc[id].name));
+		jset_proxy_counters(o, &p->svc[id]);
+		jpush(arr, o);
+	}
+	return arr;
+}
+
+/* ---- stats ------------------------------------------------------------------ */
+
+static int print_stats_tables(const struct state *st, const struct xlb_reason_count *counts,
+			      const struct proxy_stats *p)
 {
 	int rc = print_svc_stats_table(st);
 
@@ -1147,32 +1577,47 @@ static int print_stats_tables(const struct state *st, const struct xlb_reason_co
 		putchar('\n');
 		rc = print_reasons_table(counts);
 	}
+	if (!rc && p->present)
+		rc = print_proxy_tables(st, p);
 	return rc;
+}
+
+/* The proxy arrays are present (maybe empty) even for a pin dir without
+ * the proxy's maps, so that `jq '.listeners[]'` never meets a null. */
+static json_t *stats_json(const struct state *st, const struct xlb_reason_count *counts,
+			  const struct proxy_stats *p)
+{
+	json_t *root = json_object();
+
+	jset(root, "services", svc_stats_json(st));
+	jset(root, "backends", be_stats_json(st));
+	jset(root, "reasons", reasons_json(counts));
+	jset(root, "listeners", listeners_json(p));
+	jset(root, "proxy_services", proxy_svc_json(st, p));
+	return root;
 }
 
 static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 {
 	struct xlb_reason_count counts[XLB_R_MAX];
+	struct proxy_stats p = { 0 };
 	struct sub_args a;
 	struct state st;
 	int rc = parse_sub_args(ctl, "stats", argc, argv, SUB_JSON, 0, 0, &a);
 
 	if (rc || (rc = require_pins(ctl)))
 		return rc;
-	if (load_state(ctl, &st) || load_state_counters(ctl, &st) || load_reasons(ctl, counts)) {
-		state_free(&st);
-		return CTL_FAIL;
+	if (load_state(ctl, &st) || load_state_counters(ctl, &st) || load_reasons(ctl, counts) ||
+	    load_proxy_stats(ctl, &st, &p)) {
+		rc = CTL_FAIL;
+		goto out;
 	}
-	if (ctl->json) {
-		json_t *root = json_object();
-
-		jset(root, "services", svc_stats_json(&st));
-		jset(root, "backends", be_stats_json(&st));
-		jset(root, "reasons", reasons_json(counts));
-		rc = emit_json(root);
-	} else {
-		rc = print_stats_tables(&st, counts);
-	}
+	if (ctl->json)
+		rc = emit_json(stats_json(&st, counts, &p));
+	else
+		rc = print_stats_tables(&st, counts, &p);
+out:
+	proxy_stats_free(&p);
 	state_free(&st);
 	return rc;
 }
@@ -1379,23 +1824,108 @@ static int parse_weight(const char *what, const char *s, unsigned long *weight)
 	return CTL_OK;
 }
 
+/* xlbd's limits on one request line (CTL_MAX_WORDS, and CTL_LINE_MAX
+ * less the newline and the NUL, in userspace/control.c): xlbd refuses a
+ * longer request, so xlbctl says why before sending it. */
+#define CTL_REQUEST_MAX_WORDS 24
+#define CTL_REQUEST_MAX_LEN 510
+
+/* A request line built word by word; too_long once a word did not fit. */
+struct request_line {
+	char text[CTL_REQUEST_MAX_LEN + 1];
+	size_t len;
+	int words;
+	bool too_long;
+};
+
+static void __attribute__((format(printf, 2, 3))) add_word(struct request_line *r,
+							    const char *fmt, ...)
+{
+	char word[CTL_REQUEST_MAX_LEN + 1];
+	size_t room = sizeof(r->text) - r->len;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(word, sizeof(word), fmt, ap);
+	va_end(ap);
+	if (r->too_long || n < 0 || (size_t)n + (r->words ? 1 : 0) >= room) {
+		r->too_long = true;
+		return;
+	}
+	r->len += (size_t)snprintf(r->text + r->len, room, "%s%s", r->words ? " " : "", word);
+	r->words++;
+}
+
+static int check_hosts(const char *what, const struct sub_args *a)
+{
+	for (int i = 0; i < a->nhosts; i++) {
+		if (!xlb_valid_host_name(a->hosts[i]))
+			return complain(CTL_USAGE, "%s: invalid host name '%s' (a DNS name, or "
+					"*.DOMAIN for a wildcard; no port)", what, a->hosts[i]);
+		for (int j = 0; j < i; j++)
+			if (strcasecmp(a->hosts[i], a->hosts[j]) == 0)
+				return complain(CTL_USAGE, "%s: host '%s' given twice", what,
+						a->hosts[i]);
+	}
+	return CTL_OK;
+}
+
+/* Checks the options of `service add` beyond what getopt does. */
+static int check_service_add(const char *what, const struct sub_args *a, char *listen,
+			     size_t len)
+{
+	int rc = check_service_name(what, a->pos[0]);
+
+	if (!rc && !a->listen && !a->nhosts)
+		rc = complain(CTL_USAGE, "%s: give --listen ADDR:PORT/PROTO, --host NAME, or both",
+			      what);
+	if (!rc && a->listen)
+		rc = check_endpoint(what, a->listen, XLB_EP_PROTO, listen, len);
+	if (!rc)
+		rc = check_hosts(what, a);
+	if (!rc && a->proto && strcmp(a->proto, "http") && strcmp(a->proto, "tls"))
+		rc = complain(CTL_USAGE, "%s: --proto must be http or tls, not '%s'", what, a->proto);
+	if (!rc && a->proto && !a->nhosts)
+		rc = complain(CTL_USAGE, "%s: --proto applies to --host names; none given", what);
+	return rc;
+}
+
+/* `service add NAME [listen=EP] [host=H]... [proto=P]` */
+static int build_service_add(const char *what, const struct sub_args *a, const char *listen,
+			     struct request_line *r)
+{
+	add_word(r, "service");
+	add_word(r, "add");
+	add_word(r, "%s", a->pos[0]);
+	if (a->listen)
+		add_word(r, "listen=%s", listen);
+	for (int i = 0; i < a->nhosts; i++)
+		add_word(r, "host=%s", a->hosts[i]);
+	if (a->proto)
+		add_word(r, "proto=%s", a->proto);
+	if (!r->too_long && r->words <= CTL_REQUEST_MAX_WORDS)
+		return CTL_OK;
+	return complain(CTL_USAGE, "%s: too many or too long --host names for one request to xlbd "
+			"(at most %d words, %d bytes); list them in the config file instead",
+			what, CTL_REQUEST_MAX_WORDS, CTL_REQUEST_MAX_LEN);
+}
+
 static int service_add(struct ctl *ctl, int argc, char **argv)
 {
 	const char *what = "service add";
-	char listen[XLB_EP_STRLEN], req[256];
+	char listen[XLB_EP_STRLEN];
+	struct request_line req = { 0 };
 	struct sub_args a;
-	int rc = parse_sub_args(ctl, what, argc, argv, SUB_LISTEN, 1, 1, &a);
+	int rc = parse_sub_args(ctl, what, argc, argv, SUB_LISTEN | SUB_HOST | SUB_PROTO, 1, 1, &a);
 
 	if (!rc)
-		rc = check_service_name(what, a.pos[0]);
-	if (!rc && !a.listen)
-		rc = complain(CTL_USAGE, "%s: --listen ADDR:PORT/PROTO is required", what);
+		rc = check_service_add(what, &a, listen, sizeof(listen));
 	if (!rc)
-		rc = check_endpoint(what, a.listen, XLB_EP_PROTO, listen, sizeof(listen));
+		rc = build_service_add(what, &a, listen, &req);
 	if (rc)
 		return rc;
-	snprintf(req, sizeof(req), "service add %s listen=%s", a.pos[0], listen);
-	return run_request(ctl, req);
+	return run_request(ctl, req.text);
 }
 
 static int service_del(struct ctl *ctl, int argc, char **argv)
@@ -1506,6 +2036,7 @@ struct status {
 	bool xlbd_up;
 	const char *xlbd_error;	/* why the socket did not answer */
 	size_t flows;
+	size_t listeners;	/* the proxy's, in use */
 	struct iface_list ifaces;
 };
 
@@ -1549,6 +2080,19 @@ static int load_ifaces(const struct ctl *ctl, struct iface_list *l)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_iface);
 	close_map(&m);
 	return rc;
+}
+
+/* Listener slots in use; 0 for a pin dir from before the proxy. */
+static int count_listeners(const struct ctl *ctl, size_t *n)
+{
+	struct proxy_stats p = { 0 };
+	int rc = load_listeners(ctl, &p);
+
+	*n = p.n_lis;
+	proxy_stats_free(&p);
+	if (rc == -ENOMEM)
+		complain(CTL_FAIL, "out of memory");
+	return rc == -ENOENT ? 0 : rc;
 }
 
 /* xlbd is "up" when it answers ping with ok; anything else is reported
@@ -1643,6 +2187,7 @@ static int print_status_text(const struct ctl *ctl, const struct state *st, stru
 	printf("services:    %zu\n", st->n_svcs);
 	printf("backends:    %zu\n", st->n_bes);
 	printf("flows:       %zu\n", s->flows);
+	printf("listeners:   %zu\n", s->listeners);
 	printf("interfaces:  %zu\n", s->ifaces.n);
 	if (!s->ifaces.n)
 		return CTL_OK;
@@ -1688,6 +2233,7 @@ static json_t *status_json(const struct ctl *ctl, const struct state *st, const 
 	jset(root, "services", jint(st->n_svcs));
 	jset(root, "backends", jint(st->n_bes));
 	jset(root, "flows", jint(s->flows));
+	jset(root, "listeners", jint(s->listeners));
 	jset(root, "interfaces", ifaces);
 	return root;
 }
@@ -1702,7 +2248,7 @@ static int cmd_status(struct ctl *ctl, int argc, char **argv)
 	if (rc || (rc = require_pins(ctl)))
 		return rc;
 	if (load_state(ctl, &st) || walk_flows(ctl, count_key, &s.flows) ||
-	    load_ifaces(ctl, &s.ifaces)) {
+	    count_listeners(ctl, &s.listeners) || load_ifaces(ctl, &s.ifaces)) {
 		rc = CTL_FAIL;
 		goto out;
 	}

@@ -282,7 +282,9 @@ static void ensure_backend_link(const struct xlb_endpoint *ep, void *arg)
 			xlb_format_endpoint(ep, buf, sizeof(buf)), strerror(-err));
 		return;
 	}
-	if (link_known(d, oif) || d->n_backend_links == MAX_LINKS)
+	/* a backend on the balancer itself is reached over loopback, which
+	 * needs no return path (ifindex 1 is lo in every netns) */
+	if (oif == 1 || link_known(d, oif) || d->n_backend_links == MAX_LINKS)
 		return;
 	err = xlb_attach_backend_link(&d->actx, oif);
 	if (err) {
