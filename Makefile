@@ -11,8 +11,8 @@ UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c)
 unit_maglev_deps := maglev log
 unit_config_deps := config addr log
 unit_addr_deps   := addr
-unit_peek_http_deps := peek_http
-unit_peek_tls_deps  := peek_tls
+unit_peek_http_deps := peek_http hostmap
+unit_peek_tls_deps  := peek_tls hostmap
 unit_hostmap_deps   := hostmap
 
 BUILD   ?= build
@@ -85,7 +85,7 @@ test-bats: all
 	bats --print-output-on-failure tests/bats
 
 # One driver runs every suite and ends with "test: N passed, M failed".
-test: all $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test
+test: all $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test fuzz-build
 	tests/run.sh $(BUILD)
 
 demo: all

@@ -7,7 +7,7 @@ set -euo pipefail
 PACKAGES=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
-	libcurl4-openssl-dev libcmocka-dev bpftool
+	libcurl4-openssl-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
 	bats iproute2 ethtool iputils-ping python3 curl nginx-light socat
 )
 

@@ -51,6 +51,22 @@ run_suite() {
 	fi
 }
 
+# fuzz_tap: the quick libFuzzer runs (tests/fuzz/run.sh), one TAP line
+# per target.
+fuzz_tap() {
+	local bins=("$BUILD"/fuzz/fuzz_*) n=0 line
+	echo "1..${#bins[@]}"
+	while IFS= read -r line; do
+		[[ $line == "fuzz "* ]] || { echo "# $line"; continue; }
+		n=$((n + 1))
+		if [[ $line == *": ok,"* ]]; then
+			echo "ok $n - $line"
+		else
+			echo "not ok $n - $line"
+		fi
+	done < <(tests/fuzz/run.sh "${FUZZ_QUICK_SECS:-30}" "${bins[@]}")
+}
+
 main() {
 	cd "$REPO" || exit 1
 	local t
@@ -60,6 +76,9 @@ main() {
 	done
 	if [[ -x $BUILD/bpf_test && -x tests/bpf/run.sh ]]; then
 		run_suite "bpf" tests/bpf/run.sh "$BUILD/bpf_test"
+	fi
+	if compgen -G "$BUILD/fuzz/fuzz_*" >/dev/null; then
+		run_suite "fuzz" fuzz_tap
 	fi
 	if compgen -G "tests/bats/*.bats" >/dev/null; then
 		BUILD=$BUILD run_suite "bats" bats --tap tests/bats

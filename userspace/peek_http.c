@@ -301,6 +301,7 @@ enum xlb_peek xlb_peek_http(const char *buf, size_t len, char *host, size_t host
 	struct http_req req = { 0 };
 	size_t pos = 0;
 
+	*why = NULL;
 	while (pos < len) {
 		const char *line = buf + pos;
 		const char *lf = memchr(line, '\n', len - pos);

@@ -52,13 +52,16 @@ static bool stop(struct hs_reader *r, enum xlb_peek status, const char *why)
  * what is not TLS (an HTTP request on the TLS port) is refused at once. */
 static bool next_record(struct hs_reader *r)
 {
-	const uint8_t *h = r->buf + r->pos;
 	size_t avail = r->len - r->pos;
+	const uint8_t *h;
 	size_t frag;
 
-	if (avail >= 1 && r->pos == 0 && (h[0] & 0x80))
+	if (avail == 0)
+		return stop(r, XLB_PEEK_MORE, NULL);
+	h = r->buf + r->pos;
+	if (r->pos == 0 && (h[0] & 0x80))
 		return stop(r, XLB_PEEK_BAD, "SSLv2 hello");
-	if (avail >= 1 && h[0] != TLS_CONTENT_HANDSHAKE)
+	if (h[0] != TLS_CONTENT_HANDSHAKE)
 		return stop(r, XLB_PEEK_BAD, "not a handshake record");
 	if (avail >= 2 && h[1] != 3)
 		return stop(r, XLB_PEEK_BAD, "bad record version");

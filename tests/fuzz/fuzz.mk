@@ -1,0 +1,27 @@
+# libFuzzer targets for the peekers (included by the Makefile).
+#   make fuzz         each target for FUZZ_SECS (default 300) seconds
+#   make fuzz-quick   each target for FUZZ_QUICK_SECS (default 30): CI
+# tests/fuzz/run.sh seeds each run from tests/fuzz/corpus/NAME/ without
+# writing into it, prints one line per target and fails on a crash.
+FUZZ_TARGETS    := http tls
+FUZZ_SRCS       := userspace/peek_http.c userspace/peek_tls.c userspace/hostmap.c
+FUZZ_CFLAGS     := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_SECS       ?= 300
+FUZZ_QUICK_SECS ?= 30
+FUZZ_BINS       := $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: fuzz fuzz-quick fuzz-build
+
+$(BUILD)/fuzz:
+	mkdir -p $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRCS) $(FUZZ_SRCS:.c=.h) | $(BUILD)/fuzz
+	$(CLANG) $(CPPFLAGS) $(XLB_CFLAGS) $(FUZZ_CFLAGS) $< $(FUZZ_SRCS) -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECS) $(FUZZ_BINS)
+
+fuzz-quick: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_QUICK_SECS) $(FUZZ_BINS)
