@@ -397,6 +397,23 @@ static void count_path(struct conn *c)
 	}
 }
 
+/* Both sockets to the moving state's handler: the connection is routed. */
+static int watch_both(struct conn *c, xlb_watch_fn fn, uint32_t ev, enum conn_state state)
+{
+	int err;
+
+	c->client.w.fn = fn;
+	c->backend.w.fn = fn;
+	err = xlb_loop_mod(c->p->loop, &c->client.w, ev);
+	if (!err)
+		err = xlb_loop_mod(c->p->loop, &c->backend.w, ev);
+	if (err)
+		return err;
+	c->state = state;
+	count_path(c);
+	return 0;
+}
+
 static int start_splice(struct conn *c)
 {
 	const uint32_t ev = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -408,15 +425,9 @@ static int start_splice(struct conn *c)
 		err = copy ? dir_open_copy(&c->down) : dir_open(&c->down);
 	if (err)
 		return err;
-	c->client.w.fn = on_splice_event;
-	c->backend.w.fn = on_splice_event;
-	err = xlb_loop_mod(c->p->loop, &c->client.w, ev);
-	if (!err)
-		err = xlb_loop_mod(c->p->loop, &c->backend.w, ev);
+	err = watch_both(c, on_splice_event, ev, C_SPLICE);
 	if (err)
 		return err;
-	c->state = C_SPLICE;
-	count_path(c);
 	splice_both(c);
 	return 0;
 }
@@ -528,16 +539,7 @@ static int start_sockmap(struct conn *c)
 	/* the peeked head was queued before the insert: make it flow now */
 	setsockopt(c->client.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	setsockopt(c->backend.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	c->client.w.fn = on_sockmap_event;
-	c->backend.w.fn = on_sockmap_event;
-	err = xlb_loop_mod(c->p->loop, &c->client.w, ev);
-	if (!err)
-		err = xlb_loop_mod(c->p->loop, &c->backend.w, ev);
-	if (err)
-		return err;
-	c->state = C_SOCKMAP;
-	count_path(c);
-	return 0;
+	return watch_both(c, on_sockmap_event, ev, C_SOCKMAP);
 }
 
 static int start_moving(struct conn *c)
