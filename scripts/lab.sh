@@ -9,6 +9,7 @@
 #
 # usage: lab.sh up [N] | down | status
 #        lab.sh serve-api I | serve-web I | serve-name I
+#        lab.sh serve-http I [PORT [FILE]] | serve-tls I CN
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -286,6 +287,39 @@ serve_web() {
 	echo "lab: nginx on be$1 [10.200.$1.2]:80"
 }
 
+# The proxy tests' HTTP/1.1 server (tests/lab/httpserver.py): /who answers
+# its name, be<I> on the default port 8080 and be<I>-<PORT> on another, so
+# that one backend can stand for several services; FILE is served as /file.
+serve_http() {
+	check_backend "$1"
+	local i=$1 port=${2:-8080} file=${3:-} name=be$1
+	[[ $port =~ ^[0-9]+$ ]] || die "port must be a number, got '$port'"
+	[[ $port == 8080 ]] || name=be$i-$port
+	start_server "xlb-be$i" "http-$name" "$PYTHON" "$REPO/tests/lab/httpserver.py" \
+		--name "$name" --port "$port" ${file:+--file "$file"}
+	wait_listening "xlb-be$i" "http-$name" "tcp/$port"
+	echo "lab: http server $name on be$i [10.200.$i.2]:$port${file:+ file=$file}"
+}
+
+# openssl s_server on :8443 with a fresh self-signed certificate for CN,
+# serving files from its own directory (-WWW): GET /who gives "be<I>".
+serve_tls() {
+	check_backend "$1"
+	local i=$1 cn=$2 dir=$STATE/tls-be$1
+	[[ -n $cn ]] || die "serve-tls I CN"
+	rm -rf "$dir"
+	mkdir -p "$dir/www"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj "/CN=$cn" -addext "subjectAltName=DNS:$cn" \
+		-keyout "$dir/key.pem" -out "$dir/cert.pem" 2>"$dir/req.log" ||
+		{ cat "$dir/req.log" >&2; die "openssl req failed for CN=$cn"; }
+	echo "be$i" >"$dir/www/who"
+	(cd "$dir/www" && start_server "xlb-be$i" "tls-be$i" openssl s_server -quiet -accept 8443 \
+		-cert "$dir/cert.pem" -key "$dir/key.pem" -WWW)
+	wait_listening "xlb-be$i" "tls-be$i" tcp/8443
+	echo "lab: openssl s_server CN=$cn on be$i [10.200.$i.2]:8443"
+}
+
 main() {
 	[[ $(id -u) -eq 0 ]] || die "must run as root"
 	local cmd=${1:-}
@@ -297,7 +331,10 @@ main() {
 	serve-api) serve_api "${1:?serve-api I}" ;;
 	serve-web) serve_web "${1:?serve-web I}" ;;
 	serve-name) serve_name "${1:?serve-name I}" ;;
-	*) die "usage: lab.sh up [N] | down | status | serve-api I | serve-web I | serve-name I" ;;
+	serve-http) serve_http "${1:?serve-http I [PORT [FILE]]}" "${@:2}" ;;
+	serve-tls) serve_tls "${1:?serve-tls I CN}" "${2:-}" ;;
+	*) die "usage: lab.sh up [N] | down | status | serve-api I | serve-web I | serve-name I |" \
+		"serve-http I [PORT [FILE]] | serve-tls I CN" ;;
 	esac
 }
 

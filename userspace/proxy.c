@@ -161,8 +161,10 @@ static void dir_close(struct xlb_proxy *p, struct flow_dir *d)
 	fd_close(&d->wr);
 	free(d->buf);
 	d->buf = NULL;
-	if (d->cookie)
+	if (d->cookie) {
+		bpf_map_delete_elem(p->sm.pairs_fd, &d->cookie);
 		bpf_map_delete_elem(p->sm.peer_fd, &d->cookie);
+	}
 	d->cookie = 0;
 }
 
@@ -374,10 +376,9 @@ static int dir_open_copy(struct flow_dir *d)
 	return d->buf ? 0 : -ENOMEM;
 }
 
-static void count_path(struct conn *c)
+static void count_path(struct conn *c, enum xlb_proxy_path path)
 {
 	struct xlb_proxy_counters *sc = svc_counters(c);
-	enum xlb_proxy_path path = c->p->lim.path;
 
 	c->l->c.routed++;
 	if (sc)
@@ -398,7 +399,8 @@ static void count_path(struct conn *c)
 }
 
 /* Both sockets to the moving state's handler: the connection is routed. */
-static int watch_both(struct conn *c, xlb_watch_fn fn, uint32_t ev, enum conn_state state)
+static int watch_both(struct conn *c, xlb_watch_fn fn, uint32_t ev, enum conn_state state,
+		      enum xlb_proxy_path path)
 {
 	int err;
 
@@ -410,14 +412,28 @@ static int watch_both(struct conn *c, xlb_watch_fn fn, uint32_t ev, enum conn_st
 	if (err)
 		return err;
 	c->state = state;
-	count_path(c);
+	count_path(c, path);
 	return 0;
 }
 
-static int start_splice(struct conn *c)
+/* The receive windows xlbd advertises are clamped: with the machine's
+ * autotuning maximum (32 MiB here) a slow reader let the socket facing
+ * the fast side queue tens of MB (measured); 1 MiB still fills the pipe
+ * at full speed on a host-local path. */
+#define RCV_WINDOW_CLAMP (1 << 20)
+
+static void clamp_windows(struct conn *c)
+{
+	int clamp = RCV_WINDOW_CLAMP;
+
+	setsockopt(c->client.w.fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp, sizeof(clamp));
+	setsockopt(c->backend.w.fd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp, sizeof(clamp));
+}
+
+static int start_splice_as(struct conn *c, enum xlb_proxy_path path)
 {
 	const uint32_t ev = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-	bool copy = c->p->lim.path == XLB_PATH_COPY;
+	bool copy = path == XLB_PATH_COPY;
 	int err;
 
 	err = copy ? dir_open_copy(&c->up) : dir_open(&c->up);
@@ -425,11 +441,17 @@ static int start_splice(struct conn *c)
 		err = copy ? dir_open_copy(&c->down) : dir_open(&c->down);
 	if (err)
 		return err;
-	err = watch_both(c, on_splice_event, ev, C_SPLICE);
+	clamp_windows(c);
+	err = watch_both(c, on_splice_event, ev, C_SPLICE, path);
 	if (err)
 		return err;
 	splice_both(c);
 	return 0;
+}
+
+static int start_splice(struct conn *c)
+{
+	return start_splice_as(c, c->p->lim.path);
 }
 
 /* ---- sockmap ------------------------------------------------------------------ */
@@ -500,6 +522,7 @@ static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
 	if (c->state != C_SOCKMAP)
 		return;
 	if (events & EPOLLERR) {
+		pr_info("event=proxy_reset client=%s host=%s reason=socket_error", c->peer, c->host);
 		conn_close(c, true);
 		return;
 	}
@@ -539,12 +562,27 @@ static int start_sockmap(struct conn *c)
 	/* the peeked head was queued before the insert: make it flow now */
 	setsockopt(c->client.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 	setsockopt(c->backend.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
-	return watch_both(c, on_sockmap_event, ev, C_SOCKMAP);
+	return watch_both(c, on_sockmap_event, ev, C_SOCKMAP, XLB_PATH_SOCKMAP);
 }
 
+/* The kernel refuses a socket that has already received a FIN into a
+ * sockhash (EOPNOTSUPP): such a connection (a client that sent its request
+ * and shut its side) takes the splice path instead. */
 static int start_moving(struct conn *c)
 {
-	return c->p->lim.path == XLB_PATH_SOCKMAP ? start_sockmap(c) : start_splice(c);
+	int err;
+
+	if (c->p->lim.path != XLB_PATH_SOCKMAP)
+		return start_splice(c);
+	err = start_sockmap(c);
+	if (err != -EOPNOTSUPP)
+		return err;
+	dir_close(c->p, &c->up);
+	dir_close(c->p, &c->down);
+	c->up = (struct flow_dir){ .rd = -1, .wr = -1 };
+	c->down = (struct flow_dir){ .rd = -1, .wr = -1 };
+	pr_debug("event=proxy_path_fallback client=%s path=splice reason=half_closed", c->peer);
+	return start_splice_as(c, XLB_PATH_SPLICE);
 }
 
 /* ---- connect ------------------------------------------------------------------ */
@@ -665,8 +703,11 @@ static void on_connect_event(struct xlb_watch *w, uint32_t events)
 	err = c->proxy_v2 ? send_proxy_v2(c) : 0;
 	if (!err)
 		err = start_moving(c);
-	if (err)
+	if (err) {
+		pr_info("event=proxy_reset client=%s host=%s err=\"%s\"", c->peer, c->host,
+			strerror(-err));
 		conn_close(c, true);
+	}
 }
 
 /* ---- peek ---------------------------------------------------------------------- */
@@ -684,6 +725,8 @@ static void route(struct conn *c)
 {
 	int err = connect_backend(c, 0);
 
+	if (svc_counters(c))
+		svc_counters(c)->accepted++;
 	if (err == -ENOENT) {
 		c->l->c.no_route++;
 		refuse(c, 404, "Not Found");
@@ -944,10 +987,11 @@ static void conn_check_deadline(struct conn *c, uint64_t now)
 		return;
 	}
 	if (c->state == C_SOCKMAP)
-		sockmap_check(c);
-	if ((c->state == C_SPLICE || c->state == C_SOCKMAP) &&
+		sockmap_check(c); /* may move last_active_ms past now */
+	if ((c->state == C_SPLICE || c->state == C_SOCKMAP) && now > c->last_active_ms &&
 	    now - c->last_active_ms >= c->p->lim.idle_timeout_ms) {
 		c->l->c.timeouts++;
+		pr_info("event=proxy_timeout client=%s state=idle", c->peer);
 		conn_close(c, false);
 	}
 }

@@ -8,7 +8,11 @@ BUILD=${BUILD:-$REPO/build}
 XLBD=${XLBD:-$BUILD/xlbd}
 XLBCTL=${XLBCTL:-$BUILD/xlbctl}
 LAB=$REPO/scripts/lab.sh
+# lab.sh keeps its servers' logs under $LAB_STATE/logs/<server>.log.
+# shellcheck disable=SC2034 # used by the .bats files
+LAB_STATE=/run/xlb-lab
 NAMECLIENT=$REPO/tests/lab/nameclient.py
+HTTPCLIENT=$REPO/tests/lab/httpclient.py
 PYTHON=${PYTHON:-python3}
 PIN_DIR=/sys/fs/bpf/xlb-test
 CTL_SOCK=/run/xlb/test.sock
@@ -18,6 +22,11 @@ XLB_IFACES=${XLB_IFACES:-u0}
 VIP4=10.200.0.100
 # shellcheck disable=SC2034
 VIP6=fd00:200::100
+# The lb's own addresses on the uplink, where the proxy's listeners are.
+# shellcheck disable=SC2034
+LB4=10.200.0.1
+# shellcheck disable=SC2034
+LB6=fd00:200::1
 
 # --- generic -------------------------------------------------------------------
 
@@ -264,6 +273,147 @@ assert_balanced() {
 	done
 	n=$(grep -cvxF -f <(printf '%s\n' "$@") "$file" || true)
 	((n == 0)) || { fail "$n answers from elsewhere (errors?)"; return 1; }
+}
+
+# --- the Host/SNI proxy ------------------------------------------------------------
+
+# httpc CMD ARGS...: tests/lab/httpclient.py in the client netns.
+httpc() {
+	in_client "$PYTHON" "$HTTPCLIENT" "$@"
+}
+
+# host_answers N HOST [URL]: N curl requests (each a new TCP connection)
+# from the client with "Host: HOST", to URL (default http://$LB4/who). One
+# line per request: the lab server's name for a 200 (tests/lab/httpserver.py
+# answers /who with it), "status=CODE" for another answer, "error" when
+# curl failed.
+host_answers() {
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	in_client bash -c '
+		body=$(mktemp)
+		trap "rm -f $body" EXIT
+		for ((i = 0; i < $1; i++)); do
+			code=$(curl -sS -g -m 5 -H "Host: $2" -o "$body" -w "%{http_code}" "$3") ||
+				{ echo error; continue; }
+			if [[ $code == 200 ]]; then head -n 1 "$body"; else echo "status=$code"; fi
+		done' _ "$1" "$2" "${3:-http://$LB4/who}"
+}
+
+# host_answer HOST [URL]: one request, as host_answers prints it.
+host_answer() {
+	host_answers 1 "$@"
+}
+
+# assert_answer HOST EXPECTED [URL]: one request with Host: HOST gets EXPECTED
+# (a backend name or status=CODE).
+assert_answer() {
+	local got
+	got=$(host_answer "$1" "${3:-}") || true
+	[[ $got == "$2" ]] || { fail "Host: $1 answered '$got', expected '$2'"; return 1; }
+}
+
+# assert_answer_like HOST ERE [URL]: one request with Host: HOST gets an
+# answer matching ERE (e.g. 'be[12]' for a pool).
+assert_answer_like() {
+	local got
+	got=$(host_answer "$1" "${3:-}") || true
+	[[ $got =~ ^($2)$ ]] || { fail "Host: $1 answered '$got', expected /$2/"; return 1; }
+}
+
+# assert_only_from FILE BACKEND...: every line of FILE names one of BACKENDs
+# and every BACKEND answered at least once.
+assert_only_from() {
+	local file=$1 be n
+	shift
+	[[ -s $file ]] || { fail "no answers at all"; return 1; }
+	echo "answers per backend:" >&2
+	sort "$file" | uniq -c >&2
+	n=$(grep -cvxF -f <(printf '%s\n' "$@") "$file" || true)
+	((n == 0)) || { fail "$n answers not from $*"; return 1; }
+	for be; do
+		grep -qx -- "$be" "$file" || { fail "$be never answered"; return 1; }
+	done
+}
+
+# assert_all_match FILE ERE: FILE has lines, and every one matches ERE.
+assert_all_match() {
+	local n
+	[[ -s $1 ]] || { fail "no answers at all"; return 1; }
+	n=$(grep -cvxE -- "$2" "$1" || true)
+	((n == 0)) || { fail "$n of $(wc -l <"$1") answers do not match /$2/:"; cat "$1" >&2; return 1; }
+}
+
+# proxy_counter FIELD: FIELD (accepted, routed, no_route, bad_request,
+# timeouts, refused, connect_failed, spliced_bytes, splice_conns, ...)
+# summed over the proxy's listeners, as `xlbctl --json stats` shows them
+# (xlbd writes the counters about once a second).
+proxy_counter() {
+	xlbctl --json stats | "$PYTHON" -c '
+import json, sys
+field = sys.argv[1]
+print(sum(l[field] for l in json.load(sys.stdin)["listeners"]))' "$1"
+}
+
+counter_at_least() {
+	local n
+	n=$(proxy_counter "$1") || return 1
+	((n >= $2))
+}
+
+# wait_counter FIELD MIN: polls until proxy counter FIELD reaches MIN.
+wait_counter() {
+	wait_until 10 counter_at_least "$1" "$2" ||
+		{ fail "proxy counter $1 is $(proxy_counter "$1"), expected at least $2"; return 1; }
+}
+
+# log_has ERE: xlbd's log has a line matching ERE.
+log_has() {
+	grep -qE -- "$1" "$XLBD_LOG"
+}
+
+# wait_log ERE: polls until xlbd logs a line matching ERE.
+wait_log() {
+	wait_until 10 log_has "$1" || { fail "xlbd never logged /$1/"; return 1; }
+}
+
+# xlbd_fds: how many file descriptors xlbd holds now.
+xlbd_fds() {
+	local fds=("/proc/$XLBD_PID/fd"/*)
+	echo "${#fds[@]}"
+}
+
+fds_at_most() {
+	(($(xlbd_fds) <= $1))
+}
+
+# tcp_mem_bytes: memory held by all TCP sockets (the kernel counts it
+# machine-wide, in pages, whatever netns reads /proc/net/sockstat).
+tcp_mem_bytes() {
+	local pages
+	pages=$(awk '$1 == "TCP:" { for (i = 2; i < NF; i++) if ($i == "mem") print $(i + 1) }' /proc/net/sockstat)
+	echo $((pages * $(getconf PAGESIZE)))
+}
+
+# lab_sockets: every TCP socket of the lab, one per line, with its netns,
+# addresses and memory (ss skmem: r receive queue, rb its limit, w send
+# queue, tb its limit, f forward allocation).
+lab_sockets() {
+	local ns
+	for ns in $(lab_namespaces); do
+		in_ns "$ns" ss -Htanm | awk -v ns="$ns" '
+			/skmem:/ { match($0, /skmem:\([^)]*\)/); print ns, sock, substr($0, RSTART, RLENGTH); next }
+			{ sock = $4 " " $5 }'
+	done
+}
+
+# lab_socket_mem_bytes [FILE]: the sum of r + w + f over lab_sockets, i.e.
+# the lab's share of tcp_mem_bytes; FILE gets the sockets it summed.
+lab_socket_mem_bytes() {
+	lab_sockets | tee "${1:-/dev/null}" | grep -o 'skmem:([^)]*)' | awk -F'[(,)]' '{
+		for (i = 2; i <= NF; i++) {
+			if ($i ~ /^r[0-9]/ || $i ~ /^w[0-9]/ || $i ~ /^f[0-9]/) sum += substr($i, 2)
+		}
+	} END { print sum + 0 }'
 }
 
 # --- per-test cleanup ----------------------------------------------------------------

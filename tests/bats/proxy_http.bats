@@ -1,0 +1,162 @@
+#!/usr/bin/env bats
+# The proxy's HTTP side: services told apart by the Host header on one
+# shared port of the lb (10.200.0.1:80 and [fd00:200::1]:80), with real
+# traffic from the client netns to the lab's HTTP servers.
+
+load helpers
+
+setup_file() {
+	lab_setup 5
+	# /who answers "be<i>" on :8080 and "be<i>-8081" on :8081, so that one
+	# backend netns can stand for two services.
+	serve http 1 5
+	local i
+	for i in 1 2 3 5; do "$LAB" serve-http "$i" 8081 >&2; done
+}
+
+teardown_file() {
+	lab_teardown
+}
+
+teardown() {
+	xlb_test_teardown
+}
+
+# api.app.dev on be1-be3, app.app.dev on be4-be5; x.wild.dev exactly, and
+# two nested wildcards, each on one backend's :8081.
+proxy_config() {
+	cat <<-EOF
+		[http]
+		listen = $LB4:80
+		listen = [$LB6]:80
+		[service api]
+		host = api.app.dev
+		backend = 10.200.1.2:8080
+		backend = 10.200.2.2:8080
+		backend = 10.200.3.2:8080
+		[service app]
+		host = app.app.dev
+		backend = 10.200.4.2:8080
+		backend = 10.200.5.2:8080
+		[service exact]
+		host = x.wild.dev
+		backend = 10.200.1.2:8081
+		[service short]
+		host = *.wild.dev
+		backend = 10.200.2.2:8081
+		[service long]
+		host = *.deep.wild.dev
+		backend = 10.200.3.2:8081
+	EOF
+}
+
+@test "two pools on one port: 40 requests per Host reach only that Host's backends, all of them" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	host_answers 40 api.app.dev >"$BATS_TEST_TMPDIR/api"
+	host_answers 40 app.app.dev >"$BATS_TEST_TMPDIR/app"
+	assert_only_from "$BATS_TEST_TMPDIR/api" be1 be2 be3
+	assert_only_from "$BATS_TEST_TMPDIR/app" be4 be5
+	[[ $(wc -l <"$BATS_TEST_TMPDIR/api") -eq 40 && $(wc -l <"$BATS_TEST_TMPDIR/app") -eq 40 ]]
+	wait_counter routed 80
+}
+
+@test "host match: exact beats wildcard, the longest wildcard wins, case and trailing dot ignored" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	assert_answer x.wild.dev be1-8081
+	assert_answer X.Wild.DEV be1-8081
+	assert_answer x.wild.dev. be1-8081
+	assert_answer y.wild.dev be2-8081
+	assert_answer deep.wild.dev be2-8081
+	assert_answer a.deep.wild.dev be3-8081
+	assert_answer b.a.deep.wild.dev be3-8081
+	# a wildcard never matches its own suffix
+	assert_answer wild.dev status=404
+}
+
+@test "a port in Host is ignored: Host: api.app.dev:80 reaches the api pool" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	host_answers 10 api.app.dev:80 >"$BATS_TEST_TMPDIR/api"
+	host_answers 10 APP.app.dev:8080 >"$BATS_TEST_TMPDIR/app"
+	assert_all_match "$BATS_TEST_TMPDIR/api" 'be[123]'
+	assert_all_match "$BATS_TEST_TMPDIR/app" 'be[45]'
+}
+
+@test "an unknown Host gets the proxy's 404, counted and logged" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	run in_client curl -sS -m 5 -i -H "Host: nope.app.dev" "http://$LB4/who"
+	[[ $status -eq 0 ]] || fail "curl: $output"
+	[[ $output == "HTTP/1.1 404 "* ]] || fail "answer: $output"
+	[[ $output != *X-Backend* ]] || fail "a backend answered: $output"
+	wait_counter no_route 1
+	wait_log 'event=proxy_refuse .*host=nope\.app\.dev code=404'
+	# and the proxy still routes the next one
+	assert_answer_like app.app.dev 'be[45]'
+}
+
+@test "a malformed head gets 400: two Host headers, obs-fold" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	run httpc raw "$LB4" 80 < <(printf 'GET /who HTTP/1.1\r\nHost: api.app.dev\r\nHost: app.app.dev\r\n\r\n')
+	[[ $output == "HTTP/1.1 400 "* ]] || fail "two Host headers: $output"
+	[[ $output != *X-Backend* ]] || fail "a backend answered: $output"
+	run httpc raw "$LB4" 80 < <(printf 'GET /who HTTP/1.1\r\nHost: api.app.dev\r\nX-Long: a\r\n  folded\r\n\r\n')
+	[[ $output == "HTTP/1.1 400 "* ]] || fail "obs-fold: $output"
+	wait_counter bad_request 2
+	wait_log 'event=proxy_refuse .*code=400 reason="two Host headers"'
+	wait_log 'event=proxy_refuse .*code=400 reason="obs-fold"'
+}
+
+@test "an absolute-form request target wins over the Host header" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	local i
+	for i in 1 2 3 4 5; do
+		in_client curl -sS -m 5 -H "Host: app.app.dev" --request-target "http://api.app.dev/who" \
+			"http://$LB4/"
+	done >"$BATS_TEST_TMPDIR/api"
+	for i in 1 2 3 4 5; do
+		in_client curl -sS -m 5 -H "Host: api.app.dev" --request-target "http://x.wild.dev:80/who" \
+			"http://$LB4/"
+	done >"$BATS_TEST_TMPDIR/exact"
+	assert_all_match "$BATS_TEST_TMPDIR/api" 'be[123]'
+	assert_all_match "$BATS_TEST_TMPDIR/exact" be1-8081
+}
+
+@test "keep-alive: several requests on one connection are all answered" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	local url=http://$LB4/who
+	# curl reuses its connection for the URLs after the first: the
+	# write-out prints each transfer's new connections (1, then 0s).
+	run in_client curl -sS -m 10 -H "Host: api.app.dev" -w ' connects=%{num_connects}\n' \
+		"$url" "$url" "$url" "$url" "$url"
+	[[ $status -eq 0 ]] || fail "curl: $output"
+	echo "$output" >&2
+	[[ $(grep -c 'connects=' <<<"$output") -eq 5 ]] || fail "not 5 answers"
+	[[ $(grep -c 'connects=1' <<<"$output") -eq 1 ]] || fail "more than one connection"
+	# one connection, one backend: the same api backend answers all five
+	[[ $(awk '{print $1}' <<<"$output" | sort -u | grep -cxE 'be[123]') -eq 1 ]] ||
+		fail "answers from several or wrong backends"
+	# ten requests written at once (pipelined) on one connection
+	run httpc pipeline "$LB4" 80 app.app.dev 10
+	[[ $status -eq 0 ]] || fail "pipeline: $output"
+	[[ $(grep -cxE 'be[45]' <<<"$output") -eq 10 ]] || fail "pipelined answers: $output"
+}
+
+@test "the IPv6 listener routes by Host too" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	host_answers 20 api.app.dev "http://[$LB6]/who" >"$BATS_TEST_TMPDIR/api"
+	host_answers 20 app.app.dev "http://[$LB6]:80/who" >"$BATS_TEST_TMPDIR/app"
+	assert_only_from "$BATS_TEST_TMPDIR/app" be4 be5
+	assert_all_match "$BATS_TEST_TMPDIR/api" 'be[123]'
+	assert_answer nope.app.dev status=404 "http://[$LB6]/who"
+}
+
+@test "a host-routed service added over the control socket is routed; deleted, it is a 404" {
+	start_xlbd "$(write_config "$(proxy_config)")" --http-listen "$LB4:8080"
+	assert_answer rt.app.dev status=404 "http://$LB4:8080/who"
+	control_ok service add rt host=rt.app.dev host=*.rt.app.dev || fail "service add: $(control service add rt host=rt.app.dev)"
+	control_ok backend add rt 10.200.5.2:8081 weight=1 || fail "backend add"
+	# --http-listen adds a listener next to the config's
+	assert_answer rt.app.dev be5-8081 "http://$LB4:8080/who"
+	assert_answer a.rt.app.dev be5-8081
+	control_ok service del rt || fail "service del"
+	assert_answer rt.app.dev status=404
+}
