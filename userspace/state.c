@@ -559,8 +559,10 @@ static int svc_apply_spec(struct xlb_state *st, struct svc *s, const struct xlb_
 	return err;
 }
 
-int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
-			  struct xlb_err *err)
+/* Adds a service to the model and pins its names; the caller syncs it to
+ * the maps (once, after adding its backends, when it has them). */
+static int svc_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+		   struct xlb_err *err, struct svc **out)
 {
 	char buf[XLB_EP_STRLEN];
 	struct svc *s;
@@ -583,9 +585,23 @@ int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec,
 		spec->name, id,
 		spec->listen ? xlb_format_endpoint(spec->listen, buf, sizeof(buf)) : "-",
 		spec->n_hosts, spec->tls ? "tls" : "http", runtime ? "runtime" : "config");
-	if (svc_apply_spec(st, s, spec) || svc_sync(st, s))
+	if (svc_apply_spec(st, s, spec))
 		return fail(err, -EIO, "writing service %s to the maps failed", spec->name);
+	*out = s;
 	return 0;
+}
+
+int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+			  struct xlb_err *err)
+{
+	struct svc *s;
+	int e = svc_add(st, spec, runtime, err, &s);
+
+	if (e)
+		return e;
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed",
+				      spec->name)
+			       : 0;
 }
 
 static void svc_remove_from_list(struct xlb_state *st, struct svc *s)
@@ -1040,9 +1056,9 @@ int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
 		if (s)
 			e = update_service(st, s, &spec, err);
 		else
-			e = xlb_state_service_add(st, &spec, false, err);
+			e = svc_add(st, &spec, false, err, &s); /* synced with its backends */
 		if (!e)
-			e = apply_backends(st, svc_find(st, cs->name), cs, err);
+			e = apply_backends(st, s, cs, err);
 		if (e)
 			return e;
 	}
