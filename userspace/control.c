@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/epoll.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -17,11 +19,6 @@
 #define CTL_LINE_MAX 512
 #define CTL_MAX_WORDS 24
 #define CTL_RECV_TIMEOUT_MS 1000
-
-struct xlb_control {
-	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-};
 
 /* ---- request parsing ------------------------------------------------------ */
 
@@ -198,6 +195,26 @@ int xlb_control_exec(struct xlb_state *st, const char *line, bool *changed, stru
 
 /* ---- socket --------------------------------------------------------------- */
 
+#define CTL_MAX_CLIENTS 16
+
+struct client {
+	struct xlb_watch w;
+	struct xlb_control *ctl;
+	char buf[CTL_LINE_MAX];
+	size_t len;
+	struct timespec since;
+};
+
+struct xlb_control {
+	struct xlb_watch w;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct xlb_loop *loop;
+	struct xlb_state *st;
+	xlb_control_changed_fn changed;
+	void *arg;
+	struct client *clients[CTL_MAX_CLIENTS];
+};
+
 static int mkdir_parent(const char *path)
 {
 	char dir[PATH_MAX], *slash;
@@ -230,49 +247,14 @@ static int control_bind(struct xlb_control *c)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+	if (bind(c->w.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 		return 0;
 	if (errno != EADDRINUSE)
 		return -errno;
 	if (socket_is_live(&sa))
 		return -EADDRINUSE;
 	unlink(c->path);
-	return bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
-}
-
-int xlb_control_open(const char *path, struct xlb_control **out)
-{
-	struct xlb_control *c = calloc(1, sizeof(*c));
-	int err;
-
-	if (!c)
-		return -ENOMEM;
-	if (strlen(path) >= sizeof(c->path)) {
-		free(c);
-		return -ENAMETOOLONG;
-	}
-	snprintf(c->path, sizeof(c->path), "%s", path);
-	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	err = c->fd < 0 ? -errno : mkdir_parent(path);
-	if (!err)
-		err = control_bind(c);
-	if (!err && chmod(path, 0600))
-		err = -errno;
-	if (!err && listen(c->fd, 16))
-		err = -errno;
-	if (err) {
-		if (c->fd >= 0)
-			close(c->fd);
-		free(c);
-		return err;
-	}
-	*out = c;
-	return 0;
-}
-
-int xlb_control_fd(const struct xlb_control *c)
-{
-	return c->fd;
+	return bind(c->w.fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 }
 
 static bool peer_is_root(int fd)
@@ -283,78 +265,186 @@ static bool peer_is_root(int fd)
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
 }
 
-/* Reads one line; a client gets CTL_RECV_TIMEOUT_MS to send it. */
-static int read_request(int fd, char *buf, size_t len)
-{
-	struct timeval tv = { .tv_sec = CTL_RECV_TIMEOUT_MS / 1000 };
-	size_t got = 0;
-	ssize_t n;
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	while (got < len - 1) {
-		n = recv(fd, buf + got, len - 1 - got, 0);
-		if (n <= 0)
-			return n == 0 ? -ECONNRESET : -errno;
-		got += (size_t)n;
-		buf[got] = '\0';
-		if (strchr(buf, '\n'))
-			return 0;
-	}
-	return -E2BIG;
-}
-
+/* Answers are a few lines: they fit the socket buffer of a fresh
+ * connection, so one non-blocking send delivers them. */
 static void reply(int fd, const char *text)
 {
-	size_t len = strlen(text);
+	send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
 
-	while (len) {
-		ssize_t n = send(fd, text, len, MSG_NOSIGNAL);
+static void client_close(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
 
-		if (n <= 0)
-			return;
-		text += n;
-		len -= (size_t)n;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i] == cl)
+			c->clients[i] = NULL;
+	xlb_loop_del(c->loop, &cl->w);
+	close(cl->w.fd);
+	free(cl);
+}
+
+static void client_answer(struct client *cl, int e, const struct xlb_err *err)
+{
+	char out[CTL_LINE_MAX + 16];
+
+	if (e)
+		snprintf(out, sizeof(out), "error: %s\n", err->msg);
+	else
+		snprintf(out, sizeof(out), "ok\n");
+	reply(cl->w.fd, out);
+	client_close(cl);
+}
+
+static void client_exec(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
+	struct xlb_err err = { "" };
+	bool changed = false;
+	int e;
+
+	cl->buf[strcspn(cl->buf, "\r\n")] = '\0';
+	e = xlb_control_exec(c->st, cl->buf, &changed, &err);
+	pr_debug("event=control request=\"%s\" result=%s", cl->buf, e ? "error" : "ok");
+	client_answer(cl, e, &err);
+	if (changed && c->changed)
+		c->changed(c->arg);
+}
+
+static void on_client(struct xlb_watch *w, uint32_t events)
+{
+	struct client *cl = (struct client *)w;
+	struct xlb_err err = { "incomplete request" };
+	ssize_t n;
+
+	(void)events;
+	n = recv(w->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		client_close(cl); /* gone before finishing its line */
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->buf[cl->len] = '\0';
+	if (strchr(cl->buf, '\n')) {
+		client_exec(cl);
+		return;
+	}
+	if (cl->len == sizeof(cl->buf) - 1) {
+		snprintf(err.msg, sizeof(err.msg), "request too long");
+		client_answer(cl, -E2BIG, &err);
 	}
 }
 
-bool xlb_control_serve(struct xlb_control *c, struct xlb_state *st)
+static int free_slot(const struct xlb_control *c)
 {
-	char line[CTL_LINE_MAX], out[CTL_LINE_MAX + 16];
-	struct xlb_err err = { "" };
-	bool changed = false;
-	int fd, e;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (!c->clients[i])
+			return i;
+	return -1;
+}
 
-	fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return false;
+static void client_start(struct xlb_control *c, int fd)
+{
+	int slot = free_slot(c);
+	struct client *cl;
+
 	if (!peer_is_root(fd)) {
 		reply(fd, "error: permission denied\n");
 		close(fd);
-		return false;
+		return;
 	}
-	e = read_request(fd, line, sizeof(line));
-	if (e) {
-		snprintf(err.msg, sizeof(err.msg), "%s", e == -E2BIG ? "request too long"
-								      : "incomplete request");
-	} else {
-		line[strcspn(line, "\r\n")] = '\0';
-		e = xlb_control_exec(st, line, &changed, &err);
-		pr_debug("event=control request=\"%s\" result=%s", line, e ? "error" : "ok");
+	cl = slot < 0 ? NULL : calloc(1, sizeof(*cl));
+	if (!cl) {
+		reply(fd, "error: busy\n");
+		close(fd);
+		return;
 	}
-	if (e)
-		snprintf(out, sizeof(out), "error: %s\n", err.msg);
-	else
-		snprintf(out, sizeof(out), "ok\n");
-	reply(fd, out);
-	close(fd);
-	return changed;
+	*cl = (struct client){ .w = { .fd = fd, .fn = on_client }, .ctl = c };
+	clock_gettime(CLOCK_MONOTONIC, &cl->since);
+	if (xlb_loop_add(c->loop, &cl->w, EPOLLIN)) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	c->clients[slot] = cl;
+	on_client(&cl->w, EPOLLIN);
+}
+
+static void on_accept(struct xlb_watch *w, uint32_t events)
+{
+	struct xlb_control *c = (struct xlb_control *)w;
+	int fd;
+
+	(void)events;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+		client_start(c, fd);
+}
+
+void xlb_control_tick(struct xlb_control *c)
+{
+	struct xlb_err err = { "request not sent in time" };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct client *cl = c->clients[i];
+		long ms;
+
+		if (!cl)
+			continue;
+		ms = (now.tv_sec - cl->since.tv_sec) * 1000 +
+		     (now.tv_nsec - cl->since.tv_nsec) / 1000000;
+		if (ms >= CTL_RECV_TIMEOUT_MS)
+			client_answer(cl, -ETIMEDOUT, &err);
+	}
+}
+
+int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *st,
+		     xlb_control_changed_fn changed, void *arg, struct xlb_control **out)
+{
+	struct xlb_control *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(c->path)) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	*c = (struct xlb_control){ .w = { .fn = on_accept }, .loop = loop, .st = st,
+				   .changed = changed, .arg = arg };
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->w.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	err = c->w.fd < 0 ? -errno : mkdir_parent(path);
+	if (!err)
+		err = control_bind(c);
+	if (!err && chmod(path, 0600))
+		err = -errno;
+	if (!err && listen(c->w.fd, 16))
+		err = -errno;
+	if (!err)
+		err = xlb_loop_add(loop, &c->w, EPOLLIN);
+	if (err) {
+		if (c->w.fd >= 0)
+			close(c->w.fd);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
 }
 
 void xlb_control_close(struct xlb_control *c)
 {
 	if (!c)
 		return;
-	close(c->fd);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i])
+			client_close(c->clients[i]);
+	xlb_loop_del(c->loop, &c->w);
+	close(c->w.fd);
 	unlink(c->path);
 	free(c);
 }

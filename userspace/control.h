@@ -8,15 +8,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "loop.h"
 #include "state.h"
 
 struct xlb_control;
 
-int xlb_control_open(const char *path, struct xlb_control **out);
-int xlb_control_fd(const struct xlb_control *c);
-/* Serves one pending connection. Returns true when the request changed
- * the state (the caller then re-checks backend links). */
-bool xlb_control_serve(struct xlb_control *c, struct xlb_state *st);
+/* Called after a request changed the state (xlbd then re-checks links). */
+typedef void (*xlb_control_changed_fn)(void *arg);
+
+/* Listens on path (0600) and serves requests from loop: each client is
+ * its own non-blocking watch, so a slow or silent client never stalls the
+ * loop; one that has not sent its line within a second is dropped by
+ * xlb_control_tick. */
+int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *st,
+		     xlb_control_changed_fn changed, void *arg, struct xlb_control **out);
+void xlb_control_tick(struct xlb_control *c);
 void xlb_control_close(struct xlb_control *c);
 
 /* Executes one request line against st. Returns 0, or -errno with the

@@ -63,7 +63,7 @@ struct daemon {
 	struct xlb_attach_ctx actx;
 	int backend_links[MAX_LINKS]; /* ifindexes already given the return path */
 	int n_backend_links;
-	struct xlb_watch sig_w, recheck_w, tick_w, ctl_w;
+	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
 };
@@ -423,17 +423,14 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 	if (read(w->fd, &n, sizeof(n)) <= 0)
 		return;
 	xlb_proxy_tick(d->proxy);
+	xlb_control_tick(d->ctl);
 	if (++d->ticks % STATS_EVERY_TICKS == 0)
 		flush_proxy_stats(d);
 }
 
-static void on_control(struct xlb_watch *w, uint32_t events)
+static void on_state_changed(void *arg)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, ctl_w));
-
-	(void)events;
-	if (xlb_control_serve(d->ctl, d->state))
-		ensure_backend_links(d);
+	ensure_backend_links(arg);
 }
 
 static int timer_watch(struct daemon *d, struct xlb_watch *w, xlb_watch_fn fn, long ms)
@@ -469,9 +466,6 @@ static int setup_loop(struct daemon *d)
 		err = timer_watch(d, &d->recheck_w, on_recheck, RECHECK_INTERVAL_S * 1000);
 	if (!err)
 		err = timer_watch(d, &d->tick_w, on_tick, PROXY_TICK_MS);
-	d->ctl_w = (struct xlb_watch){ .fd = xlb_control_fd(d->ctl), .fn = on_control };
-	if (!err)
-		err = xlb_loop_add(d->loop, &d->ctl_w, EPOLLIN);
 	return err;
 }
 
@@ -552,7 +546,7 @@ static int start(struct daemon *d)
 		err = open_listeners(d);
 	if (err)
 		return err;
-	err = xlb_control_open(d->o.control, &d->ctl);
+	err = xlb_control_open(d->o.control, d->loop, d->state, on_state_changed, d, &d->ctl);
 	if (err)
 		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
 	err = setup_loop(d);
