@@ -85,8 +85,10 @@ test-bats: all
 	bats --print-output-on-failure tests/bats
 
 # One driver runs every suite and ends with "test: N passed, M failed".
-test: all $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test fuzz-build
-	tests/run.sh $(BUILD)
+# The integration suite runs twice: with the normal build, and with xlbd and
+# xlbctl built with ASan+UBSan (a leak or a memory error fails the run).
+test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test fuzz-build
+	ASAN_BUILD=build-asan tests/run.sh $(BUILD)
 
 demo: all
 	scripts/demo.sh

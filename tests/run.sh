@@ -83,6 +83,11 @@ main() {
 	if compgen -G "tests/bats/*.bats" >/dev/null; then
 		BUILD=$BUILD run_suite "bats" bats --tap tests/bats
 	fi
+	# the same suite against the sanitizer build of the daemon and CLI
+	if [[ -n ${ASAN_BUILD:-} && -x $ASAN_BUILD/xlbd && -x $ASAN_BUILD/xlbctl ]]; then
+		XLBD=$REPO/$ASAN_BUILD/xlbd XLBCTL=$REPO/$ASAN_BUILD/xlbctl \
+			run_suite "bats (ASan+UBSan xlbd, xlbctl)" bats --tap tests/bats
+	fi
 
 	local summary="test: $PASSED passed, $((FAILED + ${#CRASHED[@]})) failed"
 	((SKIPPED)) && summary+=", $SKIPPED skipped"

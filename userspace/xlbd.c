@@ -562,8 +562,10 @@ int main(int argc, char **argv)
 
 	xlb_log_set_prog("xlbd");
 	xlb_log_route_libbpf();
-	if (parse_args(argc, argv, &d.o) || load_config(&d) || resolve_ifaces(&d.o))
+	if (parse_args(argc, argv, &d.o) || load_config(&d) || resolve_ifaces(&d.o)) {
+		xlb_config_free(&d.cfg);
 		return EXIT_USAGE;
+	}
 	err = start(&d);
 	if (!err) {
 		pr_info("event=ready services=%zu uplinks=%d pin_dir=%s control=%s",
