@@ -390,7 +390,7 @@ static void reload_config(struct daemon *d)
 
 static void on_signal(struct xlb_watch *w, uint32_t events)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, sig_w));
+	struct daemon *d = xlb_container_of(w, struct daemon, sig_w);
 	struct signalfd_siginfo si;
 
 	(void)events;
@@ -406,7 +406,7 @@ static void on_signal(struct xlb_watch *w, uint32_t events)
 
 static void on_recheck(struct xlb_watch *w, uint32_t events)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, recheck_w));
+	struct daemon *d = xlb_container_of(w, struct daemon, recheck_w);
 	uint64_t n;
 
 	(void)events;
@@ -416,7 +416,7 @@ static void on_recheck(struct xlb_watch *w, uint32_t events)
 
 static void on_tick(struct xlb_watch *w, uint32_t events)
 {
-	struct daemon *d = (struct daemon *)((char *)w - offsetof(struct daemon, tick_w));
+	struct daemon *d = xlb_container_of(w, struct daemon, tick_w);
 	uint64_t n;
 
 	(void)events;
