@@ -45,6 +45,15 @@ out:
 	return err;
 }
 
+/* A request header of type with its family header of hdr_len bytes. */
+static void *nl_request_start(char *buf, uint16_t type, size_t hdr_len, struct nlmsghdr **nlh)
+{
+	*nlh = mnl_nlmsg_put_header(buf);
+	(*nlh)->nlmsg_type = type;
+	(*nlh)->nlmsg_flags = NLM_F_REQUEST;
+	return mnl_nlmsg_put_extra_header(*nlh, hdr_len);
+}
+
 static int route_attr_cb(const struct nlattr *attr, void *data)
 {
 	int *oif = data;
@@ -62,13 +71,10 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 int xlb_nl_route_oif(uint8_t family, const struct xlb_addr *dst, int *oif)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtmsg *rtm;
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm = nl_request_start(buf, RTM_GETROUTE, sizeof(*rtm), &nlh);
 	int err;
 
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = family;
 	rtm->rtm_dst_len = family == AF_INET ? 32 : 128;
 	mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, dst);
@@ -123,12 +129,9 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 int xlb_nl_link_info(int ifindex, struct xlb_link_info *info)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct ifinfomsg *ifm;
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm = nl_request_start(buf, RTM_GETLINK, sizeof(*ifm), &nlh);
 
-	nlh->nlmsg_type = RTM_GETLINK;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	ifm->ifi_family = AF_UNSPEC;
 	ifm->ifi_index = ifindex;
 	memset(info, 0, sizeof(*info));
@@ -154,12 +157,9 @@ static int nsid_cb(const struct nlmsghdr *nlh, void *data)
 int xlb_nl_netnsid_of_fd(int nsfd, int *nsid)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct rtgenmsg *g;
+	struct nlmsghdr *nlh;
+	struct rtgenmsg *g = nl_request_start(buf, RTM_GETNSID, sizeof(*g), &nlh);
 
-	nlh->nlmsg_type = RTM_GETNSID;
-	nlh->nlmsg_flags = NLM_F_REQUEST;
-	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 	g->rtgen_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)nsfd);
 	*nsid = -1;
