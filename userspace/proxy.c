@@ -479,28 +479,34 @@ static uint64_t sock_bytes_written(int fd)
 	return ti.tcpi_bytes_acked + (uint64_t)outq;
 }
 
-static uint64_t sockmap_counted(struct conn *c, struct flow_dir *d)
+/* Brings d->seen up to the verdict program's count for d's source. */
+static void sockmap_counted(struct conn *c, struct flow_dir *d)
 {
 	struct xlb_sock_peer pe;
 
-	if (bpf_map_lookup_elem(c->p->sm.peer_fd, &d->cookie, &pe))
-		return d->seen;
-	if (pe.bytes != d->seen) {
-		count_moved(c, pe.bytes - d->seen);
-		d->seen = pe.bytes;
-		c->last_active_ms = now_ms();
-	}
-	return d->seen;
+	if (bpf_map_lookup_elem(c->p->sm.peer_fd, &d->cookie, &pe) || pe.bytes == d->seen)
+		return;
+	count_moved(c, pe.bytes - d->seen);
+	d->seen = pe.bytes;
+	c->last_active_ms = now_ms();
 }
 
 /* sockmap does not pass a FIN on: once everything redirected from the
- * closed side is in the peer's send queue, shut the peer's send side. */
-static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int dst, uint32_t own)
+ * closed side is in the peer's send queue, shut the peer's send side. The
+ * order matters: src's receive queue must be empty first (bytes still there
+ * have not met the verdict program), then the count is read, then the
+ * peer's send side compared with it. */
+static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int src, int dst, uint32_t own)
 {
+	int inq = 0;
+
 	if (!d->src_eof || d->dst_shut)
 		return;
+	if (ioctl(src, SIOCINQ, &inq) || inq > 0)
+		return;
+	sockmap_counted(c, d);
 	/* own: bytes xlbd wrote to dst itself (the PROXY header) */
-	if (sock_bytes_written(dst) < sockmap_counted(c, d) + own)
+	if (sock_bytes_written(dst) < d->seen + own)
 		return; /* still in flight inside the kernel: the tick looks again */
 	shutdown(dst, SHUT_WR);
 	d->dst_shut = true;
@@ -510,8 +516,8 @@ static void sockmap_check(struct conn *c)
 {
 	sockmap_counted(c, &c->up);
 	sockmap_counted(c, &c->down);
-	sockmap_pass_eof(c, &c->up, c->backend.w.fd, c->hdr_sent);
-	sockmap_pass_eof(c, &c->down, c->client.w.fd, 0);
+	sockmap_pass_eof(c, &c->up, c->client.w.fd, c->backend.w.fd, c->hdr_sent);
+	sockmap_pass_eof(c, &c->down, c->backend.w.fd, c->client.w.fd, 0);
 	if (c->up.dst_shut && c->down.dst_shut)
 		conn_close(c, false);
 }
@@ -1031,11 +1037,6 @@ void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_
 		if (p->svc_c[i].routed || p->svc_c[i].connect_failed)
 			bpf_map_update_elem(svc_stats_fd, &i, &p->svc_c[i], BPF_ANY);
 	}
-}
-
-size_t xlb_proxy_conn_count(const struct xlb_proxy *p)
-{
-	return p->n_conns;
 }
 
 void xlb_proxy_free(struct xlb_proxy *p)

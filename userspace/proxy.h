@@ -51,7 +51,6 @@ void xlb_proxy_tick(struct xlb_proxy *p);
 void xlb_proxy_reap(struct xlb_proxy *p);
 /* Writes the counters to the pinned maps (fds may be -1). */
 void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_fd);
-size_t xlb_proxy_conn_count(const struct xlb_proxy *p);
 void xlb_proxy_free(struct xlb_proxy *p);
 
 #endif

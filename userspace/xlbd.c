@@ -568,8 +568,9 @@ int main(int argc, char **argv)
 	}
 	err = start(&d);
 	if (!err) {
-		pr_info("event=ready services=%zu uplinks=%d pin_dir=%s control=%s",
-			xlb_state_service_count(d.state), d.o.n_ifaces, d.o.pin_dir, d.o.control);
+		pr_info("event=ready services=%zu uplinks=%d pin_dir=%s control=%s proxy_path=%s",
+			xlb_state_service_count(d.state), d.o.n_ifaces, d.o.pin_dir, d.o.control,
+			xlb_proxy_path_name(d.o.lim.path));
 		run_loop(&d);
 	}
 	cleanup(&d);
