@@ -29,6 +29,7 @@
 struct xlb_cfg_backend {
 	struct xlb_endpoint ep;	/* proto 0 */
 	uint32_t weight;	/* 1..XLB_WEIGHT_MAX, default 1 */
+	bool draining;		/* Docker: stopping, paused or unhealthy; no new flows */
 };
 
 struct xlb_cfg_service {

@@ -1004,6 +1004,22 @@ static void conn_check_deadline(struct conn *c, uint64_t now)
 	}
 }
 
+void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id)
+{
+	struct conn *c = p->conns, *next;
+	unsigned n = 0;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state != C_PEEK && c->be_id == be_id) {
+			conn_close(c, true);
+			n++;
+		}
+	}
+	if (n)
+		pr_info("event=proxy_backend_gone backend_id=%u reset=%u", be_id, n);
+}
+
 void xlb_proxy_tick(struct xlb_proxy *p)
 {
 	uint64_t now = now_ms();

@@ -45,6 +45,9 @@ const char *xlb_proxy_path_name(enum xlb_proxy_path path);
 int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path);
 /* Opens a listener (TCP; ep's proto is ignored). Returns 0 or -errno. */
 int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
+/* Ends (RST both ways) the connections a removed backend carries: its
+ * container is gone, so they would otherwise hang until the idle timeout. */
+void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id);
 /* Deadlines: call a few times a second. */
 void xlb_proxy_tick(struct xlb_proxy *p);
 /* Frees the connections closed during the last loop iteration. */

@@ -21,7 +21,9 @@ struct be {
 	uint32_t id;
 	uint32_t weight;
 	uint8_t state;
-	bool runtime;
+	uint8_t origin;		/* enum xlb_origin */
+	bool down;		/* failing its health check: out of the table */
+	bool stopping;		/* Docker: stopping, paused or unhealthy: out too */
 };
 
 struct svc {
@@ -33,7 +35,7 @@ struct svc {
 	char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
 	uint32_t id;
-	bool runtime;
+	uint8_t origin;		/* enum xlb_origin */
 	uint64_t table_sig;	/* signature of the active set in the table */
 	uint32_t *table;	/* the Maglev table last swapped in, for the proxy */
 	struct be *bes;
@@ -49,6 +51,10 @@ struct xlb_state {
 	uint32_t *slots;	/* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
 	struct xlb_hostmap http_hosts;	/* host -> service id */
 	struct xlb_hostmap tls_hosts;
+	xlb_state_be_gone_fn be_gone;	/* a backend left: its proxied connections end */
+	void *be_gone_arg;
+	xlb_state_health_fn health;	/* a new backend's health */
+	void *health_arg;
 };
 
 static int fail(struct xlb_err *err, int code, const char *fmt, ...)
@@ -174,16 +180,50 @@ static int map_write(int fd, const void *key, const void *val)
 	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
 }
 
+static const char *origin_name(uint8_t origin)
+{
+	switch (origin) {
+	case XLB_ORIGIN_RUNTIME:
+		return "runtime";
+	case XLB_ORIGIN_DOCKER:
+		return "docker";
+	default:
+		return "config";
+	}
+}
+
+static uint32_t be_origin_flags(uint8_t origin)
+{
+	return origin == XLB_ORIGIN_RUNTIME  ? XLB_BE_F_RUNTIME
+	       : origin == XLB_ORIGIN_DOCKER ? XLB_BE_F_DOCKER
+					     : 0;
+}
+
+static uint8_t be_origin_of_flags(uint32_t flags)
+{
+	return flags & XLB_BE_F_RUNTIME	 ? XLB_ORIGIN_RUNTIME
+	       : flags & XLB_BE_F_DOCKER ? XLB_ORIGIN_DOCKER
+					 : XLB_ORIGIN_CONFIG;
+}
+
+/* In the Maglev table: not drained by an operator, not failing checks. */
+static bool be_serving(const struct be *b)
+{
+	return b->state == XLB_BE_ACTIVE && !b->down && !b->stopping;
+}
+
 static void be_to_map(const struct svc *s, const struct be *b, struct xlb_backend *v)
 {
 	memset(v, 0, sizeof(*v));
 	v->addr = b->ep.addr;
 	v->port = htons(b->ep.port);
 	v->family = b->ep.family;
-	v->state = b->state;
+	/* a failing backend keeps its flows, like a drained one */
+	v->state = b->state == XLB_BE_ACTIVE && !be_serving(b) ? XLB_BE_DRAINING : b->state;
 	v->svc_id = s->id;
 	v->weight = b->weight;
-	v->flags = b->runtime ? XLB_BE_F_RUNTIME : 0;
+	v->flags = be_origin_flags(b->origin) | (b->down ? XLB_BE_F_DOWN : 0) |
+		   (b->stopping ? XLB_BE_F_STOPPING : 0);
 }
 
 static int be_write(const struct xlb_state *st, const struct svc *s, const struct be *b)
@@ -206,13 +246,15 @@ static uint32_t svc_active_count(const struct svc *s)
 	uint32_t n = 0;
 
 	for (size_t i = 0; i < s->n_bes; i++)
-		n += s->bes[i].state == XLB_BE_ACTIVE;
+		n += be_serving(&s->bes[i]);
 	return n;
 }
 
 static uint32_t svc_flags(const struct svc *s)
 {
-	return (s->runtime ? XLB_SVC_F_RUNTIME : 0) | (s->n_hosts ? XLB_SVC_F_HOST : 0) |
+	return (s->origin == XLB_ORIGIN_RUNTIME ? XLB_SVC_F_RUNTIME : 0) |
+	       (s->origin == XLB_ORIGIN_DOCKER ? XLB_SVC_F_DOCKER : 0) |
+	       (s->n_hosts ? XLB_SVC_F_HOST : 0) |
 	       (s->tls ? XLB_SVC_F_TLS : 0) | (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0);
 }
 
@@ -244,7 +286,7 @@ static uint64_t table_signature(const struct svc *s)
 		const struct be *b = &s->bes[i];
 		uint64_t h = 0xcbf29ce484222325ULL;
 
-		if (b->state != XLB_BE_ACTIVE)
+		if (!be_serving(b))
 			continue;
 		h = sig_mix(h, b->id);
 		h = sig_mix(h, b->weight);
@@ -266,7 +308,7 @@ static int maglev_fill(struct svc *s)
 	if (!mb || !keys)
 		goto out;
 	for (size_t i = 0; i < s->n_bes; i++) {
-		if (s->bes[i].state != XLB_BE_ACTIVE)
+		if (!be_serving(&s->bes[i]))
 			continue;
 		xlb_format_endpoint(&s->bes[i].ep, keys[n], sizeof(keys[n]));
 		mb[n] = (struct xlb_maglev_backend){ keys[n], s->bes[i].id, s->bes[i].weight };
@@ -406,14 +448,14 @@ static int svc_append(struct xlb_state *st, struct svc *s)
 	return 0;
 }
 
-static struct svc *svc_create(struct xlb_state *st, const char *name, int id, bool runtime)
+static struct svc *svc_create(struct xlb_state *st, const char *name, int id, uint8_t origin)
 {
 	struct svc *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
 	snprintf(s->name, sizeof(s->name), "%s", name);
-	s->runtime = runtime;
+	s->origin = origin;
 	s->id = (uint32_t)id;
 	if (svc_append(st, s)) {
 		free(s);
@@ -561,7 +603,7 @@ static int svc_apply_spec(struct xlb_state *st, struct svc *s, const struct xlb_
 
 /* Adds a service to the model and pins its names; the caller syncs it to
  * the maps (once, after adding its backends, when it has them). */
-static int svc_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+static int svc_add(struct xlb_state *st, const struct xlb_svc_spec *spec, uint8_t origin,
 		   struct xlb_err *err, struct svc **out)
 {
 	char buf[XLB_EP_STRLEN];
@@ -576,7 +618,7 @@ static int svc_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool r
 	id = id_alloc(st->svc_used, XLB_MAX_SERVICES);
 	if (id < 0)
 		return fail(err, id, "too many services (max %d)", XLB_MAX_SERVICES);
-	s = svc_create(st, spec->name, id, runtime);
+	s = svc_create(st, spec->name, id, origin);
 	if (!s) {
 		st->svc_used[id] = 0;
 		return fail(err, -ENOMEM, "out of memory");
@@ -584,7 +626,7 @@ static int svc_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool r
 	pr_info("event=service_add service=%s id=%d listen=%s hosts=%zu proto=%s origin=%s",
 		spec->name, id,
 		spec->listen ? xlb_format_endpoint(spec->listen, buf, sizeof(buf)) : "-",
-		spec->n_hosts, spec->tls ? "tls" : "http", runtime ? "runtime" : "config");
+		spec->n_hosts, spec->tls ? "tls" : "http", origin_name(origin));
 	if (svc_apply_spec(st, s, spec))
 		return fail(err, -EIO, "writing service %s to the maps failed", spec->name);
 	*out = s;
@@ -595,13 +637,31 @@ int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec,
 			  struct xlb_err *err)
 {
 	struct svc *s;
-	int e = svc_add(st, spec, runtime, err, &s);
+	int e = svc_add(st, spec, runtime ? XLB_ORIGIN_RUNTIME : XLB_ORIGIN_CONFIG, err, &s);
 
 	if (e)
 		return e;
 	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed",
 				      spec->name)
 			       : 0;
+}
+
+static void be_gone(const struct xlb_state *st, uint32_t id)
+{
+	if (st->be_gone)
+		st->be_gone(st->be_gone_arg, id);
+}
+
+void xlb_state_on_backend_gone(struct xlb_state *st, xlb_state_be_gone_fn fn, void *arg)
+{
+	st->be_gone = fn;
+	st->be_gone_arg = arg;
+}
+
+void xlb_state_health_probe(struct xlb_state *st, xlb_state_health_fn fn, void *arg)
+{
+	st->health = fn;
+	st->health_arg = arg;
 }
 
 static void svc_remove_from_list(struct xlb_state *st, struct svc *s)
@@ -628,6 +688,7 @@ static void svc_destroy(struct xlb_state *st, struct svc *s)
 	for (size_t i = 0; i < s->n_bes; i++) {
 		be_clear(st, s->bes[i].id);
 		st->be_used[s->bes[i].id] = 0;
+		be_gone(st, s->bes[i].id);
 	}
 	map_write(st->m.svc_info, &s->id, &zero);
 	flows_prune(st, 0, s->id);
@@ -682,7 +743,7 @@ int xlb_state_route(const struct xlb_state *st, bool tls, const char *host,
 		if (id == skip_be)
 			continue;
 		b = be_by_id(s, id);
-		if (!b || b->state != XLB_BE_ACTIVE)
+		if (!b || !be_serving(b))
 			continue;
 		*out = (struct xlb_route){ .svc_id = s->id, .be_id = id, .backend = b->ep,
 					   .proxy_v2 = s->proxy_v2 };
@@ -721,7 +782,7 @@ static struct be *be_append(struct svc *s)
 
 /* Adds a backend to the model only; the caller syncs the service. */
 static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpoint *ep,
-		     uint32_t weight, bool runtime, struct xlb_err *err)
+		     uint32_t weight, uint8_t origin, struct xlb_err *err)
 {
 	char buf[XLB_EP_STRLEN];
 	struct be *b;
@@ -741,8 +802,10 @@ static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpo
 		return fail(err, -ENOMEM, "out of memory");
 	}
 	*b = (struct be){ .ep = *ep, .id = (uint32_t)id, .weight = weight,
-			  .state = XLB_BE_ACTIVE, .runtime = runtime };
+			  .state = XLB_BE_ACTIVE, .origin = origin };
 	b->ep.proto = 0;
+	/* a checked backend serves once its first check passed */
+	b->down = st->health && !st->health(st->health_arg, s->name, &b->ep);
 	pr_info("event=backend_add service=%s backend=%s id=%d weight=%u", s->name,
 		xlb_format_endpoint(ep, buf, sizeof(buf)), id, weight);
 	return 0;
@@ -756,7 +819,7 @@ int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xl
 
 	if (!s)
 		return fail(err, -ENOENT, "no service %s", svc);
-	e = be_insert(st, s, ep, weight, runtime, err);
+	e = be_insert(st, s, ep, weight, runtime ? XLB_ORIGIN_RUNTIME : XLB_ORIGIN_CONFIG, err);
 	if (e)
 		return e;
 	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
@@ -815,6 +878,7 @@ static int be_remove(struct xlb_state *st, struct svc *s, struct be *b)
 	be_clear(st, id);
 	flows_prune(st, id, 0);
 	st->be_used[id] = 0;
+	be_gone(st, id);
 	pr_info("event=backend_del service=%s backend=%s id=%u", s->name, buf, id);
 	return err;
 }
@@ -860,7 +924,10 @@ static int adopt_services(struct xlb_state *st)
 		if (bpf_map_lookup_elem(st->m.svc_info, &id, &info) || !info.name[0])
 			continue;
 		info.name[sizeof(info.name) - 1] = '\0';
-		s = svc_create(st, info.name, (int)id, info.flags & XLB_SVC_F_RUNTIME);
+		s = svc_create(st, info.name, (int)id,
+			       info.flags & XLB_SVC_F_RUNTIME  ? XLB_ORIGIN_RUNTIME
+			       : info.flags & XLB_SVC_F_DOCKER ? XLB_ORIGIN_DOCKER
+							       : XLB_ORIGIN_CONFIG);
 		if (!s)
 			return -ENOMEM;
 		if (info.key.family) {
@@ -923,7 +990,11 @@ static int adopt_backends(struct xlb_state *st)
 		if (!b)
 			return -ENOMEM;
 		*b = (struct be){ .id = id, .weight = v.weight ? v.weight : 1, .state = v.state,
-				  .runtime = v.flags & XLB_BE_F_RUNTIME };
+				  .origin = be_origin_of_flags(v.flags),
+				  .down = v.flags & XLB_BE_F_DOWN,
+				  .stopping = v.flags & XLB_BE_F_STOPPING };
+		if ((b->down || b->stopping) && b->state == XLB_BE_DRAINING)
+			b->state = XLB_BE_ACTIVE; /* written as draining only for that */
 		b->ep.addr = v.addr;
 		b->ep.port = ntohs(v.port);
 		b->ep.family = v.family;
@@ -982,14 +1053,15 @@ static void remove_stale(struct xlb_state *st, const struct xlb_config *cfg)
 		struct svc *s = st->svcs[i];
 		const struct xlb_cfg_service *cs = cfg_find(cfg, s->name);
 
-		if (!cs && !s->runtime) {
+		if (s->origin != XLB_ORIGIN_CONFIG)
+			continue;
+		if (!cs) {
 			svc_destroy(st, s);
 			continue;
 		}
-		if (!cs)
-			continue;
 		for (size_t j = s->n_bes; j-- > 0;)
-			if (!s->bes[j].runtime && !cfg_has_backend(cs, &s->bes[j].ep))
+			if (s->bes[j].origin == XLB_ORIGIN_CONFIG &&
+			    !cfg_has_backend(cs, &s->bes[j].ep))
 				be_remove(st, s, &s->bes[j]);
 	}
 }
@@ -1015,7 +1087,7 @@ static int update_service(struct xlb_state *st, struct svc *s, const struct xlb_
 
 	if (e)
 		return e;
-	s->runtime = false;
+	s->origin = XLB_ORIGIN_CONFIG;
 	return svc_apply_spec(st, s, spec) ? fail(err, -EIO, "writing service %s failed", s->name)
 					   : 0;
 }
@@ -1030,10 +1102,10 @@ static int apply_backends(struct xlb_state *st, struct svc *s, const struct xlb_
 
 		if (b) {
 			b->weight = cb->weight;
-			b->runtime = false;
+			b->origin = XLB_ORIGIN_CONFIG;
 			continue;
 		}
-		e = be_insert(st, s, &cb->ep, cb->weight, false, err);
+		e = be_insert(st, s, &cb->ep, cb->weight, XLB_ORIGIN_CONFIG, err);
 		if (e)
 			return e;
 	}
@@ -1056,11 +1128,155 @@ int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
 		if (s)
 			e = update_service(st, s, &spec, err);
 		else
-			e = svc_add(st, &spec, false, err, &s); /* synced with its backends */
+			e = svc_add(st, &spec, XLB_ORIGIN_CONFIG, err, &s); /* synced with its backends */
 		if (!e)
 			e = apply_backends(st, s, cs, err);
 		if (e)
 			return e;
 	}
 	return 0;
+}
+
+/* ---- health ------------------------------------------------------------------ */
+
+int xlb_state_backend_set_health(struct xlb_state *st, const char *svc,
+				 const struct xlb_endpoint *ep, bool up)
+{
+	struct xlb_err err;
+	struct svc *s;
+	int code = 0;
+	struct be *b = be_lookup(st, svc, ep, &s, &err, &code);
+
+	if (!b)
+		return code;
+	if (b->down == !up)
+		return 0;
+	b->down = !up;
+	return svc_sync(st, s);
+}
+
+/* ---- Docker reconciliation ----------------------------------------------------- */
+
+static void warnf(xlb_state_warn_fn warn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warnf(xlb_state_warn_fn warn, void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (warn)
+		warn(arg, msg);
+}
+
+/* Docker's services and backends that Docker no longer has go away; so do
+ * Docker backends inside a service another origin took over. */
+static void docker_remove_stale(struct xlb_state *st, const struct xlb_config *want)
+{
+	for (size_t i = st->n_svcs; i-- > 0;) {
+		struct svc *s = st->svcs[i];
+		const struct xlb_cfg_service *ws = cfg_find(want, s->name);
+
+		if (s->origin == XLB_ORIGIN_DOCKER && !ws) {
+			svc_destroy(st, s);
+			continue;
+		}
+		for (size_t j = s->n_bes; j-- > 0;)
+			if (s->bes[j].origin == XLB_ORIGIN_DOCKER &&
+			    (s->origin != XLB_ORIGIN_DOCKER || !cfg_has_backend(ws, &s->bes[j].ep)))
+				be_remove(st, s, &s->bes[j]);
+	}
+}
+
+/* The part of ws that does not collide with what other origins hold. */
+static size_t docker_free_hosts(const struct xlb_state *st, const struct xlb_cfg_service *ws,
+				const struct svc *self, char (*out)[XLB_HOST_LEN],
+				xlb_state_warn_fn warn, void *arg)
+{
+	size_t n = 0;
+
+	for (size_t h = 0; h < ws->n_hosts; h++) {
+		const struct svc *other = host_owner(st, ws->hosts[h], ws->tls, self);
+
+		if (other) {
+			warnf(warn, arg,
+			      "service %s: host %s is already served by %s service %s; "
+			      "not routed to %s",
+			      ws->name, ws->hosts[h], origin_name(other->origin), other->name,
+			      ws->name);
+			continue;
+		}
+		memcpy(out[n++], ws->hosts[h], XLB_HOST_LEN);
+	}
+	return n;
+}
+
+static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_service *ws,
+				xlb_state_warn_fn warn, void *arg)
+{
+	char (*hosts)[XLB_HOST_LEN] = calloc(ws->n_hosts ? ws->n_hosts : 1, XLB_HOST_LEN);
+	struct svc *s = svc_find(st, ws->name);
+	char buf[XLB_EP_STRLEN];
+	struct xlb_svc_spec spec;
+	struct xlb_err err;
+	const struct svc *other;
+	int e = 0;
+
+	if (!hosts)
+		return -ENOMEM;
+	if (s && s->origin != XLB_ORIGIN_DOCKER) {
+		warnf(warn, arg, "service %s: the name belongs to a %s service; containers skipped",
+		      ws->name, origin_name(s->origin));
+		goto out;
+	}
+	spec_of_cfg(ws, &spec);
+	spec.hosts = (const char (*)[XLB_HOST_LEN])hosts;
+	spec.n_hosts = docker_free_hosts(st, ws, s, hosts, warn, arg);
+	other = spec.listen ? svc_find_listen(st, spec.listen) : NULL;
+	if (other && other != s) {
+		warnf(warn, arg, "service %s: listen %s is already used by service %s; not published",
+		      ws->name, xlb_format_endpoint(spec.listen, buf, sizeof(buf)), other->name);
+		spec.listen = NULL;
+	}
+	if (!spec.listen && !spec.n_hosts) {
+		if (s)
+			svc_destroy(st, s);
+		goto out;
+	}
+	e = s ? svc_apply_spec(st, s, &spec) : svc_add(st, &spec, XLB_ORIGIN_DOCKER, &err, &s);
+	if (e) {
+		warnf(warn, arg, "service %s: %s", ws->name, s ? "writing the maps failed" : err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < ws->n_backends; i++) {
+		const struct xlb_cfg_backend *cb = &ws->backends[i];
+		struct be *b = be_find(s, &cb->ep);
+
+		if (!b && be_insert(st, s, &cb->ep, cb->weight, XLB_ORIGIN_DOCKER, &err)) {
+			warnf(warn, arg, "service %s: %s", ws->name, err.msg);
+			continue;
+		}
+		b = be_find(s, &cb->ep);
+		b->weight = cb->weight;
+		b->stopping = cb->draining;
+	}
+	e = svc_sync(st, s);
+out:
+	free(hosts);
+	return e;
+}
+
+int xlb_state_apply_docker(struct xlb_state *st, const struct xlb_config *want,
+			   xlb_state_warn_fn warn, void *arg)
+{
+	int err = 0;
+
+	docker_remove_stale(st, want);
+	for (size_t i = 0; i < want->n_services; i++)
+		if (docker_apply_service(st, &want->services[i], warn, arg))
+			err = -EIO;
+	return err;
 }

@@ -15,6 +15,13 @@
 
 struct xlb_state;
 
+/* Who made a service or backend; each origin reconciles only its own. */
+enum xlb_origin {
+	XLB_ORIGIN_CONFIG = 0,	/* the config file */
+	XLB_ORIGIN_RUNTIME = 1,	/* xlbctl, through the control socket */
+	XLB_ORIGIN_DOCKER = 2,	/* Docker discovery */
+};
+
 struct xlb_state_maps {
 	int hosts;
 	int services;
@@ -60,6 +67,30 @@ int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
 			    const struct xlb_endpoint *ep, struct xlb_err *err);
 int xlb_state_backend_del(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
 			  struct xlb_err *err);
+
+/* Makes Docker's view the truth for Docker-made services and backends:
+ * adds, updates and removes them. A conflict with a service that is not
+ * Docker's (same name, a host name or listener it already has) loses: the
+ * Docker service is skipped or loses that host or listener, reported
+ * through warn (one line each). Returns 0 or -EIO when the maps failed. */
+typedef void (*xlb_state_warn_fn)(void *arg, const char *msg);
+int xlb_state_apply_docker(struct xlb_state *st, const struct xlb_config *want,
+			   xlb_state_warn_fn warn, void *arg);
+
+/* A health check's verdict: a down backend leaves the Maglev table (its
+ * flows continue, as when drained) until it is up again. */
+int xlb_state_backend_set_health(struct xlb_state *st, const char *svc,
+				 const struct xlb_endpoint *ep, bool up);
+
+/* Called with a backend's id when it leaves its service for good, so the
+ * proxy can end the connections it carries. */
+typedef void (*xlb_state_be_gone_fn)(void *arg, uint32_t be_id);
+void xlb_state_on_backend_gone(struct xlb_state *st, xlb_state_be_gone_fn fn, void *arg);
+
+/* Asked for every new backend: false keeps it out of the table (down)
+ * until xlb_state_backend_set_health() says it is up. */
+typedef bool (*xlb_state_health_fn)(void *arg, const char *svc, const struct xlb_endpoint *ep);
+void xlb_state_health_probe(struct xlb_state *st, xlb_state_health_fn fn, void *arg);
 
 /* Calls fn for every backend address of every service. */
 void xlb_state_for_each_backend(const struct xlb_state *st,

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* xlbd: loads and attaches the data path, keeps the maps in line with the
- * config and the control socket, and leaves everything pinned on exit so
- * a restart does not drop a flow. */
+ * config, Docker's containers and the control socket, and leaves
+ * everything pinned on exit so a restart does not drop a flow (unless told
+ * --teardown-on-exit, as the compose service is). */
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -22,6 +23,8 @@
 #include "attach.h"
 #include "config.h"
 #include "control.h"
+#include "docker.h"
+#include "health.h"
 #include "log.h"
 #include "loop.h"
 #include "netlink.h"
@@ -50,6 +53,12 @@ struct opts {
 	struct xlb_endpoint tls_listen[MAX_LISTEN];
 	int n_tls;
 	struct xlb_proxy_limits lim;
+	bool docker;
+	const char *docker_socket;
+	uint32_t docker_resync_ms;
+	bool has_vip;
+	struct xlb_endpoint vip;
+	bool teardown_on_exit;
 };
 
 struct daemon {
@@ -60,18 +69,24 @@ struct daemon {
 	struct xlb_control *ctl;
 	struct xlb_proxy *proxy;
 	struct xlb_loop *loop;
+	struct xlb_docker *docker;
+	struct xlb_health *health;
+	struct xlb_dhealth *checks;	/* what health watches for Docker */
+	size_t n_checks;
 	struct xlb_attach_ctx actx;
 	int backend_links[MAX_LINKS]; /* ifindexes already given the return path */
 	int n_backend_links;
 	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
+	bool skel_loaded;	/* something was pinned or attached: teardown has work */
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xlbd --config FILE --iface IF [--iface IF ...] [--pin-dir DIR]\n"
-		   "            [--control PATH] [--log-level error|warn|info|debug]\n"
+	fprintf(f, "usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
+		   "            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
+		   "            [--docker-resync-ms N] [--teardown-on-exit]\n"
 		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n");
@@ -117,6 +132,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "max-conns", required_argument, NULL, 3 },
 		{ "idle-timeout-ms", required_argument, NULL, 4 },
 		{ "proxy-path", required_argument, NULL, 5 },
+		{ "docker", optional_argument, NULL, 6 },
+		{ "vip", required_argument, NULL, 7 },
+		{ "docker-resync-ms", required_argument, NULL, 8 },
+		{ "teardown-on-exit", no_argument, NULL, 9 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -140,6 +159,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			if (err)
 				pr_err("bad --proxy-path '%s' (splice, sockmap or copy)", optarg);
 			break;
+		case 6:
+			o->docker = true;
+			/* "--docker SOCKET" as well as "--docker=SOCKET" */
+			if (!optarg && optind < argc && argv[optind][0] == '/')
+				optarg = argv[optind++];
+			o->docker_socket = optarg ? optarg : XLB_DOCKER_SOCKET;
+			break;
+		case 7:
+			if (xlb_parse_addr(optarg, &o->vip.addr, &o->vip.family))
+				return pr_err("bad --vip '%s' (an IPv4 or IPv6 address)", optarg), -EINVAL;
+			o->has_vip = true;
+			break;
+		case 8: err = parse_limit("docker-resync-ms", optarg, 100, &o->docker_resync_ms); break;
+		case 9: o->teardown_on_exit = true; break;
 		case 'c': o->config = optarg; break;
 		case 'p': o->pin_dir = optarg; break;
 		case 's': o->control = optarg; break;
@@ -161,10 +194,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		return err;
 	if (optind < argc)
 		return pr_err("unexpected argument '%s'", argv[optind]), -EINVAL;
-	if (!o->config)
-		return pr_err("--config FILE is required"), -EINVAL;
-	if (!o->n_ifaces)
-		return pr_err("at least one --iface is required"), -EINVAL;
+	if (!o->config && !o->docker)
+		return pr_err("--config FILE or --docker is required"), -EINVAL;
 	return 0;
 }
 
@@ -181,7 +212,11 @@ static int resolve_ifaces(struct opts *o)
 static int load_config(struct daemon *d)
 {
 	char err[512];
-	int e = xlb_config_load(d->o.config, &d->cfg, err, sizeof(err));
+	int e;
+
+	if (!d->o.config)
+		return 0;
+	e = xlb_config_load(d->o.config, &d->cfg, err, sizeof(err));
 
 	if (e)
 		pr_err("%s", err);
@@ -261,41 +296,27 @@ static int attach_uplinks(struct daemon *d)
 	return 0;
 }
 
-static bool link_known(const struct daemon *d, int ifindex)
-{
-	for (int i = 0; i < d->n_backend_links; i++)
-		if (d->backend_links[i] == ifindex)
-			return true;
-	return false;
-}
-
-/* Backend-facing links are found by route lookup, per backend address. */
+/* Backend-facing links (behind a bridge: the backend's bridge port too)
+ * are found by route lookup, per backend address, on every recheck: cheap
+ * when nothing changed, and it follows a backend whose MAC moved. */
 static void ensure_backend_link(const struct xlb_endpoint *ep, void *arg)
 {
 	struct daemon *d = arg;
 	char buf[XLB_EP_STRLEN];
-	int oif, err;
+	int err = xlb_attach_backend_route(&d->actx, ep);
 
-	err = xlb_nl_route_oif(ep->family, &ep->addr, &oif);
-	if (err) {
-		pr_warn("event=no_route backend=%s err=\"%s\"",
+	if (err == -EAGAIN) /* the kernel forwards to it meanwhile */
+		pr_debug("event=backend_link_pending backend=%s retry_s=%d",
+			 xlb_format_endpoint(ep, buf, sizeof(buf)), RECHECK_INTERVAL_S);
+	else if (err)
+		pr_warn("event=backend_link_failed backend=%s err=\"%s\"",
 			xlb_format_endpoint(ep, buf, sizeof(buf)), strerror(-err));
-		return;
-	}
-	/* a backend on the balancer itself is reached over loopback, which
-	 * needs no return path (ifindex 1 is lo in every netns) */
-	if (oif == 1 || link_known(d, oif) || d->n_backend_links == MAX_LINKS)
-		return;
-	err = xlb_attach_backend_link(&d->actx, oif);
-	if (err) {
-		pr_warn("event=backend_link_failed ifindex=%d err=\"%s\"", oif, strerror(-err));
-		return;
-	}
-	d->backend_links[d->n_backend_links++] = oif;
 }
 
 static void ensure_backend_links(struct daemon *d)
 {
+	if (!d->o.n_ifaces)
+		return; /* no XDP: the proxy alone needs nothing on the links */
 	xlb_state_for_each_backend(d->state, ensure_backend_link, d);
 }
 
@@ -320,7 +341,7 @@ static int init_state(struct daemon *d)
 		return pr_err("reading pinned state: %s", strerror(-e)), e;
 	e = xlb_state_apply_config(d->state, &d->cfg, &err);
 	if (e)
-		return pr_err("%s: %s", d->o.config, err.msg), e;
+		return pr_err("%s: %s", d->o.config ? d->o.config : "config", err.msg), e;
 	return 0;
 }
 
@@ -375,6 +396,10 @@ static void reload_config(struct daemon *d)
 	struct xlb_err err = { "" };
 	char msg[512];
 
+	if (!d->o.config) {
+		pr_info("event=reload config=none");
+		return;
+	}
 	if (xlb_config_load(d->o.config, &fresh, msg, sizeof(msg))) {
 		pr_err("event=reload_failed %s", msg);
 		return;
@@ -424,6 +449,8 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 		return;
 	xlb_proxy_tick(d->proxy);
 	xlb_control_tick(d->ctl);
+	if (d->docker)
+		xlb_docker_tick(d->docker);
 	if (++d->ticks % STATS_EVERY_TICKS == 0)
 		flush_proxy_stats(d);
 }
@@ -491,6 +518,9 @@ static void close_watch(struct xlb_watch *w)
 
 static void cleanup(struct daemon *d)
 {
+	xlb_docker_free(d->docker);
+	xlb_health_free(d->health);
+	free(d->checks);
 	if (d->proxy && d->skel)
 		flush_proxy_stats(d);
 	xlb_proxy_free(d->proxy);
@@ -503,6 +533,12 @@ static void cleanup(struct daemon *d)
 	close_watch(&d->recheck_w);
 	close_watch(&d->tick_w);
 	xlb_loop_free(d->loop);
+	if (d->o.teardown_on_exit && d->skel_loaded) {
+		int err = xlb_teardown(d->o.pin_dir);
+
+		pr_info("event=teardown pin_dir=%s err=\"%s\"", d->o.pin_dir,
+			err ? strerror(-err) : "none");
+	}
 }
 
 /* The verdict program goes on the sockhash before any socket does. */
@@ -521,6 +557,110 @@ static int sockmap_attach(struct daemon *d)
 	return 0;
 }
 
+/* ---- Docker and health checks ------------------------------------------------ */
+
+static bool check_listed(const struct xlb_dhealth *v, size_t n, const struct xlb_dhealth *c)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].service, c->service) == 0 && xlb_endpoint_equal(&v[i].ep, &c->ep))
+			return true;
+	return false;
+}
+
+/* Watch the model's checks (before the apply, so a new backend is known
+ * to be unchecked yet), stop watching the ones it dropped (after). */
+static void checks_watch(struct daemon *d, const struct xlb_dmodel *m)
+{
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t i = 0; i < m->n_checks; i++) {
+		const struct xlb_dhealth *c = &m->checks[i];
+
+		if (xlb_health_watch(d->health, c->service, &c->ep, &c->spec))
+			pr_warn("event=health_watch_failed service=%s backend=%s", c->service,
+				xlb_format_endpoint(&c->ep, buf, sizeof(buf)));
+	}
+}
+
+static void checks_replace(struct daemon *d, const struct xlb_dmodel *m)
+{
+	struct xlb_dhealth *copy = NULL;
+
+	for (size_t i = 0; i < d->n_checks; i++)
+		if (!check_listed(m->checks, m->n_checks, &d->checks[i]))
+			xlb_health_unwatch(d->health, d->checks[i].service, &d->checks[i].ep);
+	if (m->n_checks) {
+		copy = malloc(m->n_checks * sizeof(*copy));
+		if (copy)
+			memcpy(copy, m->checks, m->n_checks * sizeof(*copy));
+	}
+	free(d->checks);
+	d->checks = copy;
+	d->n_checks = copy ? m->n_checks : 0;
+	/* backends adopted or kept across applies take the checks' verdicts */
+	for (size_t i = 0; i < d->n_checks; i++)
+		xlb_state_backend_set_health(d->state, d->checks[i].service, &d->checks[i].ep,
+					     xlb_health_is_up(d->health, d->checks[i].service,
+							      &d->checks[i].ep));
+}
+
+static void on_docker_model(void *arg, const struct xlb_dmodel *m, xlb_dmodel_warn_fn warn,
+			    void *warn_arg)
+{
+	struct daemon *d = arg;
+
+	checks_watch(d, m);
+	if (xlb_state_apply_docker(d->state, &m->cfg, warn, warn_arg))
+		pr_err("event=docker_apply_failed err=\"writing the maps failed\"");
+	checks_replace(d, m);
+	ensure_backend_links(d);
+}
+
+static void on_health(void *arg, const char *svc, const struct xlb_endpoint *ep, bool up)
+{
+	struct daemon *d = arg;
+	struct xlb_endpoint be = *ep;
+
+	be.proto = 0; /* backends are keyed without one */
+	xlb_state_backend_set_health(d->state, svc, &be, up);
+}
+
+static bool health_probe(void *arg, const char *svc, const struct xlb_endpoint *ep)
+{
+	struct daemon *d = arg;
+
+	return xlb_health_is_up(d->health, svc, ep);
+}
+
+static void on_backend_gone(void *arg, uint32_t be_id)
+{
+	struct daemon *d = arg;
+
+	xlb_proxy_close_backend(d->proxy, be_id);
+}
+
+static int start_discovery(struct daemon *d)
+{
+	struct xlb_docker_opts dopts = {
+		.socket = d->o.docker_socket,
+		.vip = d->o.has_vip ? &d->o.vip : NULL,
+		.resync_ms = d->o.docker_resync_ms,
+	};
+	int err;
+
+	xlb_state_on_backend_gone(d->state, on_backend_gone, d);
+	err = xlb_health_new(d->loop, on_health, d, &d->health);
+	if (err)
+		return pr_err("health checks: %s", strerror(-err)), err;
+	xlb_state_health_probe(d->state, health_probe, d);
+	if (!d->o.docker)
+		return 0;
+	err = xlb_docker_new(d->loop, &dopts, on_docker_model, d, &d->docker);
+	if (err)
+		return pr_err("docker: %s: %s", dopts.socket, strerror(-err)), err;
+	return 0;
+}
+
 static int start(struct daemon *d)
 {
 	struct xlb_proxy_sockmap sm;
@@ -528,6 +668,7 @@ static int start(struct daemon *d)
 
 	raise_fd_limit();
 	err = open_data_path(d);
+	d->skel_loaded = d->skel != NULL;
 	if (!err)
 		err = init_state(d);
 	if (!err)
@@ -552,7 +693,7 @@ static int start(struct daemon *d)
 	err = setup_loop(d);
 	if (err)
 		return pr_err("event loop: %s", strerror(-err)), err;
-	return 0;
+	return start_discovery(d);
 }
 
 int main(int argc, char **argv)

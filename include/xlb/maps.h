@@ -40,6 +40,7 @@ enum xlb_svc_flags {
 	XLB_SVC_F_HOST = 1 << 1,	/* has host names (proxy-routed) */
 	XLB_SVC_F_TLS = 1 << 2,		/* host names are routed by SNI */
 	XLB_SVC_F_PROXY_V2 = 1 << 3,	/* proxied connections get a PROXY v2 header */
+	XLB_SVC_F_DOCKER = 1 << 4,	/* discovered from Docker labels */
 };
 
 /* xlb_svc_info (ARRAY, XLB_MAX_SERVICES): service id -> metadata that only
@@ -71,6 +72,9 @@ enum xlb_backend_state {
 
 enum xlb_backend_flags {
 	XLB_BE_F_RUNTIME = 1 << 0,	/* added through the control socket */
+	XLB_BE_F_DOCKER = 1 << 1,	/* a discovered container */
+	XLB_BE_F_DOWN = 1 << 2,		/* failing its health check (state shows draining) */
+	XLB_BE_F_STOPPING = 1 << 3,	/* its container is stopping, paused or unhealthy */
 };
 
 /* xlb_maglev (ARRAY_OF_MAPS, XLB_MAX_SERVICES): service id -> inner ARRAY
@@ -109,6 +113,20 @@ struct xlb_rnat {
  * XDP_REDIRECT delivers into: uplinks, and backend-facing veths whose peer
  * xlbd has prepared. A backend behind any other interface is still served,
  * through the kernel stack (XDP_PASS after DNAT). */
+
+/* xlb_bridge_ports (HASH): (bridge ifindex, backend MAC) -> ifindex of the
+ * bridge port that MAC sits behind (a container's veth on docker0 or a
+ * br-* network). XDP cannot redirect into a bridge, so when the route to a
+ * backend leads to one, XDP looks here for the port and redirects into it,
+ * past the bridge. Written by xlbd from the neighbour table and the
+ * bridge's FDB; read by XDP. A port counts only while it is in
+ * xlb_tx_ports (the kernel drops it from there when it goes away), so a
+ * leftover entry sends nothing astray: the packet goes to the kernel. */
+struct xlb_bridge_port_key {
+	__u32 bridge_ifindex;
+	__u8 mac[6];
+	__u16 pad;
+};
 
 /* xlb_ifaces (HASH): ifindex -> what xlbd attached there, so xlbctl
  * teardown can undo it without the daemon. */

@@ -1,0 +1,249 @@
+#!/usr/bin/env bats
+# Docker discovery with a real dockerd: xlbd (from this build, on the host)
+# finds containers by their labels through the Engine API and routes Host
+# names to them through its proxy on 127.0.0.1:$PORT. Everything here is
+# made under the compose project / name prefix "xlbdt" and removed again.
+
+load helpers
+
+PORT=18081
+DT_PIN=/sys/fs/bpf/xlb-dtest
+DT_SOCK=/run/xlb/dtest.sock
+PROJECT=xlbdt
+IMAGE=xlbdt/www:latest
+
+# --- set-up ------------------------------------------------------------------------
+
+# A tiny image: python's http.server over /srv, which holds "who" (the
+# container's hostname, written at start) and "ok" (the health check path).
+build_image() {
+	local dir=$BATS_FILE_TMPDIR/img
+	mkdir -p "$dir"
+	cat >"$dir/Dockerfile" <<-'EOF'
+		ARG BASE=python:3.12-slim
+		FROM ${BASE}
+		CMD ["sh", "-c", "mkdir -p /srv && hostname >/srv/who && touch /srv/ok && exec python3 -m http.server 8000 --directory /srv"]
+		EXPOSE 8000
+	EOF
+	docker build -q --build-arg "BASE=$XLB_PYTHON_IMAGE" -t "$IMAGE" "$dir" >/dev/null
+}
+
+setup_file() {
+	require_built
+	# a dockerd that runs already (the machine's, or another suite's) stays
+	export DT_OWN_DOCKERD=0
+	if ! curl -sf -m 2 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null; then
+		"$REPO/scripts/dockerd.sh" start >&2
+		DT_OWN_DOCKERD=1
+	fi
+	eval "$("$REPO/scripts/images.sh" | grep '^XLB_[A-Z_]*=')"
+	export XLB_PYTHON_IMAGE
+	build_image
+	dt_cleanup
+}
+
+teardown_file() {
+	dt_cleanup
+	docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
+	if ((DT_OWN_DOCKERD)); then "$REPO/scripts/dockerd.sh" stop >&2 || true; fi
+}
+
+dt_cleanup() {
+	local ids
+	ids=$(docker ps -aq --filter "name=^xlbdt" 2>/dev/null || true)
+	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+	if [[ -n ${DT_PID-} ]]; then
+		kill "$DT_PID" 2>/dev/null || true
+		wait "$DT_PID" 2>/dev/null || true
+	fi
+	pkill -f -- "--pin-dir $DT_PIN" 2>/dev/null || true
+	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
+}
+
+setup() {
+	DT_LOG=$BATS_TEST_TMPDIR/xlbd.log
+}
+
+teardown() {
+	cp "$DT_LOG" /tmp/dt-last.log 2>/dev/null || true
+	stop_dt_xlbd || true
+	local ids
+	ids=$(docker ps -aq --filter "name=^xlbdt" 2>/dev/null || true)
+	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
+	if [[ -n ${LOOP_PID-} ]]; then kill "$LOOP_PID" 2>/dev/null || true; fi
+}
+
+# start_dt_xlbd [ARGS...]: xlbd --docker with this file's pin dir, socket
+# and listener; waits until it has synced with dockerd.
+start_dt_xlbd() {
+	"$XLBD" --docker --http-listen "127.0.0.1:$PORT" --pin-dir "$DT_PIN" \
+		--control "$DT_SOCK" --log-level debug "$@" </dev/null >>"$DT_LOG" 2>&1 3>&- &
+	DT_PID=$!
+	wait_until 20 grep -q 'event=docker_synced' "$DT_LOG" ||
+		{ cat "$DT_LOG" >&2; return 1; }
+}
+
+stop_dt_xlbd() {
+	[[ -n ${DT_PID-} ]] || return 0
+	kill "$DT_PID" 2>/dev/null || true
+	wait_until 10 pid_gone "$DT_PID" || kill -9 "$DT_PID" 2>/dev/null || true
+	wait "$DT_PID" 2>/dev/null || true
+	DT_PID=
+}
+
+# replica SERVICE N [docker run args...]: container xlbdt_SERVICE_N of compose
+# project xlbdt, service SERVICE, routed as SERVICE.dt.test.
+replica() {
+	local svc=$1 n=$2
+	shift 2
+	docker run -d --name "${PROJECT}_${svc}_$n" \
+		-l "com.docker.compose.project=$PROJECT" -l "com.docker.compose.service=$svc" \
+		-l "xlb.host=$svc.dt.test" "$@" "$IMAGE" >/dev/null
+}
+
+lines_more_than() { (($(wc -l <"$1") > $2)); }
+
+hostname_of() { docker inspect -f '{{.Config.Hostname}}' "$1"; }
+
+# who HOST: the hostname of the container that answered GET /who for HOST.
+who() { curl -sf -m 5 -H "Host: $1" "http://127.0.0.1:$PORT/who"; }
+
+status_of() { curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$PORT/who"; }
+
+# answered_by HOST N: prints the distinct hostnames of N answers, sorted.
+answered_by() {
+	local i
+	for ((i = 0; i < $2; i++)); do who "$1" || echo FAILED; done | sort -u
+}
+
+# all_seen HOST NAMES...: every container named answers within 40 tries.
+all_seen() {
+	local host=$1 seen i n
+	shift
+	seen=$(for ((i = 0; i < 40; i++)); do who "$host"; done | sort -u)
+	for n in "$@"; do grep -qx "$(hostname_of "$n")" <<<"$seen" || return 1; done
+}
+
+# --- tests ---------------------------------------------------------------------
+
+@test "docker: the replicas of one compose service are one service, and every replica answers" {
+	for i in 1 2 3; do replica api "$i"; done
+	start_dt_xlbd
+	run "$XLBCTL" --pin-dir "$DT_PIN" services
+	echo "$output"
+	[[ $output == *"xlbdt_api"* ]]
+	run "$XLBCTL" --pin-dir "$DT_PIN" backends
+	echo "$output"
+	[[ $(grep -c 'xlbdt_api' <<<"$output") -eq 3 ]]
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2 xlbdt_api_3
+	# a host nobody serves is 404, not a guess
+	[[ $(status_of nobody.dt.test) == 404 ]]
+}
+
+@test "docker: a container started later gets traffic, and a stopped one none" {
+	replica api 1
+	start_dt_xlbd
+	[[ $(answered_by api.dt.test 5) == "$(hostname_of xlbdt_api_1)" ]]
+	replica api 2
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	docker stop -t 2 xlbdt_api_1 >/dev/null
+	# no request after the stop reaches it, none fails
+	run answered_by api.dt.test 20
+	[[ $output == "$(hostname_of xlbdt_api_2)" ]]
+}
+
+@test "docker: scaling 5 -> 2 -> 6 under a client loop: no failed request, none to a removed container" {
+	local i out=$BATS_TEST_TMPDIR/loop.out
+	for i in 1 2 3 4 5; do replica api "$i"; done
+	start_dt_xlbd
+	wait_until 10 all_seen api.dt.test xlbdt_api_{1..5}
+	# the client: one line per request, "OK hostname" or "FAILED code"
+	(
+		while :; do
+			h=$(curl -s -m 5 -w ' %{http_code}' -H 'Host: api.dt.test' "http://127.0.0.1:$PORT/who")
+			if [[ $h == *" 200" ]]; then echo "OK ${h% 200}"; else echo "FAILED $h"; fi
+		done
+	) >"$out" 2>&1 3>&- &
+	LOOP_PID=$!
+	wait_until 10 test -s "$out"
+	docker stop -t 5 xlbdt_api_3 xlbdt_api_4 xlbdt_api_5 >/dev/null
+	local mark
+	mark=$(wc -l <"$out")
+	wait_until 10 lines_more_than "$out" $((mark + 20))
+	# after the stops returned, only the two left answer
+	local left
+	left=$(printf '%s\n%s\n' "$(hostname_of xlbdt_api_1)" "$(hostname_of xlbdt_api_2)" | sort)
+	[[ $(tail -n +$((mark + 2)) "$out" | grep '^OK' | awk '{print $2}' | sort -u) == "$left" ]]
+	for i in 6 7 8 9; do replica api "$i"; done
+	wait_until 20 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2 xlbdt_api_{6..9}
+	kill "$LOOP_PID"
+	wait "$LOOP_PID" 2>/dev/null || true
+	LOOP_PID=
+	echo "requests: $(wc -l <"$out"), failed: $(grep -c '^FAILED' "$out" || true)"
+	grep '^FAILED' "$out" || true
+	! grep -q '^FAILED' "$out"
+}
+
+@test "docker: a container whose Docker healthcheck fails gets no traffic until it is healthy" {
+	replica api 1
+	replica api 2 --health-cmd 'test -f /srv/healthy' --health-interval 1s --health-retries 1
+	start_dt_xlbd
+	wait_until 20 bash -c "[[ \$(docker inspect -f '{{.State.Health.Status}}' xlbdt_api_2) != starting ]]"
+	[[ $(docker inspect -f '{{.State.Health.Status}}' xlbdt_api_2) == unhealthy ]]
+	run answered_by api.dt.test 20
+	[[ $output == "$(hostname_of xlbdt_api_1)" ]]
+	docker exec xlbdt_api_2 touch /srv/healthy
+	wait_until 20 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+}
+
+@test "docker: xlbd's own http check (xlb.healthcheck) takes a failing backend out and puts it back" {
+	local hc=(-l 'xlb.healthcheck=http:/ok' -l 'xlb.healthcheck.interval=200ms' -l 'xlb.healthcheck.timeout=150ms'
+		-l 'xlb.healthcheck.fall=2' -l 'xlb.healthcheck.rise=2')
+	replica api 1 "${hc[@]}"
+	replica api 2 "${hc[@]}"
+	start_dt_xlbd
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	docker exec xlbdt_api_2 rm /srv/ok
+	wait_until 10 grep -q 'event=health_change.*state=down' "$DT_LOG"
+	run answered_by api.dt.test 20
+	[[ $output == "$(hostname_of xlbdt_api_1)" ]]
+	docker exec xlbdt_api_2 touch /srv/ok
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+}
+
+@test "docker: bad labels give one error line naming the container and label; the rest keeps working" {
+	replica api 1
+	docker run -d --name xlbdt_bad_1 -l xlb.host=bad.dt.test -l xlb.port=eighty "$IMAGE" >/dev/null
+	docker run -d --name xlbdt_bad_2 -l 'xlb.host=a b.dt.test' "$IMAGE" >/dev/null
+	start_dt_xlbd
+	[[ $(answered_by api.dt.test 5) == "$(hostname_of xlbdt_api_1)" ]]
+	grep -F "container xlbdt_bad_1: label xlb.port='eighty': not a port number" "$DT_LOG"
+	grep -F "container xlbdt_bad_2: label xlb.host='a b.dt.test': invalid host name" "$DT_LOG"
+	[[ $(status_of bad.dt.test) == 404 ]]
+	# a resync and other containers' events do not repeat the line
+	replica api 2
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	[[ $(grep -c 'container xlbdt_bad_1:' "$DT_LOG") -eq 1 ]]
+}
+
+@test "docker: VIRTUAL_HOST and VIRTUAL_PORT route like xlb.host and xlb.port" {
+	docker run -d --name xlbdt_legacy_1 -e VIRTUAL_HOST=legacy.dt.test -e VIRTUAL_PORT=8000 \
+		"$IMAGE" >/dev/null
+	start_dt_xlbd
+	[[ $(answered_by legacy.dt.test 3) == "$(hostname_of xlbdt_legacy_1)" ]]
+}
+
+@test "docker: a missed event heals at the next resync" {
+	replica api 1
+	start_dt_xlbd --docker-resync-ms 500
+	[[ $(answered_by api.dt.test 3) == "$(hostname_of xlbdt_api_1)" ]]
+	# pause xlbd so the start event of the new container goes unread... the
+	# stream buffers it; instead, remove the backend behind xlbd's back with
+	# xlbctl and let the resync put it back
+	run "$XLBCTL" --pin-dir "$DT_PIN" --socket "$DT_SOCK" backend del xlbdt_api \
+		"$(docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' xlbdt_api_1):8000"
+	echo "$output"
+	[[ $status -eq 0 ]]
+	wait_until 10 bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: api.dt.test' http://127.0.0.1:$PORT/who) == 200 ]]"
+}

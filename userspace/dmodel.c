@@ -1,0 +1,821 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "dmodel.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#define LABEL_PREFIX "xlb."
+
+/* ---- small JSON accessors (a missing or mistyped field reads as absent) ---- */
+
+static json_t *jpath(json_t *obj, const char *a, const char *b)
+{
+	json_t *v = json_object_get(obj, a);
+
+	return b ? json_object_get(v, b) : v;
+}
+
+static const char *jstr(json_t *obj, const char *a, const char *b)
+{
+	return json_string_value(jpath(obj, a, b));
+}
+
+static json_t *jparse(const char *json, size_t len)
+{
+	json_error_t jerr;
+
+	return json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+struct ctx {
+	const char *name;	/* the container's */
+	char *err;
+	size_t errlen;
+};
+
+static int failf(const struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int failf(const struct ctx *x, const char *fmt, ...)
+{
+	char what[320];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(x->err, x->errlen, "container %s: %s", x->name, what);
+	return -EINVAL;
+}
+
+/* Label values go into one log line, inside a double-quoted err="...":
+ * single-quote them with anything unprintable or a quote escaped,
+ * shortened when long. */
+static const char *quoted(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[o++] = '\'';
+	for (; *s && o + 6 < len; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\'' || ch == '\\')
+			o += (size_t)snprintf(buf + o, len - o, "\\x%02x", ch);
+		else
+			buf[o++] = (char)ch;
+	}
+	if (*s && o + 4 < len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}
+
+#define Q(s) quoted((s), (char[96]){ 0 }, 96)
+
+/* ---- numbers ------------------------------------------------------------------ */
+
+static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	unsigned long v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return false;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v < min || v > max)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* ---- host names ------------------------------------------------------------- */
+
+static int host_add(struct xlb_dcontainer *c, const char *h, size_t len)
+{
+	char (*more)[XLB_HOST_LEN];
+
+	for (size_t i = 0; i < c->n_hosts; i++)
+		if (strncasecmp(c->hosts[i], h, len) == 0 && c->hosts[i][len] == '\0')
+			return 0;
+	more = realloc(c->hosts, (c->n_hosts + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	c->hosts = more;
+	for (size_t i = 0; i < len; i++)
+		more[c->n_hosts][i] = (char)tolower((unsigned char)h[i]);
+	more[c->n_hosts][len] = '\0';
+	c->n_hosts++;
+	return 0;
+}
+
+/* "a.example, b.example": comma-separated, spaces around commas allowed. */
+static int hosts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
+		       const char *val)
+{
+	const char *p = val;
+
+	while (true) {
+		const char *end = strchr(p, ',');
+		size_t len;
+		char one[XLB_HOST_LEN];
+
+		while (*p == ' ')
+			p++;
+		len = end ? (size_t)(end - p) : strlen(p);
+		while (len && p[len - 1] == ' ')
+			len--;
+		if (len == 0 || len >= XLB_HOST_LEN)
+			return failf(x, "%s=%s: empty or too long host name", what, Q(val));
+		memcpy(one, p, len);
+		one[len] = '\0';
+		if (!xlb_valid_host_name(one))
+			return failf(x, "%s=%s: invalid host name %s", what, Q(val), Q(one));
+		if (host_add(c, one, len))
+			return -ENOMEM;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+/* ---- labels ---------------------------------------------------------------- */
+
+/* "8080/tcp", "10.0.0.5:8080/udp", "[fd00::5]:53/udp" */
+static int listen_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
+{
+	const char *slash = strrchr(val, '/');
+	const char *why = NULL;
+	uint32_t port;
+	char buf[16];
+
+	if (!slash || (strcmp(slash, "/tcp") && strcmp(slash, "/udp")))
+		return failf(x, "label xlb.listen=%s: want PORT/tcp, PORT/udp or ADDR:PORT/PROTO",
+			     Q(val));
+	c->has_listen = true;
+	if (strchr(val, ':')) {
+		if (xlb_parse_endpoint(val, XLB_EP_PROTO, &c->listen, &why))
+			return failf(x, "label xlb.listen=%s: %s", Q(val), why);
+		return 0;
+	}
+	if ((size_t)(slash - val) >= sizeof(buf))
+		return failf(x, "label xlb.listen=%s: not a port number", Q(val));
+	memcpy(buf, val, (size_t)(slash - val));
+	buf[slash - val] = '\0';
+	if (!parse_u32(buf, 1, 65535, &port))
+		return failf(x, "label xlb.listen=%s: not a port number (1-65535)", Q(val));
+	memset(&c->listen, 0, sizeof(c->listen));
+	c->listen.port = (uint16_t)port;
+	c->listen.proto = strcmp(slash, "/udp") ? IPPROTO_TCP : IPPROTO_UDP;
+	return 0;
+}
+
+static int port_parse(const struct ctx *x, const char *what, const char *val, uint16_t *port)
+{
+	uint32_t v;
+
+	if (!parse_u32(val, 1, 65535, &v))
+		return failf(x, "%s=%s: not a port number (1-65535)", what, Q(val));
+	*port = (uint16_t)v;
+	return 0;
+}
+
+static int healthcheck_option(const struct ctx *x, struct xlb_dcontainer *c, const char *key,
+			      const char *val)
+{
+	char why[160];
+
+	if (xlb_hc_set_option(&c->hc, key, val, why, sizeof(why)))
+		return failf(x, "label xlb.healthcheck.%s=%s: %s", key, Q(val), why);
+	return 0;
+}
+
+/* One xlb.* label. network is only noted here: it needs the networks. */
+static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char *key,
+		       const char *val, const char **network)
+{
+	const char *k = key + strlen(LABEL_PREFIX);
+	char why[160];
+	uint32_t w;
+
+	if (strcmp(k, "host") == 0)
+		return hosts_parse(x, c, "label xlb.host", val);
+	if (strcmp(k, "port") == 0)
+		return port_parse(x, "label xlb.port", val, &c->port);
+	if (strcmp(k, "listen") == 0)
+		return listen_parse(x, c, val);
+	if (strcmp(k, "network") == 0) {
+		*network = val;
+		return 0;
+	}
+	if (strcmp(k, "weight") == 0) {
+		if (!parse_u32(val, 1, XLB_WEIGHT_MAX, &w))
+			return failf(x, "label xlb.weight=%s: not a weight (1-%d)", Q(val),
+				     XLB_WEIGHT_MAX);
+		c->weight = w;
+		return 0;
+	}
+	if (strcmp(k, "proto") == 0) {
+		if (strcmp(val, "http") && strcmp(val, "tls"))
+			return failf(x, "label xlb.proto=%s: want http or tls", Q(val));
+		c->tls = strcmp(val, "tls") == 0;
+		return 0;
+	}
+	if (strcmp(k, "healthcheck") == 0) {
+		if (xlb_hc_parse(val, &c->hc, why, sizeof(why)))
+			return failf(x, "label xlb.healthcheck=%s: %s", Q(val), why);
+		return 0;
+	}
+	if (strncmp(k, "healthcheck.", 12) == 0)
+		return healthcheck_option(x, c, k + 12, val);
+	return failf(x, "unknown label %s", Q(key));
+}
+
+static int labels_apply(const struct ctx *x, struct xlb_dcontainer *c, json_t *labels,
+			const char **network)
+{
+	const char *key;
+	json_t *v;
+	int err;
+
+	json_object_foreach(labels, key, v) {
+		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)))
+			continue;
+		if (!json_is_string(v))
+			return failf(x, "label %s: not a string", Q(key));
+		err = label_apply(x, c, key, json_string_value(v), network);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static bool has_xlb_label(json_t *labels)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(labels, key, v)
+		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)) == 0)
+			return true;
+	return false;
+}
+
+/* "NAME=value" from Config.Env, or NULL. */
+static const char *env_get(json_t *env, const char *name)
+{
+	size_t n = strlen(name), i;
+	json_t *v;
+
+	json_array_foreach(env, i, v) {
+		const char *s = json_string_value(v);
+
+		if (s && strncmp(s, name, n) == 0 && s[n] == '=')
+			return s + n + 1;
+	}
+	return NULL;
+}
+
+/* ---- identity, state, network ------------------------------------------------ */
+
+static int identity_read(const struct ctx *x, json_t *labels, struct xlb_dcontainer *c)
+{
+	const char *project = jstr(labels, "com.docker.compose.project", NULL);
+	const char *service = jstr(labels, "com.docker.compose.service", NULL);
+	int n;
+
+	if (project && service && *project && *service)
+		n = snprintf(c->service, sizeof(c->service), "%s_%s", project, service);
+	else
+		n = snprintf(c->service, sizeof(c->service), "%s", c->name);
+	if (n < 0 || (size_t)n >= sizeof(c->service) || !xlb_valid_service_name(c->service))
+		return failf(x, "service name %s is not a valid xlb service name "
+				"(1-%d of A-Z a-z 0-9 _ . -)",
+			     Q(c->service), XLB_NAME_LEN - 1);
+	return 0;
+}
+
+static void state_read(json_t *root, struct xlb_dcontainer *c)
+{
+	json_t *state = json_object_get(root, "State");
+	const char *health = jstr(state, "Health", "Status");
+
+	c->serving = false;
+	c->running = json_is_true(json_object_get(state, "Running"));
+	if (!c->running)
+		snprintf(c->why_not, sizeof(c->why_not), "not running");
+	else if (json_is_true(json_object_get(state, "Paused")))
+		snprintf(c->why_not, sizeof(c->why_not), "paused");
+	else if (json_is_true(json_object_get(state, "Restarting")))
+		snprintf(c->why_not, sizeof(c->why_not), "restarting");
+	else if (health && strcmp(health, "healthy") && strcmp(health, "none") && *health)
+		snprintf(c->why_not, sizeof(c->why_not), "health=%.32s", health);
+	else
+		c->serving = true;
+}
+
+static void network_names(json_t *nets, char *buf, size_t len)
+{
+	const char *name;
+	size_t o = 0;
+	json_t *v;
+
+	buf[0] = '\0';
+	json_object_foreach(nets, name, v)
+		if (o < len)
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", name);
+}
+
+static int network_read(const struct ctx *x, json_t *root, const char *want,
+			struct xlb_dcontainer *c)
+{
+	json_t *nets = jpath(root, "NetworkSettings", "Networks");
+	json_t *net = NULL;
+	const char *a4, *a6;
+	char names[200];
+
+	network_names(nets, names, sizeof(names));
+	if (want) {
+		net = json_object_get(nets, want);
+		if (!net)
+			return failf(x, "label xlb.network=%s: not on that network (on: %s)", Q(want),
+				     names[0] ? names : "none");
+	} else if (json_object_size(nets) == 1) {
+		net = json_object_iter_value(json_object_iter(nets));
+	} else if (json_object_size(nets) > 1) {
+		return failf(x, "on several networks (%s): set label xlb.network", names);
+	}
+	a4 = jstr(net, "IPAddress", NULL);
+	a6 = jstr(net, "GlobalIPv6Address", NULL);
+	c->has_addr4 = a4 && inet_pton(AF_INET, a4, &c->addr4.v4) == 1;
+	c->has_addr6 = a6 && inet_pton(AF_INET6, a6, c->addr6.v6) == 1;
+	if (!c->has_addr4 && !c->has_addr6 && c->running) {
+		c->running = c->serving = false;
+		snprintf(c->why_not, sizeof(c->why_not), "no address");
+	}
+	return 0;
+}
+
+/* The port: xlb.port, VIRTUAL_PORT, else the only exposed port. */
+static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer *c)
+{
+	json_t *exposed = jpath(root, "Config", "ExposedPorts");
+	const char *key, *only = NULL;
+	char names[200], num[16];
+	json_t *v;
+	size_t n = 0, len;
+
+	if (c->port)
+		return 0;
+	json_object_foreach(exposed, key, v) {
+		only = key;
+		n++;
+	}
+	if (n == 0)
+		return failf(x, "no label xlb.port and no exposed port");
+	if (n > 1) {
+		size_t o = 0;
+
+		json_object_foreach(exposed, key, v)
+			if (o < sizeof(names))
+				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
+						      o ? ", " : "", key);
+		return failf(x, "several exposed ports (%s): set label xlb.port", names);
+	}
+	len = strcspn(only, "/");
+
+	if (len >= sizeof(num))
+		return failf(x, "exposed port %s: not a port number", Q(only));
+	memcpy(num, only, len);
+	num[len] = '\0';
+	return port_parse(x, "exposed port", num, &c->port);
+}
+
+static int virtual_env_apply(const struct ctx *x, json_t *env, struct xlb_dcontainer *c)
+{
+	const char *vh = env_get(env, "VIRTUAL_HOST"), *vp = env_get(env, "VIRTUAL_PORT");
+	int err = 0;
+
+	if (!c->n_hosts && vh)
+		err = hosts_parse(x, c, "env VIRTUAL_HOST", vh);
+	if (!err && !c->port && vp)
+		err = port_parse(x, "env VIRTUAL_PORT", vp, &c->port);
+	return err;
+}
+
+/* ---- one container ---------------------------------------------------------- */
+
+static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
+{
+	json_t *labels = jpath(root, "Config", "Labels");
+	json_t *env = jpath(root, "Config", "Env");
+	const char *id = jstr(root, "Id", NULL), *name = jstr(root, "Name", NULL);
+	const char *network = NULL;
+	int err;
+
+	if (!id || !name || strlen(id) >= sizeof(c->id))
+		return failf(x, "inspect answer without Id or Name");
+	snprintf(c->id, sizeof(c->id), "%s", id);
+	snprintf(c->name, sizeof(c->name), "%s", name[0] == '/' ? name + 1 : name);
+	x->name = c->name;
+	if (!has_xlb_label(labels) && !env_get(env, "VIRTUAL_HOST"))
+		return 0;
+	c->weight = 1;
+	xlb_hc_spec_init(&c->hc);
+	err = labels_apply(x, c, labels, &network);
+	if (!err)
+		err = virtual_env_apply(x, env, c);
+	if (!err && !c->n_hosts && !c->has_listen)
+		err = failf(x, "has xlb labels but neither xlb.host nor xlb.listen");
+	if (!err && c->hc.kind != XLB_HC_NONE) {
+		char why[160];
+
+		if (xlb_hc_validate(&c->hc, why, sizeof(why)))
+			err = failf(x, "label xlb.healthcheck: %s", why);
+	}
+	if (!err)
+		err = identity_read(x, labels, c);
+	if (!err)
+		err = port_default(x, root, c);
+	if (err)
+		return err;
+	state_read(root, c);
+	err = network_read(x, root, network, c);
+	return err ? err : 1;
+}
+
+int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c, char *err,
+			 size_t errlen)
+{
+	struct ctx x = { .name = "?", .err = err, .errlen = errlen };
+	json_t *root = jparse(json, len);
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	if (!json_is_object(root)) {
+		json_decref(root);
+		snprintf(err, errlen, "container inspect: not a JSON object");
+		return -EINVAL;
+	}
+	rc = container_fill(root, c, &x);
+	json_decref(root);
+	if (rc <= 0)
+		xlb_dcontainer_free(c);
+	return rc;
+}
+
+void xlb_dcontainer_free(struct xlb_dcontainer *c)
+{
+	free(c->hosts);
+	c->hosts = NULL;
+	c->n_hosts = 0;
+}
+
+/* ---- list and events ------------------------------------------------------ */
+
+int xlb_dmodel_list_ids(const char *json, size_t len, char (**ids)[XLB_DOCKER_ID_LEN])
+{
+	json_t *root = jparse(json, len), *v;
+	size_t i, n = 0;
+
+	*ids = NULL;
+	if (!json_is_array(root)) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	*ids = calloc(json_array_size(root) + 1, sizeof(**ids));
+	if (!*ids) {
+		json_decref(root);
+		return -ENOMEM;
+	}
+	json_array_foreach(root, i, v) {
+		const char *id = jstr(v, "Id", NULL);
+
+		if (id && strlen(id) < XLB_DOCKER_ID_LEN)
+			snprintf((*ids)[n++], XLB_DOCKER_ID_LEN, "%s", id);
+	}
+	json_decref(root);
+	return (int)n;
+}
+
+/* A kill only means going away for the signals that stop a container. */
+static bool kill_stops(json_t *attrs)
+{
+	const char *sig = jstr(attrs, "signal", NULL);
+
+	return !sig || !strcmp(sig, "9") || !strcmp(sig, "15") || !strcmp(sig, "SIGKILL") ||
+	       !strcmp(sig, "SIGTERM");
+}
+
+static enum xlb_devent_kind container_action_kind(const char *action, json_t *attrs)
+{
+	static const char *const refresh[] = { "start", "unpause", "restart", "rename", "update" };
+	static const char *const gone[] = { "die", "stop", "pause", "destroy", "oom" };
+
+	if (strncmp(action, "health_status", 13) == 0)
+		return XLB_DEV_REFRESH;
+	if (strcmp(action, "kill") == 0)
+		return kill_stops(attrs) ? XLB_DEV_GONE : XLB_DEV_IGNORE;
+	for (size_t i = 0; i < sizeof(refresh) / sizeof(refresh[0]); i++)
+		if (strcmp(action, refresh[i]) == 0)
+			return XLB_DEV_REFRESH;
+	for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		if (strcmp(action, gone[i]) == 0)
+			return XLB_DEV_GONE;
+	return XLB_DEV_IGNORE;
+}
+
+int xlb_dmodel_event(const char *json, size_t len, struct xlb_devent *ev)
+{
+	json_t *root = jparse(json, len);
+	const char *type, *action, *id = NULL;
+	json_t *attrs;
+
+	memset(ev, 0, sizeof(*ev));
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	type = jstr(root, "Type", NULL);
+	action = jstr(root, "Action", NULL);
+	attrs = jpath(root, "Actor", "Attributes");
+	if (type && action) {
+		snprintf(ev->action, sizeof(ev->action), "%s", action);
+		if (strcmp(type, "container") == 0) {
+			id = jstr(root, "Actor", "ID");
+			ev->kind = container_action_kind(action, attrs);
+		} else if (strcmp(type, "network") == 0 &&
+			   (!strcmp(action, "connect") || !strcmp(action, "disconnect"))) {
+			id = jstr(attrs, "container", NULL);
+			ev->kind = XLB_DEV_REFRESH;
+		}
+	}
+	if (ev->kind != XLB_DEV_IGNORE) {
+		if (id && strlen(id) < sizeof(ev->id))
+			snprintf(ev->id, sizeof(ev->id), "%s", id);
+		else
+			ev->kind = XLB_DEV_IGNORE;
+	}
+	json_decref(root);
+	return 0;
+}
+
+/* ---- services ----------------------------------------------------------------- */
+
+static void warnf(xlb_dmodel_warn_fn warn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warnf(xlb_dmodel_warn_fn warn, void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!warn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	warn(arg, msg);
+}
+
+static int by_service_then_name(const void *a, const void *b)
+{
+	const struct xlb_dcontainer *x = *(const struct xlb_dcontainer *const *)a;
+	const struct xlb_dcontainer *y = *(const struct xlb_dcontainer *const *)b;
+	int d = strcmp(x->service, y->service);
+
+	return d ? d : strcmp(x->name, y->name);
+}
+
+/* The backend address in the family of the service's listener, or IPv4
+ * first for host-routed services (the proxy connects to either). */
+static bool backend_of(const struct xlb_dcontainer *c, uint8_t family, struct xlb_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->port = c->port;
+	if ((family == AF_INET || !family) && c->has_addr4) {
+		ep->family = AF_INET;
+		ep->addr = c->addr4;
+		return true;
+	}
+	if ((family == AF_INET6 || !family) && c->has_addr6) {
+		ep->family = AF_INET6;
+		ep->addr = c->addr6;
+		return true;
+	}
+	return false;
+}
+
+struct claims {
+	struct xlb_config *cfg;	/* services so far: who holds which host/listener */
+};
+
+static const struct xlb_cfg_service *host_claimed(const struct xlb_config *cfg, const char *host,
+						  bool tls)
+{
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct xlb_cfg_service *s = &cfg->services[i];
+
+		for (size_t h = 0; s->tls == tls && h < s->n_hosts; h++)
+			if (strcasecmp(s->hosts[h], host) == 0)
+				return s;
+	}
+	return NULL;
+}
+
+static const struct xlb_cfg_service *listen_claimed(const struct xlb_config *cfg,
+						    const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].has_listen && xlb_endpoint_equal(&cfg->services[i].listen, ep))
+			return &cfg->services[i];
+	return NULL;
+}
+
+static int svc_host_add(struct xlb_cfg_service *s, const char *host)
+{
+	char (*more)[XLB_HOST_LEN];
+
+	for (size_t i = 0; i < s->n_hosts; i++)
+		if (strcasecmp(s->hosts[i], host) == 0)
+			return 0;
+	more = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	s->hosts = more;
+	snprintf(more[s->n_hosts++], XLB_HOST_LEN, "%s", host);
+	return 0;
+}
+
+static int svc_backend_add(struct xlb_cfg_service *s, const struct xlb_endpoint *ep,
+			   uint32_t weight, bool draining)
+{
+	struct xlb_cfg_backend *more = realloc(s->backends, (s->n_backends + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	s->backends = more;
+	more[s->n_backends++] =
+		(struct xlb_cfg_backend){ .ep = *ep, .weight = weight, .draining = draining };
+	return 0;
+}
+
+static int check_add(struct xlb_dmodel *m, const char *svc, const struct xlb_endpoint *ep,
+		     const struct xlb_hc_spec *spec)
+{
+	struct xlb_dhealth *more = realloc(m->checks, (m->n_checks + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	m->checks = more;
+	memset(&more[m->n_checks], 0, sizeof(more[0]));
+	snprintf(more[m->n_checks].service, XLB_NAME_LEN, "%s", svc);
+	more[m->n_checks].ep = *ep;
+	more[m->n_checks].spec = *spec;
+	m->n_checks++;
+	return 0;
+}
+
+/* The service's shape from its first container; names merged from all. */
+static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer *const *cs,
+			 size_t n, const struct xlb_endpoint *vip, const struct xlb_config *done,
+			 xlb_dmodel_warn_fn warn, void *arg)
+{
+	const struct xlb_dcontainer *first = cs[0];
+	const struct xlb_cfg_service *other;
+	char buf[XLB_EP_STRLEN];
+
+	snprintf(s->name, sizeof(s->name), "%s", first->service);
+	s->tls = first->tls;
+	if (first->has_listen) {
+		s->listen = first->listen;
+		if (!s->listen.family && vip) {
+			s->listen.addr = vip->addr;
+			s->listen.family = vip->family;
+		}
+		s->has_listen = s->listen.family != 0;
+		if (!s->has_listen)
+			warnf(warn, arg,
+			      "service %s: label xlb.listen on container %s needs a VIP: start "
+			      "xlbd with --vip or --iface",
+			      s->name, first->name);
+		other = s->has_listen ? listen_claimed(done, &s->listen) : NULL;
+		if (other) {
+			warnf(warn, arg,
+			      "service %s: listen %s is claimed by service %s first (by name); "
+			      "not published",
+			      s->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)),
+			      other->name);
+			s->has_listen = false;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (cs[i]->tls != s->tls)
+			warnf(warn, arg,
+			      "service %s: container %s has xlb.proto=%s but the service is %s "
+			      "(from container %s)",
+			      s->name, cs[i]->name, cs[i]->tls ? "tls" : "http",
+			      s->tls ? "tls" : "http", first->name);
+		for (size_t h = 0; h < cs[i]->n_hosts; h++) {
+			other = host_claimed(done, cs[i]->hosts[h], s->tls);
+			if (other) {
+				warnf(warn, arg,
+				      "service %s: host %s is claimed by service %s first (by "
+				      "name); not routed to %s",
+				      s->name, cs[i]->hosts[h], other->name, s->name);
+				continue;
+			}
+			if (svc_host_add(s, cs[i]->hosts[h]))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static int service_backends(struct xlb_cfg_service *s, const struct xlb_dcontainer *const *cs,
+			    size_t n, struct xlb_dmodel *m)
+{
+	struct xlb_endpoint ep;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!cs[i]->running || !backend_of(cs[i], s->has_listen ? s->listen.family : 0, &ep))
+			continue;
+		if (svc_backend_add(s, &ep, cs[i]->weight, !cs[i]->serving))
+			return -ENOMEM;
+		if (cs[i]->hc.kind != XLB_HC_NONE && check_add(m, s->name, &ep, &cs[i]->hc))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *const *cs, size_t n,
+			  const struct xlb_endpoint *vip, xlb_dmodel_warn_fn warn, void *arg)
+{
+	struct xlb_config *cfg = &m->cfg;
+	size_t checks_before = m->n_checks;
+	struct xlb_cfg_service *more, *s;
+	int err;
+
+	more = realloc(cfg->services, (cfg->n_services + 1) * sizeof(*more));
+	if (!more)
+		return -ENOMEM;
+	cfg->services = more;
+	s = &more[cfg->n_services];
+	memset(s, 0, sizeof(*s));
+	/* counted only once shaped: the claims look at the finished ones */
+	err = service_shape(s, cs, n, vip, cfg, warn, arg);
+	if (!err)
+		err = service_backends(s, cs, n, m);
+	cfg->n_services++;
+	if (!err && !s->has_listen && !s->n_hosts) {
+		/* nothing left to serve it by: every name went to others */
+		free(s->backends);
+		cfg->n_services--;
+		m->n_checks = checks_before;
+	}
+	return err;
+}
+
+int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
+		     const struct xlb_endpoint *vip, struct xlb_dmodel *out,
+		     xlb_dmodel_warn_fn warn, void *arg)
+{
+	const struct xlb_dcontainer **sorted = calloc(n ? n : 1, sizeof(*sorted));
+	int err = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, cs, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), by_service_then_name);
+	for (size_t i = 0, j; i < n && !err; i = j) {
+		for (j = i + 1; j < n && strcmp(sorted[j]->service, sorted[i]->service) == 0; j++)
+			;
+		err = service_append(out, sorted + i, j - i, vip, warn, arg);
+	}
+	free(sorted);
+	if (err)
+		xlb_dmodel_free(out);
+	return err;
+}
+
+void xlb_dmodel_free(struct xlb_dmodel *m)
+{
+	xlb_config_free(&m->cfg);
+	free(m->checks);
+	memset(m, 0, sizeof(*m));
+}
