@@ -675,9 +675,13 @@ static const char *format_backend(const struct xlb_backend *be, char *buf, size_
 	return format_ep(be->family, &be->addr, be->port, 0, buf, len);
 }
 
-static const char *backend_state_name(__u8 state)
+/* Failing xlbd's checks shows as "down"; a drained backend, or a
+ * container that is stopping, paused or unhealthy, as "draining". */
+static const char *backend_state_name(const struct xlb_backend *be)
 {
-	switch (state) {
+	if (be->state != XLB_BE_UNUSED && (be->flags & XLB_BE_F_DOWN))
+		return "down";
+	switch (be->state) {
 	case XLB_BE_UNUSED: return "unused";
 	case XLB_BE_ACTIVE: return "active";
 	case XLB_BE_DRAINING: return "draining";
@@ -838,6 +842,9 @@ static json_t *service_json(const struct state *st, __u32 id)
 	jset(o, "listen", jstr_or_null(format_listen(info, ep, sizeof(ep))));
 	jset(o, "backends", jint(info->backends));
 	jset(o, "runtime", json_boolean(info->flags & XLB_SVC_F_RUNTIME));
+	jset(o, "origin", json_string(info->flags & XLB_SVC_F_RUNTIME  ? "runtime"
+				      : info->flags & XLB_SVC_F_DOCKER ? "docker"
+								       : "config"));
 	jset(o, "hosts", hosts_json(st, id));
 	jset(o, "proto", jstr_or_null(host_proto(st, id)));
 	jset_counters(o, &st->svc_c[id]);
@@ -889,7 +896,7 @@ static void fill_backend_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	cell_str(cells[0], svc_name(st, be->svc_id));
 	cell_u64(cells[1], id);
 	cell_str(cells[2], format_backend(be, ep, sizeof(ep)));
-	cell_str(cells[3], backend_state_name(be->state));
+	cell_str(cells[3], backend_state_name(be));
 	cell_u64(cells[4], be->weight);
 	cells_counters(cells + 5, &st->be_c[id]);
 }
@@ -915,9 +922,12 @@ static json_t *backend_json(const struct state *st, __u32 id)
 	jset(o, "service", json_string(svc_name(st, be->svc_id)));
 	jset(o, "id", jint(id));
 	jset(o, "address", json_string(format_backend(be, ep, sizeof(ep))));
-	jset(o, "state", json_string(backend_state_name(be->state)));
+	jset(o, "state", json_string(backend_state_name(be)));
 	jset(o, "weight", jint(be->weight));
 	jset(o, "runtime", json_boolean(be->flags & XLB_BE_F_RUNTIME));
+	jset(o, "origin", json_string(be->flags & XLB_BE_F_RUNTIME  ? "runtime"
+				      : be->flags & XLB_BE_F_DOCKER ? "docker"
+								    : "config"));
 	jset_counters(o, &st->be_c[id]);
 	return o;
 }

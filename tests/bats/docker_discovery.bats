@@ -14,15 +14,28 @@ IMAGE=xlbdt/www:latest
 
 # --- set-up ------------------------------------------------------------------------
 
-# A tiny image: python's http.server over /srv, which holds "who" (the
-# container's hostname, written at start) and "ok" (the health check path).
+# A tiny image: an HTTP/1.1 (keep-alive) file server over /srv, which holds
+# "who" (the container's hostname, written at start) and "ok" (the health
+# check path).
 build_image() {
 	local dir=$BATS_FILE_TMPDIR/img
 	mkdir -p "$dir"
+	cat >"$dir/serve.py" <<-'EOF'
+		import http.server, socket
+		open("/srv/who", "w").write(socket.gethostname() + "\n")
+		open("/srv/ok", "w").close()
+		class H(http.server.SimpleHTTPRequestHandler):
+		    protocol_version = "HTTP/1.1"
+		    def log_message(self, *a):
+		        pass
+		http.server.ThreadingHTTPServer(("", 8000), lambda *a: H(*a, directory="/srv")).serve_forever()
+	EOF
 	cat >"$dir/Dockerfile" <<-'EOF'
 		ARG BASE=python:3.12-slim
 		FROM ${BASE}
-		CMD ["sh", "-c", "mkdir -p /srv && hostname >/srv/who && touch /srv/ok && exec python3 -m http.server 8000 --directory /srv"]
+		RUN mkdir -p /srv
+		COPY serve.py /serve.py
+		CMD ["python3", "/serve.py"]
 		EXPOSE 8000
 	EOF
 	docker build -q --build-arg "BASE=$XLB_PYTHON_IMAGE" -t "$IMAGE" "$dir" >/dev/null
@@ -65,13 +78,14 @@ setup() {
 }
 
 teardown() {
-	cp "$DT_LOG" /tmp/dt-last.log 2>/dev/null || true
-	stop_dt_xlbd || true
+	local stopped=0
+	stop_dt_xlbd || stopped=$?
 	local ids
 	ids=$(docker ps -aq --filter "name=^xlbdt" 2>/dev/null || true)
 	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
 	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
 	if [[ -n ${LOOP_PID-} ]]; then kill "$LOOP_PID" 2>/dev/null || true; fi
+	return "$stopped"
 }
 
 # start_dt_xlbd [ARGS...]: xlbd --docker with this file's pin dir, socket
@@ -84,12 +98,20 @@ start_dt_xlbd() {
 		{ cat "$DT_LOG" >&2; return 1; }
 }
 
+# stop_dt_xlbd: SIGTERM, and xlbd must exit 0 (with the sanitizer build a
+# leak or a memory error makes it exit non-zero).
 stop_dt_xlbd() {
+	local status=0
 	[[ -n ${DT_PID-} ]] || return 0
 	kill "$DT_PID" 2>/dev/null || true
 	wait_until 10 pid_gone "$DT_PID" || kill -9 "$DT_PID" 2>/dev/null || true
-	wait "$DT_PID" 2>/dev/null || true
+	wait "$DT_PID" 2>/dev/null || status=$?
 	DT_PID=
+	if ((status != 0)); then
+		echo "xlbd exited with status $status; log tail:" >&2
+		grep -v libbpf "$DT_LOG" | tail -n 40 >&2
+		return 1
+	fi
 }
 
 # replica SERVICE N [docker run args...]: container xlbdt_SERVICE_N of compose
@@ -191,6 +213,9 @@ all_seen() {
 	start_dt_xlbd
 	wait_until 20 bash -c "[[ \$(docker inspect -f '{{.State.Health.Status}}' xlbdt_api_2) != starting ]]"
 	[[ $(docker inspect -f '{{.State.Health.Status}}' xlbdt_api_2) == unhealthy ]]
+	run "$XLBCTL" --pin-dir "$DT_PIN" backends
+	echo "$output"
+	[[ $(grep -c ' draining ' <<<"$output") -eq 1 ]]
 	run answered_by api.dt.test 20
 	[[ $output == "$(hostname_of xlbdt_api_1)" ]]
 	docker exec xlbdt_api_2 touch /srv/healthy
@@ -206,6 +231,9 @@ all_seen() {
 	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
 	docker exec xlbdt_api_2 rm /srv/ok
 	wait_until 10 grep -q 'event=health_change.*state=down' "$DT_LOG"
+	run "$XLBCTL" --pin-dir "$DT_PIN" backends
+	echo "$output"
+	[[ $(grep -c ' down ' <<<"$output") -eq 1 ]]
 	run answered_by api.dt.test 20
 	[[ $output == "$(hostname_of xlbdt_api_1)" ]]
 	docker exec xlbdt_api_2 touch /srv/ok
@@ -246,4 +274,81 @@ all_seen() {
 	echo "$output"
 	[[ $status -eq 0 ]]
 	wait_until 10 bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -H 'Host: api.dt.test' http://127.0.0.1:$PORT/who) == 200 ]]"
+}
+
+# keepalive_then CMD...: opens one keep-alive connection through xlb, makes
+# a request, runs CMD, and prints how the connection ended on the next read.
+keepalive_then() {
+	python3 - "$PORT" "$@" <<-'PY'
+		import socket, subprocess, sys, time
+		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+		s.sendall(b"GET /who HTTP/1.1\r\nHost: api.dt.test\r\n\r\n")
+		print("first answer:", s.recv(4096).split(b"\r\n")[0].decode())
+		subprocess.run(sys.argv[2:], check=True, capture_output=True)
+		s.settimeout(60)
+		try:
+		    data = s.recv(4096)
+		    print("ended by", "FIN" if data == b"" else "data")
+		except ConnectionResetError:
+		    print("ended by RST")
+		except socket.timeout:
+		    print("still open after 60 s")
+	PY
+}
+
+@test "docker: a killed container's proxied connection ends at once, not left hanging" {
+	replica api 1
+	start_dt_xlbd
+	run keepalive_then docker kill xlbdt_api_1
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $output == *"first answer: HTTP/1.1 200"* ]]
+	[[ $output == *"ended by FIN"* || $output == *"ended by RST"* ]]
+}
+
+@test "docker: a container taken off its network has its proxied connections reset" {
+	replica api 1
+	start_dt_xlbd
+	# the process lives on, but xlb can no longer reach it: reset, not a
+	# connection that hangs until the idle timeout
+	run keepalive_then docker network disconnect bridge xlbdt_api_1
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $output == *"first answer: HTTP/1.1 200"* ]]
+	[[ $output == *"ended by RST"* ]]
+	grep -q 'event=proxy_backend_gone' "$DT_LOG"
+}
+
+@test "docker: dockerd restarts under a client loop: no request fails, and xlbd resyncs" {
+	# restarting a dockerd we did not start would disturb the machine
+	((DT_OWN_DOCKERD)) || skip "dockerd was running before this suite (not ours to restart)"
+	local out=$BATS_TEST_TMPDIR/loop.out
+	replica api 1 --restart unless-stopped
+	replica api 2 --restart unless-stopped
+	start_dt_xlbd
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	(
+		while :; do
+			if h=$(curl -sf -m 5 -H 'Host: api.dt.test' "http://127.0.0.1:$PORT/who"); then
+				echo "OK $h"
+			else
+				echo "FAILED"
+			fi
+		done
+	) >"$out" 2>&1 3>&- &
+	LOOP_PID=$!
+	"$REPO/scripts/dockerd.sh" restart >&2
+	wait_until 30 grep -q 'event=docker_down' "$DT_LOG"
+	wait_until 60 bash -c "(( \$(grep -c 'event=docker_synced' '$DT_LOG') >= 2 ))"
+	local mark
+	mark=$(wc -l <"$out")
+	wait_until 10 lines_more_than "$out" $((mark + 20))
+	kill "$LOOP_PID"
+	wait "$LOOP_PID" 2>/dev/null || true
+	LOOP_PID=
+	echo "requests: $(wc -l <"$out"), failed: $(grep -c '^FAILED' "$out" || true)"
+	! grep -q '^FAILED' "$out"
+	# the resynced xlbd follows events again
+	replica api 3
+	wait_until 20 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2 xlbdt_api_3
 }
