@@ -87,6 +87,18 @@ struct {
 	 * devmap's flags, so libbpf's by-name reuse would refuse it */
 } xlb_tx_ports SEC(".maps");
 
+/* (bridge, backend MAC) -> the bridge port to redirect into. xlbd writes,
+ * XDP reads. One entry per backend MAC behind a bridge, and each valid
+ * one names a port in xlb_tx_ports: sized like it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_IFACES);
+	__type(key, struct xlb_bridge_port_key);
+	__type(value, __u32);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_bridge_ports SEC(".maps");
+
 /* ifindex -> what xlbd attached there; xlbd writes, xlbctl teardown reads. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -3,15 +3,18 @@
  *
  * xlb_ingress (XDP, on uplinks): a packet to a service VIP finds its flow
  * (or picks a backend by Maglev and records the flow), is DNATed, and is
- * redirected to the backend's interface when XDP can deliver there, or
- * handed to the kernel to forward otherwise.
+ * redirected to the backend's interface (behind a bridge: the backend's
+ * bridge port) when XDP can deliver there, or handed to the kernel to
+ * forward otherwise.
  *
- * xlb_return (tc ingress, on backend-facing interfaces): a backend's reply
- * gets the VIP back as its source and goes out toward the client. tc, not
- * XDP, because replies come from local stacks on veths: they carry partial
- * checksums and GSO, which only an skb-aware program can rewrite and pass
- * on correctly (XDP_REDIRECT of such frames was measured to corrupt TCP
- * checksums), and tc needs nothing from the backend's side of the veth.
+ * xlb_return (tc ingress, on backend-facing interfaces, and on the bridge
+ * ports of bridged backends, where tc runs before the bridge takes the
+ * frame): a backend's reply gets the VIP back as its source and goes out
+ * toward the client. tc, not XDP, because replies come from local stacks
+ * on veths: they carry partial checksums and GSO, which only an skb-aware
+ * program can rewrite and pass on correctly (XDP_REDIRECT of such frames
+ * was measured to corrupt TCP checksums), and tc needs nothing from the
+ * backend's side of the veth.
  *
  * xlb_peer_pass (XDP) does nothing but XDP_PASS: attached to the backend's
  * end of a veth, it makes the kernel accept XDP_REDIRECT into that veth. */
@@ -252,19 +255,41 @@ static __always_inline int ttl_expiring(const struct xlb_pkt *p)
 	return (void *)(ip6 + 1) > p->data_end || ip6->hop_limit <= 1;
 }
 
-/* After DNAT: redirect straight to the backend's interface when the route
- * and neighbour are known and that interface accepts XDP frames; else let
- * the kernel forward the rewritten packet (it resolves the neighbour). */
+/* The port to redirect into after a successful fib lookup, 0 for none.
+ * The route's own interface when XDP can deliver there; a bridge cannot
+ * take XDP frames, so behind one the backend's port comes from
+ * xlb_bridge_ports (fib gave the backend's MAC), if that port is still a
+ * tx port. The second lookup costs only packets to bridged backends. */
+static __always_inline __u32 tx_port_of(const struct bpf_fib_lookup *fib)
+{
+	struct xlb_bridge_port_key bkey = { .bridge_ifindex = fib->ifindex };
+	__u32 *port;
+
+	if (bpf_map_lookup_elem(&xlb_tx_ports, &fib->ifindex))
+		return fib->ifindex;
+	__builtin_memcpy(bkey.mac, fib->dmac, ETH_ALEN);
+	port = bpf_map_lookup_elem(&xlb_bridge_ports, &bkey);
+	if (!port || !bpf_map_lookup_elem(&xlb_tx_ports, port))
+		return 0;
+	return *port;
+}
+
+/* After DNAT: redirect straight to the backend's interface (or its bridge
+ * port) when the route and neighbour are known and that interface accepts
+ * XDP frames; else let the kernel forward the rewritten packet (it
+ * resolves the neighbour). */
 static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p)
 {
 	struct bpf_fib_lookup fib;
 	__u32 pop = p->vlan_bytes;
 	struct ethhdr *eth;
+	__u32 port = 0;
 
 	if (fib_params_fill(&fib, p, ctx->ingress_ifindex))
 		return XDP_DROP;
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) != BPF_FIB_LKUP_RET_SUCCESS ||
-	    !bpf_map_lookup_elem(&xlb_tx_ports, &fib.ifindex)) {
+	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_SUCCESS)
+		port = tx_port_of(&fib);
+	if (!port) {
 		count_reason(XLB_R_FWD_STACK, p->len);
 		return XDP_PASS;
 	}
@@ -281,7 +306,7 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p)
 	if (pop && bpf_xdp_adjust_head(ctx, pop))
 		return XDP_DROP;
 	count_reason(XLB_R_FWD_REDIRECT, p->len);
-	return bpf_redirect_map(&xlb_tx_ports, fib.ifindex, 0);
+	return bpf_redirect_map(&xlb_tx_ports, port, 0);
 }
 
 static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,

@@ -124,7 +124,17 @@ static int tc_attach_return(const struct xlb_attach_ctx *ctx, int ifindex, bool 
 }
 
 /* A netns has no name we can ask for by id; search the places where one
- * can be opened: named netns first (ip netns), then every process. */
+ * can be opened: named netns first (ip netns), then Docker's bind mounts
+ * of its containers' netns, then every process. Docker's directory comes
+ * before /proc because an xlbd in a container (network_mode host) has a
+ * pid namespace of its own: it sees the containers' netns only through
+ * that directory, mounted in. */
+static const char *const netns_dirs[] = {
+	"/run/netns",
+	"/run/docker/netns",
+	"/var/run/docker/netns",	/* the same directory where /var/run -> /run */
+};
+
 struct ns_want {
 	int nsid;	/* match by the id our netns gives it, or */
 	ino_t ino;	/* by inode when nsid < 0 */
@@ -184,15 +194,32 @@ static int netns_scan_dir(const char *dir, const char *suffix, const struct ns_w
 	return fd;
 }
 
+/* True when dir is one of the first n netns_dirs under another name. */
+static bool netns_dir_seen(size_t n, const struct stat *dir)
+{
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		if (stat(netns_dirs[i], &st) == 0 && st.st_dev == dir->st_dev &&
+		    st.st_ino == dir->st_ino)
+			return true;
+	}
+	return false;
+}
+
 static int netns_open(const struct ns_want *w)
 {
 	ino_t *seen = calloc(4096, sizeof(*seen));
 	size_t nseen = 0;
-	int fd;
+	struct stat st;
+	int fd = -1;
 
 	if (!seen)
 		return -ENOMEM;
-	fd = netns_scan_dir("/run/netns", "", w, seen, &nseen);
+	for (size_t i = 0; fd < 0 && i < sizeof(netns_dirs) / sizeof(netns_dirs[0]); i++) {
+		if (stat(netns_dirs[i], &st) == 0 && !netns_dir_seen(i, &st))
+			fd = netns_scan_dir(netns_dirs[i], "", w, seen, &nseen);
+	}
 	if (fd < 0)
 		fd = netns_scan_dir("/proc", "/ns/net", w, seen, &nseen);
 	free(seen);
@@ -332,6 +359,143 @@ int xlb_attach_backend_link(const struct xlb_attach_ctx *ctx, int ifindex)
 	pr_info("event=backend_link link=%s ifindex=%d peer_ifindex=%d netnsid=%d redirect=yes",
 		li.name, ifindex, li.peer_ifindex, li.link_netnsid);
 	return tx_port_add(ctx->tx_ports_fd, ifindex);
+}
+
+/* ---- backends, by route ----------------------------------------------------- */
+
+/* ifindex 1 is lo in every netns: a backend on the balancer itself is
+ * reached over loopback and needs no return path. */
+#define XLB_LOOPBACK_IFINDEX 1
+#define XLB_BRIDGE_PORTS_MAP "xlb_bridge_ports"
+
+/* True when our return filter on ifindex runs this xlbd's program: the
+ * link was set up since this xlbd loaded it, and need not be again (that
+ * would mean a netns scan every recheck). A restarted xlbd loads a new
+ * program, so it sets every link up once more, onto the new one. */
+static bool tc_return_current(const struct xlb_attach_ctx *ctx, int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE, .priority = XLB_TC_PRIO);
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	xlb_log_libbpf_quiet(true); /* no filter yet is the expected answer */
+	err = bpf_tc_query(&hook, &opts);
+	xlb_log_libbpf_quiet(false);
+	if (err || bpf_obj_get_info_by_fd(ctx->return_fd, &info, &len))
+		return false;
+	return opts.prog_id == info.id;
+}
+
+static int backend_link_ensure(const struct xlb_attach_ctx *ctx, int ifindex)
+{
+	if (tc_return_current(ctx, ifindex))
+		return 0;
+	return xlb_attach_backend_link(ctx, ifindex);
+}
+
+static bool tx_port_present(int tx_ports_fd, __u32 ifindex)
+{
+	__u32 val;
+
+	return bpf_map_lookup_elem(tx_ports_fd, &ifindex, &val) == 0;
+}
+
+/* Deletes the entries whose port is no longer a tx port (the kernel takes
+ * a device out of the devmap when it goes away), so that removed
+ * containers do not fill the map. The next key is taken before the
+ * current one is deleted, so the walk never restarts. */
+static void bridge_ports_prune(int fd, int tx_ports_fd)
+{
+	struct xlb_bridge_port_key key, next;
+	bool have = false, stale = false;
+	__u32 port;
+
+	while (bpf_map_get_next_key(fd, have ? &key : NULL, &next) == 0) {
+		if (stale)
+			bpf_map_delete_elem(fd, &key);
+		key = next;
+		have = true;
+		stale = bpf_map_lookup_elem(fd, &key, &port) == 0 &&
+			!tx_port_present(tx_ports_fd, port);
+	}
+	if (stale)
+		bpf_map_delete_elem(fd, &key);
+}
+
+/* Writes key -> port unless it is there already. Returns 1 when it wrote,
+ * 0 when nothing changed, or -errno. */
+static int bridge_port_record(const struct xlb_attach_ctx *ctx,
+			      const struct xlb_bridge_port_key *key, __u32 port)
+{
+	int fd = xlb_pins_open_map(ctx->pin_dir, XLB_BRIDGE_PORTS_MAP), ret = 0;
+	__u32 cur;
+
+	if (fd < 0)
+		return fd;
+	if (bpf_map_lookup_elem(fd, key, &cur) || cur != port) {
+		bridge_ports_prune(fd, ctx->tx_ports_fd);
+		ret = bpf_map_update_elem(fd, key, &port, BPF_ANY) ? -errno : 1;
+	}
+	close(fd);
+	return ret;
+}
+
+static void bridge_port_log(const struct xlb_link_info *br, const struct xlb_bridge_port_key *key,
+			    int port, const struct xlb_endpoint *be)
+{
+	char addr[XLB_EP_STRLEN], pname[IF_NAMESIZE] = "?";
+	const __u8 *m = key->mac;
+
+	if_indextoname((unsigned int)port, pname);
+	pr_info("event=bridge_port bridge=%s backend=%s mac=%02x:%02x:%02x:%02x:%02x:%02x "
+		"port=%s ifindex=%d redirect=yes",
+		br->name, xlb_format_addr(be->family, &be->addr, addr, sizeof(addr)), m[0], m[1],
+		m[2], m[3], m[4], m[5], pname, port);
+}
+
+/* A backend behind a bridge: XDP redirects into its bridge port, found
+ * from the backend's MAC (neighbour table) and where the bridge learned
+ * that MAC (FDB). The port gets the return program too, since tc on a
+ * bridge port sees the replies before the bridge does. -EAGAIN while the
+ * kernel knows neither yet: its first forwarded packets teach it both. */
+static int bridge_port_ensure(const struct xlb_attach_ctx *ctx, const struct xlb_link_info *br,
+			      const struct xlb_endpoint *be)
+{
+	struct xlb_bridge_port_key key = { .bridge_ifindex = (__u32)br->ifindex };
+	int port, err;
+
+	err = xlb_nl_neigh_mac(be->family, &be->addr, br->ifindex, key.mac);
+	if (!err)
+		err = xlb_nl_fdb_port(br->ifindex, key.mac, &port);
+	if (err)
+		return err == -ENOENT ? -EAGAIN : err;
+	err = backend_link_ensure(ctx, port);
+	if (err || !tx_port_present(ctx->tx_ports_fd, (__u32)port))
+		return err; /* not a prepared veth: the kernel forwards to it */
+	err = bridge_port_record(ctx, &key, (__u32)port);
+	if (err == 1)
+		bridge_port_log(br, &key, port, be);
+	return err < 0 ? err : 0;
+}
+
+int xlb_attach_backend_route(const struct xlb_attach_ctx *ctx, const struct xlb_endpoint *backend)
+{
+	struct xlb_link_info li;
+	int oif, err;
+
+	err = xlb_nl_route_oif(backend->family, &backend->addr, &oif);
+	if (err || oif == XLB_LOOPBACK_IFINDEX)
+		return err;
+	/* the route's own link keeps the return program even for a bridge:
+	 * replies the kernel forwarded come up through it */
+	err = backend_link_ensure(ctx, oif);
+	if (!err)
+		err = xlb_nl_link_info(oif, &li);
+	if (err || !li.is_bridge)
+		return err;
+	return bridge_port_ensure(ctx, &li, backend);
 }
 
 /* ---- teardown ------------------------------------------------------------ */

@@ -5,6 +5,7 @@
 #ifndef XLB_ATTACH_H
 #define XLB_ATTACH_H
 
+#include "addr.h"
 #include "netlink.h"
 
 struct xlb_attach_ctx {
@@ -25,6 +26,16 @@ int xlb_attach_uplink(const struct xlb_attach_ctx *ctx, int ifindex);
  * program on its peer so XDP_REDIRECT can deliver into it; only then is
  * the link added to the redirect ports. Idempotent. Returns 0 or -errno. */
 int xlb_attach_backend_link(const struct xlb_attach_ctx *ctx, int ifindex);
+
+/* Sets up the link a backend is reached through (route lookup), as
+ * xlb_attach_backend_link does; when that link is a bridge, also the
+ * backend's bridge port, recorded in xlb_bridge_ports so that XDP
+ * redirects into the port. Cheap when nothing changed, so callers re-run
+ * it periodically (a MAC that moved is picked up then). Returns 0,
+ * -EAGAIN when the backend's neighbour or bridge FDB entry is not known
+ * yet (the kernel forwards its traffic meanwhile; retry later), or
+ * -errno. */
+int xlb_attach_backend_route(const struct xlb_attach_ctx *ctx, const struct xlb_endpoint *backend);
 
 /* Detaches every program xlb attached (XDP links, tc filters, prepared
  * veth peers, as recorded in the pinned xlb_ifaces map) and removes the

@@ -8,22 +8,27 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
 
-/* One request, one answer (no dumps): open a socket, send, run cb over
- * the single reply. A NLMSG_ERROR reply becomes -errno. */
-static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
+/* One request: open a socket, send, run cb over every answer until the
+ * dump ends (or over the one answer of a plain get). A NLMSG_ERROR reply
+ * becomes -errno. Strict checking makes the kernel apply the filters a
+ * dump request carries instead of ignoring them. */
+static int nl_exchange(struct nlmsghdr *req, mnl_cb_t cb, void *data, bool strict)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
+	bool dump = req->nlmsg_flags & NLM_F_DUMP;
 	struct mnl_socket *nl;
 	unsigned int portid;
-	int ret, err = 0;
+	int one = 1, ret, err = 0;
 
 	nl = mnl_socket_open(NETLINK_ROUTE);
 	if (!nl)
 		return -errno;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+	if ((strict && mnl_socket_setsockopt(nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one))) ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		err = -errno;
 		goto out;
 	}
@@ -33,16 +38,24 @@ static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
 		err = -errno;
 		goto out;
 	}
-	ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
-	if (ret < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (mnl_cb_run(buf, ret, req->nlmsg_seq, portid, cb, data) < 0)
+	do {
+		ret = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (ret < 0) {
+			err = -errno;
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)ret, req->nlmsg_seq, portid, cb, data);
+	} while (dump && ret == MNL_CB_OK);
+	if (ret < 0)
 		err = -errno;
 out:
 	mnl_socket_close(nl);
 	return err;
+}
+
+static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	return nl_exchange(req, cb, data, false);
 }
 
 /* A request header of type with its family header of hdr_len bytes. */
@@ -91,8 +104,10 @@ static void link_info_kind(const struct nlattr *linkinfo, struct xlb_link_info *
 
 	mnl_attr_for_each_nested(a, linkinfo) {
 		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
-		    mnl_attr_validate(a, MNL_TYPE_STRING) >= 0)
+		    mnl_attr_validate(a, MNL_TYPE_STRING) >= 0) {
 			info->is_veth = strcmp(mnl_attr_get_str(a), "veth") == 0;
+			info->is_bridge = strcmp(mnl_attr_get_str(a), "bridge") == 0;
+		}
 	}
 }
 
@@ -164,4 +179,127 @@ int xlb_nl_netnsid_of_fd(int nsfd, int *nsid)
 	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)nsfd);
 	*nsid = -1;
 	return nl_request(nlh, nsid_cb, nsid);
+}
+
+/* ---- neighbours and the bridge FDB -------------------------------------- */
+
+struct neigh_answer {
+	uint16_t state;		/* NUD_* */
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+static int neigh_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct neigh_answer *a = data;
+
+	if (mnl_attr_get_type(attr) == NDA_LLADDR && mnl_attr_get_payload_len(attr) == 6) {
+		memcpy(a->mac, mnl_attr_get_payload(attr), 6);
+		a->has_mac = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int neigh_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct neigh_answer *a = data;
+
+	a->state = ndm->ndm_state;
+	return mnl_attr_parse(nlh, sizeof(*ndm), neigh_attr_cb, data);
+}
+
+/* States in which the kernel itself would send to the MAC it has (STALE
+ * included: the next packet sent confirms or corrects it). INCOMPLETE and
+ * FAILED entries carry no usable MAC. */
+#define NEIGH_USABLE (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)
+
+int xlb_nl_neigh_mac(uint8_t family, const struct xlb_addr *addr, int ifindex, uint8_t mac[6])
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm = nl_request_start(buf, RTM_GETNEIGH, sizeof(*ndm), &nlh);
+	struct neigh_answer a = { 0 };
+	int err;
+
+	ndm->ndm_family = family;
+	ndm->ndm_ifindex = ifindex;
+	mnl_attr_put(nlh, NDA_DST, family == AF_INET ? 4 : 16, addr);
+	err = nl_request(nlh, neigh_cb, &a);
+	if (err)
+		return err;
+	if (!(a.state & NEIGH_USABLE) || !a.has_mac)
+		return -ENOENT;
+	memcpy(mac, a.mac, 6);
+	return 0;
+}
+
+struct fdb_query {
+	int bridge;		/* the bridge's ifindex */
+	uint8_t mac[6];
+	int port;		/* answer: the port's ifindex, 0 if none */
+};
+
+struct fdb_entry {
+	int master;
+	bool has_mac;
+	uint8_t mac[6];
+};
+
+static int fdb_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct fdb_entry *e = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case NDA_LLADDR:
+		if (mnl_attr_get_payload_len(attr) == 6) {
+			memcpy(e->mac, mnl_attr_get_payload(attr), 6);
+			e->has_mac = true;
+		}
+		break;
+	case NDA_MASTER:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+			e->master = (int)mnl_attr_get_u32(attr);
+		break;
+	}
+	return MNL_CB_OK;
+}
+
+/* Only the bridge's own entries count (NDA_MASTER is the bridge), not the
+ * ports' address lists, and of those not the local (permanent) ones: the
+ * bridge's and its ports' own MACs. */
+static int fdb_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ndmsg *ndm = mnl_nlmsg_get_payload(nlh);
+	struct fdb_query *q = data;
+	struct fdb_entry e = { 0 };
+
+	if (q->port || mnl_attr_parse(nlh, sizeof(*ndm), fdb_attr_cb, &e) < 0)
+		return MNL_CB_OK;
+	if (e.master == q->bridge && e.has_mac && !memcmp(e.mac, q->mac, 6) &&
+	    !(ndm->ndm_state & NUD_PERMANENT) && ndm->ndm_ifindex > 0 &&
+	    ndm->ndm_ifindex != q->bridge)
+		q->port = ndm->ndm_ifindex;
+	return MNL_CB_OK;
+}
+
+int xlb_nl_fdb_port(int bridge_ifindex, const uint8_t mac[6], int *port_ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm = nl_request_start(buf, RTM_GETNEIGH, sizeof(*ndm), &nlh);
+	struct fdb_query q = { .bridge = bridge_ifindex };
+	int err;
+
+	nlh->nlmsg_flags |= NLM_F_DUMP;
+	ndm->ndm_family = AF_BRIDGE;
+	mnl_attr_put_u32(nlh, NDA_MASTER, (uint32_t)bridge_ifindex);
+	memcpy(q.mac, mac, 6);
+	err = nl_exchange(nlh, fdb_cb, &q, true);
+	if (err)
+		return err;
+	if (!q.port)
+		return -ENOENT;
+	*port_ifindex = q.port;
+	return 0;
 }

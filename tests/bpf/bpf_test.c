@@ -8,7 +8,8 @@
  * from scratch (pkt_verify.h). Runs inside the network namespace that
  * run.sh builds (topo.h); prints TAP.
  *
- * usage: bpf_test --uplink IF --backend-if IF [--only SUBSTRING] */
+ * usage: bpf_test --uplink IF --backend-if IF --bridge IF --bridge-port IF
+ *                 [--only SUBSTRING] */
 #include <getopt.h>
 #include <linux/pkt_cls.h>
 
@@ -88,7 +89,7 @@ static void reply_pkt(struct pkt_desc *d, uint32_t be_id, const char *client)
 	const struct test_service *svc = service_of(be->svc);
 
 	memset(d, 0, sizeof(*d));
-	memcpy(d->dmac, topo_be0_mac, 6);
+	memcpy(d->dmac, be->link_mac, 6);
 	memcpy(d->smac, be->mac, 6);
 	d->ethertype = be->family == AF_INET6 ? PKT_ETH_P_IPV6 : PKT_ETH_P_IP;
 	set_addr(d->src, be->family, be->addr);
@@ -348,6 +349,27 @@ static void in_v4_syn_port83(struct pkt_desc *d)
 static void in_v6_syn_port83(struct pkt_desc *d)
 {
 	client_pkt(d, AF_INET6, IPPROTO_TCP, 83);
+}
+
+static void in_v4_syn_port84(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 84);
+}
+
+static void in_v6_syn_port84(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET6, IPPROTO_TCP, 84);
+}
+
+static void in_v4_syn_vlan_port84(struct pkt_desc *d)
+{
+	in_v4_syn_port84(d);
+	pkt_push_vlan(d, PKT_ETH_P_8021Q, 100);
+}
+
+static void in_v4_syn_port85(struct pkt_desc *d)
+{
+	client_pkt(d, AF_INET, IPPROTO_TCP, 85);
 }
 
 static void in_v4_syn_port8080(struct pkt_desc *d)
@@ -887,6 +909,19 @@ static const struct tcase cases[] = {
 	XDP(.name = "backend without neighbour entry (v6): pass after dnat",
 	    .in = in_v6_syn_port83, STACK_FORWARDED(BE_C6), .new_flow = 1),
 
+	/* backends behind a bridge: redirected into their bridge port */
+	XDP(.name = "bridged backend (v4): redirected to its port, backend's mac, bridge's mac as source",
+	    .in = in_v4_syn_port84, REDIRECTED(BE_D4), .new_flow = 1),
+	XDP(.name = "bridged backend (v6): redirected to its port, hop limit-1",
+	    .in = in_v6_syn_port84, REDIRECTED(BE_D6), .new_flow = 1),
+	XDP(.name = "bridged backend, 802.1q tagged: redirected untagged",
+	    .in = in_v4_syn_vlan_port84, REDIRECTED(BE_D4), .new_flow = 1),
+	XDP(.name = "bridged backend without a bridge port entry: pass after dnat",
+	    .in = in_v4_syn_port85, STACK_FORWARDED(BE_E4), .new_flow = 1),
+	XDP(.name = "bridged backend whose port is no tx port (stale entry): pass after dnat",
+	    .in = in_v4_syn_port84, .flags = FIX_STALE_BRIDGE_PORT, STACK_FORWARDED(BE_D4),
+	    .new_flow = 1),
+
 	/* backend choice and flow state */
 	XDP(.name = "maglev: flow hashing to an even slot gets that slot's backend",
 	    .in = in_v4_syn_even_slot, .prepare = prep_split_table, REDIRECTED(BE_A4), .new_flow = 1),
@@ -1042,7 +1077,7 @@ static size_t build_expected(const struct tcase *t, const struct pkt_desc *in, c
 		return inlen;
 	case OUT_DNAT_REDIRECT:
 		want_dnat(&w, be);
-		want_routed(&w, be->mac, topo_be0_mac);
+		want_routed(&w, be->mac, be->link_mac);
 		break;
 	case OUT_DNAT_PASS:
 		want_dnat(&w, be);
@@ -1257,8 +1292,7 @@ static int run_case(struct fixture *f, const struct tcase *t, int num)
 /* ---- main --------------------------------------------------------------- */
 
 struct options {
-	const char *uplink;
-	const char *backend_if;
+	struct harness_ifnames ifs;
 	const char *only;
 };
 
@@ -1267,6 +1301,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "uplink", required_argument, NULL, 'u' },
 		{ "backend-if", required_argument, NULL, 'b' },
+		{ "bridge", required_argument, NULL, 'r' },
+		{ "bridge-port", required_argument, NULL, 'p' },
 		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1275,15 +1311,20 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'u')
-			o->uplink = optarg;
+			o->ifs.uplink = optarg;
 		else if (c == 'b')
-			o->backend_if = optarg;
+			o->ifs.backend_if = optarg;
+		else if (c == 'r')
+			o->ifs.bridge = optarg;
+		else if (c == 'p')
+			o->ifs.bridge_port = optarg;
 		else if (c == 'o')
 			o->only = optarg;
 		else
 			return -1;
 	}
-	return o->uplink && o->backend_if && optind == argc ? 0 : -1;
+	return o->ifs.uplink && o->ifs.backend_if && o->ifs.bridge && o->ifs.bridge_port &&
+	       optind == argc ? 0 : -1;
 }
 
 static int selected(const struct options *o, const struct tcase *t)
@@ -1298,12 +1339,16 @@ int main(int argc, char **argv)
 	int n = 0, num = 0, failed = 0;
 
 	if (parse_options(argc, argv, &o)) {
-		fprintf(stderr, "usage: %s --uplink IF --backend-if IF [--only SUBSTRING]\n", argv[0]);
+		fprintf(stderr, "usage: %s --uplink IF --backend-if IF --bridge IF --bridge-port IF "
+				"[--only SUBSTRING]\n", argv[0]);
 		return 2;
 	}
-	if (harness_check_mac(o.uplink, topo_up0_mac) || harness_check_mac(o.backend_if, topo_be0_mac))
+	if (harness_check_mac(o.ifs.uplink, topo_up0_mac) ||
+	    harness_check_mac(o.ifs.backend_if, topo_be0_mac) ||
+	    harness_check_mac(o.ifs.bridge, topo_br0_mac) ||
+	    harness_check_mac(o.ifs.bridge_port, topo_bp0_mac))
 		return 2;
-	if (fixture_open(&f, o.uplink, o.backend_if))
+	if (fixture_open(&f, &o.ifs))
 		return 2;
 	for (int i = 0; i < N_CASES; i++)
 		n += selected(&o, &cases[i]);

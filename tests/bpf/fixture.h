@@ -18,12 +18,15 @@ enum {
 	SVC_NOTABLE4,	/* VIP4:82/tcp, no Maglev table at all */
 	SVC_NONEIGH4,	/* VIP4:83/tcp -> C4, a backend without neighbour */
 	SVC_NONEIGH6,	/* VIP6:83/tcp -> C6 */
-	N_SVC = SVC_NONEIGH6
+	SVC_BRIDGE4,	/* VIP4:84/tcp -> D4, behind the bridge */
+	SVC_BRIDGE6,	/* VIP6:84/tcp -> D6 */
+	SVC_BRIDGE_NOPORT4,	/* VIP4:85/tcp -> E4, behind the bridge, port unknown */
+	N_SVC = SVC_BRIDGE_NOPORT4
 };
 
 enum {
-	BE_A4 = 1, BE_B4, BE_A4_UDP, BE_A6, BE_B6, BE_A6_UDP, BE_C4, BE_C6,
-	N_BE = BE_C6
+	BE_A4 = 1, BE_B4, BE_A4_UDP, BE_A6, BE_B6, BE_A6_UDP, BE_C4, BE_C6, BE_D4, BE_D6, BE_E4,
+	N_BE = BE_E4
 };
 
 /* Maglev tables: TBL_EMPTY (all zero), then for each backend id i a table
@@ -51,7 +54,8 @@ struct test_backend {
 	int family;
 	const char *addr;
 	uint16_t port;
-	const uint8_t *mac;	/* neighbour entry on be0; NULL: none */
+	const uint8_t *mac;	/* its neighbour entry; NULL: none */
+	const uint8_t *link_mac;	/* the balancer's MAC toward it (be0 or br0) */
 };
 
 /* Indexed by id - 1. */
@@ -64,17 +68,23 @@ static const struct test_service test_services[N_SVC] = {
 	{ SVC_NOTABLE4, AF_INET, TOPO_VIP4, 82, IPPROTO_TCP, TBL_NONE, TBL_NONE },
 	{ SVC_NONEIGH4, AF_INET, TOPO_VIP4, 83, IPPROTO_TCP, BE_C4, BE_C4 },
 	{ SVC_NONEIGH6, AF_INET6, TOPO_VIP6, 83, IPPROTO_TCP, BE_C6, BE_C6 },
+	{ SVC_BRIDGE4, AF_INET, TOPO_VIP4, 84, IPPROTO_TCP, BE_D4, BE_D4 },
+	{ SVC_BRIDGE6, AF_INET6, TOPO_VIP6, 84, IPPROTO_TCP, BE_D6, BE_D6 },
+	{ SVC_BRIDGE_NOPORT4, AF_INET, TOPO_VIP4, 85, IPPROTO_TCP, BE_E4, BE_E4 },
 };
 
 static const struct test_backend test_backends[N_BE] = {
-	{ BE_A4, SVC_TCP4, AF_INET, TOPO_BE_A4, 8080, topo_be_a_mac },
-	{ BE_B4, SVC_TCP4, AF_INET, TOPO_BE_B4, 8080, topo_be_b_mac },
-	{ BE_A4_UDP, SVC_UDP4, AF_INET, TOPO_BE_A4, 5353, topo_be_a_mac },
-	{ BE_A6, SVC_TCP6, AF_INET6, TOPO_BE_A6, 8080, topo_be_a_mac },
-	{ BE_B6, SVC_TCP6, AF_INET6, TOPO_BE_B6, 8080, topo_be_b_mac },
-	{ BE_A6_UDP, SVC_UDP6, AF_INET6, TOPO_BE_A6, 5353, topo_be_a_mac },
-	{ BE_C4, SVC_NONEIGH4, AF_INET, TOPO_BE_C4, 8080, NULL },
-	{ BE_C6, SVC_NONEIGH6, AF_INET6, TOPO_BE_C6, 8080, NULL },
+	{ BE_A4, SVC_TCP4, AF_INET, TOPO_BE_A4, 8080, topo_be_a_mac, topo_be0_mac },
+	{ BE_B4, SVC_TCP4, AF_INET, TOPO_BE_B4, 8080, topo_be_b_mac, topo_be0_mac },
+	{ BE_A4_UDP, SVC_UDP4, AF_INET, TOPO_BE_A4, 5353, topo_be_a_mac, topo_be0_mac },
+	{ BE_A6, SVC_TCP6, AF_INET6, TOPO_BE_A6, 8080, topo_be_a_mac, topo_be0_mac },
+	{ BE_B6, SVC_TCP6, AF_INET6, TOPO_BE_B6, 8080, topo_be_b_mac, topo_be0_mac },
+	{ BE_A6_UDP, SVC_UDP6, AF_INET6, TOPO_BE_A6, 5353, topo_be_a_mac, topo_be0_mac },
+	{ BE_C4, SVC_NONEIGH4, AF_INET, TOPO_BE_C4, 8080, NULL, topo_be0_mac },
+	{ BE_C6, SVC_NONEIGH6, AF_INET6, TOPO_BE_C6, 8080, NULL, topo_be0_mac },
+	{ BE_D4, SVC_BRIDGE4, AF_INET, TOPO_BE_D4, 8080, topo_be_d_mac, topo_br0_mac },
+	{ BE_D6, SVC_BRIDGE6, AF_INET6, TOPO_BE_D6, 8080, topo_be_d_mac, topo_br0_mac },
+	{ BE_E4, SVC_BRIDGE_NOPORT4, AF_INET, TOPO_BE_E4, 8080, topo_be_e_mac, topo_br0_mac },
 };
 
 struct fixture {
@@ -89,6 +99,8 @@ struct fixture {
 
 enum fixture_flags {
 	FIX_NO_TXPORT = 1 << 0,	/* be0 not in xlb_tx_ports: the kernel forwards */
+	FIX_STALE_BRIDGE_PORT = 1 << 1,	/* D's entry in xlb_bridge_ports names bp0,
+					 * which is no tx port (it went away) */
 };
 
 static inline const struct test_backend *backend_of(uint32_t id)
@@ -157,7 +169,7 @@ static inline void fixture_close(struct fixture *f)
 	harness_close(&f->h);
 }
 
-static inline int fixture_open(struct fixture *f, const char *uplink, const char *backend_if)
+static inline int fixture_open(struct fixture *f, const struct harness_ifnames *names)
 {
 	int err;
 
@@ -165,7 +177,7 @@ static inline int fixture_open(struct fixture *f, const char *uplink, const char
 		f->tables[i] = -1;
 	for (int i = 0; i <= N_SVC; i++)
 		f->slot_table[i] = TBL_UNKNOWN;
-	err = harness_open(&f->h, uplink, backend_if);
+	err = harness_open(&f->h, names);
 	if (err)
 		return err;
 	for (int i = 0; i < N_TABLES; i++) {
@@ -242,16 +254,35 @@ static inline int fixture_clear_dynamic(struct fixture *f)
 	struct xlb *skel = f->h.skel;
 
 	if (harness_map_clear(skel->maps.xlb_flows) || harness_map_clear(skel->maps.xlb_rnat) ||
-	    harness_map_clear(skel->maps.xlb_services) || harness_map_clear(skel->maps.xlb_tx_ports))
+	    harness_map_clear(skel->maps.xlb_services) || harness_map_clear(skel->maps.xlb_tx_ports) ||
+	    harness_map_clear(skel->maps.xlb_bridge_ports))
 		return -EIO;
 	return 0;
+}
+
+static inline int fixture_put_tx_port(struct fixture *f, int ifindex)
+{
+	uint32_t idx = (uint32_t)ifindex;
+
+	return bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_tx_ports), &idx, &idx, BPF_ANY)
+		       ? -errno : 0;
+}
+
+/* Backend D behind bp0, as xlbd records it from the neighbour table and
+ * the bridge's FDB. Backend E has no entry (its FDB entry is not known). */
+static inline int fixture_put_bridge_port(struct fixture *f)
+{
+	struct xlb_bridge_port_key k = { .bridge_ifindex = (uint32_t)f->h.br_ifindex };
+	uint32_t port = (uint32_t)f->h.port_ifindex;
+	int fd = bpf_map__fd(f->h.skel->maps.xlb_bridge_ports);
+
+	memcpy(k.mac, topo_be_d_mac, sizeof(k.mac));
+	return bpf_map_update_elem(fd, &k, &port, BPF_ANY) ? -errno : 0;
 }
 
 /* Back to the starting state, with the variations in flags. */
 static inline int fixture_reset(struct fixture *f, unsigned int flags)
 {
-	int fd = bpf_map__fd(f->h.skel->maps.xlb_tx_ports);
-	uint32_t be_if = (uint32_t)f->h.be_ifindex;
 	struct xlb_backend v;
 	int err = fixture_clear_dynamic(f);
 
@@ -261,8 +292,12 @@ static inline int fixture_reset(struct fixture *f, unsigned int flags)
 		backend_value(&test_backends[i], &v);
 		err = fixture_put_backend(f, test_backends[i].id, &v);
 	}
-	if (!err && !(flags & FIX_NO_TXPORT) && bpf_map_update_elem(fd, &be_if, &be_if, BPF_ANY))
-		err = -errno;
+	if (!err && !(flags & FIX_NO_TXPORT))
+		err = fixture_put_tx_port(f, f->h.be_ifindex);
+	if (!err && !(flags & FIX_STALE_BRIDGE_PORT))
+		err = fixture_put_tx_port(f, f->h.port_ifindex);
+	if (!err)
+		err = fixture_put_bridge_port(f);
 	return err;
 }
 

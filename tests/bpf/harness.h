@@ -25,6 +25,8 @@ struct harness {
 	struct xlb *skel;
 	int up_ifindex;		/* uplink: XDP ingress_ifindex */
 	int be_ifindex;		/* backend side: tx port, tc ifindex */
+	int br_ifindex;		/* a bridge with backends behind it */
+	int port_ifindex;	/* the bridge's port: a tx port */
 	int ncpus;
 	void *percpu;		/* scratch for one per-CPU value */
 };
@@ -96,13 +98,23 @@ static inline void harness_close(struct harness *h)
 	h->percpu = NULL;
 }
 
-static inline int harness_open(struct harness *h, const char *uplink, const char *backend_if)
+/* The interfaces of topo.h, by name. */
+struct harness_ifnames {
+	const char *uplink;
+	const char *backend_if;
+	const char *bridge;
+	const char *bridge_port;
+};
+
+static inline int harness_open(struct harness *h, const struct harness_ifnames *n)
 {
 	memset(h, 0, sizeof(*h));
 	libbpf_set_print(harness_libbpf_print);
-	h->up_ifindex = harness_ifindex(uplink);
-	h->be_ifindex = harness_ifindex(backend_if);
-	if (!h->up_ifindex || !h->be_ifindex)
+	h->up_ifindex = harness_ifindex(n->uplink);
+	h->be_ifindex = harness_ifindex(n->backend_if);
+	h->br_ifindex = harness_ifindex(n->bridge);
+	h->port_ifindex = harness_ifindex(n->bridge_port);
+	if (!h->up_ifindex || !h->be_ifindex || !h->br_ifindex || !h->port_ifindex)
 		return -ENODEV;
 	h->ncpus = libbpf_num_possible_cpus();
 	if (h->ncpus <= 0)

@@ -8,6 +8,8 @@
 #       client 10.210.0.2 / fd00:210::2: permanent neighbour
 #   be0 10.210.1.1/24 fd00:211::1/64  (backends, peer be1)
 #       backend A .2 / ::2, backend B .3 / ::3: permanent neighbours
+#   br0 10.210.2.1/24 fd00:212::1/64  (a bridge, as docker0; port bp0, peer bp1)
+#       backend D .2 / ::2, backend E .3: permanent neighbours
 #
 # usage: tests/bpf/run.sh path/to/bpf_test [--only SUBSTRING]
 set -euo pipefail
@@ -44,6 +46,12 @@ ip addr add 10.210.0.1/24 dev up0
 ip addr add fd00:210::1/64 dev up0 nodad
 ip addr add 10.210.1.1/24 dev be0
 ip addr add fd00:211::1/64 dev be0 nodad
+ip link add br0 address 02:12:00:00:00:01 type bridge
+veth bp0 02:12:00:00:00:02 bp1 02:12:00:00:00:03
+ip link set bp0 master br0
+ip link set br0 up
+ip addr add 10.210.2.1/24 dev br0
+ip addr add fd00:212::1/64 dev br0 nodad
 # bpf_fib_lookup answers only for interfaces that forward
 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 neigh 10.210.0.2 02:c0:00:00:00:02 up0
@@ -52,5 +60,8 @@ neigh 10.210.1.2 02:be:00:00:00:02 be0
 neigh fd00:211::2 02:be:00:00:00:02 be0
 neigh 10.210.1.3 02:be:00:00:00:03 be0
 neigh fd00:211::3 02:be:00:00:00:03 be0
+neigh 10.210.2.2 02:be:00:00:00:04 br0
+neigh fd00:212::2 02:be:00:00:00:04 br0
+neigh 10.210.2.3 02:be:00:00:00:05 br0
 
-exec "$runner" --uplink up0 --backend-if be0 "$@"
+exec "$runner" --uplink up0 --backend-if be0 --bridge br0 --bridge-port bp0 "$@"
