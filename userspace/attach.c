@@ -459,7 +459,8 @@ static void bridge_port_log(const struct xlb_link_info *br, const struct xlb_bri
  * from the backend's MAC (neighbour table) and where the bridge learned
  * that MAC (FDB). The port gets the return program too, since tc on a
  * bridge port sees the replies before the bridge does. -EAGAIN while the
- * kernel knows neither yet: its first forwarded packets teach it both. */
+ * kernel knows neither yet: a neighbour probe teaches it both (the reply
+ * resolves the MAC and the bridge learns where it came from). */
 static int bridge_port_ensure(const struct xlb_attach_ctx *ctx, const struct xlb_link_info *br,
 			      const struct xlb_endpoint *be)
 {
@@ -467,6 +468,10 @@ static int bridge_port_ensure(const struct xlb_attach_ctx *ctx, const struct xlb
 	int port, err;
 
 	err = xlb_nl_neigh_mac(be->family, &be->addr, br->ifindex, key.mac);
+	if (err == -ENOENT)
+		/* traffic forwarded by the kernel may be filtered (Docker's
+		 * FORWARD rules) before it resolves the MAC: ask directly */
+		xlb_nl_neigh_probe(be->family, &be->addr, br->ifindex);
 	if (!err)
 		err = xlb_nl_fdb_port(br->ifindex, key.mac, &port);
 	if (err)

@@ -43,17 +43,37 @@ struct ctx {
 	size_t errlen;
 };
 
+/* Reasons from health.c echo a label's value raw, in double quotes: the
+ * message must stay one line that fits in the log's err="...". */
+static void one_line(char *dst, size_t size, const char *src)
+{
+	size_t o = 0;
+
+	if (!size)
+		return;
+	for (; *src && o + 5 < size; src++) {
+		unsigned char ch = (unsigned char)*src;
+
+		if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", ch);
+		else
+			dst[o++] = ch == '"' ? '\'' : (char)ch;
+	}
+	dst[o] = '\0';
+}
+
 static int failf(const struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int failf(const struct ctx *x, const char *fmt, ...)
 {
-	char what[320];
+	char what[320], line[480];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	snprintf(x->err, x->errlen, "container %s: %s", x->name, what);
+	snprintf(line, sizeof(line), "container %s: %s", x->name, what);
+	one_line(x->err, x->errlen, line);
 	return -EINVAL;
 }
 
@@ -427,7 +447,7 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	const char *network = NULL;
 	int err;
 
-	if (!id || !name || strlen(id) >= sizeof(c->id))
+	if (!id || !*id || !name || strlen(id) >= sizeof(c->id))
 		return failf(x, "inspect answer without Id or Name");
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s", name[0] == '/' ? name + 1 : name);
@@ -565,7 +585,7 @@ int xlb_dmodel_event(const char *json, size_t len, struct xlb_devent *ev)
 		}
 	}
 	if (ev->kind != XLB_DEV_IGNORE) {
-		if (id && strlen(id) < sizeof(ev->id))
+		if (id && *id && strlen(id) < sizeof(ev->id))
 			snprintf(ev->id, sizeof(ev->id), "%s", id);
 		else
 			ev->kind = XLB_DEV_IGNORE;

@@ -234,6 +234,21 @@ int xlb_nl_neigh_mac(uint8_t family, const struct xlb_addr *addr, int ifindex, u
 	return 0;
 }
 
+int xlb_nl_neigh_probe(uint8_t family, const struct xlb_addr *addr, int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ndmsg *ndm = nl_request_start(buf, RTM_NEWNEIGH, sizeof(*ndm), &nlh);
+
+	/* NTF_USE: the kernel resolves the entry as if a packet wanted it */
+	nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_ACK;
+	ndm->ndm_family = family;
+	ndm->ndm_ifindex = ifindex;
+	ndm->ndm_flags = NTF_USE;
+	mnl_attr_put(nlh, NDA_DST, family == AF_INET ? 4 : 16, addr);
+	return nl_request(nlh, NULL, NULL);
+}
+
 struct fdb_query {
 	int bridge;		/* the bridge's ifindex */
 	uint8_t mac[6];

@@ -32,6 +32,9 @@ int xlb_nl_netnsid_of_fd(int nsfd, int *nsid);
 /* The MAC of neighbour addr on ifindex (RTM_GETNEIGH), if the entry is
  * usable (reachable, stale, delay, probe or permanent). Returns 0, -ENOENT
  * when there is no usable entry, or -errno. */
+/* Asks the kernel to resolve addr on ifindex now (ARP or neighbour
+ * solicitation), so a backend's MAC is known before traffic needs it. */
+int xlb_nl_neigh_probe(uint8_t family, const struct xlb_addr *addr, int ifindex);
 int xlb_nl_neigh_mac(uint8_t family, const struct xlb_addr *addr, int ifindex, uint8_t mac[6]);
 
 /* The port of bridge bridge_ifindex behind which mac was learned (or

@@ -34,10 +34,10 @@
 #include "xlb.skel.h"
 
 #define MAX_UPLINKS 16
-#define MAX_LINKS 1024
 #define MAX_LISTEN 16
 #define RECHECK_INTERVAL_S 5
 #define PROXY_TICK_MS 250
+#define FAST_RECHECKS 8	/* ticks: 2 s of looking again for pending links */
 #define STATS_EVERY_TICKS 4
 #define EXIT_USAGE 2
 
@@ -74,8 +74,8 @@ struct daemon {
 	struct xlb_dhealth *checks;	/* what health watches for Docker */
 	size_t n_checks;
 	struct xlb_attach_ctx actx;
-	int backend_links[MAX_LINKS]; /* ifindexes already given the return path */
-	int n_backend_links;
+	bool links_pending;	/* a backend's link was not ready at the last look */
+	unsigned fast_rechecks;	/* ticks left to look again soon after a change */
 	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
@@ -306,6 +306,8 @@ static void ensure_backend_link(const struct xlb_endpoint *ep, void *arg)
 	int err = xlb_attach_backend_route(&d->actx, ep);
 
 	if (err == -EAGAIN) /* the kernel forwards to it meanwhile */
+		d->links_pending = true;
+	if (err == -EAGAIN)
 		pr_debug("event=backend_link_pending backend=%s retry_s=%d",
 			 xlb_format_endpoint(ep, buf, sizeof(buf)), RECHECK_INTERVAL_S);
 	else if (err)
@@ -317,6 +319,7 @@ static void ensure_backend_links(struct daemon *d)
 {
 	if (!d->o.n_ifaces)
 		return; /* no XDP: the proxy alone needs nothing on the links */
+	d->links_pending = false;
 	xlb_state_for_each_backend(d->state, ensure_backend_link, d);
 }
 
@@ -451,13 +454,22 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 	xlb_control_tick(d->ctl);
 	if (d->docker)
 		xlb_docker_tick(d->docker);
+	/* a new backend's MAC and bridge port are usually known within
+	 * milliseconds of the probe: look again soon rather than in 5 s */
+	if (d->links_pending && d->fast_rechecks) {
+		d->fast_rechecks--;
+		ensure_backend_links(d);
+	}
 	if (++d->ticks % STATS_EVERY_TICKS == 0)
 		flush_proxy_stats(d);
 }
 
 static void on_state_changed(void *arg)
 {
-	ensure_backend_links(arg);
+	struct daemon *d = arg;
+
+	d->fast_rechecks = FAST_RECHECKS;
+	ensure_backend_links(d);
 }
 
 static int timer_watch(struct daemon *d, struct xlb_watch *w, xlb_watch_fn fn, long ms)
@@ -613,6 +625,7 @@ static void on_docker_model(void *arg, const struct xlb_dmodel *m, xlb_dmodel_wa
 	if (xlb_state_apply_docker(d->state, &m->cfg, warn, warn_arg))
 		pr_err("event=docker_apply_failed err=\"writing the maps failed\"");
 	checks_replace(d, m);
+	d->fast_rechecks = FAST_RECHECKS;
 	ensure_backend_links(d);
 }
 

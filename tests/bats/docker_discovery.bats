@@ -85,6 +85,7 @@ teardown() {
 	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
 	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
 	if [[ -n ${LOOP_PID-} ]]; then kill "$LOOP_PID" 2>/dev/null || true; fi
+	l4_client_down
 	return "$stopped"
 }
 
@@ -351,4 +352,69 @@ keepalive_then() {
 	# the resynced xlbd follows events again
 	replica api 3
 	wait_until 20 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2 xlbdt_api_3
+}
+
+# A client namespace behind a veth whose host end is the uplink xlbd
+# attaches XDP to; the VIP is that end's address.
+l4_client_up() {
+	ip netns add xlbdt-cl
+	ip link add xdt0 type veth peer name xdt1
+	ip link set xdt1 netns xlbdt-cl
+	ip addr add 10.203.0.1/24 dev xdt0
+	ip link set xdt0 up
+	ip -n xlbdt-cl addr add 10.203.0.2/24 dev xdt1
+	ip -n xlbdt-cl link set xdt1 up
+	ip -n xlbdt-cl link set lo up
+	ip -n xlbdt-cl route add default via 10.203.0.1
+	# checksums of locally made packets are filled in by the stack, not
+	# left to a veth "offload" XDP would pass on unfilled
+	nsenter --net=/run/netns/xlbdt-cl ethtool -K xdt1 tx off >/dev/null
+}
+
+l4_client_down() {
+	ip link del xdt0 2>/dev/null || true
+	ip netns del xlbdt-cl 2>/dev/null || true
+}
+
+reason_count() {
+	"$XLBCTL" --pin-dir "$DT_PIN" --json stats |
+		python3 -c "import json,sys; print(json.load(sys.stdin)['reasons']['$1']['packets'])"
+}
+
+@test "docker: xlb.listen publishes an L4 VIP through XDP, redirected into the containers' bridge ports" {
+	l4_client_up
+	local i
+	for i in 1 2; do replica l4 "$i" -l xlb.listen=8080/tcp -l xlb.port=8000; done
+	start_dt_xlbd --iface xdt0 --vip 10.203.0.1
+	wait_until 10 bash -c "(( \$(grep -c 'event=bridge_port' '$DT_LOG') >= 2 ))"
+	local before_redirect before_stack seen
+	before_redirect=$(reason_count fwd_redirect)
+	before_stack=$(reason_count fwd_stack)
+	seen=$(for i in $(seq 20); do
+		nsenter --net=/run/netns/xlbdt-cl curl -sf -m 5 http://10.203.0.1:8080/who || echo FAILED
+	done | sort -u)
+	echo "$seen"
+	[[ $seen == "$(printf '%s\n' "$(hostname_of xlbdt_l4_1)" "$(hostname_of xlbdt_l4_2)" | sort)" ]]
+	(($(reason_count fwd_redirect) > before_redirect))
+	[[ $(reason_count fwd_stack) -eq $before_stack ]]
+	l4_client_down
+}
+
+@test "docker: --teardown-on-exit leaves no program, pin or prepared veth behind" {
+	l4_client_up
+	replica l4 1 -l xlb.listen=8080/tcp -l xlb.port=8000
+	start_dt_xlbd --iface xdt0 --vip 10.203.0.1 --teardown-on-exit
+	wait_until 10 grep -q 'event=bridge_port' "$DT_LOG"
+	local port peer_ns
+	port=$(grep -o 'event=bridge_port.* port=[^ ]*' "$DT_LOG" | head -1 | sed 's/.*port=//')
+	ip -d link show dev xdt0 | grep -q 'prog/xdp'
+	[[ -n $(tc filter show dev "$port" ingress) ]]
+	stop_dt_xlbd
+	[[ ! -e $DT_PIN ]]
+	! ip -d link show dev xdt0 | grep -q 'prog/xdp'
+	[[ -z $(tc filter show dev "$port" ingress) ]]
+	[[ -z $(tc filter show dev docker0 ingress) ]]
+	peer_ns=$(docker inspect -f '{{.NetworkSettings.SandboxKey}}' xlbdt_l4_1)
+	! nsenter --net="$peer_ns" ip -d link show dev eth0 | grep -q 'prog/xdp'
+	l4_client_down
 }
