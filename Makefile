@@ -19,7 +19,7 @@ unit_addr_deps   := addr
 unit_peek_http_deps := peek_http hostmap
 unit_peek_tls_deps  := peek_tls hostmap
 unit_hostmap_deps   := hostmap
-unit_dmodel_deps    := dmodel config addr hostmap log
+unit_dmodel_deps    := dmodel config addr hostmap log health loop
 unit_health_deps    := health addr log loop
 
 BUILD   ?= build

@@ -507,6 +507,19 @@ void xlb_dcontainer_free(struct xlb_dcontainer *c)
 
 /* ---- list and events ------------------------------------------------------ */
 
+/* Ids go into request paths: only what Docker makes (hex, at most 64). */
+static bool id_valid(const char *id)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n == 0 || n >= XLB_DOCKER_ID_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isxdigit((unsigned char)id[i]))
+			return false;
+	return true;
+}
+
 int xlb_dmodel_list_ids(const char *json, size_t len, char (**ids)[XLB_DOCKER_ID_LEN])
 {
 	json_t *root = jparse(json, len), *v;
@@ -525,7 +538,7 @@ int xlb_dmodel_list_ids(const char *json, size_t len, char (**ids)[XLB_DOCKER_ID
 	json_array_foreach(root, i, v) {
 		const char *id = jstr(v, "Id", NULL);
 
-		if (id && strlen(id) < XLB_DOCKER_ID_LEN)
+		if (id_valid(id))
 			snprintf((*ids)[n++], XLB_DOCKER_ID_LEN, "%s", id);
 	}
 	json_decref(root);
@@ -585,7 +598,7 @@ int xlb_dmodel_event(const char *json, size_t len, struct xlb_devent *ev)
 		}
 	}
 	if (ev->kind != XLB_DEV_IGNORE) {
-		if (id && *id && strlen(id) < sizeof(ev->id))
+		if (id_valid(id))
 			snprintf(ev->id, sizeof(ev->id), "%s", id);
 		else
 			ev->kind = XLB_DEV_IGNORE;
@@ -820,8 +833,10 @@ int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 	memset(out, 0, sizeof(*out));
 	if (!sorted)
 		return -ENOMEM;
-	memcpy(sorted, cs, n * sizeof(*sorted));
-	qsort(sorted, n, sizeof(*sorted), by_service_then_name);
+	if (n) {
+		memcpy(sorted, cs, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), by_service_then_name);
+	}
 	for (size_t i = 0, j; i < n && !err; i = j) {
 		for (j = i + 1; j < n && strcmp(sorted[j]->service, sorted[i]->service) == 0; j++)
 			;

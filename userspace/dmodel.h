@@ -50,8 +50,8 @@ struct xlb_dcontainer {
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks
  * to be balanced (labels valid), 0 when it has no xlb labels or
  * VIRTUAL_HOST (ignored), or -EINVAL with one line in err that names the
- * container and the label ("container web_1: label xlb.port=\"abc\": not a
- * port number"). Free with xlb_dcontainer_free() after 1. */
+ * container and the label ("container web_1: label xlb.port='abc': not a port
+ * number (1-65535)"). Free with xlb_dcontainer_free() after 1. */
 int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c, char *err,
 			 size_t errlen);
 void xlb_dcontainer_free(struct xlb_dcontainer *c);

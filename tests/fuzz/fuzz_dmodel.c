@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libFuzzer target for the bytes xlbd reads from Docker: each input goes to
+ * the inspect reader (and, when accepted, through the service builder), to
+ * the container list reader and to the event line reader. Beyond the
+ * sanitizers it traps on a broken promise of dmodel.h. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "dmodel.h"
+
+#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+
+/* An exact-size heap copy, so ASan sees any read past len. */
+static char *copy_of(const uint8_t *data, size_t len)
+{
+	char *copy = malloc(len ? len : 1);
+
+	CHECK(copy);
+	memcpy(copy, data, len);
+	return copy;
+}
+
+static bool lowercase(const char *s)
+{
+	for (; *s; s++)
+		if (*s >= 'A' && *s <= 'Z')
+			return false;
+	return true;
+}
+
+/* -EINVAL: one line that names the container and fits in err="...". */
+static void check_rejected(const char *err)
+{
+	CHECK(strncmp(err, "container ", 10) == 0);
+	CHECK(strpbrk(err, "\n\r\"") == NULL);
+}
+
+static void check_accepted(const struct xlb_dcontainer *c)
+{
+	char why[160];
+
+	CHECK(c->id[0] != '\0');
+	CHECK(xlb_valid_service_name(c->service));
+	CHECK(c->n_hosts > 0 || c->has_listen);
+	for (size_t i = 0; i < c->n_hosts; i++)
+		CHECK(xlb_valid_host_name(c->hosts[i]) && lowercase(c->hosts[i]));
+	CHECK(c->port != 0);
+	CHECK(c->weight >= 1 && c->weight <= XLB_WEIGHT_MAX);
+	CHECK(xlb_hc_validate(&c->hc, why, sizeof(why)) == 0);
+	CHECK(!c->serving || c->running);
+	CHECK(c->serving || c->why_not[0] != '\0');
+	CHECK(!c->running || c->has_addr4 || c->has_addr6);
+	if (c->has_listen)
+		CHECK(c->listen.port != 0 &&
+		      (c->listen.proto == IPPROTO_TCP || c->listen.proto == IPPROTO_UDP));
+}
+
+static void count_warning(void *arg, const char *msg)
+{
+	CHECK(msg[0] != '\0');
+	++*(size_t *)arg;
+}
+
+/* One container is one service at most, with at most one backend, and
+ * nothing to conflict with. */
+static void check_build(const struct xlb_dcontainer *c, const struct xlb_endpoint *vip)
+{
+	const struct xlb_dcontainer *cs[1] = { c };
+	const struct xlb_cfg_service *s;
+	struct xlb_dmodel m;
+	size_t warnings = 0;
+
+	CHECK(xlb_dmodel_build(cs, 1, vip, &m, count_warning, &warnings) == 0);
+	CHECK(m.cfg.n_services <= 1 && warnings <= 1);
+	if (m.cfg.n_services == 1) {
+		s = &m.cfg.services[0];
+		CHECK(strcmp(s->name, c->service) == 0);
+		CHECK(s->n_hosts == c->n_hosts);
+		CHECK(s->n_backends <= (c->running ? 1u : 0u));
+		CHECK(m.n_checks == (c->hc.kind != XLB_HC_NONE ? s->n_backends : 0));
+		if (s->n_backends)
+			CHECK(s->backends[0].draining == !c->serving);
+	}
+	xlb_dmodel_free(&m);
+}
+
+static void fuzz_container(const char *json, size_t len)
+{
+	struct xlb_endpoint vip = { .family = AF_INET, .addr.v4 = htonl(0x0ac80064) };
+	struct xlb_dcontainer c;
+	char err[512];
+	int rc;
+
+	err[0] = '\0';
+	rc = xlb_dmodel_container(json, len, &c, err, sizeof(err));
+	CHECK(rc == 1 || rc == 0 || rc == -EINVAL);
+	if (rc == -EINVAL && strncmp(err, "container inspect:", 18))
+		check_rejected(err);
+	if (rc != 1)
+		return;
+	check_accepted(&c);
+	check_build(&c, NULL);
+	check_build(&c, &vip);
+	xlb_dcontainer_free(&c);
+}
+
+static void fuzz_list(const char *json, size_t len)
+{
+	char (*ids)[XLB_DOCKER_ID_LEN];
+	int n = xlb_dmodel_list_ids(json, len, &ids);
+
+	CHECK(n >= 0 || n == -EINVAL);
+	CHECK((n >= 0) == (ids != NULL));
+	for (int i = 0; i < n; i++)
+		CHECK(strnlen(ids[i], XLB_DOCKER_ID_LEN) < XLB_DOCKER_ID_LEN);
+	free(ids);
+}
+
+static void fuzz_event(const char *json, size_t len)
+{
+	struct xlb_devent ev;
+	int rc = xlb_dmodel_event(json, len, &ev);
+
+	CHECK(rc == 0 || rc == -EINVAL);
+	CHECK(ev.kind == XLB_DEV_IGNORE || ev.kind == XLB_DEV_REFRESH || ev.kind == XLB_DEV_GONE);
+	/* a refresh or a gone always says which container */
+	CHECK((ev.kind == XLB_DEV_IGNORE) == (ev.id[0] == '\0'));
+	CHECK(strnlen(ev.action, sizeof(ev.action)) < sizeof(ev.action));
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	char *json = copy_of(data, len);
+
+	fuzz_container(json, len);
+	fuzz_list(json, len);
+	fuzz_event(json, len);
+	free(json);
+	return 0;
+}
