@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything xlb's build and tests need on Debian 12 with apt-get.
 # Idempotent and silent when all is present; never leaves a daemon running
-# (nginx-light's postinst would otherwise start nginx on :80).
+# (nginx-light's postinst would otherwise start nginx on :80, docker.io's
+# dockerd and containerd: tests start their own with scripts/dockerd.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -9,7 +10,15 @@ PACKAGES=(
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
 	libcurl4-openssl-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
 	bats iproute2 ethtool iputils-ping python3 curl nginx-light socat
+	# the compose stack and its tests (tests/bats/docker_compose.bats):
+	# dockerd, compose v1, stand-in base images built from a Debian root
+	# (scripts/images.sh), a real browser for the demo page
+	docker.io docker-compose iptables debootstrap chromium
 )
+
+# Daemons a package's postinst may start; stopped again unless they ran
+# before the install.
+DAEMONS=(nginx dockerd containerd)
 
 # Prints the packages that are not fully installed.
 missing_packages() {
@@ -35,16 +44,48 @@ restore_policy() {
 	if ((OWN_POLICY)); then rm -f "$POLICY"; fi
 }
 
-# nginx-light's postinst may still start nginx (e.g. when systemd is PID 1
-# and bypasses policy-rc.d): stop whatever the install started.
-stop_started_nginx() {
-	if command -v systemctl >/dev/null && [[ -d /run/systemd/system ]]; then
-		systemctl stop nginx.service >/dev/null 2>&1 || true
-		systemctl disable nginx.service >/dev/null 2>&1 || true
-	fi
-	if [[ -s /run/nginx.pid ]]; then
-		kill "$(cat /run/nginx.pid)" 2>/dev/null || true
-	fi
+# Pids of the DAEMONS running now, one per line (exact process names;
+# zombies do not count).
+daemon_pids() {
+	local d
+	for d in "${DAEMONS[@]}"; do pgrep -r D,R,S,T -x "$d" || true; done
+}
+
+# The systemd units behind DAEMONS that are active now (none without systemd).
+UNITS=(nginx.service docker.socket docker.service containerd.service)
+active_units() {
+	local unit
+	command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] || return 0
+	for unit in "${UNITS[@]}"; do
+		if systemctl is-active --quiet "$unit"; then echo "$unit"; fi
+	done
+}
+
+# Lines of $2 that are not in $1.
+new_lines() {
+	comm -13 <(sort <<<"$1") <(sort <<<"$2") | grep -v '^$' || true
+}
+
+# A postinst may still start its daemon (e.g. when systemd is PID 1 and
+# bypasses policy-rc.d): stop exactly the units and processes that appeared
+# during the install (by pid), and wait for them to go.
+stop_started_daemons() {
+	local units_before=$1 pids_before=$2 unit pid i left
+	for unit in $(new_lines "$units_before" "$(active_units)"); do
+		systemctl stop "$unit" >/dev/null 2>&1 || true
+		# nginx would take :80 at the next boot, where xlb listens.
+		if [[ $unit == nginx.service ]]; then systemctl disable "$unit" >/dev/null 2>&1 || true; fi
+	done
+	for pid in $(new_lines "$pids_before" "$(daemon_pids)"); do
+		kill "$pid" 2>/dev/null || true
+	done
+	for ((i = 0; i < 100; i++)); do
+		left=$(new_lines "$pids_before" "$(daemon_pids)")
+		[[ -z $left ]] && return 0
+		sleep 0.1
+	done
+	echo "deps.sh: still running after the install: pids $(tr "\n" " " <<<"$left")" >&2
+	return 1
 }
 
 main() {
@@ -60,11 +101,12 @@ main() {
 	export DEBIAN_FRONTEND=noninteractive
 	trap restore_policy EXIT
 	deny_service_starts
-	local nginx_before=0
-	[[ -s /run/nginx.pid ]] && nginx_before=1
+	local units_before pids_before
+	units_before=$(active_units)
+	pids_before=$(daemon_pids)
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-	((nginx_before)) || stop_started_nginx
+	stop_started_daemons "$units_before" "$pids_before"
 	mapfile -t missing < <(missing_packages)
 	if ((${#missing[@]})); then
 		echo "deps.sh: still missing after install: ${missing[*]}" >&2
