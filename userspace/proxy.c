@@ -624,7 +624,7 @@ static int connect_backend(struct conn *c, uint32_t skip_be)
 	socklen_t len;
 	int fd, err;
 
-	err = xlb_state_route(c->p->st, c->l->tls, c->host, &c->flow, skip_be, &r);
+	err = xlb_state_route(c->p->st, c->l->tls, c->host, skip_be, &r);
 	if (err)
 		return err;
 	c->svc_id = r.svc_id;

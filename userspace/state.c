@@ -14,7 +14,6 @@
 #include "hostmap.h"
 #include "log.h"
 #include "maglev.h"
-#include "xlb/hash.h"
 
 struct be {
 	struct xlb_endpoint ep;
@@ -24,6 +23,7 @@ struct be {
 	uint8_t origin;		/* enum xlb_origin */
 	bool down;		/* failing its health check: out of the table */
 	bool stopping;		/* Docker: stopping, paused or unhealthy: out too */
+	int64_t rr_credit;	/* the proxy's weighted round robin */
 };
 
 struct svc {
@@ -711,45 +711,49 @@ int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err
 
 /* ---- proxy routing ---------------------------------------------------------- */
 
-static const struct be *be_by_id(const struct svc *s, uint32_t id)
+/* Smooth weighted round robin (as nginx does it): every pick adds each
+ * serving backend's weight to its credit and takes the richest, which then
+ * pays the total. Over any run of sum(weights) picks each backend gets
+ * exactly its weight, interleaved: 20 connections to 5 equal replicas
+ * reach every one of them 4 times. */
+static struct be *be_pick_round_robin(struct svc *s, uint32_t skip_be)
 {
-	for (size_t i = 0; i < s->n_bes; i++)
-		if (s->bes[i].id == id)
-			return &s->bes[i];
-	return NULL;
+	struct be *best = NULL;
+	int64_t total = 0;
+
+	for (size_t i = 0; i < s->n_bes; i++) {
+		struct be *b = &s->bes[i];
+
+		if (!be_serving(b) || b->id == skip_be)
+			continue;
+		b->rr_credit += b->weight;
+		total += b->weight;
+		if (!best || b->rr_credit > best->rr_credit)
+			best = b;
+	}
+	if (best)
+		best->rr_credit -= total;
+	return best;
 }
 
-int xlb_state_route(const struct xlb_state *st, bool tls, const char *host,
-		    const struct xlb_flow_key *flow, uint32_t skip_be, struct xlb_route *out)
+int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
+		    struct xlb_route *out)
 {
-	const struct svc *s;
-	uint32_t svc_id, slot;
+	uint32_t svc_id;
+	struct svc *s;
+	struct be *b;
 
 	if (xlb_hostmap_lookup(tls ? &st->tls_hosts : &st->http_hosts, host, &svc_id))
 		return -ENOENT;
 	s = svc_find_id(st, svc_id);
 	if (!s)
 		return -ENOENT;
-	if (!s->table)
+	b = be_pick_round_robin(s, skip_be);
+	if (!b)
 		return -EHOSTUNREACH;
-	slot = xlb_flow_hash(flow) % XLB_MAGLEV_SIZE;
-	/* the flow's slot, or for a retry the next slot with another backend */
-	for (uint32_t i = 0; i < XLB_MAGLEV_SIZE; i++) {
-		uint32_t id = s->table[(slot + i) % XLB_MAGLEV_SIZE];
-		const struct be *b;
-
-		if (!id)
-			return -EHOSTUNREACH;
-		if (id == skip_be)
-			continue;
-		b = be_by_id(s, id);
-		if (!b || !be_serving(b))
-			continue;
-		*out = (struct xlb_route){ .svc_id = s->id, .be_id = id, .backend = b->ep,
-					   .proxy_v2 = s->proxy_v2 };
-		return 0;
-	}
-	return -EHOSTUNREACH;
+	*out = (struct xlb_route){ .svc_id = s->id, .be_id = b->id, .backend = b->ep,
+				   .proxy_v2 = s->proxy_v2 };
+	return 0;
 }
 
 /* ---- backends ------------------------------------------------------------- */
@@ -1017,8 +1021,9 @@ int xlb_state_adopt(struct xlb_state *st)
 		return err;
 	for (size_t i = 0; i < st->n_svcs; i++) {
 		nb += st->svcs[i]->n_bes;
-		/* the proxy needs the table in memory: rebuild it (the result is
-		 * the pinned table: Maglev depends only on the backend set) */
+		/* rebuild the table's signature (the result is the pinned table:
+		 * Maglev depends only on the backend set), so the next change
+		 * knows what is swapped in */
 		err = svc_table_sync(st, st->svcs[i]);
 		if (err)
 			return err;

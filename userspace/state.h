@@ -106,12 +106,13 @@ struct xlb_route {
 	bool proxy_v2;
 };
 
-/* Finds the service serving host (SNI names when tls) and its backend for
- * the client flow, with the same Maglev table and flow hash as the XDP
- * path; skip_be (nonzero) excludes one backend, for a retry. Returns 0,
- * -ENOENT when no service has the name, -EHOSTUNREACH when it has no
- * active backend. */
-int xlb_state_route(const struct xlb_state *st, bool tls, const char *host,
-		    const struct xlb_flow_key *flow, uint32_t skip_be, struct xlb_route *out);
+/* Finds the service serving host (SNI names when tls) and, by smooth
+ * weighted round robin, its backend for a new connection (each connection
+ * stands alone, so no flow affinity is owed: an even spread is what HTTP
+ * clients expect); skip_be (nonzero) excludes one backend, for a retry.
+ * Returns 0, -ENOENT when no service has the name, -EHOSTUNREACH when it
+ * has no serving backend. */
+int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
+		    struct xlb_route *out);
 
 #endif

@@ -281,15 +281,17 @@ all_seen() {
 # a request, runs CMD, and prints how the connection ended on the next read.
 keepalive_then() {
 	python3 - "$PORT" "$@" <<-'PY'
-		import socket, subprocess, sys, time
-		s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-		s.sendall(b"GET /who HTTP/1.1\r\nHost: api.dt.test\r\n\r\n")
-		print("first answer:", s.recv(4096).split(b"\r\n")[0].decode())
+		import http.client, socket, subprocess, sys
+		c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+		c.request("GET", "/who", headers={"Host": "api.dt.test"})
+		r = c.getresponse()
+		r.read()  # the whole answer: what comes next is the connection's end
+		print("first answer: HTTP/1.1", r.status)
 		subprocess.run(sys.argv[2:], check=True, capture_output=True)
-		s.settimeout(60)
+		c.sock.settimeout(60)
 		try:
-		    data = s.recv(4096)
-		    print("ended by", "FIN" if data == b"" else "data")
+		    data = c.sock.recv(4096)
+		    print("ended by", "FIN" if data == b"" else "data %r" % data[:80])
 		except ConnectionResetError:
 		    print("ended by RST")
 		except socket.timeout:
