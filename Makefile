@@ -97,8 +97,10 @@ test-bats: all
 test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test fuzz-build
 	ASAN_BUILD=build-asan tests/run.sh $(BUILD)
 
+# The netns lab (XDP and the proxy), then the compose stack of the mission.
 demo: all
 	scripts/demo.sh
+	scripts/demo-compose.sh
 
 install: all
 	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd

@@ -530,7 +530,15 @@ static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
 	if (c->state != C_SOCKMAP)
 		return;
 	if (events & EPOLLERR) {
-		pr_info("event=proxy_reset client=%s host=%s reason=socket_error", c->peer, c->host);
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		pr_info("event=proxy_reset client=%s host=%s reason=socket_error side=%s "
+			"err=\"%s\" up_bytes=%llu down_bytes=%llu",
+			c->peer, c->host, s == &c->client ? "client" : "backend",
+			strerror(soerr), (unsigned long long)c->up.seen,
+			(unsigned long long)c->down.seen);
 		conn_close(c, true);
 		return;
 	}
