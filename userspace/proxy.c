@@ -491,11 +491,24 @@ static void sockmap_counted(struct conn *c, struct flow_dir *d)
 	c->last_active_ms = now_ms();
 }
 
+/* Bytes fd ever received from its peer (final once the peer's FIN came). */
+static uint64_t sock_bytes_received(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return UINT64_MAX;
+	return ti.tcpi_bytes_received;
+}
+
 /* sockmap does not pass a FIN on: once everything redirected from the
  * closed side is in the peer's send queue, shut the peer's send side. The
- * order matters: src's receive queue must be empty first (bytes still there
- * have not met the verdict program), then the count is read, then the
- * peer's send side compared with it. */
+ * order matters: every byte src received must have met the verdict program
+ * first (an empty receive queue is not enough: the kernel takes bytes off
+ * it before the program counts them, and a shutdown in that gap makes
+ * their redirect fail with EPIPE), then the peer's send side is compared
+ * with the count. */
 static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int src, int dst, uint32_t own)
 {
 	int inq = 0;
@@ -505,6 +518,8 @@ static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int src, int ds
 	if (ioctl(src, SIOCINQ, &inq) || inq > 0)
 		return;
 	sockmap_counted(c, d);
+	if (d->seen < sock_bytes_received(src))
+		return; /* the verdict program has not seen them all: the tick looks again */
 	/* own: bytes xlbd wrote to dst itself (the PROXY header) */
 	if (sock_bytes_written(dst) < d->seen + own)
 		return; /* still in flight inside the kernel: the tick looks again */

@@ -203,7 +203,7 @@ all_seen() {
 	kill "$LOOP_PID"
 	wait "$LOOP_PID" 2>/dev/null || true
 	LOOP_PID=
-	echo "requests: $(wc -l <"$out"), failed: $(grep -c '^FAILED' "$out" || true)"
+	echo "requests: $(grep -cE "^(OK|FAILED)" "$out"), failed: $(grep -c "^FAILED" "$out" || true)"
 	grep '^FAILED' "$out" || true
 	! grep -q '^FAILED' "$out"
 }
@@ -349,7 +349,7 @@ keepalive_then() {
 	kill "$LOOP_PID"
 	wait "$LOOP_PID" 2>/dev/null || true
 	LOOP_PID=
-	echo "requests: $(wc -l <"$out"), failed: $(grep -c '^FAILED' "$out" || true)"
+	echo "requests: $(grep -cE "^(OK|FAILED)" "$out"), failed: $(grep -c "^FAILED" "$out" || true)"
 	! grep -q '^FAILED' "$out"
 	# the resynced xlbd follows events again
 	replica api 3
