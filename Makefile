@@ -41,7 +41,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 .SECONDARY:
-.PHONY: all asan test test-unit test-bpf test-bats demo bench clean install fuzz deps
+.PHONY: all asan test test-unit test-bpf test-bats demo bench bench-quick clean install fuzz deps
 all: $(BUILD)/xlbd $(BUILD)/xlbctl
 
 deps:
@@ -101,6 +101,13 @@ test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test fuzz-build
 demo: all
 	scripts/demo.sh
 	scripts/demo-compose.sh
+
+# issue 5's measurements and report (bench/results/); root, a quiet machine.
+bench: all
+	scripts/bench.sh
+
+bench-quick: all
+	scripts/bench.sh --quick
 
 install: all
 	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd

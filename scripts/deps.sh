@@ -16,9 +16,15 @@ PACKAGES=(
 	docker.io docker-compose iptables debootstrap chromium
 )
 
+# `deps.sh --bench`, for make bench: the load generators, the peers xlb is
+# measured against, and the chart.
+BENCH_PACKAGES=(
+	wrk haproxy netsniff-ng libnginx-mod-stream gnuplot-nox bpftool iptables
+)
+
 # Daemons a package's postinst may start; stopped again unless they ran
 # before the install.
-DAEMONS=(nginx dockerd containerd)
+DAEMONS=(nginx dockerd containerd haproxy)
 
 # Prints the packages that are not fully installed.
 missing_packages() {
@@ -52,7 +58,7 @@ daemon_pids() {
 }
 
 # The systemd units behind DAEMONS that are active now (none without systemd).
-UNITS=(nginx.service docker.socket docker.service containerd.service)
+UNITS=(nginx.service docker.socket docker.service containerd.service haproxy.service)
 active_units() {
 	local unit
 	command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] || return 0
@@ -74,7 +80,9 @@ stop_started_daemons() {
 	for unit in $(new_lines "$units_before" "$(active_units)"); do
 		systemctl stop "$unit" >/dev/null 2>&1 || true
 		# nginx would take :80 at the next boot, where xlb listens.
-		if [[ $unit == nginx.service ]]; then systemctl disable "$unit" >/dev/null 2>&1 || true; fi
+		if [[ $unit == nginx.service || $unit == haproxy.service ]]; then
+			systemctl disable "$unit" >/dev/null 2>&1 || true
+		fi
 	done
 	for pid in $(new_lines "$pids_before" "$(daemon_pids)"); do
 		kill "$pid" 2>/dev/null || true
@@ -92,6 +100,12 @@ main() {
 	if [[ $(id -u) -ne 0 ]]; then
 		echo "deps.sh: must run as root (apt-get install)" >&2
 		exit 1
+	fi
+	if [[ ${1-} == --bench ]]; then
+		PACKAGES+=("${BENCH_PACKAGES[@]}")
+	elif [[ -n ${1-} ]]; then
+		echo "usage: deps.sh [--bench]" >&2
+		exit 2
 	fi
 	local -a missing
 	mapfile -t missing < <(missing_packages)
