@@ -461,7 +461,14 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 		err = virtual_env_apply(x, env, c);
 	if (!err && !c->n_hosts && !c->has_listen)
 		err = failf(x, "has xlb labels but neither xlb.host nor xlb.listen");
-	if (!err && c->hc.kind != XLB_HC_NONE) {
+	if (!err && c->hc.kind == XLB_HC_NONE) {
+		struct xlb_hc_spec plain;
+
+		xlb_hc_spec_init(&plain);
+		if (!xlb_hc_spec_equal(&plain, &c->hc))
+			err = failf(x, "labels xlb.healthcheck.* need label xlb.healthcheck "
+				       "(tcp or http:/path)");
+	} else if (!err) {
 		char why[160];
 
 		if (xlb_hc_validate(&c->hc, why, sizeof(why)))

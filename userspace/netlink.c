@@ -67,6 +67,58 @@ static void *nl_request_start(char *buf, uint16_t type, size_t hdr_len, struct n
 	return mnl_nlmsg_put_extra_header(*nlh, hdr_len);
 }
 
+struct addr_query {
+	int ifindex;
+	uint8_t family;
+	bool found;
+	struct xlb_addr addr;
+};
+
+static int addr_attr_cb(const struct nlattr *attr, void *data)
+{
+	struct addr_query *q = data;
+	size_t len = q->family == AF_INET ? 4 : 16;
+
+	if (!q->found && mnl_attr_get_type(attr) == IFA_ADDRESS &&
+	    mnl_attr_get_payload_len(attr) == len) {
+		memcpy(&q->addr, mnl_attr_get_payload(attr), len);
+		q->found = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_query *q = data;
+
+	/* the first global address of the link, in the kernel's order */
+	if (q->found || ifa->ifa_family != q->family || (int)ifa->ifa_index != q->ifindex ||
+	    ifa->ifa_scope != RT_SCOPE_UNIVERSE)
+		return MNL_CB_OK;
+	return mnl_attr_parse(nlh, sizeof(*ifa), addr_attr_cb, data);
+}
+
+int xlb_nl_link_addr(int ifindex, uint8_t family, struct xlb_addr *addr)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+	struct ifaddrmsg *ifa = nl_request_start(buf, RTM_GETADDR, sizeof(*ifa), &nlh);
+	struct addr_query q = { .ifindex = ifindex, .family = family };
+	int err;
+
+	nlh->nlmsg_flags |= NLM_F_DUMP;
+	ifa->ifa_family = family;
+	err = nl_request(nlh, addr_cb, &q);
+	if (err)
+		return err;
+	if (!q.found)
+		return -EADDRNOTAVAIL;
+	memset(addr, 0, sizeof(*addr));
+	memcpy(addr, &q.addr, family == AF_INET ? 4 : 16);
+	return 0;
+}
+
 static int route_attr_cb(const struct nlattr *attr, void *data)
 {
 	int *oif = data;

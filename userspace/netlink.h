@@ -19,6 +19,10 @@ struct xlb_link_info {
 	int link_netnsid;	/* IFLA_LINK_NETNSID, -1 when the peer is local */
 };
 
+/* The first global address of family on ifindex (RTM_GETADDR). Returns 0,
+ * -EADDRNOTAVAIL when it has none, or -errno. */
+int xlb_nl_link_addr(int ifindex, uint8_t family, struct xlb_addr *addr);
+
 /* Output interface of the route to dst (RTM_GETROUTE). Returns 0 or -errno. */
 int xlb_nl_route_oif(uint8_t family, const struct xlb_addr *dst, int *oif);
 

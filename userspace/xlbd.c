@@ -661,6 +661,17 @@ static int start_discovery(struct daemon *d)
 	};
 	int err;
 
+	/* xlb.listen=PORT/proto needs an address: the first uplink's */
+	if (!d->o.has_vip && d->o.n_ifaces &&
+	    xlb_nl_link_addr(d->o.ifindexes[0], AF_INET, &d->o.vip.addr) == 0) {
+		char buf[64];
+
+		d->o.vip.family = AF_INET;
+		d->o.has_vip = true;
+		dopts.vip = &d->o.vip;
+		pr_info("event=vip_default vip=%s iface=%s",
+			xlb_format_addr(AF_INET, &d->o.vip.addr, buf, sizeof(buf)), d->o.ifnames[0]);
+	}
 	xlb_state_on_backend_gone(d->state, on_backend_gone, d);
 	err = xlb_health_new(d->loop, on_health, d, &d->health);
 	if (err)

@@ -405,7 +405,9 @@ reason_count() {
 @test "docker: --teardown-on-exit leaves no program, pin or prepared veth behind" {
 	l4_client_up
 	replica l4 1 -l xlb.listen=8080/tcp -l xlb.port=8000
-	start_dt_xlbd --iface xdt0 --vip 10.203.0.1 --teardown-on-exit
+	# no --vip: the uplink's address is the VIP
+	start_dt_xlbd --iface xdt0 --teardown-on-exit
+	grep -q 'event=vip_default vip=10.203.0.1 iface=xdt0' "$DT_LOG"
 	wait_until 10 grep -q 'event=bridge_port' "$DT_LOG"
 	local port peer_ns
 	port=$(grep -o 'event=bridge_port.* port=[^ ]*' "$DT_LOG" | head -1 | sed 's/.*port=//')

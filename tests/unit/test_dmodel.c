@@ -363,6 +363,10 @@ static const struct bad_label bad_labels[] = {
 	{ "web_1", "xlb.healthcheck.retries", "3",
 	  "container xlbdm-web-1: label xlb.healthcheck.retries='3': unknown health check "
 	  "option 'retries' (want interval, timeout, rise or fall)" },
+	/* options without the check they tune */
+	{ "web_1", "xlb.healthcheck", NULL,
+	  "container xlbdm-web-1: labels xlb.healthcheck.* need label xlb.healthcheck (tcp or "
+	  "http:/path)" },
 	/* each option alone is valid; together they are not */
 	{ "web_1", "xlb.healthcheck.timeout", "10s",
 	  "container xlbdm-web-1: label xlb.healthcheck: timeout 10s is longer than interval "
