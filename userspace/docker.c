@@ -374,6 +374,15 @@ static void event_handle(struct xlb_docker *d, const struct xlb_devent *e)
 		k->stopping = false;
 	if (k && ev.kind == XLB_DEV_GONE)
 		k->stopping = true;
+	if (!strcmp(ev.action, "die") && k && k->valid && k->c.running) {
+		/* its process is gone: no backend any more (the proxy resets what
+		 * it carried), without waiting for an inspect that dockerd answers
+		 * only after tearing the network down */
+		k->c.running = k->c.serving = false;
+		snprintf(k->c.why_not, sizeof(k->c.why_not), "exited");
+		d->dirty = true;
+		apply_if_settled(d);
+	}
 	if (ev.kind == XLB_DEV_GONE && k && k->valid && k->c.serving) {
 		/* draining before the process is gone: no new request reaches a
 		 * stopping container, the ones it has may finish; inspect tells
