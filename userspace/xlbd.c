@@ -59,6 +59,7 @@ struct opts {
 	bool has_vip;
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
+	uint32_t flow_entries;	/* 0: the compiled-in XLB_FLOW_ENTRIES */
 };
 
 struct daemon {
@@ -86,7 +87,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
 		   "            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
-		   "            [--docker-resync-ms N] [--teardown-on-exit]\n"
+		   "            [--docker-resync-ms N] [--teardown-on-exit] [--flow-table-size N]\n"
 		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n");
@@ -136,6 +137,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "vip", required_argument, NULL, 7 },
 		{ "docker-resync-ms", required_argument, NULL, 8 },
 		{ "teardown-on-exit", no_argument, NULL, 9 },
+		{ "flow-table-size", required_argument, NULL, 10 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -173,6 +175,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case 8: err = parse_limit("docker-resync-ms", optarg, 100, &o->docker_resync_ms); break;
 		case 9: o->teardown_on_exit = true; break;
+		case 10: err = parse_limit("flow-table-size", optarg, 1024, &o->flow_entries); break;
 		case 'c': o->config = optarg; break;
 		case 'p': o->pin_dir = optarg; break;
 		case 's': o->control = optarg; break;
@@ -251,6 +254,37 @@ static int devmap_pin(struct bpf_map *m, const char *pin_dir)
 	return bpf_map__pin(m, path);
 }
 
+/* Flow tables are sized before they are created; pinned ones keep their
+ * size, and libbpf would refuse them with a bare EINVAL: say why first. */
+static int size_flow_tables(struct daemon *d)
+{
+	struct bpf_map *maps[] = { d->skel->maps.xlb_flows, d->skel->maps.xlb_rnat };
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	char path[PATH_MAX];
+	int fd, err;
+
+	if (!d->o.flow_entries)
+		return 0;
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", d->o.pin_dir, bpf_map__name(maps[i]));
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			err = bpf_obj_get_info_by_fd(fd, &info, &len);
+			close(fd);
+			if (!err && info.max_entries != d->o.flow_entries)
+				return pr_err("--flow-table-size %u: the pinned %s has %u entries "
+					      "(xlbctl teardown first, which drops every flow)",
+					      d->o.flow_entries, bpf_map__name(maps[i]),
+					      info.max_entries), -EEXIST;
+		}
+		err = bpf_map__set_max_entries(maps[i], d->o.flow_entries);
+		if (err)
+			return pr_err("--flow-table-size: %s", strerror(-err)), err;
+	}
+	return 0;
+}
+
 static int open_data_path(struct daemon *d)
 {
 	bool reused;
@@ -263,6 +297,9 @@ static int open_data_path(struct daemon *d)
 	d->skel = xlb__open_opts(&oo);
 	if (!d->skel)
 		return pr_err("opening BPF object: %s", strerror(errno)), -errno;
+	err = size_flow_tables(d);
+	if (err)
+		return err;
 	err = devmap_reuse(d->skel->maps.xlb_tx_ports, d->o.pin_dir, &reused);
 	if (err)
 		return pr_err("reusing pinned xlb_tx_ports: %s", strerror(-err)), err;
