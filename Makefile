@@ -118,3 +118,29 @@ install: all
 
 clean:
 	rm -rf build build-asan
+
+# --- bench: control/memory (helper cb) --------------------------------------
+# Small programs behind tests/bench/control.sh and memory.sh. Optimised, no
+# sanitizers: they time things.
+CB_BENCH_PROGS := $(BUILD)/bench/maglev_bench $(BUILD)/bench/flowtab
+.PHONY: bench-cb-progs
+bench-cb-progs: $(CB_BENCH_PROGS)
+
+$(BUILD)/bench/maglev_bench: tests/bench/maglev_bench.c userspace/maglev.c userspace/maglev.h include/xlb/consts.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) -O2 -g $< userspace/maglev.c -o $@ -lbpf
+
+$(BUILD)/bench/flowtab: tests/bench/flowtab.c include/xlb/maps.h include/xlb/consts.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) -O2 -g $< -o $@ -lbpf
+
+# --- bench: xdp_cost (helper xb) ---------------------------------------------
+# Per-packet cost of the data path under BPF_PROG_TEST_RUN (tests/bench/
+# xdp_cost.sh). bench.bpf.c holds the wrappers and baselines; it uses the
+# data path's own parser, so it rebuilds when bpf/ changes.
+$(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c tests/bench/xdp_cost.h $(wildcard bpf/*.h include/xlb/*.h) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -Ibpf -Itests/bench -c $< -o $@
+
+$(BUILD)/xdp_cost: tests/bench/xdp_cost.c tests/bench/xdp_cost.h $(BUILD)/bench.skel.h $(SKELS) \
+		   $(wildcard tests/bpf/*.h) | $(BUILD)
+	$(CC) $(CPPFLAGS) -Itests/bpf -Itests/bench $(XLB_CFLAGS) $(CFLAGS) $< -o $@ $(LDLIBS)

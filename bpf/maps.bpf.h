@@ -176,4 +176,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_reasons SEC(".maps");
 
+/* Recent fib lookup results (see XLB_FIB_CACHE_TICKS). Per CPU, so no
+ * reader sees a half-written entry. Not pinned: a cache, rebuilt from
+ * scratch by a new program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, XLB_FIB_CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct xlb_fib_cache);
+} xlb_fib_cache SEC(".maps");
+
 #endif

@@ -29,6 +29,7 @@
 #include "maps.bpf.h"
 #include "parse.h"
 #include "csum.h"
+#include "fib_cache.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -255,41 +256,41 @@ static __always_inline int ttl_expiring(const struct xlb_pkt *p)
 	return (void *)(ip6 + 1) > p->data_end || ip6->hop_limit <= 1;
 }
 
-/* The port to redirect into after a successful fib lookup, 0 for none.
- * The route's own interface when XDP can deliver there; a bridge cannot
- * take XDP frames, so behind one the backend's port comes from
+/* Sets the redirect target after a successful fib lookup; 0 if there is
+ * none. The route's own interface when XDP can deliver there; a bridge
+ * cannot take XDP frames, so behind one the backend's port comes from
  * xlb_bridge_ports (fib gave the backend's MAC), if that port is still a
- * tx port. The second lookup costs only packets to bridged backends. */
-static __always_inline __u32 tx_port_of(const struct bpf_fib_lookup *fib)
+ * tx port. bpf_redirect_map only records the target (the redirect happens
+ * when the program returns XDP_REDIRECT) and answers XDP_PASS for a port
+ * that is not in the map: one devmap lookup decides and targets, and the
+ * bridge lookup costs only packets to bridged backends. */
+static __always_inline int redirect_target_set(const struct bpf_fib_lookup *fib)
 {
 	struct xlb_bridge_port_key bkey = { .bridge_ifindex = fib->ifindex };
 	__u32 *port;
 
-	if (bpf_map_lookup_elem(&xlb_tx_ports, &fib->ifindex))
-		return fib->ifindex;
+	if (bpf_redirect_map(&xlb_tx_ports, fib->ifindex, XDP_PASS) == XDP_REDIRECT)
+		return 1;
 	__builtin_memcpy(bkey.mac, fib->dmac, ETH_ALEN);
 	port = bpf_map_lookup_elem(&xlb_bridge_ports, &bkey);
-	if (!port || !bpf_map_lookup_elem(&xlb_tx_ports, port))
-		return 0;
-	return *port;
+	return port && bpf_redirect_map(&xlb_tx_ports, *port, XDP_PASS) == XDP_REDIRECT;
 }
 
 /* After DNAT: redirect straight to the backend's interface (or its bridge
  * port) when the route and neighbour are known and that interface accepts
  * XDP frames; else let the kernel forward the rewritten packet (it
- * resolves the neighbour). */
+ * resolves the neighbour). A recorded target that is not used (the
+ * packet is dropped or passed) is ignored by the kernel. */
 static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p)
 {
 	struct bpf_fib_lookup fib;
 	__u32 pop = p->vlan_bytes;
 	struct ethhdr *eth;
-	__u32 port = 0;
 
 	if (fib_params_fill(&fib, p, ctx->ingress_ifindex))
 		return XDP_DROP;
-	if (bpf_fib_lookup(ctx, &fib, sizeof(fib), 0) == BPF_FIB_LKUP_RET_SUCCESS)
-		port = tx_port_of(&fib);
-	if (!port) {
+	if (fib_lookup_cached(ctx, &fib, fib.tot_len, 0) != BPF_FIB_LKUP_RET_SUCCESS ||
+	    !redirect_target_set(&fib)) {
 		count_reason(XLB_R_FWD_STACK, p->len);
 		return XDP_PASS;
 	}
@@ -306,7 +307,7 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p)
 	if (pop && bpf_xdp_adjust_head(ctx, pop))
 		return XDP_DROP;
 	count_reason(XLB_R_FWD_REDIRECT, p->len);
-	return bpf_redirect_map(&xlb_tx_ports, port, 0);
+	return XDP_REDIRECT;
 }
 
 static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,
@@ -368,8 +369,16 @@ int xlb_peer_pass(struct xdp_md *ctx)
 
 /* ---- return path (tc) ---------------------------------------------------- */
 
-/* Source rewrite with the skb checksum helpers, which keep partial
- * (offloaded) checksums correct. */
+/* The IPv4 header checksum and source address, adjacent in the header:
+ * written with one store. */
+struct ipv4_check_saddr {
+	__sum16 check;
+	__be32 saddr;
+} __attribute__((packed));
+
+/* Source rewrite. The L4 checksum goes through the skb checksum helper,
+ * which keeps partial (offloaded) checksums correct; the IPv4 header
+ * checksum is never offloaded and is updated here. */
 static __always_inline int snat_skb(struct __sk_buff *skb, const struct xlb_pkt *p,
 				    const struct xlb_rnat *r)
 {
@@ -379,14 +388,21 @@ static __always_inline int snat_skb(struct __sk_buff *skb, const struct xlb_pkt 
 	__u64 mangled = p->key.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
 
 	if (p->key.family == AF_INET) {
-		__be32 old = p->key.src.v4, new = r->vip.v4;
+		struct iphdr *ip = p->l3;
+		struct ipv4_check_saddr hdr = { .saddr = r->vip.v4 };
+		__be32 old = p->key.src.v4;
 
-		if (bpf_l4_csum_replace(skb, csum_off, old, new, BPF_F_PSEUDO_HDR | mangled | 4) ||
-		    bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old, new, 4) ||
-		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, saddr), &new, 4, 0))
+		if ((void *)(ip + 1) > p->data_end)
+			return -1;
+		hdr.check = csum_apply(ip->check, csum_diff32(0, old, hdr.saddr));
+		/* the helpers below invalidate ip */
+		if (bpf_l4_csum_replace(skb, csum_off, old, hdr.saddr,
+					BPF_F_PSEUDO_HDR | mangled | 4) ||
+		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, check), &hdr,
+					sizeof(hdr), 0))
 			return -1;
 	} else {
-		__s64 diff = bpf_csum_diff((__be32 *)p->key.src.v6, 16, (__be32 *)r->vip.v6, 16, 0);
+		__u32 diff = csum_diff_addr(0, p->key.src.v6, r->vip.v6, 4);
 
 		if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled) ||
 		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct ipv6hdr, saddr), r->vip.v6,
@@ -399,35 +415,50 @@ static __always_inline int snat_skb(struct __sk_buff *skb, const struct xlb_pkt 
 	return 0;
 }
 
-static __always_inline int tc_forward(struct __sk_buff *skb)
+/* The rewrite moved no header but invalidated the packet pointers (the
+ * skb's data may have been reallocated): point them again at the same
+ * offsets instead of parsing the packet a second time. -1 if the headers
+ * do not fit as before. */
+static __always_inline int pkt_reload(struct xlb_pkt *p, struct __sk_buff *skb)
+{
+	__u32 l3_off = sizeof(struct ethhdr) + p->vlan_bytes;
+
+	if (l3_off > sizeof(struct ethhdr) + XLB_MAX_VLANS * 4)
+		return -1;
+	p->data = (void *)(long)skb->data;
+	p->data_end = (void *)(long)skb->data_end;
+	p->eth = p->data;
+	p->l3 = p->data + l3_off;
+	return 0;
+}
+
+static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_pkt *p)
 {
 	struct bpf_fib_lookup fib;
-	struct xlb_pkt p;
 	int rc;
 
-	/* the rewrite invalidated packet pointers: parse again */
-	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
+	if (pkt_reload(p, skb))
 		return TC_ACT_OK;
-	if (ttl_expiring(&p) || fib_params_fill(&fib, &p, skb->ingress_ifindex)) {
-		count_reason(XLB_R_RNAT_STACK, p.len);
+	if (ttl_expiring(p) || fib_params_fill(&fib, p, skb->ingress_ifindex)) {
+		count_reason(XLB_R_RNAT_STACK, p->len);
 		return TC_ACT_OK;
 	}
-	rc = bpf_fib_lookup(skb, &fib, sizeof(fib), 0);
+	rc = fib_lookup_cached(skb, &fib, skb->gso_size ? 0 : skb->len, 1);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
-		count_reason(XLB_R_RNAT_STACK, p.len);
+		count_reason(XLB_R_RNAT_STACK, p->len);
 		return TC_ACT_OK;
 	}
 	/* a router hop on both paths: the neighbour helper does not touch TTL */
-	ttl_decrement(&p);
+	ttl_decrement(p);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		count_reason(XLB_R_RNAT_REDIRECT, p.len);
+		count_reason(XLB_R_RNAT_REDIRECT, p->len);
 		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 	}
-	if (p.eth + 1 > (struct ethhdr *)p.data_end)
+	if (p->eth + 1 > (struct ethhdr *)p->data_end)
 		return TC_ACT_OK;
-	__builtin_memcpy(p.eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(p.eth->h_source, fib.smac, ETH_ALEN);
-	count_reason(XLB_R_RNAT_REDIRECT, p.len);
+	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
+	count_reason(XLB_R_RNAT_REDIRECT, p->len);
 	return bpf_redirect(fib.ifindex, 0);
 }
 
@@ -449,7 +480,7 @@ int xlb_return(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	if (snat_skb(skb, &p, r))
 		return TC_ACT_SHOT;
-	return tc_forward(skb);
+	return tc_forward(skb, &p);
 }
 
 /* ---- proxy sockmap path (sk_skb) -------------------------------------------- */

@@ -46,6 +46,23 @@
 #define XLB_MAX_VLANS 2
 #endif
 
+/* How long a bpf_fib_lookup result is reused, in jiffies: results are
+ * kept per CPU for one tick (4 ms at HZ=250), so a route or neighbour
+ * change reaches forwarding within a tick, about the time packets already
+ * queued spend in rings. 0 looks up every packet. A cached result is
+ * used only for the same inputs (addresses, ingress interface, TOS,
+ * protocol) and a packet no longer than one the lookup passed, so policy
+ * routing and the MTU check see what they would see. */
+#ifndef XLB_FIB_CACHE_TICKS
+#define XLB_FIB_CACHE_TICKS 1
+#endif
+
+/* Slots of that cache per CPU (a power of 2): a direct-mapped table, one
+ * (client, backend) pair per slot. */
+#ifndef XLB_FIB_CACHE_SLOTS
+#define XLB_FIB_CACHE_SLOTS 1024
+#endif
+
 /* Service names are short labels ("api", "compose_api"). */
 #define XLB_NAME_LEN 64
 

@@ -210,6 +210,31 @@ struct xlb_counters {
 	__u64 new_flows;
 };
 
+/* xlb_fib_cache (PERCPU_ARRAY, XLB_FIB_CACHE_SLOTS, not pinned): recent
+ * successful bpf_fib_lookup results, written and read by the data path
+ * only (see XLB_FIB_CACHE_TICKS). The key holds every input of the lookup
+ * that varies by packet, except the length, for which max_len keeps the
+ * longest one the lookup has passed. */
+struct xlb_fib_key {
+	struct xlb_addr src;
+	struct xlb_addr dst;
+	__u32 ifindex;		/* ingress */
+	__u8 family;
+	__u8 proto;
+	__u8 tos;
+	__u8 skb;		/* 1: a tc lookup, whose MTU check differs */
+};
+
+struct xlb_fib_cache {
+	struct xlb_fib_key key;
+	__u64 jiffies;		/* when looked up; 0: empty */
+	__u32 max_len;		/* the length the MTU check compares */
+	__u32 ifindex;		/* egress */
+	__u8 smac[6];
+	__u8 dmac[6];
+	__u32 pad;
+};
+
 /* xlb_reasons (PERCPU_ARRAY, XLB_R_MAX): why each packet was forwarded,
  * passed or dropped. Names in xlb_reason_name() print in xlbctl stats. */
 struct xlb_reason_count {
