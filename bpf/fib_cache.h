@@ -82,7 +82,8 @@ static __always_inline void fib_cache_fill(struct xlb_fib_cache *c, const union 
  * the same inputs passed within XLB_FIB_CACHE_TICKS and len is no more
  * than a length that passed. len is what the lookup's MTU check compares
  * (XDP: the IP total length; tc, skb set: the skb length), 0 to bypass
- * the cache (a GSO skb, which the check passes whatever its length). Only a
+ * the cache (a GSO skb, which the check passes whatever its length; the
+ * first packet of a flow, see xdp_forward). Only a
  * successful lookup is kept: the others send the packet to the kernel's
  * slower paths anyway. On a hit, only the outputs the data path reads
  * are set: egress ifindex, smac and dmac. */

@@ -141,3 +141,15 @@ upload_then_close() {
 @test "copy path: an upload followed by close arrives complete" {
 	upload_then_close copy
 }
+
+no_close_wait_in_lb() { [[ -z $(in_lb ss -Htan state close-wait) ]]; }
+
+@test "sockmap path: connections the client closed are closed by xlbd too (none left in CLOSE-WAIT)" {
+	start_data_xlbd sockmap
+	local i
+	for i in 1 2 3 4 5; do
+		in_client curl -sf -m 5 -H 'Host: data.app.dev' "http://$LB4/who" -o /dev/null
+	done
+	assert_path_counted sockmap
+	wait_until 10 no_close_wait_in_lb || fail "left in CLOSE-WAIT: $(in_lb ss -Htan state close-wait)"
+}
