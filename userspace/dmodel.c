@@ -660,10 +660,6 @@ static bool backend_of(const struct xlb_dcontainer *c, uint8_t family, struct xl
 	return false;
 }
 
-struct claims {
-	struct xlb_config *cfg;	/* services so far: who holds which host/listener */
-};
-
 static const struct xlb_cfg_service *host_claimed(const struct xlb_config *cfg, const char *host,
 						  bool tls)
 {

@@ -37,7 +37,7 @@ struct svc {
 	uint32_t id;
 	uint8_t origin;		/* enum xlb_origin */
 	uint64_t table_sig;	/* signature of the active set in the table */
-	uint32_t *table;	/* the Maglev table last swapped in, for the proxy */
+	uint32_t *table;	/* where the next Maglev table is built before the swap */
 	struct be *bes;
 	size_t n_bes;
 };
