@@ -87,27 +87,11 @@ static __always_inline int flow_still_valid(const struct xlb_flow *f, __u32 svc_
 	return be->state == XLB_BE_DRAINING && !syn;
 }
 
-static __always_inline void flow_record(const struct xlb_pkt *p, __u32 svc_id, __u32 be_id,
-					const struct xlb_backend *be)
+static __always_inline void flow_record(const struct xlb_pkt *p, __u32 svc_id, __u32 be_id)
 {
 	struct xlb_flow flow = { .backend_id = be_id, .svc_id = svc_id };
-	struct xlb_flow_key rkey = {
-		.src = be->addr,
-		.dst = p->key.src,
-		.sport = be->port,
-		.dport = p->key.sport,
-		.proto = p->key.proto,
-		.family = p->key.family,
-	};
-	struct xlb_rnat rnat = {
-		.vip = p->key.dst,
-		.vport = p->key.dport,
-		.svc_id = svc_id,
-		.backend_id = be_id,
-	};
 
-	if (bpf_map_update_elem(&xlb_rnat, &rkey, &rnat, BPF_ANY) ||
-	    bpf_map_update_elem(&xlb_flows, &p->key, &flow, BPF_ANY))
+	if (bpf_map_update_elem(&xlb_flows, &p->key, &flow, BPF_ANY))
 		count_reason(XLB_R_FLOW_INSERT_FAIL, 0);
 }
 
@@ -131,7 +115,7 @@ static __always_inline __u32 backend_for_flow(const struct xlb_pkt *p, __u32 svc
 	be = id ? backend_get(id) : NULL;
 	if (!be || be->state != XLB_BE_ACTIVE || be->svc_id != svc_id)
 		return 0;
-	flow_record(p, svc_id, id, be);
+	flow_record(p, svc_id, id);
 	*new_flow = 1;
 	*bep = be;
 	return id;
@@ -384,7 +368,7 @@ struct ipv4_check_saddr {
  * which keeps partial (offloaded) checksums correct; the IPv4 header
  * checksum is never offloaded and is updated here. */
 static __always_inline int snat_skb(struct __sk_buff *skb, const struct xlb_pkt *p,
-				    const struct xlb_rnat *r)
+				    const struct xlb_ep_listener *r)
 {
 	__u32 l4_off = p->l4 - p->data;
 	__u32 csum_off = p->l4_check_off;
@@ -466,20 +450,72 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_pkt *p)
 	return bpf_redirect(fib.ifindex, 0);
 }
 
+static __always_inline int addr_eq(const struct xlb_addr *a, const struct xlb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
+	       a->v6[3] == b->v6[3];
+}
+
+/* Whether the reply p belongs to a flow that listener l balanced to the
+ * backend the reply comes from: the flow's key is the reply's turned
+ * around, with the listener's VIP and port. */
+static __always_inline int reply_of_flow(const struct xlb_pkt *p, const struct xlb_ep_listener *l)
+{
+	struct xlb_flow_key fkey = {
+		.src = p->key.dst,
+		.dst = l->vip,
+		.sport = p->key.dport,
+		.dport = l->vport,
+		.proto = p->key.proto,
+		.family = p->key.family,
+	};
+	struct xlb_backend *be;
+	struct xlb_flow *f;
+
+	f = bpf_map_lookup_elem(&xlb_flows, &fkey);
+	if (!f || f->svc_id != l->svc_id)
+		return 0;
+	be = backend_get(f->backend_id);
+	return be && be->svc_id == l->svc_id && be->port == p->key.sport &&
+	       addr_eq(&be->addr, &p->key.src);
+}
+
+/* The listener whose flow this reply answers, or NULL. */
+static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_pkt *p)
+{
+	struct xlb_ep_key ek = {
+		.addr = p->key.src,
+		.port = p->key.sport,
+		.proto = p->key.proto,
+		.family = p->key.family,
+	};
+	struct xlb_ep_listeners *eps = bpf_map_lookup_elem(&xlb_rnat_eps, &ek);
+
+	if (!eps)
+		return NULL;
+	for (__u32 i = 0; i < XLB_EP_MAX_LISTENERS; i++) {
+		if (i >= eps->n)
+			break;
+		if (reply_of_flow(p, &eps->l[i]))
+			return &eps->l[i];
+	}
+	return NULL;
+}
+
 /* Headers of locally built skbs are linear; pull in case one is not. */
 #define XLB_PULL_LEN 128
 
 SEC("tc")
 int xlb_return(struct __sk_buff *skb)
 {
-	struct xlb_rnat *r;
+	const struct xlb_ep_listener *r;
 	struct xlb_pkt p;
 
 	if (skb->data_end - skb->data < XLB_PULL_LEN && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
 	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
 		return TC_ACT_OK;
-	r = bpf_map_lookup_elem(&xlb_rnat, &p.key);
+	r = rnat_find(&p);
 	if (!r)
 		return TC_ACT_OK;
 	if (snat_skb(skb, &p, r))

@@ -9,6 +9,9 @@
 #     control    Maglev builds, backend add -> first flow, Docker start/die
 #     memory     map sizes, xlbd RSS, the largest flow table
 #   XLB_BENCH_PARTS="xdp_cost e2e" runs a subset.
+#   XLB_BENCH_RESULTS=DIR writes the report there (default bench/results).
+#   BENCH_OUT=DIR keeps the parts' raw TSVs there (default: a temp dir,
+#   removed after the report).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +34,9 @@ check_quiet() {
 main() {
 	[[ $(id -u) -eq 0 ]] || { echo "bench.sh: must run as root" >&2; exit 1; }
 	"$REPO/scripts/deps.sh" --bench
-	BENCH_OUT=$(mktemp -d /tmp/xlb-bench.XXXXXX)
+	local keep_raw=${BENCH_OUT:+1}
+	BENCH_OUT=${BENCH_OUT:-$(mktemp -d /tmp/xlb-bench.XXXXXX)}
+	mkdir -p "$BENCH_OUT"
 	export BENCH_OUT
 	local part t0 failed=()
 	check_quiet
@@ -45,8 +50,9 @@ main() {
 		echo "($part: $((SECONDS - t0)) s)"
 	done
 	say "report"
-	python3 "$REPO/tests/bench/report.py" --out "$REPO/bench/results" "$BENCH_OUT" "${QUICK[@]}"
-	rm -rf "$BENCH_OUT"
+	python3 "$REPO/tests/bench/report.py" --out "${XLB_BENCH_RESULTS:-$REPO/bench/results}" \
+		"$BENCH_OUT" "${QUICK[@]}"
+	[[ -n $keep_raw ]] || rm -rf "$BENCH_OUT"
 	if ((${#failed[@]})); then
 		echo "bench.sh: failed parts: ${failed[*]}" >&2
 		exit 1

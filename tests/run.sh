@@ -84,10 +84,11 @@ main() {
 		BUILD=$BUILD run_suite "bats" bats --tap tests/bats
 	fi
 	# the same suite against the sanitizer build of the daemon and CLI;
-	# not the compose suite, whose xlbd is the one built into the lb image
+	# not the compose suite, whose xlbd is the one built into the lb image,
+	# nor the bench harness, which measures the optimised build
 	if [[ -n ${ASAN_BUILD:-} && -x $ASAN_BUILD/xlbd && -x $ASAN_BUILD/xlbctl ]]; then
 		local -a files
-		mapfile -t files < <(compgen -G "tests/bats/*.bats" | grep -v '/docker_compose\.bats$')
+		mapfile -t files < <(compgen -G "tests/bats/*.bats" | grep -Ev '/(docker_compose|bench_harness)\.bats$')
 		XLBD=$REPO/$ASAN_BUILD/xlbd XLBCTL=$REPO/$ASAN_BUILD/xlbctl \
 			run_suite "bats (ASan+UBSan xlbd, xlbctl)" bats --tap "${files[@]}"
 	fi

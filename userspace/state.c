@@ -360,6 +360,102 @@ static int svc_table_sync(struct xlb_state *st, struct svc *s)
 	return 0;
 }
 
+/* ---- reverse NAT: backend endpoint -> L4 listeners (xlb_rnat_eps) ---------- */
+
+static void ep_key_of(const struct svc *s, const struct be *b, struct xlb_ep_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->addr = b->ep.addr;
+	k->port = htons(b->ep.port);
+	k->proto = s->listen.proto;
+	k->family = b->ep.family;
+}
+
+static bool ep_key_is(const struct svc *s, const struct be *b, const struct xlb_ep_key *k)
+{
+	struct xlb_ep_key mine;
+
+	if (!s->has_listen)
+		return false;
+	ep_key_of(s, b, &mine);
+	return memcmp(&mine, k, sizeof(mine)) == 0;
+}
+
+/* The L4 services other than skip that have this endpoint as a backend. */
+static unsigned ep_listener_count(const struct xlb_state *st, const struct xlb_ep_key *k,
+				  const struct svc *skip)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *t = st->svcs[i];
+
+		if (t == skip)
+			continue;
+		for (size_t j = 0; j < t->n_bes; j++) {
+			if (ep_key_is(t, &t->bes[j], k)) {
+				n++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+/* Rewrites one endpoint's entry from the model: every L4 service that has
+ * it as a backend, in any state (a draining backend's replies still need
+ * their VIP back). No service left: the entry goes. */
+static int rnat_ep_sync(const struct xlb_state *st, const struct xlb_ep_key *k)
+{
+	struct xlb_ep_listeners v = {};
+
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *t = st->svcs[i];
+
+		for (size_t j = 0; j < t->n_bes && v.n < XLB_EP_MAX_LISTENERS; j++) {
+			if (!ep_key_is(t, &t->bes[j], k))
+				continue;
+			v.l[v.n].vip = t->listen.addr;
+			v.l[v.n].vport = htons(t->listen.port);
+			v.l[v.n].svc_id = t->id;
+			v.n++;
+			break;
+		}
+	}
+	if (!v.n) {
+		bpf_map_delete_elem(st->m.rnat_eps, k);
+		return 0;
+	}
+	return map_write(st->m.rnat_eps, k, &v);
+}
+
+static int rnat_eps_sync_svc(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_ep_key k;
+	int err = 0;
+
+	for (size_t i = 0; s->has_listen && i < s->n_bes && !err; i++) {
+		ep_key_of(s, &s->bes[i], &k);
+		err = rnat_ep_sync(st, &k);
+	}
+	return err;
+}
+
+/* Takes s's listener out of its endpoints' entries (it goes, or moves). */
+static void rnat_eps_drop_svc(const struct xlb_state *st, struct svc *s)
+{
+	struct xlb_ep_key k;
+
+	if (!s->has_listen)
+		return;
+	s->has_listen = false;
+	for (size_t i = 0; i < s->n_bes; i++) {
+		ep_key_of(s, &s->bes[i], &k);
+		rnat_ep_sync(st, &k);
+	}
+	s->has_listen = true;
+}
+
 /* Writes everything of one service: backends first, so that the new
  * table never points at a slot the data path cannot read yet. */
 static int svc_sync(struct xlb_state *st, struct svc *s)
@@ -370,6 +466,8 @@ static int svc_sync(struct xlb_state *st, struct svc *s)
 
 	for (size_t i = 0; i < s->n_bes && !err; i++)
 		err = be_write(st, s, &s->bes[i]);
+	if (!err)
+		err = rnat_eps_sync_svc(st, s);
 	if (!err)
 		err = svc_table_sync(st, s);
 	if (!err)
@@ -384,36 +482,21 @@ static int svc_sync(struct xlb_state *st, struct svc *s)
 	return err;
 }
 
-/* Owner of a flow-table entry: xlb_flows and xlb_rnat values both name
- * their backend and service. */
-static bool entry_owned(int fd, bool rnat, const struct xlb_flow_key *key, uint32_t be_id,
-			uint32_t svc_id)
-{
-	union {
-		struct xlb_flow flow;
-		struct xlb_rnat rnat;
-	} v;
-	uint32_t vb, vs;
-
-	if (bpf_map_lookup_elem(fd, key, &v))
-		return false;
-	vb = rnat ? v.rnat.backend_id : v.flow.backend_id;
-	vs = rnat ? v.rnat.svc_id : v.flow.svc_id;
-	return be_id ? vb == be_id : vs == svc_id;
-}
-
-/* Deletes the entries that point at a backend, or at any backend of a
+/* Deletes the flows that run to a backend, or to any backend of a
  * service when be_id is 0. Keys are collected first: deleting while
  * walking with get_next_key would restart the walk. */
-static void flows_prune_map(int fd, bool rnat, uint32_t be_id, uint32_t svc_id)
+static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc_id)
 {
 	struct xlb_flow_key key, next, *prev = NULL, *dead = NULL, *more;
+	struct xlb_flow v;
 	size_t cap = 0, n = 0;
+	int fd = st->m.flows;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (!entry_owned(fd, rnat, &key, be_id, svc_id))
+		if (bpf_map_lookup_elem(fd, &key, &v) ||
+		    !(be_id ? v.backend_id == be_id : v.svc_id == svc_id))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 256;
@@ -427,12 +510,6 @@ static void flows_prune_map(int fd, bool rnat, uint32_t be_id, uint32_t svc_id)
 	for (size_t i = 0; i < n; i++)
 		bpf_map_delete_elem(fd, &dead[i]);
 	free(dead);
-}
-
-static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc_id)
-{
-	flows_prune_map(st->m.flows, false, be_id, svc_id);
-	flows_prune_map(st->m.rnat, true, be_id, svc_id);
 }
 
 /* ---- services ------------------------------------------------------------- */
@@ -588,6 +665,7 @@ static int svc_apply_spec(struct xlb_state *st, struct svc *s, const struct xlb_
 	if (s->has_listen && (!spec->listen || !xlb_endpoint_equal(&s->listen, spec->listen))) {
 		svc_key_of(&s->listen, &key);
 		bpf_map_delete_elem(st->m.services, &key);
+		rnat_eps_drop_svc(st, s);
 		flows_prune(st, 0, s->id);
 	}
 	s->has_listen = spec->listen != NULL;
@@ -682,6 +760,7 @@ static void svc_destroy(struct xlb_state *st, struct svc *s)
 	if (s->has_listen) {
 		svc_key_of(&s->listen, &key);
 		bpf_map_delete_elem(st->m.services, &key);
+		rnat_eps_drop_svc(st, s);
 	}
 	hosts_unpin(st, s);
 	bpf_map_delete_elem(st->m.maglev, &s->id);
@@ -758,9 +837,12 @@ int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t s
 
 /* ---- backends ------------------------------------------------------------- */
 
-static int be_check(const struct svc *s, const struct xlb_endpoint *ep, struct xlb_err *err)
+static int be_check(const struct xlb_state *st, const struct svc *s,
+		    const struct xlb_endpoint *ep, struct xlb_err *err)
 {
 	char buf[XLB_EP_STRLEN];
+	struct xlb_ep_key k;
+	struct be probe = { .ep = *ep };
 
 	if (ep->port == 0)
 		return fail(err, -EINVAL, "backend needs a port");
@@ -770,6 +852,12 @@ static int be_check(const struct svc *s, const struct xlb_endpoint *ep, struct x
 	if (be_find(s, ep))
 		return fail(err, -EEXIST, "backend %s already in service %s",
 			    xlb_format_endpoint(ep, buf, sizeof(buf)), s->name);
+	/* the return path knows this many listeners per endpoint */
+	ep_key_of(s, &probe, &k);
+	if (s->has_listen && ep_listener_count(st, &k, s) >= XLB_EP_MAX_LISTENERS)
+		return fail(err, -ENOSPC,
+			    "backend %s already serves %d L4 services, the most one backend can",
+			    xlb_format_endpoint(ep, buf, sizeof(buf)), XLB_EP_MAX_LISTENERS);
 	return 0;
 }
 
@@ -792,7 +880,7 @@ static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpo
 	struct be *b;
 	int id, e;
 
-	e = be_check(s, ep, err);
+	e = be_check(st, s, ep, err);
 	if (e)
 		return e;
 	if (weight < 1 || weight > XLB_WEIGHT_MAX)
@@ -874,11 +962,15 @@ static int be_remove(struct xlb_state *st, struct svc *s, struct be *b)
 {
 	char buf[XLB_EP_STRLEN];
 	uint32_t id = b->id;
+	struct xlb_ep_key k;
 	int err;
 
 	xlb_format_endpoint(&b->ep, buf, sizeof(buf));
+	ep_key_of(s, b, &k);
 	*b = s->bes[--s->n_bes];
 	err = svc_sync(st, s);
+	if (s->has_listen)
+		rnat_ep_sync(st, &k);
 	be_clear(st, id);
 	flows_prune(st, id, 0);
 	st->be_used[id] = 0;
@@ -1025,6 +1117,10 @@ int xlb_state_adopt(struct xlb_state *st)
 		 * Maglev depends only on the backend set), so the next change
 		 * knows what is swapped in */
 		err = svc_table_sync(st, st->svcs[i]);
+		/* heals an entry lost with a crash, or a set pinned by an
+		 * xlbd that kept a reverse table per flow */
+		if (!err)
+			err = rnat_eps_sync_svc(st, st->svcs[i]);
 		if (err)
 			return err;
 	}

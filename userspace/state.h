@@ -29,7 +29,7 @@ struct xlb_state_maps {
 	int backends;
 	int maglev;
 	int flows;
-	int rnat;
+	int rnat_eps;
 };
 
 /* A changing call writes a one-line reason into err on failure. */

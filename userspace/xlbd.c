@@ -254,11 +254,11 @@ static int devmap_pin(struct bpf_map *m, const char *pin_dir)
 	return bpf_map__pin(m, path);
 }
 
-/* Flow tables are sized before they are created; pinned ones keep their
- * size, and libbpf would refuse them with a bare EINVAL: say why first. */
+/* The flow table is sized before it is created; a pinned one keeps its
+ * size, and libbpf would refuse it with a bare EINVAL: say why first. */
 static int size_flow_tables(struct daemon *d)
 {
-	struct bpf_map *maps[] = { d->skel->maps.xlb_flows, d->skel->maps.xlb_rnat };
+	struct bpf_map *maps[] = { d->skel->maps.xlb_flows };
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	char path[PATH_MAX];
@@ -369,7 +369,7 @@ static int init_state(struct daemon *d)
 		.backends = bpf_map__fd(d->skel->maps.xlb_backends),
 		.maglev = bpf_map__fd(d->skel->maps.xlb_maglev),
 		.flows = bpf_map__fd(d->skel->maps.xlb_flows),
-		.rnat = bpf_map__fd(d->skel->maps.xlb_rnat),
+		.rnat_eps = bpf_map__fd(d->skel->maps.xlb_rnat_eps),
 	};
 	struct xlb_err err = { "" };
 	int e;

@@ -68,3 +68,46 @@ balance_config() {
 	run in_client curl -sS -m 3 "http://$VIP4/"
 	[[ $status -eq 0 && $output == *'"hostname": "be'* ]] || fail "VIP:80: $output"
 }
+
+@test "one backend behind two VIP listeners answers each from its VIP; direct replies stay untouched" {
+	local i out
+	start_xlbd "$(write_config "$(balance_config)
+[service api-alt]
+listen = $VIP4:8080/tcp
+backend = 10.200.1.2:8000")"
+	# replies find their VIP through the client's flow: port 80 and 8080
+	# share backend be1's endpoint and must not be mixed up
+	for i in 1 2 3 4 5; do
+		run in_client curl -sS -m 3 "http://$VIP4:8080/"
+		[[ $status -eq 0 && $output == *'"hostname": "be1"'* ]] || fail "VIP:8080: $output"
+	done
+	curl_hostnames 40 "http://$VIP4/" >"$BATS_TEST_TMPDIR/answers"
+	assert_balanced "$BATS_TEST_TMPDIR/answers" 5 be1 be2 be3 be4
+	# a client talking to be1 itself is no balanced flow: its replies
+	# keep be1's address (curl would fail on a rewritten source)
+	run in_client curl -sS -m 3 http://10.200.1.2:8000/
+	[[ $status -eq 0 && $output == *'"hostname": "be1"'* ]] || fail "direct: $output"
+}
+
+@test "a backend already in 4 L4 services is refused for a fifth, in one line; the others keep serving" {
+	local i
+	start_xlbd "$(write_config "$(balance_config)
+[service alt1]
+listen = $VIP4:8081/tcp
+backend = 10.200.1.2:8000
+[service alt2]
+listen = $VIP4:8082/tcp
+backend = 10.200.1.2:8000
+[service alt3]
+listen = $VIP4:8083/tcp
+backend = 10.200.1.2:8000")"
+	xlbctl service add alt4 --listen "$VIP4:8084/tcp"
+	run xlbctl backend add alt4 10.200.1.2:8000
+	[[ $status -ne 0 ]] || fail "a fifth listener was accepted"
+	[[ ${#lines[@]} -eq 1 && $output == *"10.200.1.2:8000 already serves 4 L4 services"* ]] ||
+		fail "error: $output"
+	for i in 8081 8082 8083; do
+		run in_client curl -sS -m 3 "http://$VIP4:$i/"
+		[[ $status -eq 0 && $output == *'"hostname": "be1"'* ]] || fail "VIP:$i: $output"
+	done
+}

@@ -2,20 +2,19 @@
 /* Flow-table helpers for the memory bench (tests/bench/memory.sh).
  *
  *   flowtab fill PIN_DIR N BACKEND_ID SVC_ID VIP PORT
- *       writes N distinct IPv4 TCP flows to VIP:PORT into PIN_DIR's
- *       xlb_flows, and their reverse entries into xlb_rnat, with batch
- *       updates: what N new flows through XDP leave behind, without
- *       sending N connections.
+ *       writes N distinct IPv4 TCP flows to VIP:PORT with backend
+ *       BACKEND_ID into PIN_DIR's xlb_flows, with batch updates: what N
+ *       new flows through XDP leave behind (one entry each, which the
+ *       return path also reads), without sending N connections.
  *   flowtab count PIN_DIR
- *       prints the entries in xlb_flows and in xlb_rnat.
+ *       prints the entries in xlb_flows.
  *   flowtab probe ENTRIES
- *       creates one LRU hash shaped like xlb_flows and one like xlb_rnat
- *       (key and value sizes from include/xlb/maps.h, default flags, so
- *       preallocated like xlbd's), each with ENTRIES entries, and prints
- *       "ENTRIES FLOWS_BYTES RNAT_BYTES MS" with the kernel's memlock
- *       figure of each (/proc/self/fdinfo) and the time to create both.
- *       The maps are never pinned: they go when the process exits. Exit
- *       status 3 when the kernel refuses the allocation.
+ *       creates one LRU hash shaped like xlb_flows (key and value sizes
+ *       from include/xlb/maps.h, default flags, so preallocated like
+ *       xlbd's) with ENTRIES entries, and prints "ENTRIES FLOWS_BYTES MS"
+ *       with the kernel's memlock figure (/proc/self/fdinfo) and the time
+ *       to create it. The map is never pinned: it goes when the process
+ *       exits. Exit status 3 when the kernel refuses the allocation.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -65,33 +64,21 @@ static int open_pinned(const char *dir, const char *name)
 	return fd;
 }
 
-static int fill_batch(int flows, int rnat, uint32_t first, uint32_t n, const struct xlb_backend *be,
-		      uint32_t be_id, uint32_t svc_id, __be32 vip, __be16 port)
+static int fill_batch(int flows, uint32_t first, uint32_t n, uint32_t be_id, uint32_t svc_id,
+		      __be32 vip, __be16 port)
 {
-	static struct xlb_flow_key fk[BATCH], rk[BATCH];
+	static struct xlb_flow_key fk[BATCH];
 	static struct xlb_flow fv[BATCH];
-	static struct xlb_rnat rv[BATCH];
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	__u32 count = n;
 
 	for (uint32_t j = 0; j < n; j++) {
 		flow_of(first + j, vip, port, &fk[j]);
 		fv[j] = (struct xlb_flow){ .backend_id = be_id, .svc_id = svc_id };
-		/* the reply: backend -> client */
-		rk[j] = fk[j];
-		rk[j].src = be->addr;
-		rk[j].sport = be->port;
-		rk[j].dst = fk[j].src;
-		rk[j].dport = fk[j].sport;
-		rv[j] = (struct xlb_rnat){ .vip.v4 = vip, .vport = port, .svc_id = svc_id,
-					   .backend_id = be_id };
 	}
 	if (bpf_map_update_batch(flows, fk, fv, &count, &opts))
 		return -errno;
-	count = n;
-	if (bpf_map_update_batch(rnat, rk, rv, &count, &opts))
-		return -errno;
-	return 0;
+	return count == n ? 0 : -EIO;
 }
 
 static int cmd_fill(char **argv)
@@ -103,24 +90,24 @@ static int cmd_fill(char **argv)
 	__be16 port = htons((uint16_t)atoi(argv[5]));
 	struct xlb_backend be;
 	struct in_addr vip;
-	int flows, rnat, backends, err = 0;
+	int flows, backends, err = 0;
 
 	if (inet_pton(AF_INET, argv[4], &vip) != 1) {
 		fprintf(stderr, "flowtab: bad VIP %s\n", argv[4]);
 		return 2;
 	}
 	flows = open_pinned(dir, "xlb_flows");
-	rnat = open_pinned(dir, "xlb_rnat");
 	backends = open_pinned(dir, "xlb_backends");
-	if (flows < 0 || rnat < 0 || backends < 0)
+	if (flows < 0 || backends < 0)
 		return 1;
+	/* a flow to a backend xlbd does not know would not be a real one */
 	if (bpf_map_lookup_elem(backends, &be_id, &be)) {
 		fprintf(stderr, "flowtab: backend %u: %s\n", be_id, strerror(errno));
 		return 1;
 	}
 	for (uint32_t i = 0; i < n && !err; i += BATCH)
-		err = fill_batch(flows, rnat, i, n - i < BATCH ? n - i : BATCH, &be, be_id, svc_id,
-				 vip.s_addr, port);
+		err = fill_batch(flows, i, n - i < BATCH ? n - i : BATCH, be_id, svc_id, vip.s_addr,
+				 port);
 	if (err) {
 		fprintf(stderr, "flowtab: batch update: %s\n", strerror(-err));
 		return 1;
@@ -145,11 +132,11 @@ static long long count_entries(int fd)
 
 static int cmd_count(char **argv)
 {
-	int flows = open_pinned(argv[0], "xlb_flows"), rnat = open_pinned(argv[0], "xlb_rnat");
+	int flows = open_pinned(argv[0], "xlb_flows");
 
-	if (flows < 0 || rnat < 0)
+	if (flows < 0)
 		return 1;
-	printf("%lld %lld\n", count_entries(flows), count_entries(rnat));
+	printf("%lld\n", count_entries(flows));
 	return 0;
 }
 
@@ -175,21 +162,15 @@ static int cmd_probe(char **argv)
 {
 	__u32 n = (__u32)strtoul(argv[0], NULL, 10);
 	double t0 = now_ms();
-	int flows, rnat;
+	int flows;
 
 	flows = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "cb_probe_flows", sizeof(struct xlb_flow_key),
 			       sizeof(struct xlb_flow), n, NULL);
 	if (flows < 0) {
-		fprintf(stderr, "flowtab: %u entries (flows): %s\n", n, strerror(errno));
+		fprintf(stderr, "flowtab: %u entries: %s\n", n, strerror(errno));
 		return 3;
 	}
-	rnat = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "cb_probe_rnat", sizeof(struct xlb_flow_key),
-			      sizeof(struct xlb_rnat), n, NULL);
-	if (rnat < 0) {
-		fprintf(stderr, "flowtab: %u entries (rnat): %s\n", n, strerror(errno));
-		return 3;
-	}
-	printf("%u %lld %lld %.0f\n", n, fd_memlock(flows), fd_memlock(rnat), now_ms() - t0);
+	printf("%u %lld %.0f\n", n, fd_memlock(flows), now_ms() - t0);
 	return 0;
 }
 

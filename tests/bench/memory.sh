@@ -4,13 +4,13 @@
 #   maps        every BPF map of a running xlbd at the default sizes, with
 #               the kernel's own figure (bpftool's bytes_memlock) and the
 #               raw key+value bytes (tests/bench/mapsizes.py)
-#   xlbd RSS    idle, then with 100k flows in its flow table (xlb_flows and
-#               their reverse entries in xlb_rnat, written with batch map
-#               updates by build/bench/flowtab, not by traffic: what 100k new
-#               flows through XDP leave behind), and its peak (VmHWM) after
-#               `xlbctl backend del` prunes those flows (timed too)
-#   flow table  the largest: LRU hash maps shaped like xlb_flows and
-#               xlb_rnat (both, as xlbd allocates them together), created
+#   xlbd RSS    idle, then with 100k flows in its flow table (xlb_flows,
+#               one entry per flow, which the return path reads too;
+#               written with batch map updates by build/bench/flowtab, not
+#               by traffic: what 100k new flows through XDP leave behind),
+#               and its peak (VmHWM) after `xlbctl backend del` prunes those
+#               flows (timed too)
+#   flow table  the largest: an LRU hash map shaped like xlb_flows, created
 #               with 1M, 2M, 4M ... entries until the kernel refuses, the
 #               next step would take more than XLB_MEM_HEADROOM_PCT (85) %
 #               of MemAvailable, or 64M entries (quick: 4M). Never pinned:
@@ -102,11 +102,11 @@ bench_maps() {
 	record "$PYTHON tests/bench/mapsizes.py <xlbd's pid> $MEM_PIN"
 	"${cmd[@]}" >"$MAPS_TSV"
 	awk -F'\t' 'NR > 1 { m += $6; kv += $7; n++ }
-		$1 == "xlb_flows" || $1 == "xlb_rnat" { fl += $6; fe = $5 }
+		$1 == "xlb_flows" { fl = $6; fe = $5 }
 		$8 ~ /^Maglev table/ { tb = $6; nt++ }
 		END { printf "maps_total\t%d\tbytes\t%d maps of xlbd at default sizes, with %d services (bpftool bytes_memlock; raw key+value bytes: %d)\n", m, n, nt, kv
-		      printf "flow_tables\t%d\tbytes\txlb_flows + xlb_rnat, %d entries each, preallocated\n", fl, fe
-		      printf "flow_bytes_per_entry\t%.1f\tbytes\tone flow: its xlb_flows and xlb_rnat entries\n", fl / fe
+		      printf "flow_table\t%d\tbytes\txlb_flows, %d entries, preallocated\n", fl, fe
+		      printf "flow_bytes_per_entry\t%.1f\tbytes\tone flow: its xlb_flows entry (both directions)\n", fl / fe
 		      printf "maglev_table\t%d\tbytes\tone service'"'"'s Maglev table (65537 slots)\n", tb }' \
 		"$MAPS_TSV" >>"$TSV"
 }
@@ -128,7 +128,7 @@ for s in json.load(sys.stdin)["services"]:
         print(s["id"])'
 }
 
-flow_count() { "$FLOWTAB" count "$MEM_PIN" | cut -d' ' -f1; }
+flow_count() { "$FLOWTAB" count "$MEM_PIN"; }
 
 bench_rss() {
 	local pid=$CBLAB_XLBD_PID be svc t0 t1 n
@@ -143,14 +143,14 @@ bench_rss() {
 	((n == FLOWS)) || { say "xlb_flows holds $n entries after the fill, want $FLOWS"; return 1; }
 	sleep 1
 	row xlbd_rss_100k_flows "$(status_kib "$pid" VmRSS)" KiB \
-		"VmRSS with $n flows in xlb_flows and xlb_rnat (batch-written; xlbd keeps no copy of them)"
+		"VmRSS with $n flows in xlb_flows (batch-written; xlbd keeps no copy of them)"
 	record "$BUILD/xlbctl --pin-dir $MEM_PIN --socket $MEM_SOCK backend del cbmem 10.211.1.2:80"
 	t0=$(date +%s%N)
 	"$BUILD/xlbctl" --pin-dir "$MEM_PIN" --socket "$MEM_SOCK" backend del cbmem 10.211.1.2:80 >/dev/null
 	t1=$(date +%s%N)
 	n=$(flow_count)
 	row backend_del_prune_100k "$(((t1 - t0) / 1000000))" ms \
-		"xlbctl backend del of the backend that owns the $FLOWS flows (xlbd walks both tables); $n flows left"
+		"xlbctl backend del of the backend that owns the $FLOWS flows (xlbd walks xlb_flows); $n flows left"
 	row xlbd_hwm_after_prune "$(status_kib "$pid" VmHWM)" KiB "VmHWM (peak RSS) after that prune"
 	row xlbd_rss_after_prune "$(status_kib "$pid" VmRSS)" KiB "VmRSS after that prune"
 }
@@ -166,7 +166,7 @@ bench_flowcap() {
 	local n=$PROBE_FIRST out avail need per=0 best=0 best_bytes=0 bound="cap ($PROBE_CAP entries)"
 	local avail0
 	avail0=$(mem_available_bytes)
-	printf 'entries\tflows_bytes\trnat_bytes\ttotal_bytes\tcreate_ms\tmem_available_bytes\n' >"$CAP_TSV"
+	printf 'entries\tflows_bytes\tcreate_ms\tmem_available_bytes\n' >"$CAP_TSV"
 	record "$FLOWTAB probe N   (N = $PROBE_FIRST, doubling, to $PROBE_CAP; each step only while" \
 		"it needs at most $HEADROOM_PCT % of MemAvailable)"
 	while ((n <= PROBE_CAP)); do
@@ -181,16 +181,16 @@ bench_flowcap() {
 			bound="the kernel refused $n entries: $(cat "$WORK/probe.err")"
 			break
 		fi
-		read -r _ fb rb ms <<<"$out"
-		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$n" "$fb" "$rb" "$((fb + rb))" "$ms" "$avail" >>"$CAP_TSV"
+		read -r _ fb ms <<<"$out"
+		printf '%s\t%s\t%s\t%s\n' "$n" "$fb" "$ms" "$avail" >>"$CAP_TSV"
 		best=$n
-		best_bytes=$((fb + rb))
-		per=$(((fb + rb + n - 1) / n))
+		best_bytes=$fb
+		per=$(((fb + n - 1) / n))
 		n=$((n * 2))
 	done
 	wait_for 30 mem_back "$avail0" || true
-	row flow_table_largest_created "$best" entries "flows + rnat LRU maps created; bound: $bound"
-	row flow_table_largest_bytes "$best_bytes" bytes "memlock of that pair of maps"
+	row flow_table_largest_created "$best" entries "flow LRU map created; bound: $bound"
+	row flow_table_largest_bytes "$best_bytes" bytes "memlock of that map"
 	if ((per > 0)); then
 		row flow_table_fits_available "$((avail0 / per))" entries \
 			"MemAvailable before the probes ($((avail0 >> 20)) MiB) / $per bytes per flow"

@@ -452,7 +452,7 @@ def summary_rows(parts):
                 f"{num(vals['xlbd_rss_idle']) / 1024:.1f} / "
                 f"{(num(vals.get('xlbd_rss_100k_flows')) or 0) / 1024:.1f} MiB", "", "", None)
         if num(vals.get("flow_bytes_per_entry")) is not None:
-            add("kernel memory per flow (flows + reverse NAT)",
+            add("kernel memory per flow (one xlb_flows entry)",
                 f"{num(vals['flow_bytes_per_entry']):.0f} bytes", "", "", None)
         if num(vals.get("flow_table_largest_created")) is not None:
             n = num(vals["flow_table_largest_created"])

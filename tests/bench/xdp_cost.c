@@ -20,16 +20,19 @@
  *   took the path being measured (each new-flow iteration inserted a
  *   flow, no established one did).
  * - New flows: the wrapper makes every iteration a flow from a new client.
- *   The flow tables (xlb_flows, xlb_rnat) hold fill entries out of
- *   max_entries = 2 x fill, so the hash table is sized to its load as on a
- *   real balancer (the 1M case needs 2M, above xlbd's default of 256k). A
- *   run adds at most fill/2 flows, which are deleted (untimed) before the
- *   next, so the fill stays within [fill, 1.5 fill]. Short runs cost more
- *   per packet (caches gone cold while the run started: every run of an
- *   XDP program with repeat waits for RCU grace periods): measured here,
- *   runs of 250 new flows cost about 1.6x as much per packet as runs of
- *   25000, runs of 1000 no more within the noise; the 1k case runs 500 at
- *   a time.
+ *   The flow table (xlb_flows) holds fill entries out of max_entries =
+ *   2 x fill, so the hash table is sized to its load as on a real balancer
+ *   (the 1M case needs 2M, above xlbd's default of 256k). A run adds at
+ *   most fill/2 flows, which are deleted (untimed) before the next, so the
+ *   fill stays within [fill, 1.5 fill]. Short runs cost more per packet
+ *   (caches gone cold while the run started: every run of an XDP program
+ *   with repeat waits for RCU grace periods): measured here, runs of 250
+ *   new flows cost about 1.6x as much per packet as runs of 25000, runs
+ *   of 1000 no more within the noise; the 1k case runs 500 at a time.
+ * - The return path finds a reply's VIP with two lookups: the backend
+ *   endpoint in xlb_rnat_eps, then the client's flow in xlb_flows (one
+ *   entry serves both directions). Its probe is backend A's reply on the
+ *   established flow, which the set-up writes into xlb_flows.
  * - Time: for the long runs (repeat, default 1M), the thread's CPU time
  *   over the run less the run's fixed cost, divided by repeat: the
  *   kernel's own per-iteration figure is truncated to whole ns, too coarse
@@ -143,7 +146,7 @@ static const struct row_def rows[N_ROWS] = {
 
 /* ---- state ---------------------------------------------------------------- */
 
-/* One loaded data path whose flow tables hold fill entries. */
+/* One loaded data path whose flow table holds fill entries. */
 struct datapath {
 	uint32_t fill;
 	struct fixture f;
@@ -177,7 +180,7 @@ struct cost_bench {
 	struct frames fr[N_FAMILIES];
 	int up_ifindex, be_ifindex;
 	double fixed_ns[2];	/* CPU time of an XDP / tc run beyond its iterations */
-	struct xlb_flow_key *keys, *rkeys;	/* scratch for deleting new flows */
+	struct xlb_flow_key *keys;	/* scratch for deleting new flows */
 	double raw[N_FAMILIES][N_PROBES][MAX_ROUNDS];	/* measured, ns/iteration */
 	double net[N_FAMILIES][N_ROWS][MAX_ROUNDS];	/* reported, ns/packet */
 };
@@ -288,7 +291,7 @@ static void want_rnat_redirect(struct pkt_desc *w, int fam)
 
 /* ---- data paths -------------------------------------------------------------- */
 
-/* fixture_open, with the flow tables resized before load. */
+/* fixture_open, with the flow table resized before load. */
 static int datapath_load(struct datapath *dp, const struct harness_ifnames *n)
 {
 	struct harness *h = &dp->f.h;
@@ -309,9 +312,8 @@ static int datapath_load(struct datapath *dp, const struct harness_ifnames *n)
 	h->percpu = calloc((size_t)h->ncpus, sizeof(struct xlb_counters));
 	h->skel = xlb__open();
 	if (!h->percpu || !h->skel || harness_unpin_maps(h->skel->obj) ||
-	    bpf_map__set_max_entries(h->skel->maps.xlb_flows, max) ||
-	    bpf_map__set_max_entries(h->skel->maps.xlb_rnat, max) || xlb__load(h->skel))
-		return errorf("cannot load the data path with %u-entry flow tables", max);
+	    bpf_map__set_max_entries(h->skel->maps.xlb_flows, max) || xlb__load(h->skel))
+		return errorf("cannot load the data path with a %u-entry flow table", max);
 	for (int i = 0; i < N_TABLES; i++) {
 		dp->f.tables[i] = table_create(i);
 		if (dp->f.tables[i] < 0)
@@ -322,13 +324,11 @@ static int datapath_load(struct datapath *dp, const struct harness_ifnames *n)
 	return 0;
 }
 
-/* Both directions of the flow of client (addr, port) of family fam with
- * backend A, as the data path records them. */
-static void flow_keys(struct xlb_flow_key *k, struct xlb_flow_key *rk, int fam,
-		      const uint8_t client[16], uint16_t port)
+/* The flow of client (addr, port) of family fam to the family's TCP
+ * service, keyed as the data path records it. */
+static void flow_key(struct xlb_flow_key *k, int fam, const uint8_t client[16], uint16_t port)
 {
 	int af = fam ? AF_INET6 : AF_INET;
-	const struct test_backend *a = backend_a(fam);
 
 	memset(k, 0, sizeof(*k));
 	memcpy(&k->src, client, 16);
@@ -337,55 +337,96 @@ static void flow_keys(struct xlb_flow_key *k, struct xlb_flow_key *rk, int fam,
 	k->dport = htons(80);
 	k->proto = IPPROTO_TCP;
 	k->family = (uint8_t)af;
-	*rk = *k;
-	fixture_xlb_addr(&rk->src, af, a->addr);
-	memcpy(&rk->dst, client, 16);
-	rk->sport = htons(a->port);
-	rk->dport = k->sport;
+}
+
+static struct xlb_flow flow_to_a(int fam)
+{
+	const struct test_backend *a = backend_a(fam);
+
+	return (struct xlb_flow){ .backend_id = a->id, .svc_id = a->svc };
 }
 
 /* Flow i of the prefill, families alternating. */
-static void prefill_entry(uint32_t i, struct xlb_flow_key *k, struct xlb_flow *v,
-			  struct xlb_flow_key *rk, struct xlb_rnat *rv)
+static void prefill_entry(uint32_t i, struct xlb_flow_key *k, struct xlb_flow *v)
 {
 	int fam = (int)(i & 1);
-	const struct test_backend *a = backend_a(fam);
 	uint8_t client[16];
 	uint16_t port;
 
 	fixture_addr(client, fam ? AF_INET6 : AF_INET, fam ? FILL_CLIENT6 : FILL_CLIENT4);
 	client_at(client, &port, fam ? AF_INET6 : AF_INET, i >> 1);
-	flow_keys(k, rk, fam, client, port);
-	*v = (struct xlb_flow){ .backend_id = a->id, .svc_id = a->svc };
-	memset(rv, 0, sizeof(*rv));
-	rv->vip = k->dst;
-	rv->vport = k->dport;
-	rv->svc_id = a->svc;
-	rv->backend_id = a->id;
+	flow_key(k, fam, client, port);
+	*v = flow_to_a(fam);
 }
 
 #define PREFILL_CHUNK 8192
 
 static int datapath_prefill(struct datapath *dp)
 {
-	static struct xlb_flow_key k[PREFILL_CHUNK], rk[PREFILL_CHUNK];
+	static struct xlb_flow_key k[PREFILL_CHUNK];
 	static struct xlb_flow v[PREFILL_CHUNK];
-	static struct xlb_rnat rv[PREFILL_CHUNK];
 	int flows = bpf_map__fd(dp->f.h.skel->maps.xlb_flows);
-	int rnat = bpf_map__fd(dp->f.h.skel->maps.xlb_rnat);
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
 	for (uint32_t done = 0; done < dp->fill;) {
 		uint32_t n = dp->fill - done < PREFILL_CHUNK ? dp->fill - done : PREFILL_CHUNK;
-		uint32_t c1 = n, c2 = n;
+		uint32_t written = n;
 
 		for (uint32_t i = 0; i < n; i++)
-			prefill_entry(done + i, &k[i], &v[i], &rk[i], &rv[i]);
-		if (bpf_map_update_batch(flows, k, v, &c1, &opts) ||
-		    bpf_map_update_batch(rnat, rk, rv, &c2, &opts) || c1 != n || c2 != n)
+			prefill_entry(done + i, &k[i], &v[i]);
+		if (bpf_map_update_batch(flows, k, v, &written, &opts) || written != n)
 			return errorf("prefilling %u flows: %s", dp->fill, strerror(errno));
 		done += n;
 	}
+	return 0;
+}
+
+/* The flow of the established case (client:CLIENT_PORT to backend A), so
+ * that its very first packet is a flow-table hit, and so that backend A's
+ * reply, the return probe, belongs to a balanced flow. */
+static int put_probe_flow(struct datapath *dp, int fam)
+{
+	struct xlb_flow v = flow_to_a(fam);
+	struct xlb_flow_key k;
+	uint8_t client[16];
+
+	fixture_addr(client, fam ? AF_INET6 : AF_INET, fam ? TOPO_CLIENT6 : TOPO_CLIENT4);
+	flow_key(&k, fam, client, CLIENT_PORT);
+	if (bpf_map_update_elem(bpf_map__fd(dp->f.h.skel->maps.xlb_flows), &k, &v, BPF_ANY))
+		return errorf("writing the established flow: %s", strerror(errno));
+	return 0;
+}
+
+/* Backend A's endpoint in xlb_rnat_eps with its service as the one
+ * listener, as xlbd writes it: the return path's first lookup. Written
+ * here whatever the fixture does, since the return probe relies on it. */
+static int put_return_endpoint(struct datapath *dp, int fam)
+{
+	const struct test_backend *a = backend_a(fam);
+	const struct test_service *svc = service_of(a->svc);
+	struct xlb_ep_listeners v;
+	struct xlb_ep_key k;
+
+	memset(&k, 0, sizeof(k));
+	memset(&v, 0, sizeof(v));
+	fixture_xlb_addr(&k.addr, a->family, a->addr);
+	k.port = htons(a->port);
+	k.proto = svc->proto;
+	k.family = (uint8_t)a->family;
+	v.n = 1;
+	fixture_xlb_addr(&v.l[0].vip, svc->family, svc->vip);
+	v.l[0].vport = htons(svc->port);
+	v.l[0].svc_id = svc->id;
+	if (bpf_map_update_elem(bpf_map__fd(dp->f.h.skel->maps.xlb_rnat_eps), &k, &v, BPF_ANY))
+		return errorf("writing backend A's xlb_rnat_eps entry: %s", strerror(errno));
+	return 0;
+}
+
+static int datapath_put_probe_state(struct datapath *dp)
+{
+	for (int fam = 0; fam < N_FAMILIES; fam++)
+		if (put_probe_flow(dp, fam) || put_return_endpoint(dp, fam))
+			return -1;
 	return 0;
 }
 
@@ -405,14 +446,14 @@ static uint32_t map_count(struct bpf_map *map)
 	return n;
 }
 
-/* Deletes the flows (both tables) of new-flow iterations [n0, n0 + count);
- * every one must be there. */
+/* Deletes the flows of new-flow iterations [n0, n0 + count); every one
+ * must be there, as the data path records each new flow in xlb_flows. */
 static int delete_new_flows(struct cost_bench *cb, struct datapath *dp, int fam, uint32_t n0,
 			    uint32_t count)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	uint32_t c1 = count, c2 = count;
-	struct xlb *s = dp->f.h.skel;
+	int flows = bpf_map__fd(dp->f.h.skel->maps.xlb_flows);
+	uint32_t deleted = count;
 
 	for (uint32_t i = 0; i < count; i++) {
 		uint8_t client[16];
@@ -420,13 +461,11 @@ static int delete_new_flows(struct cost_bench *cb, struct datapath *dp, int fam,
 
 		memcpy(client, cb->fr[fam].newf.d.src, 16);
 		client_at(client, &port, cb->fr[fam].af, n0 + i);
-		flow_keys(&cb->keys[i], &cb->rkeys[i], fam, client, port);
+		flow_key(&cb->keys[i], fam, client, port);
 	}
-	if (bpf_map_delete_batch(bpf_map__fd(s->maps.xlb_flows), cb->keys, &c1, &opts) ||
-	    bpf_map_delete_batch(bpf_map__fd(s->maps.xlb_rnat), cb->rkeys, &c2, &opts) ||
-	    c1 != count || c2 != count)
-		return errorf("new flows %u..%u are not all in the flow tables (%u, %u found)", n0,
-			      n0 + count - 1, c1, c2);
+	if (bpf_map_delete_batch(flows, cb->keys, &deleted, &opts) || deleted != count)
+		return errorf("new flows %u..%u are not all in xlb_flows (%u found)", n0,
+			      n0 + count - 1, deleted);
 	return 0;
 }
 
@@ -712,8 +751,9 @@ static int probe_check(struct cost_bench *cb, int fam, enum probe p)
 	return 0;
 }
 
-/* The established case runs first: its packet records the flow that the
- * others hit and whose reverse entry the return path finds. */
+/* Every probe once per family, before any timing. The flow that the
+ * established and return probes need was written at set-up
+ * (datapath_put_probe_state), so the order does not matter. */
 static int check_all(struct cost_bench *cb)
 {
 	static const enum probe order[] = { P_EST, P_DROP, P_TX, P_WRAP_XDP, P_NOSVC,
@@ -957,8 +997,10 @@ static void print_markdown(struct cost_bench *cb)
 	       "frame and tail-calls the program; the wrapper's cost (rows \"subtracted\", "
 	       "measured in the same round with the same run sizes) is taken off and the bare "
 	       "program's fixed cost (XDP_DROP; TC_ACT_OK for tc) added back. Every new-flow "
-	       "packet comes from a new client. Flow tables (xlb_flows and xlb_rnat) hold the "
-	       "given entries out of max_entries = 2 x fill. Before timing, each case's "
+	       "packet comes from a new client. The flow table (xlb_flows) holds the given "
+	       "entries out of max_entries = 2 x fill. The return path looks the reply's "
+	       "source up in the endpoint map (xlb_rnat_eps), then the client's flow in "
+	       "xlb_flows, which serves both directions. Before timing, each case's "
 	       "output frame is checked byte for byte; timed runs check the verdict and that "
 	       "the data path's counters moved once per iteration on the measured path.\n");
 	if (cb->o.command)
@@ -1007,17 +1049,17 @@ static int bench_setup(struct cost_bench *cb)
 	cb->up_ifindex = harness_ifindex(cb->o.ifs.uplink);
 	cb->be_ifindex = harness_ifindex(cb->o.ifs.backend_if);
 	cb->keys = calloc(NEW_RUN_MAX, sizeof(*cb->keys));
-	cb->rkeys = calloc(NEW_RUN_MAX, sizeof(*cb->rkeys));
 	cb->skel = bench__open_and_load();
-	if (!cb->keys || !cb->rkeys || !cb->skel)
+	if (!cb->keys || !cb->skel)
 		return errorf("cannot load the bench programs");
 	for (int fam = 0; fam < N_FAMILIES; fam++)
 		frames_build(&cb->fr[fam], fam);
 	for (int i = 0; i < N_FILLS; i++) {
 		cb->dp[i].fill = fills[i];
-		if (datapath_load(&cb->dp[i], &cb->o.ifs) || datapath_prefill(&cb->dp[i]))
+		if (datapath_load(&cb->dp[i], &cb->o.ifs) || datapath_prefill(&cb->dp[i]) ||
+		    datapath_put_probe_state(&cb->dp[i]))
 			return -1;
-		fprintf(stderr, "xdp_cost: data path %d loaded, flow tables hold %u of %u\n", i,
+		fprintf(stderr, "xdp_cost: data path %d loaded, flow table holds %u of %u\n", i,
 			map_count(cb->dp[i].f.h.skel->maps.xlb_flows), 2 * fills[i]);
 	}
 	return check_all(cb);
@@ -1030,7 +1072,6 @@ static void bench_teardown(struct cost_bench *cb)
 			fixture_close(&cb->dp[i].f);
 	bench__destroy(cb->skel);
 	free(cb->keys);
-	free(cb->rkeys);
 }
 
 static int parse_count(const char *s, uint32_t *v)

@@ -811,7 +811,7 @@ static void forward_of_reply(const struct pkt_desc *d, uint32_t be_id, struct pk
 	fwd->sport = d->dport;
 }
 
-/* The reply's reverse-NAT entry, made by xlb_ingress from the forward flow. */
+/* The reply's flow, made by xlb_ingress from the client's packet. */
 static int prep_reply_flow(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
 			   struct diag *dg)
 {
@@ -832,19 +832,70 @@ static int prep_other_port_flow(struct fixture *f, const struct tcase *t,
 	return open_flow(f, &fwd, dg);
 }
 
-/* The entry written directly, the way the contract in maps.h states it. */
-static int prep_rnat_by_hand(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
-			     struct diag *dg)
+/* The reply's flow written directly, the way the contract in maps.h
+ * states it (to backend be_id, which may not be the reply's). */
+static int put_reply_flow(struct fixture *f, const struct pkt_desc *in, uint32_t reply_be,
+			  uint32_t be_id, struct diag *dg)
 {
-	const struct test_service *svc = service_of(backend_of(t->be)->svc);
-	struct xlb_rnat v = { .vport = htons(svc->port), .svc_id = svc->id, .backend_id = t->be };
+	struct xlb_flow v = { .backend_id = be_id, .svc_id = backend_of(reply_be)->svc };
+	struct pkt_desc fwd;
 	struct xlb_flow_key k;
 
-	flow_key_of(in, &k);
-	fixture_xlb_addr(&v.vip, svc->family, svc->vip);
-	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat), &k, &v, BPF_ANY))
-		return diag_fail(dg, "setup: cannot write xlb_rnat: %s", strerror(errno)), -1;
+	forward_of_reply(in, reply_be, &fwd);
+	flow_key_of(&fwd, &k);
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_flows), &k, &v, BPF_ANY))
+		return diag_fail(dg, "setup: cannot write xlb_flows: %s", strerror(errno)), -1;
 	return 0;
+}
+
+static int prep_flow_by_hand(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			     struct diag *dg)
+{
+	return put_reply_flow(f, in, t->be, t->be, dg);
+}
+
+/* The flow of the reply's client and port runs to B4, the reply comes
+ * from A4 (a stale reply after a re-pick, or A4 answering a client that
+ * reached it directly from the same port). */
+static int prep_flow_to_other_backend(struct fixture *f, const struct tcase *t,
+				      const struct pkt_desc *in, struct diag *dg)
+{
+	return put_reply_flow(f, in, t->be, BE_B4, dg);
+}
+
+/* A4's endpoint serves a second listener, listed first: the return path
+ * must try each (VIP4:81 has no flow of this client). */
+static int prep_shared_endpoint(struct fixture *f, const struct tcase *t,
+				const struct pkt_desc *in, struct diag *dg)
+{
+	const struct test_service *s = service_of(backend_of(t->be)->svc);
+	struct xlb_ep_listeners v = { .n = 2 };
+	struct xlb_ep_key k;
+
+	rnat_ep_key_of(backend_of(t->be), &k);
+	fixture_xlb_addr(&v.l[0].vip, AF_INET, TOPO_VIP4);
+	v.l[0].vport = htons(81);
+	v.l[0].svc_id = SVC_EMPTY4;
+	fixture_xlb_addr(&v.l[1].vip, s->family, s->vip);
+	v.l[1].vport = htons(s->port);
+	v.l[1].svc_id = s->id;
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat_eps), &k, &v, BPF_ANY))
+		return diag_fail(dg, "setup: cannot write xlb_rnat_eps: %s", strerror(errno)), -1;
+	return prep_reply_flow(f, t, in, dg);
+}
+
+/* The flow exists, but xlbd has no listener for the endpoint (it left
+ * the service): nothing is rewritten. */
+static int prep_flow_without_ep(struct fixture *f, const struct tcase *t,
+				const struct pkt_desc *in, struct diag *dg)
+{
+	struct xlb_ep_key k;
+
+	rnat_ep_key_of(backend_of(t->be), &k);
+	if (bpf_map_delete_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat_eps), &k))
+		return diag_fail(dg, "setup: cannot delete from xlb_rnat_eps: %s",
+				 strerror(errno)), -1;
+	return prep_reply_flow(f, t, in, dg);
 }
 
 /* ---- the cases ---------------------------------------------------------- */
@@ -1034,12 +1085,21 @@ static const struct tcase cases[] = {
 	TC(.name = "return: v6 udp", .in = in_reply_v6_udp, .prepare = prep_reply_flow,
 	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A6_UDP,
 	   .reason = XLB_R_RNAT_REDIRECT),
-	TC(.name = "return: entry written as maps.h describes it", .in = in_reply_v4,
-	   .prepare = prep_rnat_by_hand, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
+	TC(.name = "return: flow written as maps.h describes it", .in = in_reply_v4,
+	   .prepare = prep_flow_by_hand, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
 	   .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
-	TC(.name = "return: v4 without reverse-nat entry: ok untouched", .in = in_reply_v4,
+	TC(.name = "return: endpoint shared by two listeners: the one with the flow",
+	   .in = in_reply_v4, .prepare = prep_shared_endpoint, .verdict = TC_ACT_REDIRECT,
+	   .out = OUT_RNAT_REDIRECT, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: v4 reply outside any flow (a health check): ok untouched",
+	   .in = in_reply_v4, .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	TC(.name = "return: v6 reply outside any flow (a health check): ok untouched",
+	   .in = in_reply_v6, .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	TC(.name = "return: the client's flow runs to another backend: ok untouched",
+	   .in = in_reply_v4, .prepare = prep_flow_to_other_backend, .be = BE_A4,
 	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
-	TC(.name = "return: v6 without reverse-nat entry: ok untouched", .in = in_reply_v6,
+	TC(.name = "return: endpoint no longer a listener's backend: ok untouched",
+	   .in = in_reply_v4, .prepare = prep_flow_without_ep, .be = BE_A4,
 	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 	TC(.name = "return: reply to another client port: ok untouched", .in = in_reply_v4,
 	   .prepare = prep_other_port_flow, .be = BE_A4, .verdict = TC_ACT_OK, .out = OUT_SAME,
@@ -1167,17 +1227,6 @@ static void check_stats(struct diag *dg, const struct tcase *t, const struct cou
 				t->new_flow);
 }
 
-/* The key of the backend's replies to the client of in. */
-static void reply_key_of(const struct pkt_desc *in, const struct test_backend *be,
-			 struct xlb_flow_key *k)
-{
-	flow_key_of(in, k);
-	fixture_xlb_addr(&k->src, be->family, be->addr);
-	memcpy(&k->dst, in->src, sizeof(k->dst));
-	k->sport = htons(be->port);
-	k->dport = htons(in->sport);
-}
-
 static void check_flow_recorded(struct fixture *f, struct diag *dg, const struct tcase *t,
 				const struct pkt_desc *in)
 {
@@ -1189,27 +1238,9 @@ static void check_flow_recorded(struct fixture *f, struct diag *dg, const struct
 			  be->svc);
 }
 
-static void check_rnat_recorded(struct fixture *f, struct diag *dg, const struct tcase *t,
-				const struct pkt_desc *in)
-{
-	const struct test_backend *be = backend_of(t->be);
-	struct xlb_rnat want = { 0 }, got;
-	struct xlb_flow_key rk;
-
-	reply_key_of(in, be, &rk);
-	memcpy(&want.vip, in->dst, sizeof(want.vip));
-	want.vport = htons(in->dport);
-	want.svc_id = be->svc;
-	want.backend_id = t->be;
-	if (bpf_map_lookup_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat), &rk, &got) ||
-	    memcmp(&got, &want, sizeof(want)))
-		diag_fail(dg, "xlb_rnat: no entry {vip, vport %u, service %u, backend %u} for the reply",
-			  in->dport, be->svc, t->be);
-}
-
-/* After a DNAT the flow and its reverse-NAT entry must be recorded; after
- * anything else, no flow may exist for the packet (unless the case's
- * setup opened one). */
+/* After a DNAT the flow must be recorded (the return path finds replies
+ * through it); after anything else, no flow may exist for the packet
+ * (unless the case's setup opened one). */
 static void check_flow_state(struct fixture *f, struct diag *dg, const struct tcase *t,
 			     const struct pkt_desc *in)
 {
@@ -1217,7 +1248,6 @@ static void check_flow_state(struct fixture *f, struct diag *dg, const struct tc
 
 	if (t->out != OUT_SAME) {
 		check_flow_recorded(f, dg, t, in);
-		check_rnat_recorded(f, dg, t, in);
 	} else if (!t->prepare && flow_backend(f, in, &flow) == 0) {
 		diag_fail(dg, "xlb_flows: unexpected entry to backend %u", flow.backend_id);
 	}

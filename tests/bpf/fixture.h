@@ -253,7 +253,7 @@ static inline int fixture_clear_dynamic(struct fixture *f)
 {
 	struct xlb *skel = f->h.skel;
 
-	if (harness_map_clear(skel->maps.xlb_flows) || harness_map_clear(skel->maps.xlb_rnat) ||
+	if (harness_map_clear(skel->maps.xlb_flows) || harness_map_clear(skel->maps.xlb_rnat_eps) ||
 	    harness_map_clear(skel->maps.xlb_services) || harness_map_clear(skel->maps.xlb_tx_ports) ||
 	    harness_map_clear(skel->maps.xlb_bridge_ports))
 		return -EIO;
@@ -280,6 +280,32 @@ static inline int fixture_put_bridge_port(struct fixture *f)
 	return bpf_map_update_elem(fd, &k, &port, BPF_ANY) ? -errno : 0;
 }
 
+/* A backend's reverse-NAT endpoint entry as xlbd writes it: its endpoint
+ * (with the service's protocol) -> the service's listener. Every test
+ * backend has an endpoint of its own, so each entry has one listener. */
+static inline void rnat_ep_key_of(const struct test_backend *be, struct xlb_ep_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	fixture_xlb_addr(&k->addr, be->family, be->addr);
+	k->port = htons(be->port);
+	k->proto = test_services[be->svc - 1].proto;
+	k->family = (uint8_t)be->family;
+}
+
+static inline int fixture_put_rnat_ep(struct fixture *f, const struct test_backend *be)
+{
+	const struct test_service *s = &test_services[be->svc - 1];
+	struct xlb_ep_listeners v = { .n = 1 };
+	struct xlb_ep_key k;
+
+	rnat_ep_key_of(be, &k);
+	fixture_xlb_addr(&v.l[0].vip, s->family, s->vip);
+	v.l[0].vport = htons(s->port);
+	v.l[0].svc_id = s->id;
+	return bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat_eps), &k, &v, BPF_ANY)
+		       ? -errno : 0;
+}
+
 /* Back to the starting state, with the variations in flags. */
 static inline int fixture_reset(struct fixture *f, unsigned int flags)
 {
@@ -291,6 +317,8 @@ static inline int fixture_reset(struct fixture *f, unsigned int flags)
 	for (uint32_t i = 0; !err && i < N_BE; i++) {
 		backend_value(&test_backends[i], &v);
 		err = fixture_put_backend(f, test_backends[i].id, &v);
+		if (!err)
+			err = fixture_put_rnat_ep(f, &test_backends[i]);
 	}
 	if (!err && !(flags & FIX_NO_TXPORT))
 		err = fixture_put_tx_port(f, f->h.be_ifindex);

@@ -1,0 +1,87 @@
+#!/usr/bin/env bats
+# `make bench-quick` as CI runs it: every part of the bench harness runs to
+# the end on this machine and the report holds what a reader looks for.
+# Only that the harness works is checked, never a figure's size: speed
+# belongs in the bench output (issue 5), and this machine is busy in CI.
+
+load helpers
+
+setup_file() {
+	RESULTS=$BATS_FILE_TMPDIR/results
+	RAW=$BATS_FILE_TMPDIR/raw
+	export RESULTS RAW
+	# one run for every test below; its output is kept for the asserts
+	XLB_BENCH_RESULTS=$RESULTS BENCH_OUT=$RAW "$REPO/scripts/bench.sh" --quick \
+		>"$BATS_FILE_TMPDIR/bench.log" 2>&1
+	echo $? >"$BATS_FILE_TMPDIR/bench.rc"
+}
+
+# Values of column $2 in TSV $1 for rows whose column $3 is $4.
+tsv_col() {
+	awk -F'\t' -v col="$2" -v kcol="$3" -v key="$4" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		/^#/ { next }
+		$idx[kcol] == key { print $idx[col] }' "$1"
+}
+
+@test "bench-quick: every part runs to the end" {
+	run cat "$BATS_FILE_TMPDIR/bench.rc"
+	if [[ $output != 0 ]]; then
+		tail -n 40 "$BATS_FILE_TMPDIR/bench.log"
+		false
+	fi
+	! grep -q "part .* failed" "$BATS_FILE_TMPDIR/bench.log"
+}
+
+@test "bench-quick: the report has every section, the commands and the machine" {
+	local md=$RESULTS/latest-quick.md section
+	[[ -s $md ]]
+	for section in "XDP cost per packet" "End to end: TCP" "End to end: UDP" \
+		"Proxy efficiency" "Control plane" "Memory"; do
+		grep -q "^#.*$section" "$md" || { echo "no section: $section"; false; }
+	done
+	grep -q "scripts/bench.sh --quick" "$md"
+	grep -q "tests/bench/xdp_cost.sh" "$md"
+	grep -qi "model name\|cpu" "$md"
+}
+
+@test "bench-quick: the throughput chart is a PNG" {
+	local png=$RESULTS/throughput-quick.png
+	[[ -s $png ]]
+	[[ $(head -c 8 "$png" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]
+}
+
+@test "bench-quick: every balancer served the wrk loads without errors" {
+	local bal load n
+	for bal in direct xlb-l4 iptables haproxy-tcp xlb-host xlb-sockmap haproxy-http nginx-http; do
+		for load in keepalive close; do
+			n=$(awk -F'\t' -v b="$bal" -v l="$load" \
+				'$2 == b && $3 == l && $4 > 0 && $7 == 0' "$RAW/e2e_tcp.tsv" | wc -l)
+			[[ $n -ge 1 ]] || {
+				echo "$bal $load: no row with req/s > 0 and 0 errors"
+				cat "$RAW/e2e_tcp.tsv"
+				false
+			}
+		done
+	done
+}
+
+@test "bench-quick: UDP reached the backends through every balancer" {
+	local bal pps
+	for bal in direct xlb-l4 iptables; do
+		pps=$(tsv_col "$RAW/e2e_udp.tsv" delivered_pps balancer "$bal" | head -n 1)
+		[[ -n $pps ]] && awk -v p="$pps" 'BEGIN { exit !(p > 0) }' || {
+			echo "$bal: delivered_pps '$pps'"
+			false
+		}
+	done
+}
+
+@test "bench-quick: XDP cost has a figure for every case and both families" {
+	local tsv=$RAW/xdp_cost.tsv
+	[[ -s $tsv ]]
+	grep -q "established" "$tsv"
+	grep -q "new flow" "$tsv"
+	grep -q "return" "$tsv"
+	grep -qi "ipv6\|v6" "$tsv"
+}
