@@ -654,6 +654,11 @@ measure_download() {
 	hz=$(getconf CLK_TCK)
 	mapfile -t pids < <(balancer_pids)
 	local -a cmd=(curl -sS -o /dev/null -H "Host: $HOST" -w '%{size_download} %{time_total}' "$url")
+	# back into the page cache, untimed: minutes of load after lab_start,
+	# this VM's reclaim (kdamond) had dropped it, and nginx then zero-filled
+	# the sparse file's pages on the way (memset was 31% of all CPU samples
+	# and the first download of each round took 3x as long)
+	cat "$WORK/big" >/dev/null
 	p0=$(proc_ticks "${pids[@]}") s0=$(system_ticks)
 	res=$(in_ns xlb-client "${cmd[@]}")
 	p1=$(proc_ticks "${pids[@]}") s1=$(system_ticks)
