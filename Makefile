@@ -4,7 +4,7 @@ BPF_PROGS     := xlb
 COMMON_SRCS   := log addr pins
 # modules still being written join when their file exists
 XLB_OPTIONAL  := $(foreach m,docker dmodel health,$(if $(wildcard userspace/$(m).c),$(m)))
-XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls \
+XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls metrics \
                  $(XLB_OPTIONAL) $(COMMON_SRCS)
 XLBCTL_SRCS   := xlbctl table attach netlink config $(COMMON_SRCS)
 # unit test name -> the modules it links against
@@ -12,7 +12,8 @@ UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c)
                  $(if $(wildcard tests/unit/test_peek_tls.c),peek_tls) \
                  $(if $(wildcard tests/unit/test_hostmap.c),hostmap) \
                  $(if $(wildcard tests/unit/test_dmodel.c),dmodel) \
-                 $(if $(wildcard tests/unit/test_health.c),health)
+                 $(if $(wildcard tests/unit/test_health.c),health) \
+                 $(if $(wildcard tests/unit/test_metrics.c),metrics)
 unit_maglev_deps := maglev log
 unit_config_deps := config addr log
 unit_addr_deps   := addr
@@ -21,6 +22,7 @@ unit_peek_tls_deps  := peek_tls hostmap
 unit_hostmap_deps   := hostmap
 unit_dmodel_deps    := dmodel config addr hostmap log health loop
 unit_health_deps    := health addr log loop
+unit_metrics_deps   := metrics addr log loop
 
 BUILD   ?= build
 ARCH    := $(shell uname -m | sed 's/aarch64/arm64/;s/x86_64/x86/')
@@ -34,7 +36,10 @@ CFLAGS   ?= -O2 -g
 # always applied, also when CFLAGS comes from the command line (make asan)
 XLB_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
 CPPFLAGS += -Iinclude -I$(BUILD) -Iuserspace
-LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl
+# xlb_build_info's version label: the commit, or "dev" outside a git tree
+XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+CPPFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
+LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Iinclude -I/usr/include/$(MULTI)
 

@@ -2,14 +2,18 @@
 # Installs everything xlb's build and tests need on Debian 12 with apt-get.
 # Idempotent and silent when all is present; never leaves a daemon running
 # (nginx-light's postinst would otherwise start nginx on :80, docker.io's
-# dockerd and containerd: tests start their own with scripts/dockerd.sh).
+# dockerd and containerd: tests start their own with scripts/dockerd.sh;
+# prometheus its server on :9090).
 set -euo pipefail
 
 PACKAGES=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
-	libcurl4-openssl-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
+	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
 	bats iproute2 ethtool iputils-ping python3 curl nginx-light socat
+	# promtool, which checks xlbd's /metrics (tests/bats/metrics.bats); the
+	# package's own server is stopped again like the daemons below
+	prometheus
 	# the compose stack and its tests (tests/bats/docker_compose.bats):
 	# dockerd, compose v1, stand-in base images built from a Debian root
 	# (scripts/images.sh), a real browser for the demo page
@@ -24,7 +28,7 @@ BENCH_PACKAGES=(
 
 # Daemons a package's postinst may start; stopped again unless they ran
 # before the install.
-DAEMONS=(nginx dockerd containerd haproxy)
+DAEMONS=(nginx dockerd containerd haproxy prometheus)
 
 # Prints the packages that are not fully installed.
 missing_packages() {
@@ -58,7 +62,8 @@ daemon_pids() {
 }
 
 # The systemd units behind DAEMONS that are active now (none without systemd).
-UNITS=(nginx.service docker.socket docker.service containerd.service haproxy.service)
+UNITS=(nginx.service docker.socket docker.service containerd.service haproxy.service
+	prometheus.service)
 active_units() {
 	local unit
 	command -v systemctl >/dev/null && [[ -d /run/systemd/system ]] || return 0
@@ -79,8 +84,9 @@ stop_started_daemons() {
 	local units_before=$1 pids_before=$2 unit pid i left
 	for unit in $(new_lines "$units_before" "$(active_units)"); do
 		systemctl stop "$unit" >/dev/null 2>&1 || true
-		# nginx would take :80 at the next boot, where xlb listens.
-		if [[ $unit == nginx.service || $unit == haproxy.service ]]; then
+		# nginx would take :80 at the next boot, where xlb listens;
+		# prometheus is here for promtool only.
+		if [[ $unit == nginx.service || $unit == haproxy.service || $unit == prometheus.service ]]; then
 			systemctl disable "$unit" >/dev/null 2>&1 || true
 		fi
 	done

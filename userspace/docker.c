@@ -82,6 +82,7 @@ struct xlb_docker {
 	size_t n_warned;
 	char **warns_new;
 	size_t n_warns_new;
+	struct xlb_docker_stats stats;	/* connected is derived from state */
 };
 
 static uint64_t now_ms(void)
@@ -348,6 +349,7 @@ static void event_queue(struct xlb_docker *d, const char *line, size_t len)
 {
 	struct xlb_devent ev, *more;
 
+	d->stats.events++;
 	if (xlb_dmodel_event(line, len, &ev)) {
 		pr_debug("event=docker_event_unreadable len=%zu", len);
 		return;
@@ -456,6 +458,7 @@ static void disconnected(struct xlb_docker *d, const char *why)
 		pr_warn("event=docker_down socket=%s err=\"%s\" serving=last_known_state "
 			"retry_ms=%u",
 			d->socket, why, d->backoff_ms);
+	d->stats.errors++;
 	d->state = DOWN;
 	d->sync_pending = 0;
 	d->n_evq = 0;
@@ -473,6 +476,7 @@ static void sync_finish_one(struct xlb_docker *d)
 				known_remove(d, &d->known[i]);
 		d->dirty = true;
 		apply_if_settled(d);
+		d->stats.last_sync_unix_s = (uint64_t)time(NULL);
 		/* logged after the maps hold the synced state */
 		if (d->state == SYNCING) {
 			pr_info("event=docker_synced socket=%s containers=%zu", d->socket,
@@ -489,6 +493,7 @@ static void list_done(struct xlb_docker *d, struct req *r)
 	int n = xlb_dmodel_list_ids(r->buf ? r->buf : "", r->len, &ids);
 
 	if (n < 0) {
+		d->stats.errors++;
 		pr_warn("event=docker_error request=\"GET %s\" err=\"unreadable answer\"",
 			req_path(r->kind));
 		free(ids);
@@ -662,6 +667,12 @@ static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
 }
 
 /* ---- life cycle --------------------------------------------------------------------- */
+
+void xlb_docker_get_stats(const struct xlb_docker *d, struct xlb_docker_stats *out)
+{
+	*out = d->stats;
+	out->connected = d->state == LIVE;
+}
 
 void xlb_docker_tick(struct xlb_docker *d)
 {

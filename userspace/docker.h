@@ -11,6 +11,7 @@
 #ifndef XLB_DOCKER_H
 #define XLB_DOCKER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "addr.h"
@@ -38,6 +39,16 @@ int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_d
 		   void *arg, struct xlb_docker **out);
 /* Reconnects and resyncs when due; call a few times a second. */
 void xlb_docker_tick(struct xlb_docker *d);
+
+/* How the sync with dockerd goes, for the metrics. */
+struct xlb_docker_stats {
+	bool connected;			/* event stream up and the first sync done */
+	uint64_t last_sync_unix_s;	/* end of the last full sync; 0: none yet */
+	uint64_t events;		/* events read from the stream */
+	uint64_t errors;		/* failed requests, unreadable answers, lost streams */
+};
+
+void xlb_docker_get_stats(const struct xlb_docker *d, struct xlb_docker_stats *out);
 void xlb_docker_free(struct xlb_docker *d);
 
 #endif

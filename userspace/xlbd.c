@@ -27,6 +27,7 @@
 #include "health.h"
 #include "log.h"
 #include "loop.h"
+#include "metrics.h"
 #include "netlink.h"
 #include "pins.h"
 #include "proxy.h"
@@ -60,6 +61,8 @@ struct opts {
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
 	uint32_t flow_entries;	/* 0: the compiled-in XLB_FLOW_ENTRIES */
+	bool has_metrics;
+	struct xlb_endpoint metrics;
 };
 
 struct daemon {
@@ -72,6 +75,7 @@ struct daemon {
 	struct xlb_loop *loop;
 	struct xlb_docker *docker;
 	struct xlb_health *health;
+	struct xlb_metrics *metrics;
 	struct xlb_dhealth *checks;	/* what health watches for Docker */
 	size_t n_checks;
 	struct xlb_attach_ctx actx;
@@ -90,7 +94,8 @@ static void usage(FILE *f)
 		   "            [--docker-resync-ms N] [--teardown-on-exit] [--flow-table-size N]\n"
 		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
-		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n");
+		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
+		   "            [--metrics ADDR:PORT]\n");
 }
 
 static int add_listen(struct xlb_endpoint *eps, int *n, const char *opt, const char *arg)
@@ -118,6 +123,16 @@ static int parse_limit(const char *opt, const char *arg, uint32_t min, uint32_t 
 	return 0;
 }
 
+static int parse_metrics(const char *arg, struct xlb_endpoint *ep)
+{
+	const char *why = "invalid";
+
+	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, ep, &why))
+		return pr_err("bad --metrics '%s': %s (ADDR:PORT, e.g. 127.0.0.1:9120)", arg, why),
+		       -EINVAL;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
@@ -138,6 +153,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "docker-resync-ms", required_argument, NULL, 8 },
 		{ "teardown-on-exit", no_argument, NULL, 9 },
 		{ "flow-table-size", required_argument, NULL, 10 },
+		{ "metrics", required_argument, NULL, 11 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -176,6 +192,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 8: err = parse_limit("docker-resync-ms", optarg, 100, &o->docker_resync_ms); break;
 		case 9: o->teardown_on_exit = true; break;
 		case 10: err = parse_limit("flow-table-size", optarg, 1024, &o->flow_entries); break;
+		case 11:
+			err = parse_metrics(optarg, &o->metrics);
+			o->has_metrics = !err;
+			break;
 		case 'c': o->config = optarg; break;
 		case 'p': o->pin_dir = optarg; break;
 		case 's': o->control = optarg; break;
@@ -428,6 +448,43 @@ static void flush_proxy_stats(struct daemon *d)
 			      bpf_map__fd(d->skel->maps.xlb_listeners));
 }
 
+/* ---- metrics ---------------------------------------------------------------- */
+
+/* Before each scrape: the proxy's counters as of now, Docker's sync. */
+static bool metrics_prepare(void *arg, struct xlb_docker_stats *docker)
+{
+	struct daemon *d = arg;
+
+	flush_proxy_stats(d);
+	if (!d->docker)
+		return false;
+	xlb_docker_get_stats(d->docker, docker);
+	return true;
+}
+
+static int start_metrics(struct daemon *d)
+{
+	struct xlb_metrics_opts mo = {
+		.listen = d->o.metrics,
+		.maps = {
+			.svc_info = bpf_map__fd(d->skel->maps.xlb_svc_info),
+			.backends = bpf_map__fd(d->skel->maps.xlb_backends),
+			.svc_stats = bpf_map__fd(d->skel->maps.xlb_svc_stats),
+			.be_stats = bpf_map__fd(d->skel->maps.xlb_be_stats),
+			.reasons = bpf_map__fd(d->skel->maps.xlb_reasons),
+			.flows = bpf_map__fd(d->skel->maps.xlb_flows),
+			.proxy_svc_stats = bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
+			.listeners = bpf_map__fd(d->skel->maps.xlb_listeners),
+		},
+		.prepare = metrics_prepare,
+		.arg = d,
+	};
+
+	if (!d->o.has_metrics)
+		return 0;
+	return xlb_metrics_start(d->loop, &mo, &d->metrics); /* logs its failure */
+}
+
 /* ---- event loop ----------------------------------------------------------- */
 
 static void reload_config(struct daemon *d)
@@ -567,6 +624,7 @@ static void close_watch(struct xlb_watch *w)
 
 static void cleanup(struct daemon *d)
 {
+	xlb_metrics_free(d->metrics);
 	xlb_docker_free(d->docker);
 	xlb_health_free(d->health);
 	free(d->checks);
@@ -754,7 +812,10 @@ static int start(struct daemon *d)
 	err = setup_loop(d);
 	if (err)
 		return pr_err("event loop: %s", strerror(-err)), err;
-	return start_discovery(d);
+	err = start_discovery(d);
+	if (!err)
+		err = start_metrics(d);
+	return err;
 }
 
 int main(int argc, char **argv)

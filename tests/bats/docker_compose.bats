@@ -106,6 +106,22 @@ every_api_answered() {
 # Chromium's HSTS preload list, so it is fetched as https://. The stack also
 # answers to *.app.localhost, which browsers resolve to this host by
 # themselves, and the page asks its sibling api.* name.
+@test "the lb serves Prometheus metrics on 127.0.0.1:9120: Docker connected, and each proxied request counted" {
+	local before after i
+	metric_value() {
+		curl -sS -m 5 http://127.0.0.1:9120/metrics |
+			awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "absent" }'
+	}
+	[[ $(metric_value xlb_docker_connected) == 1 ]] || fail "xlb_docker_connected: $(metric_value xlb_docker_connected)"
+	before=$(metric_value "xlb_proxy_connections_total{service=\"${COMPOSE_PROJECT}_api\",outcome=\"routed\"}")
+	for i in 1 2 3 4 5; do
+		[[ $(get api.app.dev "$BATS_TEST_TMPDIR/body") == 200 ]] || fail "request $i"
+	done
+	after=$(metric_value "xlb_proxy_connections_total{service=\"${COMPOSE_PROJECT}_api\",outcome=\"routed\"}")
+	[[ $before =~ ^[0-9]+$ && $after =~ ^[0-9]+$ ]] || fail "routed: before '$before' after '$after'; scrape: $(curl -sS -m 5 http://127.0.0.1:9120/metrics | grep -E 'xlb_proxy_connections_total')"
+	[[ $((after - before)) -eq 5 ]] || fail "routed grew by $((after - before)), not 5"
+}
+
 @test "in a headless Chromium the page shows the hostname of the api container that answered its fetch" {
 	local expected got
 	expected=$(api_hostnames)
