@@ -232,3 +232,21 @@ bool xlb_endpoint_equal(const struct xlb_endpoint *a, const struct xlb_endpoint 
 	return a->family == b->family && a->port == b->port && a->proto == b->proto &&
 	       memcmp(&a->addr, &b->addr, sizeof(a->addr)) == 0;
 }
+
+socklen_t xlb_endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == AF_INET) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(ep->port);
+		sin->sin_addr.s_addr = ep->addr.v4;
+		return sizeof(*sin);
+	}
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(ep->port);
+	memcpy(&sin6->sin6_addr, ep->addr.v6, sizeof(sin6->sin6_addr));
+	return sizeof(*sin6);
+}

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "xlb/maps.h"
 
@@ -35,6 +36,9 @@ const char *xlb_format_addr(uint8_t family, const struct xlb_addr *addr, char *b
 const char *xlb_format_endpoint(const struct xlb_endpoint *ep, char *buf, size_t len);
 /* "tcp", "udp" or "?" */
 const char *xlb_proto_name(uint8_t proto);
+
+/* ep as a socket address for bind/connect; returns its length. */
+socklen_t xlb_endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_storage *ss);
 
 bool xlb_endpoint_equal(const struct xlb_endpoint *a, const struct xlb_endpoint *b);
 

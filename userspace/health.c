@@ -609,31 +609,13 @@ static void on_check_event(struct xlb_watch *w, uint32_t events)
 	check_step(t);
 }
 
-static socklen_t endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (ep->family == AF_INET) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		sin->sin_addr.s_addr = ep->addr.v4;
-		return sizeof(*sin);
-	}
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(ep->port);
-	memcpy(&sin6->sin6_addr, ep->addr.v6, sizeof(sin6->sin6_addr));
-	return sizeof(*sin6);
-}
-
 /* 0 with the connect under way, -errno for a local failure (no socket, no
  * epoll slot), which says nothing about the backend. A refused connect
  * is the backend's, and ends the check. */
 static int check_connect(struct hc_target *t)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = endpoint_sockaddr(&t->ep, &ss);
+	socklen_t len = xlb_endpoint_sockaddr(&t->ep, &ss);
 	int err;
 
 	t->w.fd = socket(t->ep.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

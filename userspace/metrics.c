@@ -880,31 +880,12 @@ static void on_mhd_timer(struct xlb_watch *w, uint32_t events)
 	run_mhd(xlb_container_of(w, struct xlb_metrics, timer_w));
 }
 
-static socklen_t endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (ep->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		sin->sin_addr.s_addr = ep->addr.v4;
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(ep->port);
-	memcpy(&sin6->sin6_addr, ep->addr.v6, sizeof(sin6->sin6_addr));
-	return sizeof(*sin6);
-}
-
 /* Our own socket, so a failure names its step and errno precisely (MHD
  * would only say that it did not start). */
 static int listen_socket(const struct xlb_metrics *m, const struct xlb_endpoint *ep)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = endpoint_sockaddr(ep, &ss);
+	socklen_t len = xlb_endpoint_sockaddr(ep, &ss);
 	const char *step = "socket";
 	int one = 1, fd, err;
 

@@ -681,25 +681,6 @@ static int start_moving(struct conn *c)
 
 /* ---- connect ------------------------------------------------------------------ */
 
-static socklen_t sockaddr_of(const struct xlb_endpoint *ep, struct sockaddr_storage *ss)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (ep->family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(ep->port);
-		sin->sin_addr.s_addr = ep->addr.v4;
-		return sizeof(*sin);
-	}
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-
-	sin6->sin6_family = AF_INET6;
-	sin6->sin6_port = htons(ep->port);
-	memcpy(&sin6->sin6_addr, ep->addr.v6, 16);
-	return sizeof(*sin6);
-}
-
 static void on_connect_event(struct xlb_watch *w, uint32_t events);
 static void connect_failed(struct conn *c, int err);
 
@@ -723,7 +704,7 @@ static int connect_backend(struct conn *c, uint32_t skip_be)
 	c->backend.w.fn = on_connect_event;
 	if (rcvbuf_preset(c->p))
 		bound_rcvbuf(fd);
-	len = sockaddr_of(&r.backend, &ss);
+	len = xlb_endpoint_sockaddr(&r.backend, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
 		err = -errno;
 		fd_close(&c->backend.w.fd);
@@ -912,7 +893,7 @@ static void local_name(const struct listener *l, int fd, struct sockaddr_storage
 	static const uint8_t zero[16];
 
 	if (memcmp(&l->ep.addr, zero, l->ep.family == AF_INET ? 4 : 16) != 0) {
-		sockaddr_of(&l->ep, local);
+		xlb_endpoint_sockaddr(&l->ep, local);
 		return;
 	}
 	getsockname(fd, (struct sockaddr *)local, &llen);
@@ -991,7 +972,7 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 static int listen_socket(const struct xlb_endpoint *ep, bool bound_rcv)
 {
 	struct sockaddr_storage ss;
-	socklen_t len = sockaddr_of(ep, &ss);
+	socklen_t len = xlb_endpoint_sockaddr(ep, &ss);
 	int one = 1, fd, err;
 
 	fd = socket(ep->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
