@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -73,6 +74,9 @@ static void print_usage(FILE *out)
 		"  flows [--service NAME] [--backend ADDR:PORT]\n"
 		"                                  tracked client flows\n"
 		"  stats                           per-service, per-backend, per-reason and proxy counters\n"
+		"  stats --watch [--interval S] [--count N]\n"
+		"                                  live rates per second, every S seconds (default 1),\n"
+		"                                  N times (default: until interrupted)\n"
 		"Change the running balancer (through xlbd):\n"
 		"  service add NAME [--listen ADDR:PORT/PROTO] [--host HOST]... [--proto http|tls]\n"
 		"                                  at least one of --listen and --host; HOST is a\n"
@@ -117,6 +121,9 @@ enum sub_opt {
 	SUB_BACKEND = 1 << 4,
 	SUB_HOST = 1 << 5,
 	SUB_PROTO = 1 << 6,
+	SUB_WATCH = 1 << 7,
+	SUB_INTERVAL = 1 << 8,
+	SUB_COUNT = 1 << 9,
 };
 
 /* More --host options than one control request can carry (see
@@ -131,6 +138,9 @@ struct sub_args {
 	const char *weight;
 	const char *service;
 	const char *backend;
+	bool watch;
+	const char *interval;
+	const char *count;
 	char **pos;	/* positional arguments after the command words */
 	int npos;
 };
@@ -145,6 +155,9 @@ static const struct option all_sub_opts[] = {
 	{ "backend", required_argument, NULL, SUB_BACKEND },
 	{ "host", required_argument, NULL, SUB_HOST },
 	{ "proto", required_argument, NULL, SUB_PROTO },
+	{ "watch", no_argument, NULL, SUB_WATCH },
+	{ "interval", required_argument, NULL, SUB_INTERVAL },
+	{ "count", required_argument, NULL, SUB_COUNT },
 };
 
 #define N_SUB_OPTS (sizeof(all_sub_opts) / sizeof(all_sub_opts[0]))
@@ -179,6 +192,9 @@ static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_ar
 	case SUB_BACKEND: a->backend = optarg; break;
 	case SUB_HOST: return store_host(what, a);
 	case SUB_PROTO: a->proto = optarg; break;
+	case SUB_WATCH: a->watch = true; break;
+	case SUB_INTERVAL: a->interval = optarg; break;
+	case SUB_COUNT: a->count = optarg; break;
 	}
 	return CTL_OK;
 }
@@ -1607,16 +1623,290 @@ static json_t *stats_json(const struct state *st, const struct xlb_reason_count 
 	return root;
 }
 
+/* ---- stats --watch: rates between two samples ------------------------------ */
+
+struct sample {
+	struct state st;
+	struct xlb_reason_count counts[XLB_R_MAX];
+	double t;	/* CLOCK_MONOTONIC, seconds */
+};
+
+struct rate_view {
+	const struct sample *cur, *prev;
+	double dt;
+	size_t reasons[XLB_R_MAX];	/* the reasons that moved, in order */
+	size_t n_reasons;
+};
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int sample_load(const struct ctl *ctl, struct sample *smp)
+{
+	*smp = (struct sample){ 0 };
+	smp->t = monotonic_s();
+	return load_state(ctl, &smp->st) || load_state_counters(ctl, &smp->st) ||
+			       load_reasons(ctl, smp->counts)
+		       ? CTL_FAIL
+		       : CTL_OK;
+}
+
+/* Per second from a counter's two readings; a counter that went back (the
+ * maps were made anew) counts from zero. */
+static __u64 per_second(__u64 now, __u64 before, double dt)
+{
+	__u64 d = now >= before ? now - before : now;
+
+	return dt > 0 ? (__u64)((double)d / dt + 0.5) : 0;
+}
+
+/* The same slot in the previous sample, if it held the same service (ids
+ * are reused after a delete). */
+static const struct xlb_counters *prev_svc_counters(const struct rate_view *v, __u32 id)
+{
+	const struct state *p = &v->prev->st;
+
+	if (!svc_used(p, id) || strcmp(p->svc[id].name, v->cur->st.svc[id].name))
+		return NULL;
+	return &p->svc_c[id];
+}
+
+static const struct xlb_counters *prev_be_counters(const struct rate_view *v, __u32 id)
+{
+	const struct state *p = &v->prev->st, *c = &v->cur->st;
+
+	if (!be_used(p, id) || p->be[id].svc_id != c->be[id].svc_id ||
+	    memcmp(&p->be[id].addr, &c->be[id].addr, sizeof(c->be[id].addr)) ||
+	    p->be[id].port != c->be[id].port)
+		return NULL;
+	return &p->be_c[id];
+}
+
+static void rates_of(const struct rate_view *v, const struct xlb_counters *now,
+		     const struct xlb_counters *before, struct xlb_counters *out)
+{
+	static const struct xlb_counters zero;
+
+	if (!before)
+		before = &zero;
+	out->packets = per_second(now->packets, before->packets, v->dt);
+	out->bytes = per_second(now->bytes, before->bytes, v->dt);
+	out->new_flows = per_second(now->new_flows, before->new_flows, v->dt);
+}
+
+static void fill_svc_rate_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct rate_view *v = ctx;
+	__u32 id = v->cur->st.svc_ids[row];
+	struct xlb_counters r;
+
+	rates_of(v, &v->cur->st.svc_c[id], prev_svc_counters(v, id), &r);
+	cell_str(cells[0], v->cur->st.svc[id].name);
+	cells_counters(cells + 1, &r);
+}
+
+static void fill_be_rate_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct rate_view *v = ctx;
+	const struct state *st = &v->cur->st;
+	__u32 id = st->be_ids[row];
+	char ep[XLB_EP_STRLEN];
+	struct xlb_counters r;
+
+	rates_of(v, &st->be_c[id], prev_be_counters(v, id), &r);
+	cell_str(cells[0], svc_name(st, st->be[id].svc_id));
+	cell_str(cells[1], format_backend(&st->be[id], ep, sizeof(ep)));
+	cells_counters(cells + 2, &r);
+}
+
+static void fill_reason_rate_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct rate_view *v = ctx;
+	size_t r = v->reasons[row];
+
+	cell_str(cells[0], xlb_reason_names[r]);
+	cell_u64(cells[1], per_second(v->cur->counts[r].packets, v->prev->counts[r].packets, v->dt));
+	cell_u64(cells[2], per_second(v->cur->counts[r].bytes, v->prev->counts[r].bytes, v->dt));
+}
+
+static void rate_view_init(struct rate_view *v, const struct sample *cur, const struct sample *prev)
+{
+	*v = (struct rate_view){ .cur = cur, .prev = prev, .dt = cur->t - prev->t };
+	for (size_t r = 0; r < XLB_R_MAX; r++)
+		if (cur->counts[r].packets != prev->counts[r].packets)
+			v->reasons[v->n_reasons++] = r;
+}
+
+static int print_rates(struct rate_view *v)
+{
+	static const struct xlb_table_col svc_cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT }, { "PKTS/S", XLB_ALIGN_RIGHT },
+		{ "BYTES/S", XLB_ALIGN_RIGHT }, { "FLOWS/S", XLB_ALIGN_RIGHT },
+	};
+	static const struct xlb_table_col be_cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT }, { "BACKEND", XLB_ALIGN_LEFT },
+		{ "PKTS/S", XLB_ALIGN_RIGHT }, { "BYTES/S", XLB_ALIGN_RIGHT },
+		{ "FLOWS/S", XLB_ALIGN_RIGHT },
+	};
+	static const struct xlb_table_col reason_cols[] = {
+		{ "REASON", XLB_ALIGN_LEFT }, { "PKTS/S", XLB_ALIGN_RIGHT },
+		{ "BYTES/S", XLB_ALIGN_RIGHT },
+	};
+	int rc;
+
+	printf("rates over the last %.2f s\n\n", v->dt);
+	rc = print_table(svc_cols, 4, v->cur->st.n_svcs, fill_svc_rate_row, v);
+	if (!rc) {
+		putchar('\n');
+		rc = print_table(be_cols, 5, v->cur->st.n_bes, fill_be_rate_row, v);
+	}
+	if (!rc) {
+		putchar('\n');
+		rc = print_table(reason_cols, 3, v->n_reasons, fill_reason_rate_row, v);
+	}
+	return rc;
+}
+
+static json_t *rate_obj(const struct xlb_counters *r)
+{
+	json_t *o = json_object();
+
+	jset(o, "packets_per_s", jint(r->packets));
+	jset(o, "bytes_per_s", jint(r->bytes));
+	jset(o, "new_flows_per_s", jint(r->new_flows));
+	return o;
+}
+
+static json_t *rates_json(const struct rate_view *v)
+{
+	const struct state *st = &v->cur->st;
+	json_t *root = json_object(), *svcs = json_array(), *bes = json_array();
+	json_t *reasons = json_object();
+	struct xlb_counters r;
+	char ep[XLB_EP_STRLEN];
+
+	jset(root, "interval_s", json_real(v->dt));
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		__u32 id = st->svc_ids[i];
+		json_t *o;
+
+		rates_of(v, &st->svc_c[id], prev_svc_counters(v, id), &r);
+		o = rate_obj(&r);
+		jset(o, "service", json_string(st->svc[id].name));
+		jpush(svcs, o);
+	}
+	for (size_t i = 0; i < st->n_bes; i++) {
+		__u32 id = st->be_ids[i];
+		json_t *o;
+
+		rates_of(v, &st->be_c[id], prev_be_counters(v, id), &r);
+		o = rate_obj(&r);
+		jset(o, "service", json_string(svc_name(st, st->be[id].svc_id)));
+		jset(o, "backend", json_string(format_backend(&st->be[id], ep, sizeof(ep))));
+		jpush(bes, o);
+	}
+	for (size_t r_ = 0; r_ < XLB_R_MAX; r_++)
+		jset(reasons, xlb_reason_names[r_],
+		     jint(per_second(v->cur->counts[r_].packets, v->prev->counts[r_].packets, v->dt)));
+	jset(root, "services", svcs);
+	jset(root, "backends", bes);
+	jset(root, "reasons_packets_per_s", reasons);
+	return root;
+}
+
+static int parse_watch_args(const struct sub_args *a, double *interval, long *count)
+{
+	char *end;
+
+	*interval = 1.0;
+	*count = -1;
+	if (a->interval) {
+		errno = 0;
+		*interval = strtod(a->interval, &end);
+		if (errno || end == a->interval || *end || !(*interval >= 0.1 && *interval <= 3600))
+			return complain(CTL_USAGE, "stats: --interval '%s': seconds from 0.1 to 3600",
+					a->interval);
+	}
+	if (a->count) {
+		errno = 0;
+		*count = strtol(a->count, &end, 10);
+		if (errno || end == a->count || *end || *count < 1)
+			return complain(CTL_USAGE, "stats: --count '%s': a whole number from 1",
+					a->count);
+	}
+	if ((a->interval || a->count) && !a->watch)
+		return complain(CTL_USAGE, "stats: --interval and --count go with --watch");
+	return CTL_OK;
+}
+
+static void sleep_s(double s)
+{
+	struct timespec ts = { .tv_sec = (time_t)s,
+			       .tv_nsec = (long)((s - (double)(time_t)s) * 1e9) };
+
+	while (nanosleep(&ts, &ts) && errno == EINTR)
+		;
+}
+
+/* One sample, then every interval the rates since the one before: a
+ * table per sample (the screen cleared first on a terminal), or one JSON
+ * object per line with --json. */
+static int stats_watch(struct ctl *ctl, double interval, long count)
+{
+	struct sample smp[2];
+	bool tty = isatty(STDOUT_FILENO);
+	int rc = sample_load(ctl, &smp[0]), cur = 0;
+
+	for (long n = 0; !rc && (count < 0 || n < count); n++) {
+		struct rate_view v;
+
+		sleep_s(interval);
+		rc = sample_load(ctl, &smp[cur ^ 1]);
+		if (rc)
+			break;
+		cur ^= 1;
+		rate_view_init(&v, &smp[cur], &smp[cur ^ 1]);
+		if (ctl->json) {
+			json_t *o = rates_json(&v);
+
+			json_dumpf(o, stdout, JSON_COMPACT);
+			putchar('\n');
+			json_decref(o);
+		} else {
+			if (tty)
+				fputs("\033[H\033[2J", stdout);
+			rc = print_rates(&v);
+			if (!tty)
+				putchar('\n');
+		}
+		fflush(stdout);
+		state_free(&smp[cur ^ 1].st);
+	}
+	state_free(&smp[0].st);
+	state_free(&smp[1].st);
+	return rc;
+}
+
 static int cmd_stats(struct ctl *ctl, int argc, char **argv)
 {
 	struct xlb_reason_count counts[XLB_R_MAX];
 	struct proxy_stats p = { 0 };
 	struct sub_args a;
 	struct state st;
-	int rc = parse_sub_args(ctl, "stats", argc, argv, SUB_JSON, 0, 0, &a);
+	double interval;
+	long count;
+	int rc = parse_sub_args(ctl, "stats", argc, argv,
+				SUB_JSON | SUB_WATCH | SUB_INTERVAL | SUB_COUNT, 0, 0, &a);
 
-	if (rc || (rc = require_pins(ctl)))
+	if (rc || (rc = parse_watch_args(&a, &interval, &count)) || (rc = require_pins(ctl)))
 		return rc;
+	if (a.watch)
+		return stats_watch(ctl, interval, count);
 	if (load_state(ctl, &st) || load_state_counters(ctl, &st) || load_reasons(ctl, counts) ||
 	    load_proxy_stats(ctl, &st, &p)) {
 		rc = CTL_FAIL;

@@ -85,6 +85,7 @@ teardown() {
 	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
 	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
 	if [[ -n ${LOOP_PID-} ]]; then kill "$LOOP_PID" 2>/dev/null || true; fi
+	if [[ -n ${SOCAT_PID-} ]]; then kill "$SOCAT_PID" 2>/dev/null || true; fi
 	l4_client_down
 	return "$stopped"
 }
@@ -421,4 +422,25 @@ reason_count() {
 	peer_ns=$(docker inspect -f '{{.NetworkSettings.SandboxKey}}' xlbdt_l4_1)
 	! nsenter --net="$peer_ns" ip -d link show dev eth0 | grep -q 'prog/xdp'
 	l4_client_down
+}
+
+@test "docker: xlbd only reads the Engine API: every request it sends is a GET" {
+	local proxy=$BATS_TEST_TMPDIR/docker-proxy.sock dump=$BATS_TEST_TMPDIR/requests methods
+	# everything xlbd writes to the socket, copied on its way to dockerd
+	socat -r "$dump" "UNIX-LISTEN:$proxy,fork" UNIX-CONNECT:/var/run/docker.sock &
+	SOCAT_PID=$!
+	wait_until 5 test -S "$proxy"
+	replica api 1
+	start_dt_xlbd --docker="$proxy"
+	replica api 2
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	docker stop -t 2 xlbdt_api_1 >/dev/null
+	wait_until 10 grep -q 'event=backend_del' "$DT_LOG"
+	kill "$SOCAT_PID"
+	methods=$(grep -aoE '^[A-Z]+ /[^ ]* HTTP/1\.[01]' "$dump" | cut -d' ' -f1 | sort | uniq -c)
+	echo "$methods"
+	grep -aqE '^GET /v1\.[0-9]+/containers/json' "$dump"
+	grep -aqE '^GET /v1\.[0-9]+/events' "$dump"
+	grep -aqE '^GET /v1\.[0-9]+/containers/[0-9a-f]+/json' "$dump"
+	[[ $(grep -aoE '^[A-Z]+ /' "$dump" | grep -vc '^GET ') -eq 0 ]]
 }

@@ -111,3 +111,35 @@ backend = 10.200.1.2:8000")"
 		[[ $status -eq 0 && $output == *'"hostname": "be1"'* ]] || fail "VIP:$i: $output"
 	done
 }
+
+# field F of service S in one line of `stats --watch --json`
+watch_rate() {
+	python3 -c 'import json, sys
+j = json.loads(sys.argv[1])
+print(next(s[sys.argv[3]] for s in j["services"] if s["service"] == sys.argv[2]))' "$@"
+}
+
+@test "xlbctl stats --watch: per-second rates while a client loops, zero once it stopped" {
+	local loop pps flows
+	start_xlbd "$(write_config "$(balance_config)")"
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	in_client bash -c 'end=$((SECONDS + 4)); while ((SECONDS < end)); do
+		curl -s -o /dev/null -m 2 "http://$1/"; done' _ "$VIP4" &
+	loop=$!
+	run xlbctl stats --watch --json --interval 1 --count 2
+	wait "$loop"
+	[[ $status -eq 0 && ${#lines[@]} -eq 2 ]] || fail "status $status: $output"
+	pps=$(watch_rate "${lines[1]}" api packets_per_s)
+	flows=$(watch_rate "${lines[1]}" api new_flows_per_s)
+	[[ $pps -gt 0 && $flows -gt 0 ]] || fail "under load: packets/s $pps, new flows/s $flows"
+	[[ $(watch_rate "${lines[1]}" dns packets_per_s) -eq 0 ]] || fail "dns moved: ${lines[1]}"
+	run xlbctl stats --watch --json --interval 0.5 --count 1
+	[[ $status -eq 0 && $(watch_rate "$output" api packets_per_s) -eq 0 ]] ||
+		fail "idle: $output"
+	run xlbctl stats --watch --interval 0.2 --count 1
+	[[ $status -eq 0 && $output == *"rates over the last"* && $output == *"PKTS/S"* ]] ||
+		fail "text: $output"
+	run xlbctl stats --watch --interval 0
+	[[ $status -eq 2 && ${#lines[@]} -eq 1 && $output == *"--interval '0': seconds from 0.1 to 3600"* ]] ||
+		fail "bad interval: status $status: $output"
+}
