@@ -93,13 +93,21 @@ $(BUILD)/bpf_test: tests/bpf/bpf_test.c $(SKELS) $(wildcard tests/bpf/*.h) | $(B
 test-bpf: $(BUILD)/bpf_test
 	tests/bpf/run.sh $(BUILD)/bpf_test
 
+# issue 6's XDP fuzz loop: a bounded run in `make test`, the long one here
+$(BUILD)/xdp_fuzz: tests/bpf/xdp_fuzz.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)
+	$(CC) $(CPPFLAGS) -Itests/bpf $(XLB_CFLAGS) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+.PHONY: fuzz-xdp
+fuzz-xdp: $(BUILD)/xdp_fuzz
+	tests/bpf/run.sh $(BUILD)/xdp_fuzz --iterations 1000000
+
 test-bats: all
 	bats --print-output-on-failure tests/bats
 
 # One driver runs every suite and ends with "test: N passed, M failed".
 # The integration suite runs twice: with the normal build, and with xlbd and
 # xlbctl built with ASan+UBSan (a leak or a memory error fails the run).
-test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test fuzz-build
+test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test $(BUILD)/xdp_fuzz fuzz-build
 	ASAN_BUILD=build-asan tests/run.sh $(BUILD)
 
 # The netns lab (XDP and the proxy), then the compose stack of the mission.

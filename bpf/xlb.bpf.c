@@ -298,6 +298,18 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p, in
 	return XDP_REDIRECT;
 }
 
+/* IPv6 has no header checksum. */
+static __always_inline int ipv4_header_intact(const struct xlb_pkt *p)
+{
+	const struct iphdr *ip = p->l3;
+
+	if (p->key.family != AF_INET)
+		return 1;
+	if ((void *)(ip + 1) > p->data_end)
+		return 0;
+	return ipv4_csum_ok(ip, ip->ihl, p->data_end);
+}
+
 static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,
 				      const struct xlb_svc *svc)
 {
@@ -308,6 +320,14 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,
 	if (ttl_expiring(p)) {
 		count_reason(XLB_R_PASS_TTL, p->len);
 		return XDP_PASS;
+	}
+	/* a router verifies the header it rewrites (RFC 1812 5.2.2): an
+	 * incremental update would keep a wrong checksum wrong, and the
+	 * packet would reach the backend only to be dropped there, after
+	 * taking a flow */
+	if (!ipv4_header_intact(p)) {
+		count_reason(XLB_R_DROP_BAD_HEADER, p->len);
+		return XDP_DROP;
 	}
 	be_id = backend_for_flow(p, svc->id, &be, &new_flow);
 	if (!be_id || !be) {
@@ -516,7 +536,9 @@ int xlb_return(struct __sk_buff *skb)
 	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
 		return TC_ACT_OK;
 	r = rnat_find(&p);
-	if (!r)
+	/* a reply with a broken IPv4 header is left to the kernel, which
+	 * drops it; rewriting would keep the checksum wrong */
+	if (!r || !ipv4_header_intact(&p))
 		return TC_ACT_OK;
 	if (snat_skb(skb, &p, r))
 		return TC_ACT_SHOT;

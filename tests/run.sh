@@ -5,6 +5,7 @@
 # usage: tests/run.sh BUILD_DIR
 #   BUILD_DIR/unit/test_*    cmocka unit tests (CMOCKA_MESSAGE_OUTPUT=TAP)
 #   BUILD_DIR/bpf_test       BPF packet tests, via tests/bpf/run.sh
+#   BUILD_DIR/xdp_fuzz       XDP fuzz loop (bounded), via tests/bpf/run.sh
 #   tests/bats/*.bats        netns integration tests (bats --tap)
 # Exit status 1 when a test failed or a suite crashed (non-zero exit
 # without a failed test, or fewer results than its plan announced).
@@ -67,6 +68,28 @@ fuzz_tap() {
 	done < <(tests/fuzz/run.sh "${FUZZ_QUICK_SECS:-30}" "${bins[@]}")
 }
 
+# xdp_fuzz_tap: issue 6's XDP fuzz loop (tests/bpf/xdp_fuzz.c), a bounded
+# run as one TAP line; its other output becomes "# " lines.
+xdp_fuzz_tap() {
+	local line summary="" rc=255
+	echo "1..1"
+	while IFS= read -r line; do
+		if [[ $line == "__rc__ "* ]]; then
+			rc=${line#__rc__ }
+		elif [[ $line == "xdp_fuzz: "*" packets (seed "* ]]; then
+			summary=${line#xdp_fuzz: }
+		else
+			echo "# $line"
+		fi
+	done < <(tests/bpf/run.sh "$BUILD/xdp_fuzz" --iterations "${XDP_FUZZ_ITERATIONS:-200000}" 2>&1
+		echo "__rc__ $?")
+	if [[ $rc == 0 && -n $summary ]]; then
+		echo "ok 1 - xdp fuzz: $summary"
+	else
+		echo "not ok 1 - xdp fuzz: ${summary:-no summary} (exit $rc)"
+	fi
+}
+
 main() {
 	cd "$REPO" || exit 1
 	local t
@@ -76,6 +99,9 @@ main() {
 	done
 	if [[ -x $BUILD/bpf_test && -x tests/bpf/run.sh ]]; then
 		run_suite "bpf" tests/bpf/run.sh "$BUILD/bpf_test"
+	fi
+	if [[ -x $BUILD/xdp_fuzz ]]; then
+		run_suite "xdp fuzz" xdp_fuzz_tap
 	fi
 	if compgen -G "$BUILD/fuzz/fuzz_*" >/dev/null; then
 		run_suite "fuzz" fuzz_tap

@@ -582,6 +582,13 @@ static void mut_cut_in_udp_totlen(uint8_t *f, size_t *len)
 	*len = L3 + 20 + 4;
 }
 
+/* One bit of the stored checksum off: the header no longer sums right. */
+static void mut_bad_ipv4_csum(uint8_t *f, size_t *len)
+{
+	(void)len;
+	f[L3 + 11] ^= 0x01;
+}
+
 static void mut_ihl4(uint8_t *f, size_t *len)
 {
 	(void)len;
@@ -1038,6 +1045,10 @@ static const struct tcase cases[] = {
 	    .mutate = mut_cut_in_udp_totlen, DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "ipv4 ihl 4", .in = in_v4_syn, .mutate = mut_ihl4,
 	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "ipv4 header checksum wrong, to a service: dropped, no flow", .in = in_v4_syn,
+	    .mutate = mut_bad_ipv4_csum, DROPPED(XLB_R_DROP_BAD_HEADER)),
+	XDP(.name = "ipv4 header checksum wrong, with 40 bytes of options: dropped",
+	    .in = in_v4_syn_opt40, .mutate = mut_bad_ipv4_csum, DROPPED(XLB_R_DROP_BAD_HEADER)),
 	XDP(.name = "ipv4 version 5", .in = in_v4_syn, .mutate = mut_ipv4_version5,
 	    DROPPED(XLB_R_DROP_BAD_HEADER)),
 	XDP(.name = "ipv4 tot_len past the end of the frame", .in = in_v4_syn,
@@ -1070,6 +1081,9 @@ static const struct tcase cases[] = {
 	TC(.name = "return: v4 tcp data", .in = in_reply_v4_data, .prepare = prep_reply_flow,
 	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
 	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: reply with a wrong ipv4 header checksum: ok untouched",
+	   .in = in_reply_v4, .mutate = mut_bad_ipv4_csum, .prepare = prep_reply_flow, .be = BE_A4,
+	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 	TC(.name = "return: v4 with ip options", .in = in_reply_v4_opts, .prepare = prep_reply_flow,
 	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
 	   .reason = XLB_R_RNAT_REDIRECT),
