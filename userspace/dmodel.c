@@ -728,7 +728,7 @@ static int check_add(struct xlb_dmodel *m, const char *svc, const struct xlb_end
 
 /* The service's shape from its first container; names merged from all. */
 static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer *const *cs,
-			 size_t n, const struct xlb_endpoint *vip, const struct xlb_config *done,
+			 size_t n, const struct xlb_dmodel_opts *o, const struct xlb_config *done,
 			 xlb_dmodel_warn_fn warn, void *arg)
 {
 	const struct xlb_dcontainer *first = cs[0];
@@ -739,9 +739,9 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 	s->tls = first->tls;
 	if (first->has_listen) {
 		s->listen = first->listen;
-		if (!s->listen.family && vip) {
-			s->listen.addr = vip->addr;
-			s->listen.family = vip->family;
+		if (!s->listen.family && o->vip) {
+			s->listen.addr = o->vip->addr;
+			s->listen.family = o->vip->family;
 		}
 		s->has_listen = s->listen.family != 0;
 		if (!s->has_listen)
@@ -749,6 +749,13 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 			      "service %s: label xlb.listen on container %s needs a VIP: start "
 			      "xlbd with --vip or --iface",
 			      s->name, first->name);
+		if (s->has_listen && s->listen.port < o->min_listen_port) {
+			warnf(warn, arg,
+			      "service %s: label xlb.listen on container %s: port %u is below "
+			      "--docker-min-listen-port %u; not published",
+			      s->name, first->name, s->listen.port, o->min_listen_port);
+			s->has_listen = false;
+		}
 		other = s->has_listen ? listen_claimed(done, &s->listen) : NULL;
 		if (other) {
 			warnf(warn, arg,
@@ -799,7 +806,7 @@ static int service_backends(struct xlb_cfg_service *s, const struct xlb_dcontain
 }
 
 static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *const *cs, size_t n,
-			  const struct xlb_endpoint *vip, xlb_dmodel_warn_fn warn, void *arg)
+			  const struct xlb_dmodel_opts *o, xlb_dmodel_warn_fn warn, void *arg)
 {
 	struct xlb_config *cfg = &m->cfg;
 	size_t checks_before = m->n_checks;
@@ -813,7 +820,7 @@ static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *con
 	s = &more[cfg->n_services];
 	memset(s, 0, sizeof(*s));
 	/* counted only once shaped: the claims look at the finished ones */
-	err = service_shape(s, cs, n, vip, cfg, warn, arg);
+	err = service_shape(s, cs, n, o, cfg, warn, arg);
 	if (!err)
 		err = service_backends(s, cs, n, m);
 	cfg->n_services++;
@@ -827,7 +834,7 @@ static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *con
 }
 
 int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
-		     const struct xlb_endpoint *vip, struct xlb_dmodel *out,
+		     const struct xlb_dmodel_opts *o, struct xlb_dmodel *out,
 		     xlb_dmodel_warn_fn warn, void *arg)
 {
 	const struct xlb_dcontainer **sorted = calloc(n ? n : 1, sizeof(*sorted));
@@ -843,7 +850,7 @@ int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 	for (size_t i = 0, j; i < n && !err; i = j) {
 		for (j = i + 1; j < n && strcmp(sorted[j]->service, sorted[i]->service) == 0; j++)
 			;
-		err = service_append(out, sorted + i, j - i, vip, warn, arg);
+		err = service_append(out, sorted + i, j - i, o, warn, arg);
 	}
 	free(sorted);
 	if (err)

@@ -91,13 +91,22 @@ struct xlb_dmodel {
 
 typedef void (*xlb_dmodel_warn_fn)(void *arg, const char *msg);
 
+/* What the operator lets labels publish. */
+struct xlb_dmodel_opts {
+	const struct xlb_endpoint *vip;	/* address of listeners given as a port
+					 * only; NULL: none */
+	/* xlb.listen below this port is not published (warned): on the
+	 * default VIP, the uplink's own address, a label could otherwise take
+	 * the host's SSH or DNS traffic. 0 or 1: any port. */
+	uint16_t min_listen_port;
+};
+
 /* Groups containers into services: one per compose service (so replicas
  * are one service's backends), names merged, the rest taken from the
  * service's first container by name. Where two services claim one host
- * name or listener, the first service by name keeps it (warned). vip
- * (NULL: none) is the address of listeners given as a port only. */
+ * name or listener, the first service by name keeps it (warned). */
 int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
-		     const struct xlb_endpoint *vip, struct xlb_dmodel *out,
+		     const struct xlb_dmodel_opts *o, struct xlb_dmodel *out,
 		     xlb_dmodel_warn_fn warn, void *arg);
 void xlb_dmodel_free(struct xlb_dmodel *m);
 

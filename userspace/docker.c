@@ -59,6 +59,7 @@ struct xlb_docker {
 	char socket[108];
 	bool has_vip;
 	struct xlb_endpoint vip;
+	uint16_t min_listen_port;
 	uint32_t resync_ms;
 	xlb_docker_apply_fn apply;
 	void *arg;
@@ -187,6 +188,8 @@ static void collect_warning(void *arg, const char *msg)
 static void apply_now(struct xlb_docker *d)
 {
 	const struct xlb_dcontainer **cs = calloc(d->n_known + 1, sizeof(*cs));
+	struct xlb_dmodel_opts mo = { .vip = d->has_vip ? &d->vip : NULL,
+				      .min_listen_port = d->min_listen_port };
 	struct xlb_dmodel m;
 	size_t n = 0;
 
@@ -197,7 +200,7 @@ static void apply_now(struct xlb_docker *d)
 			cs[n++] = &d->known[i].c;
 	d->warns_new = NULL;
 	d->n_warns_new = 0;
-	if (xlb_dmodel_build(cs, n, d->has_vip ? &d->vip : NULL, &m, collect_warning, d) == 0) {
+	if (xlb_dmodel_build(cs, n, &mo, &m, collect_warning, d) == 0) {
 		d->apply(d->arg, &m, collect_warning, d);
 		xlb_dmodel_free(&m);
 		d->dirty = false;
@@ -707,6 +710,7 @@ int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_d
 		d->has_vip = true;
 		d->vip = *o->vip;
 	}
+	d->min_listen_port = o->min_listen_port;
 	d->resync_ms = o->resync_ms ? o->resync_ms : 30000;
 	d->apply = fn;
 	d->arg = arg;

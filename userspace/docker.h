@@ -21,10 +21,15 @@
 /* The Engine API version xlbd speaks (Docker 20.10 and later). */
 #define XLB_DOCKER_API "v1.41"
 #define XLB_DOCKER_SOCKET "/var/run/docker.sock"
+/* Labels publish L4 listeners from this port up unless xlbd is told
+ * otherwise (--docker-min-listen-port): the privileged ports of the host's
+ * own address are the operator's. */
+#define XLB_DOCKER_MIN_LISTEN_PORT 1024
 
 struct xlb_docker_opts {
 	const char *socket;
 	const struct xlb_endpoint *vip;	/* for xlb.listen=PORT/PROTO; NULL: none */
+	uint16_t min_listen_port;	/* see struct xlb_dmodel_opts */
 	uint32_t resync_ms;
 };
 

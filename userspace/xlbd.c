@@ -57,6 +57,7 @@ struct opts {
 	bool docker;
 	const char *docker_socket;
 	uint32_t docker_resync_ms;
+	uint32_t docker_min_listen_port;
 	bool has_vip;
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
@@ -91,7 +92,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
 		   "            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
-		   "            [--docker-resync-ms N] [--teardown-on-exit] [--flow-table-size N]\n"
+		   "            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
+		   "            [--teardown-on-exit] [--flow-table-size N]\n"
 		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
@@ -154,6 +156,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "teardown-on-exit", no_argument, NULL, 9 },
 		{ "flow-table-size", required_argument, NULL, 10 },
 		{ "metrics", required_argument, NULL, 11 },
+		{ "docker-min-listen-port", required_argument, NULL, 12 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -164,6 +167,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->pin_dir = XLB_DEFAULT_PIN_DIR;
 	o->control = XLB_DEFAULT_CONTROL;
 	o->lim = defaults;
+	o->docker_min_listen_port = XLB_DOCKER_MIN_LISTEN_PORT;
 	while (!err && (c = getopt_long(argc, argv, "c:i:p:s:l:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': err = add_listen(o->http_listen, &o->n_http, "http-listen", optarg); break;
@@ -192,6 +196,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		case 8: err = parse_limit("docker-resync-ms", optarg, 100, &o->docker_resync_ms); break;
 		case 9: o->teardown_on_exit = true; break;
 		case 10: err = parse_limit("flow-table-size", optarg, 1024, &o->flow_entries); break;
+		case 12:
+			err = parse_limit("docker-min-listen-port", optarg, 1,
+					  &o->docker_min_listen_port);
+			if (!err && o->docker_min_listen_port > 65535) {
+				pr_err("bad --docker-min-listen-port '%s' (1-65535)", optarg);
+				err = -EINVAL;
+			}
+			break;
 		case 11:
 			err = parse_metrics(optarg, &o->metrics);
 			o->has_metrics = !err;
@@ -753,6 +765,7 @@ static int start_discovery(struct daemon *d)
 		.socket = d->o.docker_socket,
 		.vip = d->o.has_vip ? &d->o.vip : NULL,
 		.resync_ms = d->o.docker_resync_ms,
+		.min_listen_port = (uint16_t)d->o.docker_min_listen_port,
 	};
 	int err;
 

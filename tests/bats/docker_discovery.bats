@@ -444,3 +444,26 @@ reason_count() {
 	grep -aqE '^GET /v1\.[0-9]+/containers/[0-9a-f]+/json' "$dump"
 	[[ $(grep -aoE '^[A-Z]+ /' "$dump" | grep -vc '^GET ') -eq 0 ]]
 }
+
+@test "docker: a label cannot take a port below --docker-min-listen-port (default 1024) on the VIP" {
+	local listeners
+	replica ssh 1 -l xlb.listen=22/tcp -l xlb.port=8000
+	start_dt_xlbd --vip 10.203.0.1
+	wait_until 10 grep -q 'port 22 is below --docker-min-listen-port 1024; not published' "$DT_LOG"
+	[[ $(grep -c 'port 22 is below --docker-min-listen-port' "$DT_LOG") -eq 1 ]]
+	# the service exists (by name) but has no listener, and no service key
+	# for port 22 reached the data path
+	"$XLBCTL" --pin-dir "$DT_PIN" --json services >"$BATS_TEST_TMPDIR/svcs"
+	listeners=$(python3 -c 'import json, sys
+print(sum(1 for s in json.load(open(sys.argv[1]))["services"] if s.get("listen")))' \
+		"$BATS_TEST_TMPDIR/svcs")
+	[[ $listeners -eq 0 ]] || { cat "$BATS_TEST_TMPDIR/svcs"; false; }
+	[[ $(who ssh.dt.test) == "$(hostname_of xlbdt_ssh_1)" ]]
+	stop_dt_xlbd
+	# the operator allows it: published
+	start_dt_xlbd --vip 10.203.0.1 --docker-min-listen-port 22
+	# the log holds the first run's docker_synced too
+	wait_until 10 bash -c "(( \$(grep -c 'event=docker_synced' '$DT_LOG') >= 2 ))"
+	"$XLBCTL" --pin-dir "$DT_PIN" --json services >"$BATS_TEST_TMPDIR/svcs"
+	grep -q '10.203.0.1:22/tcp' "$BATS_TEST_TMPDIR/svcs" || { cat "$BATS_TEST_TMPDIR/svcs"; false; }
+}

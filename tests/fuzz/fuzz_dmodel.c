@@ -76,7 +76,9 @@ static void check_build(const struct xlb_dcontainer *c, const struct xlb_endpoin
 	struct xlb_dmodel m;
 	size_t warnings = 0;
 
-	CHECK(xlb_dmodel_build(cs, 1, vip, &m, count_warning, &warnings) == 0);
+	struct xlb_dmodel_opts o = { .vip = vip, .min_listen_port = 1024 };
+
+	CHECK(xlb_dmodel_build(cs, 1, &o, &m, count_warning, &warnings) == 0);
 	CHECK(m.cfg.n_services <= 1 && warnings <= 1);
 	if (m.cfg.n_services == 1) {
 		s = &m.cfg.services[0];

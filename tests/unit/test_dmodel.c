@@ -861,7 +861,9 @@ static void build(struct xlb_dcontainer *cs, size_t n, const struct xlb_endpoint
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &cs[i];
 	memset(w, 0, sizeof(*w));
-	assert_int_equal(xlb_dmodel_build(ptrs, n, vip, m, collect, w), 0);
+	assert_int_equal(xlb_dmodel_build(ptrs, n, &(struct xlb_dmodel_opts){ .vip = vip }, m,
+					  collect, w),
+			 0);
 }
 
 /* Bit i set when 172.30.99.(i+1):8000 is among the backends. */
@@ -1091,6 +1093,43 @@ static void test_build_listen_on_ipv6_vip(void **state)
 	xlb_dcontainer_free(&c);
 }
 
+/* On the default VIP (the host's own address) a label must not take a
+ * privileged port: the listener is not published, the names still are. */
+static void test_build_listen_below_min_port(void **state)
+{
+	struct xlb_endpoint vip = { .family = AF_INET };
+	json_t *root = load("inspect_web_1.json");
+	struct xlb_dmodel_opts o = { .vip = &vip, .min_listen_port = 1024 };
+	const struct xlb_dcontainer *ptrs[1];
+	struct xlb_dcontainer c;
+	struct xlb_dmodel m;
+	struct warnings w = { 0 };
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "10.200.0.1", &vip.addr.v4), 1);
+	label_set(root, "xlb.listen", "22/tcp");
+	parse_ok(root, &c);
+	ptrs[0] = &c;
+	assert_int_equal(xlb_dmodel_build(ptrs, 1, &o, &m, collect, &w), 0);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.msg[0], "service xlbdm_web: label xlb.listen on container xlbdm-web-1: "
+				      "port 22 is below --docker-min-listen-port 1024; not published");
+	assert_int_equal(m.cfg.n_services, 1);
+	assert_false(m.cfg.services[0].has_listen);
+	assert_int_equal(m.cfg.services[0].n_hosts, 2);
+	xlb_dmodel_free(&m);
+
+	/* the operator lowers the bar: published */
+	o.min_listen_port = 22;
+	memset(&w, 0, sizeof(w));
+	assert_int_equal(xlb_dmodel_build(ptrs, 1, &o, &m, collect, &w), 0);
+	assert_int_equal(w.n, 0);
+	assert_true(m.cfg.services[0].has_listen);
+	assert_int_equal(m.cfg.services[0].listen.port, 22);
+	xlb_dmodel_free(&m);
+	xlb_dcontainer_free(&c);
+}
+
 static void test_build_listen_without_vip(void **state)
 {
 	json_t *named = load("inspect_paused.json");
@@ -1187,7 +1226,7 @@ static void test_build_nothing(void **state)
 	struct xlb_dmodel m;
 
 	(void)state;
-	assert_int_equal(xlb_dmodel_build(none, 0, NULL, &m, NULL, NULL), 0);
+	assert_int_equal(xlb_dmodel_build(none, 0, &(struct xlb_dmodel_opts){ 0 }, &m, NULL, NULL), 0);
 	assert_int_equal(m.cfg.n_services, 0);
 	assert_int_equal(m.n_checks, 0);
 	xlb_dmodel_free(&m);
@@ -1225,6 +1264,7 @@ int main(void)
 		cmocka_unit_test(test_build_same_host_other_proto),
 		cmocka_unit_test(test_build_listen_on_vip),
 		cmocka_unit_test(test_build_listen_on_ipv6_vip),
+		cmocka_unit_test(test_build_listen_below_min_port),
 		cmocka_unit_test(test_build_listen_without_vip),
 		cmocka_unit_test(test_build_listen_conflict),
 		cmocka_unit_test(test_build_replicas_disagree),
