@@ -1171,25 +1171,6 @@ static size_t build_expected(const struct tcase *t, const struct pkt_desc *in, c
 	return pkt_build(&w, out);
 }
 
-static const char *verdict_name(enum prog_kind prog, int v)
-{
-	static const char *const xdp[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					   "XDP_REDIRECT" };
-
-	if (prog == PROG_XDP)
-		return v >= 0 && v <= XDP_REDIRECT ? xdp[v] : "?";
-	switch (v) {
-	case TC_ACT_OK:
-		return "TC_ACT_OK";
-	case TC_ACT_SHOT:
-		return "TC_ACT_SHOT";
-	case TC_ACT_REDIRECT:
-		return "TC_ACT_REDIRECT";
-	default:
-		return "?";
-	}
-}
-
 static void check_counter(struct diag *dg, const char *what, uint64_t got, uint64_t want)
 {
 	if (got != want)

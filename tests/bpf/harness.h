@@ -201,6 +201,26 @@ static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t le
 	return err ? -errno : 0;
 }
 
+/* A verdict's name for diagnostics. */
+static inline const char *verdict_name(enum prog_kind prog, int v)
+{
+	static const char *const xdp[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
+					   "XDP_REDIRECT" };
+
+	if (prog == PROG_XDP)
+		return v >= 0 && v <= XDP_REDIRECT ? xdp[v] : "XDP_?";
+	switch (v) {
+	case TC_ACT_OK:
+		return "TC_ACT_OK";
+	case TC_ACT_SHOT:
+		return "TC_ACT_SHOT";
+	case TC_ACT_REDIRECT:
+		return "TC_ACT_REDIRECT";
+	default:
+		return "TC_?";
+	}
+}
+
 static inline int harness_run(struct harness *h, enum prog_kind prog, const uint8_t *in,
 			      size_t len, struct run_result *r)
 {

@@ -947,25 +947,6 @@ struct stats {
 	uint64_t drop_counted;	/* sum of the xlb_reasons drop counters */
 };
 
-static const char *verdict_name(enum prog_kind prog, int v)
-{
-	static const char *const xdp[] = { "XDP_ABORTED", "XDP_DROP", "XDP_PASS", "XDP_TX",
-					   "XDP_REDIRECT" };
-
-	if (prog == PROG_XDP)
-		return v >= 0 && v <= XDP_REDIRECT ? xdp[v] : "XDP_?";
-	switch (v) {
-	case TC_ACT_OK:
-		return "TC_ACT_OK";
-	case TC_ACT_SHOT:
-		return "TC_ACT_SHOT";
-	case TC_ACT_REDIRECT:
-		return "TC_ACT_REDIRECT";
-	default:
-		return "TC_?";
-	}
-}
-
 static int same_frame(const struct fuzz_case *c, const struct run_result *res)
 {
 	return res->len == c->len && !memcmp(res->data, c->f, c->len);
