@@ -1088,10 +1088,7 @@ static int parse_count(const char *s, uint32_t *v)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "uplink", required_argument, NULL, 'u' },
-		{ "backend-if", required_argument, NULL, 'b' },
-		{ "bridge", required_argument, NULL, 'r' },
-		{ "bridge-port", required_argument, NULL, 'p' },
+		HARNESS_IF_OPTIONS,
 		{ "quick", no_argument, NULL, 'q' },
 		{ "rounds", required_argument, NULL, 'n' },
 		{ "repeat", required_argument, NULL, 'R' },
@@ -1107,15 +1104,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	o->repeat = 1000000;
 	o->new_runs = 8;
 	while (!err && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'u')
-			o->ifs.uplink = optarg;
-		else if (c == 'b')
-			o->ifs.backend_if = optarg;
-		else if (c == 'r')
-			o->ifs.bridge = optarg;
-		else if (c == 'p')
-			o->ifs.bridge_port = optarg;
-		else if (c == 'q')
+		if (harness_if_option(&o->ifs, c, optarg))
+			continue;
+		if (c == 'q')
 			rounds = 3, o->repeat = 200000, o->new_runs = 3;
 		else if (c == 'n')
 			err = parse_count(optarg, &rounds) || rounds > MAX_ROUNDS;
@@ -1131,8 +1122,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			err = 1;
 	}
 	o->rounds = (int)rounds;
-	return !err && o->ifs.uplink && o->ifs.backend_if && o->ifs.bridge &&
-	       o->ifs.bridge_port && optind == argc ? 0 : -1;
+	return !err && harness_ifnames_complete(&o->ifs) && optind == argc ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -1324,10 +1324,7 @@ struct options {
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "uplink", required_argument, NULL, 'u' },
-		{ "backend-if", required_argument, NULL, 'b' },
-		{ "bridge", required_argument, NULL, 'r' },
-		{ "bridge-port", required_argument, NULL, 'p' },
+		HARNESS_IF_OPTIONS,
 		{ "only", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1335,21 +1332,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'u')
-			o->ifs.uplink = optarg;
-		else if (c == 'b')
-			o->ifs.backend_if = optarg;
-		else if (c == 'r')
-			o->ifs.bridge = optarg;
-		else if (c == 'p')
-			o->ifs.bridge_port = optarg;
-		else if (c == 'o')
+		if (harness_if_option(&o->ifs, c, optarg))
+			continue;
+		if (c == 'o')
 			o->only = optarg;
 		else
 			return -1;
 	}
-	return o->ifs.uplink && o->ifs.backend_if && o->ifs.bridge && o->ifs.bridge_port &&
-	       optind == argc ? 0 : -1;
+	return harness_ifnames_complete(&o->ifs) && optind == argc ? 0 : -1;
 }
 
 static int selected(const struct options *o, const struct tcase *t)

@@ -106,6 +106,30 @@ struct harness_ifnames {
 	const char *bridge_port;
 };
 
+/* Every runner takes the topology's interfaces as run.sh passes them. */
+#define HARNESS_IF_OPTIONS                                        \
+	{ "uplink", required_argument, NULL, 'u' },               \
+	{ "backend-if", required_argument, NULL, 'b' },           \
+	{ "bridge", required_argument, NULL, 'r' },               \
+	{ "bridge-port", required_argument, NULL, 'p' }
+
+/* Stores interface option c; 0 if c is not one of HARNESS_IF_OPTIONS. */
+static inline int harness_if_option(struct harness_ifnames *n, int c, const char *arg)
+{
+	switch (c) {
+	case 'u': n->uplink = arg; return 1;
+	case 'b': n->backend_if = arg; return 1;
+	case 'r': n->bridge = arg; return 1;
+	case 'p': n->bridge_port = arg; return 1;
+	}
+	return 0;
+}
+
+static inline int harness_ifnames_complete(const struct harness_ifnames *n)
+{
+	return n->uplink && n->backend_if && n->bridge && n->bridge_port;
+}
+
 static inline int harness_open(struct harness *h, const struct harness_ifnames *n)
 {
 	memset(h, 0, sizeof(*h));

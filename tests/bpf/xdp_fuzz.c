@@ -1167,10 +1167,7 @@ static int parse_u64(const char *s, uint64_t *v)
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "uplink", required_argument, NULL, 'u' },
-		{ "backend-if", required_argument, NULL, 'b' },
-		{ "bridge", required_argument, NULL, 'r' },
-		{ "bridge-port", required_argument, NULL, 'p' },
+		HARNESS_IF_OPTIONS,
 		{ "iterations", required_argument, NULL, 'n' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "iteration", required_argument, NULL, 'i' },
@@ -1182,15 +1179,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 	memset(o, 0, sizeof(*o));
 	o->iterations = DEFAULT_ITERATIONS;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'u')
-			o->ifs.uplink = optarg;
-		else if (c == 'b')
-			o->ifs.backend_if = optarg;
-		else if (c == 'r')
-			o->ifs.bridge = optarg;
-		else if (c == 'p')
-			o->ifs.bridge_port = optarg;
-		else if (c == 'n')
+		if (harness_if_option(&o->ifs, c, optarg))
+			continue;
+		if (c == 'n')
 			bad |= parse_u64(optarg, &o->iterations);
 		else if (c == 's')
 			bad |= parse_u64(optarg, &o->seed), o->have_seed = 1;
@@ -1201,8 +1192,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		else
 			bad = 1;
 	}
-	return !bad && o->ifs.uplink && o->ifs.backend_if && o->ifs.bridge &&
-	       o->ifs.bridge_port && optind == argc ? 0 : -1;
+	return !bad && harness_ifnames_complete(&o->ifs) && optind == argc ? 0 : -1;
 }
 
 static double now_s(void)
