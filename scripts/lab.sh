@@ -13,6 +13,8 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=scripts/procs.bash
+source "$REPO/scripts/procs.bash"
 STATE=/run/xlb-lab
 PYTHON=${PYTHON:-python3}
 READY_TIMEOUT=${READY_TIMEOUT:-10}
@@ -116,29 +118,6 @@ lab_up() {
 
 # --- tearing down ------------------------------------------------------------
 
-# True while pid $1 runs. A zombie counts as gone: our servers are reparented
-# to PID 1, which may reap them late.
-pid_alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
-# Waits up to 5 s for pids to exit, then kills what is left.
-kill_pids() {
-	local pid deadline=$((SECONDS + 5)) left
-	(($#)) || return 0
-	kill "$@" 2>/dev/null || true
-	while ((SECONDS < deadline)); do
-		left=0
-		for pid; do pid_alive "$pid" && left=1; done
-		((left)) || return 0
-		sleep 0.1
-	done
-	kill -9 "$@" 2>/dev/null || true
-}
-
 lab_down() {
 	local ns f pid
 	local -a pids=()
@@ -154,7 +133,7 @@ lab_down() {
 	for ns in $(lab_namespaces); do
 		mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns")
 	done
-	kill_pids "${pids[@]}"
+	stop_pids "${pids[@]}"
 	for ns in $(lab_namespaces); do
 		ip netns del "$ns"
 	done
@@ -208,7 +187,7 @@ start_server() {
 	local log=$STATE/logs/$name.log
 	local pidfile=$STATE/pids/$name.pid
 	if [[ -e $pidfile ]] && pid_alive "$(cat "$pidfile")"; then
-		kill_pids "$(cat "$pidfile")"
+		stop_pids "$(cat "$pidfile")"
 	fi
 	setsid nsenter --net="/run/netns/$ns" "$@" </dev/null >"$log" 2>&1 3>&- 4>&- 5>&- &
 	echo $! >"$pidfile"

@@ -34,6 +34,8 @@ BUILD=${BUILD:-/work/main/build}
 XLBD=$BUILD/xlbd
 XLBCTL=$BUILD/xlbctl
 LAB=$REPO/scripts/lab.sh
+# shellcheck source=scripts/procs.bash
+source "$REPO/scripts/procs.bash"
 PIN_DIR=/sys/fs/bpf/xlb-bench-e2e
 CTL_SOCK=/run/xlb/bench-e2e.sock
 LAB_WAIT=${E2E_LAB_WAIT:-600}
@@ -85,28 +87,6 @@ in_ns() {
 }
 
 # --- processes ----------------------------------------------------------------
-
-pid_alive() {
-	local stat
-	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-	stat=${stat##*) }
-	[[ ${stat%% *} != Z ]]
-}
-
-# stop_pids PID...: TERM, up to 5 s, then KILL; reaps our children.
-stop_pids() {
-	local pid deadline=$((SECONDS + 5)) left
-	(($#)) || return 0
-	kill "$@" 2>/dev/null || true
-	while ((SECONDS < deadline)); do
-		left=0
-		for pid; do pid_alive "$pid" && left=1; done
-		((left)) || break
-		sleep 0.05
-	done
-	kill -9 "$@" 2>/dev/null || true
-	for pid; do wait "$pid" 2>/dev/null || true; done
-}
 
 # bg NS LOG CMD...: CMD in netns NS in the background (nsenter execs CMD,
 # so $! is CMD itself); sets BG_PID.
