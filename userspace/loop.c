@@ -10,6 +10,10 @@
 
 struct xlb_loop {
 	int epfd;
+	/* the batch being dispatched: a watch deleted by an earlier callback
+	 * of the same batch (and maybe freed) must not get its event */
+	struct epoll_event *batch;
+	int batch_len;
 };
 
 int xlb_loop_new(struct xlb_loop **out)
@@ -57,6 +61,9 @@ int xlb_loop_mod(struct xlb_loop *l, struct xlb_watch *w, uint32_t events)
 void xlb_loop_del(struct xlb_loop *l, struct xlb_watch *w)
 {
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	for (int i = 0; i < l->batch_len; i++)
+		if (l->batch[i].data.ptr == w)
+			l->batch[i].data.ptr = NULL;
 }
 
 int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms)
@@ -66,10 +73,15 @@ int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	l->batch = evs;
+	l->batch_len = n;
 	for (int i = 0; i < n; i++) {
 		struct xlb_watch *w = evs[i].data.ptr;
 
-		w->fn(w, evs[i].events);
+		if (w)
+			w->fn(w, evs[i].events);
 	}
+	l->batch = NULL;
+	l->batch_len = 0;
 	return n;
 }

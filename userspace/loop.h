@@ -27,6 +27,8 @@ void xlb_loop_free(struct xlb_loop *l);
 /* events: EPOLLIN, EPOLLOUT, EPOLLET, ... Returns 0 or -errno. */
 int xlb_loop_add(struct xlb_loop *l, struct xlb_watch *w, uint32_t events);
 int xlb_loop_mod(struct xlb_loop *l, struct xlb_watch *w, uint32_t events);
+/* Also drops w's event from the batch being dispatched, so that a
+ * callback may delete and free another watch. */
 void xlb_loop_del(struct xlb_loop *l, struct xlb_watch *w);
 /* Waits up to timeout_ms (-1: forever) and runs the callbacks. */
 int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms);
