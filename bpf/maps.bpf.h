@@ -190,4 +190,29 @@ struct {
 	__type(value, struct xlb_fib_cache);
 } xlb_fib_cache SEC(".maps");
 
+/* Tracing (see maps.h). The knob: xlbctl trace writes, XDP and tc read. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_trace_cfg);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_trace_cfg SEC(".maps");
+
+/* Trace events: XDP and tc write, xlbctl trace reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, XLB_TRACE_RING_BYTES);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_trace SEC(".maps");
+
+/* Events written and lost: XDP and tc write while tracing, xlbctl reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_trace_stats);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_trace_stats SEC(".maps");
+
 #endif

@@ -17,7 +17,11 @@
  * backend's side of the veth.
  *
  * xlb_peer_pass (XDP) does nothing but XDP_PASS: attached to the backend's
- * end of a veth, it makes the kernel accept XDP_REDIRECT into that veth. */
+ * end of a veth, it makes the kernel accept XDP_REDIRECT into that veth.
+ *
+ * Each run of xlb_ingress, and each run of xlb_return that translates a
+ * reply, counts its verdict once in xlb_reasons; while xlbctl trace runs,
+ * that verdict may also become one event in the xlb_trace ring. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
@@ -43,6 +47,43 @@ static __always_inline void count_reason(__u32 reason, __u32 len)
 	}
 }
 
+/* What one run of a program decided, for its trace event. Filled as the
+ * run learns it, and only what the trace needs: every store here is paid
+ * by every packet, traced or not. */
+struct xlb_run {
+	struct xlb_pkt *p;
+	/* once DNAT is done: the backend written in as destination; once
+	 * reverse NAT is: the listener whose VIP was written in as source */
+	const struct xlb_addr *nat;	/* an xlb_addr followed by its port */
+	__u32 svc_id;		/* XLB_TRACE_NONE until known */
+	__u32 be_id;		/* XLB_TRACE_NONE until known */
+	__u32 reason;		/* XLB_R_MAX until counted */
+	__u8 new_flow;		/* the packet started (or re-picked) its flow */
+};
+
+/* The rewritten endpoint of either kind, read through run->nat. */
+_Static_assert(__builtin_offsetof(struct xlb_backend, port) == sizeof(struct xlb_addr) &&
+		       __builtin_offsetof(struct xlb_ep_listener, vport) == sizeof(struct xlb_addr),
+	       "a backend's and a listener's port follow their address");
+
+static __always_inline void run_init(struct xlb_run *run, struct xlb_pkt *p)
+{
+	run->p = p;
+	run->nat = NULL;
+	run->svc_id = XLB_TRACE_NONE;
+	run->be_id = XLB_TRACE_NONE;
+	run->reason = XLB_R_MAX;
+	run->new_flow = 0;
+}
+
+/* The run's verdict: counted here, once per run (flow_insert_fail is an
+ * extra count on a forwarded packet, not a verdict). */
+static __always_inline void verdict_count(struct xlb_run *run, __u32 reason)
+{
+	count_reason(reason, run->p->len);
+	run->reason = reason;
+}
+
 static __always_inline void count_flow(void *map, __u32 id, __u32 len, int new_flow)
 {
 	struct xlb_counters *c = bpf_map_lookup_elem(map, &id);
@@ -52,6 +93,90 @@ static __always_inline void count_flow(void *map, __u32 id, __u32 len, int new_f
 		c->bytes += len;
 		c->new_flows += new_flow;
 	}
+}
+
+/* ---- tracing (xlbctl trace) -------------------------------------------------- */
+
+static __always_inline struct xlb_trace_stats *trace_stats(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&xlb_trace_stats, &zero);
+}
+
+static __always_inline int reason_is_nat(__u32 r)
+{
+	return r == XLB_R_FWD_REDIRECT || r == XLB_R_FWD_STACK || r == XLB_R_RNAT_REDIRECT ||
+	       r == XLB_R_RNAT_STACK;
+}
+
+/* Whether this run's verdict becomes an event. */
+static __always_inline int trace_wanted(const struct xlb_trace_cfg *cfg, const struct xlb_run *run)
+{
+	if (run->reason >= XLB_R_MAX)
+		return 0;	/* not counted: not ours (tc), or an impossible bound */
+	if ((cfg->flags & XLB_TRACE_F_SERVICE) && cfg->svc_id != run->svc_id)
+		return 0;
+	return cfg->sample_n <= 1 || bpf_get_prandom_u32() % cfg->sample_n == 0;
+}
+
+static __always_inline void trace_fill(struct xlb_trace_event *ev, const struct xlb_run *run,
+				       __u32 ifindex, __u8 prog)
+{
+	__u8 fwd = run->reason == XLB_R_FWD_REDIRECT || run->reason == XLB_R_FWD_STACK;
+
+	__builtin_memset(ev, 0, sizeof(*ev));
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->ifindex = ifindex;
+	ev->len = run->p->len;
+	ev->svc_id = run->svc_id;
+	ev->backend_id = run->be_id;
+	ev->key = run->p->key;
+	if (run->nat && reason_is_nat(run->reason)) {
+		ev->nat_addr = *run->nat;
+		ev->nat_port = *(const __be16 *)(run->nat + 1);
+	}
+	ev->prog = prog;
+	ev->reason = (__u8)run->reason;
+	ev->flags = fwd && run->new_flow ? XLB_TRACE_EV_NEW_FLOW : 0;
+}
+
+/* Out of line: inlined, the compiler copied the event's code into every
+ * return path of the program (the tc program grew from 1085 to 1977
+ * instructions); called, it is one copy and costs nothing while off. A
+ * full ring loses the event. */
+static __noinline int trace_emit(const struct xlb_trace_cfg *cfg, const struct xlb_run *run,
+				 __u32 ifindex, __u8 prog)
+{
+	struct xlb_trace_stats *st;
+	struct xlb_trace_event *ev;
+
+	if (!trace_wanted(cfg, run))
+		return 0;
+	st = trace_stats();
+	ev = bpf_ringbuf_reserve(&xlb_trace, sizeof(*ev), 0);
+	if (!ev) {
+		if (st)
+			st->lost++;
+		return 0;
+	}
+	trace_fill(ev, run, ifindex, prog);
+	bpf_ringbuf_submit(ev, 0);
+	if (st)
+		st->events++;
+	return 1;
+}
+
+/* After the verdict, which it never changes. Off, this is all tracing
+ * costs a packet (with the stores into run): one array lookup, which the
+ * verifier inlines, and a branch. ifindex is where the packet arrived. */
+static __always_inline void trace_run(const struct xlb_run *run, const __u32 *ifindex, __u8 prog)
+{
+	__u32 zero = 0;
+	struct xlb_trace_cfg *cfg = bpf_map_lookup_elem(&xlb_trace_cfg, &zero);
+
+	if (cfg && cfg->enabled)
+		trace_emit(cfg, run, *ifindex, prog);
 }
 
 static __always_inline struct xlb_backend *backend_get(__u32 id)
@@ -76,7 +201,9 @@ static __always_inline __u32 maglev_pick(__u32 svc_id, const struct xlb_flow_key
 /* An existing flow keeps its backend while that backend is still the
  * service's (active or draining). A slot that was freed or reused, or a
  * SYN to a draining backend (a new connection on a reused tuple), picks
- * again. */
+ * again. So does every packet of a backend failing its health check: it
+ * is presumed unreachable, and the live backend its flows land on resets
+ * them (no socket) where they would hang until TCP gave up. */
 static __always_inline int flow_still_valid(const struct xlb_flow *f, __u32 svc_id,
 					    const struct xlb_backend *be, int syn)
 {
@@ -84,7 +211,7 @@ static __always_inline int flow_still_valid(const struct xlb_flow *f, __u32 svc_
 		return 0;
 	if (be->state == XLB_BE_ACTIVE)
 		return 1;
-	return be->state == XLB_BE_DRAINING && !syn;
+	return be->state == XLB_BE_DRAINING && !syn && !(be->flags & XLB_BE_F_DOWN);
 }
 
 static __always_inline void flow_record(const struct xlb_pkt *p, __u32 svc_id, __u32 be_id)
@@ -265,8 +392,9 @@ static __always_inline int redirect_target_set(const struct bpf_fib_lookup *fib)
  * XDP frames; else let the kernel forward the rewritten packet (it
  * resolves the neighbour). A recorded target that is not used (the
  * packet is dropped or passed) is ignored by the kernel. */
-static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p, int new_flow)
+static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_run *run, int new_flow)
 {
+	struct xlb_pkt *p = run->p;
 	struct bpf_fib_lookup fib;
 	__u32 pop = p->vlan_bytes;
 	struct ethhdr *eth;
@@ -279,7 +407,7 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p, in
 	 * fills it */
 	rc = fib_lookup_cached(ctx, &fib, new_flow ? 0 : fib.tot_len, 0);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS || !redirect_target_set(&fib)) {
-		count_reason(XLB_R_FWD_STACK, p->len);
+		verdict_count(run, XLB_R_FWD_STACK);
 		return XDP_PASS;
 	}
 	ttl_decrement(p);
@@ -294,7 +422,7 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_pkt *p, in
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	if (pop && bpf_xdp_adjust_head(ctx, pop))
 		return XDP_DROP;
-	count_reason(XLB_R_FWD_REDIRECT, p->len);
+	verdict_count(run, XLB_R_FWD_REDIRECT);
 	return XDP_REDIRECT;
 }
 
@@ -310,15 +438,17 @@ static __always_inline int ipv4_header_intact(const struct xlb_pkt *p)
 	return ipv4_csum_ok(ip, ip->ihl, p->data_end);
 }
 
-static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,
+static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_run *run,
 				      const struct xlb_svc *svc)
 {
+	struct xlb_pkt *p = run->p;
 	struct xlb_backend *be = NULL;
 	int new_flow = 0;
 	__u32 be_id;
 
+	run->svc_id = svc->id;
 	if (ttl_expiring(p)) {
-		count_reason(XLB_R_PASS_TTL, p->len);
+		verdict_count(run, XLB_R_PASS_TTL);
 		return XDP_PASS;
 	}
 	/* a router verifies the header it rewrites (RFC 1812 5.2.2): an
@@ -326,47 +456,62 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_pkt *p,
 	 * packet would reach the backend only to be dropped there, after
 	 * taking a flow */
 	if (!ipv4_header_intact(p)) {
-		count_reason(XLB_R_DROP_BAD_HEADER, p->len);
+		verdict_count(run, XLB_R_DROP_BAD_HEADER);
 		return XDP_DROP;
 	}
 	be_id = backend_for_flow(p, svc->id, &be, &new_flow);
 	if (!be_id || !be) {
-		count_reason(XLB_R_DROP_NO_BACKEND, p->len);
+		verdict_count(run, XLB_R_DROP_NO_BACKEND);
 		return XDP_DROP;
 	}
+	run->be_id = be_id;
+	run->new_flow = new_flow;
 	count_flow(&xlb_svc_stats, svc->id, p->len, new_flow);
 	count_flow(&xlb_be_stats, be_id, p->len, new_flow);
 	if (dnat(p, be)) {
-		count_reason(XLB_R_DROP_TRUNCATED, p->len);
+		verdict_count(run, XLB_R_DROP_TRUNCATED);
 		return XDP_DROP;
 	}
-	return xdp_forward(ctx, p, new_flow);
+	run->nat = &be->addr;
+	return xdp_forward(ctx, run, new_flow);
+}
+
+static __always_inline int ingress_decide(struct xdp_md *ctx, struct xlb_run *run)
+{
+	struct xlb_pkt *p = run->p;
+	struct xlb_svc_key skey = {};
+	struct xlb_svc *svc;
+	int ret;
+
+	ret = xlb_parse(p, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0);
+	if (ret != PARSE_OK) {
+		verdict_count(run, ret);
+		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
+										  : XDP_PASS;
+	}
+	skey.vip = p->key.dst;
+	skey.port = p->key.dport;
+	skey.proto = p->key.proto;
+	skey.family = p->key.family;
+	svc = bpf_map_lookup_elem(&xlb_services, &skey);
+	if (!svc) {
+		verdict_count(run, XLB_R_PASS_NOT_SERVICE);
+		return XDP_PASS;
+	}
+	return lb_service(ctx, run, svc);
 }
 
 SEC("xdp")
 int xlb_ingress(struct xdp_md *ctx)
 {
-	struct xlb_svc_key skey = {};
-	struct xlb_svc *svc;
+	struct xlb_run run;
 	struct xlb_pkt p;
-	int ret;
+	int verdict;
 
-	ret = xlb_parse(&p, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0);
-	if (ret != PARSE_OK) {
-		count_reason(ret, p.len);
-		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
-										  : XDP_PASS;
-	}
-	skey.vip = p.key.dst;
-	skey.port = p.key.dport;
-	skey.proto = p.key.proto;
-	skey.family = p.key.family;
-	svc = bpf_map_lookup_elem(&xlb_services, &skey);
-	if (!svc) {
-		count_reason(XLB_R_PASS_NOT_SERVICE, p.len);
-		return XDP_PASS;
-	}
-	return lb_service(ctx, &p, svc);
+	run_init(&run, &p);
+	verdict = ingress_decide(ctx, &run);
+	trace_run(&run, &ctx->ingress_ifindex, XLB_TRACE_XDP);
+	return verdict;
 }
 
 SEC("xdp")
@@ -440,33 +585,34 @@ static __always_inline int pkt_reload(struct xlb_pkt *p, struct __sk_buff *skb)
 	return 0;
 }
 
-static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_pkt *p)
+static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run)
 {
+	struct xlb_pkt *p = run->p;
 	struct bpf_fib_lookup fib;
 	int rc;
 
 	if (pkt_reload(p, skb))
 		return TC_ACT_OK;
 	if (ttl_expiring(p) || fib_params_fill(&fib, p, skb->ingress_ifindex)) {
-		count_reason(XLB_R_RNAT_STACK, p->len);
+		verdict_count(run, XLB_R_RNAT_STACK);
 		return TC_ACT_OK;
 	}
 	rc = fib_lookup_cached(skb, &fib, skb->gso_size ? 0 : skb->len, 1);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
-		count_reason(XLB_R_RNAT_STACK, p->len);
+		verdict_count(run, XLB_R_RNAT_STACK);
 		return TC_ACT_OK;
 	}
 	/* a router hop on both paths: the neighbour helper does not touch TTL */
 	ttl_decrement(p);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		count_reason(XLB_R_RNAT_REDIRECT, p->len);
+		verdict_count(run, XLB_R_RNAT_REDIRECT);
 		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 	}
 	if (p->eth + 1 > (struct ethhdr *)p->data_end)
 		return TC_ACT_OK;
 	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
-	count_reason(XLB_R_RNAT_REDIRECT, p->len);
+	verdict_count(run, XLB_R_RNAT_REDIRECT);
 	return bpf_redirect(fib.ifindex, 0);
 }
 
@@ -478,8 +624,10 @@ static __always_inline int addr_eq(const struct xlb_addr *a, const struct xlb_ad
 
 /* Whether the reply p belongs to a flow that listener l balanced to the
  * backend the reply comes from: the flow's key is the reply's turned
- * around, with the listener's VIP and port. */
-static __always_inline int reply_of_flow(const struct xlb_pkt *p, const struct xlb_ep_listener *l)
+ * around, with the listener's VIP and port. Returns that backend's id, or
+ * 0 (no backend has slot 0). */
+static __always_inline __u32 reply_of_flow(const struct xlb_pkt *p,
+					   const struct xlb_ep_listener *l)
 {
 	struct xlb_flow_key fkey = {
 		.src = p->key.dst,
@@ -491,17 +639,23 @@ static __always_inline int reply_of_flow(const struct xlb_pkt *p, const struct x
 	};
 	struct xlb_backend *be;
 	struct xlb_flow *f;
+	__u32 id;
 
 	f = bpf_map_lookup_elem(&xlb_flows, &fkey);
 	if (!f || f->svc_id != l->svc_id)
 		return 0;
-	be = backend_get(f->backend_id);
-	return be && be->svc_id == l->svc_id && be->port == p->key.sport &&
-	       addr_eq(&be->addr, &p->key.src);
+	id = f->backend_id;
+	be = backend_get(id);
+	if (be && be->svc_id == l->svc_id && be->port == p->key.sport &&
+	    addr_eq(&be->addr, &p->key.src))
+		return id;
+	return 0;
 }
 
-/* The listener whose flow this reply answers, or NULL. */
-static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_pkt *p)
+/* The listener whose flow this reply answers, or NULL; *be_id gets the
+ * replying backend's id. */
+static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_pkt *p,
+							       __u32 *be_id)
 {
 	struct xlb_ep_key ek = {
 		.addr = p->key.src,
@@ -516,7 +670,8 @@ static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_
 	for (__u32 i = 0; i < XLB_EP_MAX_LISTENERS; i++) {
 		if (i >= eps->n)
 			break;
-		if (reply_of_flow(p, &eps->l[i]))
+		*be_id = reply_of_flow(p, &eps->l[i]);
+		if (*be_id)
 			return &eps->l[i];
 	}
 	return NULL;
@@ -525,24 +680,42 @@ static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_
 /* Headers of locally built skbs are linear; pull in case one is not. */
 #define XLB_PULL_LEN 128
 
-SEC("tc")
-int xlb_return(struct __sk_buff *skb)
+/* Only replies of balanced flows are counted (and traced): everything
+ * else on a backend link is the kernel's business. */
+static __always_inline int return_decide(struct __sk_buff *skb, struct xlb_run *run)
 {
 	const struct xlb_ep_listener *r;
-	struct xlb_pkt p;
+	struct xlb_pkt *p = run->p;
+	__u32 be_id = 0;
 
 	if (skb->data_end - skb->data < XLB_PULL_LEN && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
-	if (xlb_parse(&p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
+	if (xlb_parse(p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
 		return TC_ACT_OK;
-	r = rnat_find(&p);
+	r = rnat_find(p, &be_id);
 	/* a reply with a broken IPv4 header is left to the kernel, which
 	 * drops it; rewriting would keep the checksum wrong */
-	if (!r || !ipv4_header_intact(&p))
+	if (!r || !ipv4_header_intact(p))
 		return TC_ACT_OK;
-	if (snat_skb(skb, &p, r))
+	run->svc_id = r->svc_id;
+	run->be_id = be_id;
+	if (snat_skb(skb, p, r))
 		return TC_ACT_SHOT;
-	return tc_forward(skb, &p);
+	run->nat = &r->vip;
+	return tc_forward(skb, run);
+}
+
+SEC("tc")
+int xlb_return(struct __sk_buff *skb)
+{
+	struct xlb_run run;
+	struct xlb_pkt p;
+	int verdict;
+
+	run_init(&run, &p);
+	verdict = return_decide(skb, &run);
+	trace_run(&run, &skb->ingress_ifindex, XLB_TRACE_TC);
+	return verdict;
 }
 
 /* ---- proxy sockmap path (sk_skb) -------------------------------------------- */

@@ -63,6 +63,15 @@
 #define XLB_FIB_CACHE_SLOTS 1024
 #endif
 
+/* Bytes of the trace ring buffer (xlbctl trace): a power of 2 and a
+ * multiple of the page size. An event takes 96 bytes with the ring's
+ * header, so 256 KiB hold about 2700: a burst that long between two reads
+ * by xlbctl is kept, the rest is counted as lost. Memory is taken only
+ * once, when xlbd creates the map. */
+#ifndef XLB_TRACE_RING_BYTES
+#define XLB_TRACE_RING_BYTES (256 * 1024)
+#endif
+
 /* Service names are short labels ("api", "compose_api"). */
 #define XLB_NAME_LEN 64
 

@@ -285,4 +285,68 @@ enum xlb_reason {
 	XLB_R_MAX,
 };
 
+/* ---- tracing (xlbctl trace) ------------------------------------------------
+ * Sampled events that say why a packet was forwarded, passed or dropped.
+ * Off unless an xlbctl trace runs: then each counted verdict (one per run
+ * of the XDP or tc program, the reason it adds to xlb_reasons) may become
+ * one event in the xlb_trace ring buffer. */
+
+/* xlb_trace_cfg (ARRAY, 1 entry): the knob. xlbctl trace writes it (on at
+ * start, off at exit); the XDP and tc programs read it once per run. Off,
+ * that read and one branch are all tracing costs a packet. */
+struct xlb_trace_cfg {
+	__u32 enabled;		/* 0: off */
+	__u32 sample_n;		/* trace one verdict in sample_n (0 and 1: each) */
+	__u32 flags;		/* XLB_TRACE_F_* */
+	__u32 svc_id;		/* with XLB_TRACE_F_SERVICE: only this service's */
+	__s32 owner_pid;	/* the xlbctl that switched it on, for messages */
+	__u32 pad;
+};
+
+enum xlb_trace_cfg_flags {
+	XLB_TRACE_F_SERVICE = 1 << 0,	/* filter on svc_id */
+};
+
+/* svc_id or backend_id of an event that has none (a packet to no service,
+ * a verdict reached before a backend was picked). */
+#define XLB_TRACE_NONE 0xffffffffu
+
+enum xlb_trace_prog {
+	XLB_TRACE_XDP = 1,	/* xlb_ingress, on an uplink */
+	XLB_TRACE_TC = 2,	/* xlb_return, on a backend link */
+};
+
+enum xlb_trace_event_flags {
+	XLB_TRACE_EV_NEW_FLOW = 1 << 0,	/* the packet started (or re-picked) a flow */
+};
+
+/* xlb_trace (RINGBUF, XLB_TRACE_RING_BYTES): one event per traced verdict.
+ * XDP and tc write, xlbctl trace reads. A full ring loses the event, never
+ * the packet, and counts it in xlb_trace_stats. */
+struct xlb_trace_event {
+	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;		/* the interface the packet arrived on */
+	__u32 len;		/* frame length */
+	__u32 svc_id;		/* or XLB_TRACE_NONE */
+	__u32 backend_id;	/* picked (xdp) or replying (tc), or XLB_TRACE_NONE */
+	struct xlb_flow_key key;	/* the packet as it arrived, before any
+					 * rewrite; zero past what parsing reached
+					 * (no ports for ICMP, nothing for ARP) */
+	struct xlb_addr nat_addr;	/* fwd_*: the new destination (the backend);
+					 * rnat_*: the new source (the VIP); else zero */
+	__be16 nat_port;
+	__u8 prog;		/* enum xlb_trace_prog */
+	__u8 reason;		/* enum xlb_reason */
+	__u8 flags;		/* XLB_TRACE_EV_* */
+	__u8 pad[3];
+};
+
+/* xlb_trace_stats (PERCPU_ARRAY, 1 entry): events written and events lost
+ * to a full ring, since the map was made. XDP and tc write (only while
+ * tracing), xlbctl reads. */
+struct xlb_trace_stats {
+	__u64 events;
+	__u64 lost;
+};
+
 #endif

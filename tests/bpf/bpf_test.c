@@ -1314,6 +1314,243 @@ static int run_case(struct fixture *f, const struct tcase *t, int num)
 	return dg.failed;
 }
 
+/* ---- trace events ------------------------------------------------------- */
+
+/* A case of its own for tracing: the packet, setup and verdict of a
+ * packet case, with tracing on or off (after the setup, whose packets are
+ * not the case's), and the one event expected or none. */
+struct trace_case {
+	struct tcase c;
+	int on;			/* tracing switched on for the run */
+	uint32_t filter_svc;	/* trace only this service; 0: all */
+	int event;		/* one event expected (else none) */
+	uint32_t svc;		/* the event's service, or XLB_TRACE_NONE */
+	int no_tuple;		/* not IP: the event's tuple is all zero */
+};
+
+#define NONE XLB_TRACE_NONE
+#define TRACED(svc_) .on = 1, .event = 1, .svc = (svc_)
+
+static const struct trace_case trace_cases[] = {
+	{ XDP(.name = "trace on: v4 syn to vip: one fwd_redirect event, tuple before, backend after",
+	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1), TRACED(SVC_TCP4) },
+	{ XDP(.name = "trace on: v6 syn, kernel forwards: one fwd_stack event",
+	      .in = in_v6_syn, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
+	  TRACED(SVC_TCP6) },
+	{ XDP(.name = "trace on: v4 packet of an open flow: one event, not a new flow",
+	      .in = in_v4_ack, .prepare = prep_open_swap, REDIRECTED(BE_A4)), TRACED(SVC_TCP4) },
+	{ XDP(.name = "trace on: tcp to the vip on a port without service: one pass_not_service event",
+	      .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)), TRACED(NONE) },
+	{ XDP(.name = "trace on: arp: one pass_not_ip event without a tuple",
+	      .in = in_arp, PASSED(XLB_R_PASS_NOT_IP)), TRACED(NONE), .no_tuple = 1 },
+	{ XDP(.name = "trace on: service with an empty maglev table: one drop_no_backend event",
+	      .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)), TRACED(SVC_EMPTY4) },
+	{ XDP(.name = "trace on: ttl 1 to a service: one pass_ttl event",
+	      .in = in_v4_ttl1, PASSED(XLB_R_PASS_TTL)), TRACED(SVC_TCP4) },
+	{ TC(.name = "trace on: return v4 syn-ack: one rnat_redirect event, vip as new source",
+	     .in = in_reply_v4, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	     .out = OUT_RNAT_REDIRECT, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
+	  TRACED(SVC_TCP4) },
+	{ TC(.name = "trace on: return v6 udp: one rnat_redirect event",
+	     .in = in_reply_v6_udp, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	     .out = OUT_RNAT_REDIRECT, .be = BE_A6_UDP, .reason = XLB_R_RNAT_REDIRECT),
+	  TRACED(SVC_UDP6) },
+	{ TC(.name = "trace on: reply outside any flow: no event",
+	     .in = in_reply_v4, .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	  .on = 1 },
+	{ XDP(.name = "trace on for this service: v4 syn to vip: one event",
+	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1), TRACED(SVC_TCP4),
+	  .filter_svc = SVC_TCP4 },
+	{ XDP(.name = "trace on for another service: v4 syn to vip: no event",
+	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1),
+	  .on = 1, .filter_svc = SVC_UDP4 },
+	{ XDP(.name = "trace off: v4 syn to vip: no event", .in = in_v4_syn, REDIRECTED(BE_A4),
+	      .new_flow = 1), .on = 0 },
+	{ XDP(.name = "trace off: tcp to a port without service: no event",
+	      .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)), .on = 0 },
+	{ XDP(.name = "trace off: service with an empty maglev table: no event",
+	      .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)), .on = 0 },
+	{ TC(.name = "trace off: return v4 syn-ack: no event",
+	     .in = in_reply_v4, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	     .out = OUT_RNAT_REDIRECT, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT), .on = 0 },
+};
+
+#define N_TRACE_CASES ((int)(sizeof(trace_cases) / sizeof(trace_cases[0])))
+
+#define MAX_EVENTS 4
+
+/* What the ring held after a run. */
+struct collected {
+	struct xlb_trace_event ev[MAX_EVENTS];
+	int n;		/* every event seen, also past MAX_EVENTS */
+	int short_ev;	/* events smaller than the struct */
+};
+
+static int collect_event(void *ctx, void *data, size_t size)
+{
+	struct collected *c = ctx;
+
+	if (size < sizeof(c->ev[0]))
+		c->short_ev++;
+	else if (c->n < MAX_EVENTS)
+		memcpy(&c->ev[c->n], data, sizeof(c->ev[0]));
+	c->n++;
+	return 0;
+}
+
+static int trace_cfg_set(struct fixture *f, int on, uint32_t filter_svc)
+{
+	struct xlb_trace_cfg cfg = {
+		.enabled = (uint32_t)on,
+		.sample_n = 1,
+		.flags = filter_svc ? XLB_TRACE_F_SERVICE : 0,
+		.svc_id = filter_svc,
+	};
+	uint32_t zero = 0;
+
+	return bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_trace_cfg), &zero, &cfg,
+				   BPF_ANY) ? -errno : 0;
+}
+
+static int trace_stats_sum(struct fixture *f, struct xlb_trace_stats *s)
+{
+	return harness_percpu_sum(&f->h, f->h.skel->maps.xlb_trace_stats, 0, (uint64_t *)s, 2);
+}
+
+static int is_dnat(const struct tcase *t)
+{
+	return t->out == OUT_DNAT_REDIRECT || t->out == OUT_DNAT_PASS;
+}
+
+static int is_rnat(const struct tcase *t)
+{
+	return t->out == OUT_RNAT_REDIRECT || t->out == OUT_RNAT_NEIGH || t->out == OUT_RNAT_STACK;
+}
+
+/* The event the case's packet must produce, built from the case alone. */
+static void expected_event(const struct fixture *f, const struct trace_case *tc,
+			   const struct pkt_desc *in, size_t inlen, struct xlb_trace_event *w)
+{
+	const struct tcase *t = &tc->c;
+	const struct test_backend *be = backend_of(t->be);
+
+	memset(w, 0, sizeof(*w));
+	w->ifindex = (uint32_t)(t->prog == PROG_XDP ? f->h.up_ifindex : f->h.be_ifindex);
+	w->len = (uint32_t)inlen;
+	w->svc_id = tc->svc;
+	w->backend_id = is_dnat(t) || is_rnat(t) ? t->be : NONE;
+	if (!tc->no_tuple)
+		flow_key_of(in, &w->key);
+	if (is_dnat(t)) {
+		fixture_xlb_addr(&w->nat_addr, be->family, be->addr);
+		w->nat_port = htons(be->port);
+	} else if (is_rnat(t)) {
+		const struct test_service *s = service_of(be->svc);
+
+		fixture_xlb_addr(&w->nat_addr, s->family, s->vip);
+		w->nat_port = htons(s->port);
+	}
+	w->prog = t->prog == PROG_XDP ? XLB_TRACE_XDP : XLB_TRACE_TC;
+	w->reason = (uint8_t)t->reason;
+	w->flags = t->new_flow ? XLB_TRACE_EV_NEW_FLOW : 0;
+}
+
+#define CHECK_FIELD(dg, name, want, got)                                                      \
+	do {                                                                                  \
+		if ((uint64_t)(want) != (uint64_t)(got))                                      \
+			diag_fail(dg, "event %s: expected %llu, actual %llu", name,           \
+				  (unsigned long long)(want), (unsigned long long)(got));     \
+	} while (0)
+
+static void check_event(struct diag *dg, const struct xlb_trace_event *w,
+			const struct xlb_trace_event *e)
+{
+	if (e->ts_ns == 0)
+		diag_fail(dg, "event ts_ns: 0");
+	CHECK_FIELD(dg, "ifindex", w->ifindex, e->ifindex);
+	CHECK_FIELD(dg, "len", w->len, e->len);
+	CHECK_FIELD(dg, "svc_id", w->svc_id, e->svc_id);
+	CHECK_FIELD(dg, "backend_id", w->backend_id, e->backend_id);
+	CHECK_FIELD(dg, "prog", w->prog, e->prog);
+	CHECK_FIELD(dg, "reason", w->reason, e->reason);
+	CHECK_FIELD(dg, "flags", w->flags, e->flags);
+	CHECK_FIELD(dg, "key.family", w->key.family, e->key.family);
+	CHECK_FIELD(dg, "key.proto", w->key.proto, e->key.proto);
+	CHECK_FIELD(dg, "key.sport", ntohs(w->key.sport), ntohs(e->key.sport));
+	CHECK_FIELD(dg, "key.dport", ntohs(w->key.dport), ntohs(e->key.dport));
+	CHECK_FIELD(dg, "nat_port", ntohs(w->nat_port), ntohs(e->nat_port));
+	if (memcmp(&w->key, &e->key, sizeof(w->key)))
+		diag_fail(dg, "event key (addresses or padding) differs from the packet's");
+	if (memcmp(&w->nat_addr, &e->nat_addr, sizeof(w->nat_addr)))
+		diag_fail(dg, "event nat_addr differs from the rewritten address");
+	if (memcmp(w->pad, e->pad, sizeof(w->pad)))
+		diag_fail(dg, "event padding not zero");
+}
+
+/* Runs the case's packet with tracing set as the case says; tracing is
+ * off again afterwards, whatever happened. */
+static void trace_run_and_check(struct fixture *f, struct ring_buffer *rb,
+				struct collected *col, const struct trace_case *tc,
+				const struct pkt_desc *in, const uint8_t *inb, size_t inlen,
+				struct diag *dg)
+{
+	struct xlb_trace_stats before, after;
+	struct xlb_trace_event want;
+	struct run_result r;
+	int err;
+
+	ring_buffer__consume(rb);	/* the setup's events, if any */
+	*col = (struct collected){ 0 };
+	err = trace_stats_sum(f, &before);
+	if (!err)
+		err = trace_cfg_set(f, tc->on, tc->filter_svc);
+	if (!err)
+		err = harness_run(&f->h, tc->c.prog, inb, inlen, &r);
+	if (trace_cfg_set(f, 0, 0) && !err)
+		err = -EIO;
+	if (!err)
+		err = trace_stats_sum(f, &after);
+	if (err) {
+		diag_fail(dg, "run with tracing: %s", strerror(-err));
+		return;
+	}
+	ring_buffer__consume(rb);
+	if (r.verdict != tc->c.verdict)
+		diag_fail(dg, "verdict: expected %s, actual %s", verdict_name(tc->c.prog, tc->c.verdict),
+			  verdict_name(tc->c.prog, r.verdict));
+	if (col->n != tc->event || col->short_ev)
+		diag_fail(dg, "events: expected %d, actual %d (%d short)", tc->event, col->n,
+			  col->short_ev);
+	check_counter(dg, "xlb_trace_stats.events", after.events - before.events,
+		      (uint64_t)tc->event);
+	check_counter(dg, "xlb_trace_stats.lost", after.lost - before.lost, 0);
+	if (col->n == 1 && tc->event) {
+		expected_event(f, tc, in, inlen, &want);
+		check_event(dg, &want, &col->ev[0]);
+	}
+}
+
+static int run_trace_case(struct fixture *f, struct ring_buffer *rb, struct collected *col,
+			  const struct trace_case *tc, int num)
+{
+	const struct tcase *t = &tc->c;
+	struct diag dg = { .failed = 0 };
+	uint8_t inb[PKT_MAX_LEN];
+	struct pkt_desc in;
+	size_t inlen;
+	int err;
+
+	t->in(&in);
+	inlen = pkt_build(&in, inb);
+	err = fixture_reset(f, t->flags);
+	if (err)
+		diag_fail(&dg, "setup: cannot reset the maps: %s", strerror(-err));
+	else if (!t->prepare || t->prepare(f, t, &in, &dg) == 0)
+		trace_run_and_check(f, rb, col, tc, &in, inb, inlen, &dg);
+	tap_result(num, t->name, &dg);
+	return dg.failed;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 struct options {
@@ -1349,6 +1586,8 @@ static int selected(const struct options *o, const struct tcase *t)
 
 int main(int argc, char **argv)
 {
+	static struct collected col;
+	struct ring_buffer *rb;
 	struct options o;
 	struct fixture f;
 	int n = 0, num = 0, failed = 0;
@@ -1365,13 +1604,26 @@ int main(int argc, char **argv)
 		return 2;
 	if (fixture_open(&f, &o.ifs))
 		return 2;
+	rb = ring_buffer__new(bpf_map__fd(f.h.skel->maps.xlb_trace), collect_event, &col, NULL);
+	if (!rb) {
+		fprintf(stderr, "bpf_test: cannot map the trace ring: %s\n", strerror(errno));
+		fixture_close(&f);
+		return 2;
+	}
 	for (int i = 0; i < N_CASES; i++)
 		n += selected(&o, &cases[i]);
+	for (int i = 0; i < N_TRACE_CASES; i++)
+		n += selected(&o, &trace_cases[i].c);
 	tap_plan(n);
 	for (int i = 0; i < N_CASES; i++) {
 		if (selected(&o, &cases[i]))
 			failed += run_case(&f, &cases[i], ++num);
 	}
+	for (int i = 0; i < N_TRACE_CASES; i++) {
+		if (selected(&o, &trace_cases[i].c))
+			failed += run_trace_case(&f, rb, &col, &trace_cases[i], ++num);
+	}
+	ring_buffer__free(rb);
 	fixture_close(&f);
 	printf("bpf_test: %d passed, %d failed\n", num - failed, failed);
 	return failed ? 1 : 0;
