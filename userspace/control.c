@@ -212,6 +212,7 @@ struct xlb_control {
 	struct xlb_state *st;
 	xlb_control_changed_fn changed;
 	void *arg;
+	xlb_control_takeover_fn takeover;
 	struct client *clients[CTL_MAX_CLIENTS];
 };
 
@@ -296,6 +297,51 @@ static void client_answer(struct client *cl, int e, const struct xlb_err *err)
 	client_close(cl);
 }
 
+/* "takeover drain_ms=N": the caller answers on the socket itself. */
+int xlb_control_parse_takeover(const char *line, uint32_t *drain_ms, struct xlb_err *err)
+{
+	struct request r;
+	char *end;
+	unsigned long v;
+	int e = split_words(line, &r, err);
+
+	if (e)
+		return e;
+	if (strcmp(r.w[0], "takeover") != 0)
+		return -ENOENT;
+	if (r.n != 2 || strncmp(r.w[1], "drain_ms=", 9) != 0)
+		return bad(err, "usage: takeover drain_ms=N");
+	errno = 0;
+	v = strtoul(r.w[1] + 9, &end, 10);
+	if (errno || *end || end == r.w[1] + 9 || v > UINT32_MAX)
+		return bad(err, "bad drain_ms '%s'", r.w[1] + 9);
+	*drain_ms = (uint32_t)v;
+	return 0;
+}
+
+/* Returns true when the request was a takeover (answered or handed on). */
+static bool client_takeover(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
+	struct xlb_err err = { "" };
+	uint32_t drain_ms = 0;
+	int e = xlb_control_parse_takeover(cl->buf, &drain_ms, &err);
+
+	if (e == -ENOENT)
+		return false;
+	if (!e && !c->takeover)
+		e = bad(&err, "takeover is not possible here");
+	if (!e)
+		e = c->takeover(c->arg, cl->w.fd, drain_ms, &err);
+	pr_info("event=control request=takeover drain_ms=%u result=%s", drain_ms,
+		e ? "error" : "accepted");
+	if (e)
+		client_answer(cl, e, &err);
+	else
+		client_close(cl);
+	return true;
+}
+
 static void client_exec(struct client *cl)
 {
 	struct xlb_control *c = cl->ctl;
@@ -304,6 +350,8 @@ static void client_exec(struct client *cl)
 	int e;
 
 	cl->buf[strcspn(cl->buf, "\r\n")] = '\0';
+	if (client_takeover(cl))
+		return;
 	e = xlb_control_exec(c->st, cl->buf, &changed, &err);
 	pr_debug("event=control request=\"%s\" result=%s", cl->buf, e ? "error" : "ok");
 	client_answer(cl, e, &err);
@@ -434,6 +482,11 @@ int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *
 	}
 	*out = c;
 	return 0;
+}
+
+void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn)
+{
+	c->takeover = fn;
 }
 
 void xlb_control_close(struct xlb_control *c)

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "loop.h"
 #include "state.h"
@@ -23,6 +24,15 @@ typedef void (*xlb_control_changed_fn)(void *arg);
 int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *st,
 		     xlb_control_changed_fn changed, void *arg, struct xlb_control **out);
 void xlb_control_tick(struct xlb_control *c);
+
+/* "takeover drain_ms=N" from a new xlbd (takeover.h): fn gets the
+ * client's socket, to dup and answer on later, and returns 0, or -errno
+ * with the reason in err (then the control socket answers the error). */
+typedef int (*xlb_control_takeover_fn)(void *arg, int fd, uint32_t drain_ms,
+				       struct xlb_err *err);
+void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn);
+/* Parses a takeover line: 0, -ENOENT (another request) or -EINVAL. */
+int xlb_control_parse_takeover(const char *line, uint32_t *drain_ms, struct xlb_err *err);
 void xlb_control_close(struct xlb_control *c);
 
 /* Executes one request line against st. Returns 0, or -errno with the

@@ -993,17 +993,18 @@ static int listen_socket(const struct xlb_endpoint *ep, bool bound_rcv)
 	return fd;
 }
 
-int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
+/* Takes fd (a listening socket) as a listener; closes it on failure. */
+static int listener_add(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd,
+			const char *how)
 {
 	char buf[XLB_EP_STRLEN];
 	struct listener *l;
-	int fd, err;
+	int err;
 
-	if (p->n_listeners == XLB_MAX_LISTENERS)
+	if (p->n_listeners == XLB_MAX_LISTENERS) {
+		close(fd);
 		return -ENOSPC;
-	fd = listen_socket(ep, rcvbuf_preset(p));
-	if (fd < 0)
-		return fd;
+	}
 	l = calloc(1, sizeof(*l));
 	if (!l) {
 		close(fd);
@@ -1017,9 +1018,105 @@ int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tl
 		return err;
 	}
 	p->listeners[p->n_listeners++] = l;
-	pr_info("event=proxy_listen addr=%s kind=%s", xlb_format_endpoint(ep, buf, sizeof(buf)),
-		tls ? "tls" : "http");
+	pr_info("event=proxy_listen addr=%s kind=%s socket=%s",
+		xlb_format_endpoint(ep, buf, sizeof(buf)), tls ? "tls" : "http", how);
 	return 0;
+}
+
+static struct listener *listener_find(const struct xlb_proxy *p, const struct xlb_endpoint *ep,
+				      bool tls)
+{
+	for (size_t i = 0; i < p->n_listeners; i++)
+		if (p->listeners[i]->tls == tls && xlb_endpoint_equal(&p->listeners[i]->ep, ep))
+			return p->listeners[i];
+	return NULL;
+}
+
+/* A listener closed by a reload and configured again keeps its slot and
+ * its counters. */
+static int listener_reopen(struct listener *l)
+{
+	char buf[XLB_EP_STRLEN];
+	int fd = listen_socket(&l->ep, rcvbuf_preset(l->p)), err;
+
+	if (fd < 0)
+		return fd;
+	l->w.fd = fd;
+	err = xlb_loop_add(l->p->loop, &l->w, EPOLLIN);
+	if (err) {
+		close(fd);
+		l->w.fd = -1;
+		return err;
+	}
+	pr_info("event=proxy_listen addr=%s kind=%s socket=new",
+		xlb_format_endpoint(&l->ep, buf, sizeof(buf)), l->tls ? "tls" : "http");
+	return 0;
+}
+
+int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
+{
+	struct listener *l = listener_find(p, ep, tls);
+	int fd;
+
+	if (l)
+		return l->w.fd >= 0 ? 0 : listener_reopen(l);
+	if (p->n_listeners == XLB_MAX_LISTENERS)
+		return -ENOSPC;
+	fd = listen_socket(ep, rcvbuf_preset(p));
+	if (fd < 0)
+		return fd;
+	return listener_add(p, ep, tls, fd, "new");
+}
+
+static void listener_stop(struct xlb_proxy *p, struct listener *l)
+{
+	xlb_loop_del(p->loop, &l->w);
+	close(l->w.fd);
+	l->w.fd = -1;
+}
+
+void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
+{
+	struct listener *l = listener_find(p, ep, tls);
+	char buf[XLB_EP_STRLEN];
+
+	if (!l || l->w.fd < 0)
+		return;
+	listener_stop(p, l);
+	pr_info("event=proxy_unlisten addr=%s kind=%s", xlb_format_endpoint(ep, buf, sizeof(buf)),
+		tls ? "tls" : "http");
+}
+
+int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd)
+{
+	return listener_add(p, ep, tls, fd, "handed_over");
+}
+
+size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_listeners && n < max; i++) {
+		const struct listener *l = p->listeners[i];
+
+		if (l->w.fd >= 0)
+			out[n++] = (struct xlb_handed_listener){ .ep = l->ep, .tls = l->tls, .fd = l->w.fd };
+	}
+	return n;
+}
+
+/* The listeners' structs stay: open connections count their outcomes in
+ * them until they end. */
+void xlb_proxy_stop_accepting(struct xlb_proxy *p)
+{
+	for (size_t i = 0; i < p->n_listeners; i++)
+		if (p->listeners[i]->w.fd >= 0)
+			listener_stop(p, p->listeners[i]);
+}
+
+size_t xlb_proxy_conn_count(const struct xlb_proxy *p)
+{
+	return p->n_conns;
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
@@ -1149,11 +1246,9 @@ void xlb_proxy_free(struct xlb_proxy *p)
 	while (p->conns)
 		conn_close(p->conns, false);
 	xlb_proxy_reap(p);
-	for (size_t i = 0; i < p->n_listeners; i++) {
-		xlb_loop_del(p->loop, &p->listeners[i]->w);
-		close(p->listeners[i]->w.fd);
+	xlb_proxy_stop_accepting(p);
+	for (size_t i = 0; i < p->n_listeners; i++)
 		free(p->listeners[i]);
-	}
 	free(p->peekbuf);
 	free(p);
 }

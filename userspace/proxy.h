@@ -11,6 +11,7 @@
 #include "addr.h"
 #include "loop.h"
 #include "state.h"
+#include "takeover.h"
 
 /* How a routed connection's bytes move (measured: README, proxy paths). */
 enum xlb_proxy_path {
@@ -43,8 +44,22 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
 		  struct xlb_proxy **out);
 const char *xlb_proxy_path_name(enum xlb_proxy_path path);
 int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path);
-/* Opens a listener (TCP; ep's proto is ignored). Returns 0 or -errno. */
+/* Opens a listener (TCP; ep's proto is ignored); one already open is
+ * kept. Returns 0 or -errno. */
 int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
+/* Closes a listener (a reload dropped it); its connections go on. */
+void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
+/* Takes an inherited listening socket (takeover.h) as a listener; closes
+ * fd on failure. */
+int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls,
+			     int fd);
+/* The listening sockets still accepting, for a takeover. */
+size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out,
+			   size_t max);
+/* Stops accepting and closes this process's listening descriptors; open
+ * connections go on. */
+void xlb_proxy_stop_accepting(struct xlb_proxy *p);
+size_t xlb_proxy_conn_count(const struct xlb_proxy *p);
 /* Ends (RST both ways) the connections a removed backend carries: its
  * container is gone, so they would otherwise hang until the idle timeout. */
 void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id);

@@ -28,6 +28,12 @@
                                 (60 s at most), asks once more on each
                                 ("again=<j> of <k>"), closes them and exits
 
+  loop ADDR PORT HOST STOP     one request per new connection, one after
+                                another, until the file STOP exists; prints
+                                "requests=<n> failed=<m> max_ms=<slowest>",
+                                one "failed: <why>" line per failure and
+                                "progress=<n>" every 50 requests
+
 Addresses may be IPv4 or IPv6. Exit status 1 when the exchange failed.
 """
 import errno
@@ -298,6 +304,37 @@ def cmd_concurrent(addr, port, host, n, release):
     return 0 if answered == n and again == n else 1
 
 
+def one_request(addr, port, host):
+    """One request on a new connection; returns None, or why it failed."""
+    try:
+        with connect(addr, port) as sock:
+            sock.sendall(request(host, extra="Connection: close\r\n"))
+            got = parse_response(read_until_close(sock))
+    except OSError as e:
+        return "%s: %s" % (type(e).__name__, e)
+    if got is None:
+        return "no complete answer"
+    if got[0].status != 200:
+        return "status %d" % got[0].status
+    return None
+
+
+def cmd_loop(addr, port, host, stop):
+    requests, failed, slowest = 0, 0, 0.0
+    while not os.path.exists(stop):
+        start = time.monotonic()
+        why = one_request(addr, port, host)
+        slowest = max(slowest, time.monotonic() - start)
+        requests += 1
+        if why:
+            failed += 1
+            print("failed: %s" % why, flush=True)
+        if requests % 50 == 0:
+            print("progress=%d" % requests, flush=True)
+    print("requests=%d failed=%d max_ms=%d" % (requests, failed, slowest * 1000), flush=True)
+    return 0
+
+
 COMMANDS = {
     "raw": cmd_raw,
     "pipeline": cmd_pipeline,
@@ -306,6 +343,7 @@ COMMANDS = {
     "silent": cmd_silent,
     "slowhead": cmd_slowhead,
     "concurrent": cmd_concurrent,
+    "loop": cmd_loop,
 }
 
 
