@@ -178,6 +178,35 @@ only_from_for() {
 	assert_all_match "$seen" "$(paste -sd '|' <<<"$expected")"
 }
 
+# lb_caps PID FIELD: a capability set from /proc/PID/status (on the host:
+# no capsh in the image), as capsh names it.
+lb_caps() {
+	local out
+	out=$(capsh --decode="$(awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status")")
+	echo "${out#*=}"
+}
+
+# Before the stack goes down (the last test): the lb as it ran all along.
+@test "the lb container is not privileged, has only SYS_ADMIN and NET_BIND_SERVICE, and xlbd keeps only cap_sys_admin" {
+	local c pid got
+	c=$(lb_container)
+	[[ -n $c ]] || fail "no lb container"
+	[[ $(docker inspect -f '{{.HostConfig.Privileged}}' "$c") == false ]] || fail "the lb container is privileged"
+	got=$(docker inspect -f '{{json .HostConfig.CapDrop}}' "$c")
+	[[ $got == '["ALL"]' ]] || fail "CapDrop is $got"
+	# compose v1 passes the names as written, Docker may add CAP_
+	got=$(docker inspect -f '{{range .HostConfig.CapAdd}}{{println .}}{{end}}' "$c" | sed 's/^CAP_//' | grep . | sort | paste -sd,)
+	[[ $got == NET_BIND_SERVICE,SYS_ADMIN ]] || fail "CapAdd is $got"
+	# the container's first process is xlbd (the image's entrypoint)
+	pid=$(docker inspect -f '{{.State.Pid}}' "$c")
+	[[ $(cat "/proc/$pid/comm") == xlbd ]] || fail "pid $pid is $(cat "/proc/$pid/comm"), not xlbd"
+	# SYS_ADMIN for the BPF work: this Docker (20.10) knows no CAP_BPF
+	[[ $(lb_caps "$pid" CapEff) == cap_sys_admin ]] || fail "xlbd's CapEff: $(lb_caps "$pid" CapEff)"
+	[[ $(lb_caps "$pid" CapPrm) == cap_sys_admin ]] || fail "xlbd's CapPrm: $(lb_caps "$pid" CapPrm)"
+	[[ $(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$pid/status") == 1 ]] || fail "no_new_privs not set"
+	docker logs "$c" 2>&1 | grep -q 'event=caps_dropped kept=cap_sys_admin ' || fail "no caps_dropped line in the lb's log"
+}
+
 @test "docker-compose down leaves no XDP program, tc filter, pin or network link behind" {
 	local stack
 	stack=$(stack_links)

@@ -1,0 +1,187 @@
+#!/usr/bin/env bats
+# Least privilege: once set up, xlbd (started as root) keeps only the
+# capabilities its runtime work needs, in every set, bounding set included,
+# with no_new_privs; and that work still gets done after the drop: services
+# and backends added later (control socket, SIGHUP) on links set up then,
+# with XDP redirecting into them; the Host proxy, its sockmap path, health
+# checks and metrics; and --teardown-on-exit, which takes it all off again.
+
+load helpers
+
+# What xlbd keeps (capsh's names, in bit order), with XDP on an uplink...
+# (with a config file, whose reload may open a listener on a low port)
+RUNTIME_LINKS=cap_net_bind_service,cap_net_admin,cap_sys_admin,cap_bpf
+# ... and as the proxy alone (no --iface).
+RUNTIME_PROXY=cap_net_bind_service,cap_bpf
+METRICS=127.0.0.1:9120
+
+setup_file() {
+	lab_setup 3
+	serve name 1 3
+	serve http 1 3
+}
+
+teardown_file() {
+	lab_teardown
+}
+
+teardown() {
+	xlb_test_teardown
+}
+
+# An L4 service on be1..be$1 (name servers), the Host proxy on be1 with a
+# health check, and a second Host service whose backend does not listen
+# (also on be1: the links to be2 and be3 are set up only when a test adds
+# a backend there).
+lab_config() {
+	local i
+	echo "[service names]"
+	echo "listen = $VIP4:9000/tcp"
+	for ((i = 1; i <= $1; i++)); do echo "backend = 10.200.$i.2:9000"; done
+	cat <<-EOF
+		[http]
+		listen = $LB4:80
+		[service web]
+		host = web.lab
+		backend = 10.200.1.2:8080
+		check = http:/who
+		check_interval = 300ms
+		check_timeout = 200ms
+		[service dead]
+		host = dead.lab
+		backend = 10.200.1.2:8099
+		check = tcp
+		check_interval = 300ms
+		check_timeout = 200ms
+		check_fall = 2
+	EOF
+}
+
+# status_caps FIELD: a capability set of xlbd's (CapEff, CapPrm, CapInh,
+# CapBnd, CapAmb) as capsh names it: "cap_bpf,cap_net_admin", or "".
+status_caps() {
+	local mask out
+	mask=$(awk -v f="$1:" '$1 == f { print $2 }' "/proc/$XLBD_PID/status")
+	[[ -n $mask ]] || { fail "no $1 in /proc/$XLBD_PID/status"; return 1; }
+	out=$(capsh --decode="$mask")
+	echo "${out#*=}"
+}
+
+# assert_runtime_caps NAMES: xlbd's effective, permitted and bounding sets
+# are exactly NAMES, it passes nothing on (inheritable, ambient), and it
+# can gain nothing by execve (no_new_privs).
+assert_runtime_caps() {
+	local set got
+	for set in CapEff CapPrm CapBnd; do
+		got=$(status_caps "$set") || return 1
+		[[ $got == "$1" ]] || { fail "$set is '$got', expected '$1'"; return 1; }
+	done
+	for set in CapInh CapAmb; do
+		got=$(status_caps "$set") || return 1
+		[[ -z $got ]] || { fail "$set is '$got', expected none"; return 1; }
+	done
+	got=$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$XLBD_PID/status")
+	[[ $got == 1 ]] || { fail "NoNewPrivs is '$got', expected 1"; return 1; }
+	log_has "event=caps_dropped kept=$1 bounding=$1 no_new_privs=1" ||
+		{ fail "no caps_dropped line for $1"; return 1; }
+}
+
+# only_from PORT BACKEND...: 30 new connections to the VIP's PORT are all
+# answered by BACKENDs, each of them at least once.
+only_from() {
+	local port=$1 out=$BATS_TEST_TMPDIR/burst want
+	shift
+	burst "$VIP4" "$port" 30 >"$out" || true
+	for want in "$@"; do
+		grep -qx "$want" "$out" || return 1
+	done
+	! grep -qvxE "$(IFS='|'; echo "$*")" "$out"
+}
+
+# assert_redirects LINK...: xlbd set each LINK up (return program, XDP on
+# its peer inside the backend's netns) and redirects into it, which needs
+# the privileges it kept; the kernel's forwarding would serve as well, so
+# the traffic alone would not tell.
+assert_redirects() {
+	local link
+	for link; do
+		wait_log "event=backend_link link=$link .*redirect=yes" || return 1
+	done
+	! log_has 'event=(peer_prepare_failed|backend_link_failed)' ||
+		{ fail "a link was not set up:"; grep -E 'peer_prepare_failed|backend_link_failed' "$XLBD_LOG" >&2; return 1; }
+}
+
+scrape() {
+	in_lb curl -sS -f -m 5 "http://$METRICS/metrics" >"$BATS_TEST_TMPDIR/metrics"
+}
+
+# metric_is SERIES VALUE: a fresh scrape has SERIES (as printed) at VALUE.
+metric_is() {
+	scrape && awk -v s="$1" -v v="$2" '$1 == s && $2 == v { found = 1 } END { exit !found }' \
+		"$BATS_TEST_TMPDIR/metrics"
+}
+
+@test "with XDP on an uplink, xlbd keeps exactly $RUNTIME_LINKS, and no_new_privs" {
+	start_xlbd "$(write_config "$(lab_config 1)")"
+	assert_runtime_caps "$RUNTIME_LINKS"
+}
+
+@test "after the drop, a service added over the control socket balances over backends on links set up then" {
+	start_xlbd "$(write_config "$(lab_config 1)")"
+	assert_runtime_caps "$RUNTIME_LINKS"
+	control_ok service add late "listen=$VIP4:9001/tcp" || fail "service add: $(control service add late "listen=$VIP4:9001/tcp")"
+	control_ok backend add late 10.200.2.2:9000 || fail "backend add be2"
+	control_ok backend add late 10.200.3.2:9000 || fail "backend add be3"
+	wait_until 10 only_from 9001 be2 be3 || { fail "answers: $(sort "$BATS_TEST_TMPDIR/burst" | uniq -c)"; return 1; }
+	assert_redirects b2 b3
+}
+
+@test "after the drop, a backend added by SIGHUP gets traffic, with XDP redirecting into it" {
+	local cfg
+	cfg=$(write_config "$(lab_config 1)")
+	start_xlbd "$cfg"
+	only_from 9000 be1 || { fail "before reload: $(sort "$BATS_TEST_TMPDIR/burst" | uniq -c)"; return 1; }
+	lab_config 2 >"$cfg"
+	kill -HUP "$XLBD_PID"
+	wait_until 10 only_from 9000 be1 be2 || { fail "after reload: $(sort "$BATS_TEST_TMPDIR/burst" | uniq -c)"; return 1; }
+	assert_redirects b1 b2
+	assert_runtime_caps "$RUNTIME_LINKS"
+}
+
+@test "after the drop, the Host proxy routes (also a service added then), health checks judge, metrics answer" {
+	start_xlbd "$(write_config "$(lab_config 1)")" --metrics "$METRICS"
+	assert_runtime_caps "$RUNTIME_LINKS"
+	assert_answer web.lab be1
+	control_ok service add late host=late.lab || fail "service add"
+	control_ok backend add late 10.200.3.2:8080 || fail "backend add"
+	assert_answer late.lab be3
+	# the check that fails takes its backend out; the one that passes keeps it
+	wait_until 10 metric_is 'xlb_backend_up{service="dead",backend="10.200.1.2:8099"}' 0 ||
+		{ fail "the dead backend was never marked down"; return 1; }
+	metric_is 'xlb_backend_up{service="web",backend="10.200.1.2:8080"}' 1 ||
+		{ fail "the live backend is not up"; return 1; }
+	assert_answer dead.lab status=503
+}
+
+@test "as the proxy alone (no uplink), xlbd keeps only $RUNTIME_PROXY, and the sockmap path still moves a service's bytes" {
+	# shellcheck disable=SC2034 # read by start_xlbd (iface_args)
+	local XLB_IFACES=
+	start_xlbd "$(write_config "$(lab_config 1)")" --proxy-path sockmap
+	assert_runtime_caps "$RUNTIME_PROXY"
+	control_ok service add late host=late.lab || fail "service add"
+	control_ok backend add late 10.200.3.2:8080 || fail "backend add"
+	assert_answer late.lab be3
+	wait_counter sockmap_conns 1
+}
+
+@test "--teardown-on-exit, after the drop, takes off what was set up after it too and leaves no pins" {
+	start_xlbd "$(write_config "$(lab_config 1)")" --teardown-on-exit
+	control_ok backend add names 10.200.3.2:9000 || fail "backend add be3"
+	wait_until 10 only_from 9000 be1 be3 || { fail "answers: $(sort "$BATS_TEST_TMPDIR/burst" | uniq -c)"; return 1; }
+	assert_redirects b1 b3
+	stop_xlbd TERM
+	[[ $XLBD_STATUS -eq 0 ]] || fail "xlbd exited with status $XLBD_STATUS"
+	log_has "event=teardown pin_dir=$PIN_DIR err=\"none\"" || { fail "no clean teardown line"; return 1; }
+	[[ ! -e $PIN_DIR ]] || { fail "pins left: $(ls -la "$PIN_DIR")"; return 1; }
+	assert_no_bpf_attached
+}
