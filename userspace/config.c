@@ -26,11 +26,18 @@
 
 enum section_kind { SEC_NONE, SEC_HTTP, SEC_TLS, SEC_SERVICE };
 
+/* The check_* keys: "check_" and an option name of xlb_hc_set_option. */
+static const char *const check_options[] = { "interval", "timeout", "rise", "fall" };
+#define N_CHECK_OPTIONS (sizeof(check_options) / sizeof(check_options[0]))
+#define CHECK_PREFIX "check_"
+
 /* Where a service's settings came from, for messages. */
 struct svc_meta {
 	unsigned header_line;
 	unsigned listen_line;
 	bool has_proto;
+	unsigned check_line;
+	unsigned check_opt_line[N_CHECK_OPTIONS];
 };
 
 struct line_source {
@@ -426,6 +433,74 @@ static int svc_backend(struct cfg_parser *p, const char *value)
 	return 0;
 }
 
+/* ---- health checks --------------------------------------------------------- */
+
+/* The spec parser's messages start with the option's name ("interval
+ * \"5x\" is not a duration ..."): with the prefix they name the key. */
+static int svc_check(struct cfg_parser *p, const char *value)
+{
+	struct svc_meta *m = &p->meta[p->cur];
+	char why[160];
+
+	if (m->check_line)
+		return fail(p, "%s: check given twice (first at line %u)", p->label, m->check_line);
+	if (xlb_hc_parse(value, &cur_svc(p)->check, why, sizeof(why)))
+		return fail(p, "%s: check: %s", p->label, why);
+	m->check_line = p->line;
+	return 0;
+}
+
+static int svc_check_option(struct cfg_parser *p, const char *name, const char *value)
+{
+	struct svc_meta *m = &p->meta[p->cur];
+	const char *opt = name + strlen(CHECK_PREFIX);
+	char why[160];
+
+	for (size_t i = 0; i < N_CHECK_OPTIONS; i++) {
+		if (strcmp(opt, check_options[i]) != 0)
+			continue;
+		if (m->check_opt_line[i])
+			return fail(p, "%s: %s given twice (first at line %u)", p->label, name,
+				    m->check_opt_line[i]);
+		if (xlb_hc_set_option(&cur_svc(p)->check, opt, value, why, sizeof(why)))
+			return fail(p, "%s: " CHECK_PREFIX "%s", p->label, why);
+		m->check_opt_line[i] = p->line;
+		return 0;
+	}
+	return fail(p, "%s: unknown key '%s'", p->label, name);
+}
+
+/* The first check_* line of the service, or 0. */
+static unsigned first_check_option_line(const struct svc_meta *m)
+{
+	unsigned first = 0;
+
+	for (size_t i = 0; i < N_CHECK_OPTIONS; i++)
+		if (m->check_opt_line[i] && (!first || m->check_opt_line[i] < first))
+			first = m->check_opt_line[i];
+	return first;
+}
+
+/* Options without a check would be silently unused; a spec whose timing
+ * does not fit together is reported where it stopped fitting: the later
+ * of the interval and timeout lines (or the check line, for defaults). */
+static int finish_check(struct cfg_parser *p)
+{
+	const struct svc_meta *m = &p->meta[p->cur];
+	unsigned first = first_check_option_line(m), at = 0;
+	char why[160];
+
+	if (!m->check_line && first)
+		return fail_at(p, first, "%s: check options without a check (add check = tcp "
+			       "or check = http:/path)", p->label);
+	if (!m->check_line || !xlb_hc_validate(&cur_svc(p)->check, why, sizeof(why)))
+		return 0;
+	for (size_t i = 0; i < 2; i++)	/* interval, timeout */
+		if (m->check_opt_line[i] > at)
+			at = m->check_opt_line[i];
+	return fail_at(p, at ? at : m->check_line, "%s: check: %s", p->label, why);
+}
+
 static int service_key(struct cfg_parser *p, const char *name, const char *value)
 {
 	if (strcmp(name, "listen") == 0)
@@ -438,6 +513,10 @@ static int service_key(struct cfg_parser *p, const char *name, const char *value
 		return svc_backend(p, value);
 	if (strcmp(name, "proxy_protocol") == 0)
 		return svc_proxy_protocol(p, value);
+	if (strcmp(name, "check") == 0)
+		return svc_check(p, value);
+	if (strncmp(name, CHECK_PREFIX, strlen(CHECK_PREFIX)) == 0)
+		return svc_check_option(p, name, value);
 	return fail(p, "%s: unknown key '%s'", p->label, name);
 }
 
@@ -491,6 +570,7 @@ static int add_service(struct cfg_parser *p, const char *name)
 	memset(&svcs[p->cur], 0, sizeof(svcs[p->cur]));
 	memset(&meta[p->cur], 0, sizeof(meta[p->cur]));
 	snprintf(svcs[p->cur].name, sizeof(svcs[p->cur].name), "%s", name);
+	xlb_hc_spec_init(&svcs[p->cur].check);
 	meta[p->cur].header_line = p->line;
 	return 0;
 }
@@ -539,7 +619,7 @@ static int finish_section(struct cfg_parser *p)
 	if (!s->has_listen && s->n_hosts == 0)
 		return fail_at(p, p->meta[p->cur].header_line, "%s: has neither listen nor host",
 			       p->label);
-	return 0;
+	return finish_check(p);
 }
 
 /* If line is a "[section]" header, closes the previous section and opens

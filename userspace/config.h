@@ -12,6 +12,11 @@
  *   proxy_protocol = v2                proxied connections start with a
  *                                      PROXY v2 header (client address)
  *   backend = 10.200.1.2:8000 [weight=N]   repeatable
+ *   check = tcp | http:/path           xlbd's own health checks of the
+ *   check_interval = 2s                backends listed here, with the
+ *   check_timeout = 1s                 semantics and defaults of the
+ *   check_rise = 2                     xlb.healthcheck.* labels (health.h)
+ *   check_fall = 3
  */
 #ifndef XLB_CONFIG_H
 #define XLB_CONFIG_H
@@ -21,6 +26,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "health.h"
 #include "xlb/consts.h"
 
 #define XLB_HOST_LEN 256
@@ -42,6 +48,7 @@ struct xlb_cfg_service {
 	size_t n_hosts;
 	struct xlb_cfg_backend *backends;
 	size_t n_backends;
+	struct xlb_hc_spec check;	/* kind XLB_HC_NONE: not checked */
 };
 
 struct xlb_config {

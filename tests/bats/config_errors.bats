@@ -80,6 +80,15 @@ backend = 10.200.1.2:8001"
 	[[ $err =~ [Dd]uplicate|already ]] || { fail "error line does not say duplicate: $err"; return 1; }
 }
 
+@test "bad health check: file:line of the key and why" {
+	xlbd_rejects "[service api]
+listen = $VIP4:80/tcp
+backend = 10.200.1.2:8000
+check = tcp
+check_interval = 1.5s"
+	err_has "$cfg:5:" 'check_interval "1.5s" is not a duration'
+}
+
 @test "unknown interface: --iface nosuch0 is named" {
 	xlbd_rejects "[service api]
 listen = $VIP4:80/tcp

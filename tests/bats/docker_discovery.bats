@@ -341,9 +341,12 @@ keepalive_then() {
 		done
 	) >"$out" 2>&1 3>&- &
 	LOOP_PID=$!
+	local t_restart t_synced
+	t_restart=$(date +%s%3N)
 	"$REPO/scripts/dockerd.sh" restart >&2
 	wait_until 30 grep -q 'event=docker_down' "$DT_LOG"
 	wait_until 60 bash -c "(( \$(grep -c 'event=docker_synced' '$DT_LOG') >= 2 ))"
+	t_synced=$(date +%s%3N)
 	local mark
 	mark=$(wc -l <"$out")
 	wait_until 10 lines_more_than "$out" $((mark + 20))
@@ -351,6 +354,8 @@ keepalive_then() {
 	wait "$LOOP_PID" 2>/dev/null || true
 	LOOP_PID=
 	echo "requests: $(grep -cE "^(OK|FAILED)" "$out"), failed: $(grep -c "^FAILED" "$out" || true)"
+	# recover: restart begun -> xlbd resynced (seen within 0.1 s)
+	echo "# fault dockerd_restart_host: requests=$(grep -cE "^(OK|FAILED)" "$out") failed=$(grep -c "^FAILED" "$out" || true) recover_ms=$((t_synced - t_restart))" >&3
 	! grep -q '^FAILED' "$out"
 	# the resynced xlbd follows events again
 	replica api 3

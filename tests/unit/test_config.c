@@ -35,6 +35,9 @@ static const char valid_config[] =
 	"proto = http\n"
 	"backend = 10.200.1.2:8000\n"
 	"backend = 10.200.2.2:8000 weight=3\n"
+	"check_fall = 2\n"			/* options before the check: any order */
+	"check = http:/healthz?full=1\n"
+	"check_interval = 1500ms\n"
 	"\n"
 	"[service dns]\n"
 	"  listen = [fd00:200::101]:53/udp\n"	/* indented: not a continuation */
@@ -46,6 +49,7 @@ static const char valid_config[] =
 	"proto = tls\n"
 	"proxy_protocol = v2\n"
 	"backend = 10.200.3.2:443\n"
+	"check = tcp\n"
 	"[service  udp-api ]\n"
 	"listen = 10.200.0.100:80/udp\n"	/* same VIP and port as api, other proto */
 	"backend = 10.200.4.2:8000\n";
@@ -93,6 +97,12 @@ static void check_api(const struct xlb_cfg_service *s)
 	assert_int_equal(s->n_backends, 2);
 	assert_backend(&s->backends[0], "10.200.1.2", 8000, 1);
 	assert_backend(&s->backends[1], "10.200.2.2", 8000, 3);
+	assert_int_equal(s->check.kind, XLB_HC_HTTP);
+	assert_string_equal(s->check.path, "/healthz?full=1");
+	assert_int_equal(s->check.interval_ms, 1500);
+	assert_int_equal(s->check.timeout_ms, XLB_HC_TIMEOUT_DEFAULT_MS);
+	assert_int_equal(s->check.rise, XLB_HC_RISE_DEFAULT);
+	assert_int_equal(s->check.fall, 2);
 }
 
 static void check_dns(const struct xlb_cfg_service *s)
@@ -104,6 +114,7 @@ static void check_dns(const struct xlb_cfg_service *s)
 	assert_int_equal(s->n_backends, 2);
 	assert_backend(&s->backends[0], "fd00:201::2", 53, 1);
 	assert_backend(&s->backends[1], "fd00:202::2", 53, 65535);
+	assert_int_equal(s->check.kind, XLB_HC_NONE);
 }
 
 static void check_web_and_udp(const struct xlb_cfg_service *web,
@@ -117,6 +128,12 @@ static void check_web_and_udp(const struct xlb_cfg_service *web,
 	assert_string_equal(web->hosts[0], "www.app.dev");
 	assert_int_equal(web->n_backends, 1);
 	assert_backend(&web->backends[0], "10.200.3.2", 443, 1);
+	/* a check with every default, as for the xlb.healthcheck label */
+	assert_int_equal(web->check.kind, XLB_HC_TCP);
+	assert_int_equal(web->check.interval_ms, XLB_HC_INTERVAL_DEFAULT_MS);
+	assert_int_equal(web->check.timeout_ms, XLB_HC_TIMEOUT_DEFAULT_MS);
+	assert_int_equal(web->check.rise, XLB_HC_RISE_DEFAULT);
+	assert_int_equal(web->check.fall, XLB_HC_FALL_DEFAULT);
 
 	assert_false(udp->proxy_v2);
 	assert_string_equal(udp->name, "udp-api");
@@ -321,6 +338,42 @@ static const struct err_case err_cases[] = {
 	  "t.ini:3: service api: bad proto 'HTTP' (want http or tls)" },
 	{ SVC "host = a.dev\nproto = tls\nproto = http\n",
 	  "t.ini:4: service api: proto given twice" },
+	/* health checks: the spec parser's reasons, at the key's line */
+	{ SVC_L "check = udp\n",
+	  "t.ini:3: service api: check: unknown check kind \"udp\" (want tcp or http:/path)" },
+	{ SVC_L "check = http\n", "t.ini:3: service api: check: http check needs a path (http:/path)" },
+	{ SVC_L "check = http:healthz\n",
+	  "t.ini:3: service api: check: http path must start with '/'" },
+	{ SVC_L "check = tcp\ncheck = http:/\n",
+	  "t.ini:4: service api: check given twice (first at line 3)" },
+	{ SVC_L "check = tcp\ncheck_interval = 5x\n",
+	  "t.ini:4: service api: check_interval \"5x\" is not a duration (like 500ms, 2s or 1m)" },
+	{ SVC_L "check = tcp\ncheck_interval = 1.5s\n",
+	  "t.ini:4: service api: check_interval \"1.5s\" is not a duration (like 500ms, 2s or 1m)" },
+	{ SVC_L "check = tcp\ncheck_interval = 50ms\n",
+	  "t.ini:4: service api: check_interval \"50ms\" out of range (100ms to 60m)" },
+	{ SVC_L "check = tcp\ncheck_timeout = 5ms\n",
+	  "t.ini:4: service api: check_timeout \"5ms\" out of range (10ms to 60m)" },
+	{ SVC_L "check = tcp\ncheck_rise = 0\n",
+	  "t.ini:4: service api: check_rise \"0\" is not a whole number from 1 to 100" },
+	{ SVC_L "check = tcp\ncheck_fall = 101\n",
+	  "t.ini:4: service api: check_fall \"101\" is not a whole number from 1 to 100" },
+	{ SVC_L "check = tcp\ncheck_fall = -1\n",
+	  "t.ini:4: service api: check_fall \"-1\" is not a whole number from 1 to 100" },
+	{ SVC_L "check = tcp\ncheck_rise = 2\ncheck_rise = 3\n",
+	  "t.ini:5: service api: check_rise given twice (first at line 4)" },
+	{ SVC_L "check = tcp\ncheck_retries = 3\n",
+	  "t.ini:4: service api: unknown key 'check_retries'" },
+	/* timing that does not fit: at the later of the interval and timeout */
+	{ SVC_L "check_timeout = 2s\ncheck = tcp\ncheck_interval = 1s\nbackend = 10.0.0.2:80\n",
+	  "t.ini:5: service api: check: timeout 2s is longer than interval 1s" },
+	{ SVC_L "check_interval = 1s\ncheck_timeout = 1500ms\ncheck = tcp\n",
+	  "t.ini:4: service api: check: timeout 1500ms is longer than interval 1s" },
+	{ SVC_L "check = tcp\ncheck_interval = 500ms\n[service web]\nhost = w.dev\n",
+	  "t.ini:4: service api: check: timeout 1s is longer than interval 500ms" },
+	{ SVC_L "check_fall = 2\ncheck_rise = 2\nbackend = 10.0.0.2:80\n[http]\n",
+	  "t.ini:3: service api: check options without a check (add check = tcp or "
+	  "check = http:/path)" },
 	/* a service must be reachable: reported at its header line */
 	{ SVC "backend = 10.0.0.2:80\n\n[http]\nlisten = 0.0.0.0:80\n",
 	  "t.ini:1: service api: has neither listen nor host" },
