@@ -22,7 +22,7 @@ struct http_req {
 	size_t host_len;
 	unsigned int n_host;
 	unsigned int n_content_length;
-	bool transfer_encoding;
+	unsigned int n_transfer_encoding;
 };
 
 /* ---- characters ------------------------------------------------------------ */
@@ -210,11 +210,55 @@ static bool all_digits(const char *s, size_t n)
 	return n > 0;
 }
 
+/* transfer-coding *( OWS "," OWS transfer-coding ), with "chunked" last
+ * and only there (RFC 9112 6.1, 7). Anything else leaves the body's end to
+ * each parser's guess, and RFC 9112 6.3 makes it a 400. Parameters are
+ * refused too: no client sends them on a request. */
+static bool valid_transfer_encoding(const char *v, size_t n)
+{
+	size_t i = 0, start;
+	bool chunked_last = false;
+
+	for (;;) {
+		if (chunked_last)
+			return false;	/* chunked before another coding */
+		for (start = i; i < n && is_tchar(v[i]); i++)
+			;
+		if (i == start)
+			return false;
+		chunked_last = word_is(v + start, i - start, "chunked");
+		while (i < n && is_ows(v[i]))
+			i++;
+		if (i == n)
+			return chunked_last;
+		if (v[i++] != ',')
+			return false;
+		while (i < n && is_ows(v[i]))
+			i++;
+	}
+}
+
+/* Transfer-Encoding: one header line, a valid list, and HTTP/1.1 (an
+ * HTTP/1.0 message with it has faulty framing, RFC 9112 6.1). */
+static const char *note_transfer_encoding(struct http_req *req, const char *value,
+					  size_t value_len)
+{
+	if (++req->n_transfer_encoding > 1)
+		return "two Transfer-Encoding headers";
+	if (!req->http11)
+		return "Transfer-Encoding in HTTP/1.0";
+	if (!valid_transfer_encoding(value, value_len))
+		return "bad Transfer-Encoding";
+	return NULL;
+}
+
 /* Notes the headers that route or frame the request. Framing matters
  * because the backend must see exactly one way to find the body's end. */
 static const char *note_header(struct http_req *req, const char *name, size_t name_len,
 			       const char *value, size_t value_len)
 {
+	const char *why;
+
 	if (word_is(name, name_len, "host")) {
 		if (++req->n_host > 1)
 			return "two Host headers";
@@ -227,9 +271,11 @@ static const char *note_header(struct http_req *req, const char *name, size_t na
 		if (!all_digits(value, value_len) || value_len > 18)
 			return "bad Content-Length";
 	} else if (word_is(name, name_len, "transfer-encoding")) {
-		req->transfer_encoding = true;
+		why = note_transfer_encoding(req, value, value_len);
+		if (why)
+			return why;
 	}
-	if (req->n_content_length && req->transfer_encoding)
+	if (req->n_content_length && req->n_transfer_encoding)
 		return "Content-Length with Transfer-Encoding";
 	return NULL;
 }

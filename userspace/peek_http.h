@@ -34,6 +34,8 @@ enum xlb_peek {
  *        "header without colon", "whitespace before colon", "bad header
  *        name", "two Host headers", "no Host header", "bad host",
  *        "two Content-Length headers", "bad Content-Length",
+ *        "two Transfer-Encoding headers", "bad Transfer-Encoding",
+ *        "Transfer-Encoding in HTTP/1.0",
  *        "Content-Length with Transfer-Encoding".
  * The checks reject the shapes that make two parsers disagree on where a
  * request ends (request smuggling), even though the proxy peeks only the

@@ -105,6 +105,48 @@ proxy_config() {
 	wait_log 'event=proxy_refuse .*code=400 reason="obs-fold"'
 }
 
+# Request smuggling shapes, hosts that are no DNS name, a NUL and a head
+# over --max-head (16 KiB): each is answered 400 by the proxy itself, and
+# not one connection reaches a backend.
+@test "smuggling shapes, bad hosts, a NUL, an oversized head: all 400, none routed" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	local -a shapes=(
+		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'
+		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked, identity\r\n\r\n0\r\n\r\n'
+		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: x\r\n\r\n'
+		'POST /who HTTP/1.0\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
+		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length : 2\r\n\r\nab'
+		'GET /who HTTP/1.1\r\nHost: user@api.app.dev\r\n\r\n'
+		'GET /who HTTP/1.1\r\nHost: api.app.dev app.app.dev\r\n\r\n'
+		'GET /who HTTP/1.1\r\nHost: api_app.dev\r\n\r\n'
+		'GET /who HTTP/1.1\r\nHost: api.app.dev\xc3\r\n\r\n'
+		'GET /who HTTP/1.1\r\nHost: api.app.dev\r\nX-A: a\0b\r\n\r\n'
+	)
+	local i n=$((${#shapes[@]} + 1))
+	for i in "${!shapes[@]}"; do
+		# shellcheck disable=SC2059 # each shape is a printf format
+		run httpc raw "$LB4" 80 < <(printf "${shapes[i]}")
+		[[ $output == "HTTP/1.1 400 "* && $output != *X-Backend* ]] ||
+			{ fail "shape '${shapes[i]}' answered: $output"; return 1; }
+	done
+	run httpc raw "$LB4" 80 < <(printf 'GET /who HTTP/1.1\r\nHost: api.app.dev\r\nX-Big: '
+		head -c 20000 /dev/zero | tr '\0' a
+		printf '\r\n\r\n')
+	[[ $output == "HTTP/1.1 400 "* && $output != *X-Backend* ]] || { fail "oversized head: $output"; return 1; }
+	wait_counter bad_request "$n"
+	[[ $(proxy_counter bad_request) == "$n" ]] || { fail "bad_request $(proxy_counter bad_request), want $n"; return 1; }
+	[[ $(proxy_counter routed) == 0 ]] || { fail "$(proxy_counter routed) connections routed"; return 1; }
+	local why
+	for why in "two Content-Length headers" "Content-Length with Transfer-Encoding" \
+		"bad Transfer-Encoding" "two Transfer-Encoding headers" "Transfer-Encoding in HTTP/1.0" \
+		"whitespace before colon" "bad host" "NUL byte" "head too large"; do
+		log_has "event=proxy_refuse .*code=400 reason=\"$why\"" || { fail "no refusal logged for: $why"; return 1; }
+	done
+	# and the proxy still routes a good request
+	assert_answer_like api.app.dev 'be[123]'
+}
+
 @test "an absolute-form request target wins over the Host header" {
 	start_xlbd "$(write_config "$(proxy_config)")"
 	local i

@@ -1,5 +1,6 @@
 # libFuzzer targets for the peekers (included by the Makefile).
-#   make fuzz         each target for FUZZ_SECS (default 300) seconds
+#   make fuzz         each target for FUZZ_SECS (default 300) seconds, one
+#                     after the other: 15 minutes for the three targets
 #   make fuzz-quick   each target for FUZZ_QUICK_SECS (default 30): CI
 # tests/fuzz/run.sh seeds each run from tests/fuzz/corpus/NAME/ without
 # writing into it, prints one line per target and fails on a crash.

@@ -337,6 +337,120 @@ static void test_framing(void **state)
 		   "bad Content-Length");
 }
 
+/* Transfer-Encoding: chunked last and once, one header line, HTTP/1.1
+ * only; every other shape leaves the body's end to a guess. */
+static void test_transfer_encoding(void **state)
+{
+	static const char *const ok[] = {
+		"Transfer-Encoding: chunked", "Transfer-Encoding: CHUNKED",
+		"Transfer-Encoding: gzip, chunked", "Transfer-Encoding: gzip,chunked",
+		"Transfer-Encoding: \t gzip \t,\tchunked \t",
+	};
+	static const char *const bad[] = {
+		"Transfer-Encoding: gzip", "Transfer-Encoding: chunked, gzip",
+		"Transfer-Encoding: chunked, chunked", "Transfer-Encoding: xchunked",
+		"Transfer-Encoding: chunkedx", "Transfer-Encoding: chunked;q=1",
+		"Transfer-Encoding: \"chunked\"", "Transfer-Encoding: chunked,",
+		"Transfer-Encoding: ,chunked", "Transfer-Encoding: gzip chunked",
+		"Transfer-Encoding:", "Transfer-Encoding: chunked\x0bx",
+	};
+	char buf[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(buf, sizeof(buf), "POST / HTTP/1.1\r\nHost: a.dev\r\n%s\r\n\r\n", ok[i]);
+		assert_host(buf, "a.dev");
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(buf, sizeof(buf), "POST / HTTP/1.1\r\nHost: a.dev\r\n%s\r\n\r\n", bad[i]);
+		if (strchr(bad[i], '\x0b'))
+			assert_bad(buf, "control character");
+		else
+			assert_bad(buf, "bad Transfer-Encoding");
+	}
+	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n"
+		   "Transfer-Encoding: chunked\r\n\r\n", "two Transfer-Encoding headers");
+	assert_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a.dev\r\n"
+		   "transfer-encoding: identity\r\n\r\n", "two Transfer-Encoding headers");
+	assert_bad("POST / HTTP/1.0\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n\r\n",
+		   "Transfer-Encoding in HTTP/1.0");
+	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n"
+		   "Content-Length: 0\r\n\r\n", "Content-Length with Transfer-Encoding");
+}
+
+/* The request smuggling and routing-by-guess shapes of issue 6, one each:
+ * all refused, none routed. */
+static void test_smuggling_shapes(void **state)
+{
+	static const struct {
+		const char *head;
+		const char *why;
+	} shapes[] = {
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev\r\nHost: app.app.dev\r\n\r\n",
+		  "two Host headers" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev\r\nhost: api.app.dev\r\n\r\n",
+		  "two Host headers" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev\r\n app.app.dev\r\n\r\n", "obs-fold" },
+		{ "GET / HTTP/1.1\r\nX: 1\r\n\tHost: app.app.dev\r\nHost: api.app.dev\r\n\r\n",
+		  "obs-fold" },
+		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 4\r\n"
+		  "Transfer-Encoding: chunked\r\n\r\n", "Content-Length with Transfer-Encoding" },
+		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 4\r\n"
+		  "Content-Length: 40\r\n\r\n", "two Content-Length headers" },
+		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length : 4\r\n\r\n",
+		  "whitespace before colon" },
+		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding : chunked\r\n\r\n",
+		  "whitespace before colon" },
+		{ "GET / HTTP/1.1\r\nHost: user@api.app.dev\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: user:pw@api.app.dev\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev app.app.dev\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev/x\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev?x\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev#x\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev\\x\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: \"api.app.dev\"\r\n\r\n", "bad host" },
+		/* bad UTF-8 (a lone continuation byte, a cut sequence, an overlong
+		 * '/'), and valid UTF-8: a name must be the ASCII (punycode) form */
+		{ "GET / HTTP/1.1\r\nHost: api\x80.app.dev\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api.app.dev\xc3\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: api\xc0\xaf.app.dev\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n", "bad host" },
+		{ "GET / HTTP/1.1\r\nHost: b\xc3\xbc" "cher.app.dev\r\n\r\n", "bad host" },
+		{ "GET http://b\xc3\xbc" "cher.dev/ HTTP/1.1\r\nHost: a.dev\r\n\r\n",
+		  "bad request line" },
+		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked\r\n"
+		  "Transfer-Encoding: identity\r\n\r\n", "two Transfer-Encoding headers" },
+		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked, identity\r\n"
+		  "\r\n", "bad Transfer-Encoding" },
+		{ "POST / HTTP/1.0\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked\r\n\r\n",
+		  "Transfer-Encoding in HTTP/1.0" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		assert_bad(shapes[i].head, shapes[i].why);
+}
+
+/* A NUL refuses the head wherever it is: request line, header name or
+ * value, the blank line; and before the line that holds it is complete.
+ * (In place of an LF it leaves its CR bare, which is refused first.) */
+static void test_nul_anywhere(void **state)
+{
+	static const char head[] = "GET /x HTTP/1.1\r\nHost: api.app.dev\r\nX-A: b\r\n\r\n";
+	size_t n = sizeof(head) - 1;
+	char buf[sizeof(head)];
+
+	(void)state;
+	for (size_t at = 0; at < n; at++) {
+		const char *why = head[at] == '\n' ? "bare CR" : "NUL byte";
+
+		memcpy(buf, head, n);
+		buf[at] = '\0';
+		assert_bad_n(buf, n, why);
+		assert_bad_n(buf, at + 1, why);
+	}
+}
+
 /* Limits are the caller's: a large head is MORE until its blank line, and
  * a head ending exactly at the end of the bytes is OK. */
 static void test_large_head(void **state)
@@ -404,6 +518,9 @@ int main(void)
 		cmocka_unit_test(test_bad_host),
 		cmocka_unit_test(test_host_buffer_size),
 		cmocka_unit_test(test_framing),
+		cmocka_unit_test(test_transfer_encoding),
+		cmocka_unit_test(test_smuggling_shapes),
+		cmocka_unit_test(test_nul_anywhere),
 		cmocka_unit_test(test_large_head),
 		cmocka_unit_test(test_pipelined),
 	};
