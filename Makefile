@@ -4,9 +4,9 @@ BPF_PROGS     := xlb
 COMMON_SRCS   := log addr pins
 # modules still being written join when their file exists
 XLB_OPTIONAL  := $(foreach m,docker dmodel health,$(if $(wildcard userspace/$(m).c),$(m)))
-XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls metrics \
+XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls metrics takeover caps \
                  $(XLB_OPTIONAL) $(COMMON_SRCS)
-XLBCTL_SRCS   := xlbctl table attach netlink config $(COMMON_SRCS)
+XLBCTL_SRCS   := xlbctl table attach netlink config health loop $(COMMON_SRCS)
 # unit test name -> the modules it links against
 UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c),peek_http) \
                  $(if $(wildcard tests/unit/test_peek_tls.c),peek_tls) \
@@ -15,7 +15,7 @@ UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c)
                  $(if $(wildcard tests/unit/test_health.c),health) \
                  $(if $(wildcard tests/unit/test_metrics.c),metrics)
 unit_maglev_deps := maglev log
-unit_config_deps := config addr log
+unit_config_deps := config addr log health loop
 unit_addr_deps   := addr
 unit_peek_http_deps := peek_http hostmap
 unit_peek_tls_deps  := peek_tls hostmap
@@ -39,7 +39,7 @@ CPPFLAGS += -Iinclude -I$(BUILD) -Iuserspace
 # xlb_build_info's version label: the commit, or "dev" outside a git tree
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CPPFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
-LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd
+LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
               -Iinclude -I/usr/include/$(MULTI)
 
@@ -121,6 +121,12 @@ bench: all
 
 bench-quick: all
 	scripts/bench.sh --quick
+
+# issue 6's soak: 10 minutes of L4 and Host load with scaling events every
+# 30 s; root, the netns lab (tests/bats/soak.bats runs 60 s of it in CI)
+.PHONY: soak
+soak: all
+	BUILD=$(abspath $(BUILD)) scripts/soak.sh 600
 
 install: all
 	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd

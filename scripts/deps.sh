@@ -9,8 +9,13 @@ set -euo pipefail
 PACKAGES=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
-	libcurl4-openssl-dev libmicrohttpd-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
+	libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
 	bats iproute2 ethtool iputils-ping python3 curl nginx-light socat
+	# capsh, which names xlbd's capability sets (tests/bats/privilege.bats)
+	libcap2-bin
+	# a full xlbd life under memcheck (tests/bats/leaks.bats); trafgen, the
+	# SYN flood of tests/bats/faults.bats
+	valgrind netsniff-ng
 	# promtool, which checks xlbd's /metrics (tests/bats/metrics.bats); the
 	# package's own server is stopped again like the daemons below
 	prometheus

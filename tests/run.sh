@@ -111,10 +111,12 @@ main() {
 	fi
 	# the same suite against the sanitizer build of the daemon and CLI;
 	# not the compose suite, whose xlbd is the one built into the lb image,
-	# nor the bench harness, which measures the optimised build
+	# nor the bench harness, which measures the optimised build, nor
+	# leaks.bats, which runs the normal build under valgrind, nor the soak,
+	# whose RSS bound ASan's quarantine would break
 	if [[ -n ${ASAN_BUILD:-} && -x $ASAN_BUILD/xlbd && -x $ASAN_BUILD/xlbctl ]]; then
 		local -a files
-		mapfile -t files < <(compgen -G "tests/bats/*.bats" | grep -Ev '/(docker_compose|bench_harness)\.bats$')
+		mapfile -t files < <(compgen -G "tests/bats/*.bats" | grep -Ev '/(docker_compose|bench_harness|leaks|soak)\.bats$')
 		XLBD=$REPO/$ASAN_BUILD/xlbd XLBCTL=$REPO/$ASAN_BUILD/xlbctl \
 			run_suite "bats (ASan+UBSan xlbd, xlbctl)" bats --tap "${files[@]}"
 	fi

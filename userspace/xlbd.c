@@ -4,6 +4,7 @@
  * everything pinned on exit so a restart does not drop a flow (unless told
  * --teardown-on-exit, as the compose service is). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <net/if.h>
@@ -15,12 +16,14 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "attach.h"
+#include "caps.h"
 #include "config.h"
 #include "control.h"
 #include "docker.h"
@@ -32,6 +35,7 @@
 #include "pins.h"
 #include "proxy.h"
 #include "state.h"
+#include "takeover.h"
 #include "xlb.skel.h"
 
 #define MAX_UPLINKS 16
@@ -64,6 +68,8 @@ struct opts {
 	uint32_t flow_entries;	/* 0: the compiled-in XLB_FLOW_ENTRIES */
 	bool has_metrics;
 	struct xlb_endpoint metrics;
+	bool takeover;		/* take the running xlbd's listeners */
+	uint32_t drain_ms;	/* what the old one gets to finish its connections */
 };
 
 struct daemon {
@@ -79,6 +85,8 @@ struct daemon {
 	struct xlb_metrics *metrics;
 	struct xlb_dhealth *checks;	/* what health watches for Docker */
 	size_t n_checks;
+	struct xlb_dhealth *cfg_checks;	/* ... and for the config file */
+	size_t n_cfg_checks;
 	struct xlb_attach_ctx actx;
 	bool links_pending;	/* a backend's link was not ready at the last look */
 	unsigned fast_rechecks;	/* ticks left to look again soon after a change */
@@ -86,6 +94,15 @@ struct daemon {
 	unsigned ticks;
 	bool stop;
 	bool skel_loaded;	/* something was pinned or attached: teardown has work */
+	/* takeover, new side: the listeners handed over, until adopted */
+	struct xlb_handed_listener handed[XLB_TAKEOVER_MAX];
+	size_t n_handed;
+	/* takeover, old side: the new xlbd's socket, answered after this loop
+	 * iteration; then only the open connections are served */
+	int handover_fd;
+	uint32_t handover_drain_ms;
+	bool draining;
+	struct timespec drain_end;
 };
 
 static void usage(FILE *f)
@@ -97,7 +114,7 @@ static void usage(FILE *f)
 		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
-		   "            [--metrics ADDR:PORT]\n");
+		   "            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n");
 }
 
 static int add_listen(struct xlb_endpoint *eps, int *n, const char *opt, const char *arg)
@@ -157,6 +174,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{ "flow-table-size", required_argument, NULL, 10 },
 		{ "metrics", required_argument, NULL, 11 },
 		{ "docker-min-listen-port", required_argument, NULL, 12 },
+		{ "takeover", no_argument, NULL, 13 },
+		{ "drain-timeout-ms", required_argument, NULL, 14 },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -168,6 +187,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->control = XLB_DEFAULT_CONTROL;
 	o->lim = defaults;
 	o->docker_min_listen_port = XLB_DOCKER_MIN_LISTEN_PORT;
+	o->drain_ms = XLB_DRAIN_TIMEOUT_MS;
 	while (!err && (c = getopt_long(argc, argv, "c:i:p:s:l:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'H': err = add_listen(o->http_listen, &o->n_http, "http-listen", optarg); break;
@@ -204,6 +224,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				err = -EINVAL;
 			}
 			break;
+		case 13: o->takeover = true; break;
+		case 14: err = parse_limit("drain-timeout-ms", optarg, 0, &o->drain_ms); break;
 		case 11:
 			err = parse_metrics(optarg, &o->metrics);
 			o->has_metrics = !err;
@@ -419,6 +441,59 @@ static int init_state(struct daemon *d)
 
 /* ---- proxy ------------------------------------------------------------------ */
 
+/* A handed-over listener for (ep, tls), taken out of the list, or -1. */
+static int handed_take(struct daemon *d, const struct xlb_endpoint *ep, bool tls)
+{
+	for (size_t i = 0; i < d->n_handed; i++) {
+		struct xlb_handed_listener *h = &d->handed[i];
+
+		if (h->fd >= 0 && h->tls == tls && xlb_endpoint_equal(&h->ep, ep)) {
+			int fd = h->fd;
+
+			h->fd = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+/* Handed-over listeners this config no longer has: their queued
+ * connections are reset when the last descriptor closes. */
+static void handed_close_rest(struct daemon *d)
+{
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t i = 0; i < d->n_handed; i++) {
+		if (d->handed[i].fd < 0)
+			continue;
+		pr_warn("event=takeover_listener_closed addr=%s reason=\"not configured here\"",
+			xlb_format_endpoint(&d->handed[i].ep, buf, sizeof(buf)));
+		close(d->handed[i].fd);
+		d->handed[i].fd = -1;
+	}
+	d->n_handed = 0;
+}
+
+/* --takeover: the running xlbd's listeners, just before ours would open,
+ * so it serves until then. Nobody running is not an error. */
+static int takeover_fetch(struct daemon *d)
+{
+	int err;
+
+	if (!d->o.takeover)
+		return 0;
+	err = xlb_takeover_request(d->o.control, d->o.drain_ms, d->handed, XLB_TAKEOVER_MAX,
+				   &d->n_handed);
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		pr_info("event=takeover_none control=%s", d->o.control);
+		return 0;
+	}
+	if (err)
+		return err;
+	pr_info("event=takeover listeners=%zu drain_ms=%u", d->n_handed, d->o.drain_ms);
+	return 0;
+}
+
 /* Listeners from the command line and from the config's [http]/[tls]. */
 static int open_listeners(struct daemon *d)
 {
@@ -433,7 +508,12 @@ static int open_listeners(struct daemon *d)
 
 	for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
 		for (size_t i = 0; i < sets[s].n; i++) {
-			err = xlb_proxy_listen(d->proxy, &sets[s].eps[i], sets[s].tls);
+			int fd = handed_take(d, &sets[s].eps[i], sets[s].tls);
+
+			if (fd >= 0)
+				err = xlb_proxy_adopt_listener(d->proxy, &sets[s].eps[i], sets[s].tls, fd);
+			else
+				err = xlb_proxy_listen(d->proxy, &sets[s].eps[i], sets[s].tls);
 			if (err)
 				return pr_err("listening on %s: %s",
 					      xlb_format_endpoint(&sets[s].eps[i], buf, sizeof(buf)),
@@ -499,9 +579,122 @@ static int start_metrics(struct daemon *d)
 
 /* ---- event loop ----------------------------------------------------------- */
 
+/* ---- health checks of the config's backends ----------------------------------- */
+
+struct cfg_checks {
+	struct xlb_dhealth *v;
+	size_t n;
+};
+
+static bool check_listed(const struct xlb_dhealth *v, size_t n, const struct xlb_dhealth *c);
+
+/* Every backend of a config service that has a check. */
+static struct cfg_checks config_checks_list(const struct xlb_config *cfg)
+{
+	struct cfg_checks l = { NULL, 0 };
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].check.kind != XLB_HC_NONE)
+			n += cfg->services[i].n_backends;
+	if (n && !(l.v = calloc(n, sizeof(*l.v)))) {
+		pr_err("event=health_watch_failed err=\"out of memory\" checks=%zu", n);
+		return l;
+	}
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct xlb_cfg_service *s = &cfg->services[i];
+
+		for (size_t b = 0; b < s->n_backends && s->check.kind != XLB_HC_NONE; b++) {
+			struct xlb_dhealth *c = &l.v[l.n++];
+
+			snprintf(c->service, sizeof(c->service), "%s", s->name);
+			c->ep = s->backends[b].ep;
+			c->spec = s->check;
+		}
+	}
+	return l;
+}
+
+/* Before the config is applied, so that a backend new to it stays out of
+ * the tables until its first check passed (as a new container does). */
+static struct cfg_checks config_checks_watch(struct daemon *d)
+{
+	struct cfg_checks l = config_checks_list(&d->cfg);
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t i = 0; i < l.n; i++)
+		if (xlb_health_watch(d->health, l.v[i].service, &l.v[i].ep, &l.v[i].spec))
+			pr_warn("event=health_watch_failed service=%s backend=%s", l.v[i].service,
+				xlb_format_endpoint(&l.v[i].ep, buf, sizeof(buf)));
+	return l;
+}
+
+/* After the apply: the checks the config dropped stop, and a backend that
+ * stays without its check serves again. */
+static void config_checks_replace(struct daemon *d, struct cfg_checks l)
+{
+	for (size_t i = 0; i < d->n_cfg_checks; i++) {
+		const struct xlb_dhealth *c = &d->cfg_checks[i];
+
+		if (check_listed(l.v, l.n, c))
+			continue;
+		xlb_health_unwatch(d->health, c->service, &c->ep);
+		xlb_state_backend_set_health(d->state, c->service, &c->ep, true);
+	}
+	free(d->cfg_checks);
+	d->cfg_checks = l.v;
+	d->n_cfg_checks = l.n;
+}
+
+/* At start the config was applied before the checks existed: backends the
+ * pins already held keep serving until their first check says otherwise,
+ * so that a restart drops nothing. */
+static void config_checks_start(struct daemon *d)
+{
+	config_checks_replace(d, config_checks_watch(d));
+}
+
+static bool listed(const struct xlb_endpoint *eps, size_t n, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < n; i++)
+		if (xlb_endpoint_equal(&eps[i], ep))
+			return true;
+	return false;
+}
+
+/* The config's [http]/[tls] listeners after a reload: the dropped ones
+ * close (their connections go on), new ones open; the command line's
+ * stay. A port that cannot be taken is one error line. */
+static void reload_listeners(struct daemon *d, const struct xlb_config *old)
+{
+	struct { const struct xlb_endpoint *was, *now, *opt; size_t n_was, n_now, n_opt; bool tls; } k[] = {
+		{ old->http_listen, d->cfg.http_listen, d->o.http_listen, old->n_http_listen,
+		  d->cfg.n_http_listen, (size_t)d->o.n_http, false },
+		{ old->tls_listen, d->cfg.tls_listen, d->o.tls_listen, old->n_tls_listen,
+		  d->cfg.n_tls_listen, (size_t)d->o.n_tls, true },
+	};
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t s = 0; s < 2; s++) {
+		for (size_t i = 0; i < k[s].n_was; i++)
+			if (!listed(k[s].now, k[s].n_now, &k[s].was[i]) &&
+			    !listed(k[s].opt, k[s].n_opt, &k[s].was[i]))
+				xlb_proxy_unlisten(d->proxy, &k[s].was[i], k[s].tls);
+		for (size_t i = 0; i < k[s].n_now; i++) {
+			int err = xlb_proxy_listen(d->proxy, &k[s].now[i], k[s].tls);
+
+			if (err)
+				pr_err("event=reload_failed listen=%s err=\"%s\"",
+				       xlb_format_endpoint(&k[s].now[i], buf, sizeof(buf)),
+				       strerror(-err));
+		}
+	}
+}
+
 static void reload_config(struct daemon *d)
 {
-	struct xlb_config fresh = {};
+	struct cfg_checks checks;
+	struct xlb_config fresh = {}, old;
 	struct xlb_err err = { "" };
 	char msg[512];
 
@@ -513,13 +706,17 @@ static void reload_config(struct daemon *d)
 		pr_err("event=reload_failed %s", msg);
 		return;
 	}
-	xlb_config_free(&d->cfg);
+	old = d->cfg;
 	d->cfg = fresh;
+	checks = config_checks_watch(d);
 	if (xlb_state_apply_config(d->state, &d->cfg, &err))
 		pr_err("event=reload_failed %s", err.msg);
 	else
 		pr_info("event=reload config=%s", d->o.config);
+	config_checks_replace(d, checks);
 	ensure_backend_links(d);
+	reload_listeners(d, &old);
+	xlb_config_free(&old);
 }
 
 static void on_signal(struct xlb_watch *w, uint32_t events)
@@ -531,7 +728,8 @@ static void on_signal(struct xlb_watch *w, uint32_t events)
 	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGHUP) {
-		reload_config(d);
+		if (!d->draining)
+			reload_config(d);
 		return;
 	}
 	pr_info("event=stop signal=%s", strsignal((int)si.ssi_signo));
@@ -544,7 +742,7 @@ static void on_recheck(struct xlb_watch *w, uint32_t events)
 	uint64_t n;
 
 	(void)events;
-	if (read(w->fd, &n, sizeof(n)) > 0)
+	if (read(w->fd, &n, sizeof(n)) > 0 && !d->draining)
 		ensure_backend_links(d);
 }
 
@@ -557,6 +755,8 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 	if (read(w->fd, &n, sizeof(n)) <= 0)
 		return;
 	xlb_proxy_tick(d->proxy);
+	if (d->draining)
+		return; /* the maps and links are the new xlbd's */
 	xlb_control_tick(d->ctl);
 	if (d->docker)
 		xlb_docker_tick(d->docker);
@@ -614,12 +814,86 @@ static int setup_loop(struct daemon *d)
 	return err;
 }
 
+/* ---- takeover, old side ------------------------------------------------------- */
+
+static int on_takeover(void *arg, int fd, uint32_t drain_ms, struct xlb_err *err)
+{
+	struct daemon *d = arg;
+
+	if (d->handover_fd >= 0 || d->draining) {
+		snprintf(err->msg, sizeof(err->msg), "a takeover is already under way");
+		return -EBUSY;
+	}
+	d->handover_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (d->handover_fd < 0) {
+		snprintf(err->msg, sizeof(err->msg), "dup: %s", strerror(errno));
+		return -errno;
+	}
+	d->handover_drain_ms = drain_ms;
+	return 0;
+}
+
+/* Everything the new xlbd binds or owns goes first (control socket,
+ * metrics port, Docker and health checks), then the listeners are sent.
+ * From here the data path and the maps are the new one's. */
+static void hand_over(struct daemon *d)
+{
+	struct xlb_handed_listener l[XLB_TAKEOVER_MAX];
+	size_t n = xlb_proxy_listeners(d->proxy, l, XLB_TAKEOVER_MAX);
+	int err;
+
+	flush_proxy_stats(d);
+	xlb_control_close(d->ctl);
+	d->ctl = NULL;
+	xlb_metrics_free(d->metrics);
+	d->metrics = NULL;
+	xlb_docker_free(d->docker);
+	d->docker = NULL;
+	xlb_health_free(d->health);
+	d->health = NULL;
+	xlb_state_health_probe(d->state, NULL, NULL);
+	err = xlb_takeover_send(d->handover_fd, l, n);
+	close(d->handover_fd);
+	d->handover_fd = -1;
+	xlb_proxy_stop_accepting(d->proxy);
+	d->draining = true;
+	clock_gettime(CLOCK_MONOTONIC, &d->drain_end);
+	d->drain_end.tv_sec += d->handover_drain_ms / 1000;
+	d->drain_end.tv_nsec += (long)(d->handover_drain_ms % 1000) * 1000000;
+	if (d->drain_end.tv_nsec >= 1000000000) {
+		d->drain_end.tv_sec++;
+		d->drain_end.tv_nsec -= 1000000000;
+	}
+	if (err)
+		pr_err("event=handover_failed listeners=%zu err=\"%s\"", n, strerror(-err));
+	else
+		pr_info("event=handover listeners=%zu open_conns=%zu drain_ms=%u", n,
+			xlb_proxy_conn_count(d->proxy), d->handover_drain_ms);
+}
+
+static void drain_check(struct daemon *d)
+{
+	size_t open = xlb_proxy_conn_count(d->proxy);
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (open && (now.tv_sec < d->drain_end.tv_sec ||
+		     (now.tv_sec == d->drain_end.tv_sec && now.tv_nsec < d->drain_end.tv_nsec)))
+		return;
+	pr_info("event=drained open_conns=%zu%s", open, open ? " reason=drain_timeout" : "");
+	d->stop = true;
+}
+
 static void run_loop(struct daemon *d)
 {
 	while (!d->stop) {
 		int err = xlb_loop_run_once(d->loop, -1);
 
 		xlb_proxy_reap(d->proxy);
+		if (d->handover_fd >= 0)
+			hand_over(d);
+		if (d->draining)
+			drain_check(d);
 		if (err < 0) {
 			pr_err("event=loop_failed err=\"%s\"", strerror(-err));
 			return;
@@ -640,7 +914,11 @@ static void cleanup(struct daemon *d)
 	xlb_docker_free(d->docker);
 	xlb_health_free(d->health);
 	free(d->checks);
-	if (d->proxy && d->skel)
+	free(d->cfg_checks);
+	handed_close_rest(d);
+	if (d->handover_fd >= 0)
+		close(d->handover_fd);
+	if (d->proxy && d->skel && !d->draining)
 		flush_proxy_stats(d);
 	xlb_proxy_free(d->proxy);
 	xlb_control_close(d->ctl);
@@ -652,7 +930,9 @@ static void cleanup(struct daemon *d)
 	close_watch(&d->recheck_w);
 	close_watch(&d->tick_w);
 	xlb_loop_free(d->loop);
-	if (d->o.teardown_on_exit && d->skel_loaded) {
+	if (d->draining && d->o.teardown_on_exit)
+		pr_info("event=teardown_skipped reason=\"handed over to a new xlbd\"");
+	else if (d->o.teardown_on_exit && d->skel_loaded) {
 		int err = xlb_teardown(d->o.pin_dir);
 
 		pr_info("event=teardown pin_dir=%s err=\"%s\"", d->o.pin_dir,
@@ -816,24 +1096,34 @@ static int start(struct daemon *d)
 	if (!err)
 		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
 	if (!err)
+		err = takeover_fetch(d);
+	if (!err)
 		err = open_listeners(d);
+	handed_close_rest(d);
 	if (err)
 		return err;
 	err = xlb_control_open(d->o.control, d->loop, d->state, on_state_changed, d, &d->ctl);
 	if (err)
 		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
+	xlb_control_on_takeover(d->ctl, on_takeover);
 	err = setup_loop(d);
 	if (err)
 		return pr_err("event loop: %s", strerror(-err)), err;
 	err = start_discovery(d);
 	if (!err)
+		config_checks_start(d);
+	if (!err)
 		err = start_metrics(d);
+	if (!err)
+		xlb_caps_drop_to_runtime((d->o.n_ifaces ? XLB_CAPS_LINKS : 0) |
+					 (d->o.config ? XLB_CAPS_LISTEN : 0));
 	return err;
 }
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .sig_w.fd = -1, .recheck_w.fd = -1, .tick_w.fd = -1 };
+	struct daemon d = { .sig_w.fd = -1, .recheck_w.fd = -1, .tick_w.fd = -1,
+			    .handover_fd = -1 };
 	int err;
 
 	xlb_log_set_prog("xlbd");

@@ -162,9 +162,15 @@ start_xlbd() {
 		{ fail "pid $XLBD_PID is $(readlink "/proc/$XLBD_PID/exe"), not $XLBD"; return 1; }
 }
 
+# The stops with SIGTERM or SIGINT of this test that did not exit 0, for
+# xlb_test_teardown to fail on. A clean stop must exit 0: the ASan build's
+# LeakSanitizer reports leaks when xlbd returns from main and then makes
+# the exit status 1, and UBSan aborts; only the status tells.
+XLBD_UNCLEAN=()
+
 # stop_xlbd [SIGNAL]: signals xlbd (TERM by default), waits for it to exit
-# and reaps it; leaves its exit status in XLBD_STATUS. Not in $(...): only
-# this shell can reap its child.
+# and reaps it; leaves its exit status in XLBD_STATUS (and notes an unclean
+# stop, see XLBD_UNCLEAN). Not in $(...): only this shell can reap its child.
 stop_xlbd() {
 	local sig=${1:-TERM}
 	XLBD_STATUS=
@@ -176,9 +182,27 @@ stop_xlbd() {
 	fi
 	local status=0
 	wait "$XLBD_PID" 2>/dev/null || status=$?
+	# 127: not this shell's child (started through a launcher such as
+	# unshare --fork), whose status this shell cannot see
+	if [[ $status != 0 && $status != 127 && ($sig == TERM || $sig == INT) ]]; then
+		XLBD_UNCLEAN+=("pid $XLBD_PID exited with status $status after SIG$sig")
+	fi
 	# shellcheck disable=SC2034 # read by the tests
 	XLBD_STATUS=$status
 	XLBD_PID=
+}
+
+# assert_clean_stops: every SIGTERM/SIGINT stop of the test exited 0;
+# otherwise fails, showing the sanitizers' reports from xlbd's log.
+assert_clean_stops() {
+	((${#XLBD_UNCLEAN[@]} == 0)) && return 0
+	fail "unclean stop of xlbd: $(printf '%s; ' "${XLBD_UNCLEAN[@]}")" || true
+	if [[ -s ${XLBD_LOG-} ]]; then
+		echo "--- sanitizer reports in $XLBD_LOG (or its end):" >&2
+		sed -n '/^==[0-9]*==ERROR/,/^SUMMARY: /p; /runtime error:/p' "$XLBD_LOG" | head -n 300 >&2
+		grep -qE '^==[0-9]+==ERROR|runtime error:' "$XLBD_LOG" || tail -n 30 "$XLBD_LOG" >&2
+	fi
+	return 1
 }
 
 # --- background processes and long-lived connections ------------------------------
@@ -419,7 +443,8 @@ lab_socket_mem_bytes() {
 # --- per-test cleanup ----------------------------------------------------------------
 
 # Kills what the test started, takes xlb off the lab and removes the test
-# pins, also when the test failed. Dumps xlbd's log on failure.
+# pins, also when the test failed. Dumps xlbd's log on failure. Fails the
+# test when xlbd did not exit 0 on a SIGTERM or SIGINT (a leak under ASan).
 xlb_test_teardown() {
 	stop_bg
 	if [[ -n ${XLBD_PID-} ]]; then
@@ -438,6 +463,7 @@ xlb_test_teardown() {
 		rm -rf "$PIN_DIR"
 	fi
 	rm -f "$CTL_SOCK"
+	assert_clean_stops
 }
 
 # --- what is attached ------------------------------------------------------------
@@ -475,4 +501,116 @@ sys.exit(1 if left else 0)' >&2; then
 		fi
 	done
 	((found == 0))
+}
+
+# --- client loops (tests/lab/loadclient.py) ----------------------------------------
+
+LOADCLIENT=$REPO/tests/lab/loadclient.py
+
+# now_ms: the wall clock in ms, as loadclient.py stamps its lines.
+now_ms() {
+	date +%s%3N
+}
+
+# load_start NAME tcp HOST PORT | NAME http HOST PORT VHOST [--conns N]: a
+# client loop of new connections from the client netns, logging to
+# $BATS_TEST_TMPDIR/load-NAME.log until load_stop; stopped by the
+# per-test teardown too.
+load_start() {
+	local name=$1
+	shift
+	local out=$BATS_TEST_TMPDIR/load-$name.log
+	: >"$out"
+	bg_start xlb-client "$BATS_TEST_TMPDIR/load-$name.err" "$PYTHON" "$LOADCLIENT" "$@" "$out"
+	eval "LOAD_PID_$name=\$BG_PID"
+}
+
+# load_lines NAME: requests logged so far.
+load_lines() {
+	wc -l <"$BATS_TEST_TMPDIR/load-$1.log"
+}
+
+load_more_than() {
+	(($(load_lines "$1") > $2))
+}
+
+# load_wait NAME N: polls until N more requests than now were logged.
+load_wait() {
+	local target=$(($(load_lines "$1") + $2))
+	wait_until "${3:-30}" load_more_than "$1" "$target" ||
+		{ fail "client loop $1 stalled at $(load_lines "$1") requests"; return 1; }
+}
+
+# load_stop NAME: ends the loop and waits for it.
+load_stop() {
+	local var=LOAD_PID_$1
+	local pid=${!var-}
+	[[ -n $pid ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+	wait_until 10 pid_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# load_summary NAME [SINCE_MS [UNTIL_MS]]: "requests=N failed=M", then
+# "backend NAME N" and "reason N TEXT" lines.
+load_summary() {
+	"$PYTHON" "$LOADCLIENT" summary "$BATS_TEST_TMPDIR/load-$1.log" \
+		${2:+--since "$2"} ${3:+--until "$3"}
+}
+
+# load_field SUMMARY_TEXT KEY: the number after KEY= in a summary's first line.
+load_field() {
+	local line=${1%%$'\n'*} v
+	v=${line#*"$2"=}
+	echo "${v%% *}"
+}
+
+# load_backends SUMMARY_TEXT: the backends that answered, one per line.
+load_backends() {
+	awk '$1 == "backend" { print $2 }' <<<"$1"
+}
+
+# load_max_latency_ms NAME: the slowest answered request's latency, rounded up.
+load_max_latency_ms() {
+	awk '$2 == "ok" && $4 > m { m = $4 } END { printf "%d\n", m + 0.999 }' \
+		"$BATS_TEST_TMPDIR/load-$1.log"
+}
+
+# assert_load_balanced SUMMARY_TEXT MIN_SHARE_PERCENT BACKEND...: no failed
+# request and every BACKEND answered at least MIN_SHARE percent.
+assert_load_balanced() {
+	local s=$1 share=$2 be n total failed
+	shift 2
+	total=$(load_field "$s" requests)
+	failed=$(load_field "$s" failed)
+	((total > 0)) || { fail "no requests in this window"; return 1; }
+	((failed == 0)) || { fail "$failed of $total requests failed: $s"; return 1; }
+	for be; do
+		n=$(awk -v b="$be" '$1 == "backend" && $2 == b { print $3 }' <<<"$s")
+		((${n:-0} * 100 >= total * share)) || { fail "$be answered ${n:-0} of $total (< $share%)"; return 1; }
+	done
+}
+
+# --- metrics and backend state --------------------------------------------------------
+
+# metrics_sample NAME_AND_LABELS: the value of one sample from xlbd's --metrics at
+# $METRICS_ADDR (in the lb netns); empty when absent.
+metrics_sample() {
+	in_lb curl -sf -m 5 "http://$METRICS_ADDR/metrics" |
+		awk -v k="$1" '$1 == k { print $2; exit }'
+}
+
+# backend_field SERVICE ADDR:PORT FIELD: FIELD (state, flows, packets, ...)
+# of one backend, as `xlbctl --json backends` shows it.
+backend_field() {
+	xlbctl --json backends | "$PYTHON" -c '
+import json, sys
+svc, addr, field = sys.argv[1:]
+for b in json.load(sys.stdin)["backends"]:
+    if b["service"] == svc and b["address"] == addr:
+        print(b[field])' "$1" "$2" "$3"
+}
+
+backend_state_is() {
+	[[ $(backend_field "$1" "$2" state) == "$3" ]]
 }
