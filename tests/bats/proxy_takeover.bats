@@ -92,8 +92,6 @@ held_release() {
 	HELD_AGAIN=$(grep '^again=' "$BATS_TEST_TMPDIR/held")
 }
 
-now_ms() { date +%s%3N; }
-
 @test "--takeover under a client loop: no request fails, held connections finish on the old xlbd" {
 	local cfg status=0
 	cfg=$(write_config "$(takeover_config)")
