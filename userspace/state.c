@@ -53,6 +53,8 @@ struct xlb_state {
 	struct xlb_hostmap tls_hosts;
 	xlb_state_be_gone_fn be_gone;	/* a backend left: its proxied connections end */
 	void *be_gone_arg;
+	xlb_state_be_new_fn be_new;	/* an L4 backend is about to be published */
+	void *be_new_arg;
 	xlb_state_health_fn health;	/* a new backend's health */
 	void *health_arg;
 };
@@ -456,20 +458,35 @@ static void rnat_eps_drop_svc(const struct xlb_state *st, struct svc *s)
 	s->has_listen = true;
 }
 
-/* Writes everything of one service: backends first, so that the new
- * table never points at a slot the data path cannot read yet. */
+static int be_write_serving(struct xlb_state *st, const struct svc *s, bool serving)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_bes && !err; i++)
+		if (be_serving(&s->bes[i]) == serving)
+			err = be_write(st, s, &s->bes[i]);
+	return err;
+}
+
+/* Writes everything of one service. Serving backends go before the table,
+ * so that it never points at a slot the data path cannot read yet; the
+ * ones leaving it (drained, down) after it: marked first, they would be
+ * picked by the old table and refused, and the new flows hashed to them
+ * in the meantime (the swap waits for RCU) dropped (measured: the soak's
+ * client retransmitted 2 SYNs at every drain). */
 static int svc_sync(struct xlb_state *st, struct svc *s)
 {
 	struct xlb_svc_key key;
 	struct xlb_svc val = { .id = s->id };
-	int err = 0;
+	int err;
 
-	for (size_t i = 0; i < s->n_bes && !err; i++)
-		err = be_write(st, s, &s->bes[i]);
+	err = be_write_serving(st, s, true);
 	if (!err)
 		err = rnat_eps_sync_svc(st, s);
 	if (!err)
 		err = svc_table_sync(st, s);
+	if (!err)
+		err = be_write_serving(st, s, false);
 	if (!err)
 		err = svc_info_write(st, s);
 	if (!err && s->has_listen) {
@@ -485,6 +502,34 @@ static int svc_sync(struct xlb_state *st, struct svc *s)
 /* Deletes the flows that run to a backend, or to any backend of a
  * service when be_id is 0. Keys are collected first: deleting while
  * walking with get_next_key would restart the walk. */
+static bool flow_is_dead(const struct xlb_flow *v, uint32_t be_id, uint32_t svc_id)
+{
+	return be_id ? v->backend_id == be_id : v->svc_id == svc_id;
+}
+
+/* Between the walk and the delete the data path may have recorded the
+ * key again, for a new connection on the same tuple to a live backend
+ * (a client reusing its port): deleting that entry would leave the
+ * connection's replies un-NATed, and the client would reset it (seen in
+ * the soak). So the entry goes only if it still runs to the dead
+ * backend; one taken by mistake in the moment between is put back. */
+static void flow_delete_if(int fd, const struct xlb_flow_key *key, uint32_t be_id,
+			   uint32_t svc_id)
+{
+	struct xlb_flow v;
+
+	if (bpf_map_lookup_and_delete_elem(fd, key, &v) == 0) {
+		if (!flow_is_dead(&v, be_id, svc_id))
+			bpf_map_update_elem(fd, key, &v, BPF_NOEXIST);
+		return;
+	}
+	if (errno == ENOENT)
+		return;
+	/* a kernel without lookup-and-delete for hash maps (before 5.14) */
+	if (bpf_map_lookup_elem(fd, key, &v) == 0 && flow_is_dead(&v, be_id, svc_id))
+		bpf_map_delete_elem(fd, key);
+}
+
 static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc_id)
 {
 	struct xlb_flow_key key, next, *prev = NULL, *dead = NULL, *more;
@@ -495,8 +540,7 @@ static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) ||
-		    !(be_id ? v.backend_id == be_id : v.svc_id == svc_id))
+		if (bpf_map_lookup_elem(fd, &key, &v) || !flow_is_dead(&v, be_id, svc_id))
 			continue;
 		if (n == cap) {
 			cap = cap ? 2 * cap : 256;
@@ -508,7 +552,7 @@ static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc
 		dead[n++] = key;
 	}
 	for (size_t i = 0; i < n; i++)
-		bpf_map_delete_elem(fd, &dead[i]);
+		flow_delete_if(fd, &dead[i], be_id, svc_id);
 	free(dead);
 }
 
@@ -736,6 +780,12 @@ void xlb_state_on_backend_gone(struct xlb_state *st, xlb_state_be_gone_fn fn, vo
 	st->be_gone_arg = arg;
 }
 
+void xlb_state_on_backend_new(struct xlb_state *st, xlb_state_be_new_fn fn, void *arg)
+{
+	st->be_new = fn;
+	st->be_new_arg = arg;
+}
+
 void xlb_state_health_probe(struct xlb_state *st, xlb_state_health_fn fn, void *arg)
 {
 	st->health = fn;
@@ -898,6 +948,10 @@ static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpo
 	b->ep.proto = 0;
 	/* a checked backend serves once its first check passed */
 	b->down = st->health && !st->health(st->health_arg, s->name, &b->ep);
+	/* a reply that passed its link before the return program was there
+	 * would reach the client un-NATed, and be reset */
+	if (s->has_listen && st->be_new)
+		st->be_new(&b->ep, st->be_new_arg);
 	pr_info("event=backend_add service=%s backend=%s id=%d weight=%u", s->name,
 		xlb_format_endpoint(ep, buf, sizeof(buf)), id, weight);
 	return 0;

@@ -86,6 +86,10 @@ int xlb_state_backend_set_health(struct xlb_state *st, const char *svc,
  * proxy can end the connections it carries. */
 typedef void (*xlb_state_be_gone_fn)(void *arg, uint32_t be_id);
 void xlb_state_on_backend_gone(struct xlb_state *st, xlb_state_be_gone_fn fn, void *arg);
+/* Called for a new backend of an L4 service before it is published, so
+ * that its link's return path is in place before its first SYN-ACK. */
+typedef void (*xlb_state_be_new_fn)(const struct xlb_endpoint *ep, void *arg);
+void xlb_state_on_backend_new(struct xlb_state *st, xlb_state_be_new_fn fn, void *arg);
 
 /* Asked for every new backend: false keeps it out of the table (down)
  * until xlb_state_backend_set_health() says it is up. */

@@ -1061,6 +1061,8 @@ static int start_discovery(struct daemon *d)
 			xlb_format_addr(AF_INET, &d->o.vip.addr, buf, sizeof(buf)), d->o.ifnames[0]);
 	}
 	xlb_state_on_backend_gone(d->state, on_backend_gone, d);
+	if (d->o.n_ifaces)
+		xlb_state_on_backend_new(d->state, ensure_backend_link, d);
 	err = xlb_health_new(d->loop, on_health, d, &d->health);
 	if (err)
 		return pr_err("health checks: %s", strerror(-err)), err;
