@@ -1292,6 +1292,24 @@ static void run_and_check(struct fixture *f, const struct tcase *t, const struct
 		check_flow_state(f, dg, t, in);
 }
 
+/* Builds a case's packet and sets the maps up for it; 0 when it can run. */
+static int case_setup(struct fixture *f, const struct tcase *t, struct pkt_desc *in,
+		      uint8_t *inb, size_t *inlen, struct diag *dg)
+{
+	int err;
+
+	t->in(in);
+	*inlen = pkt_build(in, inb);
+	if (t->mutate)
+		t->mutate(inb, inlen);
+	err = fixture_reset(f, t->flags);
+	if (err) {
+		diag_fail(dg, "setup: cannot reset the maps: %s", strerror(-err));
+		return err;
+	}
+	return t->prepare ? t->prepare(f, t, in, dg) : 0;
+}
+
 /* Runs one case and prints its TAP line; returns 0 if it passed. */
 static int run_case(struct fixture *f, const struct tcase *t, int num)
 {
@@ -1299,16 +1317,8 @@ static int run_case(struct fixture *f, const struct tcase *t, int num)
 	uint8_t inb[PKT_MAX_LEN];
 	struct pkt_desc in;
 	size_t inlen;
-	int err;
 
-	t->in(&in);
-	inlen = pkt_build(&in, inb);
-	if (t->mutate)
-		t->mutate(inb, &inlen);
-	err = fixture_reset(f, t->flags);
-	if (err)
-		diag_fail(&dg, "setup: cannot reset the maps: %s", strerror(-err));
-	else if (!t->prepare || t->prepare(f, t, &in, &dg) == 0)
+	if (case_setup(f, t, &in, inb, &inlen, &dg) == 0)
 		run_and_check(f, t, &in, inb, inlen, &dg);
 	tap_result(num, t->name, &dg);
 	return dg.failed;
@@ -1538,14 +1548,8 @@ static int run_trace_case(struct fixture *f, struct ring_buffer *rb, struct coll
 	uint8_t inb[PKT_MAX_LEN];
 	struct pkt_desc in;
 	size_t inlen;
-	int err;
 
-	t->in(&in);
-	inlen = pkt_build(&in, inb);
-	err = fixture_reset(f, t->flags);
-	if (err)
-		diag_fail(&dg, "setup: cannot reset the maps: %s", strerror(-err));
-	else if (!t->prepare || t->prepare(f, t, &in, &dg) == 0)
+	if (case_setup(f, t, &in, inb, &inlen, &dg) == 0)
 		trace_run_and_check(f, rb, col, tc, &in, inb, inlen, &dg);
 	tap_result(num, t->name, &dg);
 	return dg.failed;
