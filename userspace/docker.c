@@ -86,14 +86,6 @@ struct xlb_docker {
 	struct xlb_docker_stats stats;	/* connected is derived from state */
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- the container table ----------------------------------------------------- */
 
 static struct known *known_find(struct xlb_docker *d, const char *id)
@@ -433,7 +425,7 @@ static void sync_start(struct xlb_docker *d)
 	d->gen++;
 	if (req_start(d, REQ_LIST, NULL, NULL) == 0)
 		d->sync_pending = 1;
-	d->next_resync_ms = now_ms() + d->resync_ms;
+	d->next_resync_ms = xlb_loop_now_ms() + d->resync_ms;
 }
 
 static void connect_start(struct xlb_docker *d)
@@ -465,7 +457,7 @@ static void disconnected(struct xlb_docker *d, const char *why)
 	d->state = DOWN;
 	d->sync_pending = 0;
 	d->n_evq = 0;
-	d->next_try_ms = now_ms() + d->backoff_ms;
+	d->next_try_ms = xlb_loop_now_ms() + d->backoff_ms;
 	d->backoff_ms = d->backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : d->backoff_ms * 2;
 	drop_requests(d);
 }
@@ -679,7 +671,7 @@ void xlb_docker_get_stats(const struct xlb_docker *d, struct xlb_docker_stats *o
 
 void xlb_docker_tick(struct xlb_docker *d)
 {
-	uint64_t now = now_ms();
+	uint64_t now = xlb_loop_now_ms();
 
 	if (d->state == DOWN && now >= d->next_try_ms) {
 		pr_debug("event=docker_connect socket=%s", d->socket);

@@ -21,7 +21,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -302,14 +301,6 @@ struct xlb_health {
 	size_t n_live;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Only the bytes of the family count: callers need not zero the rest. */
 static size_t addr_len(const struct xlb_endpoint *ep)
 {
@@ -394,7 +385,7 @@ static void timer_arm_at(struct xlb_health *h, uint64_t when_ms)
  * two timer runs to come at once, so that they are freed. */
 static void timer_rearm(struct xlb_health *h)
 {
-	uint64_t when = HC_NEVER, now = now_ms();
+	uint64_t when = HC_NEVER, now = xlb_loop_now_ms();
 
 	for (struct hc_target *t = h->all; t; t = t->next) {
 		uint64_t due = t->dead ? now : t->phase == HC_IDLE ? t->next_ms : t->deadline_ms;
@@ -702,7 +693,7 @@ static void on_timer(struct xlb_watch *w, uint32_t events)
 	free_old_dead(h);
 	h->tick++;
 	h->armed_ms = HC_NEVER;	/* spent: what the walk asks for is armed anew */
-	run_due_checks(h, now_ms());
+	run_due_checks(h, xlb_loop_now_ms());
 	timer_rearm(h);
 }
 
@@ -772,7 +763,7 @@ static struct hc_target *target_new(struct xlb_health *h, const char *svc,
 	xlb_format_endpoint(&plain, t->name, sizeof(t->name));
 	t->spec = *spec;
 	t->hash = target_hash(svc, ep);
-	t->next_ms = now_ms();
+	t->next_ms = xlb_loop_now_ms();
 	return t;
 }
 
@@ -783,7 +774,7 @@ static void target_update(struct xlb_health *h, struct hc_target *t,
 			  const struct xlb_hc_spec *spec)
 {
 	bool what_changed = t->spec.kind != spec->kind || strcmp(t->spec.path, spec->path) != 0;
-	uint64_t now = now_ms();
+	uint64_t now = xlb_loop_now_ms();
 
 	if (xlb_hc_spec_equal(&t->spec, spec))
 		return;
@@ -839,7 +830,7 @@ void xlb_health_unwatch(struct xlb_health *h, const char *svc, const struct xlb_
 	t->dead = true;
 	t->dead_tick = h->tick;
 	h->n_live--;
-	timer_arm_at(h, now_ms());
+	timer_arm_at(h, xlb_loop_now_ms());
 	pr_debug("event=health_unwatch service=%s backend=%s", t->svc, t->name);
 }
 

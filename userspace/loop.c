@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <time.h>
 #include <unistd.h>
 
 #define LOOP_BATCH 64
@@ -84,4 +85,12 @@ int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms)
 	l->batch = NULL;
 	l->batch_len = 0;
 	return n;
+}
+
+uint64_t xlb_loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }

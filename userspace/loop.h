@@ -32,5 +32,7 @@ int xlb_loop_mod(struct xlb_loop *l, struct xlb_watch *w, uint32_t events);
 void xlb_loop_del(struct xlb_loop *l, struct xlb_watch *w);
 /* Waits up to timeout_ms (-1: forever) and runs the callbacks. */
 int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms);
+/* Monotonic milliseconds, for the deadlines of the loop's users. */
+uint64_t xlb_loop_now_ms(void);
 
 #endif

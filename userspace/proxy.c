@@ -24,7 +24,6 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -120,14 +119,6 @@ struct xlb_proxy {
 	struct xlb_proxy_sockmap sm;
 	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- connection bookkeeping ----------------------------------------------- */
 
@@ -408,7 +399,7 @@ static void splice_both(struct conn *c)
 {
 	int err;
 
-	c->last_active_ms = now_ms();
+	c->last_active_ms = xlb_loop_now_ms();
 	err = pump_dir(c, &c->up, c->client.w.fd, c->backend.w.fd);
 	if (!err)
 		err = pump_dir(c, &c->down, c->backend.w.fd, c->client.w.fd);
@@ -435,7 +426,7 @@ static void on_splice_event(struct xlb_watch *w, uint32_t events)
 
 	if (c->state != C_SPLICE)
 		return;
-	c->last_active_ms = now_ms();
+	c->last_active_ms = xlb_loop_now_ms();
 	if (events & READ_EVENTS)
 		err = pump_dir(c, from, w->fd, other);
 	if (!err && (events & EPOLLOUT) && to->queued)
@@ -547,7 +538,7 @@ static void sockmap_counted(struct conn *c, struct flow_dir *d)
 		return;
 	count_moved(c, pe.bytes - d->seen);
 	d->seen = pe.bytes;
-	c->last_active_ms = now_ms();
+	c->last_active_ms = xlb_loop_now_ms();
 }
 
 /* Bytes fd ever received from its peer (final once the peer's FIN came). */
@@ -913,7 +904,7 @@ static struct conn *conn_new(struct listener *l, int fd, const struct sockaddr_s
 	c->up = (struct flow_dir){ .rd = -1, .wr = -1 };
 	c->down = (struct flow_dir){ .rd = -1, .wr = -1 };
 	c->svc_id = UINT32_MAX;
-	c->last_active_ms = now_ms();
+	c->last_active_ms = xlb_loop_now_ms();
 	c->deadline_ms = c->last_active_ms + l->p->lim.peek_timeout_ms;
 	local_name(l, fd, &local);
 	flow_key_of(peer, &local, &c->flow);
@@ -1206,7 +1197,7 @@ void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id)
 
 void xlb_proxy_tick(struct xlb_proxy *p)
 {
-	uint64_t now = now_ms();
+	uint64_t now = xlb_loop_now_ms();
 	struct conn *c = p->conns, *next;
 
 	for (; c; c = next) {

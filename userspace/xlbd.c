@@ -16,7 +16,6 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -102,7 +101,7 @@ struct daemon {
 	int handover_fd;
 	uint32_t handover_drain_ms;
 	bool draining;
-	struct timespec drain_end;
+	uint64_t drain_end_ms;
 };
 
 static void usage(FILE *f)
@@ -857,13 +856,7 @@ static void hand_over(struct daemon *d)
 	d->handover_fd = -1;
 	xlb_proxy_stop_accepting(d->proxy);
 	d->draining = true;
-	clock_gettime(CLOCK_MONOTONIC, &d->drain_end);
-	d->drain_end.tv_sec += d->handover_drain_ms / 1000;
-	d->drain_end.tv_nsec += (long)(d->handover_drain_ms % 1000) * 1000000;
-	if (d->drain_end.tv_nsec >= 1000000000) {
-		d->drain_end.tv_sec++;
-		d->drain_end.tv_nsec -= 1000000000;
-	}
+	d->drain_end_ms = xlb_loop_now_ms() + d->handover_drain_ms;
 	if (err)
 		pr_err("event=handover_failed listeners=%zu err=\"%s\"", n, strerror(-err));
 	else
@@ -874,11 +867,8 @@ static void hand_over(struct daemon *d)
 static void drain_check(struct daemon *d)
 {
 	size_t open = xlb_proxy_conn_count(d->proxy);
-	struct timespec now;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (open && (now.tv_sec < d->drain_end.tv_sec ||
-		     (now.tv_sec == d->drain_end.tv_sec && now.tv_nsec < d->drain_end.tv_nsec)))
+	if (open && xlb_loop_now_ms() < d->drain_end_ms)
 		return;
 	pr_info("event=drained open_conns=%zu%s", open, open ? " reason=drain_timeout" : "");
 	d->stop = true;
