@@ -984,11 +984,28 @@ static int listen_socket(const struct xlb_endpoint *ep, bool bound_rcv)
 	return fd;
 }
 
-/* Takes fd (a listening socket) as a listener; closes it on failure. */
+/* Starts accepting on fd (a listening socket) for l; closes fd on failure. */
+static int listener_start(struct listener *l, int fd, const char *how)
+{
+	char buf[XLB_EP_STRLEN];
+	int err;
+
+	l->w.fd = fd;
+	err = xlb_loop_add(l->p->loop, &l->w, EPOLLIN);
+	if (err) {
+		close(fd);
+		l->w.fd = -1;
+		return err;
+	}
+	pr_info("event=proxy_listen addr=%s kind=%s socket=%s",
+		xlb_format_endpoint(&l->ep, buf, sizeof(buf)), l->tls ? "tls" : "http", how);
+	return 0;
+}
+
+/* Takes fd (a listening socket) as a new listener; closes it on failure. */
 static int listener_add(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd,
 			const char *how)
 {
-	char buf[XLB_EP_STRLEN];
 	struct listener *l;
 	int err;
 
@@ -1001,16 +1018,13 @@ static int listener_add(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool
 		close(fd);
 		return -ENOMEM;
 	}
-	*l = (struct listener){ .w = { .fd = fd, .fn = on_accept }, .p = p, .ep = *ep, .tls = tls };
-	err = xlb_loop_add(p->loop, &l->w, EPOLLIN);
+	*l = (struct listener){ .w = { .fn = on_accept }, .p = p, .ep = *ep, .tls = tls };
+	err = listener_start(l, fd, how);
 	if (err) {
-		close(fd);
 		free(l);
 		return err;
 	}
 	p->listeners[p->n_listeners++] = l;
-	pr_info("event=proxy_listen addr=%s kind=%s socket=%s",
-		xlb_format_endpoint(ep, buf, sizeof(buf)), tls ? "tls" : "http", how);
 	return 0;
 }
 
@@ -1027,21 +1041,9 @@ static struct listener *listener_find(const struct xlb_proxy *p, const struct xl
  * its counters. */
 static int listener_reopen(struct listener *l)
 {
-	char buf[XLB_EP_STRLEN];
-	int fd = listen_socket(&l->ep, rcvbuf_preset(l->p)), err;
+	int fd = listen_socket(&l->ep, rcvbuf_preset(l->p));
 
-	if (fd < 0)
-		return fd;
-	l->w.fd = fd;
-	err = xlb_loop_add(l->p->loop, &l->w, EPOLLIN);
-	if (err) {
-		close(fd);
-		l->w.fd = -1;
-		return err;
-	}
-	pr_info("event=proxy_listen addr=%s kind=%s socket=new",
-		xlb_format_endpoint(&l->ep, buf, sizeof(buf)), l->tls ? "tls" : "http");
-	return 0;
+	return fd < 0 ? fd : listener_start(l, fd, "new");
 }
 
 int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
