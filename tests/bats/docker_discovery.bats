@@ -224,6 +224,10 @@ all_seen() {
 	wait_until 20 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
 }
 
+one_backend_down() {
+	[[ $("$XLBCTL" --pin-dir "$DT_PIN" backends | grep -c ' down ') -eq 1 ]]
+}
+
 @test "docker: xlbd's own http check (xlb.healthcheck) takes a failing backend out and puts it back" {
 	local hc=(-l 'xlb.healthcheck=http:/ok' -l 'xlb.healthcheck.interval=200ms' -l 'xlb.healthcheck.timeout=150ms'
 		-l 'xlb.healthcheck.fall=2' -l 'xlb.healthcheck.rise=2')
@@ -233,9 +237,10 @@ all_seen() {
 	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
 	docker exec xlbdt_api_2 rm /srv/ok
 	wait_until 10 grep -q 'event=health_change.*state=down' "$DT_LOG"
-	run "$XLBCTL" --pin-dir "$DT_PIN" backends
-	echo "$output"
-	[[ $(grep -c ' down ' <<<"$output") -eq 1 ]]
+	# the map shows it after the log line: its state is written once the
+	# new Maglev table is in (state.c svc_sync), so poll
+	wait_until 10 one_backend_down ||
+		{ "$XLBCTL" --pin-dir "$DT_PIN" backends; fail "not exactly one backend down"; return 1; }
 	run answered_by api.dt.test 20
 	[[ $output == "$(hostname_of xlbdt_api_1)" ]]
 	docker exec xlbdt_api_2 touch /srv/ok
