@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Client loops for the fault tests and the soak: one new connection per
-request, for as long as it runs, every request logged with its time.
+request, for as long as it runs, every request logged with the time it
+started, so a window (--since/--until) counts the requests begun in it: one
+that began before a fault and failed after it belongs to the fault.
 
   tcp HOST PORT OUT [--conns N]         the lab's name service (nameserver.py):
                                         "who\\n" -> its backend's name
@@ -10,8 +12,8 @@ request, for as long as it runs, every request logged with its time.
   summary OUT [--since MS] [--until MS] requests=N failed=M, then per backend
                                         and each failure's reason
 
-OUT gets one line per request: "<unix ms> ok <backend> <latency ms>" or
-"<unix ms> fail <reason>". SIGTERM or SIGINT ends the loops (a request in
+OUT gets one line per request, when it ends: "<start unix ms> ok <backend>
+<latency ms>" or "<start unix ms> fail <reason>". SIGTERM or SIGINT ends the loops (a request in
 flight then goes unlogged). --conns runs N loops in threads.
 """
 import argparse
@@ -67,13 +69,14 @@ class Log:
 
 def loop(ask, args, log, stop):
     while not stop.is_set():
+        started = now_ms()
         t0 = time.monotonic()
         try:
             name = ask(args.host, args.port, getattr(args, "vhost", None))
-            log.write("%d ok %s %.1f" % (now_ms(), name, (time.monotonic() - t0) * 1000))
+            log.write("%d ok %s %.1f" % (started, name, (time.monotonic() - t0) * 1000))
         except (OSError, ConnectionError) as e:
             reason = str(e).replace("\n", " ") or type(e).__name__
-            log.write("%d fail %s" % (now_ms(), reason))
+            log.write("%d fail %s" % (started, reason))
 
 
 def run(ask, args):
