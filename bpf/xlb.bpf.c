@@ -34,6 +34,7 @@
 #include "parse.h"
 #include "csum.h"
 #include "fib_cache.h"
+#include "icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -476,6 +477,86 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_run *run,
 	return xdp_forward(ctx, run, new_flow);
 }
 
+static __always_inline int addr_eq(const struct xlb_addr *a, const struct xlb_addr *b)
+{
+	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
+	       a->v6[3] == b->v6[3];
+}
+
+/* The backend of the flow an ICMP error to a VIP is about: the quoted
+ * packet is one the flow's backend sent (VIP:vport -> client), so the
+ * flow's key is the quote turned around. Only a flow xlb holds counts: an
+ * error about anything else is the stack's. */
+static __always_inline struct xlb_backend *icmp_flow_backend(const struct icmp_err *e,
+							     __u32 svc_id, __u32 *be_id)
+{
+	struct xlb_flow_key fkey = {
+		.src = e->q.dst,
+		.dst = e->q.src,
+		.sport = e->q.dport,
+		.dport = e->q.sport,
+		.proto = e->q.proto,
+		.family = e->q.family,
+	};
+	struct xlb_flow *f = bpf_map_lookup_elem(&xlb_flows, &fkey);
+	struct xlb_backend *be;
+
+	if (!f)
+		return NULL;
+	be = backend_get(f->backend_id);
+	if (!flow_still_valid(f, svc_id, be, 0))
+		return NULL;
+	*be_id = f->backend_id;
+	return be;
+}
+
+/* An ICMP error sent to a VIP about a packet of a balanced flow goes to
+ * that flow's backend, translated (icmp.h); every other ICMP packet is
+ * passed to the stack, as before. */
+static __always_inline int icmp_to_vip(struct xdp_md *ctx, struct xlb_run *run)
+{
+	struct xlb_pkt *p = run->p;
+	struct xlb_svc_key skey = {};
+	struct xlb_backend *be;
+	struct icmp_err e;
+	struct xlb_svc *svc;
+	__u32 be_id = 0;
+
+	if (icmp_err_parse(p, &e) || !addr_eq(&e.q.src, &p->key.dst))
+		goto pass;
+	skey.vip = e.q.src;
+	skey.port = e.q.sport;
+	skey.proto = e.q.proto;
+	skey.family = e.q.family;
+	svc = bpf_map_lookup_elem(&xlb_services, &skey);
+	if (!svc)
+		goto pass;
+	be = icmp_flow_backend(&e, svc->id, &be_id);
+	if (!be)
+		goto pass;
+	run->svc_id = svc->id;
+	if (ttl_expiring(p)) {
+		verdict_count(run, XLB_R_PASS_TTL);
+		return XDP_PASS;
+	}
+	if (!ipv4_header_intact(p)) {
+		verdict_count(run, XLB_R_DROP_BAD_HEADER);
+		return XDP_DROP;
+	}
+	run->be_id = be_id;
+	count_flow(&xlb_svc_stats, svc->id, p->len, 0);
+	count_flow(&xlb_be_stats, be_id, p->len, 0);
+	if (icmp_err_nat(p, &e, ICMP_NAT_TO_BACKEND, &be->addr, be->port)) {
+		verdict_count(run, XLB_R_DROP_TRUNCATED);
+		return XDP_DROP;
+	}
+	run->nat = &be->addr;
+	return xdp_forward(ctx, run, 0);
+pass:
+	verdict_count(run, XLB_R_PASS_ICMP);
+	return XDP_PASS;
+}
+
 static __always_inline int ingress_decide(struct xdp_md *ctx, struct xlb_run *run)
 {
 	struct xlb_pkt *p = run->p;
@@ -484,6 +565,8 @@ static __always_inline int ingress_decide(struct xdp_md *ctx, struct xlb_run *ru
 	int ret;
 
 	ret = xlb_parse(p, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0);
+	if (ret == XLB_R_PASS_ICMP)
+		return icmp_to_vip(ctx, run);
 	if (ret != PARSE_OK) {
 		verdict_count(run, ret);
 		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
@@ -616,26 +699,20 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run
 	return bpf_redirect(fib.ifindex, 0);
 }
 
-static __always_inline int addr_eq(const struct xlb_addr *a, const struct xlb_addr *b)
-{
-	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
-	       a->v6[3] == b->v6[3];
-}
-
-/* Whether the reply p belongs to a flow that listener l balanced to the
+/* Whether the reply rk belongs to a flow that listener l balanced to the
  * backend the reply comes from: the flow's key is the reply's turned
  * around, with the listener's VIP and port. Returns that backend's id, or
  * 0 (no backend has slot 0). */
-static __always_inline __u32 reply_of_flow(const struct xlb_pkt *p,
+static __always_inline __u32 reply_of_flow(const struct xlb_flow_key *rk,
 					   const struct xlb_ep_listener *l)
 {
 	struct xlb_flow_key fkey = {
-		.src = p->key.dst,
+		.src = rk->dst,
 		.dst = l->vip,
-		.sport = p->key.dport,
+		.sport = rk->dport,
 		.dport = l->vport,
-		.proto = p->key.proto,
-		.family = p->key.family,
+		.proto = rk->proto,
+		.family = rk->family,
 	};
 	struct xlb_backend *be;
 	struct xlb_flow *f;
@@ -646,22 +723,22 @@ static __always_inline __u32 reply_of_flow(const struct xlb_pkt *p,
 		return 0;
 	id = f->backend_id;
 	be = backend_get(id);
-	if (be && be->svc_id == l->svc_id && be->port == p->key.sport &&
-	    addr_eq(&be->addr, &p->key.src))
+	if (be && be->svc_id == l->svc_id && be->port == rk->sport &&
+	    addr_eq(&be->addr, &rk->src))
 		return id;
 	return 0;
 }
 
-/* The listener whose flow this reply answers, or NULL; *be_id gets the
+/* The listener whose flow the reply rk answers, or NULL; *be_id gets the
  * replying backend's id. */
-static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_pkt *p,
+static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_flow_key *rk,
 							       __u32 *be_id)
 {
 	struct xlb_ep_key ek = {
-		.addr = p->key.src,
-		.port = p->key.sport,
-		.proto = p->key.proto,
-		.family = p->key.family,
+		.addr = rk->src,
+		.port = rk->sport,
+		.proto = rk->proto,
+		.family = rk->family,
 	};
 	struct xlb_ep_listeners *eps = bpf_map_lookup_elem(&xlb_rnat_eps, &ek);
 
@@ -670,11 +747,44 @@ static __always_inline const struct xlb_ep_listener *rnat_find(const struct xlb_
 	for (__u32 i = 0; i < XLB_EP_MAX_LISTENERS; i++) {
 		if (i >= eps->n)
 			break;
-		*be_id = reply_of_flow(p, &eps->l[i]);
+		*be_id = reply_of_flow(rk, &eps->l[i]);
 		if (*be_id)
 			return &eps->l[i];
 	}
 	return NULL;
+}
+
+/* An ICMP error a backend sent about a client's packet of a balanced
+ * flow: the quote (client -> backend) turned around is a reply of that
+ * flow. Only an error from the backend itself is translated: the outer
+ * source becomes the VIP, which must not stand in for a router. */
+static __always_inline int icmp_from_backend(struct __sk_buff *skb, struct xlb_run *run)
+{
+	const struct xlb_ep_listener *r;
+	struct xlb_pkt *p = run->p;
+	struct xlb_flow_key rk;
+	struct icmp_err e;
+	__u32 be_id = 0;
+
+	if (icmp_err_parse(p, &e) || !addr_eq(&e.q.dst, &p->key.src))
+		return TC_ACT_OK;
+	rk = (struct xlb_flow_key){
+		.src = e.q.dst,
+		.dst = e.q.src,
+		.sport = e.q.dport,
+		.dport = e.q.sport,
+		.proto = e.q.proto,
+		.family = e.q.family,
+	};
+	r = rnat_find(&rk, &be_id);
+	if (!r || !ipv4_header_intact(p))
+		return TC_ACT_OK;
+	run->svc_id = r->svc_id;
+	run->be_id = be_id;
+	if (icmp_err_nat(p, &e, ICMP_NAT_TO_VIP, &r->vip, r->vport))
+		return TC_ACT_SHOT;
+	run->nat = &r->vip;
+	return tc_forward(skb, run);
 }
 
 /* Headers of locally built skbs are linear; pull in case one is not. */
@@ -687,12 +797,16 @@ static __always_inline int return_decide(struct __sk_buff *skb, struct xlb_run *
 	const struct xlb_ep_listener *r;
 	struct xlb_pkt *p = run->p;
 	__u32 be_id = 0;
+	int ret;
 
 	if (skb->data_end - skb->data < XLB_PULL_LEN && skb->len > skb->data_end - skb->data)
 		bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
-	if (xlb_parse(p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len) != PARSE_OK)
+	ret = xlb_parse(p, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len);
+	if (ret == XLB_R_PASS_ICMP)
+		return icmp_from_backend(skb, run);
+	if (ret != PARSE_OK)
 		return TC_ACT_OK;
-	r = rnat_find(p, &be_id);
+	r = rnat_find(&p->key, &be_id);
 	/* a reply with a broken IPv4 header is left to the kernel, which
 	 * drops it; rewriting would keep the checksum wrong */
 	if (!r || !ipv4_header_intact(p))

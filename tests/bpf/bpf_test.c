@@ -105,19 +105,31 @@ static void reply_pkt(struct pkt_desc *d, uint32_t be_id, const char *client)
 	d->payload_len = svc->proto == IPPROTO_UDP ? 48 : 0;
 }
 
-/* What DNAT to the backend makes of a packet. */
+/* What DNAT to the backend makes of a packet. An ICMP error quotes the
+ * flow's reply, which the backend sent: its source is the backend too. */
 static void want_dnat(struct pkt_desc *w, const struct test_backend *be)
 {
 	set_addr(w->dst, be->family, be->addr);
+	if (w->quote.proto) {
+		set_addr(w->quote.src, be->family, be->addr);
+		w->quote.sport = be->port;
+		return;
+	}
 	w->dport = be->port;
 }
 
-/* What reverse NAT makes of a backend's reply. */
+/* What reverse NAT makes of a backend's reply. An ICMP error from the
+ * backend quotes the client's packet: its destination is the VIP too. */
 static void want_rnat(struct pkt_desc *w, const struct test_backend *be)
 {
 	const struct test_service *svc = service_of(be->svc);
 
 	set_addr(w->src, svc->family, svc->vip);
+	if (w->quote.proto) {
+		set_addr(w->quote.dst, svc->family, svc->vip);
+		w->quote.dport = svc->port;
+		return;
+	}
 	w->sport = svc->port;
 }
 
@@ -413,6 +425,149 @@ static void in_icmp6_echo(struct pkt_desc *d)
 	client_pkt(d, AF_INET6, IPPROTO_ICMPV6, 1);
 	d->sport = 0x77;
 	d->payload_len = 56;
+}
+
+/* An ICMP error sent to the VIP about the reply VIP:vport -> client:40000
+ * of the client's flow, by `from` (a router, or the client itself),
+ * quoting 548 bytes (IPv4) or 1232 (IPv6), as much as Linux sends. */
+static void icmp_to_vip_pkt(struct pkt_desc *d, int family, uint8_t qproto, uint16_t vport,
+			    uint8_t type, uint8_t code)
+{
+	int v6 = family == AF_INET6;
+
+	client_pkt(d, family, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0);
+	d->icmp_type = type;
+	d->icmp_code = code;
+	d->icmp_word = 1280;
+	d->quote.proto = qproto;
+	memcpy(d->quote.src, d->dst, 16);
+	memcpy(d->quote.dst, d->src, 16);
+	d->quote.sport = vport;
+	d->quote.dport = 40000;
+	d->quote.payload_len = qproto == IPPROTO_TCP ? 1400 : 200;
+	d->quote.len = v6 ? 1232 : 548;
+}
+
+static void in_icmp4_frag_needed(struct pkt_desc *d)
+{
+	icmp_to_vip_pkt(d, AF_INET, IPPROTO_TCP, 80, 3, 4);
+}
+
+/* RFC 792's minimum quote: the IP header and 8 bytes, no TCP checksum */
+static void in_icmp4_frag_needed_short(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	d->quote.len = 20 + 8;
+}
+
+static void in_icmp4_frag_needed_from_router(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	set_addr(d->src, AF_INET, TOPO_CLIENT4_NOROUTE);
+}
+
+static void in_icmp6_too_big(struct pkt_desc *d)
+{
+	icmp_to_vip_pkt(d, AF_INET6, IPPROTO_TCP, 80, 2, 0);
+}
+
+static void in_icmp4_port_unreach_udp(struct pkt_desc *d)
+{
+	icmp_to_vip_pkt(d, AF_INET, IPPROTO_UDP, 53, 3, 3);
+	d->icmp_word = 0;
+}
+
+static void in_icmp6_port_unreach_udp(struct pkt_desc *d)
+{
+	icmp_to_vip_pkt(d, AF_INET6, IPPROTO_UDP, 53, 1, 4);
+	d->icmp_word = 0;
+}
+
+static void in_icmp4_time_exceeded(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	d->icmp_type = 11;
+	d->icmp_code = 0;
+	d->icmp_word = 0;
+}
+
+static void in_icmp4_redirect(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	d->icmp_type = 5;
+	d->icmp_code = 1;
+}
+
+static void in_icmp4_err_port8080(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	d->quote.sport = 8080;
+}
+
+/* sent to the VIP, but quoting another address's packet */
+static void in_icmp4_err_other_quote(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	set_addr(d->quote.src, AF_INET, TOPO_OTHER4);
+}
+
+/* the quote ends 4 bytes into TCP: no ports guaranteed */
+static void in_icmp4_err_quote_cut(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	d->quote.len = 20 + 4;
+}
+
+/* ICMPv6's type numbers over IPv4: not an IPv4 ICMP error */
+static void in_icmp4_err_proto58(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed(d);
+	d->proto = IPPROTO_ICMPV6;
+}
+
+/* An ICMP error a backend sends to the client about the client's packet
+ * client:40000 -> backend:port (port unreachable, or frag needed). */
+static void icmp_from_backend_pkt(struct pkt_desc *d, uint32_t be_id, uint8_t type, uint8_t code)
+{
+	const struct test_backend *be = backend_of(be_id);
+	const struct test_service *svc = service_of(be->svc);
+	int v6 = be->family == AF_INET6;
+
+	reply_pkt(d, be_id, v6 ? TOPO_CLIENT6 : TOPO_CLIENT4);
+	d->proto = v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP;
+	d->tcp_flags = 0;
+	d->payload_len = 0;
+	d->icmp_type = type;
+	d->icmp_code = code;
+	d->quote.proto = svc->proto;
+	memcpy(d->quote.src, d->dst, 16);
+	memcpy(d->quote.dst, d->src, 16);
+	d->quote.sport = 40000;
+	d->quote.dport = be->port;
+	d->quote.payload_len = 64;
+}
+
+static void in_icmp4_unreach_from_be(struct pkt_desc *d)
+{
+	icmp_from_backend_pkt(d, BE_A4_UDP, 3, 3);
+}
+
+static void in_icmp6_unreach_from_be(struct pkt_desc *d)
+{
+	icmp_from_backend_pkt(d, BE_A6_UDP, 1, 4);
+}
+
+static void in_icmp4_frag_needed_from_be(struct pkt_desc *d)
+{
+	icmp_from_backend_pkt(d, BE_A4, 3, 4);
+	d->icmp_word = 1400;
+}
+
+/* from B's address about a packet to A: a router would send that, not A */
+static void in_icmp4_unreach_from_other(struct pkt_desc *d)
+{
+	in_icmp4_frag_needed_from_be(d);
+	set_addr(d->src, AF_INET, TOPO_BE_B4);
 }
 
 static void in_gre(struct pkt_desc *d)
@@ -716,6 +871,29 @@ static int open_flow(struct fixture *f, const struct pkt_desc *d, struct diag *d
 		return diag_fail(dg, "setup: opening packet (verdict %d) recorded no flow to backend %d",
 				 r.verdict, svc->table), -1;
 	return 0;
+}
+
+/* The client packet of the flow whose reply an ICMP error to a VIP quotes. */
+static void forward_of_quoted_reply(const struct pkt_desc *d, struct pkt_desc *fwd)
+{
+	client_pkt(fwd, pkt_family(d), d->quote.proto, d->quote.sport);
+	memcpy(fwd->src, d->quote.dst, 16);
+	fwd->sport = d->quote.dport;
+}
+
+/* The flow the ICMP error is about, opened by the client's packet. */
+static int prep_quoted_flow(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			    struct diag *dg)
+{
+	struct pkt_desc fwd;
+
+	(void)t;
+	forward_of_quoted_reply(in, &fwd);
+	/* the quote of a case about another address or port names no service */
+	fwd.dport = 80;
+	if (in->quote.proto == IPPROTO_UDP)
+		fwd.dport = 53;
+	return open_flow(f, &fwd, dg);
 }
 
 static int swap_table(struct fixture *f, const struct pkt_desc *d, struct diag *dg)
@@ -1030,6 +1208,42 @@ static const struct tcase cases[] = {
 	XDP(.name = "v4 ttl 0", .in = in_v4_ttl0, PASSED(XLB_R_PASS_TTL)),
 	XDP(.name = "v6 hop limit 1", .in = in_v6_hop1, PASSED(XLB_R_PASS_TTL)),
 
+	/* ICMP errors about balanced flows: translated to the flow's backend */
+	XDP(.name = "icmp frag needed to the vip about a tcp flow's reply: to its backend, "
+		    "outer dst and quoted source translated, every checksum right",
+	    .in = in_icmp4_frag_needed, .prepare = prep_quoted_flow, REDIRECTED(BE_A4)),
+	XDP(.name = "icmp frag needed quoting only the ip header and 8 bytes: translated",
+	    .in = in_icmp4_frag_needed_short, .prepare = prep_quoted_flow, REDIRECTED(BE_A4)),
+	XDP(.name = "icmp frag needed from a router (not the client): translated",
+	    .in = in_icmp4_frag_needed_from_router, .prepare = prep_quoted_flow,
+	    REDIRECTED(BE_A4)),
+	XDP(.name = "icmp frag needed, backend link not a tx port: pass after translation",
+	    .in = in_icmp4_frag_needed, .prepare = prep_quoted_flow, .flags = FIX_NO_TXPORT,
+	    STACK_FORWARDED(BE_A4)),
+	XDP(.name = "icmpv6 packet too big about a tcp flow's reply: to its backend, translated",
+	    .in = in_icmp6_too_big, .prepare = prep_quoted_flow, REDIRECTED(BE_A6)),
+	XDP(.name = "icmp port unreachable about a udp reply: quoted udp checksum updated",
+	    .in = in_icmp4_port_unreach_udp, .prepare = prep_quoted_flow, REDIRECTED(BE_A4_UDP)),
+	XDP(.name = "icmpv6 port unreachable about a udp reply: translated",
+	    .in = in_icmp6_port_unreach_udp, .prepare = prep_quoted_flow, REDIRECTED(BE_A6_UDP)),
+	XDP(.name = "icmp time exceeded about a tcp flow's reply: translated",
+	    .in = in_icmp4_time_exceeded, .prepare = prep_quoted_flow, REDIRECTED(BE_A4)),
+	XDP(.name = "icmp error about a vip packet of no flow: pass untouched",
+	    .in = in_icmp4_frag_needed, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmp redirect about a flow's reply (not an error): pass untouched",
+	    .in = in_icmp4_redirect, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmp error quoting a vip port without service: pass untouched",
+	    .in = in_icmp4_err_port8080, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmp error to the vip quoting another address's packet: pass untouched",
+	    .in = in_icmp4_err_other_quote, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmp error whose quote ends inside the ports' 8 bytes: pass untouched",
+	    .in = in_icmp4_err_quote_cut, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmpv6 error carried over ipv4: pass untouched",
+	    .in = in_icmp4_err_proto58, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmp error about a flow, outer ipv4 header checksum wrong: dropped",
+	    .in = in_icmp4_frag_needed, .prepare = prep_quoted_flow, .mutate = mut_bad_ipv4_csum,
+	    DROPPED(XLB_R_DROP_BAD_HEADER)),
+
 	/* malformed: never rewritten */
 	XDP(.name = "ethernet header only", .in = in_v4_syn, .mutate = mut_eth_only,
 	    DROPPED(XLB_R_DROP_TRUNCATED)),
@@ -1133,6 +1347,23 @@ static const struct tcase cases[] = {
 	TC(.name = "return: ttl 1: src -> vip, handed to the stack, rnat_stack counted",
 	   .in = in_reply_v4_ttl1, .prepare = prep_reply_flow, .verdict = TC_ACT_OK,
 	   .out = OUT_RNAT_STACK, .be = BE_A4, .reason = XLB_R_RNAT_STACK),
+	TC(.name = "return: icmp port unreachable from a udp backend: outer src and quoted "
+		   "destination -> vip:port, toward the client",
+	   .in = in_icmp4_unreach_from_be, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	   .out = OUT_RNAT_REDIRECT, .be = BE_A4_UDP, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: icmpv6 port unreachable from a udp backend: translated",
+	   .in = in_icmp6_unreach_from_be, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
+	   .out = OUT_RNAT_REDIRECT, .be = BE_A6_UDP, .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: icmp frag needed from a tcp backend: translated",
+	   .in = in_icmp4_frag_needed_from_be, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: icmp error from a backend about a packet of no flow: ok untouched",
+	   .in = in_icmp4_unreach_from_be, .verdict = TC_ACT_OK, .out = OUT_SAME,
+	   .reason = R_NONE),
+	TC(.name = "return: icmp error about a flow, sent by another address: ok untouched",
+	   .in = in_icmp4_unreach_from_other, .prepare = prep_reply_flow, .be = BE_A4,
+	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 };
 
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -1240,8 +1471,12 @@ static void check_flow_state(struct fixture *f, struct diag *dg, const struct tc
 			     const struct pkt_desc *in)
 {
 	struct xlb_flow flow;
+	struct pkt_desc fwd;
 
-	if (t->out != OUT_SAME) {
+	if (t->out != OUT_SAME && in->quote.proto) {
+		forward_of_quoted_reply(in, &fwd);	/* the flow the error was about */
+		check_flow_recorded(f, dg, t, &fwd);
+	} else if (t->out != OUT_SAME) {
 		check_flow_recorded(f, dg, t, in);
 	} else if (!t->prepare && flow_backend(f, in, &flow) == 0) {
 		diag_fail(dg, "xlb_flows: unexpected entry to backend %u", flow.backend_id);

@@ -30,6 +30,19 @@
 
 #define IP4_MF 0x2000
 
+/* The packet an ICMP error quotes: same family as the error, TCP or UDP,
+ * built like any packet (checksums over all of it), then cut to len
+ * bytes from its IP header (0: whole). */
+struct pkt_quote {
+	uint8_t proto;		/* 0: the ICMP packet is an echo, not an error */
+	uint8_t src[16];
+	uint8_t dst[16];
+	uint16_t sport;
+	uint16_t dport;
+	uint16_t payload_len;
+	uint16_t len;
+};
+
 struct pkt_desc {
 	uint8_t dmac[6];
 	uint8_t smac[6];
@@ -56,6 +69,10 @@ struct pkt_desc {
 	uint16_t payload_len;
 	uint16_t payload_word;	/* first two payload bytes: tunes checksums */
 	uint16_t pad_to;	/* Ethernet padding up to this frame length */
+	uint8_t icmp_type;	/* an ICMP error (quote.proto set): type, code, */
+	uint8_t icmp_code;
+	uint32_t icmp_word;	/* and bytes 4-7 (the MTU of "too big") */
+	struct pkt_quote quote;
 };
 
 static inline int pkt_family(const struct pkt_desc *d)
@@ -193,6 +210,12 @@ static inline size_t pkt_put_l4_header(const struct pkt_desc *d, uint8_t *b)
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
 		memset(b, 0, 8);
+		if (d->quote.proto) {
+			b[0] = d->icmp_type;
+			b[1] = d->icmp_code;
+			pkt_put32(b, 4, d->icmp_word);
+			return 8;
+		}
 		b[0] = d->proto == IPPROTO_ICMP ? 8 : 128;	/* echo request */
 		pkt_put16(b, 4, d->sport);
 		pkt_put16(b, 6, d->dport);
@@ -202,8 +225,40 @@ static inline size_t pkt_put_l4_header(const struct pkt_desc *d, uint8_t *b)
 	}
 }
 
+static inline size_t pkt_build(const struct pkt_desc *d, uint8_t *b);
+
+/* The quoted packet, from its IP header on. */
+static inline size_t pkt_put_quote(const struct pkt_desc *d, uint8_t *b)
+{
+	const struct pkt_quote *q = &d->quote;
+	struct pkt_desc qd;
+	uint8_t f[PKT_MAX_LEN];
+	size_t len;
+
+	memset(&qd, 0, sizeof(qd));
+	qd.ethertype = d->ethertype;
+	memcpy(qd.src, q->src, 16);
+	memcpy(qd.dst, q->dst, 16);
+	qd.ttl = 63;
+	qd.ip_id = 0x5151;
+	qd.proto = q->proto;
+	qd.sport = q->sport;
+	qd.dport = q->dport;
+	qd.seq = 7001;
+	qd.ack = 1001;
+	qd.tcp_flags = q->proto == IPPROTO_TCP ? TH_ACK | TH_PSH : 0;
+	qd.payload_len = q->payload_len;
+	len = pkt_build(&qd, f) - 14;
+	if (q->len && q->len < len)
+		len = q->len;
+	memcpy(b, f + 14, len);
+	return len;
+}
+
 static inline size_t pkt_put_payload(const struct pkt_desc *d, uint8_t *b)
 {
+	if ((d->proto == IPPROTO_ICMP || d->proto == IPPROTO_ICMPV6) && d->quote.proto)
+		return pkt_put_quote(d, b);
 	for (size_t i = 0; i < d->payload_len; i++)
 		b[i] = (uint8_t)(i * 7 + 3);
 	if (d->payload_len >= 2)
