@@ -92,17 +92,22 @@ held_release() {
 	HELD_AGAIN=$(grep '^again=' "$BATS_TEST_TMPDIR/held")
 }
 
-@test "--takeover under a client loop: no request fails, held connections finish on the old xlbd" {
-	local cfg status=0
+# takeover_under_load PATH: the new xlbd takes over while a client loops
+# and 20 keep-alive connections are held in the old one, whose proxy
+# moves bytes by PATH (splice or sockmap: the sockmap's verdict program
+# and socket maps are each xlbd's own, so both must serve at once).
+takeover_under_load() {
+	local cfg status=0 path=$1
 	cfg=$(write_config "$(takeover_config)")
-	start_xlbd "$cfg" --metrics 127.0.0.1:9120
+	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --proxy-path "$path"
 	OLD_PID=$XLBD_PID
 	loop_start
 	held_start 20
 	loop_wait_more 100
 
 	# the same port for metrics: the old xlbd gives it up first
-	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --takeover --drain-timeout-ms 30000
+	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --proxy-path "$path" --takeover \
+		--drain-timeout-ms 30000
 	wait_log 'event=handover listeners=1 open_conns=2[0-9]'
 	wait_log 'event=takeover listeners=1'
 	wait_log 'event=proxy_listen addr=10\.200\.0\.1:80 kind=http socket=handed_over'
@@ -119,7 +124,7 @@ held_release() {
 	log_has 'event=drained open_conns=0$' || { fail "old xlbd did not log a complete drain"; return 1; }
 
 	loop_stop
-	echo "# fault takeover_host: requests=$(loop_field requests) failed=$(loop_field failed)" \
+	echo "# fault takeover_host_$path: requests=$(loop_field requests) failed=$(loop_field failed)" \
 		"held=20 held_answered_again=20 max_request_ms=$(loop_field max_ms)" >&3
 	(($(loop_field requests) > 150)) || { fail "too few requests to tell: $LOOP_SUMMARY"; return 1; }
 	[[ $(loop_field failed) == 0 ]] || { fail "requests failed across the takeover: $LOOP_SUMMARY"; return 1; }
@@ -129,6 +134,16 @@ held_release() {
 	control_ok ping
 	in_lb curl -sf http://127.0.0.1:9120/metrics | grep -q '^xlb_build_info' ||
 		{ fail "no metrics from the new xlbd"; return 1; }
+	# and its connections took the path asked for
+	wait_counter "${path}_conns" 1
+}
+
+@test "--takeover under a client loop: no request fails, held connections finish on the old xlbd" {
+	takeover_under_load splice
+}
+
+@test "--takeover on the sockmap path: the same, with both xlbds' sockmaps moving bytes at once" {
+	takeover_under_load sockmap
 }
 
 @test "--takeover with no xlbd running starts normally" {
