@@ -680,6 +680,11 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run
 		verdict_count(run, XLB_R_RNAT_STACK);
 		return TC_ACT_OK;
 	}
+	/* no length: the helper then checks the skb against the egress MTU
+	 * itself, which passes a GSO skb whose segments fit. Given the IP
+	 * length, it compared a GSO reply's 64 KB with the MTU and answered
+	 * FRAG_NEEDED, so every large reply went through the kernel. */
+	fib.tot_len = 0;
 	rc = fib_lookup_cached(skb, &fib, skb->gso_size ? 0 : skb->len, 1);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
 		verdict_count(run, XLB_R_RNAT_STACK);

@@ -390,6 +390,13 @@ wait_counter() {
 		{ fail "proxy counter $1 is $(proxy_counter "$1"), expected at least $2"; return 1; }
 }
 
+# reason_packets REASON: packets counted under REASON (xlbctl stats).
+reason_packets() {
+	xlbctl --json stats | "$PYTHON" -c '
+import json, sys
+print(json.load(sys.stdin)["reasons"][sys.argv[1]]["packets"])' "$1"
+}
+
 # log_has ERE: xlbd's log has a line matching ERE.
 log_has() {
 	grep -qE -- "$1" "$XLBD_LOG"

@@ -218,12 +218,6 @@ wait_bridge_ports() {
 	}
 }
 
-reason_packets() {
-	xlbctl --json stats | "$PYTHON" -c '
-import json, sys
-print(json.load(sys.stdin)["reasons"][sys.argv[1]]["packets"])' "$1"
-}
-
 bridge_rx_packets() {
 	ip -n xlb-br-lb -s -j link show xbr0 | "$PYTHON" -c '
 import json, sys

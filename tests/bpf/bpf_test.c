@@ -54,6 +54,7 @@ struct tcase {
 	uint32_t be;		/* backend picked (XDP) or replying (tc) */
 	int reason;		/* the one xlb_reasons counter that moves, or R_NONE */
 	int new_flow;		/* XDP: the packet starts a flow */
+	uint32_t gso_size;	/* tc: the skb is GSO (segments of this size) */
 };
 
 /* ---- input packets ---------------------------------------------------- */
@@ -637,6 +638,14 @@ static void in_reply_v4_opts(struct pkt_desc *d)
 {
 	in_reply_v4(d);
 	d->ip_opt_len = 8;
+}
+
+/* A reply larger than the client link's MTU (1500): as one GSO skb, a
+ * backend's TCP stack sends such. */
+static void in_reply_v4_2000(struct pkt_desc *d)
+{
+	in_reply_v4_data(d);
+	d->payload_len = 2000 - 14 - 20 - 20;
 }
 
 static void in_reply_v4_udp(struct pkt_desc *d)
@@ -1347,6 +1356,13 @@ static const struct tcase cases[] = {
 	TC(.name = "return: ttl 1: src -> vip, handed to the stack, rnat_stack counted",
 	   .in = in_reply_v4_ttl1, .prepare = prep_reply_flow, .verdict = TC_ACT_OK,
 	   .out = OUT_RNAT_STACK, .be = BE_A4, .reason = XLB_R_RNAT_STACK),
+	TC(.name = "return: tcp reply beyond the mtu as one gso skb: redirected (its segments fit)",
+	   .in = in_reply_v4_2000, .gso_size = 1448, .prepare = prep_reply_flow,
+	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
+	   .reason = XLB_R_RNAT_REDIRECT),
+	TC(.name = "return: tcp reply beyond the mtu, not gso: src -> vip, the kernel says too big",
+	   .in = in_reply_v4_2000, .prepare = prep_reply_flow, .verdict = TC_ACT_OK,
+	   .out = OUT_RNAT_STACK, .be = BE_A4, .reason = XLB_R_RNAT_STACK),
 	TC(.name = "return: icmp port unreachable from a udp backend: outer src and quoted "
 		   "destination -> vip:port, toward the client",
 	   .in = in_icmp4_unreach_from_be, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
@@ -1509,7 +1525,9 @@ static void run_and_check(struct fixture *f, const struct tcase *t, const struct
 	int err = fixture_counters(f, &before);
 
 	if (!err) {
+		f->h.tc_gso_size = t->gso_size;
 		err = harness_run(&f->h, t->prog, inb, inlen, &r);
+		f->h.tc_gso_size = 0;
 		if (err) {
 			diag_fail(dg, "BPF_PROG_TEST_RUN: %s", strerror(-err));
 			return;

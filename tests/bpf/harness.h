@@ -29,6 +29,7 @@ struct harness {
 	int port_ifindex;	/* the bridge's port: a tx port */
 	int ncpus;
 	void *percpu;		/* scratch for one per-CPU value */
+	uint32_t tc_gso_size;	/* the next tc run's skb is GSO with this size */
 };
 
 enum prog_kind { PROG_XDP, PROG_TC };
@@ -214,6 +215,9 @@ static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t le
 	struct __sk_buff ctx = {
 		.ifindex = (uint32_t)h->be_ifindex,
 		.ingress_ifindex = (uint32_t)h->be_ifindex,
+		/* a backend's TCP stack hands its veth segments of up to 64 KB */
+		.gso_size = h->tc_gso_size,
+		.gso_segs = h->tc_gso_size ? (uint32_t)(len + h->tc_gso_size - 1) / h->tc_gso_size : 0,
 	};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len,
 		    .data_out = r->data, .data_size_out = sizeof(r->data), .ctx_in = &ctx,
