@@ -6,7 +6,8 @@ COMMON_SRCS   := log addr pins
 XLB_OPTIONAL  := $(foreach m,docker dmodel health,$(if $(wildcard userspace/$(m).c),$(m)))
 XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls metrics takeover caps \
                  $(XLB_OPTIONAL) $(COMMON_SRCS)
-XLBCTL_SRCS   := xlbctl table attach netlink config health loop $(COMMON_SRCS)
+XLBCTL_SRCS   := xlbctl xlbctl_tables xlbctl_stats xlbctl_control xlbctl_trace xlbctl_status \
+                 table attach netlink config health loop $(COMMON_SRCS)
 # unit test name -> the modules it links against
 UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c),peek_http) \
                  $(if $(wildcard tests/unit/test_peek_tls.c),peek_tls) \
