@@ -53,9 +53,7 @@ trace_start() {
 	TRACE_PID=$!
 	BG_PIDS+=("$TRACE_PID")
 	wait_until 10 knob_on || {
-		fail "tracing did not switch on; stderr:"
-		cat "$TRACE_OUT.err" >&2
-		return 1
+		fail "tracing did not switch on; stderr: $(cat "$TRACE_OUT.err")"
 	}
 }
 
