@@ -439,27 +439,37 @@ static __always_inline int ipv4_header_intact(const struct xlb_pkt *p)
 	return ipv4_csum_ok(ip, ip->ihl, p->data_end);
 }
 
+/* What a router checks before it rewrites and forwards a packet: the TTL
+ * (the kernel sends the ICMP for an expiring one), and the IPv4 header
+ * checksum (RFC 1812 5.2.2: an incremental update would keep a wrong
+ * checksum wrong, and the packet would reach the backend only to be
+ * dropped there, after taking a flow). Returns the counted verdict, or
+ * -1 to go on. */
+static __always_inline int router_refuses(struct xlb_run *run)
+{
+	if (ttl_expiring(run->p)) {
+		verdict_count(run, XLB_R_PASS_TTL);
+		return XDP_PASS;
+	}
+	if (!ipv4_header_intact(run->p)) {
+		verdict_count(run, XLB_R_DROP_BAD_HEADER);
+		return XDP_DROP;
+	}
+	return -1;
+}
+
 static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_run *run,
 				      const struct xlb_svc *svc)
 {
 	struct xlb_pkt *p = run->p;
 	struct xlb_backend *be = NULL;
-	int new_flow = 0;
+	int new_flow = 0, verdict;
 	__u32 be_id;
 
 	run->svc_id = svc->id;
-	if (ttl_expiring(p)) {
-		verdict_count(run, XLB_R_PASS_TTL);
-		return XDP_PASS;
-	}
-	/* a router verifies the header it rewrites (RFC 1812 5.2.2): an
-	 * incremental update would keep a wrong checksum wrong, and the
-	 * packet would reach the backend only to be dropped there, after
-	 * taking a flow */
-	if (!ipv4_header_intact(p)) {
-		verdict_count(run, XLB_R_DROP_BAD_HEADER);
-		return XDP_DROP;
-	}
+	verdict = router_refuses(run);
+	if (verdict >= 0)
+		return verdict;
 	be_id = backend_for_flow(p, svc->id, &be, &new_flow);
 	if (!be_id || !be) {
 		verdict_count(run, XLB_R_DROP_NO_BACKEND);
@@ -521,6 +531,7 @@ static __always_inline int icmp_to_vip(struct xdp_md *ctx, struct xlb_run *run)
 	struct icmp_err e;
 	struct xlb_svc *svc;
 	__u32 be_id = 0;
+	int verdict;
 
 	if (icmp_err_parse(p, &e) || !addr_eq(&e.q.src, &p->key.dst))
 		goto pass;
@@ -535,14 +546,9 @@ static __always_inline int icmp_to_vip(struct xdp_md *ctx, struct xlb_run *run)
 	if (!be)
 		goto pass;
 	run->svc_id = svc->id;
-	if (ttl_expiring(p)) {
-		verdict_count(run, XLB_R_PASS_TTL);
-		return XDP_PASS;
-	}
-	if (!ipv4_header_intact(p)) {
-		verdict_count(run, XLB_R_DROP_BAD_HEADER);
-		return XDP_DROP;
-	}
+	verdict = router_refuses(run);
+	if (verdict >= 0)
+		return verdict;
 	run->be_id = be_id;
 	count_flow(&xlb_svc_stats, svc->id, p->len, 0);
 	count_flow(&xlb_be_stats, be_id, p->len, 0);
