@@ -75,9 +75,11 @@ $(BUILD)/xlbctl: $(XLBCTL_SRCS:%=$(BUILD)/obj/%.o)
 $(BUILD) $(BUILD)/obj $(BUILD)/unit:
 	mkdir -p $@
 
-# Sanitizer build of the whole tree into build-asan/.
+# Sanitizer build of the whole tree beside $(BUILD): build-asan/ for the
+# default build, so that several build dirs each get their own.
+ASAN_BUILD ?= $(BUILD)-asan
 asan:
-	$(MAKE) BUILD=build-asan CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all
+	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all
 
 # --- tests -----------------------------------------------------------------
 # Unit tests always build with ASan+UBSan.
@@ -109,7 +111,7 @@ test-bats: all
 # The integration suite runs twice: with the normal build, and with xlbd and
 # xlbctl built with ASan+UBSan (a leak or a memory error fails the run).
 test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test $(BUILD)/xdp_fuzz fuzz-build
-	ASAN_BUILD=build-asan tests/run.sh $(BUILD)
+	ASAN_BUILD=$(ASAN_BUILD) tests/run.sh $(BUILD)
 
 # The netns lab (XDP and the proxy), then the compose stack of the mission.
 demo: all
@@ -137,7 +139,7 @@ install: all
 -include tests/fuzz/fuzz.mk
 
 clean:
-	rm -rf build build-asan
+	rm -rf $(BUILD) $(ASAN_BUILD)
 
 # --- bench: control/memory (helper cb) --------------------------------------
 # Small programs behind tests/bench/control.sh and memory.sh. Optimised, no
