@@ -24,6 +24,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -54,6 +55,8 @@
  * routing a connection changes no registration: two epoll_ctl less per
  * connection. */
 #define MOVE_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* sockmap EOF rechecks: after 1 ms, doubling up to this, then the tick's */
+#define EOF_RECHECK_MAX_MS 128
 
 enum conn_state { C_PEEK, C_CONNECT, C_SPLICE, C_SOCKMAP, C_DEAD };
 
@@ -118,6 +121,9 @@ struct xlb_proxy {
 	char *peekbuf;
 	struct xlb_proxy_sockmap sm;
 	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
+	struct xlb_watch eof_w;	/* one-shot timer: sockmap EOFs still to pass on */
+	bool eof_armed;
+	uint32_t eof_delay_ms;
 };
 
 /* ---- connection bookkeeping ----------------------------------------------- */
@@ -581,6 +587,64 @@ static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int src, int ds
 	d->dst_shut = true;
 }
 
+static bool sockmap_eof_pending(const struct conn *c)
+{
+	return c->state == C_SOCKMAP && ((c->up.src_eof && !c->up.dst_shut) ||
+					 (c->down.src_eof && !c->down.dst_shut));
+}
+
+static void on_eof_timer(struct xlb_watch *w, uint32_t events);
+
+/* Arms the EOF recheck in p->eof_delay_ms (fresh: 1 ms, for an EOF just
+ * seen). sockmap moves a side's last bytes in a kernel worker, after
+ * xlbd has seen its FIN: waiting for the next tick instead added up to
+ * 250 ms to every response that ends with a close. */
+static void eof_recheck_soon(struct xlb_proxy *p, bool fresh)
+{
+	struct itimerspec its = { 0 };
+
+	if (fresh)
+		p->eof_delay_ms = 1;	/* sooner than whatever is armed */
+	else if (p->eof_armed)
+		return;
+	if (p->eof_w.fd < 0) {
+		p->eof_w.fn = on_eof_timer;
+		p->eof_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (p->eof_w.fd < 0 || xlb_loop_add(p->loop, &p->eof_w, EPOLLIN)) {
+			fd_close(&p->eof_w.fd);
+			return; /* the tick still looks */
+		}
+	}
+	its.it_value.tv_nsec = (long)p->eof_delay_ms * 1000000;
+	p->eof_armed = timerfd_settime(p->eof_w.fd, 0, &its, NULL) == 0;
+}
+
+static void sockmap_check(struct conn *c);
+
+static void on_eof_timer(struct xlb_watch *w, uint32_t events)
+{
+	struct xlb_proxy *p = xlb_container_of(w, struct xlb_proxy, eof_w);
+	struct conn *c, *next;
+	bool pending = false;
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno == EAGAIN)
+		return;
+	p->eof_armed = false;
+	for (c = p->conns; c; c = next) {
+		next = c->next;
+		if (!sockmap_eof_pending(c))
+			continue;
+		sockmap_check(c);
+		pending |= sockmap_eof_pending(c);
+	}
+	if (pending && p->eof_delay_ms < EOF_RECHECK_MAX_MS) {
+		p->eof_delay_ms *= 2;
+		eof_recheck_soon(p, false);
+	}
+}
+
 static void sockmap_check(struct conn *c)
 {
 	sockmap_counted(c, &c->up);
@@ -618,6 +682,8 @@ static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
 			c->down.src_eof = true;
 	}
 	sockmap_check(c);
+	if (sockmap_eof_pending(c))
+		eof_recheck_soon(c->p, true);
 }
 
 static int sockmap_pair(struct conn *c, uint64_t from, uint64_t to, int fd)
@@ -1147,6 +1213,7 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
 	p->loop = loop;
 	p->st = st;
 	p->lim = *lim;
+	p->eof_w.fd = -1;
 	p->sm = *sm;
 	p->peekbuf = malloc(lim->max_head);
 	if (!p->peekbuf) {
@@ -1240,6 +1307,10 @@ void xlb_proxy_free(struct xlb_proxy *p)
 		conn_close(p->conns, false);
 	xlb_proxy_reap(p);
 	xlb_proxy_stop_accepting(p);
+	if (p->eof_w.fd >= 0) {
+		xlb_loop_del(p->loop, &p->eof_w);
+		fd_close(&p->eof_w.fd);
+	}
 	for (size_t i = 0; i < p->n_listeners; i++)
 		free(p->listeners[i]);
 	free(p->peekbuf);
