@@ -77,6 +77,27 @@ int xlb_pins_prepare(const char *dir)
 	return mount_bpffs(dir);
 }
 
+/* Maps earlier versions pinned and this one no longer has: a pin keeps
+ * its map (and the memory behind it) alive, unused, until removed. */
+static const char *const obsolete_pins[] = {
+	"xlb_rnat",	/* the reverse-NAT table, replaced by xlb_rnat_eps (b2c18fb) */
+};
+
+int xlb_pins_remove_obsolete(const char *dir)
+{
+	char path[PATH_MAX];
+	int removed = 0;
+
+	for (size_t i = 0; i < sizeof(obsolete_pins) / sizeof(obsolete_pins[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, obsolete_pins[i]);
+		if (unlink(path) == 0)
+			removed++;
+		else if (errno != ENOENT)
+			return -errno;
+	}
+	return removed;
+}
+
 int xlb_pins_open_map(const char *dir, const char *name)
 {
 	char path[PATH_MAX];

@@ -10,6 +10,10 @@
  * is mounted (fresh machines often have none). Returns 0 or -errno. */
 int xlb_pins_prepare(const char *dir);
 
+/* Removes the pins of maps earlier versions made and this one does not
+ * use. Returns how many were removed, or -errno. */
+int xlb_pins_remove_obsolete(const char *dir);
+
 /* Opens the pinned map dir/name read-write. Returns an fd or -errno. */
 int xlb_pins_open_map(const char *dir, const char *name);
 

@@ -592,12 +592,46 @@ int emit_json(json_t *root)
 
 /* ---- clock ------------------------------------------------------------------- */
 
-double monotonic_s(void)
+double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double monotonic_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+/* ---- arguments shared by subcommands ------------------------------------------ */
+
+int parse_count(const char *cmd, const char *arg, long *count)
+{
+	char *end;
+
+	errno = 0;
+	*count = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || *count < 1)
+		return complain(CTL_USAGE, "%s: --count '%s': a whole number from 1", cmd, arg);
+	return CTL_OK;
+}
+
+/* ---- arrays ------------------------------------------------------------------ */
+
+void *array_room(void *v, size_t n, size_t *cap, size_t size, size_t first)
+{
+	size_t ncap;
+	void *nv;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : first;
+	nv = reallocarray(v, ncap, size);
+	if (nv)
+		*cap = ncap;
+	return nv;
 }
 
 /* ---- main ------------------------------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <linux/types.h>
@@ -143,7 +144,14 @@ json_t *jint(__u64 v);
 json_t *jstr_or_null(const char *s);
 void jset_counters(json_t *obj, const struct xlb_counters *c);
 int emit_json(json_t *root);
+/* --count N of cmd: CTL_OK, or CTL_USAGE with one error line. */
+int parse_count(const char *cmd, const char *arg, long *count);
+double clock_s(clockid_t id);
 double monotonic_s(void);
+/* Room for one more element in an array holding n of capacity *cap
+ * (doubling, first when empty): the array, moved if it had to grow, or
+ * NULL with the old one left as it was. */
+void *array_room(void *v, size_t n, size_t *cap, size_t size, size_t first);
 
 /* xlbctl_tables.c */
 int cmd_services(struct ctl *ctl, int argc, char **argv);

@@ -643,13 +643,8 @@ static int parse_watch_args(const struct sub_args *a, double *interval, long *co
 			return complain(CTL_USAGE, "stats: --interval '%s': seconds from 0.1 to 3600",
 					a->interval);
 	}
-	if (a->count) {
-		errno = 0;
-		*count = strtol(a->count, &end, 10);
-		if (errno || end == a->count || *end || *count < 1)
-			return complain(CTL_USAGE, "stats: --count '%s': a whole number from 1",
-					a->count);
-	}
+	if (a->count && parse_count("stats", a->count, count) != CTL_OK)
+		return CTL_USAGE;
 	if ((a->interval || a->count) && !a->watch)
 		return complain(CTL_USAGE, "stats: --interval and --count go with --watch");
 	return CTL_OK;

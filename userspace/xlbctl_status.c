@@ -47,20 +47,15 @@ struct status {
 static int collect_iface(const struct ctl_map *m, const void *key, void *ctx)
 {
 	struct iface_list *l = ctx;
-	struct iface_ent e;
+	struct iface_ent e, *v;
 
 	memcpy(&e.ifindex, key, sizeof(e.ifindex));
 	if (bpf_map_lookup_elem(m->fd, key, &e.val))
 		return errno == ENOENT ? 0 : -errno;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct iface_ent *v = reallocarray(l->v, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		l->v = v;
-		l->cap = cap;
-	}
+	v = array_room(l->v, l->n, &l->cap, sizeof(*v), 16);
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
 	l->v[l->n++] = e;
 	return 0;
 }

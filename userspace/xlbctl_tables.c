@@ -22,19 +22,14 @@ static int collect_host(const struct ctl_map *m, const void *key, void *ctx)
 {
 	struct state *st = ctx;
 	struct xlb_host_val val;
-	struct host_ent *e;
+	struct host_ent *e, *v;
 
 	if (bpf_map_lookup_elem(m->fd, key, &val))
 		return errno == ENOENT ? 0 : -errno;	/* deleted since get_next_key */
-	if (st->n_hosts == st->cap_hosts) {
-		size_t cap = st->cap_hosts ? st->cap_hosts * 2 : 16;
-		struct host_ent *v = reallocarray(st->hosts, cap, sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		st->hosts = v;
-		st->cap_hosts = cap;
-	}
+	v = array_room(st->hosts, st->n_hosts, &st->cap_hosts, sizeof(*v), 16);
+	if (!v)
+		return -ENOMEM;
+	st->hosts = v;
 	e = &st->hosts[st->n_hosts++];
 	memcpy(e->name, key, sizeof(e->name));
 	e->name[sizeof(e->name) - 1] = '\0';	/* kernel memory: never trust it */
@@ -386,15 +381,11 @@ static bool flow_matches(const struct flow_walk *w, const struct xlb_flow *f)
 static int append_flow(struct flow_walk *w, const struct xlb_flow_key *key,
 		       const struct xlb_flow *val)
 {
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 256;
-		struct flow_ent *v = reallocarray(w->v, cap, sizeof(*v));
+	struct flow_ent *v = array_room(w->v, w->n, &w->cap, sizeof(*v), 256);
 
-		if (!v)
-			return -ENOMEM;
-		w->v = v;
-		w->cap = cap;
-	}
+	if (!v)
+		return -ENOMEM;
+	w->v = v;
 	w->v[w->n++] = (struct flow_ent){ .key = *key, .val = *val };
 	return 0;
 }

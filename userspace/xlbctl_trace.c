@@ -87,12 +87,8 @@ static int parse_trace_args(const struct sub_args *a, struct trace_opts *o)
 					"(trace one packet in N)", a->sample, TRACE_SAMPLE_MAX);
 		o->sample_n = (__u32)n;
 	}
-	if (a->count) {
-		errno = 0;
-		o->count = strtol(a->count, &end, 10);
-		if (errno || end == a->count || *end || o->count < 1)
-			return complain(CTL_USAGE, "trace: --count '%s': a whole number from 1", a->count);
-	}
+	if (a->count && parse_count("trace", a->count, &o->count) != CTL_OK)
+		return CTL_USAGE;
 	if (a->duration) {
 		errno = 0;
 		o->duration_s = strtod(a->duration, &end);
@@ -431,13 +427,6 @@ static int trace_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static double clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Milliseconds to wait for events now; 0 when --duration is over. */
 static int trace_wait_ms(const struct trace *t, double deadline)

@@ -347,6 +347,12 @@ static int open_data_path(struct daemon *d)
 	err = xlb_pins_prepare(d->o.pin_dir);
 	if (err)
 		return pr_err("pin dir %s: %s", d->o.pin_dir, strerror(-err)), err;
+	err = xlb_pins_remove_obsolete(d->o.pin_dir);
+	if (err > 0)
+		pr_info("event=obsolete_pins_removed pin_dir=%s count=%d", d->o.pin_dir, err);
+	else if (err < 0)
+		pr_warn("event=obsolete_pins_kept pin_dir=%s err=\"%s\"", d->o.pin_dir,
+			strerror(-err));
 	d->skel = xlb__open_opts(&oo);
 	if (!d->skel)
 		return pr_err("opening BPF object: %s", strerror(errno)), -errno;

@@ -75,3 +75,18 @@ stop_and_restart() {
 @test "SIGKILL: flows survive xlbd dying, new flows balance while it is down, restart adopts" {
 	stop_and_restart KILL 137
 }
+
+# Earlier versions pinned a reverse-NAT table that this one replaced; left
+# pinned, it would hold its memory for nothing until a teardown.
+@test "a pin of a map earlier versions made (xlb_rnat) is removed at start, the rest adopted" {
+	start_xlbd "$(write_config "$(restart_config)")"
+	stop_xlbd TERM
+	bpftool map create "$PIN_DIR/xlb_rnat" type hash key 40 value 24 entries 16 name xlb_rnat
+	[[ -e $PIN_DIR/xlb_rnat ]] || { fail "could not make the old pin"; return 1; }
+	start_xlbd "$(write_config "$(restart_config)")"
+	[[ ! -e $PIN_DIR/xlb_rnat ]] || { fail "the obsolete pin is still there"; return 1; }
+	log_has "event=obsolete_pins_removed pin_dir=$PIN_DIR count=1" ||
+		{ fail "no obsolete_pins_removed line"; return 1; }
+	assert_services_listed
+	new_flows_balanced
+}
