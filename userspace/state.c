@@ -225,7 +225,8 @@ static void be_to_map(const struct svc *s, const struct be *b, struct xlb_backen
 	v->svc_id = s->id;
 	v->weight = b->weight;
 	v->flags = be_origin_flags(b->origin) | (b->down ? XLB_BE_F_DOWN : 0) |
-		   (b->stopping ? XLB_BE_F_STOPPING : 0);
+		   (b->stopping ? XLB_BE_F_STOPPING : 0) |
+		   (b->state == XLB_BE_DRAINING ? XLB_BE_F_DRAINED : 0);
 }
 
 static int be_write(const struct xlb_state *st, const struct svc *s, const struct be *b)
@@ -1143,8 +1144,12 @@ static int adopt_backends(struct xlb_state *st)
 				  .origin = be_origin_of_flags(v.flags),
 				  .down = v.flags & XLB_BE_F_DOWN,
 				  .stopping = v.flags & XLB_BE_F_STOPPING };
-		if ((b->down || b->stopping) && b->state == XLB_BE_DRAINING)
-			b->state = XLB_BE_ACTIVE; /* written as draining only for that */
+		/* written as draining for being down or stopping, unless the
+		 * operator drained it too (an older xlbd wrote no DRAINED flag:
+		 * its down and drained backends come back active) */
+		if ((b->down || b->stopping) && b->state == XLB_BE_DRAINING &&
+		    !(v.flags & XLB_BE_F_DRAINED))
+			b->state = XLB_BE_ACTIVE;
 		b->ep.addr = v.addr;
 		b->ep.port = ntohs(v.port);
 		b->ep.family = v.family;

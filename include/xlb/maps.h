@@ -75,6 +75,8 @@ enum xlb_backend_flags {
 	XLB_BE_F_DOCKER = 1 << 1,	/* a discovered container */
 	XLB_BE_F_DOWN = 1 << 2,		/* failing its health check (state shows draining) */
 	XLB_BE_F_STOPPING = 1 << 3,	/* its container is stopping, paused or unhealthy */
+	XLB_BE_F_DRAINED = 1 << 4,	/* drained by the operator: with DOWN or STOPPING
+					 * the state alone cannot tell (for adoption) */
 };
 
 /* xlb_maglev (ARRAY_OF_MAPS, XLB_MAX_SERVICES): service id -> inner ARRAY

@@ -15,6 +15,8 @@ teardown_file() {
 
 teardown() {
 	xlb_test_teardown
+	# a server a test killed comes back for the next one
+	if [[ -n ${KILLED_BE-} ]]; then serve name "$KILLED_BE" "$KILLED_BE"; fi
 }
 
 restart_config() {
@@ -89,4 +91,37 @@ stop_and_restart() {
 		{ fail "no obsolete_pins_removed line"; return 1; }
 	assert_services_listed
 	new_flows_balanced
+}
+
+# names with a TCP check: a fall time of 2 x 200 ms.
+checked_config() {
+	local i
+	echo "[service names]"
+	echo "listen = $VIP4:9000/tcp"
+	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:9000"; done
+	printf 'check = tcp\ncheck_interval = 200ms\ncheck_timeout = 100ms\ncheck_fall = 2\ncheck_rise = 2\n'
+}
+
+# Both a drain and a failing check write "draining" into a backend's slot;
+# a restarted xlbd must tell them apart, or the operator's drain is lost
+# once the backend passes its check again.
+@test "a drained backend that was also down is still drained after a restart, once its check passes again" {
+	local cfg ep=10.200.2.2:9000
+	cfg=$(write_config "$(checked_config)")
+	start_xlbd "$cfg"
+	wait_until 10 backend_state_is names "$ep" active
+	xlbctl backend drain names "$ep"
+	KILLED_BE=2
+	kill -KILL "$(cat "$LAB_STATE/pids/name-be2.pid")"
+	wait_until 10 backend_state_is names "$ep" down
+	stop_xlbd TERM
+	start_xlbd "$cfg"
+	serve name 2 2
+	KILLED_BE=
+	wait_log "event=health_change service=names backend=10\\.200\\.2\\.2:9000 state=up"
+	[[ $(backend_field names "$ep" state) == draining ]] ||
+		{ fail "be2 is $(backend_field names "$ep" state) after the restart, not draining"; return 1; }
+	burst "$VIP4" 9000 60 >"$BATS_TEST_TMPDIR/burst" || true
+	! grep -qx be2 "$BATS_TEST_TMPDIR/burst" || { fail "the drained be2 got new flows"; return 1; }
+	grep -qx be1 "$BATS_TEST_TMPDIR/burst" || { fail "no answers: $(head -3 "$BATS_TEST_TMPDIR/burst")"; return 1; }
 }
