@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "log.h"
+#include "vg.h"
 #include "xlb/reason_names.h"
 
 #define MBUF_MIN 16384
@@ -536,6 +537,9 @@ static int map_read_batch(int fd, size_t key_size, size_t value_size, entry_fn f
 
 		err = bpf_map_lookup_batch(fd, first ? NULL : in, out, keys, vals, &n, &opts);
 		err = err ? -errno : 0;
+		XLB_KERNEL_WROTE(out, sizeof(out));
+		XLB_KERNEL_WROTE(keys, (size_t)n * key_size);
+		XLB_KERNEL_WROTE(vals, (size_t)n * value_size);
 		done = err == -ENOENT; /* the last chunk, possibly not empty */
 		if (done)
 			err = 0;
@@ -651,6 +655,7 @@ static int read_percpu(struct collect *c, int fd, uint32_t id, void *out, size_t
 
 	if (bpf_map_lookup_elem(fd, &id, c->percpu))
 		return -errno;
+	XLB_KERNEL_WROTE(c->percpu, (size_t)c->m->ncpus * size);
 	xlb_metrics_sum_percpu(c->percpu, c->m->ncpus, size / 8, sum);
 	memcpy(out, sum, size);
 	return 0;
