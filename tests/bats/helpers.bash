@@ -128,7 +128,11 @@ iface_args() {
 }
 
 # start_xlbd CONFIG_FILE [EXTRA ARGS...]: runs xlbd in the lb netns in the
-# background and waits until its control socket answers `ping`.
+# background and waits until its control socket answers `ping`. A caller
+# may run it under a launcher: the array XLBD_LAUNCHER (e.g. valgrind and
+# its options) goes before xlbd, XLBD_START_S (15) bounds the start,
+# XLBD_EXE_GLOB (xlbd's own path) is what the pid to signal must run, and
+# XLBD_START_LOGS are printed with xlbd's log when the start fails.
 start_xlbd() {
 	local cfg=$1
 	shift
@@ -137,29 +141,31 @@ start_xlbd() {
 	XLBD_LOG=$BATS_TEST_TMPDIR/xlbd.log
 	echo "--- xlbd start $(date +%T.%N)" >>"$XLBD_LOG"
 	# nsenter itself, not a shell function, goes in the background: $! is
-	# then the pid nsenter execs xlbd in, the one to signal.
-	nsenter --net=/run/netns/xlb-lb "$XLBD" --config "$cfg" "${ifaces[@]}" \
-		--pin-dir "$PIN_DIR" --control "$CTL_SOCK" --log-level debug "$@" \
+	# then the pid nsenter execs xlbd (or its launcher) in, the one to signal.
+	nsenter --net=/run/netns/xlb-lb "${XLBD_LAUNCHER[@]}" "$XLBD" --config "$cfg" \
+		"${ifaces[@]}" --pin-dir "$PIN_DIR" --control "$CTL_SOCK" --log-level debug "$@" \
 		</dev/null >>"$XLBD_LOG" 2>&1 3>&- &
 	XLBD_PID=$!
-	local deadline=$((SECONDS + 15))
+	local deadline=$((SECONDS + ${XLBD_START_S:-15})) exe
 	until control_ok ping 2>/dev/null; do
 		if ! pid_running "$XLBD_PID"; then
 			wait "$XLBD_PID" || true
 			fail "xlbd exited during start-up; log:" || true
-			cat "$XLBD_LOG" >&2
+			cat "$XLBD_LOG" ${XLBD_START_LOGS:+"$XLBD_START_LOGS"} >&2
 			return 1
 		fi
 		if ((SECONDS >= deadline)); then
-			fail "xlbd not ready after 15s; log:" || true
-			cat "$XLBD_LOG" >&2
+			fail "xlbd not ready after ${XLBD_START_S:-15}s; log:" || true
+			cat "$XLBD_LOG" ${XLBD_START_LOGS:+"$XLBD_START_LOGS"} >&2
 			return 1
 		fi
 		sleep 0.1
 	done
-	# The pid we will signal must be xlbd itself.
-	[[ $(readlink "/proc/$XLBD_PID/exe") == "$(readlink -f "$XLBD")" ]] ||
-		{ fail "pid $XLBD_PID is $(readlink "/proc/$XLBD_PID/exe"), not $XLBD"; return 1; }
+	# The pid we will signal must be xlbd itself (or its launcher's).
+	exe=$(readlink "/proc/$XLBD_PID/exe")
+	# shellcheck disable=SC2053 # a glob, when the caller gives one
+	[[ $exe == ${XLBD_EXE_GLOB:-"$(readlink -f "$XLBD")"} ]] ||
+		{ fail "pid $XLBD_PID is $exe, not ${XLBD_EXE_GLOB:-$XLBD}"; return 1; }
 }
 
 # The stops with SIGTERM or SIGINT of this test that did not exit 0, for

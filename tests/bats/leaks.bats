@@ -68,34 +68,18 @@ leaks_config() {
 # run by valgrind (its report in $VALGRIND_LOG). XLBD_PID is valgrind's,
 # which is the process xlbd runs in: signals reach xlbd.
 start_xlbd_valgrind() {
-	local cfg=$1
-	shift
-	local -a ifaces
-	mapfile -t ifaces < <(iface_args)
-	XLBD_LOG=$BATS_TEST_TMPDIR/xlbd.log
 	VALGRIND_LOG=$BATS_TEST_TMPDIR/valgrind.log
 	# The undefined-value check is on: valgrind 3.19 does not know bpf()'s
 	# batch commands (it warns "unhandled eBPF command 24") nor per-CPU
 	# value sizes, and xlbd marks what the kernel writes through them
 	# (userspace/vg.h); everything else it reads is checked.
-	nsenter --net=/run/netns/xlb-lb valgrind --leak-check=full \
-		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-		--error-exitcode=99 --track-origins=yes --num-callers=30 \
-		--suppressions="$VALGRIND_SUPP" --log-file="$VALGRIND_LOG" \
-		"$XLBD" --config "$cfg" "${ifaces[@]}" --pin-dir "$PIN_DIR" --control "$CTL_SOCK" \
-		--log-level debug "$@" </dev/null >>"$XLBD_LOG" 2>&1 3>&- &
-	XLBD_PID=$!
-	local deadline=$((SECONDS + VALGRIND_START_S))
-	until control_ok ping 2>/dev/null; do
-		if ! pid_running "$XLBD_PID" || ((SECONDS >= deadline)); then
-			fail "xlbd under valgrind not ready; logs:" || true
-			cat "$XLBD_LOG" "$VALGRIND_LOG" >&2
-			return 1
-		fi
-		sleep 0.2
-	done
-	[[ $(readlink "/proc/$XLBD_PID/exe") == */valgrind/memcheck-* ]] ||
-		{ fail "pid $XLBD_PID is $(readlink "/proc/$XLBD_PID/exe"), not valgrind's memcheck"; return 1; }
+	# shellcheck disable=SC2034,SC2054 # read by start_xlbd; commas in options
+	local -a XLBD_LAUNCHER=(valgrind --leak-check=full
+		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect
+		--error-exitcode=99 --track-origins=yes --num-callers=30
+		--suppressions="$VALGRIND_SUPP" --log-file="$VALGRIND_LOG")
+	XLBD_START_S=$VALGRIND_START_S XLBD_EXE_GLOB='*/valgrind/memcheck-*' \
+		XLBD_START_LOGS=$VALGRIND_LOG start_xlbd "$@"
 }
 
 # stop_valgrind: SIGTERM, then waits for valgrind's report; XLBD_STATUS.
