@@ -393,6 +393,15 @@ static __always_inline int redirect_target_set(const struct bpf_fib_lookup *fib)
  * XDP frames; else let the kernel forward the rewritten packet (it
  * resolves the neighbour). A recorded target that is not used (the
  * packet is dropped or passed) is ignored by the kernel. */
+/* A packet already rewritten that cannot go on: bounds the parser checked
+ * no longer hold, or a helper refused. Cannot happen, but if it does it is
+ * counted like any drop, never left out of xlb_reasons. */
+static __always_inline int drop_rewritten(struct xlb_run *run)
+{
+	verdict_count(run, XLB_R_DROP_TRUNCATED);
+	return XDP_DROP;
+}
+
 static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_run *run, int new_flow)
 {
 	struct xlb_pkt *p = run->p;
@@ -402,7 +411,7 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_run *run, 
 	int rc;
 
 	if (fib_params_fill(&fib, p, ctx->ingress_ifindex))
-		return XDP_DROP;
+		return drop_rewritten(run);
 	/* a new flow mostly comes from a new client: the cache would only
 	 * cost it a cold slot (measured: up to 280 ns); its next packet
 	 * fills it */
@@ -415,14 +424,14 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_run *run, 
 	/* backend links are untagged: drop the VLAN tags by moving the new
 	 * Ethernet header up against the inner ethertype */
 	if (pop > XLB_MAX_VLANS * 4)
-		return XDP_DROP;
+		return drop_rewritten(run);
 	eth = (void *)(long)ctx->data + pop;
 	if ((void *)(eth + 1) > (void *)(long)ctx->data_end)
-		return XDP_DROP;
+		return drop_rewritten(run);
 	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
 	if (pop && bpf_xdp_adjust_head(ctx, pop))
-		return XDP_DROP;
+		return drop_rewritten(run);
 	verdict_count(run, XLB_R_FWD_REDIRECT);
 	return XDP_REDIRECT;
 }
@@ -479,10 +488,8 @@ static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_run *run,
 	run->new_flow = new_flow;
 	count_flow(&xlb_svc_stats, svc->id, p->len, new_flow);
 	count_flow(&xlb_be_stats, be_id, p->len, new_flow);
-	if (dnat(p, be)) {
-		verdict_count(run, XLB_R_DROP_TRUNCATED);
-		return XDP_DROP;
-	}
+	if (dnat(p, be))
+		return drop_rewritten(run);
 	run->nat = &be->addr;
 	return xdp_forward(ctx, run, new_flow);
 }
@@ -552,10 +559,8 @@ static __always_inline int icmp_to_vip(struct xdp_md *ctx, struct xlb_run *run)
 	run->be_id = be_id;
 	count_flow(&xlb_svc_stats, svc->id, p->len, 0);
 	count_flow(&xlb_be_stats, be_id, p->len, 0);
-	if (icmp_err_nat(p, &e, ICMP_NAT_TO_BACKEND, &be->addr, be->port)) {
-		verdict_count(run, XLB_R_DROP_TRUNCATED);
-		return XDP_DROP;
-	}
+	if (icmp_err_nat(p, &e, ICMP_NAT_TO_BACKEND, &be->addr, be->port))
+		return drop_rewritten(run);
 	run->nat = &be->addr;
 	return xdp_forward(ctx, run, 0);
 pass:
@@ -657,6 +662,13 @@ static __always_inline int snat_skb(struct __sk_buff *skb, const struct xlb_pkt 
 	return 0;
 }
 
+/* A reply half rewritten (a helper refused): dropped, and counted. */
+static __always_inline int shot_rewritten(struct xlb_run *run)
+{
+	verdict_count(run, XLB_R_DROP_TRUNCATED);
+	return TC_ACT_SHOT;
+}
+
 /* The rewrite moved no header but invalidated the packet pointers (the
  * skb's data may have been reallocated): point them again at the same
  * offsets instead of parsing the packet a second time. -1 if the headers
@@ -680,9 +692,8 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run
 	struct bpf_fib_lookup fib;
 	int rc;
 
-	if (pkt_reload(p, skb))
-		return TC_ACT_OK;
-	if (ttl_expiring(p) || fib_params_fill(&fib, p, skb->ingress_ifindex)) {
+	if (pkt_reload(p, skb) || ttl_expiring(p) ||
+	    fib_params_fill(&fib, p, skb->ingress_ifindex)) {
 		verdict_count(run, XLB_R_RNAT_STACK);
 		return TC_ACT_OK;
 	}
@@ -702,8 +713,10 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run
 		verdict_count(run, XLB_R_RNAT_REDIRECT);
 		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 	}
-	if (p->eth + 1 > (struct ethhdr *)p->data_end)
+	if (p->eth + 1 > (struct ethhdr *)p->data_end) {
+		verdict_count(run, XLB_R_RNAT_STACK);
 		return TC_ACT_OK;
+	}
 	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
 	verdict_count(run, XLB_R_RNAT_REDIRECT);
@@ -793,7 +806,7 @@ static __always_inline int icmp_from_backend(struct __sk_buff *skb, struct xlb_r
 	run->svc_id = r->svc_id;
 	run->be_id = be_id;
 	if (icmp_err_nat(p, &e, ICMP_NAT_TO_VIP, &r->vip, r->vport))
-		return TC_ACT_SHOT;
+		return shot_rewritten(run);
 	run->nat = &r->vip;
 	return tc_forward(skb, run);
 }
@@ -825,7 +838,7 @@ static __always_inline int return_decide(struct __sk_buff *skb, struct xlb_run *
 	run->svc_id = r->svc_id;
 	run->be_id = be_id;
 	if (snat_skb(skb, p, r))
-		return TC_ACT_SHOT;
+		return shot_rewritten(run);
 	run->nat = &r->vip;
 	return tc_forward(skb, run);
 }
