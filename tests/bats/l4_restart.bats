@@ -119,7 +119,9 @@ checked_config() {
 	serve name 2 2
 	KILLED_BE=
 	wait_log "event=health_change service=names backend=10\\.200\\.2\\.2:9000 state=up"
-	[[ $(backend_field names "$ep" state) == draining ]] ||
+	# the log line comes first; the slot is written once the table is
+	# swapped (shown "down" until then)
+	wait_until 10 backend_state_is names "$ep" draining ||
 		{ fail "be2 is $(backend_field names "$ep" state) after the restart, not draining"; return 1; }
 	burst "$VIP4" 9000 60 >"$BATS_TEST_TMPDIR/burst" || true
 	! grep -qx be2 "$BATS_TEST_TMPDIR/burst" || { fail "the drained be2 got new flows"; return 1; }
