@@ -28,7 +28,7 @@ PACKAGES=(
 # `deps.sh --bench`, for make bench: the load generators, the peers xlb is
 # measured against, and the chart.
 BENCH_PACKAGES=(
-	wrk haproxy netsniff-ng libnginx-mod-stream gnuplot-nox bpftool iptables
+	wrk haproxy netsniff-ng libnginx-mod-stream gnuplot-nox bpftool iptables nftables
 )
 
 # Daemons a package's postinst may start; stopped again unless they ran

@@ -11,9 +11,12 @@ setup_file() {
 	RAW=$BATS_FILE_TMPDIR/raw
 	export RESULTS RAW
 	# one run for every test below; its output is kept for the asserts
+	# (its status goes to the first test, which prints the log's tail:
+	# bats' set -e would otherwise end setup_file with no word of why)
+	local rc=0
 	XLB_BENCH_RESULTS=$RESULTS BENCH_OUT=$RAW "$REPO/scripts/bench.sh" --quick \
-		>"$BATS_FILE_TMPDIR/bench.log" 2>&1
-	echo $? >"$BATS_FILE_TMPDIR/bench.rc"
+		>"$BATS_FILE_TMPDIR/bench.log" 2>&1 || rc=$?
+	echo "$rc" >"$BATS_FILE_TMPDIR/bench.rc"
 }
 
 # Values of column $2 in TSV $1 for rows whose column $3 is $4.
