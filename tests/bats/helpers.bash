@@ -3,6 +3,8 @@
 # xlbctl with a test-only pin dir and control socket, traffic helpers and a
 # few assertions. Every wait polls with a deadline; nothing sleeps and hopes.
 
+# Debian's tools first, as make test has them (Makefile: PATH)
+PATH=/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 REPO=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
 BUILD=${BUILD:-$REPO/build}
 XLBD=${XLBD:-$BUILD/xlbd}
@@ -569,6 +571,15 @@ load_stop() {
 load_summary() {
 	"$PYTHON" "$LOADCLIENT" summary "$BATS_TEST_TMPDIR/load-$1.log" \
 		${2:+--since "$2"} ${3:+--until "$3"}
+}
+
+# load_failures NAME: the failed requests with their client ports, and
+# the health changes xlbd logged, for a failing test's output.
+load_failures() {
+	echo "--- failed requests of $1 (start ms, client port):"
+	grep ' fail ' "$BATS_TEST_TMPDIR/load-$1.err" || true
+	echo "--- health changes:"
+	grep 'event=health_change' "${XLBD_LOG:-/dev/null}" || true
 }
 
 # load_field SUMMARY_TEXT KEY: the number after KEY= in a summary's first line.
