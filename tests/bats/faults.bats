@@ -192,6 +192,7 @@ holder_on() {
 	after=$(load_summary l4 "$t_down" "$t_end")
 	echo "cut -> down: $window" >&2
 	echo "after down: $after" >&2
+	load_failures l4 >&2
 	total=$(load_field "$(load_summary l4)" requests)
 	echo "# fault backend_link_cut_l4: requests=$total failed=$(load_field "$window" failed) recover_ms=$((t_down - t_cut)) held_read_ms=$((t1 - t0)) held=\"$probe\" max_latency_ms=$(load_max_latency_ms l4) (recover: cut -> marked down)" >&3
 	[[ $probe == *"reset by peer"* ]] || { fail "held connection to the cut backend: $probe"; return 1; }

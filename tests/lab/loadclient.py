@@ -13,7 +13,8 @@ that began before a fault and failed after it belongs to the fault.
                                         and each failure's reason
 
 OUT gets one line per request, when it ends: "<start unix ms> ok <backend>
-<latency ms>" or "<start unix ms> fail <reason>". SIGTERM or SIGINT ends the loops (a request in
+<latency ms>" or "<start unix ms> fail <reason>"; a failure's client port
+goes to stderr. SIGTERM or SIGINT ends the loops (a request in
 flight then goes unlogged). --conns runs N loops in threads.
 """
 import argparse
@@ -31,8 +32,14 @@ def now_ms():
     return int(time.time() * 1000)
 
 
-def ask_name(host, port, _vhost):
-    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+def connect(host, port, where):
+    sock = socket.create_connection((host, port), timeout=TIMEOUT)
+    where["port"] = sock.getsockname()[1]
+    return sock
+
+
+def ask_name(host, port, _vhost, where):
+    with connect(host, port, where) as sock:
         sock.sendall(b"who\n")
         line = sock.makefile("rb").readline()
     if not line:
@@ -40,9 +47,9 @@ def ask_name(host, port, _vhost):
     return line.decode().strip()
 
 
-def ask_http(host, port, vhost):
+def ask_http(host, port, vhost, where):
     request = ("GET /who HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % vhost).encode()
-    with socket.create_connection((host, port), timeout=TIMEOUT) as sock:
+    with connect(host, port, where) as sock:
         sock.sendall(request)
         data = b""
         while True:
@@ -71,12 +78,17 @@ def loop(ask, args, log, stop):
     while not stop.is_set():
         started = now_ms()
         t0 = time.monotonic()
+        where = {}
         try:
-            name = ask(args.host, args.port, getattr(args, "vhost", None))
+            name = ask(args.host, args.port, getattr(args, "vhost", None), where)
             log.write("%d ok %s %.1f" % (started, name, (time.monotonic() - t0) * 1000))
         except (OSError, ConnectionError) as e:
             reason = str(e).replace("\n", " ") or type(e).__name__
             log.write("%d fail %s" % (started, reason))
+            # the client port, to find the connection in a capture or
+            # xlbctl flows; kept out of OUT, whose reasons are counted
+            print("%d fail port=%s after_ms=%.1f %s" % (started, where.get("port", "-"),
+                  (time.monotonic() - t0) * 1000, reason), file=sys.stderr, flush=True)
 
 
 def run(ask, args):
