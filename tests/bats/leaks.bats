@@ -144,7 +144,7 @@ leak_cycle() {
 	start_xlbd_valgrind "$cfg" --metrics "$METRICS" --proxy-path "$1"
 
 	# L4 through XDP
-	curl_hostnames 10 "http://$VIP4/" >"$BATS_TEST_TMPDIR/l4"
+	curl_hostnames 20 "http://$VIP4/" >"$BATS_TEST_TMPDIR/l4"
 	assert_only_from "$BATS_TEST_TMPDIR/l4" be1 be2
 	# health checks pass, then Host routing, a 404 and a 400
 	wait_until 60 web_backends_up || { fail "web backends never up: $(cat "$BATS_TEST_TMPDIR/metrics")"; return 1; }
