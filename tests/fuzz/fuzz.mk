@@ -1,7 +1,7 @@
 # libFuzzer targets for the peekers (included by the Makefile).
-#   make fuzz         each target for FUZZ_SECS (default 300) seconds, one
-#                     after the other: 15 minutes for the three targets
-#   make fuzz-quick   each target for FUZZ_QUICK_SECS (default 30): CI
+#   make fuzz         every target for FUZZ_SECS (default 300) seconds, side
+#                     by side (tests/fuzz/run.sh)
+#   make fuzz-quick   the same for FUZZ_QUICK_SECS (default 30): CI
 # tests/fuzz/run.sh seeds each run from tests/fuzz/corpus/NAME/ without
 # writing into it, prints one line per target and fails on a crash.
 FUZZ_TARGETS    := http tls
