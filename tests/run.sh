@@ -22,7 +22,7 @@ CRASHED=()
 
 # run_suite NAME CMD...: runs one TAP producer, echoing and counting.
 run_suite() {
-	local name=$1 line rc=255 plan=0 ok=0 notok=0 skip=0
+	local name=$1 line rc=255 plan=0 ok=0 notok=0 skip=0 t0=$SECONDS
 	shift
 	echo "== $name"
 	while IFS= read -r line; do
@@ -43,6 +43,8 @@ run_suite() {
 		1..*) [[ ${line#1..} =~ ^[0-9]+ ]] && plan=$((plan + BASH_REMATCH[0])) ;;
 		esac
 	done < <("$@" 2>&1 </dev/null; echo "__suite_exit__ $?")
+	# CI's budget is 30 minutes: each suite's share is in the log
+	echo "== $name: $ok passed, $notok failed in $((SECONDS - t0)) s"
 	PASSED=$((PASSED + ok))
 	FAILED=$((FAILED + notok))
 	SKIPPED=$((SKIPPED + skip))
@@ -122,6 +124,7 @@ main() {
 	fi
 
 	local summary="test: $PASSED passed, $((FAILED + ${#CRASHED[@]})) failed"
+	echo "== all suites: $SECONDS s"
 	((SKIPPED)) && summary+=", $SKIPPED skipped"
 	((${#CRASHED[@]})) && echo "crashed suites: ${CRASHED[*]}"
 	echo "$summary"
