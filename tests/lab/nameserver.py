@@ -21,6 +21,10 @@ def dual_stack(cls):
         address_family = socket.AF_INET6
         allow_reuse_address = True
         daemon_threads = True
+        # socketserver's default backlog of 5 overflows under the fault
+        # tests' client loops; a dropped SYN then fails a health check
+        # and marks a live backend down.
+        request_queue_size = 4096
 
         def server_bind(self):
             self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
