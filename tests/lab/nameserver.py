@@ -21,9 +21,9 @@ def dual_stack(cls):
         address_family = socket.AF_INET6
         allow_reuse_address = True
         daemon_threads = True
-        # socketserver's default backlog of 5 overflows under the fault
-        # tests' client loops; a dropped SYN then fails a health check
-        # and marks a live backend down.
+        # socketserver's default backlog of 5 can overflow under the fault
+        # tests' client loops; a dropped SYN can then fail a health check
+        # and mark a live backend down.
         request_queue_size = 4096
 
         def server_bind(self):
