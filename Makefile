@@ -1,111 +1,153 @@
 # xlb: one Makefile. The top is lists; the rules below are generic.
+#
+# userspace/ has a folder per program and one for what they share. Each
+# folder's sources (but main.c) make one archive; a program links its main
+# and the archives it names, users before what they use, and the linker
+# takes only the objects that are needed. So no list of sources is kept
+# here: a new file joins its folder's archive.
+#   lib/     shared by every program and test; includes nothing above it
+#   xlbd/    the daemon: its main and its modules
+#   proxy/   the daemon's HTTP/TLS proxy (routes through xlbd/state)
+#   xlbctl/  the command-line tool
 
 BPF_PROGS     := xlb
-COMMON_SRCS   := log addr pins
-# modules still being written join when their file exists
-XLB_OPTIONAL  := $(foreach m,docker dmodel health,$(if $(wildcard userspace/$(m).c),$(m)))
-XLBD_SRCS     := xlbd config maglev netlink attach control state hostmap loop proxy peek_http peek_tls metrics takeover caps \
-                 $(XLB_OPTIONAL) $(COMMON_SRCS)
-XLBCTL_SRCS   := xlbctl xlbctl_tables xlbctl_stats xlbctl_control xlbctl_trace xlbctl_status \
-                 table attach netlink config health loop $(COMMON_SRCS)
-# unit test name -> the modules it links against
-UNIT_TESTS    := maglev config addr $(if $(wildcard tests/unit/test_peek_http.c),peek_http) \
-                 $(if $(wildcard tests/unit/test_peek_tls.c),peek_tls) \
-                 $(if $(wildcard tests/unit/test_hostmap.c),hostmap) \
-                 $(if $(wildcard tests/unit/test_dmodel.c),dmodel) \
-                 $(if $(wildcard tests/unit/test_health.c),health) \
-                 $(if $(wildcard tests/unit/test_metrics.c),metrics)
-unit_maglev_deps := maglev log
-unit_config_deps := config addr log health loop
-unit_addr_deps   := addr
-unit_peek_http_deps := peek_http hostmap
-unit_peek_tls_deps  := peek_tls hostmap
-unit_hostmap_deps   := hostmap
-unit_dmodel_deps    := dmodel config addr hostmap log health loop
-unit_health_deps    := health addr log loop
-unit_metrics_deps   := metrics addr log loop
+PROGS         := xlbd xlbctl
+xlbd_LINKS    := proxy xlbd lib
+xlbctl_LINKS  := xlbctl lib
+# unit tests (tests/unit/test_*.c) and fuzzers (tests/fuzz/fuzz_*.c) link
+# these; each test names no modules of its own
+TEST_LINKS    := proxy xlbd lib
+UNIT_TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
+FUZZ_TARGETS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+BENCH_PROGS   := maglev_bench flowtab
+DIRS          := $(notdir $(wildcard userspace/*))
 
 # Tests, demo and bench run Debian's tools, the ones scripts/deps.sh
 # installs, ahead of any other on PATH: a pyenv shim's python3 costs
 # 0.4 s a start, and the tests start python some thousand times.
 export PATH := /usr/sbin:/usr/bin:/sbin:/bin:$(PATH)
 
-BUILD   ?= build
+BUILD      ?= build
+ASAN_BUILD ?= $(BUILD)-asan
+FUZZ_BUILD ?= $(BUILD)-fuzz
 ARCH    := $(shell uname -m | sed 's/aarch64/arm64/;s/x86_64/x86/')
 MULTI   := $(shell gcc -print-multiarch 2>/dev/null)
 CC      ?= gcc
 CLANG   ?= clang
 BPFTOOL ?= bpftool
+AR      ?= ar
 PREFIX  ?= /usr/local
 
 CFLAGS   ?= -O2 -g
 # always applied, also when CFLAGS comes from the command line (make asan)
-XLB_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE
-CPPFLAGS += -Iinclude -I$(BUILD) -Iuserspace
+XLB_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -MMD -MP
+CPPFLAGS += -Iinclude -Iuserspace -I$(BUILD)
 # xlb_build_info's version label: the commit, or "dev" outside a git tree
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CPPFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
 LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap
-BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
               -Iinclude -I/usr/include/$(MULTI)
 
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_SECS       ?= 300
+FUZZ_QUICK_SECS ?= 30
 
+# A program compiled and linked in one step keeps its dependencies beside
+# it as a hidden file, so that globs over test_* or fuzz_* see programs only.
+DEPFILE = -MF $(@D)/.$(@F).d
+
+# make V=1 shows every command
+ifeq ($(V),1)
+Q :=
+say :=
+else
+Q := @
+say = @printf '  %-7s %s\n' $(1) $(2);
+endif
+
+.DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all asan test test-unit test-bpf test-bats demo bench bench-quick clean install fuzz deps
-all: $(BUILD)/xlbd $(BUILD)/xlbctl
+.PHONY: all asan deps test test-unit test-bpf test-bats demo bench bench-quick \
+        bench-progs soak fuzz fuzz-quick fuzz-build fuzz-targets fuzz-xdp \
+        unit-tests install clean
+
+all: $(PROGS:%=$(BUILD)/%)
 
 deps:
 	scripts/deps.sh
 
 # --- BPF: object -> skeleton ---------------------------------------------
-$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h include/xlb/*.h) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
-
-$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
-	$(BPFTOOL) gen skeleton $< name $* > $@
-
 SKELS := $(BPF_PROGS:%=$(BUILD)/%.skel.h)
 
-# --- userspace -------------------------------------------------------------
-$(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h include/xlb/*.h) $(SKELS) | $(BUILD)/obj
-	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(CFLAGS) -c $< -o $@
+$(BUILD)/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(call say,BPF,$@)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/xlbd: $(XLBD_SRCS:%=$(BUILD)/obj/%.o)
-	$(CC) $(XLB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call say,SKEL,$@)$(BPFTOOL) gen skeleton $< name $* > $@
 
-$(BUILD)/xlbctl: $(XLBCTL_SRCS:%=$(BUILD)/obj/%.o)
-	$(CC) $(XLB_CFLAGS) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+# --- userspace: objects -> folder archives -> programs -------------------
+$(BUILD)/obj/%.o: userspace/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(CFLAGS) -c $< -o $@
 
-$(BUILD) $(BUILD)/obj $(BUILD)/unit:
-	mkdir -p $@
+# only xlbd's main opens the data path through the skeleton
+$(BUILD)/obj/xlbd/main.o: | $(SKELS)
 
-# Sanitizer build of the whole tree beside $(BUILD): build-asan/ for the
-# default build, so that several build dirs each get their own.
-ASAN_BUILD ?= $(BUILD)-asan
+define folder_archive
+$(BUILD)/ar/$(1).a: $(patsubst userspace/%.c,$(BUILD)/obj/%.o,\
+                      $(filter-out %/main.c,$(wildcard userspace/$(1)/*.c)))
+endef
+$(foreach d,$(DIRS),$(eval $(call folder_archive,$(d))))
+
+$(BUILD)/ar/%.a:
+	@mkdir -p $(@D)
+	$(call say,AR,$@)rm -f $@ && $(AR) rcs $@ $^
+
+archives = $(foreach a,$(1),$(BUILD)/ar/$(a).a)
+
+define program
+$(BUILD)/$(1): $(BUILD)/obj/$(1)/main.o $(call archives,$($(1)_LINKS))
+	$$(call say,LD,$$@)$$(CC) $$(XLB_CFLAGS) $$(CFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(LDLIBS)
+endef
+$(foreach p,$(PROGS),$(eval $(call program,$(p))))
+
+# The sanitizer build of the whole tree beside $(BUILD) (build-asan/ for
+# the default build, so that several build dirs each get their own): the
+# programs, and the unit tests, which only ever run with ASan+UBSan.
 asan:
-	$(MAKE) BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g $(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" all
+	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g $(SAN_FLAGS)" \
+	  LDFLAGS="$(SAN_FLAGS)" all unit-tests
+
+install: all
+	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd
+	install -D -m 0755 $(BUILD)/xlbctl $(DESTDIR)$(PREFIX)/sbin/xlbctl
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
 
 # --- tests -----------------------------------------------------------------
-# Unit tests always build with ASan+UBSan.
-$(BUILD)/unit/test_%: tests/unit/test_%.c $(wildcard userspace/*.c userspace/*.h include/xlb/*.h) | $(BUILD)/unit
-	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) -O1 -g $(SAN_FLAGS) \
-	  $< $(foreach m,$(unit_$*_deps),userspace/$(m).c) -o $@ -lcmocka $(LDLIBS)
+$(BUILD)/unit/%: tests/unit/%.c $(call archives,$(TEST_LINKS))
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $(LDFLAGS) \
+	  $< $(call archives,$(TEST_LINKS)) -o $@ -lcmocka $(LDLIBS)
 
-test-unit: $(UNIT_TESTS:%=$(BUILD)/unit/test_%)
-	@set -e; for t in $^; do echo "== $$t"; $$t; done
+unit-tests: $(UNIT_TESTS:%=$(BUILD)/unit/%)
 
-$(BUILD)/bpf_test: tests/bpf/bpf_test.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)
-	$(CC) $(CPPFLAGS) -Itests/bpf $(XLB_CFLAGS) $(CFLAGS) $< -o $@ $(LDLIBS)
+test-unit: asan
+	@set -e; for t in $(UNIT_TESTS:%=$(ASAN_BUILD)/unit/%); do echo "== $$t"; $$t; done
+
+# BPF packet tests and the XDP fuzz loop: programs of their own around the
+# skeleton
+$(BUILD)/bpf_test $(BUILD)/xdp_fuzz: $(BUILD)/%: tests/bpf/%.c | $(SKELS)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) -Itests/bpf $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $< -o $@ $(LDLIBS)
 
 test-bpf: $(BUILD)/bpf_test
 	tests/bpf/run.sh $(BUILD)/bpf_test
 
-# issue 6's XDP fuzz loop: a bounded run in `make test`, the long one here
-$(BUILD)/xdp_fuzz: tests/bpf/xdp_fuzz.c $(SKELS) $(wildcard tests/bpf/*.h) | $(BUILD)
-	$(CC) $(CPPFLAGS) -Itests/bpf $(XLB_CFLAGS) $(CFLAGS) $< -o $@ $(LDLIBS)
-
-.PHONY: fuzz-xdp
+# a bounded run is part of `make test`; this is the long one
 fuzz-xdp: $(BUILD)/xdp_fuzz
 	tests/bpf/run.sh $(BUILD)/xdp_fuzz --iterations 1000000
 
@@ -115,59 +157,66 @@ test-bats: all
 # One driver runs every suite and ends with "test: N passed, M failed".
 # The integration suite runs twice: with the normal build, and with xlbd and
 # xlbctl built with ASan+UBSan (a leak or a memory error fails the run).
-test: all asan $(UNIT_TESTS:%=$(BUILD)/unit/test_%) $(BUILD)/bpf_test $(BUILD)/xdp_fuzz fuzz-build
-	ASAN_BUILD=$(ASAN_BUILD) tests/run.sh $(BUILD)
+test: all asan $(BUILD)/bpf_test $(BUILD)/xdp_fuzz fuzz-build
+	ASAN_BUILD=$(ASAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) tests/run.sh $(BUILD)
 
-# The netns lab (XDP and the proxy), then the compose stack of the mission.
+# --- libFuzzer targets -----------------------------------------------------
+# Built in a tree of their own: every archive compiled by clang with
+# coverage for the fuzzer, and ASan+UBSan. tests/fuzz/run.sh seeds each run
+# from tests/fuzz/corpus/NAME/ without writing into it, prints one line per
+# target and fails on a crash.
+#   make fuzz         every target for FUZZ_SECS seconds, side by side
+#   make fuzz-quick   the same for FUZZ_QUICK_SECS: CI
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=$(CLANG) \
+	  CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" fuzz-targets
+
+fuzz-targets: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/%)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(call archives,$(TEST_LINKS))
+	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(DEPFILE) $(FUZZ_FLAGS) -fsanitize=fuzzer \
+	  $< $(call archives,$(TEST_LINKS)) -o $@ $(LDLIBS)
+
+fuzz fuzz-quick: fuzz-build
+	tests/fuzz/run.sh $(if $(filter fuzz,$@),$(FUZZ_SECS),$(FUZZ_QUICK_SECS)) \
+	  $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz/%)
+
+# --- demo, soak, bench -----------------------------------------------------
+# The netns lab (XDP and the proxy), then the compose stack.
 demo: all
 	scripts/demo.sh
 	scripts/demo-compose.sh
 
-# issue 5's measurements and report (bench/results/); root, a quiet machine.
-bench: all
-	scripts/bench.sh
-
-bench-quick: all
-	scripts/bench.sh --quick
-
-# issue 6's soak: 10 minutes of L4 and Host load with scaling events every
-# 30 s; root, the netns lab (tests/bats/soak.bats runs 60 s of it in CI)
-.PHONY: soak
+# 10 minutes of L4 and Host load with scaling events every 30 s; root, the
+# netns lab (tests/bats/soak.bats runs 60 s of it in CI)
 soak: all
 	BUILD=$(abspath $(BUILD)) scripts/soak.sh 600
 
-install: all
-	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd
-	install -D -m 0755 $(BUILD)/xlbctl $(DESTDIR)$(PREFIX)/sbin/xlbctl
+# Measurements and report (bench/results/); root, a quiet machine.
+bench: all
+	bench/bench.sh
 
-# libFuzzer targets (tests/fuzz/fuzz.mk): make fuzz, make fuzz-quick
--include tests/fuzz/fuzz.mk
+bench-quick: all
+	bench/bench.sh --quick
 
-clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+# Small programs behind bench/control.sh and memory.sh: optimised, no
+# sanitizers, since they time things.
+bench-progs: $(BENCH_PROGS:%=$(BUILD)/bench/%)
 
-# --- bench: control/memory (helper cb) --------------------------------------
-# Small programs behind tests/bench/control.sh and memory.sh. Optimised, no
-# sanitizers: they time things.
-CB_BENCH_PROGS := $(BUILD)/bench/maglev_bench $(BUILD)/bench/flowtab
-.PHONY: bench-cb-progs
-bench-cb-progs: $(CB_BENCH_PROGS)
-
-$(BUILD)/bench/maglev_bench: tests/bench/maglev_bench.c userspace/maglev.c userspace/maglev.h include/xlb/consts.h
+$(BUILD)/bench/%: bench/%.c $(call archives,$(TEST_LINKS))
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) -O2 -g $< userspace/maglev.c -o $@ -lbpf
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(DEPFILE) -O2 -g $< \
+	  $(call archives,$(TEST_LINKS)) -o $@ $(LDLIBS)
 
-$(BUILD)/bench/flowtab: tests/bench/flowtab.c include/xlb/maps.h include/xlb/consts.h
-	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(XLB_CFLAGS) -O2 -g $< -o $@ -lbpf
-
-# --- bench: xdp_cost (helper xb) ---------------------------------------------
-# Per-packet cost of the data path under BPF_PROG_TEST_RUN (tests/bench/
+# Per-packet cost of the data path under BPF_PROG_TEST_RUN (bench/
 # xdp_cost.sh). bench.bpf.c holds the wrappers and baselines; it uses the
 # data path's own parser, so it rebuilds when bpf/ changes.
-$(BUILD)/bench.bpf.o: tests/bench/bench.bpf.c tests/bench/xdp_cost.h $(wildcard bpf/*.h include/xlb/*.h) | $(BUILD)
-	$(CLANG) $(BPF_CFLAGS) -Ibpf -Itests/bench -c $< -o $@
+$(BUILD)/bench.bpf.o: bench/bench.bpf.c
+	@mkdir -p $(@D)
+	$(call say,BPF,$@)$(CLANG) $(BPF_CFLAGS) -Ibpf -Ibench -c $< -o $@
 
-$(BUILD)/xdp_cost: tests/bench/xdp_cost.c tests/bench/xdp_cost.h $(BUILD)/bench.skel.h $(SKELS) \
-		   $(wildcard tests/bpf/*.h) | $(BUILD)
-	$(CC) $(CPPFLAGS) -Itests/bpf -Itests/bench $(XLB_CFLAGS) $(CFLAGS) $< -o $@ $(LDLIBS)
+$(BUILD)/xdp_cost: bench/xdp_cost.c $(BUILD)/bench.skel.h | $(SKELS)
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) -Itests/bpf -Ibench $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $< -o $@ $(LDLIBS)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

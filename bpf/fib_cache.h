@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* bpf_fib_lookup with a per-CPU cache of recent answers. The route and
  * neighbour lookup is the largest cost of a forwarded packet (measured by
- * tests/bench/xdp_cost: about 30 ns of an IPv4 and 110 ns of an IPv6
+ * bench/xdp_cost: about 30 ns of an IPv4 and 110 ns of an IPv6
  * established-flow packet); packets between one client and one backend
  * within a tick reuse the answer. What the cache keeps, and for how long,
  * is set out at XLB_FIB_CACHE_TICKS and struct xlb_fib_cache. */
@@ -13,7 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include "xlb/consts.h"
 #include "xlb/hash.h"
-#include "xlb/maps.h"
+#include "xlb/map_types.h"
 #include "maps.bpf.h"
 #include "parse.h"
 

@@ -7,7 +7,7 @@
 
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
-#include "xlb/maps.h"
+#include "xlb/map_types.h"
 
 /* (VIP, port, proto) -> service. xlbd writes, XDP reads. */
 struct {

@@ -15,7 +15,7 @@
 #include <linux/udp.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
-#include "xlb/maps.h"
+#include "xlb/map_types.h"
 
 #ifndef AF_INET
 #define AF_INET 2

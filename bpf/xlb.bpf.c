@@ -29,7 +29,7 @@
 
 #include "xlb/consts.h"
 #include "xlb/hash.h"
-#include "xlb/maps.h"
+#include "xlb/map_types.h"
 #include "maps.bpf.h"
 #include "parse.h"
 #include "csum.h"

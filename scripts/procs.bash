@@ -1,4 +1,4 @@
-# Process helpers shared by scripts/lab.sh and tests/bench/e2e.sh (sourced).
+# Process helpers shared by scripts/lab.sh and bench/e2e.sh (sourced).
 
 # True while pid $1 runs. A zombie counts as gone: servers reparented to
 # PID 1 may be reaped late.

@@ -2,11 +2,13 @@
 # The `make test` driver: runs every suite, shows its TAP output as it goes,
 # and ends with one line "test: N passed, M failed[, K skipped]".
 #
-# usage: tests/run.sh BUILD_DIR
-#   BUILD_DIR/unit/test_*    cmocka unit tests (CMOCKA_MESSAGE_OUTPUT=TAP)
+# usage: [ASAN_BUILD=DIR] [FUZZ_BUILD=DIR] tests/run.sh BUILD_DIR
+#   ASAN_BUILD/unit/test_*   cmocka unit tests, ASan+UBSan (CMOCKA_MESSAGE_OUTPUT=TAP)
 #   BUILD_DIR/bpf_test       BPF packet tests, via tests/bpf/run.sh
 #   BUILD_DIR/xdp_fuzz       XDP fuzz loop (bounded), via tests/bpf/run.sh
-#   tests/bats/*.bats        netns integration tests (bats --tap)
+#   FUZZ_BUILD/fuzz/fuzz_*   libFuzzer targets, a quick run each
+#   tests/bats/*.bats        netns integration tests (bats --tap), then again
+#                            with ASAN_BUILD's xlbd and xlbctl
 # Exit status 1 when a test failed or a suite crashed (non-zero exit
 # without a failed test, or fewer results than its plan announced).
 set -uo pipefail
@@ -14,6 +16,10 @@ set -uo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${1:?usage: tests/run.sh BUILD_DIR}
 [[ $BUILD == /* ]] || BUILD=$PWD/$BUILD
+ASAN_BUILD=${ASAN_BUILD:-$BUILD-asan}
+[[ $ASAN_BUILD == /* ]] || ASAN_BUILD=$PWD/$ASAN_BUILD
+FUZZ_BUILD=${FUZZ_BUILD:-$BUILD-fuzz}
+[[ $FUZZ_BUILD == /* ]] || FUZZ_BUILD=$PWD/$FUZZ_BUILD
 
 PASSED=0
 FAILED=0
@@ -43,7 +49,7 @@ run_suite() {
 		1..*) [[ ${line#1..} =~ ^[0-9]+ ]] && plan=$((plan + BASH_REMATCH[0])) ;;
 		esac
 	done < <("$@" 2>&1 </dev/null; echo "__suite_exit__ $?")
-	# CI's budget is 30 minutes: each suite's share is in the log
+	# CI's budget is 40 minutes: each suite's share is in the log
 	echo "== $name: $ok passed, $notok failed in $((SECONDS - t0)) s"
 	PASSED=$((PASSED + ok))
 	FAILED=$((FAILED + notok))
@@ -57,7 +63,7 @@ run_suite() {
 # fuzz_tap: the quick libFuzzer runs (tests/fuzz/run.sh), one TAP line
 # per target.
 fuzz_tap() {
-	local bins=("$BUILD"/fuzz/fuzz_*) n=0 line
+	local bins=("$FUZZ_BUILD"/fuzz/fuzz_*) n=0 line
 	echo "1..${#bins[@]}"
 	while IFS= read -r line; do
 		[[ $line == "fuzz "* ]] || { echo "# $line"; continue; }
@@ -70,7 +76,7 @@ fuzz_tap() {
 	done < <(tests/fuzz/run.sh "${FUZZ_QUICK_SECS:-30}" "${bins[@]}")
 }
 
-# xdp_fuzz_tap: issue 6's XDP fuzz loop (tests/bpf/xdp_fuzz.c), a bounded
+# xdp_fuzz_tap: the XDP fuzz loop (tests/bpf/xdp_fuzz.c), a bounded
 # run as one TAP line; its other output becomes "# " lines.
 xdp_fuzz_tap() {
 	local line summary="" rc=255
@@ -95,7 +101,7 @@ xdp_fuzz_tap() {
 main() {
 	cd "$REPO" || exit 1
 	local t
-	for t in "$BUILD"/unit/test_*; do
+	for t in "$ASAN_BUILD"/unit/test_*; do
 		[[ -x $t && -f $t ]] || continue
 		CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit $(basename "$t")" "$t"
 	done
@@ -105,7 +111,7 @@ main() {
 	if [[ -x $BUILD/xdp_fuzz ]]; then
 		run_suite "xdp fuzz" xdp_fuzz_tap
 	fi
-	if compgen -G "$BUILD/fuzz/fuzz_*" >/dev/null; then
+	if compgen -G "$FUZZ_BUILD/fuzz/fuzz_*" >/dev/null; then
 		run_suite "fuzz" fuzz_tap
 	fi
 	if compgen -G "tests/bats/*.bats" >/dev/null; then
@@ -116,10 +122,10 @@ main() {
 	# nor the bench harness, which measures the optimised build, nor
 	# leaks.bats, which runs the normal build under valgrind, nor the soak,
 	# whose RSS bound ASan's quarantine would break
-	if [[ -n ${ASAN_BUILD:-} && -x $ASAN_BUILD/xlbd && -x $ASAN_BUILD/xlbctl ]]; then
+	if [[ -x $ASAN_BUILD/xlbd && -x $ASAN_BUILD/xlbctl ]]; then
 		local -a files
 		mapfile -t files < <(compgen -G "tests/bats/*.bats" | grep -Ev '/(docker_compose|bench_harness|leaks|soak)\.bats$')
-		XLBD=$REPO/$ASAN_BUILD/xlbd XLBCTL=$REPO/$ASAN_BUILD/xlbctl \
+		XLBD=$ASAN_BUILD/xlbd XLBCTL=$ASAN_BUILD/xlbctl \
 			run_suite "bats (ASan+UBSan xlbd, xlbctl)" bats --tap "${files[@]}"
 	fi
 

@@ -7,7 +7,7 @@
 #define XLB_HASH_H
 
 #include <linux/types.h>
-#include "maps.h"
+#include "map_types.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))

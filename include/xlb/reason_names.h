@@ -3,7 +3,7 @@
 #ifndef XLB_REASON_NAMES_H
 #define XLB_REASON_NAMES_H
 
-#include "maps.h"
+#include "map_types.h"
 
 static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_FWD_REDIRECT] = "fwd_redirect",

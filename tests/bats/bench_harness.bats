@@ -14,7 +14,7 @@ setup_file() {
 	# (its status goes to the first test, which prints the log's tail:
 	# bats' set -e would otherwise end setup_file with no word of why)
 	local rc=0
-	XLB_BENCH_RESULTS=$RESULTS BENCH_OUT=$RAW "$REPO/scripts/bench.sh" --quick \
+	XLB_BENCH_RESULTS=$RESULTS BENCH_OUT=$RAW "$REPO/bench/bench.sh" --quick \
 		>"$BATS_FILE_TMPDIR/bench.log" 2>&1 || rc=$?
 	echo "$rc" >"$BATS_FILE_TMPDIR/bench.rc"
 }
@@ -43,8 +43,8 @@ tsv_col() {
 		"Proxy efficiency" "Control plane" "Memory"; do
 		grep -q "^#.*$section" "$md" || { echo "no section: $section"; false; }
 	done
-	grep -q "scripts/bench.sh --quick" "$md"
-	grep -q "tests/bench/xdp_cost.sh" "$md"
+	grep -q "bench/bench.sh --quick" "$md"
+	grep -q "bench/xdp_cost.sh" "$md"
 	grep -qi "model name\|cpu" "$md"
 }
 

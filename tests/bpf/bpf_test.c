@@ -1026,7 +1026,7 @@ static int prep_other_port_flow(struct fixture *f, const struct tcase *t,
 	return open_flow(f, &fwd, dg);
 }
 
-/* The reply's flow written directly, the way the contract in maps.h
+/* The reply's flow written directly, the way the contract in map_types.h
  * states it (to backend be_id, which may not be the reply's). */
 static int put_reply_flow(struct fixture *f, const struct pkt_desc *in, uint32_t reply_be,
 			  uint32_t be_id, struct diag *dg)
@@ -1322,7 +1322,7 @@ static const struct tcase cases[] = {
 	TC(.name = "return: v6 udp", .in = in_reply_v6_udp, .prepare = prep_reply_flow,
 	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A6_UDP,
 	   .reason = XLB_R_RNAT_REDIRECT),
-	TC(.name = "return: flow written as maps.h describes it", .in = in_reply_v4,
+	TC(.name = "return: flow written as map_types.h describes it", .in = in_reply_v4,
 	   .prepare = prep_flow_by_hand, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
 	   .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
 	TC(.name = "return: endpoint shared by two listeners: the one with the flow",

@@ -17,7 +17,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "xlb/maps.h"
+#include "xlb/map_types.h"
 #include "xlb.skel.h"
 #include "pkt.h"
 

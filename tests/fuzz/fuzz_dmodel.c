@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "dmodel.h"
+#include "xlbd/dmodel.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostmap.h"
-#include "peek_http.h"
+#include "lib/hostmap.h"
+#include "proxy/peek_http.h"
 
 #define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
 

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "addr.h"
+#include "lib/addr.h"
 
 static struct xlb_endpoint parse_ok(const char *s, enum xlb_ep_want want)
 {

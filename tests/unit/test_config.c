@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "lib/config.h"
 
 static const char valid_config[] =
 	"; xlb test config\n"

@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "dmodel.h"
+#include "xlbd/dmodel.h"
 
 #define FIXTURES "tests/unit/fixtures/dmodel/"
 

@@ -19,8 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "health.h"
-#include "log.h"
+#include "xlbd/health.h"
+#include "lib/log.h"
 
 /* ---- the spec ---------------------------------------------------------------- */
 

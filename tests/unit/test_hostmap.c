@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hostmap.h"
+#include "lib/hostmap.h"
 
 static uint32_t lookup(const struct xlb_hostmap *m, const char *host)
 {

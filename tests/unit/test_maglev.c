@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "maglev.h"
+#include "xlbd/maglev.h"
 #include "xlb/consts.h"
 
 #define SIZE XLB_MAGLEV_SIZE

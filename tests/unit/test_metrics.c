@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "xlbd/metrics.h"
 #include "xlb/reason_names.h"
 
 static char *format(const struct xlb_metrics_snapshot *s)

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostmap.h"
-#include "peek_http.h"
+#include "lib/hostmap.h"
+#include "proxy/peek_http.h"
 
 struct peeked {
 	enum xlb_peek verdict;

@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hostmap.h"
-#include "peek_tls.h"
+#include "lib/hostmap.h"
+#include "proxy/peek_tls.h"
 
 #define CORPUS "tests/fuzz/corpus/tls/"
 #define BUF_MAX 8192

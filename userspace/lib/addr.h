@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Endpoint syntax shared by the config file, the control socket and xlbctl:
+ *   10.0.0.1:80/tcp   [fd00::1]:53/udp   10.0.0.1:8000   [fd00::1]:8000
+ * The protocol suffix is required where a listener is named and refused
+ * where a backend is. */
+#ifndef XLB_ADDR_H
+#define XLB_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "xlb/map_types.h"
+
+struct xlb_endpoint {
+	struct xlb_addr addr;	/* network byte order, as in the maps */
+	uint16_t port;		/* host byte order */
+	uint8_t family;		/* AF_INET or AF_INET6 */
+	uint8_t proto;		/* IPPROTO_TCP/UDP, or 0 when not given */
+};
+
+enum xlb_ep_want { XLB_EP_NO_PROTO, XLB_EP_PROTO };
+
+/* Parses s into ep. On error returns -EINVAL and points *why at a short
+ * static reason ("invalid IPv4 address", "port out of range", ...). */
+int xlb_parse_endpoint(const char *s, enum xlb_ep_want want, struct xlb_endpoint *ep,
+		       const char **why);
+
+/* Parses a bare address (no port) of either family. */
+int xlb_parse_addr(const char *s, struct xlb_addr *addr, uint8_t *family);
+
+/* "10.0.0.1" or "fd00::1"; returns buf. */
+const char *xlb_format_addr(uint8_t family, const struct xlb_addr *addr, char *buf, size_t len);
+/* "10.0.0.1:80/tcp", "[fd00::1]:53" (no suffix when proto is 0); returns buf. */
+const char *xlb_format_endpoint(const struct xlb_endpoint *ep, char *buf, size_t len);
+/* "tcp", "udp" or "?" */
+const char *xlb_proto_name(uint8_t proto);
+
+/* ep as a socket address for bind/connect; returns its length. */
+socklen_t xlb_endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_storage *ss);
+
+bool xlb_endpoint_equal(const struct xlb_endpoint *a, const struct xlb_endpoint *b);
+
+/* Longest formatted endpoint: "[" 39 "]:" 5 "/" 3 + NUL */
+#define XLB_EP_STRLEN 64
+
+#endif

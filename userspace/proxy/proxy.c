@@ -1,0 +1,1318 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The Host/SNI proxy. A connection goes through three states:
+ *   PEEK     the request head or ClientHello is read with MSG_PEEK (nothing
+ *            is consumed), until the peeker decides or a limit is hit;
+ *   CONNECT  a non-blocking connect to the backend the state picked (the
+ *            same Maglev table and flow hash as XDP), retried once on
+ *            another backend;
+ *   SPLICE   each direction moves socket -> pipe -> socket with splice(2),
+ *            so the payload, the peeked head included, never enters
+ *            userspace. A pipe holds at most its capacity, so a slow
+ *            reader stops the other side's reads: memory stays bounded.
+ * All sockets are edge-triggered: every handler drains until EAGAIN. */
+#include "proxy.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <linux/sockios.h>
+#include <linux/tcp.h> /* struct tcp_info with tcpi_bytes_acked */
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "lib/hostmap.h"
+#include "lib/log.h"
+#include "peek_http.h"
+#include "peek_tls.h"
+
+/* Pipe capacity per direction: larger pipes mean fewer splice calls per
+ * byte (measured: 64 KiB -> 256 KiB cut xlbd's CPU per GB), and bound the
+ * memory a slow reader can pin: 2 pipes per connection. */
+#define PIPE_BYTES (256 * 1024)
+#define SPLICE_CHUNK PIPE_BYTES
+#define ACCEPT_BATCH 64
+#define DRAIN_BYTES (64 * 1024)
+
+/* The receive buffers of both proxied sockets are fixed (SO_RCVBUF, which
+ * also turns autotuning off): with this machine's autotuning maximum
+ * (32 MiB), the socket facing the fast side queued tens of MB behind a
+ * slow reader (measured; TCP_WINDOW_CLAMP alone did not hold, autotuning
+ * raises the clamp again). 1 MiB (the kernel doubles it) still keeps the
+ * pipe full at full speed on a host-local path. */
+#define RCV_BUF_BYTES (1 << 20)
+
+/* Both sockets of a connection are registered for these from the start
+ * (the peek and connect handlers ignore what they do not need), so that
+ * routing a connection changes no registration: two epoll_ctl less per
+ * connection. */
+#define MOVE_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+/* sockmap EOF rechecks: after 1 ms, doubling up to this, then the tick's */
+#define EOF_RECHECK_MAX_MS 128
+
+enum conn_state { C_PEEK, C_CONNECT, C_SPLICE, C_SOCKMAP, C_DEAD };
+
+struct listener {
+	struct xlb_watch w;
+	struct xlb_proxy *p;
+	struct xlb_endpoint ep;
+	bool tls;
+	struct xlb_proxy_counters c;
+};
+
+struct conn;
+
+struct side {
+	struct xlb_watch w;
+	struct conn *c;
+	uint32_t ev;	/* events registered with the loop, 0: none */
+};
+
+/* One direction: src socket -> pipe (or buffer) -> dst socket. */
+struct flow_dir {
+	int rd, wr;	/* pipe ends (splice) */
+	char *buf;	/* copy path */
+	size_t off;	/* copy path: first unsent byte in buf */
+	size_t queued;	/* bytes in the pipe or buf */
+	bool src_eof;
+	bool dst_shut;
+	uint64_t cookie;	/* sockmap path: the source socket's cookie */
+	uint64_t seen;		/* sockmap path: bytes counted so far */
+};
+
+struct conn {
+	struct side client;
+	struct side backend;
+	struct xlb_proxy *p;
+	struct listener *l;
+	enum conn_state state;
+	uint64_t deadline_ms;
+	uint64_t last_active_ms;
+	struct xlb_flow_key flow;
+	char host[XLB_HOSTNAME_SIZE];
+	char peer[XLB_EP_STRLEN];
+	uint32_t svc_id;
+	uint32_t be_id;
+	bool retried;
+	bool proxy_v2;
+	uint32_t hdr_sent;	/* PROXY header bytes written to the backend */
+	struct flow_dir up;	/* client -> backend */
+	struct flow_dir down;	/* backend -> client */
+	struct conn *prev, *next;
+};
+
+struct xlb_proxy {
+	struct xlb_loop *loop;
+	struct xlb_state *st;
+	struct xlb_proxy_limits lim;
+	struct listener *listeners[XLB_MAX_LISTENERS];
+	size_t n_listeners;
+	struct conn *conns;	/* live connections */
+	struct conn *dead;	/* closed during this loop iteration */
+	size_t n_conns;
+	char *peekbuf;
+	struct xlb_proxy_sockmap sm;
+	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
+	struct xlb_watch eof_w;	/* one-shot timer: sockmap EOFs still to pass on */
+	bool eof_armed;
+	uint32_t eof_delay_ms;
+};
+
+/* ---- connection bookkeeping ----------------------------------------------- */
+
+static void conn_link(struct xlb_proxy *p, struct conn *c)
+{
+	c->next = p->conns;
+	if (p->conns)
+		p->conns->prev = c;
+	p->conns = c;
+	p->n_conns++;
+}
+
+static void conn_unlink(struct xlb_proxy *p, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		p->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	p->n_conns--;
+}
+
+static void fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* Registers s for ev, or changes its events; no syscall when they are
+ * already ev. */
+static int side_watch(struct xlb_proxy *p, struct side *s, uint32_t ev)
+{
+	int err;
+
+	if (s->ev == ev)
+		return 0;
+	err = s->ev ? xlb_loop_mod(p->loop, &s->w, ev) : xlb_loop_add(p->loop, &s->w, ev);
+	if (!err)
+		s->ev = ev;
+	return err;
+}
+
+/* No EPOLL_CTL_DEL: closing the socket's only descriptor takes it out of
+ * the epoll set (one syscall less per socket). */
+static void side_close(struct xlb_proxy *p, struct side *s, bool reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	(void)p;
+	if (s->w.fd < 0)
+		return;
+	s->ev = 0;
+	if (reset)
+		setsockopt(s->w.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	fd_close(&s->w.fd);
+}
+
+static void dir_close(struct xlb_proxy *p, struct flow_dir *d)
+{
+	fd_close(&d->rd);
+	fd_close(&d->wr);
+	free(d->buf);
+	d->buf = NULL;
+	if (d->cookie) {
+		bpf_map_delete_elem(p->sm.pairs_fd, &d->cookie);
+		bpf_map_delete_elem(p->sm.peer_fd, &d->cookie);
+	}
+	d->cookie = 0;
+}
+
+/* Closes at once but frees later: another event of this batch may still
+ * point at the connection. reset sends RST instead of FIN. */
+static void conn_close(struct conn *c, bool reset)
+{
+	struct xlb_proxy *p = c->p;
+
+	if (c->state == C_DEAD)
+		return;
+	side_close(p, &c->client, reset);
+	side_close(p, &c->backend, reset);
+	dir_close(p, &c->up);
+	dir_close(p, &c->down);
+	c->state = C_DEAD;
+	conn_unlink(p, c);
+	c->next = p->dead;
+	p->dead = c;
+}
+
+void xlb_proxy_reap(struct xlb_proxy *p)
+{
+	while (p->dead) {
+		struct conn *c = p->dead;
+
+		p->dead = c->next;
+		free(c);
+	}
+}
+
+static struct xlb_proxy_counters *svc_counters(struct conn *c)
+{
+	return c->svc_id < XLB_MAX_SERVICES ? &c->p->svc_c[c->svc_id] : NULL;
+}
+
+/* ---- answers that end a connection ------------------------------------------ */
+
+/* Unread input makes close() send RST, which can destroy the answer
+ * before the client reads it: discard what is queued first. */
+static void drain_input(int fd)
+{
+	for (int i = 0; i < 16; i++) {
+		if (recv(fd, NULL, DRAIN_BYTES, MSG_TRUNC | MSG_DONTWAIT) <= 0)
+			return;
+	}
+}
+
+static void http_answer(struct conn *c, int code, const char *reason)
+{
+	char buf[256];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s\n",
+		     code, reason, strlen(reason) + 1, reason);
+	drain_input(c->client.w.fd);
+	send(c->client.w.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	shutdown(c->client.w.fd, SHUT_WR);
+	conn_close(c, false);
+}
+
+/* A fatal unrecognized_name (112) alert, sent before the ClientHello is
+ * answered, tells the client why (RFC 6066 3). */
+static void tls_refuse(struct conn *c)
+{
+	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70 };
+
+	drain_input(c->client.w.fd);
+	send(c->client.w.fd, alert, sizeof(alert), MSG_NOSIGNAL | MSG_DONTWAIT);
+	conn_close(c, false);
+}
+
+static void refuse(struct conn *c, int code, const char *reason)
+{
+	pr_info("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
+		c->host[0] ? c->host : "-", code, reason);
+	if (c->l->tls)
+		tls_refuse(c);
+	else
+		http_answer(c, code, reason);
+}
+
+/* ---- splice ----------------------------------------------------------------- */
+
+static int dir_open(struct flow_dir *d)
+{
+	int fds[2];
+
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC))
+		return -errno;
+	d->rd = fds[0];
+	d->wr = fds[1];
+	/* best effort: unprivileged limits may refuse, 64 KiB still works */
+	fcntl(d->wr, F_SETPIPE_SZ, PIPE_BYTES);
+	return 0;
+}
+
+static void bound_rcvbuf(int fd)
+{
+	int bytes = RCV_BUF_BYTES;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+}
+
+/* On the splice and copy paths the bound is set where it costs no extra
+ * syscall per connection: on the listener, whose accepted sockets inherit
+ * it, and on the backend socket before its connect. The sockmap path
+ * keeps autotuning (a connection that falls back to splice is bounded
+ * then). */
+static bool rcvbuf_preset(const struct xlb_proxy *p)
+{
+	return p->lim.path != XLB_PATH_SOCKMAP;
+}
+
+static void count_moved(struct conn *c, size_t n)
+{
+	c->l->c.spliced_bytes += n;
+	if (svc_counters(c))
+		svc_counters(c)->spliced_bytes += n;
+}
+
+/* Moves what it can from src to dst; 0, or -errno on a broken side. */
+static int pump(struct conn *c, struct flow_dir *d, int src, int dst)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (d->queued) {
+			n = splice(d->rd, NULL, dst, NULL, d->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -errno;
+			d->queued -= (size_t)n;
+			count_moved(c, (size_t)n);
+			continue;
+		}
+		if (d->src_eof)
+			break;
+		n = splice(src, NULL, d->wr, NULL, SPLICE_CHUNK, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == 0) {
+			d->src_eof = true;
+			break;
+		}
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		d->queued += (size_t)n;
+	}
+	/* everything read from src reached dst: pass the FIN on */
+	if (!d->dst_shut) {
+		shutdown(dst, SHUT_WR);
+		d->dst_shut = true;
+	}
+	return 0;
+}
+
+/* The baseline path: the same loop through a userspace buffer. */
+static int pump_copy(struct conn *c, struct flow_dir *d, int src, int dst)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (d->queued) {
+			n = send(dst, d->buf + d->off, d->queued, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n < 0)
+				return errno == EAGAIN ? 0 : -errno;
+			d->off += (size_t)n;
+			d->queued -= (size_t)n;
+			count_moved(c, (size_t)n);
+			continue;
+		}
+		if (d->src_eof)
+			break;
+		n = recv(src, d->buf, SPLICE_CHUNK, MSG_DONTWAIT);
+		if (n == 0) {
+			d->src_eof = true;
+			break;
+		}
+		if (n < 0)
+			return errno == EAGAIN ? 0 : -errno;
+		d->off = 0;
+		d->queued = (size_t)n;
+	}
+	if (!d->dst_shut) {
+		shutdown(dst, SHUT_WR);
+		d->dst_shut = true;
+	}
+	return 0;
+}
+
+static int pump_dir(struct conn *c, struct flow_dir *d, int src, int dst)
+{
+	return d->buf ? pump_copy(c, d, src, dst) : pump(c, d, src, dst);
+}
+
+static void splice_done(struct conn *c, int err)
+{
+	if (err) {
+		pr_debug("event=proxy_reset client=%s err=\"%s\"", c->peer, strerror(-err));
+		conn_close(c, true);
+		return;
+	}
+	if (c->up.dst_shut && c->down.dst_shut)
+		conn_close(c, false);
+}
+
+static void splice_both(struct conn *c)
+{
+	int err;
+
+	c->last_active_ms = xlb_loop_now_ms();
+	err = pump_dir(c, &c->up, c->client.w.fd, c->backend.w.fd);
+	if (!err)
+		err = pump_dir(c, &c->down, c->backend.w.fd, c->client.w.fd);
+	splice_done(c, err);
+}
+
+/* Events that can let bytes leave a socket: data, its end, or an error. */
+#define READ_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
+
+/* Only the directions an event can unblock: a readable side feeds the
+ * direction it sends on; a writable side drains the direction it
+ * receives, if bytes wait there. Pumping both on every event cost a
+ * splice that returned EAGAIN per event (a third of xlbd's splices with
+ * keep-alive, measured with strace). */
+static void on_splice_event(struct xlb_watch *w, uint32_t events)
+{
+	struct side *s = (struct side *)w;
+	struct conn *c = s->c;
+	bool client = s == &c->client;
+	struct flow_dir *from = client ? &c->up : &c->down;
+	struct flow_dir *to = client ? &c->down : &c->up;
+	int other = client ? c->backend.w.fd : c->client.w.fd;
+	int err = 0;
+
+	if (c->state != C_SPLICE)
+		return;
+	c->last_active_ms = xlb_loop_now_ms();
+	if (events & READ_EVENTS)
+		err = pump_dir(c, from, w->fd, other);
+	if (!err && (events & EPOLLOUT) && to->queued)
+		err = pump_dir(c, to, other, w->fd);
+	splice_done(c, err);
+}
+
+static int dir_open_copy(struct flow_dir *d)
+{
+	d->buf = malloc(SPLICE_CHUNK);
+	return d->buf ? 0 : -ENOMEM;
+}
+
+static void count_path(struct conn *c, enum xlb_proxy_path path)
+{
+	struct xlb_proxy_counters *sc = svc_counters(c);
+
+	c->l->c.routed++;
+	if (sc)
+		sc->routed++;
+	if (path == XLB_PATH_SPLICE) {
+		c->l->c.splice_conns++;
+		if (sc)
+			sc->splice_conns++;
+	} else if (path == XLB_PATH_COPY) {
+		c->l->c.copy_conns++;
+		if (sc)
+			sc->copy_conns++;
+	} else {
+		c->l->c.sockmap_conns++;
+		if (sc)
+			sc->sockmap_conns++;
+	}
+}
+
+/* Both sockets to the moving state's handler: the connection is routed. */
+static int watch_both(struct conn *c, xlb_watch_fn fn, uint32_t ev, enum conn_state state,
+		      enum xlb_proxy_path path)
+{
+	int err;
+
+	c->client.w.fn = fn;
+	c->backend.w.fn = fn;
+	err = side_watch(c->p, &c->client, ev);
+	if (!err)
+		err = side_watch(c->p, &c->backend, ev);
+	if (err)
+		return err;
+	c->state = state;
+	count_path(c, path);
+	return 0;
+}
+
+static int start_splice_as(struct conn *c, enum xlb_proxy_path path)
+{
+	bool copy = path == XLB_PATH_COPY;
+	int err;
+
+	err = copy ? dir_open_copy(&c->up) : dir_open(&c->up);
+	if (!err)
+		err = copy ? dir_open_copy(&c->down) : dir_open(&c->down);
+	if (err)
+		return err;
+	if (!rcvbuf_preset(c->p)) {
+		bound_rcvbuf(c->client.w.fd);
+		bound_rcvbuf(c->backend.w.fd);
+	}
+	err = watch_both(c, on_splice_event, MOVE_EVENTS, C_SPLICE, path);
+	if (err)
+		return err;
+	splice_both(c);
+	return 0;
+}
+
+static int start_splice(struct conn *c)
+{
+	return start_splice_as(c, c->p->lim.path);
+}
+
+/* ---- sockmap ------------------------------------------------------------------ */
+
+static uint64_t sock_cookie(int fd)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len);
+	return cookie;
+}
+
+/* Bytes ever queued on fd's send side: acked + still in the queue. */
+static uint64_t sock_bytes_written(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) || ioctl(fd, SIOCOUTQ, &outq))
+		return 0;
+	return ti.tcpi_bytes_acked + (uint64_t)outq;
+}
+
+/* Brings d->seen up to the verdict program's count for d's source. */
+static void sockmap_counted(struct conn *c, struct flow_dir *d)
+{
+	struct xlb_sock_peer pe;
+
+	if (bpf_map_lookup_elem(c->p->sm.peer_fd, &d->cookie, &pe) || pe.bytes == d->seen)
+		return;
+	count_moved(c, pe.bytes - d->seen);
+	d->seen = pe.bytes;
+	c->last_active_ms = xlb_loop_now_ms();
+}
+
+/* Bytes fd ever received from its peer (final once the peer's FIN came). */
+static uint64_t sock_bytes_received(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return UINT64_MAX;
+	return ti.tcpi_bytes_received;
+}
+
+/* sockmap does not pass a FIN on: once everything redirected from the
+ * closed side is in the peer's send queue, shut the peer's send side. The
+ * order matters: every byte src received must have met the verdict program
+ * first (an empty receive queue is not enough: the kernel takes bytes off
+ * it before the program counts them, and a shutdown in that gap makes
+ * their redirect fail with EPIPE), then the peer's send side is compared
+ * with the count. */
+static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int src, int dst, uint32_t own)
+{
+	int inq = 0;
+
+	if (!d->src_eof || d->dst_shut)
+		return;
+	if (ioctl(src, SIOCINQ, &inq) || inq > 0)
+		return;
+	sockmap_counted(c, d);
+	/* tcpi_bytes_received counts the FIN's sequence number too (measured:
+	 * 198 bytes and a FIN show 199), and the FIN never meets the verdict
+	 * program: without the 1, every closed connection waited here forever
+	 * in CLOSE-WAIT, until the idle timeout */
+	if (d->seen + 1 < sock_bytes_received(src))
+		return; /* the verdict program has not seen them all: the tick looks again */
+	/* own: bytes xlbd wrote to dst itself (the PROXY header) */
+	if (sock_bytes_written(dst) < d->seen + own)
+		return; /* still in flight inside the kernel: the tick looks again */
+	shutdown(dst, SHUT_WR);
+	d->dst_shut = true;
+}
+
+static bool sockmap_eof_pending(const struct conn *c)
+{
+	return c->state == C_SOCKMAP && ((c->up.src_eof && !c->up.dst_shut) ||
+					 (c->down.src_eof && !c->down.dst_shut));
+}
+
+static void on_eof_timer(struct xlb_watch *w, uint32_t events);
+
+/* Arms the EOF recheck in p->eof_delay_ms (fresh: 1 ms, for an EOF just
+ * seen). sockmap moves a side's last bytes in a kernel worker, after
+ * xlbd has seen its FIN: waiting for the next tick instead added up to
+ * 250 ms to every response that ends with a close. */
+static void eof_recheck_soon(struct xlb_proxy *p, bool fresh)
+{
+	struct itimerspec its = { 0 };
+
+	if (fresh)
+		p->eof_delay_ms = 1;	/* sooner than whatever is armed */
+	else if (p->eof_armed)
+		return;
+	if (p->eof_w.fd < 0) {
+		p->eof_w.fn = on_eof_timer;
+		p->eof_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (p->eof_w.fd < 0 || xlb_loop_add(p->loop, &p->eof_w, EPOLLIN)) {
+			fd_close(&p->eof_w.fd);
+			return; /* the tick still looks */
+		}
+	}
+	its.it_value.tv_nsec = (long)p->eof_delay_ms * 1000000;
+	p->eof_armed = timerfd_settime(p->eof_w.fd, 0, &its, NULL) == 0;
+}
+
+static void sockmap_check(struct conn *c);
+
+static void on_eof_timer(struct xlb_watch *w, uint32_t events)
+{
+	struct xlb_proxy *p = xlb_container_of(w, struct xlb_proxy, eof_w);
+	struct conn *c, *next;
+	bool pending = false;
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) < 0 && errno == EAGAIN)
+		return;
+	p->eof_armed = false;
+	for (c = p->conns; c; c = next) {
+		next = c->next;
+		if (!sockmap_eof_pending(c))
+			continue;
+		sockmap_check(c);
+		pending |= sockmap_eof_pending(c);
+	}
+	if (pending && p->eof_delay_ms < EOF_RECHECK_MAX_MS) {
+		p->eof_delay_ms *= 2;
+		eof_recheck_soon(p, false);
+	}
+}
+
+static void sockmap_check(struct conn *c)
+{
+	sockmap_counted(c, &c->up);
+	sockmap_counted(c, &c->down);
+	sockmap_pass_eof(c, &c->up, c->client.w.fd, c->backend.w.fd, c->hdr_sent);
+	sockmap_pass_eof(c, &c->down, c->backend.w.fd, c->client.w.fd, 0);
+	if (c->up.dst_shut && c->down.dst_shut)
+		conn_close(c, false);
+}
+
+static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
+{
+	struct side *s = (struct side *)w;
+	struct conn *c = s->c;
+
+	if (c->state != C_SOCKMAP)
+		return;
+	if (events & EPOLLERR) {
+		int soerr = 0;
+		socklen_t len = sizeof(soerr);
+
+		getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+		pr_info("event=proxy_reset client=%s host=%s reason=socket_error side=%s "
+			"err=\"%s\" up_bytes=%llu down_bytes=%llu",
+			c->peer, c->host, s == &c->client ? "client" : "backend",
+			strerror(soerr), (unsigned long long)c->up.seen,
+			(unsigned long long)c->down.seen);
+		conn_close(c, true);
+		return;
+	}
+	if (events & (EPOLLRDHUP | EPOLLHUP)) {
+		if (s == &c->client)
+			c->up.src_eof = true;
+		else
+			c->down.src_eof = true;
+	}
+	sockmap_check(c);
+	if (sockmap_eof_pending(c))
+		eof_recheck_soon(c->p, true);
+}
+
+static int sockmap_pair(struct conn *c, uint64_t from, uint64_t to, int fd)
+{
+	struct xlb_sock_peer pe = { .peer_cookie = to };
+	uint64_t val = (uint64_t)fd;
+
+	if (bpf_map_update_elem(c->p->sm.peer_fd, &from, &pe, BPF_ANY))
+		return -errno;
+	return bpf_map_update_elem(c->p->sm.pairs_fd, &from, &val, BPF_ANY) ? -errno : 0;
+}
+
+static int start_sockmap(struct conn *c)
+{
+	const uint32_t ev = EPOLLRDHUP | EPOLLET;
+	int one = 1, err;
+
+	c->up.cookie = sock_cookie(c->client.w.fd);
+	c->down.cookie = sock_cookie(c->backend.w.fd);
+	if (!c->up.cookie || !c->down.cookie)
+		return -EINVAL;
+	err = sockmap_pair(c, c->up.cookie, c->down.cookie, c->client.w.fd);
+	if (!err)
+		err = sockmap_pair(c, c->down.cookie, c->up.cookie, c->backend.w.fd);
+	if (err)
+		return err;
+	/* the peeked head was queued before the insert: make it flow now */
+	setsockopt(c->client.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	setsockopt(c->backend.w.fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	return watch_both(c, on_sockmap_event, ev, C_SOCKMAP, XLB_PATH_SOCKMAP);
+}
+
+/* The kernel refuses a socket that has already received a FIN into a
+ * sockhash (EOPNOTSUPP): such a connection (a client that sent its request
+ * and shut its side) takes the splice path instead. */
+static int start_moving(struct conn *c)
+{
+	int err;
+
+	if (c->p->lim.path != XLB_PATH_SOCKMAP)
+		return start_splice(c);
+	err = start_sockmap(c);
+	if (err != -EOPNOTSUPP)
+		return err;
+	dir_close(c->p, &c->up);
+	dir_close(c->p, &c->down);
+	c->up = (struct flow_dir){ .rd = -1, .wr = -1 };
+	c->down = (struct flow_dir){ .rd = -1, .wr = -1 };
+	pr_debug("event=proxy_path_fallback client=%s path=splice reason=half_closed", c->peer);
+	return start_splice_as(c, XLB_PATH_SPLICE);
+}
+
+/* ---- connect ------------------------------------------------------------------ */
+
+static void on_connect_event(struct xlb_watch *w, uint32_t events);
+static void connect_failed(struct conn *c, int err);
+
+static int connect_backend(struct conn *c, uint32_t skip_be)
+{
+	struct xlb_route r;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err;
+
+	err = xlb_state_route(c->p->st, c->l->tls, c->host, skip_be, &r);
+	if (err)
+		return err;
+	c->svc_id = r.svc_id;
+	c->be_id = r.be_id;
+	c->proxy_v2 = r.proxy_v2;
+	fd = socket(r.backend.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	c->backend.w.fd = fd;
+	c->backend.w.fn = on_connect_event;
+	if (rcvbuf_preset(c->p))
+		bound_rcvbuf(fd);
+	len = xlb_endpoint_sockaddr(&r.backend, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+		err = -errno;
+		fd_close(&c->backend.w.fd);
+		return err;
+	}
+	err = side_watch(c->p, &c->backend, MOVE_EVENTS);
+	if (err) {
+		fd_close(&c->backend.w.fd);
+		return err;
+	}
+	c->state = C_CONNECT;
+	return 0;
+}
+
+/* One retry on another backend, then a 502 (HTTP) or a close (TLS). */
+static void connect_failed(struct conn *c, int err)
+{
+	uint32_t failed = c->be_id;
+
+	side_close(c->p, &c->backend, false);
+	pr_info("event=proxy_connect_failed client=%s host=%s backend_id=%u err=\"%s\" retry=%s",
+		c->peer, c->host, failed, strerror(-err), c->retried ? "no" : "yes");
+	if (!c->retried) {
+		c->retried = true;
+		if (connect_backend(c, failed) == 0)
+			return;
+	}
+	c->l->c.connect_failed++;
+	if (svc_counters(c))
+		svc_counters(c)->connect_failed++;
+	refuse(c, 502, "Bad Gateway");
+}
+
+/* PROXY protocol v2 (haproxy's spec, section 2.2): the client's address
+ * and the address it connected to, before any byte of the client's. */
+static int send_proxy_v2(struct conn *c)
+{
+	static const uint8_t sig[12] = { 0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d,
+					 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a };
+	uint8_t hdr[16 + 36];
+	bool v4 = c->flow.family == AF_INET;
+	size_t alen = v4 ? 4 : 16, len = 16 + 2 * alen + 4;
+
+	memcpy(hdr, sig, sizeof(sig));
+	hdr[12] = 0x21;			/* version 2, PROXY */
+	hdr[13] = v4 ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
+	hdr[14] = 0;
+	hdr[15] = (uint8_t)(2 * alen + 4);
+	memcpy(hdr + 16, c->flow.src.v6, alen);
+	memcpy(hdr + 16 + alen, c->flow.dst.v6, alen);
+	memcpy(hdr + 16 + 2 * alen, &c->flow.sport, 2);
+	memcpy(hdr + 18 + 2 * alen, &c->flow.dport, 2);
+	if (send(c->backend.w.fd, hdr, len, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)len)
+		return -EIO;
+	c->hdr_sent = (uint32_t)len;
+	return 0;
+}
+
+static void on_connect_event(struct xlb_watch *w, uint32_t events)
+{
+	struct side *s = (struct side *)w;
+	struct conn *c = s->c;
+	socklen_t len = sizeof(int);
+	int soerr = 0, err;
+
+	if (c->state != C_CONNECT || !(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		return;
+	if (getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+		connect_failed(c, -(soerr ? soerr : errno));
+		return;
+	}
+	err = c->proxy_v2 ? send_proxy_v2(c) : 0;
+	if (!err)
+		err = start_moving(c);
+	if (err) {
+		pr_info("event=proxy_reset client=%s host=%s err=\"%s\"", c->peer, c->host,
+			strerror(-err));
+		conn_close(c, true);
+	}
+}
+
+/* ---- peek ---------------------------------------------------------------------- */
+
+static enum xlb_peek peek_parse(struct conn *c, size_t n, const char **why)
+{
+	size_t head_len;
+
+	if (c->l->tls)
+		return xlb_peek_tls((const uint8_t *)c->p->peekbuf, n, c->host, sizeof(c->host), why);
+	return xlb_peek_http(c->p->peekbuf, n, c->host, sizeof(c->host), &head_len, why);
+}
+
+static void route(struct conn *c)
+{
+	int err = connect_backend(c, 0);
+
+	if (svc_counters(c))
+		svc_counters(c)->accepted++;
+	if (err == -ENOENT) {
+		c->l->c.no_route++;
+		refuse(c, 404, "Not Found");
+	} else if (err == -EHOSTUNREACH) {
+		c->l->c.no_route++;
+		refuse(c, 503, "Service Unavailable");
+	} else if (err) {
+		connect_failed(c, err);
+	}
+}
+
+static void on_peek_event(struct xlb_watch *w, uint32_t events)
+{
+	struct side *s = (struct side *)w;
+	struct conn *c = s->c;
+	const char *why = "incomplete";
+	enum xlb_peek v;
+	ssize_t n;
+
+	if (c->state != C_PEEK || !(events & READ_EVENTS))
+		return;
+	n = recv(w->fd, c->p->peekbuf, c->p->lim.max_head, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		conn_close(c, false); /* gone before saying anything */
+		return;
+	}
+	if (n < 0)
+		return;
+	v = peek_parse(c, (size_t)n, &why);
+	if (v == XLB_PEEK_MORE && (events & EPOLLRDHUP)) {
+		c->l->c.bad_request++;
+		refuse(c, 400, "incomplete request");	/* no more is coming */
+		return;
+	}
+	if (v == XLB_PEEK_MORE && (size_t)n < c->p->lim.max_head)
+		return;
+	if (v == XLB_PEEK_OK) {
+		route(c);
+		return;
+	}
+	if (v == XLB_PEEK_NONE) {
+		c->l->c.no_route++;
+		refuse(c, 404, "Not Found");
+		return;
+	}
+	c->l->c.bad_request++;
+	refuse(c, 400, v == XLB_PEEK_MORE ? "head too large" : why);
+}
+
+/* ---- accept -------------------------------------------------------------------- */
+
+static void flow_key_of(const struct sockaddr_storage *peer, const struct sockaddr_storage *local,
+			struct xlb_flow_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->proto = IPPROTO_TCP;
+	if (peer->ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)peer, *b = (const void *)local;
+
+		k->family = AF_INET;
+		k->src.v4 = a->sin_addr.s_addr;
+		k->dst.v4 = b->sin_addr.s_addr;
+		k->sport = a->sin_port;
+		k->dport = b->sin_port;
+		return;
+	}
+	const struct sockaddr_in6 *a = (const void *)peer, *b = (const void *)local;
+
+	k->family = AF_INET6;
+	memcpy(k->src.v6, &a->sin6_addr, 16);
+	memcpy(k->dst.v6, &b->sin6_addr, 16);
+	k->sport = a->sin6_port;
+	k->dport = b->sin6_port;
+}
+
+static void peer_name(const struct xlb_flow_key *k, char *buf, size_t len)
+{
+	struct xlb_endpoint ep = { .addr = k->src, .port = ntohs(k->sport), .family = k->family };
+
+	xlb_format_endpoint(&ep, buf, len);
+}
+
+/* The address a client connected to: the listener's own, unless it
+ * listens on a wildcard address (then one getsockname). */
+static void local_name(const struct listener *l, int fd, struct sockaddr_storage *local)
+{
+	socklen_t llen = sizeof(*local);
+	static const uint8_t zero[16];
+
+	if (memcmp(&l->ep.addr, zero, l->ep.family == AF_INET ? 4 : 16) != 0) {
+		xlb_endpoint_sockaddr(&l->ep, local);
+		return;
+	}
+	getsockname(fd, (struct sockaddr *)local, &llen);
+}
+
+static struct conn *conn_new(struct listener *l, int fd, const struct sockaddr_storage *peer)
+{
+	struct sockaddr_storage local;
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->p = l->p;
+	c->l = l;
+	c->client = (struct side){ .w = { .fd = fd, .fn = on_peek_event }, .c = c };
+	c->backend = (struct side){ .w = { .fd = -1 }, .c = c };
+	c->up = (struct flow_dir){ .rd = -1, .wr = -1 };
+	c->down = (struct flow_dir){ .rd = -1, .wr = -1 };
+	c->svc_id = UINT32_MAX;
+	c->last_active_ms = xlb_loop_now_ms();
+	c->deadline_ms = c->last_active_ms + l->p->lim.peek_timeout_ms;
+	local_name(l, fd, &local);
+	flow_key_of(peer, &local, &c->flow);
+	peer_name(&c->flow, c->peer, sizeof(c->peer));
+	return c;
+}
+
+static void accept_one(struct listener *l, int fd, const struct sockaddr_storage *peer)
+{
+	struct xlb_proxy *p = l->p;
+	struct conn *c;
+
+	l->c.accepted++;
+	if (p->n_conns >= p->lim.max_conns) {
+		l->c.refused++;
+		close(fd); /* at the limit: refuse the new, keep the old */
+		return;
+	}
+	c = conn_new(l, fd, peer);
+	if (!c) {
+		close(fd);
+		return;
+	}
+	conn_link(p, c);
+	c->state = C_PEEK;
+	if (side_watch(p, &c->client, MOVE_EVENTS)) {
+		conn_close(c, true);
+		return;
+	}
+	/* the head often came with the handshake: look at once */
+	on_peek_event(&c->client.w, EPOLLIN);
+}
+
+static void on_accept(struct xlb_watch *w, uint32_t events)
+{
+	struct listener *l = (struct listener *)w;
+
+	(void)events;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		/* the peer's address comes with the accept: no getpeername */
+		int fd = accept4(w->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				pr_warn("event=accept_failed err=\"%s\"", strerror(errno));
+			return;
+		}
+		accept_one(l, fd, &peer);
+	}
+}
+
+/* ---- listeners ----------------------------------------------------------------- */
+
+static int listen_socket(const struct xlb_endpoint *ep, bool bound_rcv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = xlb_endpoint_sockaddr(ep, &ss);
+	int one = 1, fd, err;
+
+	fd = socket(ep->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* [::]:80 and 0.0.0.0:80 are separate listeners, as configured */
+	if (ep->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* inherited by every accepted socket (see RCV_BUF_BYTES) */
+	if (bound_rcv)
+		bound_rcvbuf(fd);
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Starts accepting on fd (a listening socket) for l; closes fd on failure. */
+static int listener_start(struct listener *l, int fd, const char *how)
+{
+	char buf[XLB_EP_STRLEN];
+	int err;
+
+	l->w.fd = fd;
+	err = xlb_loop_add(l->p->loop, &l->w, EPOLLIN);
+	if (err) {
+		close(fd);
+		l->w.fd = -1;
+		return err;
+	}
+	pr_info("event=proxy_listen addr=%s kind=%s socket=%s",
+		xlb_format_endpoint(&l->ep, buf, sizeof(buf)), l->tls ? "tls" : "http", how);
+	return 0;
+}
+
+/* Takes fd (a listening socket) as a new listener; closes it on failure. */
+static int listener_add(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd,
+			const char *how)
+{
+	struct listener *l;
+	int err;
+
+	if (p->n_listeners == XLB_MAX_LISTENERS) {
+		close(fd);
+		return -ENOSPC;
+	}
+	l = calloc(1, sizeof(*l));
+	if (!l) {
+		close(fd);
+		return -ENOMEM;
+	}
+	*l = (struct listener){ .w = { .fn = on_accept }, .p = p, .ep = *ep, .tls = tls };
+	err = listener_start(l, fd, how);
+	if (err) {
+		free(l);
+		return err;
+	}
+	p->listeners[p->n_listeners++] = l;
+	return 0;
+}
+
+static struct listener *listener_find(const struct xlb_proxy *p, const struct xlb_endpoint *ep,
+				      bool tls)
+{
+	for (size_t i = 0; i < p->n_listeners; i++)
+		if (p->listeners[i]->tls == tls && xlb_endpoint_equal(&p->listeners[i]->ep, ep))
+			return p->listeners[i];
+	return NULL;
+}
+
+/* A listener closed by a reload and configured again keeps its slot and
+ * its counters. */
+static int listener_reopen(struct listener *l)
+{
+	int fd = listen_socket(&l->ep, rcvbuf_preset(l->p));
+
+	return fd < 0 ? fd : listener_start(l, fd, "new");
+}
+
+int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
+{
+	struct listener *l = listener_find(p, ep, tls);
+	int fd;
+
+	if (l)
+		return l->w.fd >= 0 ? 0 : listener_reopen(l);
+	if (p->n_listeners == XLB_MAX_LISTENERS)
+		return -ENOSPC;
+	fd = listen_socket(ep, rcvbuf_preset(p));
+	if (fd < 0)
+		return fd;
+	return listener_add(p, ep, tls, fd, "new");
+}
+
+static void listener_stop(struct xlb_proxy *p, struct listener *l)
+{
+	xlb_loop_del(p->loop, &l->w);
+	close(l->w.fd);
+	l->w.fd = -1;
+}
+
+void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
+{
+	struct listener *l = listener_find(p, ep, tls);
+	char buf[XLB_EP_STRLEN];
+
+	if (!l || l->w.fd < 0)
+		return;
+	listener_stop(p, l);
+	pr_info("event=proxy_unlisten addr=%s kind=%s", xlb_format_endpoint(ep, buf, sizeof(buf)),
+		tls ? "tls" : "http");
+}
+
+int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd)
+{
+	return listener_add(p, ep, tls, fd, "handed_over");
+}
+
+size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < p->n_listeners && n < max; i++) {
+		const struct listener *l = p->listeners[i];
+
+		if (l->w.fd >= 0)
+			out[n++] = (struct xlb_handed_listener){ .ep = l->ep, .tls = l->tls, .fd = l->w.fd };
+	}
+	return n;
+}
+
+/* The listeners' structs stay: open connections count their outcomes in
+ * them until they end. */
+void xlb_proxy_stop_accepting(struct xlb_proxy *p)
+{
+	for (size_t i = 0; i < p->n_listeners; i++)
+		if (p->listeners[i]->w.fd >= 0)
+			listener_stop(p, p->listeners[i]);
+}
+
+size_t xlb_proxy_conn_count(const struct xlb_proxy *p)
+{
+	return p->n_conns;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static const char *const path_names[] = {
+	[XLB_PATH_SPLICE] = "splice",
+	[XLB_PATH_SOCKMAP] = "sockmap",
+	[XLB_PATH_COPY] = "copy",
+};
+
+const char *xlb_proxy_path_name(enum xlb_proxy_path path)
+{
+	return path <= XLB_PATH_COPY ? path_names[path] : "?";
+}
+
+int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path)
+{
+	for (int i = 0; i <= XLB_PATH_COPY; i++) {
+		if (strcmp(s, path_names[i]) == 0) {
+			*path = (enum xlb_proxy_path)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
+		  const struct xlb_proxy_limits *lim, const struct xlb_proxy_sockmap *sm,
+		  struct xlb_proxy **out)
+{
+	struct xlb_proxy *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return -ENOMEM;
+	p->loop = loop;
+	p->st = st;
+	p->lim = *lim;
+	p->eof_w.fd = -1;
+	p->sm = *sm;
+	p->peekbuf = malloc(lim->max_head);
+	if (!p->peekbuf) {
+		free(p);
+		return -ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+static void conn_check_deadline(struct conn *c, uint64_t now)
+{
+	bool peeking = c->state == C_PEEK || c->state == C_CONNECT;
+
+	if (peeking && now >= c->deadline_ms) {
+		c->l->c.timeouts++;
+		pr_info("event=proxy_timeout client=%s state=%s", c->peer,
+			c->state == C_PEEK ? "peek" : "connect");
+		if (c->state == C_CONNECT)
+			connect_failed(c, -ETIMEDOUT);
+		else
+			conn_close(c, false);
+		return;
+	}
+	if (c->state == C_SOCKMAP)
+		sockmap_check(c); /* may move last_active_ms past now */
+	if ((c->state == C_SPLICE || c->state == C_SOCKMAP) && now > c->last_active_ms &&
+	    now - c->last_active_ms >= c->p->lim.idle_timeout_ms) {
+		c->l->c.timeouts++;
+		pr_info("event=proxy_timeout client=%s state=idle", c->peer);
+		conn_close(c, false);
+	}
+}
+
+void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id)
+{
+	struct conn *c = p->conns, *next;
+	unsigned n = 0;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state != C_PEEK && c->be_id == be_id) {
+			conn_close(c, true);
+			n++;
+		}
+	}
+	if (n)
+		pr_info("event=proxy_backend_gone backend_id=%u reset=%u", be_id, n);
+}
+
+void xlb_proxy_tick(struct xlb_proxy *p)
+{
+	uint64_t now = xlb_loop_now_ms();
+	struct conn *c = p->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		conn_check_deadline(c, now);
+	}
+}
+
+static void listener_info(const struct listener *l, struct xlb_listener *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->addr = l->ep.addr;
+	v->port = htons(l->ep.port);
+	v->family = l->ep.family;
+	v->kind = l->tls ? XLB_LISTEN_TLS : XLB_LISTEN_HTTP;
+	v->c = l->c;
+}
+
+void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_fd)
+{
+	struct xlb_listener v;
+
+	for (uint32_t i = 0; listeners_fd >= 0 && i < p->n_listeners; i++) {
+		listener_info(p->listeners[i], &v);
+		bpf_map_update_elem(listeners_fd, &i, &v, BPF_ANY);
+	}
+	for (uint32_t i = 0; svc_stats_fd >= 0 && i < XLB_MAX_SERVICES; i++) {
+		if (p->svc_c[i].routed || p->svc_c[i].connect_failed)
+			bpf_map_update_elem(svc_stats_fd, &i, &p->svc_c[i], BPF_ANY);
+	}
+}
+
+void xlb_proxy_free(struct xlb_proxy *p)
+{
+	if (!p)
+		return;
+	while (p->conns)
+		conn_close(p->conns, false);
+	xlb_proxy_reap(p);
+	xlb_proxy_stop_accepting(p);
+	if (p->eof_w.fd >= 0) {
+		xlb_loop_del(p->loop, &p->eof_w);
+		fd_close(&p->eof_w.fd);
+	}
+	for (size_t i = 0; i < p->n_listeners; i++)
+		free(p->listeners[i]);
+	free(p->peekbuf);
+	free(p);
+}

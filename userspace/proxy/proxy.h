@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The Host/SNI proxy: shared HTTP and TLS listeners whose connections are
+ * routed by the request's Host header or the ClientHello's SNI, after which
+ * the kernel moves the bytes (splice(2) through a pipe per direction). */
+#ifndef XLB_PROXY_H
+#define XLB_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "lib/loop.h"
+#include "xlbd/state.h"
+#include "xlbd/takeover.h"
+
+/* How a routed connection's bytes move (measured: README, proxy paths). */
+enum xlb_proxy_path {
+	XLB_PATH_SPLICE,	/* splice(2) through a pipe per direction: default */
+	XLB_PATH_SOCKMAP,	/* sockhash + stream verdict redirect, no backpressure */
+	XLB_PATH_COPY,		/* read/write through a buffer: the baseline */
+};
+
+struct xlb_proxy_limits {
+	uint32_t peek_timeout_ms;	/* whole head/ClientHello within this */
+	uint32_t max_head;		/* bytes of head or ClientHello */
+	uint32_t max_conns;		/* concurrent; more are refused */
+	uint32_t idle_timeout_ms;	/* no byte either way for this long */
+	enum xlb_proxy_path path;
+};
+
+#define XLB_PROXY_DEFAULT_LIMITS { 10000, 16384, 20000, 300000, XLB_PATH_SPLICE }
+
+/* The sockmap path's maps (xlb_sock_pairs with the verdict program
+ * attached, and xlb_sock_peer); unused on the other paths. */
+struct xlb_proxy_sockmap {
+	int pairs_fd;
+	int peer_fd;
+};
+
+struct xlb_proxy;
+
+int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
+		  const struct xlb_proxy_limits *lim, const struct xlb_proxy_sockmap *sm,
+		  struct xlb_proxy **out);
+const char *xlb_proxy_path_name(enum xlb_proxy_path path);
+int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path);
+/* Opens a listener (TCP; ep's proto is ignored); one already open is
+ * kept. Returns 0 or -errno. */
+int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
+/* Closes a listener (a reload dropped it); its connections go on. */
+void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
+/* Takes an inherited listening socket (takeover.h) as a listener; closes
+ * fd on failure. */
+int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls,
+			     int fd);
+/* The listening sockets still accepting, for a takeover. */
+size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out,
+			   size_t max);
+/* Stops accepting and closes this process's listening descriptors; open
+ * connections go on. */
+void xlb_proxy_stop_accepting(struct xlb_proxy *p);
+size_t xlb_proxy_conn_count(const struct xlb_proxy *p);
+/* Ends (RST both ways) the connections a removed backend carries: its
+ * container is gone, so they would otherwise hang until the idle timeout. */
+void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id);
+/* Deadlines: call a few times a second. */
+void xlb_proxy_tick(struct xlb_proxy *p);
+/* Frees the connections closed during the last loop iteration. */
+void xlb_proxy_reap(struct xlb_proxy *p);
+/* Writes the counters to the pinned maps (fds may be -1). */
+void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_fd);
+void xlb_proxy_free(struct xlb_proxy *p);
+
+#endif

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "control.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/epoll.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+#define CTL_LINE_MAX 512
+#define CTL_MAX_WORDS 24
+#define CTL_RECV_TIMEOUT_MS 1000
+
+/* ---- request parsing ------------------------------------------------------ */
+
+struct request {
+	char buf[CTL_LINE_MAX];
+	char *w[CTL_MAX_WORDS];
+	int n;
+};
+
+static int bad(struct xlb_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int bad(struct xlb_err *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int split_words(const char *line, struct request *r, struct xlb_err *err)
+{
+	char *save = NULL, *tok;
+
+	if (strlen(line) >= sizeof(r->buf))
+		return bad(err, "request too long");
+	snprintf(r->buf, sizeof(r->buf), "%s", line);
+	r->n = 0;
+	for (tok = strtok_r(r->buf, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		if (r->n == CTL_MAX_WORDS)
+			return bad(err, "too many words");
+		r->w[r->n++] = tok;
+	}
+	if (r->n == 0)
+		return bad(err, "empty request");
+	return 0;
+}
+
+static int parse_ep(const char *s, enum xlb_ep_want want, struct xlb_endpoint *ep,
+		    struct xlb_err *err)
+{
+	const char *why = "invalid";
+
+	if (xlb_parse_endpoint(s, want, ep, &why)) {
+		snprintf(err->msg, sizeof(err->msg), "bad address '%s': %s", s, why);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_weight(const char *s, uint32_t *weight, struct xlb_err *err)
+{
+	char *end;
+	unsigned long v;
+
+	if (strncmp(s, "weight=", 7) != 0)
+		return bad(err, "unknown option '%s'", s);
+	errno = 0;
+	v = strtoul(s + 7, &end, 10);
+	if (errno || *end || end == s + 7 || v < 1 || v > XLB_WEIGHT_MAX)
+		return bad(err, "bad weight '%s' (1..65535)", s + 7);
+	*weight = (uint32_t)v;
+	return 0;
+}
+
+#define CTL_MAX_HOSTS (CTL_MAX_WORDS - 3)
+
+struct svc_words {
+	struct xlb_endpoint listen;
+	bool has_listen;
+	char hosts[CTL_MAX_HOSTS][XLB_HOST_LEN];
+	size_t n_hosts;
+	bool tls;
+};
+
+static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *err)
+{
+	if (strncmp(w, "listen=", 7) == 0) {
+		if (sw->has_listen)
+			return bad(err, "listen given twice");
+		sw->has_listen = true;
+		return parse_ep(w + 7, XLB_EP_PROTO, &sw->listen, err);
+	}
+	if (strncmp(w, "host=", 5) == 0) {
+		if (!xlb_valid_host_name(w + 5))
+			return bad(err, "invalid host name '%s'", w + 5);
+		snprintf(sw->hosts[sw->n_hosts++], XLB_HOST_LEN, "%s", w + 5);
+		return 0;
+	}
+	if (strcmp(w, "proto=tls") == 0 || strcmp(w, "proto=http") == 0) {
+		sw->tls = strcmp(w, "proto=tls") == 0;
+		return 0;
+	}
+	return bad(err, "unknown service option '%s'", w);
+}
+
+static int exec_service_add(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	struct svc_words sw = {};
+	struct xlb_svc_spec spec;
+	int e;
+
+	for (int i = 3; i < r->n; i++) {
+		e = parse_svc_word(r->w[i], &sw, err);
+		if (e)
+			return e;
+	}
+	spec = (struct xlb_svc_spec){
+		.name = r->w[2],
+		.listen = sw.has_listen ? &sw.listen : NULL,
+		.hosts = (const char (*)[XLB_HOST_LEN])sw.hosts,
+		.n_hosts = sw.n_hosts,
+		.tls = sw.tls,
+	};
+	return xlb_state_service_add(st, &spec, true, err);
+}
+
+static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	if (r->n >= 4 && strcmp(r->w[1], "add") == 0)
+		return exec_service_add(st, r, err);
+	if (r->n == 3 && strcmp(r->w[1], "del") == 0)
+		return xlb_state_service_del(st, r->w[2], err);
+	return bad(err, "usage: service add NAME [listen=ADDR:PORT/PROTO] [host=NAME]... "
+			"[proto=http|tls] | service del NAME");
+}
+
+static int exec_backend(struct xlb_state *st, struct request *r, struct xlb_err *err)
+{
+	struct xlb_endpoint ep;
+	uint32_t weight = 1;
+	int e;
+
+	if (r->n < 4)
+		return bad(err, "usage: backend add|drain|del SERVICE ADDR:PORT [weight=N]");
+	e = parse_ep(r->w[3], XLB_EP_NO_PROTO, &ep, err);
+	if (e)
+		return e;
+	if (strcmp(r->w[1], "add") == 0) {
+		if (r->n > 5 || (r->n == 5 && (e = parse_weight(r->w[4], &weight, err))))
+			return e ? e : bad(err, "too many arguments");
+		return xlb_state_backend_add(st, r->w[2], &ep, weight, true, err);
+	}
+	if (r->n != 4)
+		return bad(err, "too many arguments");
+	if (strcmp(r->w[1], "drain") == 0)
+		return xlb_state_backend_drain(st, r->w[2], &ep, err);
+	if (strcmp(r->w[1], "del") == 0)
+		return xlb_state_backend_del(st, r->w[2], &ep, err);
+	return bad(err, "unknown backend command '%s'", r->w[1]);
+}
+
+int xlb_control_exec(struct xlb_state *st, const char *line, bool *changed, struct xlb_err *err)
+{
+	struct request r;
+	int e;
+
+	*changed = false;
+	e = split_words(line, &r, err);
+	if (e)
+		return e;
+	if (strcmp(r.w[0], "ping") == 0 && r.n == 1)
+		return 0;
+	if (strcmp(r.w[0], "service") == 0 && r.n >= 2)
+		e = exec_service(st, &r, err);
+	else if (strcmp(r.w[0], "backend") == 0 && r.n >= 2)
+		e = exec_backend(st, &r, err);
+	else
+		return bad(err, "unknown request '%s'", r.w[0]);
+	*changed = e == 0;
+	return e;
+}
+
+/* ---- socket --------------------------------------------------------------- */
+
+#define CTL_MAX_CLIENTS 16
+
+struct client {
+	struct xlb_watch w;
+	struct xlb_control *ctl;
+	char buf[CTL_LINE_MAX];
+	size_t len;
+	struct timespec since;
+};
+
+struct xlb_control {
+	struct xlb_watch w;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct xlb_loop *loop;
+	struct xlb_state *st;
+	xlb_control_changed_fn changed;
+	void *arg;
+	xlb_control_takeover_fn takeover;
+	struct client *clients[CTL_MAX_CLIENTS];
+};
+
+static int mkdir_parent(const char *path)
+{
+	char dir[PATH_MAX], *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* A socket file nobody answers on is left from a killed xlbd. */
+static bool socket_is_live(const struct sockaddr_un *sa)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+	close(fd);
+	return live;
+}
+
+static int control_bind(struct xlb_control *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", c->path);
+	if (bind(c->w.fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return 0;
+	if (errno != EADDRINUSE)
+		return -errno;
+	if (socket_is_live(&sa))
+		return -EADDRINUSE;
+	unlink(c->path);
+	return bind(c->w.fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+}
+
+static bool peer_is_root(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+}
+
+/* Answers are a few lines: they fit the socket buffer of a fresh
+ * connection, so one non-blocking send delivers them. */
+static void reply(int fd, const char *text)
+{
+	send(fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void client_close(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
+
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i] == cl)
+			c->clients[i] = NULL;
+	xlb_loop_del(c->loop, &cl->w);
+	close(cl->w.fd);
+	free(cl);
+}
+
+static void client_answer(struct client *cl, int e, const struct xlb_err *err)
+{
+	char out[CTL_LINE_MAX + 16];
+
+	if (e)
+		snprintf(out, sizeof(out), "error: %s\n", err->msg);
+	else
+		snprintf(out, sizeof(out), "ok\n");
+	reply(cl->w.fd, out);
+	client_close(cl);
+}
+
+/* "takeover drain_ms=N": the caller answers on the socket itself. */
+int xlb_control_parse_takeover(const char *line, uint32_t *drain_ms, struct xlb_err *err)
+{
+	struct request r;
+	char *end;
+	unsigned long v;
+	int e = split_words(line, &r, err);
+
+	if (e)
+		return e;
+	if (strcmp(r.w[0], "takeover") != 0)
+		return -ENOENT;
+	if (r.n != 2 || strncmp(r.w[1], "drain_ms=", 9) != 0)
+		return bad(err, "usage: takeover drain_ms=N");
+	errno = 0;
+	v = strtoul(r.w[1] + 9, &end, 10);
+	if (errno || *end || end == r.w[1] + 9 || v > UINT32_MAX)
+		return bad(err, "bad drain_ms '%s'", r.w[1] + 9);
+	*drain_ms = (uint32_t)v;
+	return 0;
+}
+
+/* Returns true when the request was a takeover (answered or handed on). */
+static bool client_takeover(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
+	struct xlb_err err = { "" };
+	uint32_t drain_ms = 0;
+	int e = xlb_control_parse_takeover(cl->buf, &drain_ms, &err);
+
+	if (e == -ENOENT)
+		return false;
+	if (!e && !c->takeover)
+		e = bad(&err, "takeover is not possible here");
+	if (!e)
+		e = c->takeover(c->arg, cl->w.fd, drain_ms, &err);
+	pr_info("event=control request=takeover drain_ms=%u result=%s", drain_ms,
+		e ? "error" : "accepted");
+	if (e)
+		client_answer(cl, e, &err);
+	else
+		client_close(cl);
+	return true;
+}
+
+static void client_exec(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
+	struct xlb_err err = { "" };
+	bool changed = false;
+	int e;
+
+	cl->buf[strcspn(cl->buf, "\r\n")] = '\0';
+	if (client_takeover(cl))
+		return;
+	e = xlb_control_exec(c->st, cl->buf, &changed, &err);
+	pr_debug("event=control request=\"%s\" result=%s", cl->buf, e ? "error" : "ok");
+	client_answer(cl, e, &err);
+	if (changed && c->changed)
+		c->changed(c->arg);
+}
+
+static void on_client(struct xlb_watch *w, uint32_t events)
+{
+	struct client *cl = (struct client *)w;
+	struct xlb_err err = { "incomplete request" };
+	ssize_t n;
+
+	(void)events;
+	n = recv(w->fd, cl->buf + cl->len, sizeof(cl->buf) - 1 - cl->len, MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		client_close(cl); /* gone before finishing its line */
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->buf[cl->len] = '\0';
+	if (strchr(cl->buf, '\n')) {
+		client_exec(cl);
+		return;
+	}
+	if (cl->len == sizeof(cl->buf) - 1) {
+		snprintf(err.msg, sizeof(err.msg), "request too long");
+		client_answer(cl, -E2BIG, &err);
+	}
+}
+
+static int free_slot(const struct xlb_control *c)
+{
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (!c->clients[i])
+			return i;
+	return -1;
+}
+
+static void client_start(struct xlb_control *c, int fd)
+{
+	int slot = free_slot(c);
+	struct client *cl;
+
+	if (!peer_is_root(fd)) {
+		reply(fd, "error: permission denied\n");
+		close(fd);
+		return;
+	}
+	cl = slot < 0 ? NULL : calloc(1, sizeof(*cl));
+	if (!cl) {
+		reply(fd, "error: busy\n");
+		close(fd);
+		return;
+	}
+	*cl = (struct client){ .w = { .fd = fd, .fn = on_client }, .ctl = c };
+	clock_gettime(CLOCK_MONOTONIC, &cl->since);
+	if (xlb_loop_add(c->loop, &cl->w, EPOLLIN)) {
+		close(fd);
+		free(cl);
+		return;
+	}
+	c->clients[slot] = cl;
+	on_client(&cl->w, EPOLLIN);
+}
+
+static void on_accept(struct xlb_watch *w, uint32_t events)
+{
+	struct xlb_control *c = (struct xlb_control *)w;
+	int fd;
+
+	(void)events;
+	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+		client_start(c, fd);
+}
+
+void xlb_control_tick(struct xlb_control *c)
+{
+	struct xlb_err err = { "request not sent in time" };
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
+		struct client *cl = c->clients[i];
+		long ms;
+
+		if (!cl)
+			continue;
+		ms = (now.tv_sec - cl->since.tv_sec) * 1000 +
+		     (now.tv_nsec - cl->since.tv_nsec) / 1000000;
+		if (ms >= CTL_RECV_TIMEOUT_MS)
+			client_answer(cl, -ETIMEDOUT, &err);
+	}
+}
+
+int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *st,
+		     xlb_control_changed_fn changed, void *arg, struct xlb_control **out)
+{
+	struct xlb_control *c = calloc(1, sizeof(*c));
+	int err;
+
+	if (!c)
+		return -ENOMEM;
+	if (strlen(path) >= sizeof(c->path)) {
+		free(c);
+		return -ENAMETOOLONG;
+	}
+	*c = (struct xlb_control){ .w = { .fn = on_accept }, .loop = loop, .st = st,
+				   .changed = changed, .arg = arg };
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	c->w.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	err = c->w.fd < 0 ? -errno : mkdir_parent(path);
+	if (!err)
+		err = control_bind(c);
+	if (!err && chmod(path, 0600))
+		err = -errno;
+	if (!err && listen(c->w.fd, 16))
+		err = -errno;
+	if (!err)
+		err = xlb_loop_add(loop, &c->w, EPOLLIN);
+	if (err) {
+		if (c->w.fd >= 0)
+			close(c->w.fd);
+		free(c);
+		return err;
+	}
+	*out = c;
+	return 0;
+}
+
+void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn)
+{
+	c->takeover = fn;
+}
+
+void xlb_control_close(struct xlb_control *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < CTL_MAX_CLIENTS; i++)
+		if (c->clients[i])
+			client_close(c->clients[i]);
+	xlb_loop_del(c->loop, &c->w);
+	close(c->w.fd);
+	unlink(c->path);
+	free(c);
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Docker's JSON to xlb's model: pure functions over the bytes the Engine
+ * API returns (container inspect, container list, event stream lines), so
+ * they are unit-tested and fuzzed without a daemon.
+ *
+ * Labels read on a container (all optional but one of host/listen):
+ *   xlb.host=api.app.dev[,more]   route these names (Host or SNI) to it
+ *   xlb.port=8000                 its port (default: its only exposed port)
+ *   xlb.listen=[ADDR:]8080/tcp    publish an L4 VIP port through XDP
+ *   xlb.weight=N                  1..65535 (default 1)
+ *   xlb.network=NAME              which network's address (when several)
+ *   xlb.proto=http|tls            which shared listener routes the names
+ *   xlb.healthcheck=tcp|http:/p   xlbd's own checks, with
+ *   xlb.healthcheck.{interval,timeout,rise,fall}
+ * and, when no xlb.host is set, VIRTUAL_HOST / VIRTUAL_PORT from the
+ * environment (dockercloud-haproxy, nginx-proxy). */
+#ifndef XLB_DMODEL_H
+#define XLB_DMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "lib/config.h"
+#include "lib/health_spec.h"
+
+#define XLB_DOCKER_ID_LEN 65	/* 64 hex digits */
+#define XLB_DOCKER_NAME_LEN 128
+
+struct xlb_dcontainer {
+	char id[XLB_DOCKER_ID_LEN];
+	char name[XLB_DOCKER_NAME_LEN];	/* without the leading '/' */
+	char service[XLB_NAME_LEN];	/* compose "project_service", else the name */
+	bool running;			/* a backend at all (draining unless serving) */
+	bool serving;			/* running, not paused, healthy if checked */
+	char why_not[48];		/* when not serving: "paused", "health=starting" */
+	bool has_addr4, has_addr6;
+	struct xlb_addr addr4, addr6;	/* on the chosen network */
+	uint16_t port;
+	uint32_t weight;
+	bool tls;
+	bool has_listen;
+	struct xlb_endpoint listen;	/* family 0: on the VIP the caller gives */
+	char (*hosts)[XLB_HOST_LEN];
+	size_t n_hosts;
+	struct xlb_hc_spec hc;		/* kind XLB_HC_NONE: not checked */
+};
+
+/* Reads one /containers/{id}/json answer. Returns 1 when the container asks
+ * to be balanced (labels valid), 0 when it has no xlb labels or
+ * VIRTUAL_HOST (ignored), or -EINVAL with one line in err that names the
+ * container and the label ("container web_1: label xlb.port='abc': not a port
+ * number (1-65535)"). Free with xlb_dcontainer_free() after 1. */
+int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c, char *err,
+			 size_t errlen);
+void xlb_dcontainer_free(struct xlb_dcontainer *c);
+
+/* Reads a /containers/json answer: the ids, in order. Returns the count
+ * (ids malloc'ed, free with free()) or -EINVAL. */
+int xlb_dmodel_list_ids(const char *json, size_t len, char (**ids)[XLB_DOCKER_ID_LEN]);
+
+/* One line of the /events stream. */
+enum xlb_devent_kind {
+	XLB_DEV_IGNORE = 0,	/* not about a container's serving */
+	XLB_DEV_REFRESH,	/* inspect the container again */
+	XLB_DEV_GONE,		/* stopping or gone: stop serving it now */
+};
+
+struct xlb_devent {
+	enum xlb_devent_kind kind;
+	char id[XLB_DOCKER_ID_LEN];
+	char action[32];
+};
+
+/* Returns 0 (ev filled; kind IGNORE for the rest) or -EINVAL. */
+int xlb_dmodel_event(const char *json, size_t len, struct xlb_devent *ev);
+
+/* xlbd's own checks of one backend. */
+struct xlb_dhealth {
+	char service[XLB_NAME_LEN];
+	struct xlb_endpoint ep;
+	struct xlb_hc_spec spec;
+};
+
+struct xlb_dmodel {
+	struct xlb_config cfg;		/* services and their serving backends */
+	struct xlb_dhealth *checks;
+	size_t n_checks;
+};
+
+typedef void (*xlb_dmodel_warn_fn)(void *arg, const char *msg);
+
+/* What the operator lets labels publish. */
+struct xlb_dmodel_opts {
+	const struct xlb_endpoint *vip;	/* address of listeners given as a port
+					 * only; NULL: none */
+	/* xlb.listen below this port is not published (warned): on the
+	 * default VIP, the uplink's own address, a label could otherwise take
+	 * the host's SSH or DNS traffic. 0 or 1: any port. */
+	uint16_t min_listen_port;
+};
+
+/* Groups containers into services: one per compose service (so replicas
+ * are one service's backends), names merged, the rest taken from the
+ * service's first container by name. Where two services claim one host
+ * name or listener, the first service by name keeps it (warned). */
+int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
+		     const struct xlb_dmodel_opts *o, struct xlb_dmodel *out,
+		     xlb_dmodel_warn_fn warn, void *arg);
+void xlb_dmodel_free(struct xlb_dmodel *m);
+
+#endif

@@ -1,0 +1,1442 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "state.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "lib/hostmap.h"
+#include "lib/log.h"
+#include "maglev.h"
+
+struct be {
+	struct xlb_endpoint ep;
+	uint32_t id;
+	uint32_t weight;
+	uint8_t state;
+	uint8_t origin;		/* enum xlb_origin */
+	bool down;		/* failing its health check: out of the table */
+	bool stopping;		/* Docker: stopping, paused or unhealthy: out too */
+	int64_t rr_credit;	/* the proxy's weighted round robin */
+};
+
+struct svc {
+	char name[XLB_NAME_LEN];
+	bool has_listen;
+	struct xlb_endpoint listen;
+	bool tls;			/* hosts are SNI names */
+	bool proxy_v2;
+	char (*hosts)[XLB_HOST_LEN];
+	size_t n_hosts;
+	uint32_t id;
+	uint8_t origin;		/* enum xlb_origin */
+	uint64_t table_sig;	/* signature of the active set in the table */
+	uint32_t *table;	/* where the next Maglev table is built before the swap */
+	struct be *bes;
+	size_t n_bes;
+};
+
+struct xlb_state {
+	struct xlb_state_maps m;
+	struct svc **svcs;
+	size_t n_svcs;
+	uint8_t svc_used[XLB_MAX_SERVICES];
+	uint8_t be_used[XLB_MAX_BACKENDS];
+	uint32_t *slots;	/* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
+	struct xlb_hostmap http_hosts;	/* host -> service id */
+	struct xlb_hostmap tls_hosts;
+	xlb_state_be_gone_fn be_gone;	/* a backend left: its proxied connections end */
+	void *be_gone_arg;
+	xlb_state_be_new_fn be_new;	/* an L4 backend is about to be published */
+	void *be_new_arg;
+	xlb_state_health_fn health;	/* a new backend's health */
+	void *health_arg;
+};
+
+static int fail(struct xlb_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct xlb_err *err, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return code;
+}
+
+int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out)
+{
+	struct xlb_state *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return -ENOMEM;
+	st->m = *maps;
+	st->slots = calloc(XLB_MAGLEV_SIZE, sizeof(*st->slots));
+	if (!st->slots) {
+		xlb_state_free(st);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 0; i < XLB_MAGLEV_SIZE; i++)
+		st->slots[i] = i;
+	st->be_used[0] = 1; /* id 0 means "no backend" in Maglev tables */
+	*out = st;
+	return 0;
+}
+
+static void svc_free(struct svc *s)
+{
+	if (s) {
+		free(s->bes);
+		free(s->hosts);
+		free(s->table);
+	}
+	free(s);
+}
+
+void xlb_state_free(struct xlb_state *st)
+{
+	if (!st)
+		return;
+	for (size_t i = 0; i < st->n_svcs; i++)
+		svc_free(st->svcs[i]);
+	free(st->svcs);
+	free(st->slots);
+	xlb_hostmap_clear(&st->http_hosts);
+	xlb_hostmap_clear(&st->tls_hosts);
+	free(st);
+}
+
+size_t xlb_state_service_count(const struct xlb_state *st)
+{
+	return st->n_svcs;
+}
+
+/* ---- lookups -------------------------------------------------------------- */
+
+static struct svc *svc_find(const struct xlb_state *st, const char *name)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		if (strcmp(st->svcs[i]->name, name) == 0)
+			return st->svcs[i];
+	return NULL;
+}
+
+static struct svc *svc_find_listen(const struct xlb_state *st, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		if (st->svcs[i]->has_listen && xlb_endpoint_equal(&st->svcs[i]->listen, ep))
+			return st->svcs[i];
+	return NULL;
+}
+
+static struct svc *svc_find_id(const struct xlb_state *st, uint32_t id)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		if (st->svcs[i]->id == id)
+			return st->svcs[i];
+	return NULL;
+}
+
+static struct be *be_find(const struct svc *s, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < s->n_bes; i++)
+		if (xlb_endpoint_equal(&s->bes[i].ep, ep))
+			return &s->bes[i];
+	return NULL;
+}
+
+static int id_alloc(uint8_t *used, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (!used[i]) {
+			used[i] = 1;
+			return (int)i;
+		}
+	}
+	return -ENOSPC;
+}
+
+/* ---- map writes ----------------------------------------------------------- */
+
+static void svc_key_of(const struct xlb_endpoint *ep, struct xlb_svc_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->vip = ep->addr;
+	key->port = htons(ep->port);
+	key->proto = ep->proto;
+	key->family = ep->family;
+}
+
+static int map_write(int fd, const void *key, const void *val)
+{
+	return bpf_map_update_elem(fd, key, val, BPF_ANY) ? -errno : 0;
+}
+
+static const char *origin_name(uint8_t origin)
+{
+	switch (origin) {
+	case XLB_ORIGIN_RUNTIME:
+		return "runtime";
+	case XLB_ORIGIN_DOCKER:
+		return "docker";
+	default:
+		return "config";
+	}
+}
+
+static uint32_t be_origin_flags(uint8_t origin)
+{
+	return origin == XLB_ORIGIN_RUNTIME  ? XLB_BE_F_RUNTIME
+	       : origin == XLB_ORIGIN_DOCKER ? XLB_BE_F_DOCKER
+					     : 0;
+}
+
+static uint8_t be_origin_of_flags(uint32_t flags)
+{
+	return flags & XLB_BE_F_RUNTIME	 ? XLB_ORIGIN_RUNTIME
+	       : flags & XLB_BE_F_DOCKER ? XLB_ORIGIN_DOCKER
+					 : XLB_ORIGIN_CONFIG;
+}
+
+/* In the Maglev table: not drained by an operator, not failing checks. */
+static bool be_serving(const struct be *b)
+{
+	return b->state == XLB_BE_ACTIVE && !b->down && !b->stopping;
+}
+
+static void be_to_map(const struct svc *s, const struct be *b, struct xlb_backend *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->addr = b->ep.addr;
+	v->port = htons(b->ep.port);
+	v->family = b->ep.family;
+	/* a failing backend keeps its flows, like a drained one */
+	v->state = b->state == XLB_BE_ACTIVE && !be_serving(b) ? XLB_BE_DRAINING : b->state;
+	v->svc_id = s->id;
+	v->weight = b->weight;
+	v->flags = be_origin_flags(b->origin) | (b->down ? XLB_BE_F_DOWN : 0) |
+		   (b->stopping ? XLB_BE_F_STOPPING : 0) |
+		   (b->state == XLB_BE_DRAINING ? XLB_BE_F_DRAINED : 0);
+}
+
+static int be_write(const struct xlb_state *st, const struct svc *s, const struct be *b)
+{
+	struct xlb_backend v;
+
+	be_to_map(s, b, &v);
+	return map_write(st->m.backends, &b->id, &v);
+}
+
+static int be_clear(const struct xlb_state *st, uint32_t id)
+{
+	struct xlb_backend zero = {};
+
+	return map_write(st->m.backends, &id, &zero);
+}
+
+static uint32_t svc_active_count(const struct svc *s)
+{
+	uint32_t n = 0;
+
+	for (size_t i = 0; i < s->n_bes; i++)
+		n += be_serving(&s->bes[i]);
+	return n;
+}
+
+static uint32_t svc_flags(const struct svc *s)
+{
+	return (s->origin == XLB_ORIGIN_RUNTIME ? XLB_SVC_F_RUNTIME : 0) |
+	       (s->origin == XLB_ORIGIN_DOCKER ? XLB_SVC_F_DOCKER : 0) |
+	       (s->n_hosts ? XLB_SVC_F_HOST : 0) |
+	       (s->tls ? XLB_SVC_F_TLS : 0) | (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0);
+}
+
+static int svc_info_write(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_svc_info info = {};
+
+	snprintf(info.name, sizeof(info.name), "%s", s->name);
+	if (s->has_listen)
+		svc_key_of(&s->listen, &info.key);
+	info.flags = svc_flags(s);
+	info.backends = svc_active_count(s);
+	return map_write(st->m.svc_info, &s->id, &info);
+}
+
+static uint64_t sig_mix(uint64_t h, uint64_t v)
+{
+	h = (h ^ v) * 0x100000001b3ULL;
+	return h ^ (h >> 31);
+}
+
+/* Order-independent signature of the active (backend id, key, weight) set:
+ * an unchanged set needs no new table. */
+static uint64_t table_signature(const struct svc *s)
+{
+	uint64_t sum = 0x9e37;
+
+	for (size_t i = 0; i < s->n_bes; i++) {
+		const struct be *b = &s->bes[i];
+		uint64_t h = 0xcbf29ce484222325ULL;
+
+		if (!be_serving(b))
+			continue;
+		h = sig_mix(h, b->id);
+		h = sig_mix(h, b->weight);
+		h = sig_mix(h, b->ep.port);
+		for (int w = 0; w < 4; w++)
+			h = sig_mix(h, b->ep.addr.v6[w]);
+		sum += h;
+	}
+	return sum;
+}
+
+static int maglev_fill(struct svc *s)
+{
+	struct xlb_maglev_backend *mb = calloc(s->n_bes ? s->n_bes : 1, sizeof(*mb));
+	char (*keys)[XLB_EP_STRLEN] = calloc(s->n_bes ? s->n_bes : 1, sizeof(*keys));
+	size_t n = 0;
+	int err = -ENOMEM;
+
+	if (!mb || !keys)
+		goto out;
+	for (size_t i = 0; i < s->n_bes; i++) {
+		if (!be_serving(&s->bes[i]))
+			continue;
+		xlb_format_endpoint(&s->bes[i].ep, keys[n], sizeof(keys[n]));
+		mb[n] = (struct xlb_maglev_backend){ keys[n], s->bes[i].id, s->bes[i].weight };
+		n++;
+	}
+	if (!s->table)
+		s->table = calloc(XLB_MAGLEV_SIZE, sizeof(*s->table));
+	err = s->table ? xlb_maglev_build(mb, n, s->table, XLB_MAGLEV_SIZE) : -ENOMEM;
+out:
+	free(mb);
+	free(keys);
+	return err;
+}
+
+/* A new inner map, filled, then swapped into the outer slot in one
+ * update: readers see the old table or the new one, never a mix. */
+static int maglev_swap_in(struct xlb_state *st, const struct svc *s)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	__u32 count = XLB_MAGLEV_SIZE;
+	int fd, err = 0;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "xlb_maglev_tbl", sizeof(__u32), sizeof(__u32),
+			    XLB_MAGLEV_SIZE, NULL);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_update_batch(fd, st->slots, s->table, &count, &opts))
+		err = -errno;
+	else
+		err = map_write(st->m.maglev, &s->id, &fd);
+	close(fd);
+	return err;
+}
+
+static int svc_table_sync(struct xlb_state *st, struct svc *s)
+{
+	uint64_t sig = table_signature(s);
+	int err;
+
+	if (sig == s->table_sig)
+		return 0;
+	err = maglev_fill(s);
+	if (!err)
+		err = maglev_swap_in(st, s);
+	if (err)
+		return err;
+	s->table_sig = sig;
+	pr_debug("event=maglev_swap service=%s active=%u", s->name, svc_active_count(s));
+	return 0;
+}
+
+/* ---- reverse NAT: backend endpoint -> L4 listeners (xlb_rnat_eps) ---------- */
+
+static void ep_key_of(const struct svc *s, const struct be *b, struct xlb_ep_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->addr = b->ep.addr;
+	k->port = htons(b->ep.port);
+	k->proto = s->listen.proto;
+	k->family = b->ep.family;
+}
+
+static bool ep_key_is(const struct svc *s, const struct be *b, const struct xlb_ep_key *k)
+{
+	struct xlb_ep_key mine;
+
+	if (!s->has_listen)
+		return false;
+	ep_key_of(s, b, &mine);
+	return memcmp(&mine, k, sizeof(mine)) == 0;
+}
+
+/* The L4 services other than skip that have this endpoint as a backend. */
+static unsigned ep_listener_count(const struct xlb_state *st, const struct xlb_ep_key *k,
+				  const struct svc *skip)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *t = st->svcs[i];
+
+		if (t == skip)
+			continue;
+		for (size_t j = 0; j < t->n_bes; j++) {
+			if (ep_key_is(t, &t->bes[j], k)) {
+				n++;
+				break;
+			}
+		}
+	}
+	return n;
+}
+
+/* Rewrites one endpoint's entry from the model: every L4 service that has
+ * it as a backend, in any state (a draining backend's replies still need
+ * their VIP back). No service left: the entry goes. */
+static int rnat_ep_sync(const struct xlb_state *st, const struct xlb_ep_key *k)
+{
+	struct xlb_ep_listeners v = {};
+
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *t = st->svcs[i];
+
+		for (size_t j = 0; j < t->n_bes && v.n < XLB_EP_MAX_LISTENERS; j++) {
+			if (!ep_key_is(t, &t->bes[j], k))
+				continue;
+			v.l[v.n].vip = t->listen.addr;
+			v.l[v.n].vport = htons(t->listen.port);
+			v.l[v.n].svc_id = t->id;
+			v.n++;
+			break;
+		}
+	}
+	if (!v.n) {
+		bpf_map_delete_elem(st->m.rnat_eps, k);
+		return 0;
+	}
+	return map_write(st->m.rnat_eps, k, &v);
+}
+
+static int rnat_eps_sync_svc(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_ep_key k;
+	int err = 0;
+
+	for (size_t i = 0; s->has_listen && i < s->n_bes && !err; i++) {
+		ep_key_of(s, &s->bes[i], &k);
+		err = rnat_ep_sync(st, &k);
+	}
+	return err;
+}
+
+/* Takes s's listener out of its endpoints' entries (it goes, or moves). */
+static void rnat_eps_drop_svc(const struct xlb_state *st, struct svc *s)
+{
+	struct xlb_ep_key k;
+
+	if (!s->has_listen)
+		return;
+	s->has_listen = false;
+	for (size_t i = 0; i < s->n_bes; i++) {
+		ep_key_of(s, &s->bes[i], &k);
+		rnat_ep_sync(st, &k);
+	}
+	s->has_listen = true;
+}
+
+static int be_write_serving(struct xlb_state *st, const struct svc *s, bool serving)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_bes && !err; i++)
+		if (be_serving(&s->bes[i]) == serving)
+			err = be_write(st, s, &s->bes[i]);
+	return err;
+}
+
+/* Writes everything of one service. Serving backends go before the table,
+ * so that it never points at a slot the data path cannot read yet; the
+ * ones leaving it (drained, down) after it: marked first, they would be
+ * picked by the old table and refused, and the new flows hashed to them
+ * in the meantime (the swap waits for RCU) dropped (measured: the soak's
+ * client retransmitted 2 SYNs at every drain). */
+static int svc_sync(struct xlb_state *st, struct svc *s)
+{
+	struct xlb_svc_key key;
+	struct xlb_svc val = { .id = s->id };
+	int err;
+
+	err = be_write_serving(st, s, true);
+	if (!err)
+		err = rnat_eps_sync_svc(st, s);
+	if (!err)
+		err = svc_table_sync(st, s);
+	if (!err)
+		err = be_write_serving(st, s, false);
+	if (!err)
+		err = svc_info_write(st, s);
+	if (!err && s->has_listen) {
+		svc_key_of(&s->listen, &key);
+		val.flags = svc_flags(s);
+		err = map_write(st->m.services, &key, &val);
+	}
+	if (err)
+		pr_err("event=map_write_failed service=%s err=\"%s\"", s->name, strerror(-err));
+	return err;
+}
+
+/* Deletes the flows that run to a backend, or to any backend of a
+ * service when be_id is 0. Keys are collected first: deleting while
+ * walking with get_next_key would restart the walk. */
+static bool flow_is_dead(const struct xlb_flow *v, uint32_t be_id, uint32_t svc_id)
+{
+	return be_id ? v->backend_id == be_id : v->svc_id == svc_id;
+}
+
+/* Between the walk and the delete the data path may have recorded the
+ * key again, for a new connection on the same tuple to a live backend
+ * (a client reusing its port): deleting that entry would leave the
+ * connection's replies un-NATed, and the client would reset it (seen in
+ * the soak). So the entry goes only if it still runs to the dead
+ * backend; one taken by mistake in the moment between is put back. */
+static void flow_delete_if(int fd, const struct xlb_flow_key *key, uint32_t be_id,
+			   uint32_t svc_id)
+{
+	struct xlb_flow v;
+
+	if (bpf_map_lookup_and_delete_elem(fd, key, &v) == 0) {
+		if (!flow_is_dead(&v, be_id, svc_id))
+			bpf_map_update_elem(fd, key, &v, BPF_NOEXIST);
+		return;
+	}
+	if (errno == ENOENT)
+		return;
+	/* a kernel without lookup-and-delete for hash maps (before 5.14) */
+	if (bpf_map_lookup_elem(fd, key, &v) == 0 && flow_is_dead(&v, be_id, svc_id))
+		bpf_map_delete_elem(fd, key);
+}
+
+static void flows_prune(const struct xlb_state *st, uint32_t be_id, uint32_t svc_id)
+{
+	struct xlb_flow_key key, next, *prev = NULL, *dead = NULL, *more;
+	struct xlb_flow v;
+	size_t cap = 0, n = 0;
+	int fd = st->m.flows;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) || !flow_is_dead(&v, be_id, svc_id))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 256;
+			more = realloc(dead, cap * sizeof(*dead));
+			if (!more)
+				break;
+			dead = more;
+		}
+		dead[n++] = key;
+	}
+	for (size_t i = 0; i < n; i++)
+		flow_delete_if(fd, &dead[i], be_id, svc_id);
+	free(dead);
+}
+
+/* ---- services ------------------------------------------------------------- */
+
+static int svc_append(struct xlb_state *st, struct svc *s)
+{
+	struct svc **more = realloc(st->svcs, (st->n_svcs + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	st->svcs = more;
+	st->svcs[st->n_svcs++] = s;
+	return 0;
+}
+
+static struct svc *svc_create(struct xlb_state *st, const char *name, int id, uint8_t origin)
+{
+	struct svc *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->origin = origin;
+	s->id = (uint32_t)id;
+	if (svc_append(st, s)) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- host names ------------------------------------------------------------ */
+
+static void host_key_of(const char *host, struct xlb_host_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	snprintf(key->name, sizeof(key->name), "%s", host);
+}
+
+static void hosts_unpin(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_host_key key;
+
+	for (size_t i = 0; i < s->n_hosts; i++) {
+		host_key_of(s->hosts[i], &key);
+		bpf_map_delete_elem(st->m.hosts, &key);
+	}
+}
+
+static int hosts_pin(const struct xlb_state *st, const struct svc *s)
+{
+	struct xlb_host_val val = { .svc_id = s->id, .flags = s->tls ? XLB_SVC_F_TLS : 0 };
+	struct xlb_host_key key;
+	int err = 0;
+
+	for (size_t i = 0; i < s->n_hosts && !err; i++) {
+		host_key_of(s->hosts[i], &key);
+		err = map_write(st->m.hosts, &key, &val);
+	}
+	return err;
+}
+
+/* The lookup tables are small and rebuilt whole on every change. */
+static void hostmaps_rebuild(struct xlb_state *st)
+{
+	xlb_hostmap_clear(&st->http_hosts);
+	xlb_hostmap_clear(&st->tls_hosts);
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+		struct xlb_hostmap *m = s->tls ? &st->tls_hosts : &st->http_hosts;
+
+		for (size_t h = 0; h < s->n_hosts; h++)
+			if (xlb_hostmap_add(m, s->hosts[h], s->id))
+				pr_warn("event=host_skipped host=%s service=%s", s->hosts[h],
+					s->name);
+	}
+}
+
+static const struct svc *host_owner(const struct xlb_state *st, const char *host, bool tls,
+				    const struct svc *except)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+
+		if (s == except || s->tls != tls)
+			continue;
+		for (size_t h = 0; h < s->n_hosts; h++)
+			if (strcasecmp(s->hosts[h], host) == 0)
+				return s;
+	}
+	return NULL;
+}
+
+static int hosts_check(const struct xlb_state *st, const struct xlb_svc_spec *spec,
+		       const struct svc *self, struct xlb_err *err)
+{
+	for (size_t i = 0; i < spec->n_hosts; i++) {
+		const struct svc *other = host_owner(st, spec->hosts[i], spec->tls, self);
+
+		if (!xlb_valid_host_name(spec->hosts[i]))
+			return fail(err, -EINVAL, "invalid host name '%s'", spec->hosts[i]);
+		if (other)
+			return fail(err, -EEXIST, "host %s already used by service %s",
+				    spec->hosts[i], other->name);
+	}
+	return 0;
+}
+
+static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
+{
+	char (*copy)[XLB_HOST_LEN] = NULL;
+
+	if (spec->n_hosts) {
+		copy = calloc(spec->n_hosts, sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, spec->hosts, spec->n_hosts * sizeof(*copy));
+	}
+	free(s->hosts);
+	s->hosts = copy;
+	s->n_hosts = spec->n_hosts;
+	s->tls = spec->tls;
+	s->proxy_v2 = spec->proxy_v2;
+	return 0;
+}
+
+/* ---- services, continued ----------------------------------------------------- */
+
+static int spec_check(const struct xlb_state *st, const struct xlb_svc_spec *spec,
+		      const struct svc *self, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	const struct svc *other;
+
+	if (!xlb_valid_service_name(spec->name))
+		return fail(err, -EINVAL, "invalid service name '%s'", spec->name);
+	if (!spec->listen && !spec->n_hosts)
+		return fail(err, -EINVAL, "service %s needs a listen address or a host name",
+			    spec->name);
+	other = spec->listen ? svc_find_listen(st, spec->listen) : NULL;
+	if (other && other != self)
+		return fail(err, -EEXIST, "listen %s already used by service %s",
+			    xlb_format_endpoint(spec->listen, buf, sizeof(buf)), other->name);
+	return hosts_check(st, spec, self, err);
+}
+
+/* Gives s the listener and names of spec, updating the pinned maps. */
+static int svc_apply_spec(struct xlb_state *st, struct svc *s, const struct xlb_svc_spec *spec)
+{
+	struct xlb_svc_key key;
+	int err;
+
+	if (s->has_listen && (!spec->listen || !xlb_endpoint_equal(&s->listen, spec->listen))) {
+		svc_key_of(&s->listen, &key);
+		bpf_map_delete_elem(st->m.services, &key);
+		rnat_eps_drop_svc(st, s);
+		flows_prune(st, 0, s->id);
+	}
+	s->has_listen = spec->listen != NULL;
+	if (spec->listen)
+		s->listen = *spec->listen;
+	hosts_unpin(st, s);
+	err = hosts_set(s, spec);
+	if (!err)
+		err = hosts_pin(st, s);
+	hostmaps_rebuild(st);
+	return err;
+}
+
+/* Adds a service to the model and pins its names; the caller syncs it to
+ * the maps (once, after adding its backends, when it has them). */
+static int svc_add(struct xlb_state *st, const struct xlb_svc_spec *spec, uint8_t origin,
+		   struct xlb_err *err, struct svc **out)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s;
+	int id, e;
+
+	if (svc_find(st, spec->name))
+		return fail(err, -EEXIST, "service %s already exists", spec->name);
+	e = spec_check(st, spec, NULL, err);
+	if (e)
+		return e;
+	id = id_alloc(st->svc_used, XLB_MAX_SERVICES);
+	if (id < 0)
+		return fail(err, id, "too many services (max %d)", XLB_MAX_SERVICES);
+	s = svc_create(st, spec->name, id, origin);
+	if (!s) {
+		st->svc_used[id] = 0;
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	pr_info("event=service_add service=%s id=%d listen=%s hosts=%zu proto=%s origin=%s",
+		spec->name, id,
+		spec->listen ? xlb_format_endpoint(spec->listen, buf, sizeof(buf)) : "-",
+		spec->n_hosts, spec->tls ? "tls" : "http", origin_name(origin));
+	if (svc_apply_spec(st, s, spec))
+		return fail(err, -EIO, "writing service %s to the maps failed", spec->name);
+	*out = s;
+	return 0;
+}
+
+int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+			  struct xlb_err *err)
+{
+	struct svc *s;
+	int e = svc_add(st, spec, runtime ? XLB_ORIGIN_RUNTIME : XLB_ORIGIN_CONFIG, err, &s);
+
+	if (e)
+		return e;
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed",
+				      spec->name)
+			       : 0;
+}
+
+static void be_gone(const struct xlb_state *st, uint32_t id)
+{
+	if (st->be_gone)
+		st->be_gone(st->be_gone_arg, id);
+}
+
+void xlb_state_on_backend_gone(struct xlb_state *st, xlb_state_be_gone_fn fn, void *arg)
+{
+	st->be_gone = fn;
+	st->be_gone_arg = arg;
+}
+
+void xlb_state_on_backend_new(struct xlb_state *st, xlb_state_be_new_fn fn, void *arg)
+{
+	st->be_new = fn;
+	st->be_new_arg = arg;
+}
+
+void xlb_state_health_probe(struct xlb_state *st, xlb_state_health_fn fn, void *arg)
+{
+	st->health = fn;
+	st->health_arg = arg;
+}
+
+static void svc_remove_from_list(struct xlb_state *st, struct svc *s)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		if (st->svcs[i] == s) {
+			st->svcs[i] = st->svcs[--st->n_svcs];
+			return;
+		}
+	}
+}
+
+static void svc_destroy(struct xlb_state *st, struct svc *s)
+{
+	struct xlb_svc_info zero = {};
+	struct xlb_svc_key key;
+
+	if (s->has_listen) {
+		svc_key_of(&s->listen, &key);
+		bpf_map_delete_elem(st->m.services, &key);
+		rnat_eps_drop_svc(st, s);
+	}
+	hosts_unpin(st, s);
+	bpf_map_delete_elem(st->m.maglev, &s->id);
+	for (size_t i = 0; i < s->n_bes; i++) {
+		be_clear(st, s->bes[i].id);
+		st->be_used[s->bes[i].id] = 0;
+		be_gone(st, s->bes[i].id);
+	}
+	map_write(st->m.svc_info, &s->id, &zero);
+	flows_prune(st, 0, s->id);
+	st->svc_used[s->id] = 0;
+	pr_info("event=service_del service=%s id=%u", s->name, s->id);
+	svc_remove_from_list(st, s);
+	svc_free(s);
+	hostmaps_rebuild(st);
+}
+
+int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err)
+{
+	struct svc *s = svc_find(st, name);
+
+	if (!s)
+		return fail(err, -ENOENT, "no service %s", name);
+	svc_destroy(st, s);
+	return 0;
+}
+
+/* ---- proxy routing ---------------------------------------------------------- */
+
+/* Smooth weighted round robin (as nginx does it): every pick adds each
+ * serving backend's weight to its credit and takes the richest, which then
+ * pays the total. Over any run of sum(weights) picks each backend gets
+ * exactly its weight, interleaved: 20 connections to 5 equal replicas
+ * reach every one of them 4 times. */
+static struct be *be_pick_round_robin(struct svc *s, uint32_t skip_be)
+{
+	struct be *best = NULL;
+	int64_t total = 0;
+
+	for (size_t i = 0; i < s->n_bes; i++) {
+		struct be *b = &s->bes[i];
+
+		if (!be_serving(b) || b->id == skip_be)
+			continue;
+		b->rr_credit += b->weight;
+		total += b->weight;
+		if (!best || b->rr_credit > best->rr_credit)
+			best = b;
+	}
+	if (best)
+		best->rr_credit -= total;
+	return best;
+}
+
+int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
+		    struct xlb_route *out)
+{
+	uint32_t svc_id;
+	struct svc *s;
+	struct be *b;
+
+	if (xlb_hostmap_lookup(tls ? &st->tls_hosts : &st->http_hosts, host, &svc_id))
+		return -ENOENT;
+	s = svc_find_id(st, svc_id);
+	if (!s)
+		return -ENOENT;
+	b = be_pick_round_robin(s, skip_be);
+	if (!b)
+		return -EHOSTUNREACH;
+	*out = (struct xlb_route){ .svc_id = s->id, .be_id = b->id, .backend = b->ep,
+				   .proxy_v2 = s->proxy_v2 };
+	return 0;
+}
+
+/* ---- backends ------------------------------------------------------------- */
+
+static int be_check(const struct xlb_state *st, const struct svc *s,
+		    const struct xlb_endpoint *ep, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct xlb_ep_key k;
+	struct be probe = { .ep = *ep };
+
+	if (ep->port == 0)
+		return fail(err, -EINVAL, "backend needs a port");
+	if (s->has_listen && ep->family != s->listen.family)
+		return fail(err, -EINVAL, "backend %s: address family differs from service %s",
+			    xlb_format_endpoint(ep, buf, sizeof(buf)), s->name);
+	if (be_find(s, ep))
+		return fail(err, -EEXIST, "backend %s already in service %s",
+			    xlb_format_endpoint(ep, buf, sizeof(buf)), s->name);
+	/* the return path knows this many listeners per endpoint */
+	ep_key_of(s, &probe, &k);
+	if (s->has_listen && ep_listener_count(st, &k, s) >= XLB_EP_MAX_LISTENERS)
+		return fail(err, -ENOSPC,
+			    "backend %s already serves %d L4 services, the most one backend can",
+			    xlb_format_endpoint(ep, buf, sizeof(buf)), XLB_EP_MAX_LISTENERS);
+	return 0;
+}
+
+static struct be *be_append(struct svc *s)
+{
+	struct be *more = realloc(s->bes, (s->n_bes + 1) * sizeof(*more));
+
+	if (!more)
+		return NULL;
+	s->bes = more;
+	memset(&s->bes[s->n_bes], 0, sizeof(s->bes[0]));
+	return &s->bes[s->n_bes++];
+}
+
+/* Adds a backend to the model only; the caller syncs the service. */
+static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpoint *ep,
+		     uint32_t weight, uint8_t origin, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct be *b;
+	int id, e;
+
+	e = be_check(st, s, ep, err);
+	if (e)
+		return e;
+	if (weight < 1 || weight > XLB_WEIGHT_MAX)
+		return fail(err, -EINVAL, "weight %u out of range 1..%d", weight, XLB_WEIGHT_MAX);
+	id = id_alloc(st->be_used, XLB_MAX_BACKENDS);
+	if (id < 0)
+		return fail(err, id, "too many backends (max %d)", XLB_MAX_BACKENDS - 1);
+	b = be_append(s);
+	if (!b) {
+		st->be_used[id] = 0;
+		return fail(err, -ENOMEM, "out of memory");
+	}
+	*b = (struct be){ .ep = *ep, .id = (uint32_t)id, .weight = weight,
+			  .state = XLB_BE_ACTIVE, .origin = origin };
+	b->ep.proto = 0;
+	/* a checked backend serves once its first check passed */
+	b->down = st->health && !st->health(st->health_arg, s->name, &b->ep);
+	/* a reply that passed its link before the return program was there
+	 * would reach the client un-NATed, and be reset */
+	if (s->has_listen && st->be_new)
+		st->be_new(&b->ep, st->be_new_arg);
+	pr_info("event=backend_add service=%s backend=%s id=%d weight=%u", s->name,
+		xlb_format_endpoint(ep, buf, sizeof(buf)), id, weight);
+	return 0;
+}
+
+int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  uint32_t weight, bool runtime, struct xlb_err *err)
+{
+	struct svc *s = svc_find(st, svc);
+	int e;
+
+	if (!s)
+		return fail(err, -ENOENT, "no service %s", svc);
+	e = be_insert(st, s, ep, weight, runtime ? XLB_ORIGIN_RUNTIME : XLB_ORIGIN_CONFIG, err);
+	if (e)
+		return e;
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
+			       : 0;
+}
+
+static struct be *be_lookup(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			    struct svc **sp, struct xlb_err *err, int *code)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s = svc_find(st, svc);
+	struct be *b;
+
+	if (!s) {
+		*code = fail(err, -ENOENT, "no service %s", svc);
+		return NULL;
+	}
+	b = be_find(s, ep);
+	if (!b) {
+		*code = fail(err, -ENOENT, "no backend %s in service %s",
+			     xlb_format_endpoint(ep, buf, sizeof(buf)), svc);
+		return NULL;
+	}
+	*sp = s;
+	return b;
+}
+
+int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
+			    const struct xlb_endpoint *ep, struct xlb_err *err)
+{
+	char buf[XLB_EP_STRLEN];
+	struct svc *s;
+	int code = 0;
+	struct be *b = be_lookup(st, svc, ep, &s, err, &code);
+
+	if (!b)
+		return code;
+	b->state = XLB_BE_DRAINING;
+	pr_info("event=backend_drain service=%s backend=%s id=%u", s->name,
+		xlb_format_endpoint(ep, buf, sizeof(buf)), b->id);
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
+			       : 0;
+}
+
+/* Out of the table first, then the slot, then its flows: a packet racing
+ * the removal finds the slot unused and picks again. */
+static int be_remove(struct xlb_state *st, struct svc *s, struct be *b)
+{
+	char buf[XLB_EP_STRLEN];
+	uint32_t id = b->id;
+	struct xlb_ep_key k;
+	int err;
+
+	xlb_format_endpoint(&b->ep, buf, sizeof(buf));
+	ep_key_of(s, b, &k);
+	*b = s->bes[--s->n_bes];
+	err = svc_sync(st, s);
+	if (s->has_listen)
+		rnat_ep_sync(st, &k);
+	be_clear(st, id);
+	flows_prune(st, id, 0);
+	st->be_used[id] = 0;
+	be_gone(st, id);
+	pr_info("event=backend_del service=%s backend=%s id=%u", s->name, buf, id);
+	return err;
+}
+
+int xlb_state_backend_del(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  struct xlb_err *err)
+{
+	struct svc *s;
+	int code = 0;
+	struct be *b = be_lookup(st, svc, ep, &s, err, &code);
+
+	if (!b)
+		return code;
+	return be_remove(st, s, b) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
+				   : 0;
+}
+
+void xlb_state_for_each_backend(const struct xlb_state *st,
+				void (*fn)(const struct xlb_endpoint *ep, void *arg), void *arg)
+{
+	for (size_t i = 0; i < st->n_svcs; i++)
+		for (size_t j = 0; j < st->svcs[i]->n_bes; j++)
+			fn(&st->svcs[i]->bes[j].ep, arg);
+}
+
+/* ---- adopting pinned state ------------------------------------------------ */
+
+static void endpoint_from_key(const struct xlb_svc_key *k, struct xlb_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	ep->addr = k->vip;
+	ep->port = ntohs(k->port);
+	ep->family = k->family;
+	ep->proto = k->proto;
+}
+
+static int adopt_services(struct xlb_state *st)
+{
+	struct xlb_svc_info info;
+	struct svc *s;
+
+	for (uint32_t id = 0; id < XLB_MAX_SERVICES; id++) {
+		if (bpf_map_lookup_elem(st->m.svc_info, &id, &info) || !info.name[0])
+			continue;
+		info.name[sizeof(info.name) - 1] = '\0';
+		s = svc_create(st, info.name, (int)id,
+			       info.flags & XLB_SVC_F_RUNTIME  ? XLB_ORIGIN_RUNTIME
+			       : info.flags & XLB_SVC_F_DOCKER ? XLB_ORIGIN_DOCKER
+							       : XLB_ORIGIN_CONFIG);
+		if (!s)
+			return -ENOMEM;
+		if (info.key.family) {
+			s->has_listen = true;
+			endpoint_from_key(&info.key, &s->listen);
+		}
+		s->tls = info.flags & XLB_SVC_F_TLS;
+		s->proxy_v2 = info.flags & XLB_SVC_F_PROXY_V2;
+		st->svc_used[id] = 1;
+	}
+	return 0;
+}
+
+static int host_append(struct svc *s, const char *host)
+{
+	char (*more)[XLB_HOST_LEN] = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	s->hosts = more;
+	snprintf(s->hosts[s->n_hosts++], XLB_HOST_LEN, "%s", host);
+	return 0;
+}
+
+static int adopt_hosts(struct xlb_state *st)
+{
+	struct xlb_host_key key, next, *prev = NULL;
+	struct xlb_host_val val;
+	struct svc *s;
+
+	while (bpf_map_get_next_key(st->m.hosts, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(st->m.hosts, &key, &val))
+			continue;
+		key.name[sizeof(key.name) - 1] = '\0';
+		s = svc_find_id(st, val.svc_id);
+		if (s && host_append(s, key.name))
+			return -ENOMEM;
+	}
+	hostmaps_rebuild(st);
+	return 0;
+}
+
+static int adopt_backends(struct xlb_state *st)
+{
+	struct xlb_backend v;
+	struct svc *s;
+	struct be *b;
+
+	for (uint32_t id = 1; id < XLB_MAX_BACKENDS; id++) {
+		if (bpf_map_lookup_elem(st->m.backends, &id, &v) || v.state == XLB_BE_UNUSED)
+			continue;
+		s = svc_find_id(st, v.svc_id);
+		if (!s) {
+			be_clear(st, id); /* orphan of a half-finished delete */
+			continue;
+		}
+		b = be_append(s);
+		if (!b)
+			return -ENOMEM;
+		*b = (struct be){ .id = id, .weight = v.weight ? v.weight : 1, .state = v.state,
+				  .origin = be_origin_of_flags(v.flags),
+				  .down = v.flags & XLB_BE_F_DOWN,
+				  .stopping = v.flags & XLB_BE_F_STOPPING };
+		/* written as draining for being down or stopping, unless the
+		 * operator drained it too (an older xlbd wrote no DRAINED flag:
+		 * its down and drained backends come back active) */
+		if ((b->down || b->stopping) && b->state == XLB_BE_DRAINING &&
+		    !(v.flags & XLB_BE_F_DRAINED))
+			b->state = XLB_BE_ACTIVE;
+		b->ep.addr = v.addr;
+		b->ep.port = ntohs(v.port);
+		b->ep.family = v.family;
+		st->be_used[id] = 1;
+	}
+	return 0;
+}
+
+int xlb_state_adopt(struct xlb_state *st)
+{
+	size_t nb = 0;
+	int err;
+
+	err = adopt_services(st);
+	if (!err)
+		err = adopt_backends(st);
+	if (!err)
+		err = adopt_hosts(st);
+	if (err)
+		return err;
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		nb += st->svcs[i]->n_bes;
+		/* rebuild the table's signature (the result is the pinned table:
+		 * Maglev depends only on the backend set), so the next change
+		 * knows what is swapped in */
+		err = svc_table_sync(st, st->svcs[i]);
+		/* heals an entry lost with a crash, or a set pinned by an
+		 * xlbd that kept a reverse table per flow */
+		if (!err)
+			err = rnat_eps_sync_svc(st, st->svcs[i]);
+		if (err)
+			return err;
+	}
+	if (st->n_svcs)
+		pr_info("event=adopt services=%zu backends=%zu", st->n_svcs, nb);
+	return 0;
+}
+
+/* ---- config reconciliation ------------------------------------------------ */
+
+static bool cfg_has_backend(const struct xlb_cfg_service *cs, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < cs->n_backends; i++)
+		if (xlb_endpoint_equal(&cs->backends[i].ep, ep))
+			return true;
+	return false;
+}
+
+static const struct xlb_cfg_service *cfg_find(const struct xlb_config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (strcmp(cfg->services[i].name, name) == 0)
+			return &cfg->services[i];
+	return NULL;
+}
+
+/* Config-owned things the config no longer names go away. */
+static void remove_stale(struct xlb_state *st, const struct xlb_config *cfg)
+{
+	for (size_t i = st->n_svcs; i-- > 0;) {
+		struct svc *s = st->svcs[i];
+		const struct xlb_cfg_service *cs = cfg_find(cfg, s->name);
+
+		if (s->origin != XLB_ORIGIN_CONFIG)
+			continue;
+		if (!cs) {
+			svc_destroy(st, s);
+			continue;
+		}
+		for (size_t j = s->n_bes; j-- > 0;)
+			if (s->bes[j].origin == XLB_ORIGIN_CONFIG &&
+			    !cfg_has_backend(cs, &s->bes[j].ep))
+				be_remove(st, s, &s->bes[j]);
+	}
+}
+
+static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *spec)
+{
+	*spec = (struct xlb_svc_spec){
+		.name = cs->name,
+		.listen = cs->has_listen ? &cs->listen : NULL,
+		.hosts = (const char (*)[XLB_HOST_LEN])cs->hosts,
+		.n_hosts = cs->n_hosts,
+		.tls = cs->tls,
+		.proxy_v2 = cs->proxy_v2,
+	};
+}
+
+/* A listener or names that changed, or a service that now belongs to the
+ * config. */
+static int update_service(struct xlb_state *st, struct svc *s, const struct xlb_svc_spec *spec,
+			  struct xlb_err *err)
+{
+	int e = spec_check(st, spec, s, err);
+
+	if (e)
+		return e;
+	s->origin = XLB_ORIGIN_CONFIG;
+	return svc_apply_spec(st, s, spec) ? fail(err, -EIO, "writing service %s failed", s->name)
+					   : 0;
+}
+
+static int apply_backends(struct xlb_state *st, struct svc *s, const struct xlb_cfg_service *cs,
+			  struct xlb_err *err)
+{
+	for (size_t i = 0; i < cs->n_backends; i++) {
+		const struct xlb_cfg_backend *cb = &cs->backends[i];
+		struct be *b = be_find(s, &cb->ep);
+		int e;
+
+		if (b) {
+			b->weight = cb->weight;
+			b->origin = XLB_ORIGIN_CONFIG;
+			continue;
+		}
+		e = be_insert(st, s, &cb->ep, cb->weight, XLB_ORIGIN_CONFIG, err);
+		if (e)
+			return e;
+	}
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s failed", s->name) : 0;
+}
+
+int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
+			   struct xlb_err *err)
+{
+	int e;
+
+	remove_stale(st, cfg);
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		const struct xlb_cfg_service *cs = &cfg->services[i];
+		struct xlb_svc_spec spec;
+		struct svc *s;
+
+		spec_of_cfg(cs, &spec);
+		s = svc_find(st, cs->name);
+		if (s)
+			e = update_service(st, s, &spec, err);
+		else
+			e = svc_add(st, &spec, XLB_ORIGIN_CONFIG, err, &s); /* synced with its backends */
+		if (!e)
+			e = apply_backends(st, s, cs, err);
+		if (e)
+			return e;
+	}
+	return 0;
+}
+
+/* ---- health ------------------------------------------------------------------ */
+
+int xlb_state_backend_set_health(struct xlb_state *st, const char *svc,
+				 const struct xlb_endpoint *ep, bool up)
+{
+	struct xlb_err err;
+	struct svc *s;
+	int code = 0;
+	struct be *b = be_lookup(st, svc, ep, &s, &err, &code);
+
+	if (!b)
+		return code;
+	if (b->down == !up)
+		return 0;
+	b->down = !up;
+	return svc_sync(st, s);
+}
+
+/* ---- Docker reconciliation ----------------------------------------------------- */
+
+static void warnf(xlb_state_warn_fn warn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void warnf(xlb_state_warn_fn warn, void *arg, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (warn)
+		warn(arg, msg);
+}
+
+/* Docker's services and backends that Docker no longer has go away; so do
+ * Docker backends inside a service another origin took over. */
+static void docker_remove_stale(struct xlb_state *st, const struct xlb_config *want)
+{
+	for (size_t i = st->n_svcs; i-- > 0;) {
+		struct svc *s = st->svcs[i];
+		const struct xlb_cfg_service *ws = cfg_find(want, s->name);
+
+		if (s->origin == XLB_ORIGIN_DOCKER && !ws) {
+			svc_destroy(st, s);
+			continue;
+		}
+		for (size_t j = s->n_bes; j-- > 0;)
+			if (s->bes[j].origin == XLB_ORIGIN_DOCKER &&
+			    (s->origin != XLB_ORIGIN_DOCKER || !cfg_has_backend(ws, &s->bes[j].ep)))
+				be_remove(st, s, &s->bes[j]);
+	}
+}
+
+/* The part of ws that does not collide with what other origins hold. */
+static size_t docker_free_hosts(const struct xlb_state *st, const struct xlb_cfg_service *ws,
+				const struct svc *self, char (*out)[XLB_HOST_LEN],
+				xlb_state_warn_fn warn, void *arg)
+{
+	size_t n = 0;
+
+	for (size_t h = 0; h < ws->n_hosts; h++) {
+		const struct svc *other = host_owner(st, ws->hosts[h], ws->tls, self);
+
+		if (other) {
+			warnf(warn, arg,
+			      "service %s: host %s is already served by %s service %s; "
+			      "not routed to %s",
+			      ws->name, ws->hosts[h], origin_name(other->origin), other->name,
+			      ws->name);
+			continue;
+		}
+		memcpy(out[n++], ws->hosts[h], XLB_HOST_LEN);
+	}
+	return n;
+}
+
+static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_service *ws,
+				xlb_state_warn_fn warn, void *arg)
+{
+	char (*hosts)[XLB_HOST_LEN] = calloc(ws->n_hosts ? ws->n_hosts : 1, XLB_HOST_LEN);
+	struct svc *s = svc_find(st, ws->name);
+	char buf[XLB_EP_STRLEN];
+	struct xlb_svc_spec spec;
+	struct xlb_err err;
+	const struct svc *other;
+	int e = 0;
+
+	if (!hosts)
+		return -ENOMEM;
+	if (s && s->origin != XLB_ORIGIN_DOCKER) {
+		warnf(warn, arg, "service %s: the name belongs to a %s service; containers skipped",
+		      ws->name, origin_name(s->origin));
+		goto out;
+	}
+	spec_of_cfg(ws, &spec);
+	spec.hosts = (const char (*)[XLB_HOST_LEN])hosts;
+	spec.n_hosts = docker_free_hosts(st, ws, s, hosts, warn, arg);
+	other = spec.listen ? svc_find_listen(st, spec.listen) : NULL;
+	if (other && other != s) {
+		warnf(warn, arg, "service %s: listen %s is already used by service %s; not published",
+		      ws->name, xlb_format_endpoint(spec.listen, buf, sizeof(buf)), other->name);
+		spec.listen = NULL;
+	}
+	if (!spec.listen && !spec.n_hosts) {
+		if (s)
+			svc_destroy(st, s);
+		goto out;
+	}
+	e = s ? svc_apply_spec(st, s, &spec) : svc_add(st, &spec, XLB_ORIGIN_DOCKER, &err, &s);
+	if (e) {
+		warnf(warn, arg, "service %s: %s", ws->name, s ? "writing the maps failed" : err.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < ws->n_backends; i++) {
+		const struct xlb_cfg_backend *cb = &ws->backends[i];
+		struct be *b = be_find(s, &cb->ep);
+
+		if (!b && be_insert(st, s, &cb->ep, cb->weight, XLB_ORIGIN_DOCKER, &err)) {
+			warnf(warn, arg, "service %s: %s", ws->name, err.msg);
+			continue;
+		}
+		b = be_find(s, &cb->ep);
+		b->weight = cb->weight;
+		b->stopping = cb->draining;
+	}
+	e = svc_sync(st, s);
+out:
+	free(hosts);
+	return e;
+}
+
+int xlb_state_apply_docker(struct xlb_state *st, const struct xlb_config *want,
+			   xlb_state_warn_fn warn, void *arg)
+{
+	int err = 0;
+
+	docker_remove_stale(st, want);
+	for (size_t i = 0; i < want->n_services; i++)
+		if (docker_apply_service(st, &want->services[i], warn, arg))
+			err = -EIO;
+	return err;
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* xlbd's model of services and backends, and its mirror in the BPF maps.
+ * Every change goes through here: the model is updated, then the affected
+ * service is written to the maps (backends, a fresh Maglev table swapped
+ * in whole, metadata), and flows of removed backends are pruned. */
+#ifndef XLB_STATE_H
+#define XLB_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "lib/config.h"
+
+struct xlb_state;
+
+/* Who made a service or backend; each origin reconciles only its own. */
+enum xlb_origin {
+	XLB_ORIGIN_CONFIG = 0,	/* the config file */
+	XLB_ORIGIN_RUNTIME = 1,	/* xlbctl, through the control socket */
+	XLB_ORIGIN_DOCKER = 2,	/* Docker discovery */
+};
+
+struct xlb_state_maps {
+	int hosts;
+	int services;
+	int svc_info;
+	int backends;
+	int maglev;
+	int flows;
+	int rnat_eps;
+};
+
+/* A changing call writes a one-line reason into err on failure. */
+struct xlb_err {
+	char msg[256];
+};
+
+int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out);
+void xlb_state_free(struct xlb_state *st);
+
+/* Rebuilds the model from the pinned maps (after an xlbd restart). */
+int xlb_state_adopt(struct xlb_state *st);
+/* Makes the config's services and backends exist, and removes the ones a
+ * previous config made that this one no longer has. Services and backends
+ * added at runtime (xlbctl) are kept. */
+int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
+			   struct xlb_err *err);
+
+/* What makes a service: an L4 listener, host names for the proxy, or both. */
+struct xlb_svc_spec {
+	const char *name;
+	const struct xlb_endpoint *listen;	/* NULL: no L4 VIP */
+	const char (*hosts)[XLB_HOST_LEN];
+	size_t n_hosts;
+	bool tls;				/* hosts are routed by SNI */
+	bool proxy_v2;				/* send a PROXY v2 header */
+};
+
+int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
+			  struct xlb_err *err);
+int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err);
+int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  uint32_t weight, bool runtime, struct xlb_err *err);
+int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
+			    const struct xlb_endpoint *ep, struct xlb_err *err);
+int xlb_state_backend_del(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			  struct xlb_err *err);
+
+/* Makes Docker's view the truth for Docker-made services and backends:
+ * adds, updates and removes them. A conflict with a service that is not
+ * Docker's (same name, a host name or listener it already has) loses: the
+ * Docker service is skipped or loses that host or listener, reported
+ * through warn (one line each). Returns 0 or -EIO when the maps failed. */
+typedef void (*xlb_state_warn_fn)(void *arg, const char *msg);
+int xlb_state_apply_docker(struct xlb_state *st, const struct xlb_config *want,
+			   xlb_state_warn_fn warn, void *arg);
+
+/* A health check's verdict: a down backend leaves the Maglev table (its
+ * flows continue, as when drained) until it is up again. */
+int xlb_state_backend_set_health(struct xlb_state *st, const char *svc,
+				 const struct xlb_endpoint *ep, bool up);
+
+/* Called with a backend's id when it leaves its service for good, so the
+ * proxy can end the connections it carries. */
+typedef void (*xlb_state_be_gone_fn)(void *arg, uint32_t be_id);
+void xlb_state_on_backend_gone(struct xlb_state *st, xlb_state_be_gone_fn fn, void *arg);
+/* Called for a new backend of an L4 service before it is published, so
+ * that its link's return path is in place before its first SYN-ACK. */
+typedef void (*xlb_state_be_new_fn)(const struct xlb_endpoint *ep, void *arg);
+void xlb_state_on_backend_new(struct xlb_state *st, xlb_state_be_new_fn fn, void *arg);
+
+/* Asked for every new backend: false keeps it out of the table (down)
+ * until xlb_state_backend_set_health() says it is up. */
+typedef bool (*xlb_state_health_fn)(void *arg, const char *svc, const struct xlb_endpoint *ep);
+void xlb_state_health_probe(struct xlb_state *st, xlb_state_health_fn fn, void *arg);
+
+/* Calls fn for every backend address of every service. */
+void xlb_state_for_each_backend(const struct xlb_state *st,
+				void (*fn)(const struct xlb_endpoint *ep, void *arg), void *arg);
+
+size_t xlb_state_service_count(const struct xlb_state *st);
+
+/* The proxy's choice for one client connection. */
+struct xlb_route {
+	uint32_t svc_id;
+	uint32_t be_id;
+	struct xlb_endpoint backend;
+	bool proxy_v2;
+};
+
+/* Finds the service serving host (SNI names when tls) and, by smooth
+ * weighted round robin, its backend for a new connection (each connection
+ * stands alone, so no flow affinity is owed: an even spread is what HTTP
+ * clients expect); skip_be (nonzero) excludes one backend, for a retry.
+ * Returns 0, -ENOENT when no service has the name, -EHOSTUNREACH when it
+ * has no serving backend. */
+int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
+		    struct xlb_route *out);
+
+#endif

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "takeover.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+
+/* The old xlbd answers from its event loop: a busy one still answers
+ * within milliseconds; this bounds a wedged one. */
+#define TAKEOVER_REPLY_MS 5000
+#define REPLY_MAX (XLB_TAKEOVER_MAX * (XLB_EP_STRLEN + 16) + 64)
+
+/* ---- old side --------------------------------------------------------------- */
+
+int xlb_takeover_send(int fd, const struct xlb_handed_listener *l, size_t n)
+{
+	char text[REPLY_MAX], ep[XLB_EP_STRLEN];
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * XLB_TAKEOVER_MAX)];
+		struct cmsghdr align;
+	} ctl = {};
+	struct iovec iov;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	size_t len = 0;
+
+	if (n > XLB_TAKEOVER_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, "listener %s %s\n",
+					l[i].tls ? "tls" : "http",
+					xlb_format_endpoint(&l[i].ep, ep, sizeof(ep)));
+	len += (size_t)snprintf(text + len, sizeof(text) - len, "ok\n");
+	iov = (struct iovec){ text, len };
+	if (n) {
+		struct cmsghdr *cm;
+
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		for (size_t i = 0; i < n; i++)
+			memcpy(CMSG_DATA(cm) + i * sizeof(int), &l[i].fd, sizeof(int));
+	}
+	/* the whole answer fits a fresh unix socket's buffer: one send */
+	if (sendmsg(fd, &msg, MSG_NOSIGNAL) != (ssize_t)len)
+		return -errno ? -errno : -EIO;
+	return 0;
+}
+
+/* ---- new side --------------------------------------------------------------- */
+
+static int ctl_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+/* Reads the answer to the end, keeping every descriptor it carries. */
+static int read_answer(int fd, char *text, size_t cap, int *fds, size_t max, size_t *nfds)
+{
+	size_t len = 0;
+
+	*nfds = 0;
+	for (;;) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int) * XLB_TAKEOVER_MAX)];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec iov = { text + len, cap - 1 - len };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
+				      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t r;
+
+		if (poll(&pfd, 1, TAKEOVER_REPLY_MS) == 0)
+			return -ETIMEDOUT;
+		r = recvmsg(fd, &msg, MSG_CMSG_CLOEXEC);
+		if (r < 0)
+			return -errno;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+			size_t k;
+
+			if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+				continue;
+			k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t i = 0; i < k; i++) {
+				int got;
+
+				memcpy(&got, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+				if (*nfds < max)
+					fds[(*nfds)++] = got;
+				else
+					close(got);
+			}
+		}
+		len += (size_t)r;
+		text[len] = '\0';
+		if (r == 0 || strstr(text, "ok\n") || strstr(text, "error: ") || len == cap - 1)
+			return 0;
+	}
+}
+
+/* "listener http|tls ADDR:PORT" lines, then "ok": one per descriptor. */
+static int parse_answer(char *text, const int *fds, size_t nfds,
+			struct xlb_handed_listener *out, size_t *n)
+{
+	char *save = NULL, *line;
+	size_t i = 0;
+
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char kind[8], ep[XLB_EP_STRLEN];
+		const char *why = "invalid";
+
+		if (strcmp(line, "ok") == 0)
+			return i == nfds ? (*n = i, 0) : -EPROTO;
+		if (strncmp(line, "error: ", 7) == 0)
+			return pr_err("takeover: the running xlbd refused: %s", line + 7), -EBUSY;
+		if (i == nfds || sscanf(line, "listener %7s %63s", kind, ep) != 2 ||
+		    xlb_parse_endpoint(ep, XLB_EP_NO_PROTO, &out[i].ep, &why))
+			return -EPROTO;
+		out[i].tls = strcmp(kind, "tls") == 0;
+		out[i].fd = fds[i];
+		i++;
+	}
+	return -EPROTO;
+}
+
+int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms,
+			 struct xlb_handed_listener *out, size_t max, size_t *n)
+{
+	char text[REPLY_MAX], req[64];
+	int fds[XLB_TAKEOVER_MAX];
+	size_t nfds = 0;
+	int fd, err;
+
+	*n = 0;
+	fd = ctl_connect(ctl_path);
+	if (fd < 0)
+		return fd;
+	snprintf(req, sizeof(req), "takeover drain_ms=%u\n", drain_ms);
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+		err = -errno;
+	else
+		err = read_answer(fd, text, sizeof(text), fds,
+				  max < XLB_TAKEOVER_MAX ? max : XLB_TAKEOVER_MAX, &nfds);
+	close(fd);
+	if (!err)
+		err = parse_answer(text, fds, nfds, out, n);
+	if (err) {
+		close_fds(fds, nfds);
+		*n = 0;
+		if (err != -EBUSY)
+			pr_err("takeover: %s: %s", ctl_path,
+			       err == -EPROTO ? "malformed answer" : strerror(-err));
+	}
+	return err;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Restart without refusing a connection: a new xlbd started with
+ * --takeover asks the running one, over the control socket, for its proxy
+ * listeners. The old one gives up its control socket and metrics port,
+ * sends the listening sockets (SCM_RIGHTS), stops accepting and exits once
+ * the connections it holds have finished. The listening sockets never
+ * close, so connection attempts during the restart wait in their accept
+ * queues instead of being refused. */
+#ifndef XLB_TAKEOVER_H
+#define XLB_TAKEOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+
+#define XLB_TAKEOVER_MAX 32
+#define XLB_DRAIN_TIMEOUT_MS 30000
+
+struct xlb_handed_listener {
+	struct xlb_endpoint ep;
+	bool tls;
+	int fd;
+};
+
+/* New side: asks the xlbd at ctl_path for its listeners and tells it to
+ * finish its connections within drain_ms. Returns 0 with *n listeners
+ * (fds close-on-exec, owned by the caller), -ECONNREFUSED or -ENOENT when
+ * no xlbd answers there, or another -errno (logged). */
+int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms,
+			 struct xlb_handed_listener *out, size_t max, size_t *n);
+
+/* Old side: sends the listeners on the requesting client's socket, one
+ * line each, then "ok". Returns 0 or -errno. */
+int xlb_takeover_send(int fd, const struct xlb_handed_listener *l, size_t n);
+
+#endif
