@@ -4,6 +4,7 @@
 #
 # usage: [ASAN_BUILD=DIR] [FUZZ_BUILD=DIR] tests/run.sh BUILD_DIR
 #   ASAN_BUILD/unit/test_*   cmocka unit tests, ASan+UBSan (CMOCKA_MESSAGE_OUTPUT=TAP)
+#   tests/layout.sh          what each source folder includes and each program links
 #   BUILD_DIR/bpf_test       BPF packet tests, via tests/bpf/run.sh
 #   BUILD_DIR/xdp_fuzz       XDP fuzz loop (bounded), via tests/bpf/run.sh
 #   FUZZ_BUILD/fuzz/fuzz_*   libFuzzer targets, a quick run each
@@ -105,6 +106,7 @@ main() {
 		[[ -x $t && -f $t ]] || continue
 		CMOCKA_MESSAGE_OUTPUT=TAP run_suite "unit $(basename "$t")" "$t"
 	done
+	run_suite "layout" tests/layout.sh "$BUILD" "$FUZZ_BUILD"
 	if [[ -x $BUILD/bpf_test && -x tests/bpf/run.sh ]]; then
 		run_suite "bpf" tests/bpf/run.sh "$BUILD/bpf_test"
 	fi
