@@ -171,13 +171,15 @@ static __noinline int trace_emit(const struct xlb_trace_cfg *cfg, const struct x
 /* After the verdict, which it never changes. Off, this is all tracing
  * costs a packet (with the stores into run): one array lookup, which the
  * verifier inlines, and a branch. ifindex is where the packet arrived. */
-static __always_inline void trace_run(const struct xlb_run *run, const __u32 *ifindex, __u8 prog)
+static __always_inline int trace_run(const struct xlb_run *run, int verdict, const __u32 *ifindex,
+				     __u8 prog)
 {
 	__u32 zero = 0;
 	struct xlb_trace_cfg *cfg = bpf_map_lookup_elem(&xlb_trace_cfg, &zero);
 
 	if (cfg && cfg->enabled)
 		trace_emit(cfg, run, *ifindex, prog);
+	return verdict;
 }
 
 static __always_inline struct xlb_backend *backend_get(__u32 id)
@@ -600,12 +602,9 @@ int xlb_ingress(struct xdp_md *ctx)
 {
 	struct xlb_run run;
 	struct xlb_pkt p;
-	int verdict;
 
 	run_init(&run, &p);
-	verdict = ingress_decide(ctx, &run);
-	trace_run(&run, &ctx->ingress_ifindex, XLB_TRACE_XDP);
-	return verdict;
+	return trace_run(&run, ingress_decide(ctx, &run), &ctx->ingress_ifindex, XLB_TRACE_XDP);
 }
 
 SEC("xdp")
@@ -848,12 +847,9 @@ int xlb_return(struct __sk_buff *skb)
 {
 	struct xlb_run run;
 	struct xlb_pkt p;
-	int verdict;
 
 	run_init(&run, &p);
-	verdict = return_decide(skb, &run);
-	trace_run(&run, &skb->ingress_ifindex, XLB_TRACE_TC);
-	return verdict;
+	return trace_run(&run, return_decide(skb, &run), &skb->ingress_ifindex, XLB_TRACE_TC);
 }
 
 /* ---- proxy sockmap path (sk_skb) -------------------------------------------- */

@@ -501,20 +501,24 @@ static int finish_check(struct cfg_parser *p)
 	return fail_at(p, at ? at : m->check_line, "%s: check: %s", p->label, why);
 }
 
+/* A service section's keys, but for the check_* options. */
+static const struct {
+	const char *name;
+	int (*set)(struct cfg_parser *p, const char *value);
+} service_keys[] = {
+	{ "listen", svc_listen },
+	{ "host", svc_host },
+	{ "proto", svc_proto },
+	{ "backend", svc_backend },
+	{ "proxy_protocol", svc_proxy_protocol },
+	{ "check", svc_check },
+};
+
 static int service_key(struct cfg_parser *p, const char *name, const char *value)
 {
-	if (strcmp(name, "listen") == 0)
-		return svc_listen(p, value);
-	if (strcmp(name, "host") == 0)
-		return svc_host(p, value);
-	if (strcmp(name, "proto") == 0)
-		return svc_proto(p, value);
-	if (strcmp(name, "backend") == 0)
-		return svc_backend(p, value);
-	if (strcmp(name, "proxy_protocol") == 0)
-		return svc_proxy_protocol(p, value);
-	if (strcmp(name, "check") == 0)
-		return svc_check(p, value);
+	for (size_t i = 0; i < sizeof(service_keys) / sizeof(service_keys[0]); i++)
+		if (strcmp(name, service_keys[i].name) == 0)
+			return service_keys[i].set(p, value);
 	if (strncmp(name, CHECK_PREFIX, strlen(CHECK_PREFIX)) == 0)
 		return svc_check_option(p, name, value);
 	return fail(p, "%s: unknown key '%s'", p->label, name);

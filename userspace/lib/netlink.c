@@ -67,6 +67,39 @@ static void *nl_request_start(char *buf, uint16_t type, size_t hdr_len, struct n
 	return mnl_nlmsg_put_extra_header(*nlh, hdr_len);
 }
 
+/* The u32 attribute of one type in an answer, read into an int. */
+struct u32_attr_query {
+	unsigned int hdr_len;	/* the answer's family header */
+	uint16_t type;
+	int *value;
+};
+
+static int u32_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct u32_attr_query *q = data;
+
+	if (mnl_attr_get_type(attr) == q->type && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+		*q->value = (int)mnl_attr_get_u32(attr);
+	return MNL_CB_OK;
+}
+
+static int u32_attr_msg_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct u32_attr_query *q = data;
+
+	return mnl_attr_parse(nlh, q->hdr_len, u32_attr_cb, data);
+}
+
+/* Sends req and reads the u32 attribute type of its answer, whose family
+ * header is hdr_len bytes, into *value; an answer without one leaves
+ * *value as it was. */
+static int nl_request_u32(struct nlmsghdr *req, size_t hdr_len, uint16_t type, int *value)
+{
+	struct u32_attr_query q = { .hdr_len = (unsigned int)hdr_len, .type = type, .value = value };
+
+	return nl_request(req, u32_attr_msg_cb, &q);
+}
+
 struct addr_query {
 	int ifindex;
 	uint8_t family;
@@ -119,20 +152,6 @@ int xlb_nl_link_addr(int ifindex, uint8_t family, struct xlb_addr *addr)
 	return 0;
 }
 
-static int route_attr_cb(const struct nlattr *attr, void *data)
-{
-	int *oif = data;
-
-	if (mnl_attr_get_type(attr) == RTA_OIF && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-		*oif = (int)mnl_attr_get_u32(attr);
-	return MNL_CB_OK;
-}
-
-static int route_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr_cb, data);
-}
-
 int xlb_nl_route_oif(uint8_t family, const struct xlb_addr *dst, int *oif)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -144,7 +163,7 @@ int xlb_nl_route_oif(uint8_t family, const struct xlb_addr *dst, int *oif)
 	rtm->rtm_dst_len = family == AF_INET ? 32 : 128;
 	mnl_attr_put(nlh, RTA_DST, family == AF_INET ? 4 : 16, dst);
 	*oif = 0;
-	err = nl_request(nlh, route_cb, oif);
+	err = nl_request_u32(nlh, sizeof(*rtm), RTA_OIF, oif);
 	if (err)
 		return err;
 	return *oif > 0 ? 0 : -ENETUNREACH;
@@ -207,20 +226,6 @@ int xlb_nl_link_info(int ifindex, struct xlb_link_info *info)
 	return nl_request(nlh, link_cb, info);
 }
 
-static int nsid_attr_cb(const struct nlattr *attr, void *data)
-{
-	int *nsid = data;
-
-	if (mnl_attr_get_type(attr) == NETNSA_NSID && mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-		*nsid = (int)mnl_attr_get_u32(attr);
-	return MNL_CB_OK;
-}
-
-static int nsid_cb(const struct nlmsghdr *nlh, void *data)
-{
-	return mnl_attr_parse(nlh, sizeof(struct rtgenmsg), nsid_attr_cb, data);
-}
-
 int xlb_nl_netnsid_of_fd(int nsfd, int *nsid)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -230,7 +235,7 @@ int xlb_nl_netnsid_of_fd(int nsfd, int *nsid)
 	g->rtgen_family = AF_UNSPEC;
 	mnl_attr_put_u32(nlh, NETNSA_FD, (uint32_t)nsfd);
 	*nsid = -1;
-	return nl_request(nlh, nsid_cb, nsid);
+	return nl_request_u32(nlh, sizeof(*g), NETNSA_NSID, nsid);
 }
 
 /* ---- neighbours and the bridge FDB -------------------------------------- */
