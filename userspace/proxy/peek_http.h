@@ -2,7 +2,9 @@
 /* The HTTP/1.x request head peeker: which host a new proxied connection is
  * for. It reads bytes taken with MSG_PEEK, so it is called again with more
  * bytes until it decides; it keeps no state between calls and never
- * allocates, since it runs on untrusted input for every connection. */
+ * allocates, since it runs on untrusted input for every connection. It is
+ * the request head parser of http1.h, so the peeked head and the heads the
+ * proxy parses later obey the same rules. */
 #ifndef XLB_PEEK_HTTP_H
 #define XLB_PEEK_HTTP_H
 
@@ -37,6 +39,9 @@ enum xlb_peek {
  *        "two Transfer-Encoding headers", "bad Transfer-Encoding",
  *        "Transfer-Encoding in HTTP/1.0",
  *        "Content-Length with Transfer-Encoding".
+ * A request-target must have one of the forms of RFC 9112 3.2 (origin,
+ * absolute, "*", and for CONNECT only and always "host:port") and no '#';
+ * else it is a "bad request line".
  * The checks reject the shapes that make two parsers disagree on where a
  * request ends (request smuggling), even though the proxy peeks only the
  * first head: the backend must read the same request the proxy routed.
