@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The Prometheus text: escaping, families (HELP and TYPE once, their
- * samples together), per-CPU sums, and the series a scrape must show. */
+ * samples together), and the series a scrape must show. The per-CPU sums
+ * it reads are lib/percpu's (test_percpu.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -110,19 +111,6 @@ static void test_sample_shapes(void **state)
 	assert_string_equal(b.p, "x 0\ny{service=\"a\\\"b\",backend=\"[::1]:80\"} "
 				 "18446744073709551615\n");
 	xlb_mbuf_free(&b);
-}
-
-static void test_percpu_sum(void **state)
-{
-	/* 3 CPUs x { packets, bytes, new_flows } */
-	const uint64_t percpu[] = { 1, 100, 1, 2, 200, 0, 4, 400, 3 };
-	uint64_t sum[3] = { 99, 99, 99 };
-
-	(void)state;
-	xlb_metrics_sum_percpu(percpu, 3, 3, sum);
-	assert_int_equal(sum[0], 7);
-	assert_int_equal(sum[1], 700);
-	assert_int_equal(sum[2], 4);
 }
 
 /* The metric name of a sample line: up to '{' or ' '. */
@@ -347,7 +335,6 @@ int main(void)
 		cmocka_unit_test(test_escape_label_value),
 		cmocka_unit_test(test_help_escapes_backslash_and_newline_only),
 		cmocka_unit_test(test_sample_shapes),
-		cmocka_unit_test(test_percpu_sum),
 		cmocka_unit_test(test_families_are_whole_and_typed),
 		cmocka_unit_test(test_service_and_backend_series),
 		cmocka_unit_test(test_backend_states),

@@ -223,7 +223,7 @@ static int parse_weight(const char *what, const char *s, unsigned long *weight)
 }
 
 /* xlbd's limits on one request line (CTL_MAX_WORDS, and CTL_LINE_MAX
- * less the newline and the NUL, in userspace/control.c): xlbd refuses a
+ * less the newline and the NUL, in userspace/xlbd/control.c): xlbd refuses a
  * longer request, so xlbctl says why before sending it. */
 #define CTL_REQUEST_MAX_WORDS 24
 #define CTL_REQUEST_MAX_LEN 510

@@ -64,8 +64,6 @@ static int print_be_stats_table(const struct state *st)
 	return print_table(cols, 5, st->n_bes, fill_be_stats_row, (void *)st);
 }
 
-#define REASON_WORDS (sizeof(struct xlb_reason_count) / sizeof(__u64))
-
 /* Fills counts[XLB_R_MAX]; reasons beyond the map's size read as zero. */
 static int load_reasons(const struct ctl *ctl, struct xlb_reason_count *counts)
 {
@@ -76,7 +74,7 @@ static int load_reasons(const struct ctl *ctl, struct xlb_reason_count *counts)
 	if (rc)
 		return rc;
 	for (__u32 r = 0; !rc && r < XLB_R_MAX && r < m.max_entries; r++)
-		rc = sum_percpu(ctl, &m, r, (__u64 *)&counts[r], REASON_WORDS);
+		rc = sum_percpu(ctl, &m, r, &counts[r], sizeof(counts[r]));
 	close_map(&m);
 	return rc;
 }
@@ -101,19 +99,29 @@ static int print_reasons_table(const struct xlb_reason_count *counts)
 	return print_table(cols, 3, XLB_R_MAX, fill_reason_row, (void *)counts);
 }
 
-static json_t *svc_stats_json(const struct state *st)
+/* Adds the counters of service id, out of ctx, to its object. */
+typedef void (*jset_svc_fn)(json_t *o, const void *ctx, __u32 id);
+
+/* The services' view of a set of counters, XDP's or the proxy's: an
+ * array of { "name": ..., counters } for the service ids given. */
+static json_t *per_service_json(const struct state *st, const __u32 *ids, size_t n,
+				jset_svc_fn jset_c, const void *ctx)
 {
 	json_t *arr = json_array();
 
-	for (size_t i = 0; i < st->n_svcs; i++) {
-		__u32 id = st->svc_ids[i];
+	for (size_t i = 0; i < n; i++) {
 		json_t *o = json_object();
 
-		jset(o, "name", json_string(st->svc[id].name));
-		jset_counters(o, &st->svc_c[id]);
+		jset(o, "name", json_string(st->svc[ids[i]].name));
+		jset_c(o, ctx, ids[i]);
 		jpush(arr, o);
 	}
 	return arr;
+}
+
+static void jset_svc_counters(json_t *o, const void *st, __u32 id)
+{
+	jset_counters(o, &((const struct state *)st)->svc_c[id]);
 }
 
 static json_t *be_stats_json(const struct state *st)
@@ -149,7 +157,7 @@ static json_t *reasons_json(const struct xlb_reason_count *counts)
 	return obj;
 }
 
-/* ---- proxy stats ---------------------------------------------------------- */
+/* ---- proxy stats ------------------------------------------------------------ */
 
 /* The proxy's counters in struct order, with their table header and JSON
  * key, so the listener and service views cannot drift apart. */
@@ -242,9 +250,6 @@ static int load_listeners(const struct ctl *ctl, struct proxy_stats *p)
 	return 0;
 }
 
-/* Reads the proxy counters of the services in st, keeping those with any
- * nonzero counter. xlbd writes this map, so reading each slot once gives
- * a consistent snapshot of that slot. */
 /* Listener slots in use; 0 for a pin dir from before the proxy. */
 int count_listeners(const struct ctl *ctl, size_t *n)
 {
@@ -257,6 +262,10 @@ int count_listeners(const struct ctl *ctl, size_t *n)
 		complain(CTL_FAIL, "out of memory");
 	return rc == -ENOENT ? 0 : rc;
 }
+
+/* Reads the proxy counters of the services in st, keeping those with any
+ * nonzero counter. xlbd writes this map, so reading each slot once gives
+ * a consistent snapshot of that slot. */
 static int load_proxy_svc_stats(const struct ctl *ctl, const struct state *st,
 				struct proxy_stats *p)
 {
@@ -392,19 +401,9 @@ static json_t *listeners_json(const struct proxy_stats *p)
 	return arr;
 }
 
-static json_t *proxy_svc_json(const struct state *st, const struct proxy_stats *p)
+static void jset_proxy_svc_counters(json_t *o, const void *p, __u32 id)
 {
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < p->n_svcs; i++) {
-		__u32 id = p->svc_ids[i];
-		json_t *o = json_object();
-
-		jset(o, "name", json_string(st->svc[id].name));
-		jset_proxy_counters(o, &p->svc[id]);
-		jpush(arr, o);
-	}
-	return arr;
+	jset_proxy_counters(o, &((const struct proxy_stats *)p)->svc[id]);
 }
 
 /* ---- stats ------------------------------------------------------------------ */
@@ -434,15 +433,17 @@ static json_t *stats_json(const struct state *st, const struct xlb_reason_count 
 {
 	json_t *root = json_object();
 
-	jset(root, "services", svc_stats_json(st));
+	jset(root, "services",
+	     per_service_json(st, st->svc_ids, st->n_svcs, jset_svc_counters, st));
 	jset(root, "backends", be_stats_json(st));
 	jset(root, "reasons", reasons_json(counts));
 	jset(root, "listeners", listeners_json(p));
-	jset(root, "proxy_services", proxy_svc_json(st, p));
+	jset(root, "proxy_services",
+	     per_service_json(st, p->svc_ids, p->n_svcs, jset_proxy_svc_counters, p));
 	return root;
 }
 
-/* ---- stats --watch: rates between two samples ------------------------------ */
+/* ---- stats --watch: rates between two samples ------------------------------- */
 
 struct sample {
 	struct state st;
@@ -678,11 +679,7 @@ static int stats_watch(struct ctl *ctl, double interval, long count)
 		cur ^= 1;
 		rate_view_init(&v, &smp[cur], &smp[cur ^ 1]);
 		if (ctl->json) {
-			json_t *o = rates_json(&v);
-
-			json_dumpf(o, stdout, JSON_COMPACT);
-			putchar('\n');
-			json_decref(o);
+			emit_json_line(rates_json(&v));
 		} else {
 			if (tty)
 				fputs("\033[H\033[2J", stdout);

@@ -67,17 +67,11 @@ static int cmp_iface(const void *a, const void *b)
 
 static int load_ifaces(const struct ctl *ctl, struct iface_list *l)
 {
-	struct ctl_map m;
-	int rc = open_map(ctl, "xlb_ifaces", sizeof(__u32), sizeof(struct xlb_iface), &m);
+	int rc = walk_map(ctl, "xlb_ifaces", sizeof(__u32), sizeof(struct xlb_iface), false,
+			  collect_iface, l);
 
-	if (rc)
-		return rc;
-	rc = walk_keys(&m, collect_iface, l);
-	if (rc)
-		complain(CTL_FAIL, "cannot read map xlb_ifaces: %s", strerror(-rc));
-	else if (l->n)
+	if (!rc && l->n)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_iface);
-	close_map(&m);
 	return rc;
 }
 

@@ -16,6 +16,14 @@
 #include "xlbctl.h"
 #include "xlb/map_types.h"
 
+/* Who made a service or backend: the control socket (runtime), Docker,
+ * or the config. */
+static void jset_origin(json_t *o, bool runtime, bool docker)
+{
+	jset(o, "runtime", json_boolean(runtime));
+	jset(o, "origin", json_string(runtime ? "runtime" : docker ? "docker" : "config"));
+}
+
 /* ---- services --------------------------------------------------------------- */
 
 static int collect_host(const struct ctl_map *m, const void *key, void *ctx)
@@ -50,19 +58,14 @@ static int cmp_hosts(const void *a, const void *b)
  * dir from before host routing has no such map: no service has hosts. */
 static int load_hosts(const struct ctl *ctl, struct state *st)
 {
-	struct ctl_map m;
-	int rc = open_map_opt(ctl, "xlb_hosts", sizeof(struct xlb_host_key),
-			      sizeof(struct xlb_host_val), true, &m);
+	int rc = walk_map(ctl, "xlb_hosts", sizeof(struct xlb_host_key),
+			  sizeof(struct xlb_host_val), true, collect_host, st);
 
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
-	rc = walk_keys(&m, collect_host, st);
-	if (rc)
-		complain(CTL_FAIL, "cannot read map xlb_hosts: %s", strerror(-rc));
-	else if (st->n_hosts)
+	if (st->n_hosts)
 		qsort(st->hosts, st->n_hosts, sizeof(*st->hosts), cmp_hosts);
-	close_map(&m);
-	return rc;
+	return 0;
 }
 
 /* The run of service svc_id's host names: sets *first, returns the count. */
@@ -146,18 +149,6 @@ static void fill_service_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	cell_hosts(cells[7], st, id);
 }
 
-static int print_services_table(const struct state *st)
-{
-	static const struct xlb_table_col cols[] = {
-		{ "NAME", XLB_ALIGN_LEFT },	 { "LISTEN", XLB_ALIGN_LEFT },
-		{ "BACKENDS", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
-		{ "BYTES", XLB_ALIGN_RIGHT },	 { "FLOWS", XLB_ALIGN_RIGHT },
-		{ "PROTO", XLB_ALIGN_LEFT },	 { "HOSTS", XLB_ALIGN_LEFT },
-	};
-
-	return print_table(cols, 8, st->n_svcs, fill_service_row, (void *)st);
-}
-
 static json_t *hosts_json(const struct state *st, __u32 svc_id)
 {
 	size_t first, n = hosts_of(st, svc_id, &first);
@@ -178,47 +169,20 @@ static json_t *service_json(const struct state *st, __u32 id)
 	jset(o, "id", jint(id));
 	jset(o, "listen", jstr_or_null(format_listen(info, ep, sizeof(ep))));
 	jset(o, "backends", jint(info->backends));
-	jset(o, "runtime", json_boolean(info->flags & XLB_SVC_F_RUNTIME));
-	jset(o, "origin", json_string(info->flags & XLB_SVC_F_RUNTIME  ? "runtime"
-				      : info->flags & XLB_SVC_F_DOCKER ? "docker"
-								       : "config"));
+	jset_origin(o, info->flags & XLB_SVC_F_RUNTIME, info->flags & XLB_SVC_F_DOCKER);
 	jset(o, "hosts", hosts_json(st, id));
 	jset(o, "proto", jstr_or_null(host_proto(st, id)));
 	jset_counters(o, &st->svc_c[id]);
 	return o;
 }
 
-static json_t *services_json(const struct state *st)
+/* Prints its own errors. */
+static int load_services(const struct ctl *ctl, const struct sub_args *a, struct state *st)
 {
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < st->n_svcs; i++)
-		jpush(arr, service_json(st, st->svc_ids[i]));
-	return arr;
-}
-
-int cmd_services(struct ctl *ctl, int argc, char **argv)
-{
-	struct sub_args a;
-	struct state st;
-	int rc = parse_sub_args(ctl, "services", argc, argv, SUB_JSON, 0, 0, &a);
-
-	if (rc || (rc = require_pins(ctl)))
-		return rc;
-	if (load_state(ctl, &st) || load_state_counters(ctl, &st) || load_hosts(ctl, &st)) {
-		state_free(&st);
+	(void)a;
+	if (load_state(ctl, st) || load_state_counters(ctl, st) || load_hosts(ctl, st))
 		return CTL_FAIL;
-	}
-	if (ctl->json) {
-		json_t *root = json_object();
-
-		jset(root, "services", services_json(&st));
-		rc = emit_json(root);
-	} else {
-		rc = print_services_table(&st);
-	}
-	state_free(&st);
-	return rc;
+	return CTL_OK;
 }
 
 /* ---- backends --------------------------------------------------------------- */
@@ -263,18 +227,6 @@ static void fill_backend_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	cells_counters(cells + 5, &st->be_c[id]);
 }
 
-static int print_backends_table(const struct state *st)
-{
-	static const struct xlb_table_col cols[] = {
-		{ "SERVICE", XLB_ALIGN_LEFT }, { "ID", XLB_ALIGN_RIGHT },
-		{ "ADDRESS", XLB_ALIGN_LEFT }, { "STATE", XLB_ALIGN_LEFT },
-		{ "WEIGHT", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
-		{ "BYTES", XLB_ALIGN_RIGHT },  { "FLOWS", XLB_ALIGN_RIGHT },
-	};
-
-	return print_table(cols, 8, st->n_bes, fill_backend_row, (void *)st);
-}
-
 static json_t *backend_json(const struct state *st, __u32 id)
 {
 	const struct xlb_backend *be = &st->be[id];
@@ -286,27 +238,16 @@ static json_t *backend_json(const struct state *st, __u32 id)
 	jset(o, "address", json_string(format_backend(be, ep, sizeof(ep))));
 	jset(o, "state", json_string(backend_state_name(be)));
 	jset(o, "weight", jint(be->weight));
-	jset(o, "runtime", json_boolean(be->flags & XLB_BE_F_RUNTIME));
-	jset(o, "origin", json_string(be->flags & XLB_BE_F_RUNTIME  ? "runtime"
-				      : be->flags & XLB_BE_F_DOCKER ? "docker"
-								    : "config"));
+	jset_origin(o, be->flags & XLB_BE_F_RUNTIME, be->flags & XLB_BE_F_DOCKER);
 	jset_counters(o, &st->be_c[id]);
 	return o;
 }
 
-static json_t *backends_json(const struct state *st)
+/* Loads the state with counters, keeping only the backends of the
+ * service named in the arguments, if any. Prints its own errors. */
+static int load_backends(const struct ctl *ctl, const struct sub_args *a, struct state *st)
 {
-	json_t *arr = json_array();
-
-	for (size_t i = 0; i < st->n_bes; i++)
-		jpush(arr, backend_json(st, st->be_ids[i]));
-	return arr;
-}
-
-/* Loads the state with counters, keeping only `service`'s backends when
- * one is named. Prints its own errors. */
-static int load_backends(const struct ctl *ctl, const char *service, struct state *st)
-{
+	const char *service = a->npos ? a->pos[0] : NULL;
 	__u32 svc_id;
 
 	if (load_state(ctl, st))
@@ -318,25 +259,78 @@ static int load_backends(const struct ctl *ctl, const char *service, struct stat
 	return load_state_counters(ctl, st) ? CTL_FAIL : CTL_OK;
 }
 
-int cmd_backends(struct ctl *ctl, int argc, char **argv)
+/* ---- services and backends: the commands ------------------------------------ */
+
+/* A command that lists the state: what it loads, and then a table, or
+ * with --json an object whose one member holds an element per id. */
+struct listing {
+	const char *name;	/* the command, and the JSON member */
+	int max_pos;		/* backends [SERVICE] */
+	int (*load)(const struct ctl *ctl, const struct sub_args *a, struct state *st);
+	bool backends;		/* rows are st->be_ids, not st->svc_ids */
+	const struct xlb_table_col *cols;
+	xlb_table_row_fn fill_row;
+	json_t *(*element)(const struct state *st, __u32 id);
+};
+
+#define LISTING_COLS 8
+
+/* PROTO and HOSTS come last: see fill_service_row. */
+static const struct xlb_table_col service_cols[LISTING_COLS] = {
+	{ "NAME", XLB_ALIGN_LEFT }, { "LISTEN", XLB_ALIGN_LEFT }, { "BACKENDS", XLB_ALIGN_RIGHT },
+	{ "PACKETS", XLB_ALIGN_RIGHT }, { "BYTES", XLB_ALIGN_RIGHT }, { "FLOWS", XLB_ALIGN_RIGHT },
+	{ "PROTO", XLB_ALIGN_LEFT }, { "HOSTS", XLB_ALIGN_LEFT },
+};
+static const struct xlb_table_col backend_cols[LISTING_COLS] = {
+	{ "SERVICE", XLB_ALIGN_LEFT }, { "ID", XLB_ALIGN_RIGHT }, { "ADDRESS", XLB_ALIGN_LEFT },
+	{ "STATE", XLB_ALIGN_LEFT }, { "WEIGHT", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
+	{ "BYTES", XLB_ALIGN_RIGHT }, { "FLOWS", XLB_ALIGN_RIGHT },
+};
+
+static const struct listing services = { "services", 0, load_services, false, service_cols,
+					 fill_service_row, service_json };
+static const struct listing backends = { "backends", 1, load_backends, true, backend_cols,
+					 fill_backend_row, backend_json };
+
+static int show_listing(const struct ctl *ctl, const struct listing *l, const struct state *st)
 {
+	const __u32 *ids = l->backends ? st->be_ids : st->svc_ids;
+	size_t n = l->backends ? st->n_bes : st->n_svcs;
+	json_t *root, *arr;
+
+	if (!ctl->json)
+		return print_table(l->cols, LISTING_COLS, n, l->fill_row, (void *)st);
+	root = json_object();
+	arr = json_array();
+	for (size_t i = 0; i < n; i++)
+		jpush(arr, l->element(st, ids[i]));
+	jset(root, l->name, arr);
+	return emit_json(root);
+}
+
+static int run_listing(struct ctl *ctl, const struct listing *l, int argc, char **argv)
+{
+	struct state st = { 0 };
 	struct sub_args a;
-	struct state st;
-	int rc = parse_sub_args(ctl, "backends", argc, argv, SUB_JSON, 0, 1, &a);
+	int rc = parse_sub_args(ctl, l->name, argc, argv, SUB_JSON, 0, l->max_pos, &a);
 
 	if (rc || (rc = require_pins(ctl)))
 		return rc;
-	rc = load_backends(ctl, a.npos ? a.pos[0] : NULL, &st);
-	if (!rc && ctl->json) {
-		json_t *root = json_object();
-
-		jset(root, "backends", backends_json(&st));
-		rc = emit_json(root);
-	} else if (!rc) {
-		rc = print_backends_table(&st);
-	}
+	rc = l->load(ctl, &a, &st);
+	if (!rc)
+		rc = show_listing(ctl, l, &st);
 	state_free(&st);
 	return rc;
+}
+
+int cmd_services(struct ctl *ctl, int argc, char **argv)
+{
+	return run_listing(ctl, &services, argc, argv);
+}
+
+int cmd_backends(struct ctl *ctl, int argc, char **argv)
+{
+	return run_listing(ctl, &backends, argc, argv);
 }
 
 /* ---- flows ------------------------------------------------------------------ */
@@ -481,16 +475,8 @@ static int parse_flow_filter(const struct state *st, const struct sub_args *a,
 
 int walk_flows(const struct ctl *ctl, key_visit_fn visit, void *ctx)
 {
-	struct ctl_map m;
-	int rc = open_map(ctl, "xlb_flows", sizeof(struct xlb_flow_key), sizeof(struct xlb_flow), &m);
-
-	if (rc)
-		return rc;
-	rc = walk_keys(&m, visit, ctx);
-	if (rc)
-		complain(CTL_FAIL, "cannot read map xlb_flows: %s", strerror(-rc));
-	close_map(&m);
-	return rc;
+	return walk_map(ctl, "xlb_flows", sizeof(struct xlb_flow_key), sizeof(struct xlb_flow),
+			false, visit, ctx);
 }
 
 /* Service, then client (family, address, port): hash order would make

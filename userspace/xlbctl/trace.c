@@ -22,7 +22,7 @@
 #include "xlb/map_types.h"
 #include "xlb/reason_names.h"
 
-/* ---- trace ------------------------------------------------------------------- */
+/* ---- trace ------------------------------------------------------------------ */
 
 /* The poll loop wakes at least this often to see --duration and signals. */
 #define TRACE_POLL_MS 200
@@ -220,12 +220,10 @@ static int trace_switch_off(struct trace *t)
 		  : CTL_OK;
 }
 
-#define TRACE_STATS_WORDS (sizeof(struct xlb_trace_stats) / sizeof(__u64))
-
 int trace_stats_read(const struct ctl *ctl, const struct ctl_map *m,
 		     struct xlb_trace_stats *s)
 {
-	return sum_percpu(ctl, m, 0, (__u64 *)s, TRACE_STATS_WORDS);
+	return sum_percpu(ctl, m, 0, s, sizeof(*s));
 }
 
 static bool trace_done(const struct trace *t)
@@ -381,15 +379,28 @@ static void trace_print_text(const struct xlb_trace_event *ev, const struct trac
 	printf(" len=%u%s\n", ev->len, ev->flags & XLB_TRACE_EV_NEW_FLOW ? " new_flow" : "");
 }
 
+/* The packet's addresses, before the rewrite or after it; null when not IP. */
+static void jset_tuple(json_t *o, const char *src, const char *dst)
+{
+	jset(o, "src", jstr_or_null(src));
+	jset(o, "dst", jstr_or_null(dst));
+}
+
+static json_t *trace_after_json(const struct trace_view *v)
+{
+	json_t *after;
+
+	if (!v->nat_src)
+		return json_null();
+	after = json_object();
+	jset_tuple(after, v->nat_src, v->nat_dst);
+	return after;
+}
+
 static void trace_print_json(const struct xlb_trace_event *ev, const struct trace_view *v)
 {
-	json_t *o = json_object(), *after = json_null();
+	json_t *o = json_object();
 
-	if (v->nat_src) {
-		after = json_object();
-		jset(after, "src", json_string(v->nat_src));
-		jset(after, "dst", json_string(v->nat_dst));
-	}
 	jset(o, "time", json_string(v->when));
 	jset(o, "iface", json_string(v->iface));
 	jset(o, "ifindex", jint(ev->ifindex));
@@ -398,14 +409,11 @@ static void trace_print_json(const struct xlb_trace_event *ev, const struct trac
 	jset(o, "service", jstr_or_null(v->service));
 	jset(o, "backend", jstr_or_null(v->backend));
 	jset(o, "proto", jstr_or_null(v->proto));
-	jset(o, "src", jstr_or_null(v->src));
-	jset(o, "dst", jstr_or_null(v->dst));
-	jset(o, "after", after);
+	jset_tuple(o, v->src, v->dst);
+	jset(o, "after", trace_after_json(v));
 	jset(o, "len", jint(ev->len));
 	jset(o, "new_flow", json_boolean(ev->flags & XLB_TRACE_EV_NEW_FLOW));
-	json_dumpf(o, stdout, JSON_COMPACT);
-	putchar('\n');
-	json_decref(o);
+	emit_json_line(o);
 }
 
 static int trace_on_event(void *ctx, void *data, size_t size)

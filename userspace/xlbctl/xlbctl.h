@@ -2,8 +2,12 @@
 /* What xlbctl's modules share: the command context, the subcommand
  * arguments, a pinned map, the state snapshot (services and backends),
  * the control socket's reply, and the functions one module lends another.
- * The core (xlbctl.c) holds arguments, pinned maps, the state, formatting,
- * JSON and main; xlbctl_*.c hold the commands. */
+ *   main.c     main, the usage, global and subcommand arguments
+ *   maps.c     pinned maps: open and check, read arrays, per-CPU sums, walks
+ *   state.c    the state snapshot, and collecting and ordering map entries
+ *   output.c   the error line, endpoints, table cells and tables, JSON
+ *   clock.c    seconds, for intervals
+ *   tables.c, stats.c, control.c, trace.c, status.c: the commands */
 #ifndef XLB_XLBCTL_H
 #define XLB_XLBCTL_H
 
@@ -100,25 +104,28 @@ struct reply {
 	size_t len;
 };
 
-/* xlbctl.c: errors, usage, subcommand arguments */
-int __attribute__((format(printf, 2, 3))) complain(int code, const char *fmt, ...);
+/* main.c: usage, subcommand arguments */
 void print_usage(FILE *out);
 int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **argv, unsigned allowed,
 		   int min_pos, int max_pos, struct sub_args *a);
+/* --count N of cmd: CTL_OK, or CTL_USAGE with one error line. */
+int parse_count(const char *cmd, const char *arg, long *count);
 
-/* xlbctl.c: pinned maps */
+/* maps.c: pinned maps */
 int open_map_opt(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
 		 bool optional, struct ctl_map *m);
 int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
 	     struct ctl_map *m);
 void close_map(struct ctl_map *m);
-int sum_percpu(const struct ctl *ctl, const struct ctl_map *m, __u32 idx, __u64 *out,
-	       size_t nwords);
-int walk_keys(const struct ctl_map *m, key_visit_fn visit, void *ctx);
+int sum_percpu(const struct ctl *ctl, const struct ctl_map *m, __u32 idx, void *out,
+	       size_t size);
+int walk_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
+	     bool optional, key_visit_fn visit, void *ctx);
 int read_array_map_opt(const struct ctl *ctl, const char *name, size_t value_size, bool optional,
 		       void **vals, __u32 *n);
+int require_pins(const struct ctl *ctl);
 
-/* xlbctl.c: the state */
+/* state.c: the state */
 void state_free(struct state *st);
 bool svc_used(const struct state *st, __u32 id);
 bool be_used(const struct state *st, __u32 id);
@@ -127,9 +134,13 @@ int cmp_u32(__u32 x, __u32 y);
 int load_state(const struct ctl *ctl, struct state *st);
 int load_state_counters(const struct ctl *ctl, struct state *st);
 int find_service(const struct state *st, const char *name, __u32 *id);
-int require_pins(const struct ctl *ctl);
+/* Room for one more element in an array holding n of capacity *cap
+ * (doubling, first when empty): the array, moved if it had to grow, or
+ * NULL with the old one left as it was. */
+void *array_room(void *v, size_t n, size_t *cap, size_t size, size_t first);
 
-/* xlbctl.c: formatting and JSON */
+/* output.c: errors, formatting and JSON */
+int __attribute__((format(printf, 2, 3))) complain(int code, const char *fmt, ...);
 const char *format_ep(uint8_t family, const struct xlb_addr *addr, __be16 port, uint8_t proto,
 		      char *buf, size_t len);
 const char *format_backend(const struct xlb_backend *be, char *buf, size_t len);
@@ -144,39 +155,36 @@ json_t *jint(__u64 v);
 json_t *jstr_or_null(const char *s);
 void jset_counters(json_t *obj, const struct xlb_counters *c);
 int emit_json(json_t *root);
-/* --count N of cmd: CTL_OK, or CTL_USAGE with one error line. */
-int parse_count(const char *cmd, const char *arg, long *count);
+void emit_json_line(json_t *obj);
+
+/* clock.c */
 double clock_s(clockid_t id);
 double monotonic_s(void);
-/* Room for one more element in an array holding n of capacity *cap
- * (doubling, first when empty): the array, moved if it had to grow, or
- * NULL with the old one left as it was. */
-void *array_room(void *v, size_t n, size_t *cap, size_t size, size_t first);
 
-/* xlbctl_tables.c */
+/* tables.c */
 int cmd_services(struct ctl *ctl, int argc, char **argv);
 int cmd_backends(struct ctl *ctl, int argc, char **argv);
 int cmd_flows(struct ctl *ctl, int argc, char **argv);
 int walk_flows(const struct ctl *ctl, key_visit_fn visit, void *ctx);
 int count_key(const struct ctl_map *m, const void *key, void *ctx);
 
-/* xlbctl_stats.c */
+/* stats.c */
 int cmd_stats(struct ctl *ctl, int argc, char **argv);
 int count_listeners(const struct ctl *ctl, size_t *n);
 
-/* xlbctl_control.c */
+/* control.c */
 int control_request(const char *path, const char *request, struct reply *r, bool quiet);
 void split_reply(struct reply *r, const char **output, const char **status);
 int check_service_name(const char *what, const char *name);
 int cmd_service(struct ctl *ctl, int argc, char **argv);
 int cmd_backend(struct ctl *ctl, int argc, char **argv);
 
-/* xlbctl_trace.c */
+/* trace.c */
 int cmd_trace(struct ctl *ctl, int argc, char **argv);
 int trace_cfg_read(int fd, struct xlb_trace_cfg *c);
 int trace_stats_read(const struct ctl *ctl, const struct ctl_map *m, struct xlb_trace_stats *s);
 
-/* xlbctl_status.c */
+/* status.c */
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_teardown(struct ctl *ctl, int argc, char **argv);
 

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 
 #include "lib/log.h"
+#include "lib/percpu.h"
 #include "lib/vg.h"
 #include "xlb/reason_names.h"
 
@@ -138,14 +139,6 @@ void xlb_metrics_sample(struct xlb_mbuf *b, const char *name, const struct xlb_l
 	xlb_mbuf_printf(b, " %" PRIu64 "\n", value);
 }
 
-void xlb_metrics_sum_percpu(const uint64_t *percpu, int ncpus, size_t nwords, uint64_t *out)
-{
-	memset(out, 0, nwords * sizeof(*out));
-	for (int cpu = 0; cpu < ncpus; cpu++)
-		for (size_t w = 0; w < nwords; w++)
-			out[w] += percpu[(size_t)cpu * nwords + w];
-}
-
 /* ==== the families of a snapshot ================================================ */
 
 /* A u64 member of a counters struct, by offset: one table row per family. */
@@ -186,28 +179,28 @@ static const struct u64_field be_counter_fields[] = {
 struct u64_label {
 	const char *value;
 	size_t off;
+	bool of_service;	/* it happens after a connection is known to be a service's */
 };
 
-/* Only these two happen after a connection is known to be a service's. */
-static const struct u64_label svc_outcomes[] = {
-	{ "routed", offsetof(struct xlb_proxy_counters, routed) },
-	{ "connect_failed", offsetof(struct xlb_proxy_counters, connect_failed) },
-};
+#define PROXY_LABEL(value, member, of_service) \
+	{ value, offsetof(struct xlb_proxy_counters, member), of_service }
 
-static const struct u64_label listener_outcomes[] = {
-	{ "routed", offsetof(struct xlb_proxy_counters, routed) },
-	{ "no_route", offsetof(struct xlb_proxy_counters, no_route) },
-	{ "bad_request", offsetof(struct xlb_proxy_counters, bad_request) },
-	{ "timeout", offsetof(struct xlb_proxy_counters, timeouts) },
-	{ "refused", offsetof(struct xlb_proxy_counters, refused) },
-	{ "connect_failed", offsetof(struct xlb_proxy_counters, connect_failed) },
+/* A listener counts every outcome, a service only the two after routing. */
+static const struct u64_label outcomes[] = {
+	PROXY_LABEL("routed", routed, true),
+	PROXY_LABEL("no_route", no_route, false),
+	PROXY_LABEL("bad_request", bad_request, false),
+	PROXY_LABEL("timeout", timeouts, false),
+	PROXY_LABEL("refused", refused, false),
+	PROXY_LABEL("connect_failed", connect_failed, true),
 };
 
 static const struct u64_label proxy_paths[] = {
-	{ "splice", offsetof(struct xlb_proxy_counters, splice_conns) },
-	{ "sockmap", offsetof(struct xlb_proxy_counters, sockmap_conns) },
-	{ "copy", offsetof(struct xlb_proxy_counters, copy_conns) },
+	PROXY_LABEL("splice", splice_conns, true),
+	PROXY_LABEL("sockmap", sockmap_conns, true),
+	PROXY_LABEL("copy", copy_conns, true),
 };
+#undef PROXY_LABEL
 
 static void gauge1(struct xlb_mbuf *b, const char *name, const char *help,
 		   const struct xlb_label *l, size_t n, uint64_t v)
@@ -364,7 +357,8 @@ static void format_reasons(const struct xlb_metrics_snapshot *s, struct xlb_mbuf
 	}
 }
 
-/* Counters of host-routed services, by a label from a table. */
+/* Counters of host-routed services, by a label from a table (the values
+ * that can be a service's). */
 static void format_proxy_svc_family(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b,
 				    const char *name, const char *help, const char *label,
 				    const struct u64_label *vals, size_t n_vals)
@@ -377,6 +371,8 @@ static void format_proxy_svc_family(const struct xlb_metrics_snapshot *s, struct
 			continue;
 		l[0] = (struct xlb_label){ "service", s->svcs[i].name };
 		for (size_t k = 0; k < n_vals; k++) {
+			if (!vals[k].of_service)
+				continue;
 			l[1] = (struct xlb_label){ label, vals[k].value };
 			xlb_metrics_sample(b, name, l, 2, field_at(&s->svcs[i].proxy, vals[k].off));
 		}
@@ -395,7 +391,7 @@ static void format_proxy_services(const struct xlb_metrics_snapshot *s, struct x
 				"Host/SNI-routed connections of the service by outcome: routed "
 				"(a backend connected) or connect_failed (none did, after a retry). "
 				"Connections that never reach a service are counted per listener.",
-				"outcome", svc_outcomes, ARRAY_LEN(svc_outcomes));
+				"outcome", outcomes, ARRAY_LEN(outcomes));
 	format_proxy_svc_family(s, b, "xlb_proxy_path_connections_total",
 				"Routed connections of the service by how the kernel moved their "
 				"bytes (--proxy-path).",
@@ -437,10 +433,10 @@ static void format_proxy_listeners(const struct xlb_metrics_snapshot *s, struct 
 			   "connect_failed.");
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		listener_labels(&s->listeners[i], l);
-		for (size_t k = 0; k < ARRAY_LEN(listener_outcomes); k++) {
-			l[2] = (struct xlb_label){ "outcome", listener_outcomes[k].value };
+		for (size_t k = 0; k < ARRAY_LEN(outcomes); k++) {
+			l[2] = (struct xlb_label){ "outcome", outcomes[k].value };
 			xlb_metrics_sample(b, conns, l, 3,
-					   field_at(&s->listeners[i].c, listener_outcomes[k].off));
+					   field_at(&s->listeners[i].c, outcomes[k].off));
 		}
 	}
 }
@@ -510,12 +506,12 @@ struct collect {
 	size_t cap_svcs, cap_bes, cap_listeners;
 };
 
-/* The per-CPU values read are u64-only structs: each CPU's copy is
- * exactly their size, no padding for the kernel to add. */
+/* The per-CPU values read are u64-only structs (see lib/percpu.h); one
+ * scratch buffer per scrape, sized for the largest, serves every read. */
 _Static_assert(sizeof(struct xlb_counters) % 8 == 0, "per-CPU copies are unpadded");
 _Static_assert(sizeof(struct xlb_reason_count) % 8 == 0, "per-CPU copies are unpadded");
-#define PERCPU_WORDS_MAX (sizeof(struct xlb_counters) / 8)
-_Static_assert(sizeof(struct xlb_reason_count) / 8 <= PERCPU_WORDS_MAX, "scratch fits");
+#define PERCPU_SIZE_MAX sizeof(struct xlb_counters)
+_Static_assert(sizeof(struct xlb_reason_count) <= PERCPU_SIZE_MAX, "scratch fits");
 
 typedef int (*entry_fn)(struct collect *c, const void *key, const void *value);
 
@@ -596,10 +592,19 @@ static int add_service(struct collect *c, const void *key, const void *value)
 	return 0;
 }
 
+/* An address and port as the maps hold them (port in network order),
+ * as a label value: "10.0.0.1:80", "[fd00::1]:80". */
+static void endpoint_label(uint8_t family, const struct xlb_addr *addr, __be16 port,
+			   char out[XLB_EP_STRLEN])
+{
+	struct xlb_endpoint ep = { .addr = *addr, .port = ntohs(port), .family = family };
+
+	xlb_format_endpoint(&ep, out, XLB_EP_STRLEN);
+}
+
 static int add_backend(struct collect *c, const void *key, const void *value)
 {
 	const struct xlb_backend *be = value;
-	struct xlb_endpoint ep = { .addr = be->addr, .port = ntohs(be->port), .family = be->family };
 	struct xlb_metrics_snapshot *s = c->s;
 	struct xlb_metrics_backend *out;
 	uint32_t id = key_u32(key);
@@ -613,7 +618,7 @@ static int add_backend(struct collect *c, const void *key, const void *value)
 	*out = (struct xlb_metrics_backend){ .id = id, .state = be->state, .flags = be->flags,
 					     .weight = be->weight };
 	memcpy(out->service, s->svcs[c->svc_at[be->svc_id]].name, sizeof(out->service));
-	xlb_format_endpoint(&ep, out->endpoint, sizeof(out->endpoint));
+	endpoint_label(be->family, &be->addr, be->port, out->endpoint);
 	c->be_at[id] = (int32_t)s->n_bes++;
 	return 0;
 }
@@ -621,7 +626,6 @@ static int add_backend(struct collect *c, const void *key, const void *value)
 static int add_listener(struct collect *c, const void *key, const void *value)
 {
 	const struct xlb_listener *l = value;
-	struct xlb_endpoint ep = { .addr = l->addr, .port = ntohs(l->port), .family = l->family };
 	struct xlb_metrics_snapshot *s = c->s;
 	struct xlb_metrics_listener *out;
 
@@ -633,7 +637,7 @@ static int add_listener(struct collect *c, const void *key, const void *value)
 		return -ENOMEM;
 	out = &s->listeners[s->n_listeners++];
 	*out = (struct xlb_metrics_listener){ .tls = l->kind == XLB_LISTEN_TLS, .c = l->c };
-	xlb_format_endpoint(&ep, out->endpoint, sizeof(out->endpoint));
+	endpoint_label(l->family, &l->addr, l->port, out->endpoint);
 	return 0;
 }
 
@@ -648,17 +652,11 @@ static int count_flow(struct collect *c, const void *key, const void *value)
 	return 0;
 }
 
-/* One slot of a per-CPU array, summed over CPUs, into a u64-only struct. */
+/* One slot of a per-CPU array, summed over CPUs, through the scrape's
+ * scratch buffer: no allocation per read. */
 static int read_percpu(struct collect *c, int fd, uint32_t id, void *out, size_t size)
 {
-	uint64_t sum[PERCPU_WORDS_MAX];
-
-	if (bpf_map_lookup_elem(fd, &id, c->percpu))
-		return -errno;
-	XLB_KERNEL_WROTE(c->percpu, (size_t)c->m->ncpus * size);
-	xlb_metrics_sum_percpu(c->percpu, c->m->ncpus, size / 8, sum);
-	memcpy(out, sum, size);
-	return 0;
+	return xlb_percpu_sum(fd, id, c->m->ncpus, c->percpu, out, size);
 }
 
 static int read_counters(struct collect *c)
@@ -749,7 +747,7 @@ static int collect(struct xlb_metrics *m, struct xlb_metrics_snapshot *s)
 		s->docker = m->prepare(m->arg, &s->docker_stats);
 	memset(c.svc_at, 0xff, sizeof(c.svc_at));
 	c.be_at = malloc(XLB_MAX_BACKENDS * sizeof(*c.be_at));
-	c.percpu = calloc((size_t)m->ncpus * PERCPU_WORDS_MAX, sizeof(*c.percpu));
+	c.percpu = calloc(XLB_PERCPU_WORDS(m->ncpus, PERCPU_SIZE_MAX), sizeof(*c.percpu));
 	if (c.be_at && c.percpu) {
 		memset(c.be_at, 0xff, XLB_MAX_BACKENDS * sizeof(*c.be_at));
 		err = collect_maps(&c);

@@ -50,10 +50,6 @@ void xlb_metrics_sample(struct xlb_mbuf *b, const char *name, const struct xlb_l
 /* A label value as the format wants it: \ " and newline backslash-escaped. */
 void xlb_metrics_escape_label(struct xlb_mbuf *b, const char *s);
 
-/* Sums a per-CPU map value: ncpus consecutive copies of nwords u64, as a
- * lookup in a PERCPU_ARRAY of u64-only structs returns it. */
-void xlb_metrics_sum_percpu(const uint64_t *percpu, int ncpus, size_t nwords, uint64_t *out);
-
 /* ---- what one scrape saw ------------------------------------------------------------- */
 
 struct xlb_metrics_service {
