@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Time from `xlbctl backend add` to the first flow that reaches the new
 backend (bench/control.sh runs it on namespaces of its own).
 

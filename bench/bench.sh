@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench` / `make bench-quick`: every measurement of issue 5, one after
+# SPDX-License-Identifier: GPL-2.0
+# `make bench` / `make bench-quick`: every measurement of the bench, one after
 # the other on a quiet machine, then the report (bench/results/).
 #
 # usage: bench/bench.sh [--quick]

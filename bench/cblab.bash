@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # A small lab of its own for bench/control.sh and memory.sh, so that
 # they never touch the standard lab (scripts/lab.sh) another bench part may
 # be using:

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Bench part 4 (issue 5): the control plane.
+# SPDX-License-Identifier: GPL-2.0
+# Bench part 4: the control plane.
 #
 #   Maglev      table build for 10, 100, 1,000, 10,000 backends, and the
 #               inner map load and outer swap that follow in xlbd
-#               (build/bench/maglev_bench: userspace/maglev.c as linked in
+#               (build/bench/maglev_bench: userspace/xlbd/maglev.c as linked in
 #               xlbd; rounds interleaved over the sizes).
 #   backend add `xlbctl backend add` -> the first flow at the new backend,
 #               on namespaces of its own (xlb-cb-*: a client, the balancer

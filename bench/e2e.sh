@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Issue 5, parts 2 and 3: end to end in the netns lab, and proxy efficiency.
+# SPDX-License-Identifier: GPL-2.0
+# Bench parts 2 and 3: end to end in the netns lab, and proxy efficiency.
 #
 #   client (wrk, curl, trafgen) -> lb (the balancer under test) -> 4 backends
 #   (nginx-light: a small JSON on /, a large sparse file on /big)

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Tables for bench/e2e.sh: medians and min-max over the rounds of
 e2e_tcp.tsv, e2e_udp.tsv and proxy_efficiency.tsv, the ratios to HAProxy
-and to direct, and issue 5's targets with whether each is met.
+and to direct, and xlb's targets with whether each is met.
 
 usage: e2e_report.py [--quick 0|1] [--rounds N] BENCH_OUT  (markdown on stdout)
 """
@@ -25,16 +26,16 @@ LABELS = {
 L4 = ["direct", "xlb-l4", "iptables", "haproxy-tcp"]
 HOSTR = ["xlb-host", "xlb-sockmap", "haproxy-http", "nginx-http"]
 
-# Issue 5's figures, measured earlier on this machine by the same kind of
+# Reference figures, measured earlier on this machine by the same kind of
 # harness: (keep-alive req/s, new connections/s), UDP pps.
-ISSUE_TCP = {
+REF_TCP = {
     "direct": (201000, 49000),
     "iptables": (148000, 32700),
     "haproxy-tcp": (90000, 21700),
     "haproxy-http": (66000, 19100),
     "nginx-http": (70000, 37600),
 }
-ISSUE_UDP = {"direct": 894000, "iptables": 749000}
+REF_UDP = {"direct": 894000, "iptables": 749000}
 
 
 def read_tsv(path):
@@ -97,7 +98,7 @@ def tcp_table(rows, load):
     med = {b: stats([float(r["req_s"]) for r in rs])[0] for b, rs in by.items()}
     idx = 0 if load == "keepalive" else 1
     out = [
-        "| balancer | req/s median (min–max) | p50 | p99 | errors | × HAProxy | × direct | issue's figure |",
+        "| balancer | req/s median (min–max) | p50 | p99 | errors | × HAProxy | × direct | reference (earlier run) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for b in L4 + HOSTR:
@@ -109,7 +110,7 @@ def tcp_table(rows, load):
         p50 = stats([float(r["p50_us"]) for r in rs])
         p99 = stats([float(r["p99_us"]) for r in rs])
         errs = sum(int(r["errors"]) for r in rs)
-        ref = ISSUE_TCP.get(b)
+        ref = REF_TCP.get(b)
         out.append(
             f"| {LABELS[b]} | {fmt_stat(rps)} | {fmt_us(p50[0])} | {fmt_us(p99[0])} | {errs} "
             f"| {fmt_ratio(ratio(med[b], med.get(peer)))} "
@@ -125,7 +126,7 @@ def udp_table(rows):
         by.setdefault(r["balancer"], []).append(r)
     med = {b: stats([float(r["delivered_pps"]) for r in rs])[0] for b, rs in by.items()}
     out = [
-        "| balancer | delivered pps median (min–max) | sent pps (median) | × iptables | × direct | issue's figure |",
+        "| balancer | delivered pps median (min–max) | sent pps (median) | × iptables | × direct | reference (earlier run) |",
         "|---|---|---|---|---|---|",
     ]
     for b in ["direct", "xlb-l4", "iptables"]:
@@ -138,7 +139,7 @@ def udp_table(rows):
             f"| {LABELS[b]} | {fmt_stat(pps)} | {fmt_n(sent[0])} "
             f"| {fmt_ratio(ratio(med[b], med.get('iptables')))} "
             f"| {fmt_ratio(ratio(med[b], med.get('direct')))} "
-            f"| {fmt_n(ISSUE_UDP[b]) if b in ISSUE_UDP else '-'} |"
+            f"| {fmt_n(REF_UDP[b]) if b in REF_UDP else '-'} |"
         )
     return out, med
 
@@ -194,7 +195,7 @@ def goal_line(name, goal, measured, met):
 
 
 def goals(ka, cl, udp, eff):
-    out = ["| target (issue 5) | goal | measured | |", "|---|---|---|---|"]
+    out = ["| target | goal | measured | |", "|---|---|---|---|"]
 
     def vs(a, b, need, name, what):
         r = ratio(a, b)

@@ -2,8 +2,8 @@
 /* Control-plane cost of a Maglev table change, as xlbd pays it:
  *
  *   build   xlb_maglev_build() over N backends into a 65537-entry table
- *           (userspace/maglev.c, linked as is);
- *   load    what xlbd does next (state.c, maglev_swap_in): create a fresh
+ *           (userspace/xlbd/maglev.c, linked as is);
+ *   load    what xlbd does next (xlbd/state.c, maglev_swap_in): create a fresh
  *           inner ARRAY and fill it with one batch update;
  *   swap    then put it into an ARRAY_OF_MAPS slot.
  *           Both need bpf(); skipped without it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """The BPF maps of one running xlbd and their memory, as a TSV on stdout.
 
   mapsizes.py PID PIN_DIR

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bench part 5 (issue 5): memory.
+# SPDX-License-Identifier: GPL-2.0
+# Bench part 5: memory.
 #
 #   maps        every BPF map of a running xlbd at the default sizes, with
 #               the kernel's own figure (bpftool's bytes_memlock) and the

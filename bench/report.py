@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The bench report (issue 5, part 6) from what the parts left in BENCH_OUT.
+# SPDX-License-Identifier: GPL-2.0
+"""The bench report (part 6) from what the parts left in BENCH_OUT.
 
   report.py [--out DIR] [--quick] [BENCH_OUT]      (BENCH_OUT also from the env)
 
@@ -516,8 +517,8 @@ def report(parts, args, now, host, png_name, summary):
         "full run (`make bench`)"
     p.append(f"# xlb bench: {now:%Y-%m-%d %H:%M} UTC on {host}")
     p.append("")
-    p.append(f"A {kind}, issue 5. Every figure below comes from the run itself; the "
-             "targets are the issue's, never asserted by a test.")
+    p.append(f"A {kind}. Every figure below comes from the run itself; the "
+             "targets are xlb's goals, never asserted by a test.")
     p.append("")
     p.append("## Summary")
     p.append("")

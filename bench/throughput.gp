@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # Throughput per balancer, keep-alive and new connections (bench/report.py).
 # gnuplot -e "datafile='F'; outfile='O.png'; charttitle='T'; nbars=N" throughput.gp
 # datafile rows: "balancer" ka_median ka_min ka_max close_median close_min close_max

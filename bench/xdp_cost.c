@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* Per-packet cost of the xlb data path under BPF_PROG_TEST_RUN (issue 5,
+/* Per-packet cost of the xlb data path under BPF_PROG_TEST_RUN (bench
  * part 1). Runs in the network namespace of tests/bpf/run.sh (topo.h), so
  * the redirect step's fib lookup and devmap give the real forwarding
  * verdict, and loads the data path with the map state of the packet tests
@@ -118,8 +118,8 @@ struct row_def {
 	const char *name;
 	enum row_kind kind;
 	int fill;		/* index into fills, -1: no flow table involved */
-	double goal_ns;		/* xlb's goal from issue 5, 0: none */
-	double katran_ns;	/* Katran's figure from issue 5, 0: none */
+	double goal_ns;		/* xlb's goal, 0: none */
+	double katran_ns;	/* Katran's published figure, 0: none */
 };
 
 static const struct row_def rows[N_ROWS] = {
@@ -963,10 +963,10 @@ static void print_row(struct cost_bench *cb, enum row i)
 	printf(" | %s |\n", target);
 }
 
-/* The issue's targets next to the measured medians. */
+/* xlb's targets next to the measured medians. */
 static void print_targets(struct cost_bench *cb)
 {
-	printf("\nTargets (issue 5; goals, never asserted):\n\n");
+	printf("\nTargets (goals, never asserted):\n\n");
 	for (int i = 0; i < N_ROWS; i++) {
 		const struct row_def *d = &rows[i];
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Bench part 1 (issue 5): the XDP data path's cost per packet, measured with
+# SPDX-License-Identifier: GPL-2.0
+# Bench part 1: the XDP data path's cost per packet, measured with
 # BPF_PROG_TEST_RUN by $BUILD/xdp_cost (bench/xdp_cost.c, which says
 # how). It runs in the private network namespace of tests/bpf/run.sh, whose
 # topology makes the redirect step's fib lookup and devmap answer as on a

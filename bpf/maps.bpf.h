@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* Every map of the data path: what it holds, who writes it, who reads it.
- * Key and value layouts are in include/xlb/maps.h. All are pinned by name
+ * Key and value layouts are in include/xlb/map_types.h. All are pinned by name
  * under xlbd's pin directory, so a restarted xlbd (and xlbctl) reuses them. */
 #ifndef XLB_MAPS_BPF_H
 #define XLB_MAPS_BPF_H
@@ -113,7 +113,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_ifaces SEC(".maps");
 
-/* Host routing and proxy counters: userspace only (see maps.h). */
+/* Host routing and proxy counters: userspace only (see map_types.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4 * XLB_MAX_SERVICES);
@@ -190,7 +190,7 @@ struct {
 	__type(value, struct xlb_fib_cache);
 } xlb_fib_cache SEC(".maps");
 
-/* Tracing (see maps.h). The knob: xlbctl trace writes, XDP and tc read. */
+/* Tracing (see map_types.h). The knob: xlbctl trace writes, XDP and tc read. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`, part two: the mission as a user runs it. The compose stack
+# SPDX-License-Identifier: GPL-2.0
+# `make demo`, part two: the compose example as a user runs it. The compose stack
 # (compose/docker-compose.yml: app, api scaled to 5, lb = xlbd discovering
 # them through the Docker Engine API) on a real dockerd; 20 requests with
 # Host: api.app.dev on the host's port 80, the frontend page, the lb's view;

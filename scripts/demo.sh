@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # `make demo`: the demo stack on the netns lab, xlbd in the lb netns.
 # Five API backends and the frontend (nginx) share ONE port of the lab,
 # 10.200.0.1:80, told apart by the Host header (api.app.dev, app.app.dev)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Installs everything xlb's build and tests need on Debian 12 with apt-get.
 # Idempotent and silent when all is present; never leaves a daemon running
 # (nginx-light's postinst would otherwise start nginx on :80, docker.io's

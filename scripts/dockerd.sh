@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # A dockerd for the compose tests, started only when none is running and
 # undone only when this script started it.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Local stand-ins for the public base images the compose stack builds from,
 # for machines that reach no image registry but do reach a Debian mirror.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The network-namespace lab shared by the bats tests, the demo and the bench.
 #
 #   xlb-client  c0 10.200.0.2/24 fd00:200::2/64 ---- u0 10.200.0.1/24 fd00:200::1/64  xlb-lb

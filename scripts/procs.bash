@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0
 # Process helpers shared by scripts/lab.sh and bench/e2e.sh (sourced).
 
 # True while pid $1 runs. A zombie counts as gone: servers reparented to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The soak: xlbd on the netns lab with an L4 service (XDP) and a Host-routed
 # one (the proxy), client loops of new connections to both for DURATION_S
 # seconds, and a scaling event every S seconds (30 by default): a scale-down

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # The `make test` driver: runs every suite, shows its TAP output as it goes,
 # and ends with one line "test: N passed, M failed[, K skipped]".
 #

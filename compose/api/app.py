@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """The demo stack's API: answers every GET with who answered.
 
 Stdlib only, so the image is just python plus this file. The hostname is

@@ -23,9 +23,10 @@
 #define XLB_MAX_BACKENDS 8192
 #endif
 
-/* Default flow-table entries (per direction). One entry costs about 120
- * bytes of kernel memory with LRU overhead: 262144 entries are ~30 MiB per
- * table. xlbd's --flow-table-size changes it before the maps are created. */
+/* Default flow-table entries. One entry serves both directions of a flow
+ * and costs 112 bytes of kernel memory, LRU overhead included: 262144
+ * entries are 28 MiB. xlbd's --flow-table-size changes it before the maps
+ * are created. */
 #ifndef XLB_FLOW_ENTRIES
 #define XLB_FLOW_ENTRIES 262144
 #endif

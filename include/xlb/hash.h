@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The flow hash, shared by the XDP program and xlbd's proxy so both pick
- * the same Maglev slot for the same client flow. Written from scratch: a
+/* The flow hash that picks a flow's Maglev slot: the XDP program's, and
+ * the BPF test's, which recomputes the slot a packet must land on (xlbd's
+ * proxy picks by round robin and does not use it). Written from scratch: a
  * multiply-xorshift over the key's 32-bit words, which the BPF JIT turns
  * into a handful of 64-bit multiplies and shifts (no helper call). */
 #ifndef XLB_HASH_H

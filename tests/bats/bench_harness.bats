@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # `make bench-quick` as CI runs it: every part of the bench harness runs to
 # the end on this machine and the report holds what a reader looks for.
 # Only that the harness works is checked, never a figure's size: speed
-# belongs in the bench output (issue 5), and this machine is busy in CI.
+# belongs in the bench report, and this machine is busy in CI.
 
 load helpers
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Bad configuration and usage: exit status 2, exactly one line on stderr
 # naming the problem (file:line for config errors), and nothing left behind.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The control socket: root only, one line per request, and a client that
 # stalls or sends garbage never holds up the others or changes anything.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The compose demo as a user runs it: compose/docker-compose.yml up with
 # --scale api=5 on a real dockerd, xlbd in its lb container discovering the
 # containers by their labels, and curl or a browser on the host's port 80.
@@ -52,7 +53,7 @@ teardown() {
 	if [[ -z ${BATS_TEST_COMPLETED-} ]]; then dump_lb_log; fi
 }
 
-@test "the mission: 20 curls to api.app.dev get the JSON greeting, with CORS, from all 5 api containers" {
+@test "the compose example: 20 curls to api.app.dev get the JSON greeting, with CORS, from all 5 api containers" {
 	local expected body i code seen=$BATS_TEST_TMPDIR/seen
 	expected=$(api_hostnames)
 	(($(wc -l <<<"$expected") == API_REPLICAS)) || fail "expected $API_REPLICAS api containers, have: $expected"

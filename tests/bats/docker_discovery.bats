@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Docker discovery with a real dockerd: xlbd (from this build, on the host)
 # finds containers by their labels through the Engine API and routes Host
 # names to them through its proxy on 127.0.0.1:$PORT. Everything here is

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # For the compose tests (docker_compose.bats): a dockerd (scripts/dockerd.sh),
 # the local stand-in base images (scripts/images.sh), the demo stack of
 # compose/docker-compose.yml under its own project name, and what a user
@@ -148,7 +149,7 @@ get() {
 }
 
 # api_hostname_of FILE: the "hostname" of an API answer, if FILE is the
-# JSON the mission asks for (message "Hi there fella").
+# JSON the compose example's api answers (message "Hi there fella").
 api_hostname_of() {
 	python3 -c '
 import json, sys

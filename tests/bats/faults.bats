@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Faults under load, each judged by what the client saw: xlbd killed, a
 # backend killed or cut off, the flow table flooded. Every test prints its
 # figures as one TAP comment line ("# fault NAME: requests=... failed=...").

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
 # Shared by the netns integration tests: the lab (scripts/lab.sh), xlbd and
 # xlbctl with a test-only pin dir and control socket, traffic helpers and a
 # few assertions. Every wait polls with a deadline; nothing sleeps and hopes.

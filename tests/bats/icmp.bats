@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # shellcheck disable=SC2030,SC2031 # bats' run sets status and output in each test
 # ICMP errors about balanced flows, as a user meets them: path MTU
 # discovery through a router on the client's side, and a UDP client told

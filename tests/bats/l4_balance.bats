@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # L4 balancing with real traffic: TCP over IPv4 and IPv6, and UDP, through
 # XDP on the lab's uplink.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # L4 balancing to backends behind a Linux bridge, as Docker runs them
 # (docker0, br-*: each container's eth0 is a veth whose other end is a
 # bridge port). XDP cannot redirect into a bridge: xlbd finds each

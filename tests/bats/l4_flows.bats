@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Flow affinity: an established connection keeps its backend while the
 # backend set changes; a drained backend takes no new flows.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The balancer must never break the host's own networking: ICMP, ARP/ND,
 # other ports of the lb host and plain routed traffic pass untouched.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The data path lives in pinned maps and links: stopping or killing xlbd
 # keeps established and new flows working, and a restarted xlbd adopts it.
 

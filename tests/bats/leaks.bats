@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # No leak and no memory error in a whole life of xlbd: the normal build
 # under valgrind's memcheck, started on the lab, serving an L4 service
 # (XDP), Host-routed HTTP and SNI-routed TLS through its proxy, health
@@ -72,7 +73,7 @@ start_xlbd_valgrind() {
 	# The undefined-value check is on: valgrind 3.19 does not know bpf()'s
 	# batch commands (it warns "unhandled eBPF command 24") nor per-CPU
 	# value sizes, and xlbd marks what the kernel writes through them
-	# (userspace/vg.h); everything else it reads is checked.
+	# (userspace/lib/vg.h); everything else it reads is checked.
 	# shellcheck disable=SC2034,SC2054 # read by start_xlbd; commas in options
 	local -a XLBD_LAUNCHER=(valgrind --leak-check=full
 		--errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect

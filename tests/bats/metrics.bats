@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # xlbd --metrics: the Prometheus endpoint, scraped with curl from the lb
 # netns after real traffic through an L4 VIP (XDP) and the Host proxy.
 # Every scrape reads the maps (and the proxy's counters) as they are at

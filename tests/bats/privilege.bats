@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Least privilege: once set up, xlbd (started as root) keeps only the
 # capabilities its runtime work needs, in every set, bounding set included,
 # with no_new_privs; and that work still gets done after the drop: services

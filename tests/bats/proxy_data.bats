@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Bytes through the proxy: big bodies both ways arrive whole (sha256), and
 # a FIN in one direction (half-close) neither loses nor truncates anything.
 

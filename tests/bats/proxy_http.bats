@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The proxy's HTTP side: services told apart by the Host header on one
 # shared port of the lb (10.200.0.1:80 and [fd00:200::1]:80), with real
 # traffic from the client netns to the lab's HTTP servers.

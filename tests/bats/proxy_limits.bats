@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The proxy's limits: clients that never finish their head are closed at
 # the peek deadline, thousands of concurrent connections are served and
 # released, a backend that refuses is retried around (then 502), and a slow
@@ -153,7 +154,7 @@ assert_closed_at_deadline() {
 	host_answers 40 half.app.dev >"$BATS_TEST_TMPDIR/answers"
 	assert_all_match "$BATS_TEST_TMPDIR/answers" be1
 	[[ $(wc -l <"$BATS_TEST_TMPDIR/answers") -eq 40 ]]
-	# Maglev sent some flows to the refusing backend first: they were retried
+	# round robin sent some connections to the refusing backend first: they were retried
 	wait_log 'event=proxy_connect_failed .*host=half\.app\.dev .*retry=yes'
 }
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # proxy_protocol = v2: the backend learns the client's address and the
 # address it connected to, on every proxy path.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # Restarting xlbd under Host-routed load. With --takeover the new xlbd
 # takes the running one's listening sockets, so no connection attempt is
 # refused, and the old one serves the connections it holds until they end.

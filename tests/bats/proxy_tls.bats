@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The proxy's TLS side: connections to one shared TLS port told apart by
 # the ClientHello's server name (SNI) and passed through, never terminated,
 # to two openssl s_server backends with their own self-signed certificates.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # SIGHUP: xlbd reads its config again and applies the difference; a bad
 # config is refused with one error line and the running state is kept.
 

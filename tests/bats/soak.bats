@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # The short soak (scripts/soak.sh; `make soak` runs it for 10 minutes):
 # 60 s of L4 and Host-routed client loops through xlbd with a scaling event
 # every 10 s. No request may fail, xlbd's descriptors must be back to their

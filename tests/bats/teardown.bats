@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # `xlbctl teardown` takes everything off: XDP, tc filters, prepared veth
 # peers, pins. Checked with ip, tc and bpftool in every lab namespace.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
 # xlbctl trace: why packets were forwarded, passed or dropped, from the
 # data path's ring buffer, with real traffic through the lab's uplink.
 # Tracing is off unless a trace runs, and off again when it ends.

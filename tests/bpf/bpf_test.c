@@ -17,13 +17,8 @@
 #include "pkt.h"
 #include "pkt_verify.h"
 #include "tap.h"
-#include "xlb/reason_names.h"
-
-/* hash.h is shared with the BPF side, whose #pragma unroll gcc does not know */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"
 #include "xlb/hash.h"
-#pragma GCC diagnostic pop
+#include "xlb/reason_names.h"
 
 #define R_NONE (-1)	/* no xlb_reasons counter may move */
 
@@ -177,18 +172,14 @@ static void flow_key_of(const struct pkt_desc *d, struct xlb_flow_key *k)
 	k->family = (uint8_t)pkt_family(d);
 }
 
-/* The Maglev slot xlb_ingress picks, from the shared hash. xlb_flow_hash
- * reads the key through a __u32 pointer: handed a struct whose fields were
- * just stored, gcc -O2 (strict aliasing) hashes stale memory. Words copied
- * into a __u32 array are read legally. */
+/* The Maglev slot xlb_ingress picks, from the shared hash (which reads the
+ * key's words with memcpy, so a struct just stored is hashed as stored). */
 static uint32_t maglev_slot_of(const struct pkt_desc *d)
 {
-	uint32_t words[sizeof(struct xlb_flow_key) / sizeof(uint32_t)];
 	struct xlb_flow_key k;
 
 	flow_key_of(d, &k);
-	memcpy(words, &k, sizeof(words));
-	return xlb_flow_hash((const struct xlb_flow_key *)words) % XLB_MAGLEV_SIZE;
+	return xlb_flow_hash(&k) % XLB_MAGLEV_SIZE;
 }
 
 /* Moves d's source port until its Maglev slot has the given parity. */

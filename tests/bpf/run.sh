@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Runs the BPF_PROG_TEST_RUN packet tests in a private network namespace
 # (unshare --net: it disappears with the runner, nothing to clean up, and
 # no named namespace is touched). The namespace has a fixed topology so

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* A BPF_PROG_TEST_RUN fuzz loop over the xlb data path (issue 6, "Bad
- * input"). Each iteration builds a valid packet (pkt.h), mutates it at
+/* A BPF_PROG_TEST_RUN fuzz loop over the xlb data path: bad input must
+ * never crash or mistranslate. Each iteration builds a valid packet (pkt.h), mutates it at
  * random, runs it through xlb_ingress (or, for backend replies, through
  * the tc program xlb_return) and judges the result with an oracle that
  * shares no code with the data path:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Captures real TLS ClientHellos into tests/fuzz/corpus/tls/: a listener on
 # 127.0.0.1 records the bytes a client sends until its first ClientHello is
 # complete, then hangs up. The clients are the ones xlb meets in practice:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
 # Runs libFuzzer targets, side by side, for a bounded time and prints one
 # line per target. The committed corpus (tests/fuzz/corpus/NAME/) is a read-only
 # seed: libFuzzer writes what it finds into a temporary directory, which

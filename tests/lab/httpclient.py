@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Lab HTTP client for the proxy tests: the shapes curl cannot make.
 
   raw ADDR PORT                 sends stdin as is, prints what comes back

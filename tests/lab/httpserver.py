@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Lab HTTP/1.1 backend for the proxy tests: keep-alive, big bodies both ways.
 
   GET  /who          "<name>\\n"; headers X-Backend: <name> and X-Host: the

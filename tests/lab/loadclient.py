@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Client loops for the fault tests and the soak: one new connection per
 request, for as long as it runs, every request logged with the time it
 started, so a window (--since/--until) counts the requests begun in it: one

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Lab client for tests/lab/nameserver.py: which backend answers?
 
   hold HOST PORT CTL      open ONE TCP connection and keep it; answer

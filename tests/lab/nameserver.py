@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Lab backend that says who it is, for flow-affinity tests.
 
 TCP :9000 answers every line with "<name>\\n" and keeps the connection open,

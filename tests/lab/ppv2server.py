@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """A backend that expects a PROXY protocol v2 header before each HTTP
 request and answers with what the header said: "src=ADDR:PORT dst=ADDR:PORT",
 or "no-proxy-header" when the connection did not start with one.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """Time from a container's Docker `start` event to its first request served
 through xlb (and, for comparison, to the first answer straight from the
 container), and from its `die` event to its removal from xlb.

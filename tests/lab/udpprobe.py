@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
 """What a UDP client sees from one service: an answer, a refusal or nothing.
 
   udpprobe.py HOST PORT [--deadline S]

@@ -378,7 +378,7 @@ static void test_transfer_encoding(void **state)
 		   "Content-Length: 0\r\n\r\n", "Content-Length with Transfer-Encoding");
 }
 
-/* The request smuggling and routing-by-guess shapes of issue 6, one each:
+/* Request smuggling and routing-by-guess shapes, one each:
  * all refused, none routed. */
 static void test_smuggling_shapes(void **state)
 {

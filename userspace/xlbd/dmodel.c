@@ -43,7 +43,7 @@ struct ctx {
 	size_t errlen;
 };
 
-/* Reasons from health.c echo a label's value raw, in double quotes: the
+/* Reasons from lib/health_spec.c echo a label's value raw, in double quotes: the
  * message must stay one line that fits in the log's err="...". */
 static void one_line(char *dst, size_t size, const char *src)
 {
