@@ -2,9 +2,9 @@
 /* The Host/SNI proxy. A connection goes through three states:
  *   PEEK     the request head or ClientHello is read with MSG_PEEK (nothing
  *            is consumed), until the peeker decides or a limit is hit;
- *   CONNECT  a non-blocking connect to the backend the state picked (the
- *            same Maglev table and flow hash as XDP), retried once on
- *            another backend;
+ *   CONNECT  a non-blocking connect to the backend the state picked (by
+ *            smooth weighted round robin: xlb_state_route), retried once
+ *            on another backend;
  *   SPLICE   each direction moves socket -> pipe -> socket with splice(2),
  *            so the payload, the peeked head included, never enters
  *            userspace. A pipe holds at most its capacity, so a slow
@@ -1149,6 +1149,52 @@ void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool
 int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd)
 {
 	return listener_add(p, ep, tls, fd, "handed_over");
+}
+
+int xlb_proxy_listen_sets(struct xlb_proxy *p, const struct xlb_listen_set *sets, size_t n,
+			  struct xlb_handed *handed)
+{
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t s = 0; s < n; s++) {
+		for (size_t i = 0; i < sets[s].n; i++) {
+			const struct xlb_endpoint *ep = &sets[s].eps[i];
+			int fd = xlb_handed_take(handed, ep, sets[s].tls);
+			int err = fd >= 0 ? xlb_proxy_adopt_listener(p, ep, sets[s].tls, fd)
+					  : xlb_proxy_listen(p, ep, sets[s].tls);
+
+			if (err)
+				return pr_err("listening on %s: %s",
+					      xlb_format_endpoint(ep, buf, sizeof(buf)), strerror(-err)),
+				       err;
+		}
+	}
+	return 0;
+}
+
+static bool set_has(const struct xlb_listen_set *set, const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < set->n; i++)
+		if (xlb_endpoint_equal(&set->eps[i], ep))
+			return true;
+	return false;
+}
+
+void xlb_proxy_relisten(struct xlb_proxy *p, const struct xlb_listen_set *was,
+			const struct xlb_listen_set *now, const struct xlb_listen_set *keep)
+{
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t i = 0; i < was->n; i++)
+		if (!set_has(now, &was->eps[i]) && !set_has(keep, &was->eps[i]))
+			xlb_proxy_unlisten(p, &was->eps[i], was->tls);
+	for (size_t i = 0; i < now->n; i++) {
+		int err = xlb_proxy_listen(p, &now->eps[i], now->tls);
+
+		if (err)
+			pr_err("event=reload_failed listen=%s err=\"%s\"",
+			       xlb_format_endpoint(&now->eps[i], buf, sizeof(buf)), strerror(-err));
+	}
 }
 
 size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out, size_t max)

@@ -53,6 +53,25 @@ void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool
  * fd on failure. */
 int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls,
 			     int fd);
+
+/* Listeners of one kind, as the command line or the config has them. */
+struct xlb_listen_set {
+	const struct xlb_endpoint *eps;
+	size_t n;
+	bool tls;
+};
+
+/* At start: opens every listener of the sets, each on the socket handed
+ * over for it (taken out of handed) when there is one. Returns 0 or the
+ * first failure's -errno (logged). */
+int xlb_proxy_listen_sets(struct xlb_proxy *p, const struct xlb_listen_set *sets, size_t n,
+			  struct xlb_handed *handed);
+/* After a reload, for one kind: the listeners of was that neither now nor
+ * keep has close (their connections go on), now's open. A port that
+ * cannot be taken is one error line. */
+void xlb_proxy_relisten(struct xlb_proxy *p, const struct xlb_listen_set *was,
+			const struct xlb_listen_set *now, const struct xlb_listen_set *keep);
+
 /* The listening sockets still accepting, for a takeover. */
 size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out,
 			   size_t max);

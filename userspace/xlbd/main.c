@@ -4,11 +4,9 @@
  * everything pinned on exit so a restart does not drop a flow (unless told
  * --teardown-on-exit, as the compose service is). */
 #include <errno.h>
-#include <fcntl.h>
-#include <getopt.h>
-#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,17 +19,19 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "lib/attach.h"
 #include "caps.h"
-#include "lib/config.h"
+#include "checks.h"
 #include "control.h"
+#include "datapath.h"
 #include "docker.h"
-#include "health.h"
+#include "handover.h"
+#include "lib/config.h"
 #include "lib/log.h"
 #include "lib/loop.h"
-#include "metrics.h"
 #include "lib/netlink.h"
 #include "lib/pins.h"
+#include "metrics.h"
+#include "options.h"
 #include "proxy/proxy.h"
 #include "state.h"
 #include "takeover.h"
@@ -39,11 +39,16 @@
 
 #define MAX_UPLINKS 16
 #define MAX_LISTEN 16
-#define RECHECK_INTERVAL_S 5
 #define PROXY_TICK_MS 250
 #define FAST_RECHECKS 8	/* ticks: 2 s of looking again for pending links */
 #define STATS_EVERY_TICKS 4
 #define EXIT_USAGE 2
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+struct endpoints {
+	struct xlb_endpoint v[MAX_LISTEN];
+	size_t n;
+};
 
 struct opts {
 	const char *config;
@@ -52,10 +57,8 @@ struct opts {
 	const char *ifnames[MAX_UPLINKS];
 	int ifindexes[MAX_UPLINKS];
 	int n_ifaces;
-	struct xlb_endpoint http_listen[MAX_LISTEN];
-	int n_http;
-	struct xlb_endpoint tls_listen[MAX_LISTEN];
-	int n_tls;
+	struct endpoints http_listen;
+	struct endpoints tls_listen;
 	struct xlb_proxy_limits lim;
 	bool docker;
 	const char *docker_socket;
@@ -75,34 +78,23 @@ struct daemon {
 	struct opts o;
 	struct xlb_config cfg;
 	struct xlb *skel;
+	struct xlb_links links;
 	struct xlb_state *state;
 	struct xlb_control *ctl;
 	struct xlb_proxy *proxy;
 	struct xlb_loop *loop;
 	struct xlb_docker *docker;
-	struct xlb_health *health;
+	struct xlb_checks *checks;
 	struct xlb_metrics *metrics;
-	struct xlb_dhealth *checks;	/* what health watches for Docker */
-	size_t n_checks;
-	struct xlb_dhealth *cfg_checks;	/* ... and for the config file */
-	size_t n_cfg_checks;
-	struct xlb_attach_ctx actx;
-	bool links_pending;	/* a backend's link was not ready at the last look */
+	struct xlb_handover handover;	/* when a new xlbd takes over from us */
 	unsigned fast_rechecks;	/* ticks left to look again soon after a change */
 	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
 	bool skel_loaded;	/* something was pinned or attached: teardown has work */
-	/* takeover, new side: the listeners handed over, until adopted */
-	struct xlb_handed_listener handed[XLB_TAKEOVER_MAX];
-	size_t n_handed;
-	/* takeover, old side: the new xlbd's socket, answered after this loop
-	 * iteration; then only the open connections are served */
-	int handover_fd;
-	uint32_t handover_drain_ms;
-	bool draining;
-	uint64_t drain_end_ms;
 };
+
+/* ---- options ---------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
@@ -116,140 +108,173 @@ static void usage(FILE *f)
 		   "            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n");
 }
 
-static int add_listen(struct xlb_endpoint *eps, int *n, const char *opt, const char *arg)
+/* Every option's id: a short option's is its letter. */
+enum opt_id {
+	OPT_CONFIG = 'c',
+	OPT_IFACE = 'i',
+	OPT_PIN_DIR = 'p',
+	OPT_CONTROL = 's',
+	OPT_LOG_LEVEL = 'l',
+	OPT_HELP = 'h',
+	OPT_HTTP_LISTEN = XLB_OPT_LONG_ONLY,
+	OPT_TLS_LISTEN,
+	OPT_PEEK_TIMEOUT_MS,
+	OPT_MAX_HEAD,
+	OPT_MAX_CONNS,
+	OPT_IDLE_TIMEOUT_MS,
+	OPT_PROXY_PATH,
+	OPT_DOCKER,
+	OPT_VIP,
+	OPT_DOCKER_RESYNC_MS,
+	OPT_TEARDOWN_ON_EXIT,
+	OPT_FLOW_TABLE_SIZE,
+	OPT_METRICS,
+	OPT_DOCKER_MIN_LISTEN_PORT,
+	OPT_TAKEOVER,
+	OPT_DRAIN_TIMEOUT_MS,
+};
+
+/* One more endpoint of a struct endpoints. */
+static int add_listen(const struct xlb_opt *opt, const char *arg, void *target)
 {
+	struct endpoints *e = xlb_opt_field(opt, target);
 	const char *why = "invalid";
 
-	if (*n == MAX_LISTEN)
-		return pr_err("too many --%s (max %d)", opt, MAX_LISTEN), -EINVAL;
-	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, &eps[*n], &why))
-		return pr_err("bad --%s '%s': %s", opt, arg, why), -EINVAL;
-	(*n)++;
+	if (e->n == MAX_LISTEN)
+		return pr_err("too many --%s (max %d)", opt->name, MAX_LISTEN), -EINVAL;
+	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, &e->v[e->n], &why))
+		return pr_err("bad --%s '%s': %s", opt->name, arg, why), -EINVAL;
+	e->n++;
 	return 0;
 }
 
-static int parse_limit(const char *opt, const char *arg, uint32_t min, uint32_t *out)
+static int add_iface(const struct xlb_opt *opt, const char *arg, void *target)
 {
-	char *end;
-	unsigned long v;
+	struct opts *o = target;
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || *end || end == arg || v < min || v > UINT32_MAX)
-		return pr_err("bad --%s '%s' (a number >= %u)", opt, arg, min), -EINVAL;
-	*out = (uint32_t)v;
+	if (o->n_ifaces == MAX_UPLINKS)
+		return pr_err("too many --%s (max %d)", opt->name, MAX_UPLINKS), -EINVAL;
+	o->ifnames[o->n_ifaces++] = arg;
 	return 0;
 }
 
-static int parse_metrics(const char *arg, struct xlb_endpoint *ep)
+static int set_log_level(const struct xlb_opt *opt, const char *arg, void *target)
 {
+	enum xlb_log_level lvl;
+
+	(void)target;
+	if (xlb_log_parse_level(arg, &lvl))
+		return pr_err("bad --%s '%s'", opt->name, arg), -EINVAL;
+	xlb_log_set_level(lvl);
+	return 0;
+}
+
+static int set_proxy_path(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	if (xlb_proxy_path_parse(arg, &o->lim.path))
+		return pr_err("bad --%s '%s' (splice, sockmap or copy)", opt->name, arg), -EINVAL;
+	return 0;
+}
+
+static int set_docker(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	(void)opt;
+	o->docker = true;
+	o->docker_socket = arg ? arg : XLB_DOCKER_SOCKET;
+	return 0;
+}
+
+static int set_vip(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	if (xlb_parse_addr(arg, &o->vip.addr, &o->vip.family))
+		return pr_err("bad --%s '%s' (an IPv4 or IPv6 address)", opt->name, arg), -EINVAL;
+	o->has_vip = true;
+	return 0;
+}
+
+static int set_metrics(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
 	const char *why = "invalid";
 
-	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, ep, &why))
-		return pr_err("bad --metrics '%s': %s (ADDR:PORT, e.g. 127.0.0.1:9120)", arg, why),
-		       -EINVAL;
+	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, &o->metrics, &why))
+		return pr_err("bad --%s '%s': %s (ADDR:PORT, e.g. 127.0.0.1:9120)", opt->name, arg,
+			      why), -EINVAL;
+	o->has_metrics = true;
 	return 0;
 }
+
+static int show_help(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	(void)opt, (void)arg, (void)target;
+	usage(stdout);
+	exit(0);
+}
+
+/* A row per kind of option: what it sets, and a number's limits. */
+#define AT(f) offsetof(struct opts, f)
+#define STRING(name, id, f) { name, id, required_argument, xlb_opt_string, AT(f), 0, 0 }
+#define FLAG(name, id, f) { name, id, no_argument, xlb_opt_true, AT(f), 0, 0 }
+#define NUMBER(name, id, f, min, max) \
+	{ name, id, required_argument, xlb_opt_number, AT(f), min, max }
+#define LISTEN(name, id, f) { name, id, required_argument, add_listen, AT(f), 0, 0 }
+#define OWN(name, id, has_arg, fn) { name, id, has_arg, fn, 0, 0, 0 }
+
+/* In the order getopt_long lists the candidates of an ambiguous
+ * abbreviation. */
+static const struct xlb_opt opt_table[] = {
+	STRING("config", OPT_CONFIG, config),
+	OWN("iface", OPT_IFACE, required_argument, add_iface),
+	STRING("pin-dir", OPT_PIN_DIR, pin_dir),
+	STRING("control", OPT_CONTROL, control),
+	OWN("log-level", OPT_LOG_LEVEL, required_argument, set_log_level),
+	LISTEN("http-listen", OPT_HTTP_LISTEN, http_listen),
+	LISTEN("tls-listen", OPT_TLS_LISTEN, tls_listen),
+	NUMBER("peek-timeout-ms", OPT_PEEK_TIMEOUT_MS, lim.peek_timeout_ms, 1, UINT32_MAX),
+	NUMBER("max-head", OPT_MAX_HEAD, lim.max_head, 64, UINT32_MAX),
+	NUMBER("max-conns", OPT_MAX_CONNS, lim.max_conns, 1, UINT32_MAX),
+	NUMBER("idle-timeout-ms", OPT_IDLE_TIMEOUT_MS, lim.idle_timeout_ms, 1, UINT32_MAX),
+	OWN("proxy-path", OPT_PROXY_PATH, required_argument, set_proxy_path),
+	/* "--docker SOCKET" as well as "--docker=SOCKET" */
+	OWN("docker", OPT_DOCKER, optional_argument, set_docker),
+	OWN("vip", OPT_VIP, required_argument, set_vip),
+	NUMBER("docker-resync-ms", OPT_DOCKER_RESYNC_MS, docker_resync_ms, 100, UINT32_MAX),
+	FLAG("teardown-on-exit", OPT_TEARDOWN_ON_EXIT, teardown_on_exit),
+	NUMBER("flow-table-size", OPT_FLOW_TABLE_SIZE, flow_entries, 1024, UINT32_MAX),
+	OWN("metrics", OPT_METRICS, required_argument, set_metrics),
+	NUMBER("docker-min-listen-port", OPT_DOCKER_MIN_LISTEN_PORT, docker_min_listen_port, 1,
+	       65535),
+	FLAG("takeover", OPT_TAKEOVER, takeover),
+	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
+	OWN("help", OPT_HELP, no_argument, show_help),
+};
+
+#undef AT
+#undef STRING
+#undef FLAG
+#undef NUMBER
+#undef LISTEN
+#undef OWN
 
 static int parse_args(int argc, char **argv, struct opts *o)
 {
-	static const struct option lo[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "iface", required_argument, NULL, 'i' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "control", required_argument, NULL, 's' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "http-listen", required_argument, NULL, 'H' },
-		{ "tls-listen", required_argument, NULL, 'T' },
-		{ "peek-timeout-ms", required_argument, NULL, 1 },
-		{ "max-head", required_argument, NULL, 2 },
-		{ "max-conns", required_argument, NULL, 3 },
-		{ "idle-timeout-ms", required_argument, NULL, 4 },
-		{ "proxy-path", required_argument, NULL, 5 },
-		{ "docker", optional_argument, NULL, 6 },
-		{ "vip", required_argument, NULL, 7 },
-		{ "docker-resync-ms", required_argument, NULL, 8 },
-		{ "teardown-on-exit", no_argument, NULL, 9 },
-		{ "flow-table-size", required_argument, NULL, 10 },
-		{ "metrics", required_argument, NULL, 11 },
-		{ "docker-min-listen-port", required_argument, NULL, 12 },
-		{ "takeover", no_argument, NULL, 13 },
-		{ "drain-timeout-ms", required_argument, NULL, 14 },
-		{ "help", no_argument, NULL, 'h' },
-		{},
-	};
-	const struct xlb_proxy_limits defaults = XLB_PROXY_DEFAULT_LIMITS;
-	enum xlb_log_level lvl;
-	int c, err = 0;
+	const struct xlb_proxy_limits lim = XLB_PROXY_DEFAULT_LIMITS;
+	int err;
 
 	o->pin_dir = XLB_DEFAULT_PIN_DIR;
 	o->control = XLB_DEFAULT_CONTROL;
-	o->lim = defaults;
+	o->lim = lim;
 	o->docker_min_listen_port = XLB_DOCKER_MIN_LISTEN_PORT;
 	o->drain_ms = XLB_DRAIN_TIMEOUT_MS;
-	while (!err && (c = getopt_long(argc, argv, "c:i:p:s:l:h", lo, NULL)) != -1) {
-		switch (c) {
-		case 'H': err = add_listen(o->http_listen, &o->n_http, "http-listen", optarg); break;
-		case 'T': err = add_listen(o->tls_listen, &o->n_tls, "tls-listen", optarg); break;
-		case 1: err = parse_limit("peek-timeout-ms", optarg, 1, &o->lim.peek_timeout_ms); break;
-		case 2: err = parse_limit("max-head", optarg, 64, &o->lim.max_head); break;
-		case 3: err = parse_limit("max-conns", optarg, 1, &o->lim.max_conns); break;
-		case 4: err = parse_limit("idle-timeout-ms", optarg, 1, &o->lim.idle_timeout_ms); break;
-		case 5:
-			err = xlb_proxy_path_parse(optarg, &o->lim.path);
-			if (err)
-				pr_err("bad --proxy-path '%s' (splice, sockmap or copy)", optarg);
-			break;
-		case 6:
-			o->docker = true;
-			/* "--docker SOCKET" as well as "--docker=SOCKET" */
-			if (!optarg && optind < argc && argv[optind][0] == '/')
-				optarg = argv[optind++];
-			o->docker_socket = optarg ? optarg : XLB_DOCKER_SOCKET;
-			break;
-		case 7:
-			if (xlb_parse_addr(optarg, &o->vip.addr, &o->vip.family))
-				return pr_err("bad --vip '%s' (an IPv4 or IPv6 address)", optarg), -EINVAL;
-			o->has_vip = true;
-			break;
-		case 8: err = parse_limit("docker-resync-ms", optarg, 100, &o->docker_resync_ms); break;
-		case 9: o->teardown_on_exit = true; break;
-		case 10: err = parse_limit("flow-table-size", optarg, 1024, &o->flow_entries); break;
-		case 12:
-			err = parse_limit("docker-min-listen-port", optarg, 1,
-					  &o->docker_min_listen_port);
-			if (!err && o->docker_min_listen_port > 65535) {
-				pr_err("bad --docker-min-listen-port '%s' (1-65535)", optarg);
-				err = -EINVAL;
-			}
-			break;
-		case 13: o->takeover = true; break;
-		case 14: err = parse_limit("drain-timeout-ms", optarg, 0, &o->drain_ms); break;
-		case 11:
-			err = parse_metrics(optarg, &o->metrics);
-			o->has_metrics = !err;
-			break;
-		case 'c': o->config = optarg; break;
-		case 'p': o->pin_dir = optarg; break;
-		case 's': o->control = optarg; break;
-		case 'i':
-			if (o->n_ifaces == MAX_UPLINKS)
-				return pr_err("too many --iface (max %d)", MAX_UPLINKS), -EINVAL;
-			o->ifnames[o->n_ifaces++] = optarg;
-			break;
-		case 'l':
-			if (xlb_log_parse_level(optarg, &lvl))
-				return pr_err("bad --log-level '%s'", optarg), -EINVAL;
-			xlb_log_set_level(lvl);
-			break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
-	}
+	err = xlb_opts_parse(opt_table, N_OF(opt_table), argc, argv, o, usage);
 	if (err)
 		return err;
-	if (optind < argc)
-		return pr_err("unexpected argument '%s'", argv[optind]), -EINVAL;
 	if (!o->config && !o->docker)
 		return pr_err("--config FILE or --docker is required"), -EINVAL;
 	return 0;
@@ -273,163 +298,55 @@ static int load_config(struct daemon *d)
 	if (!d->o.config)
 		return 0;
 	e = xlb_config_load(d->o.config, &d->cfg, err, sizeof(err));
-
 	if (e)
 		pr_err("%s", err);
 	return e;
 }
 
-/* ---- BPF ------------------------------------------------------------------ */
+/* ---- the data path ---------------------------------------------------------------- */
 
-/* The devmap is reused by hand (see maps.bpf.h): take the pinned one if
- * there is one, else pin the new one after load. */
-static int devmap_reuse(struct bpf_map *m, const char *pin_dir, bool *reused)
-{
-	char path[PATH_MAX];
-	int fd, err;
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(m));
-	*reused = false;
-	fd = bpf_obj_get(path);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	err = bpf_map__reuse_fd(m, fd);
-	close(fd);
-	*reused = err == 0;
-	return err;
-}
-
-static int devmap_pin(struct bpf_map *m, const char *pin_dir)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_map__name(m));
-	return bpf_map__pin(m, path);
-}
-
-/* The flow table is sized before it is created; a pinned one keeps its
- * size, and libbpf would refuse it with a bare EINVAL: say why first. */
-static int size_flow_tables(struct daemon *d)
-{
-	struct bpf_map *maps[] = { d->skel->maps.xlb_flows };
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	char path[PATH_MAX];
-	int fd, err;
-
-	if (!d->o.flow_entries)
-		return 0;
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s", d->o.pin_dir, bpf_map__name(maps[i]));
-		fd = bpf_obj_get(path);
-		if (fd >= 0) {
-			err = bpf_obj_get_info_by_fd(fd, &info, &len);
-			close(fd);
-			if (!err && info.max_entries != d->o.flow_entries)
-				return pr_err("--flow-table-size %u: the pinned %s has %u entries "
-					      "(xlbctl teardown first, which drops every flow)",
-					      d->o.flow_entries, bpf_map__name(maps[i]),
-					      info.max_entries), -EEXIST;
-		}
-		err = bpf_map__set_max_entries(maps[i], d->o.flow_entries);
-		if (err)
-			return pr_err("--flow-table-size: %s", strerror(-err)), err;
-	}
-	return 0;
-}
-
+/* Opened and loaded here, through the skeleton (generated for this file
+ * alone); the pins around the load are datapath.c's. */
 static int open_data_path(struct daemon *d)
 {
-	bool reused;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->o.pin_dir);
+	bool reused;
 	int err;
 
-	err = xlb_pins_prepare(d->o.pin_dir);
-	if (err)
-		return pr_err("pin dir %s: %s", d->o.pin_dir, strerror(-err)), err;
-	err = xlb_pins_remove_obsolete(d->o.pin_dir);
-	if (err > 0)
-		pr_info("event=obsolete_pins_removed pin_dir=%s count=%d", d->o.pin_dir, err);
-	else if (err < 0)
-		pr_warn("event=obsolete_pins_kept pin_dir=%s err=\"%s\"", d->o.pin_dir,
-			strerror(-err));
-	d->skel = xlb__open_opts(&oo);
-	if (!d->skel)
-		return pr_err("opening BPF object: %s", strerror(errno)), -errno;
-	err = size_flow_tables(d);
+	err = xlb_datapath_prepare_pins(d->o.pin_dir);
 	if (err)
 		return err;
-	err = devmap_reuse(d->skel->maps.xlb_tx_ports, d->o.pin_dir, &reused);
+	d->skel = xlb__open_opts(&oo);
+	d->skel_loaded = d->skel != NULL;
+	if (!d->skel)
+		return pr_err("opening BPF object: %s", strerror(errno)), -errno;
+	err = xlb_datapath_prepare_maps(d->skel->maps.xlb_flows, d->skel->maps.xlb_tx_ports,
+					d->o.pin_dir, d->o.flow_entries, &reused);
 	if (err)
-		return pr_err("reusing pinned xlb_tx_ports: %s", strerror(-err)), err;
+		return err;
 	err = xlb__load(d->skel);
 	if (err)
 		return pr_err("loading BPF programs: %s", strerror(-err)), err;
-	if (!reused && (err = devmap_pin(d->skel->maps.xlb_tx_ports, d->o.pin_dir)))
-		return pr_err("pinning xlb_tx_ports: %s", strerror(-err)), err;
-	d->actx = (struct xlb_attach_ctx){
-		.pin_dir = d->o.pin_dir,
-		.ifaces_fd = bpf_map__fd(d->skel->maps.xlb_ifaces),
-		.tx_ports_fd = bpf_map__fd(d->skel->maps.xlb_tx_ports),
-		.ingress_fd = bpf_program__fd(d->skel->progs.xlb_ingress),
-		.return_fd = bpf_program__fd(d->skel->progs.xlb_return),
-		.peer_pass_fd = bpf_program__fd(d->skel->progs.xlb_peer_pass),
+	return reused ? 0 : xlb_datapath_pin_devmap(d->skel->maps.xlb_tx_ports, d->o.pin_dir);
+}
+
+/* The maps the state writes; the metrics read three of them too. */
+static struct xlb_state_maps state_maps(const struct xlb *skel)
+{
+	return (struct xlb_state_maps){
+		.hosts = bpf_map__fd(skel->maps.xlb_hosts),
+		.services = bpf_map__fd(skel->maps.xlb_services),
+		.svc_info = bpf_map__fd(skel->maps.xlb_svc_info),
+		.backends = bpf_map__fd(skel->maps.xlb_backends),
+		.maglev = bpf_map__fd(skel->maps.xlb_maglev),
+		.flows = bpf_map__fd(skel->maps.xlb_flows),
+		.rnat_eps = bpf_map__fd(skel->maps.xlb_rnat_eps),
 	};
-	return 0;
-}
-
-static int attach_uplinks(struct daemon *d)
-{
-	for (int i = 0; i < d->o.n_ifaces; i++) {
-		int err = xlb_attach_uplink(&d->actx, d->o.ifindexes[i]);
-
-		if (err)
-			return pr_err("attaching XDP to %s: %s", d->o.ifnames[i], strerror(-err)),
-			       err;
-		pr_info("event=uplink_attached iface=%s ifindex=%d", d->o.ifnames[i],
-			d->o.ifindexes[i]);
-	}
-	return 0;
-}
-
-/* Backend-facing links (behind a bridge: the backend's bridge port too)
- * are found by route lookup, per backend address, on every recheck: cheap
- * when nothing changed, and it follows a backend whose MAC moved. */
-static void ensure_backend_link(const struct xlb_endpoint *ep, void *arg)
-{
-	struct daemon *d = arg;
-	char buf[XLB_EP_STRLEN];
-	int err = xlb_attach_backend_route(&d->actx, ep);
-
-	if (err == -EAGAIN) /* the kernel forwards to it meanwhile */
-		d->links_pending = true;
-	if (err == -EAGAIN)
-		pr_debug("event=backend_link_pending backend=%s retry_s=%d",
-			 xlb_format_endpoint(ep, buf, sizeof(buf)), RECHECK_INTERVAL_S);
-	else if (err)
-		pr_warn("event=backend_link_failed backend=%s err=\"%s\"",
-			xlb_format_endpoint(ep, buf, sizeof(buf)), strerror(-err));
-}
-
-static void ensure_backend_links(struct daemon *d)
-{
-	if (!d->o.n_ifaces)
-		return; /* no XDP: the proxy alone needs nothing on the links */
-	d->links_pending = false;
-	xlb_state_for_each_backend(d->state, ensure_backend_link, d);
 }
 
 static int init_state(struct daemon *d)
 {
-	struct xlb_state_maps m = {
-		.hosts = bpf_map__fd(d->skel->maps.xlb_hosts),
-		.services = bpf_map__fd(d->skel->maps.xlb_services),
-		.svc_info = bpf_map__fd(d->skel->maps.xlb_svc_info),
-		.backends = bpf_map__fd(d->skel->maps.xlb_backends),
-		.maglev = bpf_map__fd(d->skel->maps.xlb_maglev),
-		.flows = bpf_map__fd(d->skel->maps.xlb_flows),
-		.rnat_eps = bpf_map__fd(d->skel->maps.xlb_rnat_eps),
-	};
+	const struct xlb_state_maps m = state_maps(d->skel);
 	struct xlb_err err = { "" };
 	int e;
 
@@ -444,89 +361,34 @@ static int init_state(struct daemon *d)
 	return 0;
 }
 
-/* ---- proxy ------------------------------------------------------------------ */
-
-/* A handed-over listener for (ep, tls), taken out of the list, or -1. */
-static int handed_take(struct daemon *d, const struct xlb_endpoint *ep, bool tls)
+static void ensure_backend_links(struct daemon *d)
 {
-	for (size_t i = 0; i < d->n_handed; i++) {
-		struct xlb_handed_listener *h = &d->handed[i];
-
-		if (h->fd >= 0 && h->tls == tls && xlb_endpoint_equal(&h->ep, ep)) {
-			int fd = h->fd;
-
-			h->fd = -1;
-			return fd;
-		}
-	}
-	return -1;
+	if (d->o.n_ifaces) /* no XDP: the proxy alone needs nothing on the links */
+		xlb_links_ensure_backends(&d->links, d->state);
 }
 
-/* Handed-over listeners this config no longer has: their queued
- * connections are reset when the last descriptor closes. */
-static void handed_close_rest(struct daemon *d)
+/* XDP on the uplinks, then the return path to every backend. */
+static int attach_links(struct daemon *d)
 {
-	char buf[XLB_EP_STRLEN];
-
-	for (size_t i = 0; i < d->n_handed; i++) {
-		if (d->handed[i].fd < 0)
-			continue;
-		pr_warn("event=takeover_listener_closed addr=%s reason=\"not configured here\"",
-			xlb_format_endpoint(&d->handed[i].ep, buf, sizeof(buf)));
-		close(d->handed[i].fd);
-		d->handed[i].fd = -1;
-	}
-	d->n_handed = 0;
-}
-
-/* --takeover: the running xlbd's listeners, just before ours would open,
- * so it serves until then. Nobody running is not an error. */
-static int takeover_fetch(struct daemon *d)
-{
-	int err;
-
-	if (!d->o.takeover)
-		return 0;
-	err = xlb_takeover_request(d->o.control, d->o.drain_ms, d->handed, XLB_TAKEOVER_MAX,
-				   &d->n_handed);
-	if (err == -ENOENT || err == -ECONNREFUSED) {
-		pr_info("event=takeover_none control=%s", d->o.control);
-		return 0;
-	}
-	if (err)
-		return err;
-	pr_info("event=takeover listeners=%zu drain_ms=%u", d->n_handed, d->o.drain_ms);
-	return 0;
-}
-
-/* Listeners from the command line and from the config's [http]/[tls]. */
-static int open_listeners(struct daemon *d)
-{
-	struct { const struct xlb_endpoint *eps; size_t n; bool tls; } sets[] = {
-		{ d->o.http_listen, (size_t)d->o.n_http, false },
-		{ d->o.tls_listen, (size_t)d->o.n_tls, true },
-		{ d->cfg.http_listen, d->cfg.n_http_listen, false },
-		{ d->cfg.tls_listen, d->cfg.n_tls_listen, true },
+	d->links.ctx = (struct xlb_attach_ctx){
+		.pin_dir = d->o.pin_dir,
+		.ifaces_fd = bpf_map__fd(d->skel->maps.xlb_ifaces),
+		.tx_ports_fd = bpf_map__fd(d->skel->maps.xlb_tx_ports),
+		.ingress_fd = bpf_program__fd(d->skel->progs.xlb_ingress),
+		.return_fd = bpf_program__fd(d->skel->progs.xlb_return),
+		.peer_pass_fd = bpf_program__fd(d->skel->progs.xlb_peer_pass),
 	};
-	char buf[XLB_EP_STRLEN];
-	int err;
+	for (int i = 0; i < d->o.n_ifaces; i++) {
+		int err = xlb_links_attach_uplink(&d->links, d->o.ifnames[i], d->o.ifindexes[i]);
 
-	for (size_t s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
-		for (size_t i = 0; i < sets[s].n; i++) {
-			int fd = handed_take(d, &sets[s].eps[i], sets[s].tls);
-
-			if (fd >= 0)
-				err = xlb_proxy_adopt_listener(d->proxy, &sets[s].eps[i], sets[s].tls, fd);
-			else
-				err = xlb_proxy_listen(d->proxy, &sets[s].eps[i], sets[s].tls);
-			if (err)
-				return pr_err("listening on %s: %s",
-					      xlb_format_endpoint(&sets[s].eps[i], buf, sizeof(buf)),
-					      strerror(-err)), err;
-		}
+		if (err)
+			return err;
 	}
+	ensure_backend_links(d);
 	return 0;
 }
+
+/* ---- the proxy -------------------------------------------------------------------- */
 
 /* Enough descriptors for many proxied connections (six each). */
 static void raise_fd_limit(void)
@@ -545,397 +407,6 @@ static void flush_proxy_stats(struct daemon *d)
 			      bpf_map__fd(d->skel->maps.xlb_listeners));
 }
 
-/* ---- metrics ---------------------------------------------------------------- */
-
-/* Before each scrape: the proxy's counters as of now, Docker's sync. */
-static bool metrics_prepare(void *arg, struct xlb_docker_stats *docker)
-{
-	struct daemon *d = arg;
-
-	flush_proxy_stats(d);
-	if (!d->docker)
-		return false;
-	xlb_docker_get_stats(d->docker, docker);
-	return true;
-}
-
-static int start_metrics(struct daemon *d)
-{
-	struct xlb_metrics_opts mo = {
-		.listen = d->o.metrics,
-		.maps = {
-			.svc_info = bpf_map__fd(d->skel->maps.xlb_svc_info),
-			.backends = bpf_map__fd(d->skel->maps.xlb_backends),
-			.svc_stats = bpf_map__fd(d->skel->maps.xlb_svc_stats),
-			.be_stats = bpf_map__fd(d->skel->maps.xlb_be_stats),
-			.reasons = bpf_map__fd(d->skel->maps.xlb_reasons),
-			.flows = bpf_map__fd(d->skel->maps.xlb_flows),
-			.proxy_svc_stats = bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
-			.listeners = bpf_map__fd(d->skel->maps.xlb_listeners),
-		},
-		.prepare = metrics_prepare,
-		.arg = d,
-	};
-
-	if (!d->o.has_metrics)
-		return 0;
-	return xlb_metrics_start(d->loop, &mo, &d->metrics); /* logs its failure */
-}
-
-/* ---- event loop ----------------------------------------------------------- */
-
-/* ---- health checks of the config's backends ----------------------------------- */
-
-struct cfg_checks {
-	struct xlb_dhealth *v;
-	size_t n;
-};
-
-static bool check_listed(const struct xlb_dhealth *v, size_t n, const struct xlb_dhealth *c);
-
-/* Every backend of a config service that has a check. */
-static struct cfg_checks config_checks_list(const struct xlb_config *cfg)
-{
-	struct cfg_checks l = { NULL, 0 };
-	size_t n = 0;
-
-	for (size_t i = 0; i < cfg->n_services; i++)
-		if (cfg->services[i].check.kind != XLB_HC_NONE)
-			n += cfg->services[i].n_backends;
-	if (n && !(l.v = calloc(n, sizeof(*l.v)))) {
-		pr_err("event=health_watch_failed err=\"out of memory\" checks=%zu", n);
-		return l;
-	}
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct xlb_cfg_service *s = &cfg->services[i];
-
-		for (size_t b = 0; b < s->n_backends && s->check.kind != XLB_HC_NONE; b++) {
-			struct xlb_dhealth *c = &l.v[l.n++];
-
-			snprintf(c->service, sizeof(c->service), "%s", s->name);
-			c->ep = s->backends[b].ep;
-			c->spec = s->check;
-		}
-	}
-	return l;
-}
-
-/* Before the config is applied, so that a backend new to it stays out of
- * the tables until its first check passed (as a new container does). */
-static struct cfg_checks config_checks_watch(struct daemon *d)
-{
-	struct cfg_checks l = config_checks_list(&d->cfg);
-	char buf[XLB_EP_STRLEN];
-
-	for (size_t i = 0; i < l.n; i++)
-		if (xlb_health_watch(d->health, l.v[i].service, &l.v[i].ep, &l.v[i].spec))
-			pr_warn("event=health_watch_failed service=%s backend=%s", l.v[i].service,
-				xlb_format_endpoint(&l.v[i].ep, buf, sizeof(buf)));
-	return l;
-}
-
-/* After the apply: the checks the config dropped stop, and a backend that
- * stays without its check serves again. */
-static void config_checks_replace(struct daemon *d, struct cfg_checks l)
-{
-	for (size_t i = 0; i < d->n_cfg_checks; i++) {
-		const struct xlb_dhealth *c = &d->cfg_checks[i];
-
-		if (check_listed(l.v, l.n, c))
-			continue;
-		xlb_health_unwatch(d->health, c->service, &c->ep);
-		xlb_state_backend_set_health(d->state, c->service, &c->ep, true);
-	}
-	free(d->cfg_checks);
-	d->cfg_checks = l.v;
-	d->n_cfg_checks = l.n;
-}
-
-/* At start the config was applied before the checks existed: backends the
- * pins already held keep serving until their first check says otherwise,
- * so that a restart drops nothing. */
-static void config_checks_start(struct daemon *d)
-{
-	config_checks_replace(d, config_checks_watch(d));
-}
-
-static bool listed(const struct xlb_endpoint *eps, size_t n, const struct xlb_endpoint *ep)
-{
-	for (size_t i = 0; i < n; i++)
-		if (xlb_endpoint_equal(&eps[i], ep))
-			return true;
-	return false;
-}
-
-/* The config's [http]/[tls] listeners after a reload: the dropped ones
- * close (their connections go on), new ones open; the command line's
- * stay. A port that cannot be taken is one error line. */
-static void reload_listeners(struct daemon *d, const struct xlb_config *old)
-{
-	struct { const struct xlb_endpoint *was, *now, *opt; size_t n_was, n_now, n_opt; bool tls; } k[] = {
-		{ old->http_listen, d->cfg.http_listen, d->o.http_listen, old->n_http_listen,
-		  d->cfg.n_http_listen, (size_t)d->o.n_http, false },
-		{ old->tls_listen, d->cfg.tls_listen, d->o.tls_listen, old->n_tls_listen,
-		  d->cfg.n_tls_listen, (size_t)d->o.n_tls, true },
-	};
-	char buf[XLB_EP_STRLEN];
-
-	for (size_t s = 0; s < 2; s++) {
-		for (size_t i = 0; i < k[s].n_was; i++)
-			if (!listed(k[s].now, k[s].n_now, &k[s].was[i]) &&
-			    !listed(k[s].opt, k[s].n_opt, &k[s].was[i]))
-				xlb_proxy_unlisten(d->proxy, &k[s].was[i], k[s].tls);
-		for (size_t i = 0; i < k[s].n_now; i++) {
-			int err = xlb_proxy_listen(d->proxy, &k[s].now[i], k[s].tls);
-
-			if (err)
-				pr_err("event=reload_failed listen=%s err=\"%s\"",
-				       xlb_format_endpoint(&k[s].now[i], buf, sizeof(buf)),
-				       strerror(-err));
-		}
-	}
-}
-
-static void reload_config(struct daemon *d)
-{
-	struct cfg_checks checks;
-	struct xlb_config fresh = {}, old;
-	struct xlb_err err = { "" };
-	char msg[512];
-
-	if (!d->o.config) {
-		pr_info("event=reload config=none");
-		return;
-	}
-	if (xlb_config_load(d->o.config, &fresh, msg, sizeof(msg))) {
-		pr_err("event=reload_failed %s", msg);
-		return;
-	}
-	old = d->cfg;
-	d->cfg = fresh;
-	checks = config_checks_watch(d);
-	if (xlb_state_apply_config(d->state, &d->cfg, &err))
-		pr_err("event=reload_failed %s", err.msg);
-	else
-		pr_info("event=reload config=%s", d->o.config);
-	config_checks_replace(d, checks);
-	ensure_backend_links(d);
-	reload_listeners(d, &old);
-	xlb_config_free(&old);
-}
-
-static void on_signal(struct xlb_watch *w, uint32_t events)
-{
-	struct daemon *d = xlb_container_of(w, struct daemon, sig_w);
-	struct signalfd_siginfo si;
-
-	(void)events;
-	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGHUP) {
-		if (!d->draining)
-			reload_config(d);
-		return;
-	}
-	pr_info("event=stop signal=%s", strsignal((int)si.ssi_signo));
-	d->stop = true;
-}
-
-static void on_recheck(struct xlb_watch *w, uint32_t events)
-{
-	struct daemon *d = xlb_container_of(w, struct daemon, recheck_w);
-	uint64_t n;
-
-	(void)events;
-	if (read(w->fd, &n, sizeof(n)) > 0 && !d->draining)
-		ensure_backend_links(d);
-}
-
-static void on_tick(struct xlb_watch *w, uint32_t events)
-{
-	struct daemon *d = xlb_container_of(w, struct daemon, tick_w);
-	uint64_t n;
-
-	(void)events;
-	if (read(w->fd, &n, sizeof(n)) <= 0)
-		return;
-	xlb_proxy_tick(d->proxy);
-	if (d->draining)
-		return; /* the maps and links are the new xlbd's */
-	xlb_control_tick(d->ctl);
-	if (d->docker)
-		xlb_docker_tick(d->docker);
-	/* a new backend's MAC and bridge port are usually known within
-	 * milliseconds of the probe: look again soon rather than in 5 s */
-	if (d->links_pending && d->fast_rechecks) {
-		d->fast_rechecks--;
-		ensure_backend_links(d);
-	}
-	if (++d->ticks % STATS_EVERY_TICKS == 0)
-		flush_proxy_stats(d);
-}
-
-static void on_state_changed(void *arg)
-{
-	struct daemon *d = arg;
-
-	d->fast_rechecks = FAST_RECHECKS;
-	ensure_backend_links(d);
-}
-
-static int timer_watch(struct daemon *d, struct xlb_watch *w, xlb_watch_fn fn, long ms)
-{
-	struct itimerspec its = {
-		.it_interval = { ms / 1000, (ms % 1000) * 1000000 },
-		.it_value = { ms / 1000, (ms % 1000) * 1000000 },
-	};
-
-	w->fn = fn;
-	w->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (w->fd < 0 || timerfd_settime(w->fd, 0, &its, NULL))
-		return -errno;
-	return xlb_loop_add(d->loop, w, EPOLLIN);
-}
-
-static int setup_loop(struct daemon *d)
-{
-	sigset_t mask;
-	int err;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	d->sig_w = (struct xlb_watch){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .fn = on_signal };
-	if (d->sig_w.fd < 0)
-		return -errno;
-	err = xlb_loop_add(d->loop, &d->sig_w, EPOLLIN);
-	if (!err)
-		err = timer_watch(d, &d->recheck_w, on_recheck, RECHECK_INTERVAL_S * 1000);
-	if (!err)
-		err = timer_watch(d, &d->tick_w, on_tick, PROXY_TICK_MS);
-	return err;
-}
-
-/* ---- takeover, old side ------------------------------------------------------- */
-
-static int on_takeover(void *arg, int fd, uint32_t drain_ms, struct xlb_err *err)
-{
-	struct daemon *d = arg;
-
-	if (d->handover_fd >= 0 || d->draining) {
-		snprintf(err->msg, sizeof(err->msg), "a takeover is already under way");
-		return -EBUSY;
-	}
-	d->handover_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	if (d->handover_fd < 0) {
-		snprintf(err->msg, sizeof(err->msg), "dup: %s", strerror(errno));
-		return -errno;
-	}
-	d->handover_drain_ms = drain_ms;
-	return 0;
-}
-
-/* Everything the new xlbd binds or owns goes first (control socket,
- * metrics port, Docker and health checks), then the listeners are sent.
- * From here the data path and the maps are the new one's. */
-static void hand_over(struct daemon *d)
-{
-	struct xlb_handed_listener l[XLB_TAKEOVER_MAX];
-	size_t n = xlb_proxy_listeners(d->proxy, l, XLB_TAKEOVER_MAX);
-	int err;
-
-	flush_proxy_stats(d);
-	xlb_control_close(d->ctl);
-	d->ctl = NULL;
-	xlb_metrics_free(d->metrics);
-	d->metrics = NULL;
-	xlb_docker_free(d->docker);
-	d->docker = NULL;
-	xlb_health_free(d->health);
-	d->health = NULL;
-	xlb_state_health_probe(d->state, NULL, NULL);
-	err = xlb_takeover_send(d->handover_fd, l, n);
-	close(d->handover_fd);
-	d->handover_fd = -1;
-	xlb_proxy_stop_accepting(d->proxy);
-	d->draining = true;
-	d->drain_end_ms = xlb_loop_now_ms() + d->handover_drain_ms;
-	if (err)
-		pr_err("event=handover_failed listeners=%zu err=\"%s\"", n, strerror(-err));
-	else
-		pr_info("event=handover listeners=%zu open_conns=%zu drain_ms=%u", n,
-			xlb_proxy_conn_count(d->proxy), d->handover_drain_ms);
-}
-
-static void drain_check(struct daemon *d)
-{
-	size_t open = xlb_proxy_conn_count(d->proxy);
-
-	if (open && xlb_loop_now_ms() < d->drain_end_ms)
-		return;
-	pr_info("event=drained open_conns=%zu%s", open, open ? " reason=drain_timeout" : "");
-	d->stop = true;
-}
-
-static void run_loop(struct daemon *d)
-{
-	while (!d->stop) {
-		int err = xlb_loop_run_once(d->loop, -1);
-
-		xlb_proxy_reap(d->proxy);
-		if (d->handover_fd >= 0)
-			hand_over(d);
-		if (d->draining)
-			drain_check(d);
-		if (err < 0) {
-			pr_err("event=loop_failed err=\"%s\"", strerror(-err));
-			return;
-		}
-	}
-}
-
-static void close_watch(struct xlb_watch *w)
-{
-	if (w->fd > 0)
-		close(w->fd);
-	w->fd = -1;
-}
-
-static void cleanup(struct daemon *d)
-{
-	xlb_metrics_free(d->metrics);
-	xlb_docker_free(d->docker);
-	xlb_health_free(d->health);
-	free(d->checks);
-	free(d->cfg_checks);
-	handed_close_rest(d);
-	if (d->handover_fd >= 0)
-		close(d->handover_fd);
-	if (d->proxy && d->skel && !d->draining)
-		flush_proxy_stats(d);
-	xlb_proxy_free(d->proxy);
-	xlb_control_close(d->ctl);
-	xlb_state_free(d->state);
-	/* programs stay attached and maps pinned: only our fds go */
-	xlb__destroy(d->skel);
-	xlb_config_free(&d->cfg);
-	close_watch(&d->sig_w);
-	close_watch(&d->recheck_w);
-	close_watch(&d->tick_w);
-	xlb_loop_free(d->loop);
-	if (d->draining && d->o.teardown_on_exit)
-		pr_info("event=teardown_skipped reason=\"handed over to a new xlbd\"");
-	else if (d->o.teardown_on_exit && d->skel_loaded) {
-		int err = xlb_teardown(d->o.pin_dir);
-
-		pr_info("event=teardown pin_dir=%s err=\"%s\"", d->o.pin_dir,
-			err ? strerror(-err) : "none");
-	}
-}
-
 /* The verdict program goes on the sockhash before any socket does. */
 static int sockmap_attach(struct daemon *d)
 {
@@ -952,51 +423,123 @@ static int sockmap_attach(struct daemon *d)
 	return 0;
 }
 
-/* ---- Docker and health checks ------------------------------------------------ */
-
-static bool check_listed(const struct xlb_dhealth *v, size_t n, const struct xlb_dhealth *c)
+static int open_proxy(struct daemon *d)
 {
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i].service, c->service) == 0 && xlb_endpoint_equal(&v[i].ep, &c->ep))
-			return true;
-	return false;
+	const struct xlb_proxy_sockmap sm = { bpf_map__fd(d->skel->maps.xlb_sock_pairs),
+					      bpf_map__fd(d->skel->maps.xlb_sock_peer) };
+	int err = sockmap_attach(d);
+
+	return err ? err : xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
 }
 
-/* Watch the model's checks (before the apply, so a new backend is known
- * to be unchecked yet), stop watching the ones it dropped (after). */
-static void checks_watch(struct daemon *d, const struct xlb_dmodel *m)
+static struct xlb_listen_set option_listeners(const struct opts *o, bool tls)
 {
-	char buf[XLB_EP_STRLEN];
+	const struct endpoints *e = tls ? &o->tls_listen : &o->http_listen;
 
-	for (size_t i = 0; i < m->n_checks; i++) {
-		const struct xlb_dhealth *c = &m->checks[i];
+	return (struct xlb_listen_set){ e->v, e->n, tls };
+}
 
-		if (xlb_health_watch(d->health, c->service, &c->ep, &c->spec))
-			pr_warn("event=health_watch_failed service=%s backend=%s", c->service,
-				xlb_format_endpoint(&c->ep, buf, sizeof(buf)));
+static struct xlb_listen_set config_listeners(const struct xlb_config *cfg, bool tls)
+{
+	if (tls)
+		return (struct xlb_listen_set){ cfg->tls_listen, cfg->n_tls_listen, true };
+	return (struct xlb_listen_set){ cfg->http_listen, cfg->n_http_listen, false };
+}
+
+/* Listeners from the command line and from the config's [http]/[tls];
+ * with --takeover, the running xlbd's sockets, asked for just before ours
+ * would open, so it serves until then. */
+static int open_listeners(struct daemon *d)
+{
+	const struct xlb_listen_set sets[] = {
+		option_listeners(&d->o, false), option_listeners(&d->o, true),
+		config_listeners(&d->cfg, false), config_listeners(&d->cfg, true),
+	};
+	struct xlb_handed handed = { .n = 0 };
+	int err = 0;
+
+	if (d->o.takeover)
+		err = xlb_takeover_fetch(d->o.control, d->o.drain_ms, &handed);
+	if (!err)
+		err = xlb_proxy_listen_sets(d->proxy, sets, N_OF(sets), &handed);
+	xlb_handed_close_rest(&handed);
+	return err;
+}
+
+/* The config's [http]/[tls] listeners after a reload; the command line's
+ * stay. */
+static void reload_listeners(struct daemon *d, const struct xlb_config *old)
+{
+	for (int tls = 0; tls <= 1; tls++) {
+		const struct xlb_listen_set was = config_listeners(old, tls);
+		const struct xlb_listen_set now = config_listeners(&d->cfg, tls);
+		const struct xlb_listen_set keep = option_listeners(&d->o, tls);
+
+		xlb_proxy_relisten(d->proxy, &was, &now, &keep);
 	}
 }
 
-static void checks_replace(struct daemon *d, const struct xlb_dmodel *m)
-{
-	struct xlb_dhealth *copy = NULL;
+/* ---- control socket, metrics, discovery ---------------------------------------------- */
 
-	for (size_t i = 0; i < d->n_checks; i++)
-		if (!check_listed(m->checks, m->n_checks, &d->checks[i]))
-			xlb_health_unwatch(d->health, d->checks[i].service, &d->checks[i].ep);
-	if (m->n_checks) {
-		copy = malloc(m->n_checks * sizeof(*copy));
-		if (copy)
-			memcpy(copy, m->checks, m->n_checks * sizeof(*copy));
-	}
-	free(d->checks);
-	d->checks = copy;
-	d->n_checks = copy ? m->n_checks : 0;
-	/* backends adopted or kept across applies take the checks' verdicts */
-	for (size_t i = 0; i < d->n_checks; i++)
-		xlb_state_backend_set_health(d->state, d->checks[i].service, &d->checks[i].ep,
-					     xlb_health_is_up(d->health, d->checks[i].service,
-							      &d->checks[i].ep));
+static void on_state_changed(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->fast_rechecks = FAST_RECHECKS;
+	ensure_backend_links(d);
+}
+
+static int on_takeover(void *arg, int fd, uint32_t drain_ms, struct xlb_err *err)
+{
+	struct daemon *d = arg;
+
+	return xlb_handover_request(&d->handover, fd, drain_ms, err);
+}
+
+static int open_control(struct daemon *d)
+{
+	int err = xlb_control_open(d->o.control, d->loop, d->state, on_state_changed, d, &d->ctl);
+
+	if (err)
+		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
+	xlb_control_on_takeover(d->ctl, on_takeover);
+	return 0;
+}
+
+/* Before each scrape: the proxy's counters as of now, Docker's sync. */
+static bool metrics_prepare(void *arg, struct xlb_docker_stats *docker)
+{
+	struct daemon *d = arg;
+
+	flush_proxy_stats(d);
+	if (!d->docker)
+		return false;
+	xlb_docker_get_stats(d->docker, docker);
+	return true;
+}
+
+static int start_metrics(struct daemon *d)
+{
+	const struct xlb_state_maps sm = state_maps(d->skel);
+	struct xlb_metrics_opts mo = {
+		.listen = d->o.metrics,
+		.maps = {
+			.svc_info = sm.svc_info,
+			.backends = sm.backends,
+			.svc_stats = bpf_map__fd(d->skel->maps.xlb_svc_stats),
+			.be_stats = bpf_map__fd(d->skel->maps.xlb_be_stats),
+			.reasons = bpf_map__fd(d->skel->maps.xlb_reasons),
+			.flows = sm.flows,
+			.proxy_svc_stats = bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
+			.listeners = bpf_map__fd(d->skel->maps.xlb_listeners),
+		},
+		.prepare = metrics_prepare,
+		.arg = d,
+	};
+
+	if (!d->o.has_metrics)
+		return 0;
+	return xlb_metrics_start(d->loop, &mo, &d->metrics); /* logs its failure */
 }
 
 static void on_docker_model(void *arg, const struct xlb_dmodel *m, xlb_dmodel_warn_fn warn,
@@ -1004,28 +547,12 @@ static void on_docker_model(void *arg, const struct xlb_dmodel *m, xlb_dmodel_wa
 {
 	struct daemon *d = arg;
 
-	checks_watch(d, m);
+	xlb_checks_watch_docker(d->checks, m);
 	if (xlb_state_apply_docker(d->state, &m->cfg, warn, warn_arg))
 		pr_err("event=docker_apply_failed err=\"writing the maps failed\"");
-	checks_replace(d, m);
+	xlb_checks_replace_docker(d->checks, m);
 	d->fast_rechecks = FAST_RECHECKS;
 	ensure_backend_links(d);
-}
-
-static void on_health(void *arg, const char *svc, const struct xlb_endpoint *ep, bool up)
-{
-	struct daemon *d = arg;
-	struct xlb_endpoint be = *ep;
-
-	be.proto = 0; /* backends are keyed without one */
-	xlb_state_backend_set_health(d->state, svc, &be, up);
-}
-
-static bool health_probe(void *arg, const char *svc, const struct xlb_endpoint *ep)
-{
-	struct daemon *d = arg;
-
-	return xlb_health_is_up(d->health, svc, ep);
 }
 
 static void on_backend_gone(void *arg, uint32_t be_id)
@@ -1035,95 +562,309 @@ static void on_backend_gone(void *arg, uint32_t be_id)
 	xlb_proxy_close_backend(d->proxy, be_id);
 }
 
-static int start_discovery(struct daemon *d)
+/* xlb.listen=PORT/proto needs an address: without --vip, the first
+ * uplink's. */
+static void default_vip(struct opts *o)
 {
-	struct xlb_docker_opts dopts = {
+	char buf[64];
+
+	if (o->has_vip || !o->n_ifaces || xlb_nl_link_addr(o->ifindexes[0], AF_INET, &o->vip.addr))
+		return;
+	o->vip.family = AF_INET;
+	o->has_vip = true;
+	pr_info("event=vip_default vip=%s iface=%s",
+		xlb_format_addr(AF_INET, &o->vip.addr, buf, sizeof(buf)), o->ifnames[0]);
+}
+
+static int start_docker(struct daemon *d)
+{
+	const struct xlb_docker_opts dopts = {
 		.socket = d->o.docker_socket,
 		.vip = d->o.has_vip ? &d->o.vip : NULL,
 		.resync_ms = d->o.docker_resync_ms,
 		.min_listen_port = (uint16_t)d->o.docker_min_listen_port,
 	};
-	int err;
+	int err = xlb_docker_new(d->loop, &dopts, on_docker_model, d, &d->docker);
 
-	/* xlb.listen=PORT/proto needs an address: the first uplink's */
-	if (!d->o.has_vip && d->o.n_ifaces &&
-	    xlb_nl_link_addr(d->o.ifindexes[0], AF_INET, &d->o.vip.addr) == 0) {
-		char buf[64];
-
-		d->o.vip.family = AF_INET;
-		d->o.has_vip = true;
-		dopts.vip = &d->o.vip;
-		pr_info("event=vip_default vip=%s iface=%s",
-			xlb_format_addr(AF_INET, &d->o.vip.addr, buf, sizeof(buf)), d->o.ifnames[0]);
-	}
-	xlb_state_on_backend_gone(d->state, on_backend_gone, d);
-	if (d->o.n_ifaces)
-		xlb_state_on_backend_new(d->state, ensure_backend_link, d);
-	err = xlb_health_new(d->loop, on_health, d, &d->health);
-	if (err)
-		return pr_err("health checks: %s", strerror(-err)), err;
-	xlb_state_health_probe(d->state, health_probe, d);
-	if (!d->o.docker)
-		return 0;
-	err = xlb_docker_new(d->loop, &dopts, on_docker_model, d, &d->docker);
 	if (err)
 		return pr_err("docker: %s: %s", dopts.socket, strerror(-err)), err;
 	return 0;
 }
 
-static int start(struct daemon *d)
+/* Health checks, then Docker; the config's checks start last (see
+ * xlb_checks_start_config). */
+static int start_discovery(struct daemon *d)
 {
-	struct xlb_proxy_sockmap sm;
 	int err;
 
-	raise_fd_limit();
-	err = open_data_path(d);
-	d->skel_loaded = d->skel != NULL;
-	if (!err)
-		err = init_state(d);
-	if (!err)
-		err = attach_uplinks(d);
+	default_vip(&d->o);
+	xlb_state_on_backend_gone(d->state, on_backend_gone, d);
+	if (d->o.n_ifaces)
+		xlb_state_on_backend_new(d->state, xlb_links_ensure_backend, &d->links);
+	err = xlb_checks_new(d->loop, d->state, &d->checks);
 	if (err)
+		return pr_err("health checks: %s", strerror(-err)), err;
+	if (d->o.docker && (err = start_docker(d)))
 		return err;
+	xlb_checks_start_config(d->checks, &d->cfg);
+	return 0;
+}
+
+/* ---- takeover, old side: what the handover gives up and counts -------------------- */
+
+static size_t handover_listeners(void *arg, struct xlb_handed_listener *out, size_t max)
+{
+	struct daemon *d = arg;
+
+	return xlb_proxy_listeners(d->proxy, out, max);
+}
+
+static void handover_release(void *arg)
+{
+	struct daemon *d = arg;
+
+	flush_proxy_stats(d);
+	xlb_control_close(d->ctl);
+	d->ctl = NULL;
+	xlb_metrics_free(d->metrics);
+	d->metrics = NULL;
+	xlb_docker_free(d->docker);
+	d->docker = NULL;
+	xlb_checks_free(d->checks);
+	d->checks = NULL;
+}
+
+static void handover_stop_accepting(void *arg)
+{
+	struct daemon *d = arg;
+
+	xlb_proxy_stop_accepting(d->proxy);
+}
+
+static size_t handover_open_conns(void *arg)
+{
+	struct daemon *d = arg;
+
+	return xlb_proxy_conn_count(d->proxy);
+}
+
+static const struct xlb_handover_ops handover_ops = {
+	.listeners = handover_listeners,
+	.release = handover_release,
+	.stop_accepting = handover_stop_accepting,
+	.open_conns = handover_open_conns,
+};
+
+/* ---- event loop ----------------------------------------------------------- */
+
+static void reload_config(struct daemon *d)
+{
+	struct xlb_config fresh = {}, old;
+	struct xlb_err err = { "" };
+	char msg[512];
+
+	if (!d->o.config) {
+		pr_info("event=reload config=none");
+		return;
+	}
+	if (xlb_config_load(d->o.config, &fresh, msg, sizeof(msg))) {
+		pr_err("event=reload_failed %s", msg);
+		return;
+	}
+	old = d->cfg;
+	d->cfg = fresh;
+	xlb_checks_watch_config(d->checks, &d->cfg);
+	if (xlb_state_apply_config(d->state, &d->cfg, &err))
+		pr_err("event=reload_failed %s", err.msg);
+	else
+		pr_info("event=reload config=%s", d->o.config);
+	xlb_checks_replace_config(d->checks);
 	ensure_backend_links(d);
-	sm = (struct xlb_proxy_sockmap){ bpf_map__fd(d->skel->maps.xlb_sock_pairs),
-					 bpf_map__fd(d->skel->maps.xlb_sock_peer) };
-	err = xlb_loop_new(&d->loop);
+	reload_listeners(d, &old);
+	xlb_config_free(&old);
+}
+
+static void on_signal(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = xlb_container_of(w, struct daemon, sig_w);
+	struct signalfd_siginfo si;
+
+	(void)events;
+	if (read(w->fd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGHUP) {
+		if (!xlb_handover_draining(&d->handover))
+			reload_config(d);
+		return;
+	}
+	pr_info("event=stop signal=%s", strsignal((int)si.ssi_signo));
+	d->stop = true;
+}
+
+static void on_recheck(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = xlb_container_of(w, struct daemon, recheck_w);
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) > 0 && !xlb_handover_draining(&d->handover))
+		ensure_backend_links(d);
+}
+
+static void on_tick(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = xlb_container_of(w, struct daemon, tick_w);
+	uint64_t n;
+
+	(void)events;
+	if (read(w->fd, &n, sizeof(n)) <= 0)
+		return;
+	xlb_proxy_tick(d->proxy);
+	if (xlb_handover_draining(&d->handover))
+		return; /* the maps and links are the new xlbd's */
+	xlb_control_tick(d->ctl);
+	if (d->docker)
+		xlb_docker_tick(d->docker);
+	/* a new backend's MAC and bridge port are usually known within
+	 * milliseconds of the probe: look again soon rather than in 5 s */
+	if (d->links.pending && d->fast_rechecks) {
+		d->fast_rechecks--;
+		ensure_backend_links(d);
+	}
+	if (++d->ticks % STATS_EVERY_TICKS == 0)
+		flush_proxy_stats(d);
+}
+
+static int timer_watch(struct daemon *d, struct xlb_watch *w, xlb_watch_fn fn, long ms)
+{
+	struct itimerspec its = {
+		.it_interval = { ms / 1000, (ms % 1000) * 1000000 },
+		.it_value = { ms / 1000, (ms % 1000) * 1000000 },
+	};
+
+	w->fn = fn;
+	w->fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (w->fd < 0 || timerfd_settime(w->fd, 0, &its, NULL))
+		return -errno;
+	return xlb_loop_add(d->loop, w, EPOLLIN);
+}
+
+static int watch_signals_and_timers(struct daemon *d)
+{
+	sigset_t mask;
+	int err;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_w = (struct xlb_watch){ .fd = signalfd(-1, &mask, SFD_CLOEXEC), .fn = on_signal };
+	if (d->sig_w.fd < 0)
+		return -errno;
+	err = xlb_loop_add(d->loop, &d->sig_w, EPOLLIN);
 	if (!err)
-		err = sockmap_attach(d);
+		err = timer_watch(d, &d->recheck_w, on_recheck, XLB_LINKS_RECHECK_S * 1000);
 	if (!err)
-		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
-	if (!err)
-		err = takeover_fetch(d);
-	if (!err)
-		err = open_listeners(d);
-	handed_close_rest(d);
-	if (err)
-		return err;
-	err = xlb_control_open(d->o.control, d->loop, d->state, on_state_changed, d, &d->ctl);
-	if (err)
-		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
-	xlb_control_on_takeover(d->ctl, on_takeover);
-	err = setup_loop(d);
+		err = timer_watch(d, &d->tick_w, on_tick, PROXY_TICK_MS);
+	return err;
+}
+
+static int setup_loop(struct daemon *d)
+{
+	int err = watch_signals_and_timers(d);
+
 	if (err)
 		return pr_err("event loop: %s", strerror(-err)), err;
-	err = start_discovery(d);
-	if (!err)
-		config_checks_start(d);
-	if (!err)
-		err = start_metrics(d);
+	return 0;
+}
+
+static void run_loop(struct daemon *d)
+{
+	while (!d->stop) {
+		int err = xlb_loop_run_once(d->loop, -1);
+
+		xlb_proxy_reap(d->proxy);
+		if (xlb_handover_done(&d->handover))
+			d->stop = true;
+		if (err < 0) {
+			pr_err("event=loop_failed err=\"%s\"", strerror(-err));
+			return;
+		}
+	}
+}
+
+/* ---- start and stop ------------------------------------------------------------- */
+
+static int open_loop(struct daemon *d)
+{
+	return xlb_loop_new(&d->loop);
+}
+
+/* In order; the first failure ends the start (each logs its own but the
+ * loop's and the proxy's, as ever). */
+static int (*const start_steps[])(struct daemon *d) = {
+	open_data_path, init_state, attach_links, open_loop, open_proxy, open_listeners,
+	open_control, setup_loop, start_discovery, start_metrics,
+};
+
+static int start(struct daemon *d)
+{
+	int err = 0;
+
+	raise_fd_limit();
+	for (size_t i = 0; i < N_OF(start_steps) && !err; i++)
+		err = start_steps[i](d);
 	if (!err)
 		xlb_caps_drop_to_runtime((d->o.n_ifaces ? XLB_CAPS_LINKS : 0) |
 					 (d->o.config ? XLB_CAPS_LISTEN : 0));
 	return err;
 }
 
+static void close_watch(struct xlb_watch *w)
+{
+	if (w->fd > 0)
+		close(w->fd);
+	w->fd = -1;
+}
+
+static void cleanup(struct daemon *d)
+{
+	bool handed_over = xlb_handover_draining(&d->handover);
+
+	xlb_metrics_free(d->metrics);
+	xlb_docker_free(d->docker);
+	xlb_checks_free(d->checks);
+	xlb_handover_close(&d->handover);
+	if (d->proxy && d->skel && !handed_over)
+		flush_proxy_stats(d);
+	xlb_proxy_free(d->proxy);
+	xlb_control_close(d->ctl);
+	xlb_state_free(d->state);
+	/* programs stay attached and maps pinned: only our fds go */
+	xlb__destroy(d->skel);
+	xlb_config_free(&d->cfg);
+	close_watch(&d->sig_w);
+	close_watch(&d->recheck_w);
+	close_watch(&d->tick_w);
+	xlb_loop_free(d->loop);
+	if (handed_over && d->o.teardown_on_exit)
+		pr_info("event=teardown_skipped reason=\"handed over to a new xlbd\"");
+	else if (d->o.teardown_on_exit && d->skel_loaded) {
+		int err = xlb_teardown(d->o.pin_dir);
+
+		pr_info("event=teardown pin_dir=%s err=\"%s\"", d->o.pin_dir,
+			err ? strerror(-err) : "none");
+	}
+}
+
 int main(int argc, char **argv)
 {
-	struct daemon d = { .sig_w.fd = -1, .recheck_w.fd = -1, .tick_w.fd = -1,
-			    .handover_fd = -1 };
+	struct daemon d = { .sig_w.fd = -1, .recheck_w.fd = -1, .tick_w.fd = -1 };
 	int err;
 
+	xlb_handover_init(&d.handover, &handover_ops, &d);
 	xlb_log_set_prog("xlbd");
 	xlb_log_route_libbpf();
 	if (parse_args(argc, argv, &d.o) || load_config(&d) || resolve_ifaces(&d.o)) {

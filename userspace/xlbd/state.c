@@ -1057,13 +1057,12 @@ void xlb_state_for_each_backend(const struct xlb_state *st,
 
 /* ---- adopting pinned state ------------------------------------------------ */
 
+/* The inverse of svc_key_of. */
 static void endpoint_from_key(const struct xlb_svc_key *k, struct xlb_endpoint *ep)
 {
-	memset(ep, 0, sizeof(*ep));
-	ep->addr = k->vip;
-	ep->port = ntohs(k->port);
-	ep->family = k->family;
-	ep->proto = k->proto;
+	*ep = (struct xlb_endpoint){
+		.addr = k->vip, .port = ntohs(k->port), .family = k->family, .proto = k->proto
+	};
 }
 
 static int adopt_services(struct xlb_state *st)

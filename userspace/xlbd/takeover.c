@@ -185,3 +185,45 @@ int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms,
 	}
 	return err;
 }
+
+int xlb_takeover_fetch(const char *ctl_path, uint32_t drain_ms, struct xlb_handed *h)
+{
+	int err = xlb_takeover_request(ctl_path, drain_ms, h->l, XLB_TAKEOVER_MAX, &h->n);
+
+	if (err == -ENOENT || err == -ECONNREFUSED) {
+		pr_info("event=takeover_none control=%s", ctl_path);
+		return 0;
+	}
+	if (!err)
+		pr_info("event=takeover listeners=%zu drain_ms=%u", h->n, drain_ms);
+	return err;
+}
+
+int xlb_handed_take(struct xlb_handed *h, const struct xlb_endpoint *ep, bool tls)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		struct xlb_handed_listener *l = &h->l[i];
+		int fd = l->fd;
+
+		if (fd >= 0 && l->tls == tls && xlb_endpoint_equal(&l->ep, ep)) {
+			l->fd = -1;
+			return fd;
+		}
+	}
+	return -1;
+}
+
+void xlb_handed_close_rest(struct xlb_handed *h)
+{
+	char buf[XLB_EP_STRLEN];
+
+	for (size_t i = 0; i < h->n; i++) {
+		if (h->l[i].fd < 0)
+			continue;
+		pr_warn("event=takeover_listener_closed addr=%s reason=\"not configured here\"",
+			xlb_format_endpoint(&h->l[i].ep, buf, sizeof(buf)));
+		close(h->l[i].fd);
+		h->l[i].fd = -1;
+	}
+	h->n = 0;
+}

@@ -31,6 +31,24 @@ struct xlb_handed_listener {
 int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms,
 			 struct xlb_handed_listener *out, size_t max, size_t *n);
 
+/* The listeners a takeover handed over, until the proxy adopts them. */
+struct xlb_handed {
+	struct xlb_handed_listener l[XLB_TAKEOVER_MAX];
+	size_t n;
+};
+
+/* New side, at start (--takeover): asks the xlbd at ctl_path for its
+ * listeners into *h, just before ours would open, so it serves until
+ * then. Nobody running there is not an error (0 with none). Returns 0 or
+ * -errno (logged). */
+int xlb_takeover_fetch(const char *ctl_path, uint32_t drain_ms, struct xlb_handed *h);
+/* The handed-over listening socket for (ep, tls), taken out of h (the
+ * caller owns it), or -1. */
+int xlb_handed_take(struct xlb_handed *h, const struct xlb_endpoint *ep, bool tls);
+/* Closes the handed-over listeners nobody took (this config does not have
+ * them): their queued connections are reset with the last descriptor. */
+void xlb_handed_close_rest(struct xlb_handed *h);
+
 /* Old side: sends the listeners on the requesting client's socket, one
  * line each, then "ok". Returns 0 or -errno. */
 int xlb_takeover_send(int fd, const struct xlb_handed_listener *l, size_t n);
