@@ -100,7 +100,7 @@ int bench_xdp_wrap(struct xdp_md *ctx)
 	if (restore_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end))
 		return XDP_ABORTED;
 	bpf_tail_call(ctx, &bench_xdp_target, 0);
-	return XDP_ABORTED;	/* no program in the slot */
+	return XDP_ABORTED; /* no program in the slot */
 }
 
 SEC("xdp")

@@ -31,8 +31,8 @@
 #define KEY_LEN 32
 
 struct bench_case {
-	size_t n;		/* backends */
-	double *ms;		/* one sample per round */
+	size_t n;   /* backends */
+	double *ms; /* one sample per round */
 };
 
 static uint32_t table[XLB_MAGLEV_SIZE];
@@ -56,7 +56,7 @@ static int cmp_double(const void *a, const void *b)
 static struct xlb_maglev_backend *make_backends(size_t n, char (**keys)[KEY_LEN])
 {
 	struct xlb_maglev_backend *be = calloc(n, sizeof(*be));
-	char (*k)[KEY_LEN] = calloc(n, sizeof(*k));
+	char(*k)[KEY_LEN] = calloc(n, sizeof(*k));
 
 	if (!be || !k) {
 		free(be);
@@ -74,7 +74,7 @@ static struct xlb_maglev_backend *make_backends(size_t n, char (**keys)[KEY_LEN]
 
 static int time_build(size_t n, double *ms)
 {
-	char (*keys)[KEY_LEN] = NULL;
+	char(*keys)[KEY_LEN] = NULL;
 	struct xlb_maglev_backend *be = make_backends(n, &keys);
 	double t0;
 	int err;
@@ -176,7 +176,7 @@ static int run(struct bench_case *c, int n_cases, int rounds)
 		slots[i] = i;
 	for (int i = 0; i < n_cases && !err; i++) {
 		c[i].ms = calloc((size_t)rounds, sizeof(double));
-		err = c[i].ms ? time_build(c[i].n, &warm) : -ENOMEM;	/* warm-up */
+		err = c[i].ms ? time_build(c[i].n, &warm) : -ENOMEM; /* warm-up */
 	}
 	for (int r = 0; r < rounds && !err; r++) {
 		for (int i = 0; i < n_cases && !err; i++)

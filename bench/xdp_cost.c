@@ -54,7 +54,7 @@
 
 #include "fixture.h"
 #include "pkt_verify.h"
-#include "xdp_cost.h"	/* before the skeleton, which uses its struct */
+#include "xdp_cost.h" /* before the skeleton, which uses its struct */
 #include "bench.skel.h"
 #include "xlb/reason_names.h"
 
@@ -64,8 +64,8 @@
 
 static const uint32_t fills[N_FILLS] = { 1000, 100000, 1000000 };
 static const char *const fill_names[N_FILLS] = { "1k of 2k", "100k of 200k", "1M of 2M" };
-#define FILL_BIG (N_FILLS - 1)	/* the established, return and pass cases run here */
-#define NEW_RUN_MAX 25000	/* new flows per run: at most fill/2, and at most this */
+#define FILL_BIG (N_FILLS - 1) /* the established, return and pass cases run here */
+#define NEW_RUN_MAX 25000      /* new flows per run: at most fill/2, and at most this */
 
 /* New-flow clients (the wrapper varies them) and the clients of the
  * prefilled flows: disjoint ranges. */
@@ -84,14 +84,14 @@ enum probe {
 	P_WRAP_XDP,	/* XDP wrapper -> null */
 	P_EST,		/* XDP wrapper -> xlb_ingress, established flow */
 	P_NOSVC,	/* XDP wrapper -> xlb_ingress, not a service */
-	P_NOSVC_DIRECT,	/* xlb_ingress directly, not a service */
+	P_NOSVC_DIRECT, /* xlb_ingress directly, not a service */
 	P_TC_FIXED,	/* bench_tc_null, directly */
 	P_WRAP_TC,	/* tc wrapper -> null */
 	P_RET,		/* tc wrapper -> xlb_return */
 	/* the probes above run `repeat` times, the ones below in new-flow runs */
 	P_LONG_END,
-	P_WRAP_NEW = P_LONG_END,	/* + fill: XDP wrapper varying flows -> null */
-	P_NEW = P_WRAP_NEW + N_FILLS,	/* + fill: the same -> xlb_ingress */
+	P_WRAP_NEW = P_LONG_END,      /* + fill: XDP wrapper varying flows -> null */
+	P_NEW = P_WRAP_NEW + N_FILLS, /* + fill: the same -> xlb_ingress */
 	N_PROBES = P_NEW + N_FILLS
 };
 
@@ -100,7 +100,7 @@ enum row {
 	ROW_DROP,
 	ROW_TX,
 	ROW_EST,
-	ROW_NEW,	/* + fill */
+	ROW_NEW, /* + fill */
 	ROW_RET = ROW_NEW + N_FILLS,
 	ROW_NOSVC,
 	ROW_NOSVC_DIRECT,
@@ -114,12 +114,12 @@ enum row {
 enum row_kind { BASELINE, CASE, OVERHEAD };
 
 struct row_def {
-	const char *key;	/* the TSV's first column */
+	const char *key; /* the TSV's first column */
 	const char *name;
 	enum row_kind kind;
-	int fill;		/* index into fills, -1: no flow table involved */
-	double goal_ns;		/* xlb's goal, 0: none */
-	double katran_ns;	/* Katran's published figure, 0: none */
+	int fill;	  /* index into fills, -1: no flow table involved */
+	double goal_ns;	  /* xlb's goal, 0: none */
+	double katran_ns; /* Katran's published figure, 0: none */
 };
 
 static const struct row_def rows[N_ROWS] = {
@@ -134,10 +134,10 @@ static const struct row_def rows[N_ROWS] = {
 	[ROW_NOSVC_DIRECT] = { "non_service_direct",
 			       "non-service, without wrapper (checks the subtraction)", CASE,
 			       FILL_BIG, 0, 0 },
-	[ROW_TC_FIXED] = { "tc_fixed", "tc fixed cost: TC_ACT_OK (added back for tc)", OVERHEAD,
-			   -1, 0, 0 },
-	[ROW_WRAP_XDP] = { "wrapper_xdp", "wrapper + tail call, XDP (subtracted)", OVERHEAD, -1,
+	[ROW_TC_FIXED] = { "tc_fixed", "tc fixed cost: TC_ACT_OK (added back for tc)", OVERHEAD, -1,
 			   0, 0 },
+	[ROW_WRAP_XDP] = { "wrapper_xdp", "wrapper + tail call, XDP (subtracted)", OVERHEAD, -1, 0,
+			   0 },
 	[ROW_WRAP_NEW] = { "wrapper_xdp_new", "wrapper + tail call, XDP new flow (subtracted)",
 			   OVERHEAD, FILL_BIG, 0, 0 },
 	[ROW_WRAP_TC] = { "wrapper_tc", "wrapper + tail call, tc (subtracted)", OVERHEAD, -1, 0,
@@ -161,14 +161,14 @@ struct frame {
 struct frames {
 	int af;
 	struct frame est, newf, nosvc, ret;
-	size_t len;	/* every bench frame of a family has the same length */
+	size_t len; /* every bench frame of a family has the same length */
 };
 
 struct options {
 	struct harness_ifnames ifs;
 	int rounds;
 	uint32_t repeat;
-	uint32_t new_runs;	/* runs of new flows per fill, family and round */
+	uint32_t new_runs; /* runs of new flows per fill, family and round */
 	const char *tsv;
 	const char *command;
 };
@@ -179,10 +179,10 @@ struct cost_bench {
 	struct datapath dp[N_FILLS];
 	struct frames fr[N_FAMILIES];
 	int up_ifindex, be_ifindex;
-	double fixed_ns[2];	/* CPU time of an XDP / tc run beyond its iterations */
-	struct xlb_flow_key *keys;	/* scratch for deleting new flows */
-	double raw[N_FAMILIES][N_PROBES][MAX_ROUNDS];	/* measured, ns/iteration */
-	double net[N_FAMILIES][N_ROWS][MAX_ROUNDS];	/* reported, ns/packet */
+	double fixed_ns[2];	   /* CPU time of an XDP / tc run beyond its iterations */
+	struct xlb_flow_key *keys; /* scratch for deleting new flows */
+	double raw[N_FAMILIES][N_PROBES][MAX_ROUNDS]; /* measured, ns/iteration */
+	double net[N_FAMILIES][N_ROWS][MAX_ROUNDS];   /* reported, ns/packet */
 };
 
 static int errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -211,8 +211,8 @@ static const struct test_backend *backend_a(int fam)
 
 /* ---- frames ---------------------------------------------------------------- */
 
-static void frame_tcp(struct frame *f, int af, const char *src, const char *dst,
-		      uint16_t sport, uint16_t dport, uint8_t flags)
+static void frame_tcp(struct frame *f, int af, const char *src, const char *dst, uint16_t sport,
+		      uint16_t dport, uint8_t flags)
 {
 	struct pkt_desc *d = &f->d;
 
@@ -253,8 +253,7 @@ static void frames_build(struct frames *fr, int fam)
 	fr->af = af;
 	frame_tcp(&fr->est, af, client, vip, CLIENT_PORT, 80, TH_ACK);
 	frame_tcp(&fr->newf, af, fam ? NEW_CLIENT6 : NEW_CLIENT4, vip, 0, 80, TH_SYN);
-	frame_tcp(&fr->nosvc, af, client, fam ? TOPO_OTHER6 : TOPO_OTHER4, CLIENT_PORT, 80,
-		  TH_ACK);
+	frame_tcp(&fr->nosvc, af, client, fam ? TOPO_OTHER6 : TOPO_OTHER4, CLIENT_PORT, 80, TH_ACK);
 	/* backend A's reply, as it arrives on be0 */
 	frame_tcp(&fr->ret, af, a->addr, client, a->port, CLIENT_PORT, TH_ACK);
 	memcpy(fr->ret.d.dmac, topo_be0_mac, 6);
@@ -306,8 +305,7 @@ static int datapath_load(struct datapath *dp, const struct harness_ifnames *n)
 	h->br_ifindex = harness_ifindex(n->bridge);
 	h->port_ifindex = harness_ifindex(n->bridge_port);
 	h->ncpus = libbpf_num_possible_cpus();
-	if (!h->up_ifindex || !h->be_ifindex || !h->br_ifindex || !h->port_ifindex ||
-	    h->ncpus <= 0)
+	if (!h->up_ifindex || !h->be_ifindex || !h->br_ifindex || !h->port_ifindex || h->ncpus <= 0)
 		return errorf("interfaces of topo.h missing (run through tests/bpf/run.sh)");
 	h->percpu = calloc((size_t)h->ncpus, sizeof(struct xlb_counters));
 	h->skel = xlb__open();
@@ -472,8 +470,8 @@ static int delete_new_flows(struct cost_bench *cb, struct datapath *dp, int fam,
 /* ---- counters -------------------------------------------------------------- */
 
 struct counts {
-	uint64_t new_flows;		/* of the family's TCP service */
-	uint64_t reason[XLB_R_MAX];	/* packets */
+	uint64_t new_flows;	    /* of the family's TCP service */
+	uint64_t reason[XLB_R_MAX]; /* packets */
 };
 
 static int counts_read(struct datapath *dp, int fam, struct counts *c)
@@ -513,28 +511,23 @@ static int counts_expect(const struct counts *a, const struct counts *b, int rea
 /* How to run one probe of a family. */
 struct probe_def {
 	const char *what;
-	int tc;			/* tc program: skb context from be0 */
-	int prog_fd;		/* what BPF_PROG_TEST_RUN runs */
-	int target_fd;		/* what the wrapper tail-calls; -1: prog runs directly */
+	int tc;	       /* tc program: skb context from be0 */
+	int prog_fd;   /* what BPF_PROG_TEST_RUN runs */
+	int target_fd; /* what the wrapper tail-calls; -1: prog runs directly */
 	const struct frame *in;
-	int vary;		/* a new flow every iteration */
+	int vary; /* a new flow every iteration */
 	int verdict;
-	struct datapath *dp;	/* whose counters must move; NULL: none */
-	int reason;		/* the counter every iteration moves */
-	int new_flow;		/* 1: every iteration is a new flow */
+	struct datapath *dp; /* whose counters must move; NULL: none */
+	int reason;	     /* the counter every iteration moves */
+	int new_flow;	     /* 1: every iteration is a new flow */
 };
 
 static const char *const probe_names[N_PROBES] = {
-	[P_DROP] = "XDP_DROP",
-	[P_TX] = "parse + MAC swap + XDP_TX",
-	[P_WRAP_XDP] = "XDP wrapper",
-	[P_EST] = "established flow",
-	[P_NOSVC] = "non-service",
-	[P_NOSVC_DIRECT] = "non-service without wrapper",
-	[P_TC_FIXED] = "TC_ACT_OK",
-	[P_WRAP_TC] = "tc wrapper",
-	[P_RET] = "return path",
-	[P_WRAP_NEW] = "new-flow wrapper",
+	[P_DROP] = "XDP_DROP",	      [P_TX] = "parse + MAC swap + XDP_TX",
+	[P_WRAP_XDP] = "XDP wrapper", [P_EST] = "established flow",
+	[P_NOSVC] = "non-service",    [P_NOSVC_DIRECT] = "non-service without wrapper",
+	[P_TC_FIXED] = "TC_ACT_OK",   [P_WRAP_TC] = "tc wrapper",
+	[P_RET] = "return path",      [P_WRAP_NEW] = "new-flow wrapper",
 	[P_NEW] = "new flow",
 };
 
@@ -613,7 +606,7 @@ static void probe_of(struct cost_bench *cb, int fam, enum probe p, struct probe_
 		if (p == P_RET)
 			probe_datapath(d, dp, XLB_R_RNAT_REDIRECT, 0);
 		break;
-	default:	/* new flows */
+	default: /* new flows */
 		d->prog_fd = xwrap;
 		d->target_fd = p >= P_NEW ? ingress : xnull;
 		d->in = &fr->newf;
@@ -655,10 +648,10 @@ static double thread_ns(void)
 
 struct run {
 	uint32_t repeat;
-	uint8_t *out;		/* NULL: output not copied */
+	uint8_t *out; /* NULL: output not copied */
 	size_t out_len;
-	double cpu_ns;		/* the run's CPU time */
-	uint32_t kernel_ns;	/* the kernel's loop time per iteration, whole ns */
+	double cpu_ns;	    /* the run's CPU time */
+	uint32_t kernel_ns; /* the kernel's loop time per iteration, whole ns */
 };
 
 /* Points the wrapper at the probe's frame and target. */
@@ -712,8 +705,8 @@ static int probe_run(struct cost_bench *cb, const struct probe_def *d, size_t le
 
 /* ---- checks before timing -------------------------------------------------- */
 
-static int frame_compare(const char *what, const uint8_t *got, size_t got_len,
-			 const uint8_t *want, size_t want_len)
+static int frame_compare(const char *what, const uint8_t *got, size_t got_len, const uint8_t *want,
+			 size_t want_len)
 {
 	char why[256];
 
@@ -756,8 +749,9 @@ static int probe_check(struct cost_bench *cb, int fam, enum probe p)
  * (datapath_put_probe_state), so the order does not matter. */
 static int check_all(struct cost_bench *cb)
 {
-	static const enum probe order[] = { P_EST, P_DROP, P_TX, P_WRAP_XDP, P_NOSVC,
-					    P_NOSVC_DIRECT, P_TC_FIXED, P_WRAP_TC, P_RET };
+	static const enum probe order[] = { P_EST,	P_DROP,	   P_TX,
+					    P_WRAP_XDP, P_NOSVC,   P_NOSVC_DIRECT,
+					    P_TC_FIXED, P_WRAP_TC, P_RET };
 
 	for (int fam = 0; fam < N_FAMILIES; fam++) {
 		if (cb->fr[fam].len != (fam ? BENCH_V6_LEN : BENCH_V4_LEN))
@@ -973,8 +967,8 @@ static void print_targets(struct cost_bench *cb)
 		if (!d->goal_ns)
 			continue;
 		printf("- %s, %s: goal <= %.0f ns (Katran ~%.0f ns); IPv4 %.1f ns (%s), "
-		       "IPv6 %.1f ns (%s)\n", d->name, fill_names[d->fill], d->goal_ns,
-		       d->katran_ns, median_of(cb, 0, i),
+		       "IPv6 %.1f ns (%s)\n",
+		       d->name, fill_names[d->fill], d->goal_ns, d->katran_ns, median_of(cb, 0, i),
 		       median_of(cb, 0, i) <= d->goal_ns ? "met" : "missed", median_of(cb, 1, i),
 		       median_of(cb, 1, i) <= d->goal_ns ? "met" : "missed");
 	}
@@ -1012,9 +1006,9 @@ static void write_tsv_row(FILE *f, struct cost_bench *cb, enum row i, int fam)
 	const struct row_def *d = &rows[i];
 	struct stat3 s = stat_of(cb->net[fam][i], cb->o.rounds);
 
-	fprintf(f, "%s\t%s\t%s\t%s\t%d\t%u\t%.2f\t%.2f\t%.2f\t", d->key, d->name,
-		family_name(fam), d->fill < 0 ? "-" : fill_names[d->fill], cb->o.rounds,
-		cb->o.repeat, s.median, s.min, s.max);
+	fprintf(f, "%s\t%s\t%s\t%s\t%d\t%u\t%.2f\t%.2f\t%.2f\t", d->key, d->name, family_name(fam),
+		d->fill < 0 ? "-" : fill_names[d->fill], cb->o.rounds, cb->o.repeat, s.median,
+		s.min, s.max);
 	if (d->kind == OVERHEAD)
 		fprintf(f, "-\t-\t");
 	else
@@ -1131,9 +1125,11 @@ int main(int argc, char **argv)
 	int err;
 
 	if (parse_options(argc, argv, &cb.o)) {
-		fprintf(stderr, "usage: %s --uplink IF --backend-if IF --bridge IF "
-				"--bridge-port IF [--quick] [--rounds N] [--repeat N] "
-				"[--new-runs N] [--tsv FILE] [--command TEXT]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s --uplink IF --backend-if IF --bridge IF "
+			"--bridge-port IF [--quick] [--rounds N] [--repeat N] "
+			"[--new-runs N] [--tsv FILE] [--command TEXT]\n",
+			argv[0]);
 		return 2;
 	}
 	err = bench_setup(&cb) || run_rounds(&cb);

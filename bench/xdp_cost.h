@@ -11,8 +11,8 @@
 
 #include <linux/types.h>
 
-#define BENCH_V4_LEN 54	/* 14 Ethernet + 20 IPv4 + 20 TCP */
-#define BENCH_V6_LEN 74	/* 14 Ethernet + 40 IPv6 + 20 TCP */
+#define BENCH_V4_LEN 54 /* 14 Ethernet + 20 IPv4 + 20 TCP */
+#define BENCH_V6_LEN 74 /* 14 Ethernet + 40 IPv6 + 20 TCP */
 
 /* Written by xdp_cost before each run (the skeleton's .bss), read by the
  * wrappers. With vary set, iteration n (n = next_flow, then incremented)
@@ -24,7 +24,7 @@
 #define BENCH_PORT_BASE 40000
 struct bench_frame {
 	__u8 bytes[BENCH_V6_LEN];
-	__u8 v6;	/* 0: BENCH_V4_LEN bytes of IPv4, 1: BENCH_V6_LEN of IPv6 */
+	__u8 v6; /* 0: BENCH_V4_LEN bytes of IPv4, 1: BENCH_V6_LEN of IPv6 */
 	__u8 vary;
 	__u16 pad;
 	__u32 next_flow;

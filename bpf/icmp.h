@@ -26,14 +26,14 @@
 #define ICMPV6_TIME_EXCEED 3
 #define ICMPV6_PARAMPROB 4
 
-#define XLB_ICMP_HDR_LEN 8	/* type, code, checksum, 4 bytes (MTU, pointer) */
-#define XLB_QUOTE_L4_LEN 8	/* all of the quoted L4 header RFC 792 promises */
+#define XLB_ICMP_HDR_LEN 8 /* type, code, checksum, 4 bytes (MTU, pointer) */
+#define XLB_QUOTE_L4_LEN 8 /* all of the quoted L4 header RFC 792 promises */
 
 struct icmp_err {
-	__u8 *icmp;		/* the ICMP header */
-	void *q_l3;		/* the quoted packet's IP header */
-	__u8 *q_l4;		/* its L4 header: the first 8 bytes are present */
-	struct xlb_flow_key q;	/* the quoted packet's tuple, as on the wire */
+	__u8 *icmp;	       /* the ICMP header */
+	void *q_l3;	       /* the quoted packet's IP header */
+	__u8 *q_l4;	       /* its L4 header: the first 8 bytes are present */
+	struct xlb_flow_key q; /* the quoted packet's tuple, as on the wire */
 };
 
 /* Errors that quote the packet that caused them. Echo, redirects and the
@@ -117,7 +117,7 @@ static __always_inline int icmp_err_parse(const struct xlb_pkt *p, struct icmp_e
 static __always_inline __sum16 *quote_l4_check(const struct xlb_pkt *p, const struct icmp_err *e)
 {
 	__u8 *field = e->q_l4 + (e->q.proto == IPPROTO_TCP ? offsetof(struct tcphdr, check)
-							    : offsetof(struct udphdr, check));
+							   : offsetof(struct udphdr, check));
 
 	if (field + sizeof(__sum16) > (__u8 *)p->data_end ||
 	    field + sizeof(__sum16) > (__u8 *)p->l3_end)
@@ -148,8 +148,8 @@ static __always_inline __u32 quote_l4_check_update(const struct xlb_pkt *p,
 
 /* Which side of the flow the error's addresses are rewritten on. */
 enum icmp_nat_dir {
-	ICMP_NAT_TO_BACKEND,	/* outer dst and quoted src: VIP -> backend */
-	ICMP_NAT_TO_VIP,	/* outer src and quoted dst: backend -> VIP */
+	ICMP_NAT_TO_BACKEND, /* outer dst and quoted src: VIP -> backend */
+	ICMP_NAT_TO_VIP,     /* outer src and quoted dst: backend -> VIP */
 };
 
 /* Rewrites the IPv4 addresses: the outer one equals the quoted one (the
@@ -182,7 +182,8 @@ static __always_inline int icmp_nat_ipv4(const struct xlb_pkt *p, const struct i
 }
 
 static __always_inline int icmp_nat_ipv6(const struct xlb_pkt *p, const struct icmp_err *e,
-					 enum icmp_nat_dir dir, const __be32 *addr, __u32 *addr_diff)
+					 enum icmp_nat_dir dir, const __be32 *addr,
+					 __u32 *addr_diff)
 {
 	struct ipv6hdr *ip6 = p->l3, *q = e->q_l3;
 
@@ -222,7 +223,7 @@ static __always_inline int icmp_err_nat(const struct xlb_pkt *p, const struct ic
 	} else {
 		if (icmp_nat_ipv6(p, e, dir, addr->v6, &addr_diff))
 			return -1;
-		icmp_diff = addr_diff;	/* the outer address, in the pseudo-header */
+		icmp_diff = addr_diff; /* the outer address, in the pseudo-header */
 	}
 	*qport = port;
 	l4_diff += addr_diff;

@@ -144,8 +144,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
 	__uint(max_entries, 65536);
-	__type(key, __u64);	/* socket cookie */
-	__type(value, __u64);	/* the socket (fd on update) */
+	__type(key, __u64);   /* socket cookie */
+	__type(value, __u64); /* the socket (fd on update) */
 } xlb_sock_pairs SEC(".maps");
 
 struct {

@@ -43,13 +43,13 @@ struct xlb_pkt {
 	struct ethhdr *eth;
 	void *l3;
 	void *l4;
-	void *l3_end;		/* end of the IP packet: bytes after it are padding */
-	__u8 linear;		/* headers only: payload may sit in skb frags */
-	__u16 vlan_bytes;	/* 4 per tag */
-	__u16 l4_check_off;	/* offset of the L4 checksum from data */
-	__u32 len;		/* frame length, for byte counters */
-	struct xlb_flow_key key;	/* as seen on the wire */
-	__u8 tcp_flags;		/* byte 13 of the TCP header, 0 for UDP */
+	void *l3_end;		 /* end of the IP packet: bytes after it are padding */
+	__u8 linear;		 /* headers only: payload may sit in skb frags */
+	__u16 vlan_bytes;	 /* 4 per tag */
+	__u16 l4_check_off;	 /* offset of the L4 checksum from data */
+	__u32 len;		 /* frame length, for byte counters */
+	struct xlb_flow_key key; /* as seen on the wire */
+	__u8 tcp_flags;		 /* byte 13 of the TCP header, 0 for UDP */
 };
 
 #define PARSE_OK (-1)
@@ -209,8 +209,7 @@ static __always_inline int parse_l4(struct xlb_pkt *p)
  * checked against the frame only for XDP (skb_len == 0); the kernel has
  * validated an skb's lengths already. Returns PARSE_OK, or the xlb_reason
  * that decides the packet's fate (a PASS_* or DROP_* value). */
-static __always_inline int xlb_parse(struct xlb_pkt *p, void *data, void *data_end,
-				     __u32 skb_len)
+static __always_inline int xlb_parse(struct xlb_pkt *p, void *data, void *data_end, __u32 skb_len)
 {
 	__u16 proto;
 	int ret;

@@ -55,11 +55,11 @@ struct xlb_run {
 	struct xlb_pkt *p;
 	/* once DNAT is done: the backend written in as destination; once
 	 * reverse NAT is: the listener whose VIP was written in as source */
-	const struct xlb_addr *nat;	/* an xlb_addr followed by its port */
-	__u32 svc_id;		/* XLB_TRACE_NONE until known */
-	__u32 be_id;		/* XLB_TRACE_NONE until known */
-	__u32 reason;		/* XLB_R_MAX until counted */
-	__u8 new_flow;		/* the packet started (or re-picked) its flow */
+	const struct xlb_addr *nat; /* an xlb_addr followed by its port */
+	__u32 svc_id;		    /* XLB_TRACE_NONE until known */
+	__u32 be_id;		    /* XLB_TRACE_NONE until known */
+	__u32 reason;		    /* XLB_R_MAX until counted */
+	__u8 new_flow;		    /* the packet started (or re-picked) its flow */
 };
 
 /* The rewritten endpoint of either kind, read through run->nat. */
@@ -115,7 +115,7 @@ static __always_inline int reason_is_nat(__u32 r)
 static __always_inline int trace_wanted(const struct xlb_trace_cfg *cfg, const struct xlb_run *run)
 {
 	if (run->reason >= XLB_R_MAX)
-		return 0;	/* not counted: not ours (tc), or an impossible bound */
+		return 0; /* not counted: not ours (tc), or an impossible bound */
 	if ((cfg->flags & XLB_TRACE_F_SERVICE) && cfg->svc_id != run->svc_id)
 		return 0;
 	return cfg->sample_n <= 1 || bpf_get_prandom_u32() % cfg->sample_n == 0;
@@ -506,8 +506,8 @@ static __always_inline int addr_eq(const struct xlb_addr *a, const struct xlb_ad
  * packet is one the flow's backend sent (VIP:vport -> client), so the
  * flow's key is the quote turned around. Only a flow xlb holds counts: an
  * error about anything else is the stack's. */
-static __always_inline struct xlb_backend *icmp_flow_backend(const struct icmp_err *e,
-							     __u32 svc_id, __u32 *be_id)
+static __always_inline struct xlb_backend *icmp_flow_backend(const struct icmp_err *e, __u32 svc_id,
+							     __u32 *be_id)
 {
 	struct xlb_flow_key fkey = {
 		.src = e->q.dst,
@@ -583,7 +583,7 @@ static __always_inline int ingress_decide(struct xdp_md *ctx, struct xlb_run *ru
 	if (ret != PARSE_OK) {
 		verdict_count(run, ret);
 		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
-										  : XDP_PASS;
+										   : XDP_PASS;
 	}
 	skey.vip = p->key.dst;
 	skey.port = p->key.dport;
@@ -746,8 +746,7 @@ static __always_inline __u32 reply_of_flow(const struct xlb_flow_key *rk,
 		return 0;
 	id = f->backend_id;
 	be = backend_get(id);
-	if (be && be->svc_id == l->svc_id && be->port == rk->sport &&
-	    addr_eq(&be->addr, &rk->src))
+	if (be && be->svc_id == l->svc_id && be->port == rk->sport && addr_eq(&be->addr, &rk->src))
 		return id;
 	return 0;
 }

@@ -11,6 +11,8 @@ PACKAGES=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
+	# the C style check of tests/layout.sh (.clang-format)
+	clang-format
 	bats iproute2 ethtool iputils-ping python3 curl nginx-light socat
 	# capsh, which names xlbd's capability sets (tests/bats/privilege.bats)
 	libcap2-bin

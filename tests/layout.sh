@@ -13,7 +13,8 @@
 #   proxy/    lib/ and xlbd/
 #   xlbctl/   lib/
 # and include/xlb/ includes only include/xlb/. Cross-folder includes name
-# the folder ("lib/addr.h"), so a line says what it depends on.
+# the folder ("lib/addr.h"), so a line says what it depends on. Every C
+# file follows .clang-format.
 set -uo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,12 +63,24 @@ links_none() {
 	if [[ -z $found ]]; then ok "$name"; else not_ok "$name" <<<"$found"; fi
 }
 
+# formatted NAME: clang-format would change no line of a C file
+formatted() {
+	local out
+	local -a c_files
+	mapfile -t c_files < <(git ls-files -co --exclude-standard -- '*.c' '*.h')
+	if ! out=$(clang-format --dry-run --Werror "${c_files[@]}" 2>&1); then
+		not_ok "$1" <<<"$(grep 'warning:' <<<"$out" | head -20)"
+	else
+		ok "$1"
+	fi
+}
+
 main() {
 	cd "$REPO/userspace" || exit 1
 	local -a xlbd_mods fuzzers
 	mapfile -t xlbd_mods < <(ls xlbd/*.[ch] | grep -v '^xlbd/main\.c$')
 	mapfile -t fuzzers < <(compgen -G "$FUZZ_BUILD/fuzz/fuzz_*")
-	echo "1..$((9 + ${#fuzzers[@]}))"
+	echo "1..$((10 + ${#fuzzers[@]}))"
 	includes_only "lib/ includes only lib/ and include/xlb" '^xlb/' lib/*.[ch]
 	includes_only "xlbd/ modules include only lib/ and include/xlb" '^(lib|xlb)/' \
 		"${xlbd_mods[@]}"
@@ -78,6 +91,7 @@ main() {
 	includes_only "xlbctl/ includes only lib/ and include/xlb" '^(lib|xlb)/' xlbctl/*.[ch]
 	cd "$REPO" || exit 1
 	includes_only "include/xlb includes only include/xlb" '^$' include/xlb/*.h
+	formatted "C sources follow .clang-format"
 	# the CLI reads maps and talks to the control socket: no event loop,
 	# no health checker, no proxy in it
 	links_none "xlbctl links no event loop" "$BUILD/xlbctl" '^xlb_loop_'

@@ -26,28 +26,28 @@ struct xlb_addr {
 struct xlb_svc_key {
 	struct xlb_addr vip;
 	__be16 port;
-	__u8 proto;	/* IPPROTO_TCP or IPPROTO_UDP */
-	__u8 family;	/* AF_INET or AF_INET6 */
+	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 family; /* AF_INET or AF_INET6 */
 };
 
 struct xlb_svc {
-	__u32 id;	/* index into xlb_maglev, xlb_svc_info, xlb_svc_stats */
-	__u32 flags;	/* XLB_SVC_F_* */
+	__u32 id;    /* index into xlb_maglev, xlb_svc_info, xlb_svc_stats */
+	__u32 flags; /* XLB_SVC_F_* */
 };
 
 enum xlb_svc_flags {
-	XLB_SVC_F_RUNTIME = 1 << 0,	/* added through the control socket */
-	XLB_SVC_F_HOST = 1 << 1,	/* has host names (proxy-routed) */
-	XLB_SVC_F_TLS = 1 << 2,		/* host names are routed by SNI */
-	XLB_SVC_F_PROXY_V2 = 1 << 3,	/* proxied connections get a PROXY v2 header */
-	XLB_SVC_F_DOCKER = 1 << 4,	/* discovered from Docker labels */
+	XLB_SVC_F_RUNTIME = 1 << 0,  /* added through the control socket */
+	XLB_SVC_F_HOST = 1 << 1,     /* has host names (proxy-routed) */
+	XLB_SVC_F_TLS = 1 << 2,	     /* host names are routed by SNI */
+	XLB_SVC_F_PROXY_V2 = 1 << 3, /* proxied connections get a PROXY v2 header */
+	XLB_SVC_F_DOCKER = 1 << 4,   /* discovered from Docker labels */
 };
 
 /* xlb_svc_info (ARRAY, XLB_MAX_SERVICES): service id -> metadata that only
  * userspace reads (xlbctl lists services from it when xlbd is down). */
 struct xlb_svc_info {
 	char name[XLB_NAME_LEN];
-	struct xlb_svc_key key;	/* the L4 listener; zero family if none */
+	struct xlb_svc_key key; /* the L4 listener; zero family if none */
 	__u32 flags;		/* XLB_SVC_F_*; 0 with an empty name = free */
 	__u32 backends;		/* backends in the current Maglev table */
 };
@@ -58,24 +58,24 @@ struct xlb_backend {
 	struct xlb_addr addr;
 	__be16 port;
 	__u8 family;
-	__u8 state;	/* enum xlb_backend_state */
+	__u8 state; /* enum xlb_backend_state */
 	__u32 svc_id;
 	__u32 weight;
-	__u32 flags;	/* XLB_BE_F_* */
+	__u32 flags; /* XLB_BE_F_* */
 };
 
 enum xlb_backend_state {
-	XLB_BE_UNUSED = 0,	/* free slot; flows pointing here re-pick */
-	XLB_BE_ACTIVE = 1,	/* in the Maglev table */
-	XLB_BE_DRAINING = 2,	/* out of the table; existing flows continue */
+	XLB_BE_UNUSED = 0,   /* free slot; flows pointing here re-pick */
+	XLB_BE_ACTIVE = 1,   /* in the Maglev table */
+	XLB_BE_DRAINING = 2, /* out of the table; existing flows continue */
 };
 
 enum xlb_backend_flags {
-	XLB_BE_F_RUNTIME = 1 << 0,	/* added through the control socket */
-	XLB_BE_F_DOCKER = 1 << 1,	/* a discovered container */
-	XLB_BE_F_DOWN = 1 << 2,		/* failing its health check (state shows draining) */
-	XLB_BE_F_STOPPING = 1 << 3,	/* its container is stopping, paused or unhealthy */
-	XLB_BE_F_DRAINED = 1 << 4,	/* drained by the operator: with DOWN or STOPPING
+	XLB_BE_F_RUNTIME = 1 << 0,  /* added through the control socket */
+	XLB_BE_F_DOCKER = 1 << 1,   /* a discovered container */
+	XLB_BE_F_DOWN = 1 << 2,	    /* failing its health check (state shows draining) */
+	XLB_BE_F_STOPPING = 1 << 3, /* its container is stopping, paused or unhealthy */
+	XLB_BE_F_DRAINED = 1 << 4,  /* drained by the operator: with DOWN or STOPPING
 					 * the state alone cannot tell (for adoption) */
 };
 
@@ -118,7 +118,7 @@ struct xlb_flow {
 struct xlb_ep_key {
 	struct xlb_addr addr;
 	__be16 port;
-	__u8 proto;	/* the listeners' protocol */
+	__u8 proto; /* the listeners' protocol */
 	__u8 family;
 };
 
@@ -130,7 +130,7 @@ struct xlb_ep_listener {
 };
 
 struct xlb_ep_listeners {
-	__u32 n;	/* used entries of l[] */
+	__u32 n; /* used entries of l[] */
 	__u32 pad;
 	struct xlb_ep_listener l[XLB_EP_MAX_LISTENERS];
 };
@@ -157,19 +157,19 @@ struct xlb_bridge_port_key {
 /* xlb_ifaces (HASH): ifindex -> what xlbd attached there, so xlbctl
  * teardown can undo it without the daemon. */
 struct xlb_iface {
-	__u32 role;		/* XLB_IF_* bits */
-	__u32 peer_ifindex;	/* veth peer prepared with the pass program */
-	__s32 peer_netnsid;	/* its netns id as seen from the balancer */
+	__u32 role;	    /* XLB_IF_* bits */
+	__u32 peer_ifindex; /* veth peer prepared with the pass program */
+	__s32 peer_netnsid; /* its netns id as seen from the balancer */
 	__u32 pad;
-	__u64 netns_ino;	/* inode of the balancer's netns: ifindexes
+	__u64 netns_ino; /* inode of the balancer's netns: ifindexes
 				 * mean something only there */
 };
 
 enum xlb_iface_role {
-	XLB_IF_UPLINK = 1 << 0,		/* XDP ingress (pinned link) */
-	XLB_IF_BACKEND = 1 << 1,	/* tc ingress return program */
-	XLB_IF_PEER_PREPARED = 1 << 2,	/* pass program on the veth peer */
-	XLB_IF_CLSACT_OURS = 1 << 3,	/* xlbd created the clsact qdisc */
+	XLB_IF_UPLINK = 1 << 0,	       /* XDP ingress (pinned link) */
+	XLB_IF_BACKEND = 1 << 1,       /* tc ingress return program */
+	XLB_IF_PEER_PREPARED = 1 << 2, /* pass program on the veth peer */
+	XLB_IF_CLSACT_OURS = 1 << 3,   /* xlbd created the clsact qdisc */
 };
 
 /* xlb_hosts (HASH): host name or "*.suffix" wildcard -> the service that
@@ -178,12 +178,12 @@ enum xlb_iface_role {
 #define XLB_HOST_KEY_LEN 256
 
 struct xlb_host_key {
-	char name[XLB_HOST_KEY_LEN];	/* lowercased, NUL-padded */
+	char name[XLB_HOST_KEY_LEN]; /* lowercased, NUL-padded */
 };
 
 struct xlb_host_val {
 	__u32 svc_id;
-	__u32 flags;	/* XLB_SVC_F_TLS: routed by SNI */
+	__u32 flags; /* XLB_SVC_F_TLS: routed by SNI */
 };
 
 /* xlb_proxy_svc_stats (ARRAY, XLB_MAX_SERVICES) and xlb_listeners (ARRAY,
@@ -192,17 +192,17 @@ struct xlb_host_val {
 #define XLB_MAX_LISTENERS 64
 
 struct xlb_proxy_counters {
-	__u64 accepted;		/* connections taken from a listener */
-	__u64 routed;		/* host found, backend connected */
-	__u64 no_route;		/* unknown host or SNI, or no SNI */
-	__u64 bad_request;	/* malformed head or ClientHello */
-	__u64 timeouts;		/* closed at the peek or idle deadline */
-	__u64 refused;		/* over the connection limit */
-	__u64 connect_failed;	/* backend refused or unreachable (after retry) */
-	__u64 spliced_bytes;	/* bytes moved after routing, both directions */
-	__u64 splice_conns;	/* connections moved by splice(2) */
-	__u64 sockmap_conns;	/* connections moved by sockmap redirection */
-	__u64 copy_conns;	/* connections moved by read/write (--proxy-path copy) */
+	__u64 accepted;	      /* connections taken from a listener */
+	__u64 routed;	      /* host found, backend connected */
+	__u64 no_route;	      /* unknown host or SNI, or no SNI */
+	__u64 bad_request;    /* malformed head or ClientHello */
+	__u64 timeouts;	      /* closed at the peek or idle deadline */
+	__u64 refused;	      /* over the connection limit */
+	__u64 connect_failed; /* backend refused or unreachable (after retry) */
+	__u64 spliced_bytes;  /* bytes moved after routing, both directions */
+	__u64 splice_conns;   /* connections moved by splice(2) */
+	__u64 sockmap_conns;  /* connections moved by sockmap redirection */
+	__u64 copy_conns;     /* connections moved by read/write (--proxy-path copy) */
 };
 
 enum xlb_listener_kind {
@@ -215,7 +215,7 @@ struct xlb_listener {
 	struct xlb_addr addr;
 	__be16 port;
 	__u8 family;
-	__u8 kind;	/* enum xlb_listener_kind */
+	__u8 kind; /* enum xlb_listener_kind */
 	__u32 pad;
 	struct xlb_proxy_counters c;
 };
@@ -244,18 +244,18 @@ struct xlb_counters {
 struct xlb_fib_key {
 	struct xlb_addr src;
 	struct xlb_addr dst;
-	__u32 ifindex;		/* ingress */
+	__u32 ifindex; /* ingress */
 	__u8 family;
 	__u8 proto;
 	__u8 tos;
-	__u8 skb;		/* 1: a tc lookup, whose MTU check differs */
+	__u8 skb; /* 1: a tc lookup, whose MTU check differs */
 };
 
 struct xlb_fib_cache {
 	struct xlb_fib_key key;
-	__u64 jiffies;		/* when looked up; 0: empty */
-	__u32 max_len;		/* the length the MTU check compares */
-	__u32 ifindex;		/* egress */
+	__u64 jiffies; /* when looked up; 0: empty */
+	__u32 max_len; /* the length the MTU check compares */
+	__u32 ifindex; /* egress */
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u32 pad;
@@ -269,12 +269,12 @@ struct xlb_reason_count {
 };
 
 enum xlb_reason {
-	XLB_R_FWD_REDIRECT = 0,	/* DNAT + XDP_REDIRECT to the backend side */
+	XLB_R_FWD_REDIRECT = 0, /* DNAT + XDP_REDIRECT to the backend side */
 	XLB_R_FWD_STACK,	/* DNAT + XDP_PASS: kernel forwards (no tx port/neighbour) */
 	XLB_R_RNAT_REDIRECT,	/* reverse NAT + redirect toward the client */
 	XLB_R_RNAT_STACK,	/* reverse NAT + handed to the kernel stack */
 	XLB_R_PASS_NOT_IP,	/* ARP, LLDP, ...: not ours */
-	XLB_R_PASS_NOT_SERVICE,	/* IP, but no service at (dst, port, proto) */
+	XLB_R_PASS_NOT_SERVICE, /* IP, but no service at (dst, port, proto) */
 	XLB_R_PASS_FRAGMENT,	/* IP fragment: L4 ports not in every piece */
 	XLB_R_PASS_ICMP,	/* ICMP/ICMPv6, including errors about flows */
 	XLB_R_PASS_L4_OTHER,	/* not TCP or UDP */
@@ -283,7 +283,7 @@ enum xlb_reason {
 	XLB_R_DROP_TRUNCATED,	/* a header runs past the end of the frame */
 	XLB_R_DROP_BAD_HEADER,	/* bad version, IHL or length field */
 	XLB_R_DROP_NO_BACKEND,	/* service has no active backend */
-	XLB_R_FLOW_INSERT_FAIL,	/* flow state not stored; forwarded anyway */
+	XLB_R_FLOW_INSERT_FAIL, /* flow state not stored; forwarded anyway */
 	XLB_R_MAX,
 };
 
@@ -297,16 +297,16 @@ enum xlb_reason {
  * start, off at exit); the XDP and tc programs read it once per run. Off,
  * that read and one branch are all tracing costs a packet. */
 struct xlb_trace_cfg {
-	__u32 enabled;		/* 0: off */
-	__u32 sample_n;		/* trace one verdict in sample_n (0 and 1: each) */
-	__u32 flags;		/* XLB_TRACE_F_* */
-	__u32 svc_id;		/* with XLB_TRACE_F_SERVICE: only this service's */
-	__s32 owner_pid;	/* the xlbctl that switched it on, for messages */
+	__u32 enabled;	 /* 0: off */
+	__u32 sample_n;	 /* trace one verdict in sample_n (0 and 1: each) */
+	__u32 flags;	 /* XLB_TRACE_F_* */
+	__u32 svc_id;	 /* with XLB_TRACE_F_SERVICE: only this service's */
+	__s32 owner_pid; /* the xlbctl that switched it on, for messages */
 	__u32 pad;
 };
 
 enum xlb_trace_cfg_flags {
-	XLB_TRACE_F_SERVICE = 1 << 0,	/* filter on svc_id */
+	XLB_TRACE_F_SERVICE = 1 << 0, /* filter on svc_id */
 };
 
 /* svc_id or backend_id of an event that has none (a packet to no service,
@@ -314,32 +314,32 @@ enum xlb_trace_cfg_flags {
 #define XLB_TRACE_NONE 0xffffffffu
 
 enum xlb_trace_prog {
-	XLB_TRACE_XDP = 1,	/* xlb_ingress, on an uplink */
-	XLB_TRACE_TC = 2,	/* xlb_return, on a backend link */
+	XLB_TRACE_XDP = 1, /* xlb_ingress, on an uplink */
+	XLB_TRACE_TC = 2,  /* xlb_return, on a backend link */
 };
 
 enum xlb_trace_event_flags {
-	XLB_TRACE_EV_NEW_FLOW = 1 << 0,	/* the packet started (or re-picked) a flow */
+	XLB_TRACE_EV_NEW_FLOW = 1 << 0, /* the packet started (or re-picked) a flow */
 };
 
 /* xlb_trace (RINGBUF, XLB_TRACE_RING_BYTES): one event per traced verdict.
  * XDP and tc write, xlbctl trace reads. A full ring loses the event, never
  * the packet, and counts it in xlb_trace_stats. */
 struct xlb_trace_event {
-	__u64 ts_ns;		/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
-	__u32 ifindex;		/* the interface the packet arrived on */
-	__u32 len;		/* frame length */
-	__u32 svc_id;		/* or XLB_TRACE_NONE */
-	__u32 backend_id;	/* picked (xdp) or replying (tc), or XLB_TRACE_NONE */
-	struct xlb_flow_key key;	/* the packet as it arrived, before any
+	__u64 ts_ns;		  /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	__u32 ifindex;		  /* the interface the packet arrived on */
+	__u32 len;		  /* frame length */
+	__u32 svc_id;		  /* or XLB_TRACE_NONE */
+	__u32 backend_id;	  /* picked (xdp) or replying (tc), or XLB_TRACE_NONE */
+	struct xlb_flow_key key;  /* the packet as it arrived, before any
 					 * rewrite; zero past what parsing reached
 					 * (no ports for ICMP, nothing for ARP) */
-	struct xlb_addr nat_addr;	/* fwd_*: the new destination (the backend);
+	struct xlb_addr nat_addr; /* fwd_*: the new destination (the backend);
 					 * rnat_*: the new source (the VIP); else zero */
 	__be16 nat_port;
-	__u8 prog;		/* enum xlb_trace_prog */
-	__u8 reason;		/* enum xlb_reason */
-	__u8 flags;		/* XLB_TRACE_EV_* */
+	__u8 prog;   /* enum xlb_trace_prog */
+	__u8 reason; /* enum xlb_reason */
+	__u8 flags;  /* XLB_TRACE_EV_* */
 	__u8 pad[3];
 };
 

@@ -20,15 +20,15 @@
 #include "xlb/hash.h"
 #include "xlb/reason_names.h"
 
-#define R_NONE (-1)	/* no xlb_reasons counter may move */
+#define R_NONE (-1) /* no xlb_reasons counter may move */
 
 enum out_kind {
-	OUT_SAME,		/* byte-identical to the input */
-	OUT_DNAT_REDIRECT,	/* dst -> backend, TTL-1, next-hop MACs, tags popped */
-	OUT_DNAT_PASS,		/* dst -> backend, nothing else */
-	OUT_RNAT_REDIRECT,	/* src -> VIP, TTL-1, MACs toward the client */
-	OUT_RNAT_NEIGH,		/* src -> VIP, TTL-1, MACs left to bpf_redirect_neigh */
-	OUT_RNAT_STACK,		/* src -> VIP, nothing else */
+	OUT_SAME,	   /* byte-identical to the input */
+	OUT_DNAT_REDIRECT, /* dst -> backend, TTL-1, next-hop MACs, tags popped */
+	OUT_DNAT_PASS,	   /* dst -> backend, nothing else */
+	OUT_RNAT_REDIRECT, /* src -> VIP, TTL-1, MACs toward the client */
+	OUT_RNAT_NEIGH,	   /* src -> VIP, TTL-1, MACs left to bpf_redirect_neigh */
+	OUT_RNAT_STACK,	   /* src -> VIP, nothing else */
 };
 
 struct tcase;
@@ -40,16 +40,16 @@ typedef int (*prepare_fn)(struct fixture *f, const struct tcase *t, const struct
 struct tcase {
 	const char *name;
 	enum prog_kind prog;
-	input_fn in;		/* the input packet */
-	mutate_fn mutate;	/* breaks the built frame (malformed cases) */
-	prepare_fn prepare;	/* map setup beyond fixture_reset(flags) */
-	unsigned int flags;	/* FIX_* */
+	input_fn in;	    /* the input packet */
+	mutate_fn mutate;   /* breaks the built frame (malformed cases) */
+	prepare_fn prepare; /* map setup beyond fixture_reset(flags) */
+	unsigned int flags; /* FIX_* */
 	int verdict;
 	enum out_kind out;
-	uint32_t be;		/* backend picked (XDP) or replying (tc) */
-	int reason;		/* the one xlb_reasons counter that moves, or R_NONE */
-	int new_flow;		/* XDP: the packet starts a flow */
-	uint32_t gso_size;	/* tc: the skb is GSO (segments of this size) */
+	uint32_t be;	   /* backend picked (XDP) or replying (tc) */
+	int reason;	   /* the one xlb_reasons counter that moves, or R_NONE */
+	int new_flow;	   /* XDP: the packet starts a flow */
+	uint32_t gso_size; /* tc: the skb is GSO (segments of this size) */
 };
 
 /* ---- input packets ---------------------------------------------------- */
@@ -211,7 +211,7 @@ static void in_v4_ack(struct pkt_desc *d)
 static void in_v4_syn_padded(struct pkt_desc *d)
 {
 	in_v4_syn(d);
-	d->pad_to = 60;	/* the 54-byte SYN padded to Ethernet's minimum */
+	d->pad_to = 60; /* the 54-byte SYN padded to Ethernet's minimum */
 }
 
 static void in_v4_udp(struct pkt_desc *d)
@@ -577,13 +577,13 @@ static void in_v4_frag_first(struct pkt_desc *d)
 static void in_v4_frag_later(struct pkt_desc *d)
 {
 	in_v4_ack(d);
-	d->frag = 185;	/* offset 1480, last fragment */
+	d->frag = 185; /* offset 1480, last fragment */
 }
 
 static void in_v6_frag(struct pkt_desc *d)
 {
 	in_v6_ack(d);
-	d->frag = 1;	/* offset 0, more fragments */
+	d->frag = 1; /* offset 0, more fragments */
 	pkt_push_ext(d, IPPROTO_FRAGMENT);
 }
 
@@ -683,7 +683,7 @@ static void in_reply_v4_ttl1(struct pkt_desc *d)
 
 /* ---- malformations (the frame must come back untouched) --------------- */
 
-#define L3 14	/* malformed frames carry no VLAN tag */
+#define L3 14 /* malformed frames carry no VLAN tag */
 
 static void fix_ipv4_csum(uint8_t *f)
 {
@@ -868,8 +868,11 @@ static int open_flow(struct fixture *f, const struct pkt_desc *d, struct diag *d
 	if (err)
 		return diag_fail(dg, "setup: test run: %s", strerror(-err)), -1;
 	if (flow_backend(f, d, &flow) || flow.backend_id != (uint32_t)svc->table)
-		return diag_fail(dg, "setup: opening packet (verdict %d) recorded no flow to backend %d",
-				 r.verdict, svc->table), -1;
+		return diag_fail(
+			       dg,
+			       "setup: opening packet (verdict %d) recorded no flow to backend %d",
+			       r.verdict, svc->table),
+		       -1;
 	return 0;
 }
 
@@ -914,7 +917,7 @@ static int edit_default_backend(struct fixture *f, const struct pkt_desc *d, uin
 
 	if (!svc)
 		return diag_fail(dg, "setup: packet is for no service"), -1;
-	memset(&v, 0, sizeof(v));	/* a deleted backend: a zeroed slot */
+	memset(&v, 0, sizeof(v)); /* a deleted backend: a zeroed slot */
 	if (state != XLB_BE_UNUSED) {
 		backend_value(backend_of((uint32_t)svc->table), &v);
 		v.state = state;
@@ -956,8 +959,10 @@ static int prep_open_drain(struct fixture *f, const struct tcase *t, const struc
 	const struct test_service *svc = service_for(in);
 
 	(void)t;
-	return open_flow(f, in, dg) || swap_table(f, in, dg) ||
-	       edit_default_backend(f, in, XLB_BE_DRAINING, svc->id, dg) ? -1 : 0;
+	if (open_flow(f, in, dg) || swap_table(f, in, dg) ||
+	    edit_default_backend(f, in, XLB_BE_DRAINING, svc->id, dg))
+		return -1;
+	return 0;
 }
 
 /* The flow's backend is deleted: its slot is zeroed. */
@@ -965,8 +970,10 @@ static int prep_open_free(struct fixture *f, const struct tcase *t, const struct
 			  struct diag *dg)
 {
 	(void)t;
-	return open_flow(f, in, dg) || swap_table(f, in, dg) ||
-	       edit_default_backend(f, in, XLB_BE_UNUSED, 0, dg) ? -1 : 0;
+	if (open_flow(f, in, dg) || swap_table(f, in, dg) ||
+	    edit_default_backend(f, in, XLB_BE_UNUSED, 0, dg))
+		return -1;
+	return 0;
 }
 
 /* The flow's backend slot is reused by another service. */
@@ -974,8 +981,10 @@ static int prep_open_reassign(struct fixture *f, const struct tcase *t, const st
 			      struct diag *dg)
 {
 	(void)t;
-	return open_flow(f, in, dg) || swap_table(f, in, dg) ||
-	       edit_default_backend(f, in, XLB_BE_ACTIVE, SVC_UDP4, dg) ? -1 : 0;
+	if (open_flow(f, in, dg) || swap_table(f, in, dg) ||
+	    edit_default_backend(f, in, XLB_BE_ACTIVE, SVC_UDP4, dg))
+		return -1;
+	return 0;
 }
 
 /* A stale table whose only backend already drains. */
@@ -1007,8 +1016,8 @@ static int prep_reply_flow(struct fixture *f, const struct tcase *t, const struc
 }
 
 /* A flow from another client port: the reply matches no entry. */
-static int prep_other_port_flow(struct fixture *f, const struct tcase *t,
-				const struct pkt_desc *in, struct diag *dg)
+static int prep_other_port_flow(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+				struct diag *dg)
 {
 	struct pkt_desc fwd;
 
@@ -1050,8 +1059,8 @@ static int prep_flow_to_other_backend(struct fixture *f, const struct tcase *t,
 
 /* A4's endpoint serves a second listener, listed first: the return path
  * must try each (VIP4:81 has no flow of this client). */
-static int prep_shared_endpoint(struct fixture *f, const struct tcase *t,
-				const struct pkt_desc *in, struct diag *dg)
+static int prep_shared_endpoint(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+				struct diag *dg)
 {
 	const struct test_service *s = service_of(backend_of(t->be)->svc);
 	struct xlb_ep_listeners v = { .n = 2 };
@@ -1071,79 +1080,85 @@ static int prep_shared_endpoint(struct fixture *f, const struct tcase *t,
 
 /* The flow exists, but xlbd has no listener for the endpoint (it left
  * the service): nothing is rewritten. */
-static int prep_flow_without_ep(struct fixture *f, const struct tcase *t,
-				const struct pkt_desc *in, struct diag *dg)
+static int prep_flow_without_ep(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+				struct diag *dg)
 {
 	struct xlb_ep_key k;
 
 	rnat_ep_key_of(backend_of(t->be), &k);
 	if (bpf_map_delete_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat_eps), &k))
-		return diag_fail(dg, "setup: cannot delete from xlb_rnat_eps: %s",
-				 strerror(errno)), -1;
+		return diag_fail(dg, "setup: cannot delete from xlb_rnat_eps: %s", strerror(errno)),
+		       -1;
 	return prep_reply_flow(f, t, in, dg);
 }
 
 /* ---- the cases ---------------------------------------------------------- */
 
-#define XDP(...) { .prog = PROG_XDP, __VA_ARGS__ }
-#define TC(...) { .prog = PROG_TC, __VA_ARGS__ }
-#define REDIRECTED(b) .verdict = XDP_REDIRECT, .out = OUT_DNAT_REDIRECT, .be = (b), \
-	.reason = XLB_R_FWD_REDIRECT
-#define STACK_FORWARDED(b) .verdict = XDP_PASS, .out = OUT_DNAT_PASS, .be = (b), \
-	.reason = XLB_R_FWD_STACK
+#define XDP(...)                              \
+	{                                     \
+		.prog = PROG_XDP, __VA_ARGS__ \
+	}
+#define TC(...)                              \
+	{                                    \
+		.prog = PROG_TC, __VA_ARGS__ \
+	}
+#define REDIRECTED(b) \
+	.verdict = XDP_REDIRECT, .out = OUT_DNAT_REDIRECT, .be = (b), .reason = XLB_R_FWD_REDIRECT
+#define STACK_FORWARDED(b) \
+	.verdict = XDP_PASS, .out = OUT_DNAT_PASS, .be = (b), .reason = XLB_R_FWD_STACK
 #define PASSED(r) .verdict = XDP_PASS, .out = OUT_SAME, .reason = (r)
 #define DROPPED(r) .verdict = XDP_DROP, .out = OUT_SAME, .reason = (r)
 
 static const struct tcase cases[] = {
 	/* forwarding */
-	XDP(.name = "v4 tcp syn to vip: redirected, dnat, ttl-1, neighbour macs",
-	    .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 tcp syn to vip: redirected, dnat, ttl-1, neighbour macs", .in = in_v4_syn,
+	    REDIRECTED(BE_A4), .new_flow = 1),
 	XDP(.name = "v4 tcp syn, backend link not a tx port: pass after dnat, macs and ttl kept",
 	    .in = in_v4_syn, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A4), .new_flow = 1),
-	XDP(.name = "v4 tcp data packet of an unknown flow: balanced like a syn",
-	    .in = in_v4_ack, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 tcp data packet of an unknown flow: balanced like a syn", .in = in_v4_ack,
+	    REDIRECTED(BE_A4), .new_flow = 1),
 	XDP(.name = "v4 tcp syn with ethernet padding: padding kept, checksums over tot_len",
 	    .in = in_v4_syn_padded, REDIRECTED(BE_A4), .new_flow = 1),
 	XDP(.name = "v4 udp with checksum", .in = in_v4_udp, REDIRECTED(BE_A4_UDP), .new_flow = 1),
-	XDP(.name = "v4 udp without checksum: checksum stays 0",
-	    .in = in_v4_udp_nocsum, REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	XDP(.name = "v4 udp without checksum: checksum stays 0", .in = in_v4_udp_nocsum,
+	    REDIRECTED(BE_A4_UDP), .new_flow = 1),
 	XDP(.name = "v4 udp whose rewritten checksum computes to 0: sent as 0xffff",
 	    .in = in_v4_udp_to_ffff, REDIRECTED(BE_A4_UDP), .new_flow = 1),
-	XDP(.name = "v4 udp arriving with checksum 0xffff",
-	    .in = in_v4_udp_from_ffff, REDIRECTED(BE_A4_UDP), .new_flow = 1),
-	XDP(.name = "v6 tcp syn to vip: redirected, dnat, hop limit-1",
-	    .in = in_v6_syn, REDIRECTED(BE_A6), .new_flow = 1),
-	XDP(.name = "v6 tcp syn, backend link not a tx port: pass after dnat",
-	    .in = in_v6_syn, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
+	XDP(.name = "v4 udp arriving with checksum 0xffff", .in = in_v4_udp_from_ffff,
+	    REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	XDP(.name = "v6 tcp syn to vip: redirected, dnat, hop limit-1", .in = in_v6_syn,
+	    REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 tcp syn, backend link not a tx port: pass after dnat", .in = in_v6_syn,
+	    .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
 	XDP(.name = "v6 udp", .in = in_v6_udp, REDIRECTED(BE_A6_UDP), .new_flow = 1),
 	XDP(.name = "v6 udp whose rewritten checksum computes to 0: sent as 0xffff",
 	    .in = in_v6_udp_to_ffff, REDIRECTED(BE_A6_UDP), .new_flow = 1),
-	XDP(.name = "v4 with 4 option bytes (ihl 6): options kept",
-	    .in = in_v4_syn_opt4, REDIRECTED(BE_A4), .new_flow = 1),
-	XDP(.name = "v4 with 40 option bytes (ihl 15): options kept",
-	    .in = in_v4_syn_opt40, REDIRECTED(BE_A4), .new_flow = 1),
-	XDP(.name = "v6 with hop-by-hop and destination options headers",
-	    .in = in_v6_syn_hbh_dst, REDIRECTED(BE_A6), .new_flow = 1),
-	XDP(.name = "v6 with 4 extension headers (as many as are walked)",
-	    .in = in_v6_syn_4ext, REDIRECTED(BE_A6), .new_flow = 1),
-	XDP(.name = "v6 with 5 extension headers: pass untouched",
-	    .in = in_v6_syn_5ext, PASSED(XLB_R_PASS_IPV6_EXT)),
-	XDP(.name = "802.1q tagged: redirected untagged",
-	    .in = in_v4_syn_vlan, REDIRECTED(BE_A4), .new_flow = 1),
-	XDP(.name = "qinq (802.1ad + 802.1q): redirected untagged",
-	    .in = in_v4_syn_qinq, REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 with 4 option bytes (ihl 6): options kept", .in = in_v4_syn_opt4,
+	    REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v4 with 40 option bytes (ihl 15): options kept", .in = in_v4_syn_opt40,
+	    REDIRECTED(BE_A4), .new_flow = 1),
+	XDP(.name = "v6 with hop-by-hop and destination options headers", .in = in_v6_syn_hbh_dst,
+	    REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 with 4 extension headers (as many as are walked)", .in = in_v6_syn_4ext,
+	    REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 with 5 extension headers: pass untouched", .in = in_v6_syn_5ext,
+	    PASSED(XLB_R_PASS_IPV6_EXT)),
+	XDP(.name = "802.1q tagged: redirected untagged", .in = in_v4_syn_vlan, REDIRECTED(BE_A4),
+	    .new_flow = 1),
+	XDP(.name = "qinq (802.1ad + 802.1q): redirected untagged", .in = in_v4_syn_qinq,
+	    REDIRECTED(BE_A4), .new_flow = 1),
 	XDP(.name = "qinq with ethernet padding: redirected untagged, padding kept",
 	    .in = in_v4_syn_qinq_padded, REDIRECTED(BE_A4), .new_flow = 1),
-	XDP(.name = "v6 802.1q tagged: redirected untagged",
-	    .in = in_v6_syn_vlan, REDIRECTED(BE_A6), .new_flow = 1),
+	XDP(.name = "v6 802.1q tagged: redirected untagged", .in = in_v6_syn_vlan,
+	    REDIRECTED(BE_A6), .new_flow = 1),
 	XDP(.name = "802.1q tagged, backend link not a tx port: pass after dnat, tag kept",
 	    .in = in_v4_syn_vlan, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A4), .new_flow = 1),
-	XDP(.name = "three vlan tags: pass untouched",
-	    .in = in_v4_syn_3tags, PASSED(XLB_R_PASS_NOT_IP)),
-	XDP(.name = "backend without neighbour entry (v4): pass after dnat",
-	    .in = in_v4_syn_port83, STACK_FORWARDED(BE_C4), .new_flow = 1),
-	XDP(.name = "backend without neighbour entry (v6): pass after dnat",
-	    .in = in_v6_syn_port83, STACK_FORWARDED(BE_C6), .new_flow = 1),
+	XDP(.name = "three vlan tags: pass untouched", .in = in_v4_syn_3tags,
+	    PASSED(XLB_R_PASS_NOT_IP)),
+	XDP(.name = "backend without neighbour entry (v4): pass after dnat", .in = in_v4_syn_port83,
+	    STACK_FORWARDED(BE_C4), .new_flow = 1),
+	XDP(.name = "backend without neighbour entry (v6): pass after dnat", .in = in_v6_syn_port83,
+	    STACK_FORWARDED(BE_C6), .new_flow = 1),
 
 	/* backends behind a bridge: redirected into their bridge port */
 	XDP(.name = "bridged backend (v4): redirected to its port, backend's mac, bridge's mac as source",
@@ -1160,33 +1175,35 @@ static const struct tcase cases[] = {
 
 	/* backend choice and flow state */
 	XDP(.name = "maglev: flow hashing to an even slot gets that slot's backend",
-	    .in = in_v4_syn_even_slot, .prepare = prep_split_table, REDIRECTED(BE_A4), .new_flow = 1),
+	    .in = in_v4_syn_even_slot, .prepare = prep_split_table, REDIRECTED(BE_A4),
+	    .new_flow = 1),
 	XDP(.name = "maglev: flow hashing to an odd slot gets that slot's backend",
-	    .in = in_v4_syn_odd_slot, .prepare = prep_split_table, REDIRECTED(BE_B4), .new_flow = 1),
-	XDP(.name = "new flow after a maglev table swap: new table's backend",
-	    .in = in_v4_syn, .prepare = prep_swap_table, REDIRECTED(BE_B4), .new_flow = 1),
-	XDP(.name = "v4 flow keeps its backend after a maglev table swap",
-	    .in = in_v4_ack, .prepare = prep_open_swap, REDIRECTED(BE_A4)),
-	XDP(.name = "v6 flow keeps its backend after a maglev table swap",
-	    .in = in_v6_ack, .prepare = prep_open_swap, REDIRECTED(BE_A6)),
-	XDP(.name = "syn on a flow whose backend drains: picked again",
-	    .in = in_v4_syn, .prepare = prep_open_drain, REDIRECTED(BE_B4), .new_flow = 1),
-	XDP(.name = "non-syn on a flow whose backend drains: kept",
-	    .in = in_v4_ack, .prepare = prep_open_drain, REDIRECTED(BE_A4)),
-	XDP(.name = "non-syn on a flow whose backend was deleted: picked again",
-	    .in = in_v4_ack, .prepare = prep_open_free, REDIRECTED(BE_B4), .new_flow = 1),
+	    .in = in_v4_syn_odd_slot, .prepare = prep_split_table, REDIRECTED(BE_B4),
+	    .new_flow = 1),
+	XDP(.name = "new flow after a maglev table swap: new table's backend", .in = in_v4_syn,
+	    .prepare = prep_swap_table, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "v4 flow keeps its backend after a maglev table swap", .in = in_v4_ack,
+	    .prepare = prep_open_swap, REDIRECTED(BE_A4)),
+	XDP(.name = "v6 flow keeps its backend after a maglev table swap", .in = in_v6_ack,
+	    .prepare = prep_open_swap, REDIRECTED(BE_A6)),
+	XDP(.name = "syn on a flow whose backend drains: picked again", .in = in_v4_syn,
+	    .prepare = prep_open_drain, REDIRECTED(BE_B4), .new_flow = 1),
+	XDP(.name = "non-syn on a flow whose backend drains: kept", .in = in_v4_ack,
+	    .prepare = prep_open_drain, REDIRECTED(BE_A4)),
+	XDP(.name = "non-syn on a flow whose backend was deleted: picked again", .in = in_v4_ack,
+	    .prepare = prep_open_free, REDIRECTED(BE_B4), .new_flow = 1),
 	XDP(.name = "flow whose backend slot now serves another service: picked again",
 	    .in = in_v4_ack, .prepare = prep_open_reassign, REDIRECTED(BE_B4), .new_flow = 1),
-	XDP(.name = "service with an empty maglev table: drop",
-	    .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)),
-	XDP(.name = "service without a maglev table: drop",
-	    .in = in_v4_syn_port82, DROPPED(XLB_R_DROP_NO_BACKEND)),
-	XDP(.name = "maglev table pointing only at a draining backend: drop",
-	    .in = in_v4_syn, .prepare = prep_drain_only, DROPPED(XLB_R_DROP_NO_BACKEND)),
+	XDP(.name = "service with an empty maglev table: drop", .in = in_v4_syn_port81,
+	    DROPPED(XLB_R_DROP_NO_BACKEND)),
+	XDP(.name = "service without a maglev table: drop", .in = in_v4_syn_port82,
+	    DROPPED(XLB_R_DROP_NO_BACKEND)),
+	XDP(.name = "maglev table pointing only at a draining backend: drop", .in = in_v4_syn,
+	    .prepare = prep_drain_only, DROPPED(XLB_R_DROP_NO_BACKEND)),
 
 	/* not ours: passed byte-identical */
-	XDP(.name = "tcp to the vip on a port without service",
-	    .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)),
+	XDP(.name = "tcp to the vip on a port without service", .in = in_v4_syn_port8080,
+	    PASSED(XLB_R_PASS_NOT_SERVICE)),
 	XDP(.name = "v4 tcp to another address", .in = in_v4_syn_other_addr,
 	    PASSED(XLB_R_PASS_NOT_SERVICE)),
 	XDP(.name = "v6 tcp to another address", .in = in_v6_syn_other_addr,
@@ -1215,8 +1232,7 @@ static const struct tcase cases[] = {
 	XDP(.name = "icmp frag needed quoting only the ip header and 8 bytes: translated",
 	    .in = in_icmp4_frag_needed_short, .prepare = prep_quoted_flow, REDIRECTED(BE_A4)),
 	XDP(.name = "icmp frag needed from a router (not the client): translated",
-	    .in = in_icmp4_frag_needed_from_router, .prepare = prep_quoted_flow,
-	    REDIRECTED(BE_A4)),
+	    .in = in_icmp4_frag_needed_from_router, .prepare = prep_quoted_flow, REDIRECTED(BE_A4)),
 	XDP(.name = "icmp frag needed, backend link not a tx port: pass after translation",
 	    .in = in_icmp4_frag_needed, .prepare = prep_quoted_flow, .flags = FIX_NO_TXPORT,
 	    STACK_FORWARDED(BE_A4)),
@@ -1238,8 +1254,8 @@ static const struct tcase cases[] = {
 	    .in = in_icmp4_err_other_quote, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
 	XDP(.name = "icmp error whose quote ends inside the ports' 8 bytes: pass untouched",
 	    .in = in_icmp4_err_quote_cut, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
-	XDP(.name = "icmpv6 error carried over ipv4: pass untouched",
-	    .in = in_icmp4_err_proto58, .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
+	XDP(.name = "icmpv6 error carried over ipv4: pass untouched", .in = in_icmp4_err_proto58,
+	    .prepare = prep_quoted_flow, PASSED(XLB_R_PASS_ICMP)),
 	XDP(.name = "icmp error about a flow, outer ipv4 header checksum wrong: dropped",
 	    .in = in_icmp4_frag_needed, .prepare = prep_quoted_flow, .mutate = mut_bad_ipv4_csum,
 	    DROPPED(XLB_R_DROP_BAD_HEADER)),
@@ -1249,8 +1265,8 @@ static const struct tcase cases[] = {
 	    DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "frame ends inside an 802.1q tag", .in = in_v4_syn_vlan,
 	    .mutate = mut_cut_in_vlan, DROPPED(XLB_R_DROP_TRUNCATED)),
-	XDP(.name = "frame ends inside the ipv4 header", .in = in_v4_syn,
-	    .mutate = mut_cut_in_ipv4, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame ends inside the ipv4 header", .in = in_v4_syn, .mutate = mut_cut_in_ipv4,
+	    DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "frame ends inside the tcp header, tot_len claims more", .in = in_v4_syn,
 	    .mutate = mut_cut_in_tcp, DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "frame and tot_len end inside the tcp header", .in = in_v4_syn,
@@ -1273,8 +1289,8 @@ static const struct tcase cases[] = {
 	    .in = in_v4_syn_padded, .mutate = mut_totlen_in_tcp, DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "tcp doff 4", .in = in_v4_syn, .mutate = mut_doff4,
 	    DROPPED(XLB_R_DROP_BAD_HEADER)),
-	XDP(.name = "frame ends inside the ipv6 header", .in = in_v6_syn,
-	    .mutate = mut_cut_in_ipv6, DROPPED(XLB_R_DROP_TRUNCATED)),
+	XDP(.name = "frame ends inside the ipv6 header", .in = in_v6_syn, .mutate = mut_cut_in_ipv6,
+	    DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "ipv6 payload_len past the end of the frame", .in = in_v6_syn,
 	    .mutate = mut_plen_past_end, DROPPED(XLB_R_DROP_TRUNCATED)),
 	XDP(.name = "ipv6 payload_len 0 (jumbogram)", .in = in_v6_syn, .mutate = mut_plen_zero,
@@ -1327,14 +1343,14 @@ static const struct tcase cases[] = {
 	   .in = in_reply_v4, .prepare = prep_flow_to_other_backend, .be = BE_A4,
 	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 	TC(.name = "return: endpoint no longer a listener's backend: ok untouched",
-	   .in = in_reply_v4, .prepare = prep_flow_without_ep, .be = BE_A4,
-	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	   .in = in_reply_v4, .prepare = prep_flow_without_ep, .be = BE_A4, .verdict = TC_ACT_OK,
+	   .out = OUT_SAME, .reason = R_NONE),
 	TC(.name = "return: reply to another client port: ok untouched", .in = in_reply_v4,
 	   .prepare = prep_other_port_flow, .be = BE_A4, .verdict = TC_ACT_OK, .out = OUT_SAME,
 	   .reason = R_NONE),
 	TC(.name = "return: truncated reply: ok untouched", .in = in_reply_v4,
-	   .mutate = mut_cut_in_tcp, .prepare = prep_reply_flow, .be = BE_A4,
-	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	   .mutate = mut_cut_in_tcp, .prepare = prep_reply_flow, .be = BE_A4, .verdict = TC_ACT_OK,
+	   .out = OUT_SAME, .reason = R_NONE),
 	TC(.name = "return: v4 client without neighbour: redirect_neigh, src -> vip, ttl-1",
 	   .in = in_reply_v4_noneigh, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
 	   .out = OUT_RNAT_NEIGH, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
@@ -1366,8 +1382,7 @@ static const struct tcase cases[] = {
 	   .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = BE_A4,
 	   .reason = XLB_R_RNAT_REDIRECT),
 	TC(.name = "return: icmp error from a backend about a packet of no flow: ok untouched",
-	   .in = in_icmp4_unreach_from_be, .verdict = TC_ACT_OK, .out = OUT_SAME,
-	   .reason = R_NONE),
+	   .in = in_icmp4_unreach_from_be, .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 	TC(.name = "return: icmp error about a flow, sent by another address: ok untouched",
 	   .in = in_icmp4_unreach_from_other, .prepare = prep_reply_flow, .be = BE_A4,
 	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
@@ -1456,8 +1471,8 @@ static void check_stats(struct diag *dg, const struct tcase *t, const struct cou
 		check_stats_one(dg, "xlb_svc_stats", i, &a->svc[i], &b->svc[i], i == svc, len,
 				t->new_flow);
 	for (unsigned int i = 1; i <= N_BE; i++)
-		check_stats_one(dg, "xlb_be_stats", i, &a->be[i], &b->be[i], dnat && i == t->be, len,
-				t->new_flow);
+		check_stats_one(dg, "xlb_be_stats", i, &a->be[i], &b->be[i], dnat && i == t->be,
+				len, t->new_flow);
 }
 
 static void check_flow_recorded(struct fixture *f, struct diag *dg, const struct tcase *t,
@@ -1481,7 +1496,7 @@ static void check_flow_state(struct fixture *f, struct diag *dg, const struct tc
 	struct pkt_desc fwd;
 
 	if (t->out != OUT_SAME && in->quote.proto) {
-		forward_of_quoted_reply(in, &fwd);	/* the flow the error was about */
+		forward_of_quoted_reply(in, &fwd); /* the flow the error was about */
 		check_flow_recorded(f, dg, t, &fwd);
 	} else if (t->out != OUT_SAME) {
 		check_flow_recorded(f, dg, t, in);
@@ -1537,8 +1552,8 @@ static void run_and_check(struct fixture *f, const struct tcase *t, const struct
 }
 
 /* Builds a case's packet and sets the maps up for it; 0 when it can run. */
-static int case_setup(struct fixture *f, const struct tcase *t, struct pkt_desc *in,
-		      uint8_t *inb, size_t *inlen, struct diag *dg)
+static int case_setup(struct fixture *f, const struct tcase *t, struct pkt_desc *in, uint8_t *inb,
+		      size_t *inlen, struct diag *dg)
 {
 	int err;
 
@@ -1575,11 +1590,11 @@ static int run_case(struct fixture *f, const struct tcase *t, int num)
  * not the case's), and the one event expected or none. */
 struct trace_case {
 	struct tcase c;
-	int on;			/* tracing switched on for the run */
-	uint32_t filter_svc;	/* trace only this service; 0: all */
-	int event;		/* one event expected (else none) */
-	uint32_t svc;		/* the event's service, or XLB_TRACE_NONE */
-	int no_tuple;		/* not IP: the event's tuple is all zero */
+	int on;		     /* tracing switched on for the run */
+	uint32_t filter_svc; /* trace only this service; 0: all */
+	int event;	     /* one event expected (else none) */
+	uint32_t svc;	     /* the event's service, or XLB_TRACE_NONE */
+	int no_tuple;	     /* not IP: the event's tuple is all zero */
 };
 
 #define NONE XLB_TRACE_NONE
@@ -1587,46 +1602,56 @@ struct trace_case {
 
 static const struct trace_case trace_cases[] = {
 	{ XDP(.name = "trace on: v4 syn to vip: one fwd_redirect event, tuple before, backend after",
-	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1), TRACED(SVC_TCP4) },
-	{ XDP(.name = "trace on: v6 syn, kernel forwards: one fwd_stack event",
-	      .in = in_v6_syn, .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
+	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1),
+	  TRACED(SVC_TCP4) },
+	{ XDP(.name = "trace on: v6 syn, kernel forwards: one fwd_stack event", .in = in_v6_syn,
+	      .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
 	  TRACED(SVC_TCP6) },
 	{ XDP(.name = "trace on: v4 packet of an open flow: one event, not a new flow",
-	      .in = in_v4_ack, .prepare = prep_open_swap, REDIRECTED(BE_A4)), TRACED(SVC_TCP4) },
+	      .in = in_v4_ack, .prepare = prep_open_swap, REDIRECTED(BE_A4)),
+	  TRACED(SVC_TCP4) },
 	{ XDP(.name = "trace on: tcp to the vip on a port without service: one pass_not_service event",
-	      .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)), TRACED(NONE) },
-	{ XDP(.name = "trace on: arp: one pass_not_ip event without a tuple",
-	      .in = in_arp, PASSED(XLB_R_PASS_NOT_IP)), TRACED(NONE), .no_tuple = 1 },
+	      .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)),
+	  TRACED(NONE) },
+	{ XDP(.name = "trace on: arp: one pass_not_ip event without a tuple", .in = in_arp,
+	      PASSED(XLB_R_PASS_NOT_IP)),
+	  TRACED(NONE), .no_tuple = 1 },
 	{ XDP(.name = "trace on: service with an empty maglev table: one drop_no_backend event",
-	      .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)), TRACED(SVC_EMPTY4) },
-	{ XDP(.name = "trace on: ttl 1 to a service: one pass_ttl event",
-	      .in = in_v4_ttl1, PASSED(XLB_R_PASS_TTL)), TRACED(SVC_TCP4) },
+	      .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)),
+	  TRACED(SVC_EMPTY4) },
+	{ XDP(.name = "trace on: ttl 1 to a service: one pass_ttl event", .in = in_v4_ttl1,
+	      PASSED(XLB_R_PASS_TTL)),
+	  TRACED(SVC_TCP4) },
 	{ TC(.name = "trace on: return v4 syn-ack: one rnat_redirect event, vip as new source",
 	     .in = in_reply_v4, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
 	     .out = OUT_RNAT_REDIRECT, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
 	  TRACED(SVC_TCP4) },
-	{ TC(.name = "trace on: return v6 udp: one rnat_redirect event",
-	     .in = in_reply_v6_udp, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
-	     .out = OUT_RNAT_REDIRECT, .be = BE_A6_UDP, .reason = XLB_R_RNAT_REDIRECT),
+	{ TC(.name = "trace on: return v6 udp: one rnat_redirect event", .in = in_reply_v6_udp,
+	     .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
+	     .be = BE_A6_UDP, .reason = XLB_R_RNAT_REDIRECT),
 	  TRACED(SVC_UDP6) },
-	{ TC(.name = "trace on: reply outside any flow: no event",
-	     .in = in_reply_v4, .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	{ TC(.name = "trace on: reply outside any flow: no event", .in = in_reply_v4,
+	     .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 	  .on = 1 },
-	{ XDP(.name = "trace on for this service: v4 syn to vip: one event",
-	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1), TRACED(SVC_TCP4),
-	  .filter_svc = SVC_TCP4 },
-	{ XDP(.name = "trace on for another service: v4 syn to vip: no event",
-	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1),
+	{ XDP(.name = "trace on for this service: v4 syn to vip: one event", .in = in_v4_syn,
+	      REDIRECTED(BE_A4), .new_flow = 1),
+	  TRACED(SVC_TCP4), .filter_svc = SVC_TCP4 },
+	{ XDP(.name = "trace on for another service: v4 syn to vip: no event", .in = in_v4_syn,
+	      REDIRECTED(BE_A4), .new_flow = 1),
 	  .on = 1, .filter_svc = SVC_UDP4 },
 	{ XDP(.name = "trace off: v4 syn to vip: no event", .in = in_v4_syn, REDIRECTED(BE_A4),
-	      .new_flow = 1), .on = 0 },
+	      .new_flow = 1),
+	  .on = 0 },
 	{ XDP(.name = "trace off: tcp to a port without service: no event",
-	      .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)), .on = 0 },
+	      .in = in_v4_syn_port8080, PASSED(XLB_R_PASS_NOT_SERVICE)),
+	  .on = 0 },
 	{ XDP(.name = "trace off: service with an empty maglev table: no event",
-	      .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)), .on = 0 },
-	{ TC(.name = "trace off: return v4 syn-ack: no event",
-	     .in = in_reply_v4, .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT,
-	     .out = OUT_RNAT_REDIRECT, .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT), .on = 0 },
+	      .in = in_v4_syn_port81, DROPPED(XLB_R_DROP_NO_BACKEND)),
+	  .on = 0 },
+	{ TC(.name = "trace off: return v4 syn-ack: no event", .in = in_reply_v4,
+	     .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
+	     .be = BE_A4, .reason = XLB_R_RNAT_REDIRECT),
+	  .on = 0 },
 };
 
 #define N_TRACE_CASES ((int)(sizeof(trace_cases) / sizeof(trace_cases[0])))
@@ -1636,8 +1661,8 @@ static const struct trace_case trace_cases[] = {
 /* What the ring held after a run. */
 struct collected {
 	struct xlb_trace_event ev[MAX_EVENTS];
-	int n;		/* every event seen, also past MAX_EVENTS */
-	int short_ev;	/* events smaller than the struct */
+	int n;	      /* every event seen, also past MAX_EVENTS */
+	int short_ev; /* events smaller than the struct */
 };
 
 static int collect_event(void *ctx, void *data, size_t size)
@@ -1662,8 +1687,9 @@ static int trace_cfg_set(struct fixture *f, int on, uint32_t filter_svc)
 	};
 	uint32_t zero = 0;
 
-	return bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_trace_cfg), &zero, &cfg,
-				   BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_trace_cfg), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 static int trace_stats_sum(struct fixture *f, struct xlb_trace_stats *s)
@@ -1709,11 +1735,11 @@ static void expected_event(const struct fixture *f, const struct trace_case *tc,
 	w->flags = t->new_flow ? XLB_TRACE_EV_NEW_FLOW : 0;
 }
 
-#define CHECK_FIELD(dg, name, want, got)                                                      \
-	do {                                                                                  \
-		if ((uint64_t)(want) != (uint64_t)(got))                                      \
-			diag_fail(dg, "event %s: expected %llu, actual %llu", name,           \
-				  (unsigned long long)(want), (unsigned long long)(got));     \
+#define CHECK_FIELD(dg, name, want, got)                                                  \
+	do {                                                                              \
+		if ((uint64_t)(want) != (uint64_t)(got))                                  \
+			diag_fail(dg, "event %s: expected %llu, actual %llu", name,       \
+				  (unsigned long long)(want), (unsigned long long)(got)); \
 	} while (0)
 
 static void check_event(struct diag *dg, const struct xlb_trace_event *w,
@@ -1743,17 +1769,16 @@ static void check_event(struct diag *dg, const struct xlb_trace_event *w,
 
 /* Runs the case's packet with tracing set as the case says; tracing is
  * off again afterwards, whatever happened. */
-static void trace_run_and_check(struct fixture *f, struct ring_buffer *rb,
-				struct collected *col, const struct trace_case *tc,
-				const struct pkt_desc *in, const uint8_t *inb, size_t inlen,
-				struct diag *dg)
+static void trace_run_and_check(struct fixture *f, struct ring_buffer *rb, struct collected *col,
+				const struct trace_case *tc, const struct pkt_desc *in,
+				const uint8_t *inb, size_t inlen, struct diag *dg)
 {
 	struct xlb_trace_stats before, after;
 	struct xlb_trace_event want;
 	struct run_result r;
 	int err;
 
-	ring_buffer__consume(rb);	/* the setup's events, if any */
+	ring_buffer__consume(rb); /* the setup's events, if any */
 	*col = (struct collected){ 0 };
 	err = trace_stats_sum(f, &before);
 	if (!err)
@@ -1770,7 +1795,8 @@ static void trace_run_and_check(struct fixture *f, struct ring_buffer *rb,
 	}
 	ring_buffer__consume(rb);
 	if (r.verdict != tc->c.verdict)
-		diag_fail(dg, "verdict: expected %s, actual %s", verdict_name(tc->c.prog, tc->c.verdict),
+		diag_fail(dg, "verdict: expected %s, actual %s",
+			  verdict_name(tc->c.prog, tc->c.verdict),
 			  verdict_name(tc->c.prog, r.verdict));
 	if (col->n != tc->event || col->short_ev)
 		diag_fail(dg, "events: expected %d, actual %d (%d short)", tc->event, col->n,
@@ -1841,8 +1867,10 @@ int main(int argc, char **argv)
 	int n = 0, num = 0, failed = 0;
 
 	if (parse_options(argc, argv, &o)) {
-		fprintf(stderr, "usage: %s --uplink IF --backend-if IF --bridge IF --bridge-port IF "
-				"[--only SUBSTRING]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s --uplink IF --backend-if IF --bridge IF --bridge-port IF "
+			"[--only SUBSTRING]\n",
+			argv[0]);
 		return 2;
 	}
 	if (harness_check_mac(o.ifs.uplink, topo_up0_mac) ||

@@ -10,22 +10,32 @@
 #include "topo.h"
 
 enum {
-	SVC_TCP4 = 1,	/* VIP4:80/tcp -> A4, B4 */
-	SVC_UDP4,	/* VIP4:53/udp -> A4_UDP */
-	SVC_TCP6,	/* VIP6:80/tcp -> A6, B6 */
-	SVC_UDP6,	/* VIP6:53/udp -> A6_UDP */
-	SVC_EMPTY4,	/* VIP4:81/tcp, Maglev table of zeros */
-	SVC_NOTABLE4,	/* VIP4:82/tcp, no Maglev table at all */
-	SVC_NONEIGH4,	/* VIP4:83/tcp -> C4, a backend without neighbour */
-	SVC_NONEIGH6,	/* VIP6:83/tcp -> C6 */
-	SVC_BRIDGE4,	/* VIP4:84/tcp -> D4, behind the bridge */
-	SVC_BRIDGE6,	/* VIP6:84/tcp -> D6 */
-	SVC_BRIDGE_NOPORT4,	/* VIP4:85/tcp -> E4, behind the bridge, port unknown */
+	SVC_TCP4 = 1,	    /* VIP4:80/tcp -> A4, B4 */
+	SVC_UDP4,	    /* VIP4:53/udp -> A4_UDP */
+	SVC_TCP6,	    /* VIP6:80/tcp -> A6, B6 */
+	SVC_UDP6,	    /* VIP6:53/udp -> A6_UDP */
+	SVC_EMPTY4,	    /* VIP4:81/tcp, Maglev table of zeros */
+	SVC_NOTABLE4,	    /* VIP4:82/tcp, no Maglev table at all */
+	SVC_NONEIGH4,	    /* VIP4:83/tcp -> C4, a backend without neighbour */
+	SVC_NONEIGH6,	    /* VIP6:83/tcp -> C6 */
+	SVC_BRIDGE4,	    /* VIP4:84/tcp -> D4, behind the bridge */
+	SVC_BRIDGE6,	    /* VIP6:84/tcp -> D6 */
+	SVC_BRIDGE_NOPORT4, /* VIP4:85/tcp -> E4, behind the bridge, port unknown */
 	N_SVC = SVC_BRIDGE_NOPORT4
 };
 
 enum {
-	BE_A4 = 1, BE_B4, BE_A4_UDP, BE_A6, BE_B6, BE_A6_UDP, BE_C4, BE_C6, BE_D4, BE_D6, BE_E4,
+	BE_A4 = 1,
+	BE_B4,
+	BE_A4_UDP,
+	BE_A6,
+	BE_B6,
+	BE_A6_UDP,
+	BE_C4,
+	BE_C6,
+	BE_D4,
+	BE_D6,
+	BE_E4,
 	N_BE = BE_E4
 };
 
@@ -34,7 +44,7 @@ enum {
 enum {
 	TBL_NONE = -1,
 	TBL_EMPTY = 0,
-	TBL_SPLIT_A4_B4 = N_BE + 1,	/* even slots A4, odd slots B4 */
+	TBL_SPLIT_A4_B4 = N_BE + 1, /* even slots A4, odd slots B4 */
 	N_TABLES
 };
 
@@ -44,8 +54,8 @@ struct test_service {
 	const char *vip;
 	uint16_t port;
 	uint8_t proto;
-	int table;	/* the default Maglev table */
-	int alt_table;	/* what "the backend set changed" swaps in */
+	int table;     /* the default Maglev table */
+	int alt_table; /* what "the backend set changed" swaps in */
 };
 
 struct test_backend {
@@ -54,8 +64,8 @@ struct test_backend {
 	int family;
 	const char *addr;
 	uint16_t port;
-	const uint8_t *mac;	/* its neighbour entry; NULL: none */
-	const uint8_t *link_mac;	/* the balancer's MAC toward it (be0 or br0) */
+	const uint8_t *mac;	 /* its neighbour entry; NULL: none */
+	const uint8_t *link_mac; /* the balancer's MAC toward it (be0 or br0) */
 };
 
 /* Indexed by id - 1. */
@@ -98,8 +108,8 @@ struct fixture {
 #define TBL_UNKNOWN (-2)
 
 enum fixture_flags {
-	FIX_NO_TXPORT = 1 << 0,	/* be0 not in xlb_tx_ports: the kernel forwards */
-	FIX_STALE_BRIDGE_PORT = 1 << 1,	/* D's entry in xlb_bridge_ports names bp0,
+	FIX_NO_TXPORT = 1 << 0,		/* be0 not in xlb_tx_ports: the kernel forwards */
+	FIX_STALE_BRIDGE_PORT = 1 << 1, /* D's entry in xlb_bridge_ports names bp0,
 					 * which is no tx port (it went away) */
 };
 
@@ -134,7 +144,7 @@ static inline uint32_t table_slot_value(int table, uint32_t slot)
 {
 	if (table == TBL_SPLIT_A4_B4)
 		return slot % 2 ? BE_B4 : BE_A4;
-	return (uint32_t)table;	/* TBL_EMPTY = 0, else the backend id */
+	return (uint32_t)table; /* TBL_EMPTY = 0, else the backend id */
 }
 
 /* One inner Maglev table, created and filled the way xlbd would. */
@@ -254,7 +264,8 @@ static inline int fixture_clear_dynamic(struct fixture *f)
 	struct xlb *skel = f->h.skel;
 
 	if (harness_map_clear(skel->maps.xlb_flows) || harness_map_clear(skel->maps.xlb_rnat_eps) ||
-	    harness_map_clear(skel->maps.xlb_services) || harness_map_clear(skel->maps.xlb_tx_ports) ||
+	    harness_map_clear(skel->maps.xlb_services) ||
+	    harness_map_clear(skel->maps.xlb_tx_ports) ||
 	    harness_map_clear(skel->maps.xlb_bridge_ports))
 		return -EIO;
 	return 0;
@@ -264,8 +275,9 @@ static inline int fixture_put_tx_port(struct fixture *f, int ifindex)
 {
 	uint32_t idx = (uint32_t)ifindex;
 
-	return bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_tx_ports), &idx, &idx, BPF_ANY)
-		       ? -errno : 0;
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_tx_ports), &idx, &idx, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /* Backend D behind bp0, as xlbd records it from the neighbour table and
@@ -302,8 +314,9 @@ static inline int fixture_put_rnat_ep(struct fixture *f, const struct test_backe
 	fixture_xlb_addr(&v.l[0].vip, s->family, s->vip);
 	v.l[0].vport = htons(s->port);
 	v.l[0].svc_id = s->id;
-	return bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat_eps), &k, &v, BPF_ANY)
-		       ? -errno : 0;
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_rnat_eps), &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /* Back to the starting state, with the variations in flags. */
@@ -346,8 +359,8 @@ static inline int fixture_counters(struct fixture *f, struct counter_snapshot *s
 		err = harness_percpu_sum(&f->h, skel->maps.xlb_reasons, r,
 					 (uint64_t *)&s->reasons[r], 2);
 	for (uint32_t i = 1; !err && i <= N_SVC; i++)
-		err = harness_percpu_sum(&f->h, skel->maps.xlb_svc_stats, i,
-					 (uint64_t *)&s->svc[i], 3);
+		err = harness_percpu_sum(&f->h, skel->maps.xlb_svc_stats, i, (uint64_t *)&s->svc[i],
+					 3);
 	for (uint32_t i = 1; !err && i <= N_BE; i++)
 		err = harness_percpu_sum(&f->h, skel->maps.xlb_be_stats, i, (uint64_t *)&s->be[i],
 					 3);

@@ -23,13 +23,13 @@
 
 struct harness {
 	struct xlb *skel;
-	int up_ifindex;		/* uplink: XDP ingress_ifindex */
-	int be_ifindex;		/* backend side: tx port, tc ifindex */
-	int br_ifindex;		/* a bridge with backends behind it */
-	int port_ifindex;	/* the bridge's port: a tx port */
+	int up_ifindex;	  /* uplink: XDP ingress_ifindex */
+	int be_ifindex;	  /* backend side: tx port, tc ifindex */
+	int br_ifindex;	  /* a bridge with backends behind it */
+	int port_ifindex; /* the bridge's port: a tx port */
 	int ncpus;
-	void *percpu;		/* scratch for one per-CPU value */
-	uint32_t tc_gso_size;	/* the next tc run's skb is GSO with this size */
+	void *percpu;	      /* scratch for one per-CPU value */
+	uint32_t tc_gso_size; /* the next tc run's skb is GSO with this size */
 };
 
 enum prog_kind { PROG_XDP, PROG_TC };
@@ -40,8 +40,7 @@ struct run_result {
 	size_t len;
 };
 
-static inline int harness_libbpf_print(enum libbpf_print_level level, const char *fmt,
-				       va_list ap)
+static inline int harness_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	if (level == LIBBPF_DEBUG)
 		return 0;
@@ -55,7 +54,7 @@ static inline int harness_unpin_maps(struct bpf_object *obj)
 	struct bpf_map *map;
 	int err;
 
-	bpf_object__for_each_map(map, obj) {
+	bpf_object__for_each_map (map, obj) {
 		err = bpf_map__set_pin_path(map, NULL);
 		if (err)
 			return err;
@@ -108,20 +107,30 @@ struct harness_ifnames {
 };
 
 /* Every runner takes the topology's interfaces as run.sh passes them. */
-#define HARNESS_IF_OPTIONS                                        \
-	{ "uplink", required_argument, NULL, 'u' },               \
-	{ "backend-if", required_argument, NULL, 'b' },           \
-	{ "bridge", required_argument, NULL, 'r' },               \
-	{ "bridge-port", required_argument, NULL, 'p' }
+#define HARNESS_IF_OPTIONS                                      \
+	{ "uplink", required_argument, NULL, 'u' },             \
+		{ "backend-if", required_argument, NULL, 'b' }, \
+		{ "bridge", required_argument, NULL, 'r' },     \
+	{                                                       \
+		"bridge-port", required_argument, NULL, 'p'     \
+	}
 
 /* Stores interface option c; 0 if c is not one of HARNESS_IF_OPTIONS. */
 static inline int harness_if_option(struct harness_ifnames *n, int c, const char *arg)
 {
 	switch (c) {
-	case 'u': n->uplink = arg; return 1;
-	case 'b': n->backend_if = arg; return 1;
-	case 'r': n->bridge = arg; return 1;
-	case 'p': n->bridge_port = arg; return 1;
+	case 'u':
+		n->uplink = arg;
+		return 1;
+	case 'b':
+		n->backend_if = arg;
+		return 1;
+	case 'r':
+		n->bridge = arg;
+		return 1;
+	case 'p':
+		n->bridge_port = arg;
+		return 1;
 	}
 	return 0;
 }
@@ -217,7 +226,8 @@ static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t le
 		.ingress_ifindex = (uint32_t)h->be_ifindex,
 		/* a backend's TCP stack hands its veth segments of up to 64 KB */
 		.gso_size = h->tc_gso_size,
-		.gso_segs = h->tc_gso_size ? (uint32_t)(len + h->tc_gso_size - 1) / h->tc_gso_size : 0,
+		.gso_segs =
+			h->tc_gso_size ? (uint32_t)(len + h->tc_gso_size - 1) / h->tc_gso_size : 0,
 	};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len,
 		    .data_out = r->data, .data_size_out = sizeof(r->data), .ctx_in = &ctx,
@@ -249,8 +259,8 @@ static inline const char *verdict_name(enum prog_kind prog, int v)
 	}
 }
 
-static inline int harness_run(struct harness *h, enum prog_kind prog, const uint8_t *in,
-			      size_t len, struct run_result *r)
+static inline int harness_run(struct harness *h, enum prog_kind prog, const uint8_t *in, size_t len,
+			      struct run_result *r)
 {
 	memset(r, 0, sizeof(*r));
 	if (prog == PROG_XDP)

@@ -34,7 +34,7 @@
  * built like any packet (checksums over all of it), then cut to len
  * bytes from its IP header (0: whole). */
 struct pkt_quote {
-	uint8_t proto;		/* 0: the ICMP packet is an echo, not an error */
+	uint8_t proto; /* 0: the ICMP packet is an echo, not an error */
 	uint8_t src[16];
 	uint8_t dst[16];
 	uint16_t sport;
@@ -47,31 +47,31 @@ struct pkt_desc {
 	uint8_t dmac[6];
 	uint8_t smac[6];
 	int nvlan;
-	uint16_t vlan_tpid[PKT_MAX_VLANS];	/* outermost first */
+	uint16_t vlan_tpid[PKT_MAX_VLANS]; /* outermost first */
 	uint16_t vlan_tci[PKT_MAX_VLANS];
-	uint16_t ethertype;	/* PKT_ETH_P_IP, _IPV6 or _ARP */
-	uint8_t src[16];	/* network order; IPv4 uses the first 4 bytes */
+	uint16_t ethertype; /* PKT_ETH_P_IP, _IPV6 or _ARP */
+	uint8_t src[16];    /* network order; IPv4 uses the first 4 bytes */
 	uint8_t dst[16];
-	uint8_t ttl;		/* hop limit for IPv6 */
+	uint8_t ttl; /* hop limit for IPv6 */
 	uint8_t tos;
 	uint16_t ip_id;
-	uint16_t frag;		/* IPv4 flags+offset, or IPv6 fragment header word */
-	uint8_t ip_opt_len;	/* IPv4 option bytes: a multiple of 4, <= 40 */
-	int n_ext;		/* IPv6 extension headers, 8 bytes each */
-	uint8_t ext[PKT_MAX_EXT];	/* their types, in order */
-	uint8_t proto;		/* TCP, UDP, ICMP, ICMPv6 or anything (raw payload) */
-	uint16_t sport;		/* host order; ICMP echo: identifier */
-	uint16_t dport;		/* host order; ICMP echo: sequence */
+	uint16_t frag;		  /* IPv4 flags+offset, or IPv6 fragment header word */
+	uint8_t ip_opt_len;	  /* IPv4 option bytes: a multiple of 4, <= 40 */
+	int n_ext;		  /* IPv6 extension headers, 8 bytes each */
+	uint8_t ext[PKT_MAX_EXT]; /* their types, in order */
+	uint8_t proto;		  /* TCP, UDP, ICMP, ICMPv6 or anything (raw payload) */
+	uint16_t sport;		  /* host order; ICMP echo: identifier */
+	uint16_t dport;		  /* host order; ICMP echo: sequence */
 	uint8_t tcp_flags;
 	uint32_t seq;
 	uint32_t ack;
-	int udp_no_csum;	/* IPv4 UDP sent without checksum (0) */
+	int udp_no_csum; /* IPv4 UDP sent without checksum (0) */
 	uint16_t payload_len;
-	uint16_t payload_word;	/* first two payload bytes: tunes checksums */
-	uint16_t pad_to;	/* Ethernet padding up to this frame length */
-	uint8_t icmp_type;	/* an ICMP error (quote.proto set): type, code, */
+	uint16_t payload_word; /* first two payload bytes: tunes checksums */
+	uint16_t pad_to;       /* Ethernet padding up to this frame length */
+	uint8_t icmp_type;     /* an ICMP error (quote.proto set): type, code, */
 	uint8_t icmp_code;
-	uint32_t icmp_word;	/* and bytes 4-7 (the MTU of "too big") */
+	uint32_t icmp_word; /* and bytes 4-7 (the MTU of "too big") */
 	struct pkt_quote quote;
 };
 
@@ -135,9 +135,9 @@ static inline size_t pkt_put_ipv4(const struct pkt_desc *d, uint8_t *b)
 	b[9] = d->proto;
 	memcpy(b + 12, d->src, 4);
 	memcpy(b + 16, d->dst, 4);
-	memset(b + 20, 0x01, d->ip_opt_len);	/* NOP */
+	memset(b + 20, 0x01, d->ip_opt_len); /* NOP */
 	if (d->ip_opt_len)
-		b[hlen - 1] = 0x00;		/* EOL */
+		b[hlen - 1] = 0x00; /* EOL */
 	return hlen;
 }
 
@@ -162,10 +162,10 @@ static inline void pkt_put_ext(const struct pkt_desc *d, uint8_t *b, uint8_t typ
 		pkt_put32(b, 4, 0x5eed0000u | d->ip_id);
 		break;
 	case IPPROTO_ROUTING:
-		b[2] = 0;	/* type 0 (deprecated), never processed: segleft 0 */
+		b[2] = 0; /* type 0 (deprecated), never processed: segleft 0 */
 		break;
-	default:		/* hop-by-hop, destination options */
-		b[2] = 1;	/* PadN */
+	default:	  /* hop-by-hop, destination options */
+		b[2] = 1; /* PadN */
 		b[3] = 4;
 		break;
 	}
@@ -216,7 +216,7 @@ static inline size_t pkt_put_l4_header(const struct pkt_desc *d, uint8_t *b)
 			pkt_put32(b, 4, d->icmp_word);
 			return 8;
 		}
-		b[0] = d->proto == IPPROTO_ICMP ? 8 : 128;	/* echo request */
+		b[0] = d->proto == IPPROTO_ICMP ? 8 : 128; /* echo request */
 		pkt_put16(b, 4, d->sport);
 		pkt_put16(b, 6, d->dport);
 		return 8;
@@ -297,7 +297,7 @@ static inline void pkt_finish_l4(const struct pkt_desc *d, uint8_t *l4, size_t l
 		sum = inet_pseudo_sum(pkt_family(d), d->src, d->dst, d->proto, (uint32_t)len);
 	csum = inet_csum_value(inet_sum(sum, l4, len));
 	if (d->proto == IPPROTO_UDP && csum == 0)
-		csum = 0xffff;	/* RFC 768: 0 means "no checksum" */
+		csum = 0xffff; /* RFC 768: 0 means "no checksum" */
 	if (d->proto == IPPROTO_UDP && d->udp_no_csum)
 		csum = 0;
 	pkt_put16(l4, (size_t)off, csum);
@@ -306,11 +306,11 @@ static inline void pkt_finish_l4(const struct pkt_desc *d, uint8_t *l4, size_t l
 static inline size_t pkt_put_arp(const struct pkt_desc *d, uint8_t *b)
 {
 	memset(b, 0, 28);
-	pkt_put16(b, 0, 1);		/* Ethernet */
+	pkt_put16(b, 0, 1); /* Ethernet */
 	pkt_put16(b, 2, PKT_ETH_P_IP);
 	b[4] = 6;
 	b[5] = 4;
-	pkt_put16(b, 6, 1);		/* request */
+	pkt_put16(b, 6, 1); /* request */
 	memcpy(b + 8, d->smac, 6);
 	memcpy(b + 14, d->src, 4);
 	memcpy(b + 24, d->dst, 4);

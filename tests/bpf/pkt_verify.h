@@ -34,7 +34,8 @@ static inline int pkt_verify_ipv4(const uint8_t *f, size_t len, size_t l3, struc
 		return snprintf(why, wlen, "IPv4 tot_len %zu does not fit", tot), -1;
 	if (inet_fold(inet_sum(0, ip, hlen)) != 0xffff)
 		return snprintf(why, wlen, "IPv4 header checksum 0x%04x is wrong",
-				pkt_get16(ip, 10)), -1;
+				pkt_get16(ip, 10)),
+		       -1;
 	v->family = AF_INET;
 	v->src = ip + 12;
 	v->dst = ip + 16;
@@ -92,11 +93,11 @@ static inline int pkt_verify_l4(const uint8_t *f, const struct pkt_l3_view *v, c
 	uint64_t sum = 0;
 
 	if (off < 0 || v->fragment)
-		return 0;	/* no checksum, or not all of the segment is here */
+		return 0; /* no checksum, or not all of the segment is here */
 	if ((size_t)off + 2 > v->l4_len)
 		return snprintf(why, wlen, "L4 header cut"), -1;
 	if (v->proto == IPPROTO_UDP && v->family == AF_INET && pkt_get16(l4, 6) == 0)
-		return 0;	/* IPv4 UDP without checksum */
+		return 0; /* IPv4 UDP without checksum */
 	if (v->proto != IPPROTO_ICMP)
 		sum = inet_pseudo_sum(v->family, v->src, v->dst, v->proto, (uint32_t)v->l4_len);
 	sum = inet_sum(sum, l4, v->l4_len);

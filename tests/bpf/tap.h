@@ -19,8 +19,8 @@ struct diag {
 };
 
 /* Records one failed check: a "# " line. */
-static inline __attribute__((format(printf, 2, 3))) void diag_fail(struct diag *d,
-								     const char *fmt, ...)
+static inline __attribute__((format(printf, 2, 3))) void diag_fail(struct diag *d, const char *fmt,
+								   ...)
 {
 	va_list ap;
 	int n;
@@ -49,8 +49,10 @@ static inline void diag_compare_bytes(struct diag *d, const uint8_t *want, size_
 
 	for (size_t i = 0; i < n; i++) {
 		if (want[i] != got[i]) {
-			diag_fail(d, "first differing byte at offset %zu: expected 0x%02x, actual 0x%02x",
-				  i, want[i], got[i]);
+			diag_fail(
+				d,
+				"first differing byte at offset %zu: expected 0x%02x, actual 0x%02x",
+				i, want[i], got[i]);
 			break;
 		}
 	}

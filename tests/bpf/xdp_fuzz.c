@@ -50,11 +50,12 @@
 #include "xlb/reason_names.h"
 
 #define DEFAULT_ITERATIONS 20000
-#define TC_PERCENT 10		/* share of iterations that fuzz the return program */
-#define XDP_ICMP_PERCENT 15	/* shares of each program's iterations whose base */
-#define TC_ICMP_PERCENT 25	/* packet is an ICMP error about an open flow */
-#define MAX_REPORTS 5		/* failures printed in full with --keep-going */
-#define ORACLE_MAX_VLANS 8	/* more than the data path parses: the oracle
+#define TC_PERCENT 10	    /* share of iterations that fuzz the return program */
+#define XDP_ICMP_PERCENT 15 /* shares of each program's iterations whose base */
+#define TC_ICMP_PERCENT 25  /* packet is an ICMP error about an open flow */
+#define MAX_REPORTS 5	    /* failures printed in full with --keep-going */
+#define ORACLE_MAX_VLANS \
+	8 /* more than the data path parses: the oracle
 				 * judges the rewrite, not the parser's limits */
 #define ORACLE_MAX_EXT 16
 
@@ -124,12 +125,20 @@ static struct neigh neighs[] = {
 /* Addresses a mutation writes into a header: the fixture's, and the
  * classic trouble makers. */
 static const char *const mut_addrs4[] = {
-	TOPO_VIP4, TOPO_OTHER4, TOPO_CLIENT4, TOPO_BE_A4, TOPO_BE_D4, "0.0.0.0",
-	"255.255.255.255", "127.0.0.1", "224.0.0.1", "10.210.0.1",
+	TOPO_VIP4, TOPO_OTHER4,	      TOPO_CLIENT4, TOPO_BE_A4,	 TOPO_BE_D4,
+	"0.0.0.0", "255.255.255.255", "127.0.0.1",  "224.0.0.1", "10.210.0.1",
 };
 static const char *const mut_addrs6[] = {
-	TOPO_VIP6, TOPO_OTHER6, TOPO_CLIENT6, TOPO_BE_A6, TOPO_BE_D6, "::",
-	"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "::1", "ff02::1", "fe80::1",
+	TOPO_VIP6,
+	TOPO_OTHER6,
+	TOPO_CLIENT6,
+	TOPO_BE_A6,
+	TOPO_BE_D6,
+	"::",
+	"ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+	"::1",
+	"ff02::1",
+	"fe80::1",
 };
 
 static void addrs_init(void)
@@ -154,15 +163,15 @@ static size_t alen_of(int family)
  * differ (tag count, extension header count, TCP options). */
 struct view {
 	int nvlan;
-	uint16_t ethertype;	/* the one after the tags */
+	uint16_t ethertype; /* the one after the tags */
 	int family;
 	uint8_t proto;
 	size_t l3, l4;
-	size_t ip_end;		/* where the IP header says the packet ends */
-	size_t src, dst;	/* address offsets */
+	size_t ip_end;	 /* where the IP header says the packet ends */
+	size_t src, dst; /* address offsets */
 	size_t ttl;
-	size_t csum;		/* L4 checksum offset */
-	int n_ext;		/* IPv6 extension headers walked */
+	size_t csum; /* L4 checksum offset */
+	int n_ext;   /* IPv6 extension headers walked */
 };
 
 static int view_l2(const uint8_t *f, size_t len, struct view *v)
@@ -198,7 +207,7 @@ static int view_ipv4(const uint8_t *f, size_t len, int in_frame, struct view *v)
 	tot = pkt_get16(ip, 2);
 	if (tot < hlen || (in_frame && v->l3 + tot > len))
 		return -1;
-	if (pkt_get16(ip, 6) & 0x3fff)	/* MF or an offset: a fragment */
+	if (pkt_get16(ip, 6) & 0x3fff) /* MF or an offset: a fragment */
 		return -1;
 	v->family = AF_INET;
 	v->proto = ip[9];
@@ -249,7 +258,7 @@ static int view_l4(const uint8_t *f, size_t len, struct view *v)
 	if (v->l4 + hdr > len || v->l4 + hdr > v->ip_end)
 		return -1;
 	if (v->proto == IPPROTO_TCP && f[v->l4 + 12] >> 4 < 5)
-		return -1;	/* a data offset below the fixed header */
+		return -1; /* a data offset below the fixed header */
 	v->csum = v->l4 + (v->proto == IPPROTO_TCP ? 16 : 6);
 	return 0;
 }
@@ -329,12 +338,12 @@ static uint8_t icmp_proto_of(int family)
  * ICMP header, o.csum its checksum), the quoted TCP/UDP packet after it. */
 struct qview {
 	struct view o;
-	size_t end;		/* the quote ends with the frame or the outer IP packet */
-	size_t q3, q4;		/* the quoted IP and L4 headers */
-	size_t qsrc, qdst;	/* the quoted addresses */
-	size_t q_ip_end;	/* where the quoted IP header says its packet ends */
+	size_t end;	   /* the quote ends with the frame or the outer IP packet */
+	size_t q3, q4;	   /* the quoted IP and L4 headers */
+	size_t qsrc, qdst; /* the quoted addresses */
+	size_t q_ip_end;   /* where the quoted IP header says its packet ends */
 	uint8_t qproto;
-	size_t qcsum;		/* the quoted L4 checksum; 0: not in the quote */
+	size_t qcsum; /* the quoted L4 checksum; 0: not in the quote */
 };
 
 /* A quoted IPv4 header without options, and no later fragment: one
@@ -452,16 +461,16 @@ static int sum_eq(uint64_t a, uint64_t b)
 enum nat { NAT_DST, NAT_SRC };
 
 enum mac_rule {
-	MAC_SAME,	/* Ethernet header untouched */
-	MAC_EXACT,	/* dmac/smac as given */
-	MAC_ROUTED,	/* a neighbour of the new destination, or untouched
+	MAC_SAME,   /* Ethernet header untouched */
+	MAC_EXACT,  /* dmac/smac as given */
+	MAC_ROUTED, /* a neighbour of the new destination, or untouched
 			 * (bpf_redirect_neigh fills them in later) */
 };
 
 struct rewrite {
 	enum nat nat;
-	int routed;		/* a router hop: TTL/hop limit one less */
-	int pop;		/* VLAN tags removed */
+	int routed; /* a router hop: TTL/hop limit one less */
+	int pop;    /* VLAN tags removed */
 	enum mac_rule macs;
 	const uint8_t *dmac, *smac;
 };
@@ -486,7 +495,7 @@ static void allowed_mask(const struct view *v, const struct rewrite *rw, uint8_t
 static void icmp_allowed_mask(const struct qview *q, const struct rewrite *rw, uint8_t *mask)
 {
 	size_t alen = alen_of(q->o.family);
-	int to_backend = rw->nat == NAT_DST;	/* else: to the VIP, on the source side */
+	int to_backend = rw->nat == NAT_DST; /* else: to the VIP, on the source side */
 
 	memset(mask, 0, PKT_MAX_LEN);
 	memset(mask + (to_backend ? q->o.dst : q->o.src), 1, alen);
@@ -525,8 +534,8 @@ static const struct neigh *neigh_of(int family, const uint8_t *addr)
 	return NULL;
 }
 
-static void check_l2(struct diag *dg, const uint8_t *in, const struct view *vi,
-		     const uint8_t *out, const struct view *vo, const struct rewrite *rw)
+static void check_l2(struct diag *dg, const uint8_t *in, const struct view *vi, const uint8_t *out,
+		     const struct view *vo, const struct rewrite *rw)
 {
 	const struct neigh *n;
 
@@ -551,13 +560,15 @@ static void check_l2(struct diag *dg, const uint8_t *in, const struct view *vi,
 			break;
 		n = neigh_of(vo->family, out + vo->dst);
 		if (!n || memcmp(out, n->mac, 6) || memcmp(out + 6, n->ifmac, 6))
-			diag_fail(dg, "MAC addresses are neither kept nor the destination's neighbour's");
+			diag_fail(
+				dg,
+				"MAC addresses are neither kept nor the destination's neighbour's");
 		break;
 	}
 }
 
-static void check_ttl(struct diag *dg, const uint8_t *in, const struct view *vi,
-		      const uint8_t *out, const struct view *vo, const struct rewrite *rw)
+static void check_ttl(struct diag *dg, const uint8_t *in, const struct view *vi, const uint8_t *out,
+		      const struct view *vo, const struct rewrite *rw)
 {
 	uint8_t a = in[vi->ttl], b = out[vo->ttl];
 
@@ -587,10 +598,11 @@ static void check_csums(struct diag *dg, const uint8_t *in, size_t inlen, const 
 		diag_fail(dg, "output IPv4 header checksum 0x%04x is wrong (input's %s)",
 			  pkt_get16(out, vo->l3 + 10), ipv4_hdr_valid(in, vi) ? "valid" : "wrong");
 	if (vi->proto == IPPROTO_UDP && vi->family == AF_INET && (ci == 0) != (co == 0))
-		diag_fail(dg, "UDP/IPv4 checksum 0x%04x -> 0x%04x: 0 (none) must stay 0, and only 0",
+		diag_fail(dg,
+			  "UDP/IPv4 checksum 0x%04x -> 0x%04x: 0 (none) must stay 0, and only 0",
 			  ci, co);
 	if (vi->ip_end > inlen)
-		return;	/* the frame does not hold the whole segment */
+		return; /* the frame does not hold the whole segment */
 	vin = l4_valid(in, vi);
 	vout = l4_valid(out, vo);
 	if (vin != vout)
@@ -645,8 +657,10 @@ static void check_quote_l4_csum(struct diag *dg, const uint8_t *in, const struct
 	int none = udp && qi->o.family == AF_INET && ci == 0;
 
 	if (udp && (co == 0) != none)
-		return diag_fail(dg, "quoted UDP checksum 0x%04x -> 0x%04x: only an IPv4 0 (none) "
-				 "goes out as 0 (a computed 0 is sent as 0xffff)", ci, co);
+		return diag_fail(dg,
+				 "quoted UDP checksum 0x%04x -> 0x%04x: only an IPv4 0 (none) "
+				 "goes out as 0 (a computed 0 is sent as 0xffff)",
+				 ci, co);
 	if (none || sum_eq(quote_held_sum(in, qi), quote_held_sum(out, qo)))
 		return;
 	if (quote_whole(qi))
@@ -654,9 +668,10 @@ static void check_quote_l4_csum(struct diag *dg, const uint8_t *in, const struct
 			  validity(quote_whole_sum(in, qi)), co,
 			  validity(quote_whole_sum(out, qo)));
 	else
-		diag_fail(dg, "quoted L4 checksum 0x%04x -> 0x%04x does not follow the rewrite "
-			  "(sum over the %zu quoted bytes 0x%04x -> 0x%04x)", ci, co,
-			  qi->end - qi->q4, inet_fold(quote_held_sum(in, qi)),
+		diag_fail(dg,
+			  "quoted L4 checksum 0x%04x -> 0x%04x does not follow the rewrite "
+			  "(sum over the %zu quoted bytes 0x%04x -> 0x%04x)",
+			  ci, co, qi->end - qi->q4, inet_fold(quote_held_sum(in, qi)),
 			  inet_fold(quote_held_sum(out, qo)));
 }
 
@@ -672,7 +687,7 @@ static void check_icmp_csums(struct diag *dg, const uint8_t *in, size_t inlen,
 	if (qo->o.family == AF_INET && !ipv4_hdr_valid(out, &qo->o))
 		diag_fail(dg, "output IPv4 header checksum 0x%04x is wrong",
 			  pkt_get16(out, qo->o.l3 + 10));
-	if (qi->o.ip_end <= inlen) {	/* else the frame does not hold the message */
+	if (qi->o.ip_end <= inlen) { /* else the frame does not hold the message */
 		si = icmp_sum(in, &qi->o);
 		so = icmp_sum(out, &qo->o);
 		if (!sum_eq(si, so))
@@ -684,8 +699,10 @@ static void check_icmp_csums(struct diag *dg, const uint8_t *in, size_t inlen,
 		si = inet_sum(0, in + qi->q3, 20);
 		so = inet_sum(0, out + qo->q3, 20);
 		if (!sum_eq(si, so))
-			diag_fail(dg, "quoted IPv4 header checksum 0x%04x (%s) -> 0x%04x (%s): "
-				  "its sum moved", pkt_get16(in, qi->q3 + 10), validity(si),
+			diag_fail(dg,
+				  "quoted IPv4 header checksum 0x%04x (%s) -> 0x%04x (%s): "
+				  "its sum moved",
+				  pkt_get16(in, qi->q3 + 10), validity(si),
 				  pkt_get16(out, qo->q3 + 10), validity(so));
 	}
 	if (qi->qcsum)
@@ -774,7 +791,8 @@ static void check_dnat(struct fixture *fx, struct diag *dg, const uint8_t *in, s
 	if (!be || be->svc != svc->id)
 		return diag_fail(dg, "output destination is no backend of service %u", svc->id);
 	if (redirect && !be->mac)
-		return diag_fail(dg, "redirected toward backend %u, which has no neighbour", be->id);
+		return diag_fail(dg, "redirected toward backend %u, which has no neighbour",
+				 be->id);
 	rw.macs = redirect ? MAC_EXACT : MAC_SAME;
 	rw.dmac = be->mac;
 	rw.smac = be->link_mac;
@@ -791,7 +809,8 @@ static void check_dnat(struct fixture *fx, struct diag *dg, const uint8_t *in, s
 static void check_rnat(struct fixture *fx, struct diag *dg, const uint8_t *in, size_t inlen,
 		       const uint8_t *out, size_t outlen, int redirect)
 {
-	struct rewrite rw = { .nat = NAT_SRC, .routed = redirect,
+	struct rewrite rw = { .nat = NAT_SRC,
+			      .routed = redirect,
 			      .macs = redirect ? MAC_ROUTED : MAC_SAME };
 	const struct test_service *svc;
 	const struct test_backend *be;
@@ -823,8 +842,8 @@ static void check_rnat(struct fixture *fx, struct diag *dg, const uint8_t *in, s
  * about the reply VIP:vport -> client of a flow xlb_flows holds, moved
  * over to that flow's backend: outer destination and quoted source
  * become its address, the quoted source port its port. */
-static void check_icmp_dnat(struct fixture *fx, struct diag *dg, const uint8_t *in,
-			    size_t inlen, const uint8_t *out, size_t outlen, int redirect)
+static void check_icmp_dnat(struct fixture *fx, struct diag *dg, const uint8_t *in, size_t inlen,
+			    const uint8_t *out, size_t outlen, int redirect)
 {
 	struct rewrite rw = { .nat = NAT_DST, .routed = redirect };
 	const struct test_service *svc;
@@ -839,7 +858,7 @@ static void check_icmp_dnat(struct fixture *fx, struct diag *dg, const uint8_t *
 	alen = alen_of(qi.o.family);
 	if (memcmp(in + qi.qsrc, in + qi.o.dst, alen))
 		return diag_fail(dg, "rewritten, but the quote's source is not the error's "
-				 "destination");
+				     "destination");
 	svc = service_at(qi.o.family, qi.qproto, in + qi.qsrc, pkt_get16(in, qi.q4));
 	if (!svc)
 		return diag_fail(dg, "rewritten, but the quote comes from no service");
@@ -849,10 +868,13 @@ static void check_icmp_dnat(struct fixture *fx, struct diag *dg, const uint8_t *
 		return diag_fail(dg, "the output is no ICMP error of the input's kind");
 	be = backend_at(qo.o.family, out + qo.o.dst, pkt_get16(out, qo.q4), svc->id);
 	if (!be || memcmp(out + qo.qsrc, out + qo.o.dst, alen))
-		return diag_fail(dg, "output destination and quoted source are not one backend of "
-				 "service %u", svc->id);
+		return diag_fail(dg,
+				 "output destination and quoted source are not one backend of "
+				 "service %u",
+				 svc->id);
 	if (redirect && !be->mac)
-		return diag_fail(dg, "redirected toward backend %u, which has no neighbour", be->id);
+		return diag_fail(dg, "redirected toward backend %u, which has no neighbour",
+				 be->id);
 	rw.macs = redirect ? MAC_EXACT : MAC_SAME;
 	rw.dmac = be->mac;
 	rw.smac = be->link_mac;
@@ -870,10 +892,11 @@ static void check_icmp_dnat(struct fixture *fx, struct diag *dg, const uint8_t *
  * about the client's packet client -> backend:port of a flow xlb_flows
  * holds, moved over to the flow's VIP: outer source and quoted
  * destination become the VIP, the quoted destination port its port. */
-static void check_icmp_rnat(struct fixture *fx, struct diag *dg, const uint8_t *in,
-			    size_t inlen, const uint8_t *out, size_t outlen, int redirect)
+static void check_icmp_rnat(struct fixture *fx, struct diag *dg, const uint8_t *in, size_t inlen,
+			    const uint8_t *out, size_t outlen, int redirect)
 {
-	struct rewrite rw = { .nat = NAT_SRC, .routed = redirect,
+	struct rewrite rw = { .nat = NAT_SRC,
+			      .routed = redirect,
 			      .macs = redirect ? MAC_ROUTED : MAC_SAME };
 	const struct test_service *svc;
 	const struct test_backend *be;
@@ -890,14 +913,15 @@ static void check_icmp_rnat(struct fixture *fx, struct diag *dg, const uint8_t *
 	svc = be ? service_of(be->svc) : NULL;
 	if (!be || svc->proto != qi.qproto || memcmp(in + qi.o.src, in + qi.qdst, alen))
 		return diag_fail(dg, "rewritten, but the error is not a backend's own about a "
-				 "packet to it");
+				     "packet to it");
 	if (view_icmp(out, outlen, 0, &qo) || qo.o.family != qi.o.family || qo.qproto != qi.qproto)
 		return diag_fail(dg, "the output is no ICMP error of the input's kind");
 	if (memcmp(out + qo.o.src, svc_vip[svc->id], alen) ||
-	    memcmp(out + qo.qdst, svc_vip[svc->id], alen) ||
-	    pkt_get16(out, qo.q4 + 2) != svc->port)
-		return diag_fail(dg, "output source and quoted destination are not service %u's "
-				 "VIP and port", svc->id);
+	    memcmp(out + qo.qdst, svc_vip[svc->id], alen) || pkt_get16(out, qo.q4 + 2) != svc->port)
+		return diag_fail(dg,
+				 "output source and quoted destination are not service %u's "
+				 "VIP and port",
+				 svc->id);
 	check_icmp_rewrite(dg, in, inlen, &qi, out, outlen, &qo, &rw);
 	pkt_put16(vport, 0, svc->port);
 	flow_key_raw(&k, qi.o.family, qi.qproto, in + qi.qsrc, svc_vip[svc->id], in + qi.q4, vport);
@@ -913,13 +937,13 @@ static int icmp_forwardable(const uint8_t *f, const struct qview *q, int xdp)
 		return 0;
 	if (q->o.family == AF_INET && !ipv4_hdr_valid(f, &q->o))
 		return 0;
-	return !xdp || f[q->o.ttl] > 1;	/* tc translates and leaves the TTL to the stack */
+	return !xdp || f[q->o.ttl] > 1; /* tc translates and leaves the TTL to the stack */
 }
 
 /* xlb_flows holds k, for service svc, to one of its backends (be, if
  * given). */
-static int flow_of(struct fixture *fx, const struct xlb_flow_key *k,
-		   const struct test_service *svc, const struct test_backend *be)
+static int flow_of(struct fixture *fx, const struct xlb_flow_key *k, const struct test_service *svc,
+		   const struct test_backend *be)
 {
 	const struct test_backend *b;
 	struct xlb_flow flow;
@@ -966,19 +990,19 @@ static int icmp_expected(struct fixture *fx, enum prog_kind prog, const uint8_t 
 struct stats {
 	uint64_t runs, xdp, tc, xdp_runs;
 	uint64_t drop, pass, dnat_redirect, dnat_pass, rnat_redirect, rnat_stack;
-	uint64_t open_redirect, open_stack;	/* the flows opened (DNATs too) */
+	uint64_t open_redirect, open_stack; /* the flows opened (DNATs too) */
 	uint64_t failures;
-	uint64_t refused;	/* tc frames the skb test run does not take */
-	uint64_t drop_counted;	/* sum of the xlb_reasons drop counters */
-	uint64_t icmp_xlat_xdp, icmp_xlat_tc;	/* ICMP errors translated (and judged) */
-	uint64_t icmp_missed;	/* left alone, though icmp_expected said translate */
-	uint64_t first_missed;	/* the first such iteration, to replay */
+	uint64_t refused;		      /* tc frames the skb test run does not take */
+	uint64_t drop_counted;		      /* sum of the xlb_reasons drop counters */
+	uint64_t icmp_xlat_xdp, icmp_xlat_tc; /* ICMP errors translated (and judged) */
+	uint64_t icmp_missed;		      /* left alone, though icmp_expected said translate */
+	uint64_t first_missed;		      /* the first such iteration, to replay */
 };
 
 struct fuzz_case {
 	enum prog_kind prog;
 	struct pkt_desc d;
-	uint32_t be;		/* the backend of the flow a reply or an ICMP error is of */
+	uint32_t be; /* the backend of the flow a reply or an ICMP error is of */
 	uint8_t f[PKT_MAX_LEN];
 	size_t len;
 };
@@ -1025,8 +1049,8 @@ static void base_l3_extras(struct rng *r, struct pkt_desc *d)
 
 static void base_l4(struct rng *r, struct pkt_desc *d)
 {
-	static const uint8_t flags[] = { TH_SYN, TH_SYN, TH_ACK, TH_ACK | TH_PSH, TH_SYN | TH_ACK,
-					 TH_RST, TH_FIN | TH_ACK };
+	static const uint8_t flags[] = { TH_SYN,	  TH_SYN, TH_ACK,	  TH_ACK | TH_PSH,
+					 TH_SYN | TH_ACK, TH_RST, TH_FIN | TH_ACK };
 
 	d->tcp_flags = d->proto == IPPROTO_TCP ? PICK(r, flags) : 0;
 	d->seq = (uint32_t)rng_next(r);
@@ -1062,7 +1086,8 @@ static void base_client(struct rng *r, struct pkt_desc *d)
 		fixture_addr(d->dst, family, family == AF_INET6 ? TOPO_OTHER6 : TOPO_OTHER4);
 		d->dport = 80;
 	} else if (kind < 85) {
-		d->proto = PICK(r, ((const uint8_t[]){ IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_GRE }));
+		d->proto =
+			PICK(r, ((const uint8_t[]){ IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_GRE }));
 	}
 	base_l2(r, d);
 	base_l3_extras(r, d);
@@ -1157,7 +1182,7 @@ static void base_quote_len(struct rng *r, struct pkt_desc *d)
 	whole = ip + (q->proto == IPPROTO_TCP ? 20 : 8) + q->payload_len;
 	switch (rnd(r, 5)) {
 	case 0:
-		q->len = 0;	/* all of it */
+		q->len = 0; /* all of it */
 		break;
 	case 1:
 		q->len = (uint16_t)(ip + 8);
@@ -1190,7 +1215,7 @@ static void base_icmp_to_vip(struct rng *r, struct pkt_desc *d, uint32_t be_id)
 	d->quote.dport = (uint16_t)(1024 + rnd(r, 64000));
 	if (chance(r, 50))
 		memcpy(d->src, d->quote.dst, 16);
-	else	/* a router's address on the uplink */
+	else /* a router's address on the uplink */
 		fixture_addr(d->src, family, family == AF_INET6 ? TOPO_OTHER6 : TOPO_OTHER4);
 	memcpy(d->dst, svc_vip[svc->id], 16);
 	base_l2(r, d);
@@ -1266,8 +1291,8 @@ struct layout {
 	uint8_t proto;
 	int n_ext;
 	uint8_t ip_opt_len;
-	int icmp;		/* an ICMP error (or the like) with a quote: */
-	size_t q3, q4;		/* the quoted IP and L4 headers */
+	int icmp;      /* an ICMP error (or the like) with a quote: */
+	size_t q3, q4; /* the quoted IP and L4 headers */
 	uint8_t qproto;
 };
 
@@ -1280,7 +1305,7 @@ static void layout_of(const struct pkt_desc *d, struct layout *lay)
 	lay->n_ext = d->n_ext;
 	lay->ip_opt_len = d->ip_opt_len;
 	lay->l4 = lay->l3 + (lay->family == AF_INET6 ? 40 + 8 * (size_t)d->n_ext
-						      : 20 + (size_t)d->ip_opt_len);
+						     : 20 + (size_t)d->ip_opt_len);
 	lay->icmp = d->quote.proto != 0;
 	if (!lay->icmp)
 		return;
@@ -1323,8 +1348,15 @@ static void mut_length(struct rng *r, uint8_t *f, size_t len, const struct layou
 	size_t off = lay->l3 + (lay->family == AF_INET ? 2 : 4);
 	uint16_t cur = get16(f, len, off);
 	uint16_t hlen = lay->family == AF_INET ? (uint16_t)(lay->l4 - lay->l3) : 0;
-	uint16_t vals[] = { 0, 1, (uint16_t)(cur - 1), (uint16_t)(cur + 1), (uint16_t)(hlen - 1),
-			    hlen, (uint16_t)(hlen + 1), (uint16_t)(hlen + 8), 0xffff,
+	uint16_t vals[] = { 0,
+			    1,
+			    (uint16_t)(cur - 1),
+			    (uint16_t)(cur + 1),
+			    (uint16_t)(hlen - 1),
+			    hlen,
+			    (uint16_t)(hlen + 1),
+			    (uint16_t)(hlen + 8),
+			    0xffff,
 			    (uint16_t)rng_next(r) };
 
 	put16(f, len, off, PICK(r, vals));
@@ -1357,8 +1389,14 @@ static void mut_quote_length(struct rng *r, uint8_t *f, size_t len, const struct
 	size_t off = lay->q3 + (lay->family == AF_INET ? 2 : 4);
 	uint16_t cur = get16(f, len, off);
 	uint16_t hlen = lay->family == AF_INET ? 20 : 0;
-	uint16_t vals[] = { 0, 1, (uint16_t)(cur - 1), (uint16_t)(cur + 1), (uint16_t)(hlen + 7),
-			    (uint16_t)(hlen + 8), 0xffff, (uint16_t)rng_next(r) };
+	uint16_t vals[] = { 0,
+			    1,
+			    (uint16_t)(cur - 1),
+			    (uint16_t)(cur + 1),
+			    (uint16_t)(hlen + 7),
+			    (uint16_t)(hlen + 8),
+			    0xffff,
+			    (uint16_t)rng_next(r) };
 
 	put16(f, len, off, PICK(r, vals));
 }
@@ -1383,9 +1421,10 @@ static void mut_quote(struct rng *r, uint8_t *f, size_t len, const struct layout
 		put16(f, len, q4 + (chance(r, 50) ? 2 : 0),
 		      chance(r, 80) ? PICK(r, mut_ports) : (uint16_t)rng_next(r));
 		break;
-	case 2:	/* version and IHL */
-		put8(f, len, q3, (uint8_t)(PICK(r, ((const uint8_t[]){ 4, 6, 0, 5, 15 })) << 4 |
-					   (v4 ? rnd(r, 16) : (q3 < len ? f[q3] & 0x0f : 0))));
+	case 2: /* version and IHL */
+		put8(f, len, q3,
+		     (uint8_t)(PICK(r, ((const uint8_t[]){ 4, 6, 0, 5, 15 })) << 4 |
+			       (v4 ? rnd(r, 16) : (q3 < len ? f[q3] & 0x0f : 0))));
 		break;
 	case 3:
 		mut_quote_length(r, f, len, lay);
@@ -1393,19 +1432,19 @@ static void mut_quote(struct rng *r, uint8_t *f, size_t len, const struct layout
 	case 4:
 		put8(f, len, q3 + (v4 ? 9 : 6), PICK(r, protos));
 		break;
-	case 5:	/* fragment bits: a later fragment has no ports */
+	case 5: /* fragment bits: a later fragment has no ports */
 		if (v4)
-			put16(f, len, q3 + 6, PICK(r, ((const uint16_t[]){ 0x2000, 0x0001, 0x4000,
-									     0x1fff, 0 })));
+			put16(f, len, q3 + 6,
+			      PICK(r, ((const uint16_t[]){ 0x2000, 0x0001, 0x4000, 0x1fff, 0 })));
 		else
 			put8(f, len, q3 + 6, IPPROTO_FRAGMENT);
 		break;
-	case 6:	/* the quoted IPv4 header's or L4 checksum */
+	case 6: /* the quoted IPv4 header's or L4 checksum */
 		put16(f, len,
 		      (v4 && chance(r, 50)) ? q3 + 10 : q4 + (lay->qproto == IPPROTO_TCP ? 16 : 6),
 		      PICK(r, ((const uint16_t[]){ 0, 0xffff, 1 })));
 		break;
-	default:	/* the UDP length, the TCP data offset */
+	default: /* the UDP length, the TCP data offset */
 		if (lay->qproto == IPPROTO_UDP)
 			put16(f, len, q4 + 4, PICK(r, ((const uint16_t[]){ 0, 7, 8, 0xffff })));
 		else
@@ -1427,7 +1466,7 @@ static void mut_l4_field(struct rng *r, uint8_t *f, size_t len, const struct lay
 		put16(f, len, l4 + (chance(r, 50) ? 2 : 0),
 		      chance(r, 80) ? PICK(r, mut_ports) : (uint16_t)rng_next(r));
 		break;
-	case 1:	/* TCP data offset and flags, or the UDP length */
+	case 1: /* TCP data offset and flags, or the UDP length */
 		if (lay->proto == IPPROTO_TCP)
 			put8(f, len, l4 + 12 + rnd(r, 2), (uint8_t)rng_next(r));
 		else
@@ -1435,12 +1474,13 @@ static void mut_l4_field(struct rng *r, uint8_t *f, size_t len, const struct lay
 			      PICK(r, ((const uint16_t[]){ 0, 7, 8, 9, 0xffff,
 							   (uint16_t)(len - l4 + 1) })));
 		break;
-	case 2:	/* the checksum */
+	case 2: /* the checksum */
 		put16(f, len, l4 + (lay->proto == IPPROTO_TCP ? 16 : 6),
 		      PICK(r, ((const uint16_t[]){ 0, 0xffff, 1 })));
 		break;
-	default:	/* TCP doff extremes */
-		put8(f, len, l4 + 12, (uint8_t)(PICK(r, ((const uint8_t[]){ 0, 4, 5, 6, 15 })) << 4));
+	default: /* TCP doff extremes */
+		put8(f, len, l4 + 12,
+		     (uint8_t)(PICK(r, ((const uint8_t[]){ 0, 4, 5, 6, 15 })) << 4));
 		break;
 	}
 }
@@ -1478,22 +1518,23 @@ static void mut_field(struct rng *r, uint8_t *f, size_t len, const struct layout
 	}
 	switch (rnd(r, 10)) {
 	case 0:
-		put16(f, len, l3 - 2, PICK(r, ((const uint16_t[]){ PKT_ETH_P_IP, PKT_ETH_P_IPV6,
-								     PKT_ETH_P_8021Q, PKT_ETH_P_8021AD,
-								     PKT_ETH_P_ARP, 0, 0xffff })));
+		put16(f, len, l3 - 2,
+		      PICK(r, ((const uint16_t[]){ PKT_ETH_P_IP, PKT_ETH_P_IPV6, PKT_ETH_P_8021Q,
+						   PKT_ETH_P_8021AD, PKT_ETH_P_ARP, 0, 0xffff })));
 		break;
-	case 1:	/* version and IHL */
-		put8(f, len, l3, (uint8_t)(PICK(r, ((const uint8_t[]){ 4, 6, 0, 5, 15 })) << 4 |
-					   (v4 ? rnd(r, 16) : (f[l3] & 0x0f))));
+	case 1: /* version and IHL */
+		put8(f, len, l3,
+		     (uint8_t)(PICK(r, ((const uint8_t[]){ 4, 6, 0, 5, 15 })) << 4 |
+			       (v4 ? rnd(r, 16) : (f[l3] & 0x0f))));
 		break;
 	case 2:
 		mut_length(r, f, len, lay);
 		break;
-	case 3:	/* fragment bits */
+	case 3: /* fragment bits */
 		if (v4)
-			put16(f, len, l3 + 6, PICK(r, ((const uint16_t[]){ 0x2000, 0x0001, 0x4000,
-									     0x3fff, 0xffff, 0x8000,
-									     0x1fff, 0 })));
+			put16(f, len, l3 + 6,
+			      PICK(r, ((const uint16_t[]){ 0x2000, 0x0001, 0x4000, 0x3fff, 0xffff,
+							   0x8000, 0x1fff, 0 })));
 		else
 			put8(f, len, l3 + 6, IPPROTO_FRAGMENT);
 		break;
@@ -1534,7 +1575,7 @@ static void mutate_once(struct rng *r, uint8_t *f, size_t *len, const struct lay
 	case 2:
 		f[mut_offset(r, *len, lay)] = (uint8_t)rng_next(r);
 		break;
-	case 3:	/* BPF_PROG_TEST_RUN refuses frames below ETH_HLEN */
+	case 3: /* BPF_PROG_TEST_RUN refuses frames below ETH_HLEN */
 		if (*len > 14)
 			*len = 14 + rnd(r, (uint32_t)(*len - 14));
 		break;
@@ -1662,7 +1703,7 @@ static void base_quote_csum(struct rng *r, struct fuzz_case *c)
 	const struct test_backend *be = backend_of(c->be);
 	const struct test_service *svc;
 	const uint8_t *vip, *ba;
-	int xdp = c->prog == PROG_XDP;	/* VIP -> backend; tc: backend -> VIP */
+	int xdp = c->prog == PROG_XDP; /* VIP -> backend; tc: backend -> VIP */
 	struct qview q;
 
 	if (c->d.quote.proto != IPPROTO_UDP || view_icmp(c->f, c->len, 1, &q) || !q.qcsum)
@@ -1770,8 +1811,7 @@ static void judge_tc(struct fixture *fx, struct diag *dg, const struct fuzz_case
 /* An ICMP error about a flow, which it opens first: to the VIP about
  * the flow's reply (XDP), or from the backend about the client's packet
  * (tc). */
-static int make_icmp_base(struct fixture *fx, struct rng *r, struct fuzz_case *c,
-			  struct stats *st)
+static int make_icmp_base(struct fixture *fx, struct rng *r, struct fuzz_case *c, struct stats *st)
 {
 	const struct pkt_quote *q = &c->d.quote;
 
@@ -1817,11 +1857,11 @@ static void hexdump(const char *what, const uint8_t *b, size_t len)
 
 static const char *prog_path = "xdp_fuzz";
 
-static void report(const struct diag *dg, uint64_t seed, uint64_t iter,
-		   const struct fuzz_case *c, const struct run_result *res)
+static void report(const struct diag *dg, uint64_t seed, uint64_t iter, const struct fuzz_case *c,
+		   const struct run_result *res)
 {
-	printf("xdp_fuzz: FAILED seed %" PRIu64 " iteration %" PRIu64 ": %s -> %s\n%s", seed,
-	       iter, c->prog == PROG_XDP ? "xlb_ingress" : "xlb_return",
+	printf("xdp_fuzz: FAILED seed %" PRIu64 " iteration %" PRIu64 ": %s -> %s\n%s", seed, iter,
+	       c->prog == PROG_XDP ? "xlb_ingress" : "xlb_return",
 	       verdict_name(c->prog, res->verdict), dg->text);
 	hexdump("input", c->f, c->len);
 	hexdump("output", res->data, res->len);
@@ -1863,8 +1903,7 @@ static void check_translated(struct fixture *fx, struct diag *dg, const struct f
 
 /* Runs one iteration; returns 0 if the oracle accepted it, -1 if not,
  * -2 on a harness error. */
-static int run_one(struct fixture *fx, uint64_t seed, uint64_t iter, struct stats *st,
-		   int verbose)
+static int run_one(struct fixture *fx, uint64_t seed, uint64_t iter, struct stats *st, int verbose)
 {
 	static struct fuzz_case c;
 	static struct run_result res;
@@ -1903,7 +1942,7 @@ static int run_one(struct fixture *fx, uint64_t seed, uint64_t iter, struct stat
 		return 0;
 	if (verbose)
 		report(&dg, seed, iter, &c, &res);
-	else	/* --keep-going past MAX_REPORTS: one line each */
+	else /* --keep-going past MAX_REPORTS: one line each */
 		report_short(&dg, iter, c.prog == PROG_XDP ? "xlb_ingress" : "xlb_return");
 	return -1;
 }
@@ -1943,7 +1982,8 @@ static int check_accounting(struct fixture *fx, const struct stats *st)
 		return -1;
 	kinds = check_nat_kinds(&s, st);
 	for (int i = 0; i < XLB_R_MAX; i++)
-		if (i != XLB_R_RNAT_REDIRECT && i != XLB_R_RNAT_STACK && i != XLB_R_FLOW_INSERT_FAIL)
+		if (i != XLB_R_RNAT_REDIRECT && i != XLB_R_RNAT_STACK &&
+		    i != XLB_R_FLOW_INSERT_FAIL)
 			xdp += s.reasons[i].packets;
 	rnat = s.reasons[XLB_R_RNAT_REDIRECT].packets + s.reasons[XLB_R_RNAT_STACK].packets;
 	if (xdp == st->xdp_runs && rnat == st->rnat_redirect + st->rnat_stack)
@@ -2041,12 +2081,12 @@ static void print_summary(const struct stats *st, uint64_t seed, double secs)
 	printf("xdp_fuzz: %" PRIu64 " packets (seed %" PRIu64 "): drop %" PRIu64 ", pass %" PRIu64
 	       ", dnat %" PRIu64 ", rnat %" PRIu64 ", icmp xlat %" PRIu64 ", failures %" PRIu64
 	       " (xdp %" PRIu64 ", tc %" PRIu64 "; dnat redirect %" PRIu64 "/stack %" PRIu64
-	       ", rnat redirect %" PRIu64 "/stack %" PRIu64 "; icmp xlat xdp %" PRIu64 "/tc %"
-	       PRIu64 ", expected but left alone %" PRIu64, st->runs, seed, st->drop, st->pass,
-	       st->dnat_redirect + st->dnat_pass, st->rnat_redirect + st->rnat_stack,
-	       st->icmp_xlat_xdp + st->icmp_xlat_tc, st->failures, st->xdp, st->tc,
-	       st->dnat_redirect, st->dnat_pass, st->rnat_redirect, st->rnat_stack,
-	       st->icmp_xlat_xdp, st->icmp_xlat_tc, st->icmp_missed);
+	       ", rnat redirect %" PRIu64 "/stack %" PRIu64 "; icmp xlat xdp %" PRIu64
+	       "/tc %" PRIu64 ", expected but left alone %" PRIu64,
+	       st->runs, seed, st->drop, st->pass, st->dnat_redirect + st->dnat_pass,
+	       st->rnat_redirect + st->rnat_stack, st->icmp_xlat_xdp + st->icmp_xlat_tc,
+	       st->failures, st->xdp, st->tc, st->dnat_redirect, st->dnat_pass, st->rnat_redirect,
+	       st->rnat_stack, st->icmp_xlat_xdp, st->icmp_xlat_tc, st->icmp_missed);
 	if (st->icmp_missed)
 		printf(" (first: iteration %" PRIu64 ")", st->first_missed);
 	printf("; tc refused %" PRIu64 "; %.1f s)\n", st->refused, secs);
@@ -2061,8 +2101,9 @@ int main(int argc, char **argv)
 	int err;
 
 	if (parse_options(argc, argv, &o)) {
-		fprintf(stderr, "usage: %s --uplink IF --backend-if IF --bridge IF --bridge-port IF "
-				"[--iterations N] [--seed S] [--iteration I] [--keep-going]\n",
+		fprintf(stderr,
+			"usage: %s --uplink IF --backend-if IF --bridge IF --bridge-port IF "
+			"[--iterations N] [--seed S] [--iteration I] [--keep-going]\n",
 			argv[0]);
 		return 2;
 	}

@@ -14,7 +14,11 @@
 
 #include "xlbd/dmodel.h"
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
 
 /* An exact-size heap copy, so ASan sees any read past len. */
 static char *copy_of(const uint8_t *data, size_t len)
@@ -114,7 +118,7 @@ static void fuzz_container(const char *json, size_t len)
 
 static void fuzz_list(const char *json, size_t len)
 {
-	char (*ids)[XLB_DOCKER_ID_LEN];
+	char(*ids)[XLB_DOCKER_ID_LEN];
 	int n = xlb_dmodel_list_ids(json, len, &ids);
 
 	CHECK(n >= 0 || n == -EINVAL);

@@ -10,7 +10,11 @@
 #include "lib/hostmap.h"
 #include "proxy/peek_http.h"
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
 
 struct verdict {
 	enum xlb_peek peek;

@@ -19,7 +19,11 @@
 
 #include "proxy/http1.h"
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
 #define MAX_CHUNKS 64
 
 /* Splits and choices drawn from the input's own bytes. */
@@ -62,11 +66,11 @@ static size_t piece(struct rng *r, size_t max)
 struct trace {
 	enum xlb_chunk_verdict verdict;
 	const char *why;
-	size_t end;			/* DONE: the next message; BAD: the bad byte */
+	size_t end; /* DONE: the next message; BAD: the bad byte */
 	size_t n_chunks;
-	size_t chunk_at[MAX_CHUNKS];	/* where each chunk's data starts */
+	size_t chunk_at[MAX_CHUNKS]; /* where each chunk's data starts */
 	uint64_t chunk_size[MAX_CHUNKS];
-	char *body;			/* the data bytes, in order */
+	char *body; /* the data bytes, in order */
 	size_t body_len;
 };
 
@@ -116,7 +120,8 @@ static void decode(const char *buf, size_t len, struct trace *t, struct rng *r, 
 		pos += used;
 		/* past a chunk's data, only its CRLF */
 		if (data_end != SIZE_MAX && pos > data_end)
-			CHECK(buf[data_end] == '\r' && (pos == data_end + 1 || buf[data_end + 1] == '\n'));
+			CHECK(buf[data_end] == '\r' &&
+			      (pos == data_end + 1 || buf[data_end + 1] == '\n'));
 		if (pos >= data_end + 2 || t->verdict == XLB_CHUNK_BAD)
 			data_end = SIZE_MAX;
 		if (t->verdict != XLB_CHUNK_DATA && t->verdict != XLB_CHUNK_MORE)
@@ -163,12 +168,20 @@ static void play_bytes(const uint8_t *data, size_t len)
 /* ---- the encoder --------------------------------------------------------- */
 
 static const char *const extensions[] = {
-	"", ";a", ";name=token", " ;\tq = \"quo;ted \\\" x\"", ";a;b=c;d=\"\"",
-	";x=\"\xc3\xa9\"", "\t; e", ";n=1 ; m=2",
+	"",
+	";a",
+	";name=token",
+	" ;\tq = \"quo;ted \\\" x\"",
+	";a;b=c;d=\"\"",
+	";x=\"\xc3\xa9\"",
+	"\t; e",
+	";n=1 ; m=2",
 };
 
 static const char *const trailers[] = {
-	"X-Sum: abc\r\n", "Expires: Wed, 21 Oct 2015 07:28:00 GMT\r\n", "Empty:\r\n",
+	"X-Sum: abc\r\n",
+	"Expires: Wed, 21 Oct 2015 07:28:00 GMT\r\n",
+	"Empty:\r\n",
 	"X-Spaces:  a \t b \r\n",
 };
 
@@ -180,8 +193,8 @@ static size_t put_size_line(char *out, uint64_t size, uint8_t how)
 {
 	const char *ext = extensions[(how >> 2) % (sizeof(extensions) / sizeof(extensions[0]))];
 
-	return (size_t)sprintf(out, how & 1 ? "%s%llX%s\r\n" : "%s%llx%s\r\n",
-			       how & 2 ? "000" : "", (unsigned long long)size, ext);
+	return (size_t)sprintf(out, how & 1 ? "%s%llX%s\r\n" : "%s%llx%s\r\n", how & 2 ? "000" : "",
+			       (unsigned long long)size, ext);
 }
 
 /* Encodes body[0, n) by plan[0, plan_len): each plan byte makes a chunk of

@@ -13,14 +13,18 @@
 
 #include "proxy/http1.h"
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
 #define MAX_FIELDS 32
 
 struct parsed {
 	enum xlb_http1 v;
 	struct xlb_http1_request req;
 	struct xlb_http1_field fields[MAX_FIELDS];
-	char *copy;	/* the bytes parsed, kept to read spans */
+	char *copy; /* the bytes parsed, kept to read spans */
 	size_t len;
 };
 

@@ -14,12 +14,16 @@
 
 #include "proxy/http1.h"
 
-#define CHECK(cond) do { if (!(cond)) __builtin_trap(); } while (0)
+#define CHECK(cond)                       \
+	do {                              \
+		if (!(cond))              \
+			__builtin_trap(); \
+	} while (0)
 #define MAX_FIELDS 32
 
 static const enum xlb_http1_method methods[] = {
-	XLB_HTTP1_M_GET, XLB_HTTP1_M_HEAD, XLB_HTTP1_M_POST, XLB_HTTP1_M_CONNECT,
-	XLB_HTTP1_M_OPTIONS, XLB_HTTP1_M_OTHER,
+	XLB_HTTP1_M_GET,     XLB_HTTP1_M_HEAD,	  XLB_HTTP1_M_POST,
+	XLB_HTTP1_M_CONNECT, XLB_HTTP1_M_OPTIONS, XLB_HTTP1_M_OTHER,
 };
 
 struct parsed {
@@ -27,7 +31,7 @@ struct parsed {
 	enum xlb_http1_method method;
 	struct xlb_http1_response resp;
 	struct xlb_http1_field fields[MAX_FIELDS];
-	char *copy;	/* the bytes parsed, kept to read spans */
+	char *copy; /* the bytes parsed, kept to read spans */
 	size_t len;
 };
 

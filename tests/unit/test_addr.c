@@ -125,7 +125,8 @@ static void test_invalid_endpoints(void **state)
 		if (xlb_parse_endpoint(c->in, c->want, &ep, &why) != -EINVAL)
 			fail_msg("'%s' accepted", c->in);
 		if (!why || strcmp(why, c->why) != 0)
-			fail_msg("'%s': reason '%s', want '%s'", c->in, why ? why : "(null)", c->why);
+			fail_msg("'%s': reason '%s', want '%s'", c->in, why ? why : "(null)",
+				 c->why);
 		assert_memory_equal(&ep, &before, sizeof(ep));
 	}
 	/* the reason pointer is optional */
@@ -140,8 +141,9 @@ static void test_invalid_endpoints(void **state)
 static void test_format_round_trip(void **state)
 {
 	static const char *const canon[] = {
-		"10.0.0.1:80/tcp", "[fd00::1]:53/udp", "10.200.1.2:8000", "[fd00:201::2]:8000",
-		"255.255.255.255:65535/udp", "[::]:1/tcp", "0.0.0.0:443",
+		"10.0.0.1:80/tcp",    "[fd00::1]:53/udp",	   "10.200.1.2:8000",
+		"[fd00:201::2]:8000", "255.255.255.255:65535/udp", "[::]:1/tcp",
+		"0.0.0.0:443",
 	};
 	char buf[XLB_EP_STRLEN];
 
@@ -211,7 +213,7 @@ static void test_endpoint_equal(void **state)
 	assert_false(xlb_endpoint_equal(&a, &b));
 	b = parse_ok("10.0.0.2:80/tcp", XLB_EP_PROTO);
 	assert_false(xlb_endpoint_equal(&a, &b));
-	b = parse_ok("[a00:1::]:80/tcp", XLB_EP_PROTO);	/* same 16 bytes, other family */
+	b = parse_ok("[a00:1::]:80/tcp", XLB_EP_PROTO); /* same 16 bytes, other family */
 	assert_false(xlb_endpoint_equal(&a, &b));
 	b = parse_ok("10.0.0.1:80", XLB_EP_NO_PROTO);
 	assert_false(xlb_endpoint_equal(&a, &b));

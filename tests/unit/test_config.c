@@ -35,12 +35,12 @@ static const char valid_config[] =
 	"proto = http\n"
 	"backend = 10.200.1.2:8000\n"
 	"backend = 10.200.2.2:8000 weight=3\n"
-	"check_fall = 2\n"			/* options before the check: any order */
+	"check_fall = 2\n" /* options before the check: any order */
 	"check = http:/healthz?full=1\n"
 	"check_interval = 1500ms\n"
 	"\n"
 	"[service dns]\n"
-	"  listen = [fd00:200::101]:53/udp\n"	/* indented: not a continuation */
+	"  listen = [fd00:200::101]:53/udp\n" /* indented: not a continuation */
 	"  backend = [fd00:201::2]:53\n"
 	"  backend = [fd00:202::2]:53\tweight=65535 ; inline comment\n"
 	"\n"
@@ -51,18 +51,17 @@ static const char valid_config[] =
 	"backend = 10.200.3.2:443\n"
 	"check = tcp\n"
 	"[service  udp-api ]\n"
-	"listen = 10.200.0.100:80/udp\n"	/* same VIP and port as api, other proto */
+	"listen = 10.200.0.100:80/udp\n" /* same VIP and port as api, other proto */
 	"backend = 10.200.4.2:8000\n";
 
-static void assert_ep(const struct xlb_endpoint *ep, const char *addr, uint16_t port,
-		      uint8_t proto)
+static void assert_ep(const struct xlb_endpoint *ep, const char *addr, uint16_t port, uint8_t proto)
 {
 	struct xlb_addr want;
 	int family = strchr(addr, ':') ? AF_INET6 : AF_INET;
 
 	memset(&want, 0, sizeof(want));
-	assert_int_equal(inet_pton(family, addr, family == AF_INET ? (void *)&want.v4 :
-				   (void *)want.v6), 1);
+	assert_int_equal(
+		inet_pton(family, addr, family == AF_INET ? (void *)&want.v4 : (void *)want.v6), 1);
 	assert_int_equal(ep->family, family);
 	assert_memory_equal(&ep->addr, &want, sizeof(want));
 	assert_int_equal(ep->port, port);
@@ -93,7 +92,7 @@ static void check_api(const struct xlb_cfg_service *s)
 	assert_false(s->tls);
 	assert_int_equal(s->n_hosts, 2);
 	assert_string_equal(s->hosts[0], "api.app.dev");
-	assert_string_equal(s->hosts[1], "*.api.example.com");	/* lowercased */
+	assert_string_equal(s->hosts[1], "*.api.example.com"); /* lowercased */
 	assert_int_equal(s->n_backends, 2);
 	assert_backend(&s->backends[0], "10.200.1.2", 8000, 1);
 	assert_backend(&s->backends[1], "10.200.2.2", 8000, 3);
@@ -117,8 +116,7 @@ static void check_dns(const struct xlb_cfg_service *s)
 	assert_int_equal(s->check.kind, XLB_HC_NONE);
 }
 
-static void check_web_and_udp(const struct xlb_cfg_service *web,
-			      const struct xlb_cfg_service *udp)
+static void check_web_and_udp(const struct xlb_cfg_service *web, const struct xlb_cfg_service *udp)
 {
 	assert_string_equal(web->name, "web");
 	assert_false(web->has_listen);
@@ -230,7 +228,8 @@ struct err_case {
 static const struct err_case err_cases[] = {
 	/* sections */
 	{ "[foo]\n", "t.ini:1: unknown section 'foo'" },
-	{ "[http]\nlisten = 0.0.0.0:80\n\n[services api]\n", "t.ini:4: unknown section 'services api'" },
+	{ "[http]\nlisten = 0.0.0.0:80\n\n[services api]\n",
+	  "t.ini:4: unknown section 'services api'" },
 	{ "listen = 10.0.0.1:80/tcp\n", "t.ini:1: key 'listen' outside any section" },
 	{ "[service a/b]\nhost = a.dev\n", "t.ini:1: invalid service name 'a/b'" },
 	{ "[service]\nhost = a.dev\n", "t.ini:1: invalid service name ''" },
@@ -341,7 +340,8 @@ static const struct err_case err_cases[] = {
 	/* health checks: the spec parser's reasons, at the key's line */
 	{ SVC_L "check = udp\n",
 	  "t.ini:3: service api: check: unknown check kind \"udp\" (want tcp or http:/path)" },
-	{ SVC_L "check = http\n", "t.ini:3: service api: check: http check needs a path (http:/path)" },
+	{ SVC_L "check = http\n",
+	  "t.ini:3: service api: check: http check needs a path (http:/path)" },
 	{ SVC_L "check = http:healthz\n",
 	  "t.ini:3: service api: check: http path must start with '/'" },
 	{ SVC_L "check = tcp\ncheck = http:/\n",
@@ -451,8 +451,8 @@ static void test_empty_config(void **state)
 	char err[64] = "";
 
 	(void)state;
-	assert_int_equal(xlb_config_parse_string("; nothing\n\n", "t.ini", &cfg, err,
-						 sizeof(err)), 0);
+	assert_int_equal(xlb_config_parse_string("; nothing\n\n", "t.ini", &cfg, err, sizeof(err)),
+			 0);
 	assert_int_equal(cfg.n_services + cfg.n_http_listen + cfg.n_tls_listen, 0);
 	xlb_config_free(&cfg);
 }

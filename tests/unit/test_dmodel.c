@@ -161,7 +161,7 @@ static void test_compose_container(void **state)
 	assert_string_equal(c.why_not, "");
 	assert_int_equal(c.n_hosts, 2);
 	assert_string_equal(c.hosts[0], "a.example");
-	assert_string_equal(c.hosts[1], "b.example");	/* "B.example": lowercased */
+	assert_string_equal(c.hosts[1], "b.example"); /* "B.example": lowercased */
 	assert_int_equal(c.port, 8000);
 	assert_int_equal(c.weight, 3);
 	assert_true(c.tls);
@@ -183,9 +183,13 @@ static void test_compose_container(void **state)
 static void test_defaults(void **state)
 {
 	json_t *root = load("inspect_web_1.json");
-	static const char *const optional[] = { "xlb.weight", "xlb.proto", "xlb.healthcheck",
-		"xlb.healthcheck.interval", "xlb.healthcheck.timeout", "xlb.healthcheck.rise",
-		"xlb.healthcheck.fall" };
+	static const char *const optional[] = { "xlb.weight",
+						"xlb.proto",
+						"xlb.healthcheck",
+						"xlb.healthcheck.interval",
+						"xlb.healthcheck.timeout",
+						"xlb.healthcheck.rise",
+						"xlb.healthcheck.fall" };
 	struct xlb_dcontainer c;
 
 	(void)state;
@@ -202,7 +206,7 @@ static void test_defaults(void **state)
 
 static void test_port_from_only_exposed_port(void **state)
 {
-	json_t *root = load("inspect_web_1.json");	/* ExposedPorts {"8000/tcp"} */
+	json_t *root = load("inspect_web_1.json"); /* ExposedPorts {"8000/tcp"} */
 	struct xlb_dcontainer c;
 
 	(void)state;
@@ -230,7 +234,7 @@ static void test_virtual_host_env(void **state)
 	parse_ok(load("inspect_vhost.json"), &c);
 	assert_string_equal(c.id, ID_VHOST);
 	assert_string_equal(c.name, "xlbdm-vhost");
-	assert_string_equal(c.service, "xlbdm-vhost");	/* not compose: its name */
+	assert_string_equal(c.service, "xlbdm-vhost"); /* not compose: its name */
 	assert_int_equal(c.n_hosts, 1);
 	assert_string_equal(c.hosts[0], "shop.example");
 	assert_int_equal(c.port, 9090);
@@ -241,7 +245,7 @@ static void test_virtual_host_env(void **state)
 	assert_true(c.serving);
 	assert_true(c.has_addr4);
 	assert_addr(AF_INET, &c.addr4, "172.17.0.4");
-	assert_false(c.has_addr6);	/* GlobalIPv6Address "" on the default bridge */
+	assert_false(c.has_addr6); /* GlobalIPv6Address "" on the default bridge */
 	xlb_dcontainer_free(&c);
 }
 
@@ -255,7 +259,7 @@ static void test_labels_win_over_virtual_env(void **state)
 	parse_ok(root, &c);
 	assert_int_equal(c.n_hosts, 1);
 	assert_string_equal(c.hosts[0], "label.example");
-	assert_int_equal(c.port, 9090);	/* no xlb.port: VIRTUAL_PORT still */
+	assert_int_equal(c.port, 9090); /* no xlb.port: VIRTUAL_PORT still */
 	xlb_dcontainer_free(&c);
 
 	root = load("inspect_vhost.json");
@@ -274,7 +278,7 @@ static void assert_ignored(json_t *root)
 	assert_int_equal(parse_json(root, &c, err, sizeof(err)), 0);
 	json_decref(root);
 	assert_int_equal(c.n_hosts, 0);
-	assert_null(c.hosts);	/* nothing for the caller to free */
+	assert_null(c.hosts); /* nothing for the caller to free */
 }
 
 static void test_ignored_without_xlb_labels(void **state)
@@ -300,7 +304,7 @@ static void test_ignored_without_xlb_labels(void **state)
 struct bad_label {
 	const char *fixture;
 	const char *key;
-	const char *val;	/* NULL: the label removed */
+	const char *val; /* NULL: the label removed */
 	const char *err;
 };
 
@@ -399,7 +403,7 @@ static void assert_rejected(json_t *root, const char *want)
 	if (rc != -EINVAL)
 		fail_msg("rc=%d, want -EINVAL and: %s", rc, want);
 	assert_string_equal(err, want);
-	assert_null(strpbrk(err, "\n\r\""));	/* one line, fits in err="..." */
+	assert_null(strpbrk(err, "\n\r\"")); /* one line, fits in err="..." */
 	assert_null(c.hosts);
 	assert_int_equal(c.n_hosts, 0);
 }
@@ -493,7 +497,7 @@ static void test_not_an_inspect_answer(void **state)
 
 struct state_case {
 	const char *fixture;
-	const char *status;	/* non-NULL: State.Status/Running/Restarting as while restarting */
+	const char *status; /* non-NULL: State.Status/Running/Restarting as while restarting */
 	bool running, serving;
 	const char *why_not;
 };
@@ -559,7 +563,7 @@ static void test_paused_listener(void **state)
 	parse_ok(load("inspect_paused.json"), &c);
 	assert_string_equal(c.id, ID_PAUSED);
 	assert_true(c.has_listen);
-	assert_int_equal(c.listen.family, 0);	/* on the VIP xlbd is given */
+	assert_int_equal(c.listen.family, 0); /* on the VIP xlbd is given */
 	assert_int_equal(c.listen.port, 5353);
 	assert_int_equal(c.listen.proto, IPPROTO_UDP);
 	assert_int_equal(c.port, 53);
@@ -589,7 +593,7 @@ static void test_network_choice(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	parse_ok(load("inspect_multi.json"), &c);	/* xlb.network=xlbdm-v6 */
+	parse_ok(load("inspect_multi.json"), &c); /* xlb.network=xlbdm-v6 */
 	assert_string_equal(c.id, ID_MULTI);
 	assert_int_equal(c.port, 9000);
 	assert_true(c.has_addr4);
@@ -628,8 +632,9 @@ static void test_ipv6_only(void **state)
 static void test_list_ids(void **state)
 {
 	static const char *const want[] = { ID_HC_UNHEALTHY, ID_HC_HEALTHY, ID_HC_STARTING,
-		ID_PAUSED, ID_MULTI, ID_PLAIN, ID_VHOST, ID_WEB_2, ID_WEB_1 };
-	char (*ids)[XLB_DOCKER_ID_LEN];
+					    ID_PAUSED,	     ID_MULTI,	    ID_PLAIN,
+					    ID_VHOST,	     ID_WEB_2,	    ID_WEB_1 };
+	char(*ids)[XLB_DOCKER_ID_LEN];
 	size_t len;
 	char *text = slurp("list.json", &len);
 
@@ -648,7 +653,7 @@ static void test_list_odd_answers(void **state)
 		"{\"Id\":\"0123456789012345678901234567890123456789012345678901234567890123x\"},"
 		"{\"Id\":\"def\"}]";
 	static const char *const bad[] = { "{}", "\"[]\"", "[", "", "not json" };
-	char (*ids)[XLB_DOCKER_ID_LEN];
+	char(*ids)[XLB_DOCKER_ID_LEN];
 
 	(void)state;
 	assert_int_equal(xlb_dmodel_list_ids("[]", 2, &ids), 0);
@@ -668,8 +673,7 @@ static void test_list_odd_answers(void **state)
 
 /* The first captured line with this Type, Action and Actor name (and
  * signal, when given); malloc'ed. */
-static char *event_line(const char *type, const char *action, const char *name,
-			const char *signal)
+static char *event_line(const char *type, const char *action, const char *name, const char *signal)
 {
 	size_t len;
 	char *text = slurp("events.jsonl", &len), *line, *save = NULL, *found = NULL;
@@ -696,7 +700,7 @@ static char *event_line(const char *type, const char *action, const char *name,
 struct event_case {
 	const char *type, *action, *name, *signal;
 	enum xlb_devent_kind kind;
-	const char *id;		/* "" when ignored */
+	const char *id; /* "" when ignored */
 };
 
 static const struct event_case event_cases[] = {
@@ -765,7 +769,7 @@ static void test_event_odd_lines(void **state)
 {
 	static const char *const ignored[] = {
 		"{}",
-		"{\"Type\":\"container\",\"Action\":\"start\"}",	/* no Actor.ID */
+		"{\"Type\":\"container\",\"Action\":\"start\"}", /* no Actor.ID */
 		"{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":7}}",
 		"{\"Type\":\"container\",\"Action\":\"start\",\"Actor\":{\"ID\":\"\"}}",
 		"{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"n\"}}",
@@ -836,8 +840,7 @@ static json_t *web_replica(int i)
 	return root;
 }
 
-static const struct xlb_cfg_service *service_named(const struct xlb_dmodel *m,
-						   const char *name)
+static const struct xlb_cfg_service *service_named(const struct xlb_dmodel *m, const char *name)
 {
 	for (size_t i = 0; i < m->cfg.n_services; i++)
 		if (!strcmp(m->cfg.services[i].name, name))
@@ -876,7 +879,7 @@ static unsigned backend_set(const struct xlb_cfg_service *s)
 
 		assert_int_equal(s->backends[i].ep.family, AF_INET);
 		assert_int_equal(s->backends[i].ep.port, 8000);
-		assert_int_equal(a >> 8, 0xac1e63);	/* 172.30.99.0/24 */
+		assert_int_equal(a >> 8, 0xac1e63); /* 172.30.99.0/24 */
 		assert_false(set & (1u << ((a & 0xff) - 1)));
 		set |= 1u << ((a & 0xff) - 1);
 	}
@@ -907,7 +910,7 @@ static void test_build_replicas(void **state)
 	assert_string_equal(s->hosts[1], "b.example");
 	assert_int_equal(s->n_backends, 5);
 	/* host-routed, with both families: the IPv4 address */
-	assert_int_equal(backend_set(s), 0x3e);	/* .2 .. .6 */
+	assert_int_equal(backend_set(s), 0x3e); /* .2 .. .6 */
 	for (size_t i = 0; i < 5; i++) {
 		assert_int_equal(s->backends[i].weight, 3);
 		assert_false(s->backends[i].draining);
@@ -946,11 +949,11 @@ static void test_build_draining_and_stopped(void **state)
 	assert_int_equal(m.cfg.n_services, 1);
 	s = &m.cfg.services[0];
 	assert_int_equal(s->n_backends, 2);
-	assert_int_equal(backend_set(s), 0x6);	/* .2 and .3 */
+	assert_int_equal(backend_set(s), 0x6); /* .2 and .3 */
 	for (size_t i = 0; i < 2; i++)
 		assert_int_equal(s->backends[i].draining,
 				 ntohl(s->backends[i].ep.addr.v4) == 0xac1e6303);
-	assert_int_equal(m.n_checks, 2);	/* the stopped one is not checked */
+	assert_int_equal(m.n_checks, 2); /* the stopped one is not checked */
 	xlb_dmodel_free(&m);
 	free_all(cs, 3);
 }
@@ -983,7 +986,7 @@ static void test_build_host_conflict(void **state)
 	assert_int_equal(s->n_hosts, 1);
 	assert_string_equal(s->hosts[0], "other.example");
 	assert_int_equal(s->n_backends, 1);
-	assert_true(s->backends[0].draining);	/* Docker says unhealthy */
+	assert_true(s->backends[0].draining); /* Docker says unhealthy */
 	xlb_dmodel_free(&m);
 	free_all(cs, 2);
 }
@@ -1061,7 +1064,7 @@ static void test_build_listen_on_vip(void **state)
 	assert_int_equal(s->backends[0].ep.family, AF_INET);
 	assert_addr(AF_INET, &s->backends[0].ep.addr, "172.17.0.3");
 	assert_int_equal(s->backends[0].ep.port, 53);
-	assert_true(s->backends[0].draining);	/* paused */
+	assert_true(s->backends[0].draining); /* paused */
 	xlb_dmodel_free(&m);
 	xlb_dcontainer_free(&c);
 }
@@ -1088,7 +1091,7 @@ static void test_build_listen_on_ipv6_vip(void **state)
 	assert_int_equal(s->n_backends, 1);
 	assert_int_equal(s->backends[0].ep.family, AF_INET6);
 	assert_addr(AF_INET6, &s->backends[0].ep.addr, "fd00:d0d0::2");
-	assert_int_equal(s->n_hosts, 2);	/* and still routed by name */
+	assert_int_equal(s->n_hosts, 2); /* and still routed by name */
 	xlb_dmodel_free(&m);
 	xlb_dcontainer_free(&c);
 }
@@ -1112,8 +1115,9 @@ static void test_build_listen_below_min_port(void **state)
 	ptrs[0] = &c;
 	assert_int_equal(xlb_dmodel_build(ptrs, 1, &o, &m, collect, &w), 0);
 	assert_int_equal(w.n, 1);
-	assert_string_equal(w.msg[0], "service xlbdm_web: label xlb.listen on container xlbdm-web-1: "
-				      "port 22 is below --docker-min-listen-port 1024; not published");
+	assert_string_equal(w.msg[0],
+			    "service xlbdm_web: label xlb.listen on container xlbdm-web-1: "
+			    "port 22 is below --docker-min-listen-port 1024; not published");
 	assert_int_equal(m.cfg.n_services, 1);
 	assert_false(m.cfg.services[0].has_listen);
 	assert_int_equal(m.cfg.services[0].n_hosts, 2);
@@ -1144,7 +1148,7 @@ static void test_build_listen_without_vip(void **state)
 	assert_int_equal(w.n, 1);
 	assert_string_equal(w.msg[0], "service xlbdm-paused: label xlb.listen on container "
 				      "xlbdm-paused needs a VIP: start xlbd with --vip or --iface");
-	assert_int_equal(m.cfg.n_services, 0);	/* nothing else to serve it by */
+	assert_int_equal(m.cfg.n_services, 0); /* nothing else to serve it by */
 	xlb_dmodel_free(&m);
 	xlb_dcontainer_free(&c);
 
@@ -1211,7 +1215,7 @@ static void test_build_replicas_disagree(void **state)
 				      "xlbdm-web-1)");
 	s = &m.cfg.services[0];
 	assert_true(s->tls);
-	assert_int_equal(s->n_hosts, 3);	/* names merged from all */
+	assert_int_equal(s->n_hosts, 3); /* names merged from all */
 	assert_string_equal(s->hosts[2], "c.example");
 	assert_int_equal(s->n_backends, 2);
 	/* weights stay per backend */
@@ -1226,7 +1230,8 @@ static void test_build_nothing(void **state)
 	struct xlb_dmodel m;
 
 	(void)state;
-	assert_int_equal(xlb_dmodel_build(none, 0, &(struct xlb_dmodel_opts){ 0 }, &m, NULL, NULL), 0);
+	assert_int_equal(xlb_dmodel_build(none, 0, &(struct xlb_dmodel_opts){ 0 }, &m, NULL, NULL),
+			 0);
 	assert_int_equal(m.cfg.n_services, 0);
 	assert_int_equal(m.n_checks, 0);
 	xlb_dmodel_free(&m);

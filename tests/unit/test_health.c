@@ -144,14 +144,22 @@ static uint32_t option_field(const struct xlb_hc_spec *s, const char *key)
 static void test_options(void **state)
 {
 	static const struct option_case cases[] = {
-		{ "interval", "500ms", 500 },	{ "interval", "2s", 2000 },
-		{ "interval", "2", 2000 },	{ "interval", "1m", 60000 },
-		{ "interval", "100ms", 100 },	{ "interval", "60m", 3600000 },
-		{ "interval", "3600s", 3600000 }, { "interval", "3600000ms", 3600000 },
-		{ "interval", "0100ms", 100 },	{ "timeout", "10ms", 10 },
-		{ "timeout", "750ms", 750 },	{ "timeout", "5", 5000 },
-		{ "rise", "1", 1 },		{ "rise", "100", 100 },
-		{ "fall", "7", 7 },		{ "fall", "007", 7 },
+		{ "interval", "500ms", 500 },
+		{ "interval", "2s", 2000 },
+		{ "interval", "2", 2000 },
+		{ "interval", "1m", 60000 },
+		{ "interval", "100ms", 100 },
+		{ "interval", "60m", 3600000 },
+		{ "interval", "3600s", 3600000 },
+		{ "interval", "3600000ms", 3600000 },
+		{ "interval", "0100ms", 100 },
+		{ "timeout", "10ms", 10 },
+		{ "timeout", "750ms", 750 },
+		{ "timeout", "5", 5000 },
+		{ "rise", "1", 1 },
+		{ "rise", "100", 100 },
+		{ "fall", "7", 7 },
+		{ "fall", "007", 7 },
 	};
 	char err[160];
 
@@ -171,11 +179,23 @@ struct option_error {
 	const char *key, *val, *msg;
 };
 
-#define NOT_DURATION(k, v) { k, v, k " \"" v "\" is not a duration (like 500ms, 2s or 1m)" }
-#define INTERVAL_RANGE(v) { "interval", v, "interval \"" v "\" out of range (100ms to 60m)" }
-#define TIMEOUT_RANGE(v) { "timeout", v, "timeout \"" v "\" out of range (10ms to 60m)" }
+#define NOT_DURATION(k, v)                                                    \
+	{                                                                     \
+		k, v, k " \"" v "\" is not a duration (like 500ms, 2s or 1m)" \
+	}
+#define INTERVAL_RANGE(v)                                                       \
+	{                                                                       \
+		"interval", v, "interval \"" v "\" out of range (100ms to 60m)" \
+	}
+#define TIMEOUT_RANGE(v)                                                     \
+	{                                                                    \
+		"timeout", v, "timeout \"" v "\" out of range (10ms to 60m)" \
+	}
 #define WANT_KEYS "(want interval, timeout, rise or fall)"
-#define NOT_COUNT(k, v) { k, v, k " \"" v "\" is not a whole number from 1 to 100" }
+#define NOT_COUNT(k, v)                                                  \
+	{                                                                \
+		k, v, k " \"" v "\" is not a whole number from 1 to 100" \
+	}
 
 static void assert_option_errors(const struct option_error *cases, size_t n)
 {
@@ -226,8 +246,8 @@ static void test_duration_errors(void **state)
 		INTERVAL_RANGE("3601"),
 		INTERVAL_RANGE("61m"),
 		INTERVAL_RANGE("99999999999s"),
-		INTERVAL_RANGE("4294967296ms"),	/* 2^32: must not wrap to 0 */
-		INTERVAL_RANGE("4294967396ms"),	/* 2^32 + 100: must not wrap to 100 */
+		INTERVAL_RANGE("4294967296ms"), /* 2^32: must not wrap to 0 */
+		INTERVAL_RANGE("4294967396ms"), /* 2^32 + 100: must not wrap to 100 */
 		INTERVAL_RANGE("18446744073709551617ms"),
 		INTERVAL_RANGE("99999999999999999999999m"),
 		TIMEOUT_RANGE("0"),
@@ -285,7 +305,7 @@ static void test_validate(void **state)
 	assert_int_equal(xlb_hc_set_option(&s, "timeout", "3s", err, sizeof(err)), 0);
 	assert_invalid(&s, "timeout 3s is longer than interval 2s");
 	assert_int_equal(xlb_hc_set_option(&s, "interval", "3s", err, sizeof(err)), 0);
-	assert_int_equal(xlb_hc_validate(&s, err, sizeof(err)), 0);	/* equal is fine */
+	assert_int_equal(xlb_hc_validate(&s, err, sizeof(err)), 0); /* equal is fine */
 	s.interval_ms = 1000;
 	s.timeout_ms = 1500;
 	assert_invalid(&s, "timeout 1500ms is longer than interval 1s");
@@ -315,7 +335,7 @@ static void test_validate(void **state)
 	assert_invalid(&s, "http path must start with '/'");
 	strcpy(s.path, "/a b");
 	assert_invalid(&s, "http path has a space or a non-printable character");
-	memset(s.path, 'a', sizeof(s.path));	/* not even terminated */
+	memset(s.path, 'a', sizeof(s.path)); /* not even terminated */
 	s.path[0] = '/';
 	assert_invalid(&s, "http path longer than 255 characters");
 	s.kind = (enum xlb_hc_kind)7;
@@ -363,15 +383,15 @@ static void test_spec_equal(void **state)
 
 /* ---- a test fixture: loop, health, in-loop servers ------------------------------- */
 
-#define WAIT_MS 10000	/* a hang guard, far above any expected time */
+#define WAIT_MS 10000 /* a hang guard, far above any expected time */
 #define MAX_EVENTS 512
 #define MAX_SERVERS 4
 #define MAX_CONNS 256
 
 enum srv_mode {
-	SRV_ACCEPT,	/* accept and close: a TCP check's peer */
-	SRV_ANSWER,	/* read a request, answer from the script, close */
-	SRV_SILENT,	/* read a request, never answer, wait for the peer's close */
+	SRV_ACCEPT, /* accept and close: a TCP check's peer */
+	SRV_ANSWER, /* read a request, answer from the script, close */
+	SRV_SILENT, /* read a request, never answer, wait for the peer's close */
 };
 
 struct server;
@@ -389,7 +409,7 @@ struct server {
 	struct xlb_loop *loop;
 	enum srv_mode mode;
 	struct xlb_endpoint ep;
-	const char *const *script;	/* raw answers in order; the last repeats */
+	const char *const *script; /* raw answers in order; the last repeats */
 	size_t script_len;
 	size_t accepted, requests, answered, peer_closed;
 	char last_req[2048];
@@ -400,7 +420,7 @@ struct event {
 	char svc[XLB_NAME_LEN];
 	struct xlb_endpoint ep;
 	bool up;
-	size_t answered;	/* what ctx->counted had answered by then */
+	size_t answered; /* what ctx->counted had answered by then */
 };
 
 struct ctx {
@@ -413,9 +433,9 @@ struct ctx {
 	size_t n_ev;
 	/* optional: runs after an event is recorded */
 	void (*then)(struct ctx *c, const struct event *e);
-	struct xlb_endpoint other;	/* for `then` */
+	struct xlb_endpoint other; /* for `then` */
 	struct xlb_hc_spec other_spec;
-	int closed_port_fd;		/* closed by teardown, -1 when none */
+	int closed_port_fd; /* closed by teardown, -1 when none */
 };
 
 static uint64_t now_ms(void)
@@ -427,14 +447,14 @@ static uint64_t now_ms(void)
 }
 
 /* Runs the loop until cond holds; fails the test at the hang guard. */
-#define RUN_UNTIL(c, cond)                                                        \
-	do {                                                                      \
-		uint64_t deadline_ = now_ms() + WAIT_MS;                          \
-		while (!(cond)) {                                                 \
-			if (now_ms() > deadline_)                                 \
-				fail_msg("not reached in time: %s", #cond);      \
-			assert_true(xlb_loop_run_once((c)->loop, 20) >= 0);       \
-		}                                                                 \
+#define RUN_UNTIL(c, cond)                                                  \
+	do {                                                                \
+		uint64_t deadline_ = now_ms() + WAIT_MS;                    \
+		while (!(cond)) {                                           \
+			if (now_ms() > deadline_)                           \
+				fail_msg("not reached in time: %s", #cond); \
+			assert_true(xlb_loop_run_once((c)->loop, 20) >= 0); \
+		}                                                           \
 	} while (0)
 
 static void on_health(void *arg, const char *svc, const struct xlb_endpoint *ep, bool up)
@@ -614,11 +634,11 @@ static int bound_socket(int family, uint16_t *port)
 		((struct sockaddr_in6 *)&ss)->sin6_addr = in6addr_loopback;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	assert_int_equal(bind(fd, (struct sockaddr *)&ss,
-			      family == AF_INET ? sizeof(struct sockaddr_in) :
-						  sizeof(struct sockaddr_in6)),
+			      family == AF_INET ? sizeof(struct sockaddr_in)
+						: sizeof(struct sockaddr_in6)),
 			 0);
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &len), 0);
-	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port);	/* same offset in both */
+	*port = ntohs(((struct sockaddr_in *)&ss)->sin_port); /* same offset in both */
 	return fd;
 }
 
@@ -682,7 +702,7 @@ static void test_watch_arguments(void **state)
 
 	xlb_hc_spec_init(&none);
 	assert_int_equal(xlb_health_watch(c->h, "api", &ep, &none), -EINVAL);
-	s.timeout_ms = 200;	/* longer than the interval */
+	s.timeout_ms = 200; /* longer than the interval */
 	assert_int_equal(xlb_health_watch(c->h, "api", &ep, &s), -EINVAL);
 	s = fast("tcp");
 	ep.port = 0;
@@ -711,7 +731,7 @@ static void test_watch_arguments(void **state)
 	assert_int_equal(xlb_health_watch(c->h, "api", &ep, &s), 0);
 	assert_int_equal(xlb_health_count(c->h), 2);
 	xlb_health_unwatch(c->h, "api", &ep);
-	xlb_health_unwatch(c->h, "api", &ep);	/* twice is fine */
+	xlb_health_unwatch(c->h, "api", &ep); /* twice is fine */
 	assert_int_equal(xlb_health_count(c->h), 1);
 	assert_true(xlb_health_is_up(c->h, "api", &ep));
 	assert_int_equal(c->n_ev, 0);
@@ -833,8 +853,8 @@ static void test_http_status_lines(void **state)
 {
 	const struct status_case cases[] = {
 		{ ANSWER("200 OK"), true },
-		{ ANSWER("204"), true },	/* no reason phrase */
-		{ "HTTP/1.0 204\nX: y\n\n", true },	/* bare LF */
+		{ ANSWER("204"), true },	    /* no reason phrase */
+		{ "HTTP/1.0 204\nX: y\n\n", true }, /* bare LF */
 		{ ANSWER("301 Moved Permanently"), true },
 		{ ANSWER("399 Whatever"), true },
 		{ ANSWER("199 Early"), false },
@@ -846,10 +866,10 @@ static void test_http_status_lines(void **state)
 		{ "HTTP/1.1 2x0 OK\r\n\r\n", false },
 		{ "ICY 200 OK\r\n\r\n", false },
 		{ "http/1.1 200 OK\r\n\r\n", false },
-		{ "HTTP/1.1 200 OK", false },	/* closed before the line ended */
-		{ "", false },			/* closed without a word */
-		{ long_line, false },		/* longer than the read bound */
-		{ fits_line, true },		/* just within it */
+		{ "HTTP/1.1 200 OK", false }, /* closed before the line ended */
+		{ "", false },		      /* closed without a word */
+		{ long_line, false },	      /* longer than the read bound */
+		{ fits_line, true },	      /* just within it */
 	};
 	struct ctx *c = *state;
 	struct xlb_hc_spec spec = fast("http:/");
@@ -857,8 +877,8 @@ static void test_http_status_lines(void **state)
 	struct server *s = server_new(c, AF_INET, SRV_ANSWER, NULL, 0);
 	char svc[16];
 
-	fill_status_line(long_line, 256);	/* 256 bytes and no '\n' in them */
-	fill_status_line(fits_line, 254);	/* "\r\n" ends at byte 256 */
+	fill_status_line(long_line, 256); /* 256 bytes and no '\n' in them */
+	fill_status_line(fits_line, 254); /* "\r\n" ends at byte 256 */
 	/* one target (service) per case, one after the other, same server */
 	for (size_t i = 0; i < n; i++) {
 		s->script = &cases[i].answer;
@@ -928,11 +948,11 @@ static void run_script(struct ctx *c, const char *const *script, size_t len, uin
 
 /* rise 2, fall 3: failures that are not consecutive never take it down */
 static const char *const flip_script[] = {
-	A200,			/* 1: first pass: up at once */
-	A500, A500, A200,	/* 2-4: two failures, then a pass resets them */
-	A500, A500, A500,	/* 5-7: the third failure in a row: down */
-	A200, A500,		/* 8-9: one pass is not enough */
-	A200, A200,		/* 10-11: the second pass in a row: up */
+	A200,		  /* 1: first pass: up at once */
+	A500, A500, A200, /* 2-4: two failures, then a pass resets them */
+	A500, A500, A500, /* 5-7: the third failure in a row: down */
+	A200, A500,	  /* 8-9: one pass is not enough */
+	A200, A200,	  /* 10-11: the second pass in a row: up */
 	A200,
 };
 static const struct event flip_want[] = {
@@ -971,8 +991,8 @@ static void test_fall_rise_one(void **state)
 {
 	static const char *const script[] = { A200, A500, A200, A200, A500, A500, A200 };
 	static const struct event want[] = {
-		{ .up = true, .answered = 1 },	{ .up = false, .answered = 2 },
-		{ .up = true, .answered = 3 },	{ .up = false, .answered = 5 },
+		{ .up = true, .answered = 1 }, { .up = false, .answered = 2 },
+		{ .up = true, .answered = 3 }, { .up = false, .answered = 5 },
 		{ .up = true, .answered = 7 },
 	};
 
@@ -1075,7 +1095,7 @@ static void test_free_closes_every_fd(void **state)
 	int before;
 	char svc[16];
 
-	xlb_health_free(c->h);	/* the fixture's: count from nothing */
+	xlb_health_free(c->h); /* the fixture's: count from nothing */
 	c->h = NULL;
 	before = count_fds();
 	assert_int_equal(xlb_health_new(c->loop, on_health, c, &c->h), 0);

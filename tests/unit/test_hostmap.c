@@ -52,9 +52,9 @@ static void test_longest_wildcard(void **state)
 	assert_int_equal(xlb_hostmap_add(&m, "*.dev", 1), 0);
 	assert_int_equal(lookup(&m, "x.api.app.dev"), 3);
 	assert_int_equal(lookup(&m, "a.b.api.app.dev"), 3);
-	assert_int_equal(lookup(&m, "api.app.dev"), 2);	/* not *.api.app.dev */
+	assert_int_equal(lookup(&m, "api.app.dev"), 2); /* not *.api.app.dev */
 	assert_int_equal(lookup(&m, "app.dev"), 1);
-	assert_int_equal(lookup(&m, "x.xapi.app.dev"), 2);	/* label boundary */
+	assert_int_equal(lookup(&m, "x.xapi.app.dev"), 2); /* label boundary */
 	xlb_hostmap_clear(&m);
 }
 
@@ -77,7 +77,7 @@ static void test_no_match(void **state)
 	char long_name[400];
 
 	(void)state;
-	assert_no_route(&m, "api.app.dev");	/* empty map */
+	assert_no_route(&m, "api.app.dev"); /* empty map */
 	assert_int_equal(xlb_hostmap_add(&m, "api.app.dev", 1), 0);
 	assert_int_equal(xlb_hostmap_add(&m, "*.web.dev", 2), 0);
 	assert_no_route(&m, "app.dev");
@@ -124,8 +124,8 @@ static void test_duplicates(void **state)
 static void test_invalid_names(void **state)
 {
 	static const char *const bad[] = {
-		"", "*", "*.", "**.a", "a.*.b", "*a.b", "a..b", ".a", "a.", "-a.b", "a-.b",
-		"a_b.dev", "a b", "api.app.dev:80", "[::1]",
+		"",   "*",    "*.",   "**.a",	 "a.*.b", "*a.b",	    "a..b",  ".a",
+		"a.", "-a.b", "a-.b", "a_b.dev", "a b",	  "api.app.dev:80", "[::1]",
 	};
 	struct xlb_hostmap m = XLB_HOSTMAP_INIT;
 
@@ -146,7 +146,7 @@ static void test_many_names(void **state)
 
 	(void)state;
 	for (uint32_t i = 0; i < 1000; i++) {
-		uint32_t k = (i * 7919) % 1000;	/* a permutation of 0..999 */
+		uint32_t k = (i * 7919) % 1000; /* a permutation of 0..999 */
 
 		snprintf(name, sizeof(name), "%ssvc%u.app.dev", k % 2 ? "*." : "", k);
 		assert_int_equal(xlb_hostmap_add(&m, name, k), 0);
@@ -156,11 +156,11 @@ static void test_many_names(void **state)
 		snprintf(name, sizeof(name), "%ssvc%u.app.dev", k % 2 ? "x." : "", k);
 		assert_int_equal(lookup(&m, name), k);
 	}
-	assert_no_route(&m, "svc1.app.dev");	/* only *.svc1.app.dev */
+	assert_no_route(&m, "svc1.app.dev"); /* only *.svc1.app.dev */
 	xlb_hostmap_clear(&m);
 	assert_int_equal(m.n, 0);
 	assert_no_route(&m, "svc0.app.dev");
-	assert_int_equal(xlb_hostmap_add(&m, "svc0.app.dev", 5), 0);	/* reusable */
+	assert_int_equal(xlb_hostmap_add(&m, "svc0.app.dev", 5), 0); /* reusable */
 	assert_int_equal(lookup(&m, "svc0.app.dev"), 5);
 	xlb_hostmap_clear(&m);
 }

@@ -33,9 +33,12 @@ struct parsed_resp {
 static const char *verdict_name(enum xlb_http1 v)
 {
 	switch (v) {
-	case XLB_HTTP1_MORE: return "MORE";
-	case XLB_HTTP1_OK: return "OK";
-	case XLB_HTTP1_BAD: return "BAD";
+	case XLB_HTTP1_MORE:
+		return "MORE";
+	case XLB_HTTP1_OK:
+		return "OK";
+	case XLB_HTTP1_BAD:
+		return "BAD";
 	}
 	return "?";
 }
@@ -226,12 +229,17 @@ static void test_request_methods(void **state)
 		enum xlb_http1_method method;
 		bool idempotent;
 	} methods[] = {
-		{ "GET", XLB_HTTP1_M_GET, true },	  { "HEAD", XLB_HTTP1_M_HEAD, true },
-		{ "POST", XLB_HTTP1_M_POST, false },	  { "PUT", XLB_HTTP1_M_PUT, true },
-		{ "DELETE", XLB_HTTP1_M_DELETE, true },  { "OPTIONS", XLB_HTTP1_M_OPTIONS, true },
-		{ "TRACE", XLB_HTTP1_M_TRACE, true },	  { "PATCH", XLB_HTTP1_M_PATCH, false },
+		{ "GET", XLB_HTTP1_M_GET, true },
+		{ "HEAD", XLB_HTTP1_M_HEAD, true },
+		{ "POST", XLB_HTTP1_M_POST, false },
+		{ "PUT", XLB_HTTP1_M_PUT, true },
+		{ "DELETE", XLB_HTTP1_M_DELETE, true },
+		{ "OPTIONS", XLB_HTTP1_M_OPTIONS, true },
+		{ "TRACE", XLB_HTTP1_M_TRACE, true },
+		{ "PATCH", XLB_HTTP1_M_PATCH, false },
 		/* methods are case-sensitive: these are other methods */
-		{ "get", XLB_HTTP1_M_OTHER, false },	  { "PROPFIND", XLB_HTTP1_M_OTHER, false },
+		{ "get", XLB_HTTP1_M_OTHER, false },
+		{ "PROPFIND", XLB_HTTP1_M_OTHER, false },
 		{ "GETS", XLB_HTTP1_M_OTHER, false },
 	};
 	char buf[128];
@@ -239,7 +247,8 @@ static void test_request_methods(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(methods); i++) {
-		snprintf(buf, sizeof(buf), "%s /x HTTP/1.1\r\nHost: a.dev\r\n\r\n", methods[i].name);
+		snprintf(buf, sizeof(buf), "%s /x HTTP/1.1\r\nHost: a.dev\r\n\r\n",
+			 methods[i].name);
 		req_ok(&p, buf);
 		assert_int_equal(p.req.method, methods[i].method);
 		assert_span(buf, p.req.method_name, methods[i].name);
@@ -268,7 +277,8 @@ static void test_request_origin_form_query(void **state)
 /* absolute-form: the authority names the host, over Host (RFC 9112 3.2.2) */
 static void test_request_absolute_form(void **state)
 {
-	static const char s[] = "GET http://App.app.dev:81/x/y?q=1 HTTP/1.1\r\nHost: api.app.dev\r\n\r\n";
+	static const char s[] =
+		"GET http://App.app.dev:81/x/y?q=1 HTTP/1.1\r\nHost: api.app.dev\r\n\r\n";
 	static const char bare[] = "GET https://app.app.dev HTTP/1.1\r\nHost: api.app.dev\r\n\r\n";
 	static const char query[] = "GET HTTP://app.app.dev?q HTTP/1.0\r\n\r\n";
 	struct parsed_req p;
@@ -349,10 +359,19 @@ static void test_request_bad_targets(void **state)
 static void test_request_bad_request_lines(void **state)
 {
 	static const char *const bad[] = {
-		"GET /  HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n", " GET / HTTP/1.1\r\n",
-		"GET / HTTP/1.1 \r\n", "GET / HTTP/2.0\r\n", "GET / HTTP/1.10\r\n",
-		"GET / http/1.1\r\n", "GET / HTTP/1\r\n", "GET /\r\n", "GET\r\n",
-		"/ HTTP/1.1\r\n", "G(T / HTTP/1.1\r\n", "GET /\x80 HTTP/1.1\r\n",
+		"GET /  HTTP/1.1\r\n",
+		"GET  / HTTP/1.1\r\n",
+		" GET / HTTP/1.1\r\n",
+		"GET / HTTP/1.1 \r\n",
+		"GET / HTTP/2.0\r\n",
+		"GET / HTTP/1.10\r\n",
+		"GET / http/1.1\r\n",
+		"GET / HTTP/1\r\n",
+		"GET /\r\n",
+		"GET\r\n",
+		"/ HTTP/1.1\r\n",
+		"G(T / HTTP/1.1\r\n",
+		"GET /\x80 HTTP/1.1\r\n",
 		"GET\t/ HTTP/1.1\r\n",
 	};
 
@@ -376,11 +395,13 @@ static void test_request_keep_alive(void **state)
 		{ "GET / HTTP/1.1\r\nHost: a.dev\r\nConnection: Keep-Alive, CLOSE\r\n\r\n",
 		  XLB_HTTP1_CONN_CLOSE | XLB_HTTP1_CONN_KEEP_ALIVE, false },
 		{ "GET / HTTP/1.0\r\n\r\n", 0, false },
-		{ "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", XLB_HTTP1_CONN_KEEP_ALIVE, true },
+		{ "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", XLB_HTTP1_CONN_KEEP_ALIVE,
+		  true },
 		/* a list over two lines, empty elements, other options */
 		{ "GET / HTTP/1.0\r\nConnection: , x-opt ,\r\nConnection:\t,keep-alive\t\r\n\r\n",
 		  XLB_HTTP1_CONN_KEEP_ALIVE, true },
-		{ "GET / HTTP/1.1\r\nHost: a.dev\r\nConnection: closed, keep-alive2\r\n\r\n", 0, true },
+		{ "GET / HTTP/1.1\r\nHost: a.dev\r\nConnection: closed, keep-alive2\r\n\r\n", 0,
+		  true },
 		{ "GET / HTTP/1.1\r\nHost: a.dev\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
 		  XLB_HTTP1_CONN_UPGRADE, true },
 	};
@@ -421,7 +442,8 @@ static void test_request_framing(void **state)
 		{ "", XLB_HTTP1_BODY_NONE, 0 },
 		{ "Content-Length: 0\r\n", XLB_HTTP1_BODY_LENGTH, 0 },
 		{ "Content-Length: 12\r\n", XLB_HTTP1_BODY_LENGTH, 12 },
-		{ "Content-Length: 999999999999999999\r\n", XLB_HTTP1_BODY_LENGTH, 999999999999999999ull },
+		{ "Content-Length: 999999999999999999\r\n", XLB_HTTP1_BODY_LENGTH,
+		  999999999999999999ull },
 		{ "Content-Length: 007\r\n", XLB_HTTP1_BODY_LENGTH, 7 },
 		{ "Transfer-Encoding: chunked\r\n", XLB_HTTP1_BODY_CHUNKED, 0 },
 		{ "Transfer-Encoding: gzip, Chunked\r\n", XLB_HTTP1_BODY_CHUNKED, 0 },
@@ -431,7 +453,8 @@ static void test_request_framing(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
-		snprintf(buf, sizeof(buf), "POST / HTTP/1.1\r\nHost: a.dev\r\n%s\r\n", cases[i].fields);
+		snprintf(buf, sizeof(buf), "POST / HTTP/1.1\r\nHost: a.dev\r\n%s\r\n",
+			 cases[i].fields);
 		req_ok(&p, buf);
 		assert_int_equal(p.req.head.body, cases[i].body);
 		assert_int_equal(p.req.head.content_length, cases[i].length);
@@ -465,14 +488,19 @@ static void test_request_refused_shapes(void **state)
 		  "two Content-Length headers" },
 		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
 		  "two Content-Length headers" },
-		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5, 5\r\n\r\n", "bad Content-Length" },
-		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: -1\r\n\r\n", "bad Content-Length" },
-		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 0x10\r\n\r\n", "bad Content-Length" },
+		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5, 5\r\n\r\n",
+		  "bad Content-Length" },
+		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: -1\r\n\r\n",
+		  "bad Content-Length" },
+		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 0x10\r\n\r\n",
+		  "bad Content-Length" },
 		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 1234567890123456789\r\n\r\n",
 		  "bad Content-Length" },
-		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length:\r\n\r\n", "bad Content-Length" },
+		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length:\r\n\r\n",
+		  "bad Content-Length" },
 		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n"
-		  "Transfer-Encoding: chunked\r\n\r\n", "two Transfer-Encoding headers" },
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "two Transfer-Encoding headers" },
 		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: gzip\r\n\r\n",
 		  "bad Transfer-Encoding" },
 		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
@@ -484,9 +512,11 @@ static void test_request_refused_shapes(void **state)
 		{ "POST / HTTP/1.0\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n\r\n",
 		  "Transfer-Encoding in HTTP/1.0" },
 		{ "POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5\r\n"
-		  "Transfer-Encoding: chunked\r\n\r\n", "Content-Length with Transfer-Encoding" },
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "Content-Length with Transfer-Encoding" },
 		{ "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a.dev\r\n"
-		  "content-length: 0\r\n\r\n", "Content-Length with Transfer-Encoding" },
+		  "content-length: 0\r\n\r\n",
+		  "Content-Length with Transfer-Encoding" },
 	};
 
 	(void)state;
@@ -535,7 +565,7 @@ static void test_request_http10_without_host(void **state)
 	req_ok(&p, "GET / HTTP/1.0\r\nAccept: */*\r\n\r\n");
 	assert_string_equal(p.req.host, "");
 	assert_int_equal(p.req.head.minor, 0);
-	req_ok(&p, "GET / HTTP/1.1\r\nHost:\r\n\r\n");	/* empty: names none */
+	req_ok(&p, "GET / HTTP/1.1\r\nHost:\r\n\r\n"); /* empty: names none */
 	assert_string_equal(p.req.host, "");
 	req_ok(&p, "GET / HTTP/1.0\r\nHost: [FD00::1]:80\r\n\r\n");
 	assert_string_equal(p.req.host, "[fd00::1]");
@@ -607,10 +637,10 @@ static void test_response_status_line(void **state)
 static void test_response_bad_status_lines(void **state)
 {
 	static const char *const bad[] = {
-		"HTTP/1.1 20 OK\r\n", "HTTP/1.1 2000 OK\r\n", "HTTP/1.1 099 Low\r\n",
-		"HTTP/1.1 600 High\r\n", "HTTP/1.1 2x0 OK\r\n", "HTTP/2 200 OK\r\n",
-		"http/1.1 200 OK\r\n", "HTTP/1.1  200 OK\r\n", "HTTP/1.1 200OK\r\n",
-		"HTTP/1.1\t200 OK\r\n", " HTTP/1.1 200 OK\r\n", "\r\n",
+		"HTTP/1.1 20 OK\r\n",	 "HTTP/1.1 2000 OK\r\n", "HTTP/1.1 099 Low\r\n",
+		"HTTP/1.1 600 High\r\n", "HTTP/1.1 2x0 OK\r\n",	 "HTTP/2 200 OK\r\n",
+		"http/1.1 200 OK\r\n",	 "HTTP/1.1  200 OK\r\n", "HTTP/1.1 200OK\r\n",
+		"HTTP/1.1\t200 OK\r\n",	 " HTTP/1.1 200 OK\r\n", "\r\n",
 		"GET / HTTP/1.1\r\n",
 	};
 
@@ -629,13 +659,15 @@ static void test_response_framing(void **state)
 		const char *head;
 		enum xlb_http1_body body;
 	} cases[] = {
-		{ XLB_HTTP1_M_GET, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", XLB_HTTP1_BODY_LENGTH },
+		{ XLB_HTTP1_M_GET, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+		  XLB_HTTP1_BODY_LENGTH },
 		{ XLB_HTTP1_M_GET, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
 		  XLB_HTTP1_BODY_CHUNKED },
 		{ XLB_HTTP1_M_GET, "HTTP/1.1 200 OK\r\n\r\n", XLB_HTTP1_BODY_CLOSE },
 		{ XLB_HTTP1_M_POST, "HTTP/1.0 500 x\r\nServer: y\r\n\r\n", XLB_HTTP1_BODY_CLOSE },
 		/* HEAD, 1xx, 204, 304: no body, whatever the headers say */
-		{ XLB_HTTP1_M_HEAD, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", XLB_HTTP1_BODY_NONE },
+		{ XLB_HTTP1_M_HEAD, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
+		  XLB_HTTP1_BODY_NONE },
 		{ XLB_HTTP1_M_HEAD, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n",
 		  XLB_HTTP1_BODY_NONE },
 		{ XLB_HTTP1_M_HEAD, "HTTP/1.1 404 x\r\n\r\n", XLB_HTTP1_BODY_NONE },
@@ -646,8 +678,10 @@ static void test_response_framing(void **state)
 		{ XLB_HTTP1_M_GET, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n\r\n",
 		  XLB_HTTP1_BODY_NONE },
 		/* a tunnel: 101, and 2xx to CONNECT */
-		{ XLB_HTTP1_M_GET, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-				   "Connection: Upgrade\r\n\r\n", XLB_HTTP1_BODY_TUNNEL },
+		{ XLB_HTTP1_M_GET,
+		  "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		  "Connection: Upgrade\r\n\r\n",
+		  XLB_HTTP1_BODY_TUNNEL },
 		{ XLB_HTTP1_M_CONNECT, "HTTP/1.1 200 OK\r\n\r\n", XLB_HTTP1_BODY_TUNNEL },
 		{ XLB_HTTP1_M_CONNECT, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n",
 		  XLB_HTTP1_BODY_TUNNEL },
@@ -675,12 +709,14 @@ static void test_response_interim_and_upgrade(void **state)
 	(void)state;
 	resp_ok(&p, "HTTP/1.1 100 Continue\r\n\r\n", XLB_HTTP1_M_POST);
 	assert_true(p.resp.interim);
-	resp_ok(&p, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
-		    "Connection: upgrade\r\n\r\n", XLB_HTTP1_M_GET);
+	resp_ok(&p,
+		"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+		"Connection: upgrade\r\n\r\n",
+		XLB_HTTP1_M_GET);
 	assert_false(p.resp.interim);
 	assert_true(p.resp.head.upgrade);
 	assert_true(p.resp.head.connection & XLB_HTTP1_CONN_UPGRADE);
-	assert_false(p.resp.head.keep_alive);	/* no more HTTP on it */
+	assert_false(p.resp.head.keep_alive); /* no more HTTP on it */
 	resp_ok(&p, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", XLB_HTTP1_M_GET);
 	assert_false(p.resp.interim);
 }
@@ -753,7 +789,8 @@ static void test_response_ignores_host(void **state)
 
 static void test_response_every_prefix_is_more(void **state)
 {
-	static const char s[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
+	static const char s[] =
+		"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n";
 	size_t head = strlen("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
 	struct parsed_resp p;
 
@@ -773,8 +810,8 @@ struct decoded {
 	enum xlb_chunk_verdict verdict;
 	char body[256];
 	size_t body_len;
-	size_t end;		/* DONE: where the next message starts; BAD: the bad byte */
-	size_t n_data;		/* DATA verdicts */
+	size_t end;    /* DONE: where the next message starts; BAD: the bad byte */
+	size_t n_data; /* DATA verdicts */
 	const char *why;
 };
 
@@ -952,9 +989,9 @@ static void test_chunk_largest_size(void **state)
 static void test_chunk_bad_extensions(void **state)
 {
 	static const char *const bad[] = {
-		"5;\r\nhello\r\n",	"5; \r\nhello\r\n",	"5;=x\r\nhello\r\n",
-		"5;a=\r\nhello\r\n",	"5;a b\r\nhello\r\n",	"5;a=b c\r\nhello\r\n",
-		"5;a=\"x\r\nhello\r\n", "5;a=\"x\"y\r\nhello\r\n", "5;a=b=c\r\nhello\r\n",
+		"5;\r\nhello\r\n",	"5; \r\nhello\r\n",	     "5;=x\r\nhello\r\n",
+		"5;a=\r\nhello\r\n",	"5;a b\r\nhello\r\n",	     "5;a=b c\r\nhello\r\n",
+		"5;a=\"x\r\nhello\r\n", "5;a=\"x\"y\r\nhello\r\n",   "5;a=b=c\r\nhello\r\n",
 		"5;a(\r\nhello\r\n",	"5;a=\"\x01\"\r\nhello\r\n", "5;a=\"\\\x7f\"\r\nhello\r\n",
 		"5 x\r\nhello\r\n",
 	};
@@ -991,7 +1028,7 @@ static void test_chunk_bad_trailers(void **state)
 	static const char nul[] = "0\r\nX: a\0b\r\n\r\n";
 
 	(void)state;
-	assert_chunk_bad("0\r\n X: 1\r\n\r\n", "bad trailer field");	/* obs-fold */
+	assert_chunk_bad("0\r\n X: 1\r\n\r\n", "bad trailer field"); /* obs-fold */
 	assert_chunk_bad("0\r\nX: 1\r\n\t2\r\n\r\n", "bad trailer field");
 	assert_chunk_bad("0\r\nX : 1\r\n\r\n", "bad trailer field");
 	assert_chunk_bad("0\r\nX\r\n\r\n", "bad trailer field");
@@ -1081,7 +1118,7 @@ static void test_chunk_data_protocol(void **state)
 	assert_int_equal(used, 0);
 
 	xlb_chunk_init(&c);
-	xlb_chunk_data_done(&c, 1);	/* no data is due */
+	xlb_chunk_data_done(&c, 1); /* no data is due */
 	assert_string_equal(c.why, "chunk data overrun");
 }
 

@@ -77,7 +77,7 @@ static void test_weighted_balance(void **state)
 	static const uint32_t sets[][4] = {
 		{ 1, 2, 3, 4 },
 		{ 4, 3, 2, 1 },
-		{ 30000, 29999, 1000, 1000 },	/* a round-per-weight scheme fails this */
+		{ 30000, 29999, 1000, 1000 }, /* a round-per-weight scheme fails this */
 		{ 1, 100, 100, 100 },
 	};
 	struct xlb_maglev_backend be[4];
@@ -139,7 +139,8 @@ static void ids_to_key_rank(uint32_t *table, const struct xlb_maglev_backend *be
 	for (uint32_t i = 0; i < SIZE; i++) {
 		for (size_t j = 0; j < n; j++) {
 			if (be[j].id == table[i]) {
-				table[i] = (uint32_t)((size_t)(be[j].key - keys[0]) / sizeof(keys[0]));
+				table[i] =
+					(uint32_t)((size_t)(be[j].key - keys[0]) / sizeof(keys[0]));
 				break;
 			}
 		}
@@ -159,7 +160,7 @@ static void test_order_and_id_independence(void **state)
 	for (int round = 0; round < 5; round++) {
 		shuffle(be, 12, &seed);
 		for (size_t i = 0; i < 12; i++)
-			be[i].id = (uint32_t)(100 + i);	/* ids follow the new order */
+			be[i].id = (uint32_t)(100 + i); /* ids follow the new order */
 		assert_int_equal(xlb_maglev_build(be, 12, table_b, SIZE), 0);
 		ids_to_key_rank(table_b, be, 12);
 		assert_memory_equal(table_a, table_b, sizeof(table_a));
@@ -195,7 +196,7 @@ static void test_errors(void **state)
 	make_backends(be, 3, NULL);
 	assert_int_equal(xlb_maglev_build(be, 3, small, 0), -EINVAL);
 	assert_int_equal(xlb_maglev_build(be, 3, small, 1), -EINVAL);
-	assert_int_equal(xlb_maglev_build(be, 3, small, 8), -EINVAL);	/* not prime */
+	assert_int_equal(xlb_maglev_build(be, 3, small, 8), -EINVAL); /* not prime */
 	assert_int_equal(xlb_maglev_build(be, 3, small, 7), 0);
 	be[1].weight = 0;
 	assert_int_equal(xlb_maglev_build(be, 3, table_a, SIZE), -EINVAL);
@@ -203,7 +204,7 @@ static void test_errors(void **state)
 	be[2].key = be[0].key;
 	assert_int_equal(xlb_maglev_build(be, 3, table_a, SIZE), -EINVAL);
 	be[2].key = keys[2];
-	be[2].id = 0;	/* 0 means "no backend" in the table */
+	be[2].id = 0; /* 0 means "no backend" in the table */
 	assert_int_equal(xlb_maglev_build(be, 3, table_a, SIZE), -EINVAL);
 	be[2].id = 3;
 	be[2].key = NULL;

@@ -44,34 +44,63 @@ static void assert_line(const char *text, const char *line)
 
 static struct xlb_metrics_service svcs[] = {
 	{ .id = 3, .name = "api", .backends = 2, .c = { 42, 4200, 7 } },
-	{ .id = 5, .name = "web", .flags = XLB_SVC_F_HOST, .backends = 1,
-	  .proxy = { .routed = 10, .connect_failed = 2, .splice_conns = 9, .copy_conns = 1,
+	{ .id = 5,
+	  .name = "web",
+	  .flags = XLB_SVC_F_HOST,
+	  .backends = 1,
+	  .proxy = { .routed = 10,
+		     .connect_failed = 2,
+		     .splice_conns = 9,
+		     .copy_conns = 1,
 		     .spliced_bytes = 12345 } },
 };
 
 static struct xlb_metrics_backend bes[] = {
-	{ .id = 1, .service = "api", .endpoint = "10.0.0.1:80", .state = XLB_BE_ACTIVE,
-	  .weight = 1, .c = { 40, 4000, 6 }, .active_flows = 6 },
-	{ .id = 2, .service = "api", .endpoint = "[fd00::2]:80", .state = XLB_BE_DRAINING,
-	  .weight = 3, .c = { 2, 200, 1 }, .active_flows = 1 },
-	{ .id = 9, .service = "web", .endpoint = "10.0.0.9:8080", .state = XLB_BE_DRAINING,
-	  .flags = XLB_BE_F_DOWN, .weight = 1 },
+	{ .id = 1,
+	  .service = "api",
+	  .endpoint = "10.0.0.1:80",
+	  .state = XLB_BE_ACTIVE,
+	  .weight = 1,
+	  .c = { 40, 4000, 6 },
+	  .active_flows = 6 },
+	{ .id = 2,
+	  .service = "api",
+	  .endpoint = "[fd00::2]:80",
+	  .state = XLB_BE_DRAINING,
+	  .weight = 3,
+	  .c = { 2, 200, 1 },
+	  .active_flows = 1 },
+	{ .id = 9,
+	  .service = "web",
+	  .endpoint = "10.0.0.9:8080",
+	  .state = XLB_BE_DRAINING,
+	  .flags = XLB_BE_F_DOWN,
+	  .weight = 1 },
 };
 
 static struct xlb_metrics_listener listeners[] = {
-	{ .endpoint = "0.0.0.0:80", .c = { .accepted = 15, .routed = 10, .no_route = 3,
-					   .bad_request = 1, .timeouts = 1 } },
+	{ .endpoint = "0.0.0.0:80",
+	  .c = { .accepted = 15, .routed = 10, .no_route = 3, .bad_request = 1, .timeouts = 1 } },
 };
 
 static struct xlb_metrics_snapshot full_snapshot(void)
 {
 	struct xlb_metrics_snapshot s = {
-		.version = "1.2.3", .start_time_s = 1700000000,
-		.svcs = svcs, .n_svcs = 2, .bes = bes, .n_bes = 3,
-		.listeners = listeners, .n_listeners = 1,
-		.flows_counted = true, .flows = 7, .flow_capacity = 262144,
+		.version = "1.2.3",
+		.start_time_s = 1700000000,
+		.svcs = svcs,
+		.n_svcs = 2,
+		.bes = bes,
+		.n_bes = 3,
+		.listeners = listeners,
+		.n_listeners = 1,
+		.flows_counted = true,
+		.flows = 7,
+		.flow_capacity = 262144,
 		.docker = true,
-		.docker_stats = { .connected = true, .last_sync_unix_s = 1700000100, .events = 12,
+		.docker_stats = { .connected = true,
+				  .last_sync_unix_s = 1700000100,
+				  .events = 12,
 				  .errors = 1 },
 	};
 
@@ -193,7 +222,8 @@ static void test_service_and_backend_series(void **state)
 	assert_line(text, "xlb_service_packets_total{service=\"web\"} 0");
 	assert_line(text, "xlb_service_backends{service=\"api\"} 2");
 	assert_line(text, "xlb_backend_packets_total{service=\"api\",backend=\"10.0.0.1:80\"} 40");
-	assert_line(text, "xlb_backend_new_flows_total{service=\"api\",backend=\"[fd00::2]:80\"} 1");
+	assert_line(text,
+		    "xlb_backend_new_flows_total{service=\"api\",backend=\"[fd00::2]:80\"} 1");
 	assert_line(text, "xlb_backend_weight{service=\"api\",backend=\"[fd00::2]:80\"} 3");
 	assert_line(text, "xlb_backend_active_flows{service=\"api\",backend=\"10.0.0.1:80\"} 6");
 	assert_line(text, "xlb_flow_table_entries 7");
@@ -208,16 +238,28 @@ static void test_backend_states(void **state)
 
 	(void)state;
 	assert_line(text, "xlb_backend_up{service=\"api\",backend=\"10.0.0.1:80\"} 1");
-	assert_line(text, "xlb_backend_state{service=\"api\",backend=\"10.0.0.1:80\",state=\"active\"} 1");
-	assert_line(text, "xlb_backend_state{service=\"api\",backend=\"10.0.0.1:80\",state=\"draining\"} 0");
+	assert_line(
+		text,
+		"xlb_backend_state{service=\"api\",backend=\"10.0.0.1:80\",state=\"active\"} 1");
+	assert_line(
+		text,
+		"xlb_backend_state{service=\"api\",backend=\"10.0.0.1:80\",state=\"draining\"} 0");
 	/* drained: still up, in state draining */
 	assert_line(text, "xlb_backend_up{service=\"api\",backend=\"[fd00::2]:80\"} 1");
-	assert_line(text, "xlb_backend_state{service=\"api\",backend=\"[fd00::2]:80\",state=\"draining\"} 1");
-	assert_line(text, "xlb_backend_state{service=\"api\",backend=\"[fd00::2]:80\",state=\"active\"} 0");
+	assert_line(
+		text,
+		"xlb_backend_state{service=\"api\",backend=\"[fd00::2]:80\",state=\"draining\"} 1");
+	assert_line(
+		text,
+		"xlb_backend_state{service=\"api\",backend=\"[fd00::2]:80\",state=\"active\"} 0");
 	/* failing its check: down, whatever the state says */
 	assert_line(text, "xlb_backend_up{service=\"web\",backend=\"10.0.0.9:8080\"} 0");
-	assert_line(text, "xlb_backend_state{service=\"web\",backend=\"10.0.0.9:8080\",state=\"down\"} 1");
-	assert_line(text, "xlb_backend_state{service=\"web\",backend=\"10.0.0.9:8080\",state=\"draining\"} 0");
+	assert_line(
+		text,
+		"xlb_backend_state{service=\"web\",backend=\"10.0.0.9:8080\",state=\"down\"} 1");
+	assert_line(
+		text,
+		"xlb_backend_state{service=\"web\",backend=\"10.0.0.9:8080\",state=\"draining\"} 0");
 	free(text);
 }
 
@@ -228,7 +270,8 @@ static void test_reasons_all_named(void **state)
 
 	(void)state;
 	for (int r = 0; r < XLB_R_MAX; r++) {
-		snprintf(line, sizeof(line), "xlb_packets_total{reason=\"%s\"} ", xlb_reason_names[r]);
+		snprintf(line, sizeof(line), "xlb_packets_total{reason=\"%s\"} ",
+			 xlb_reason_names[r]);
 		assert_non_null(strstr(text, line));
 	}
 	assert_line(text, "xlb_packets_total{reason=\"fwd_redirect\"} 40");
@@ -243,17 +286,21 @@ static void test_proxy_series(void **state)
 
 	(void)state;
 	assert_line(text, "xlb_proxy_connections_total{service=\"web\",outcome=\"routed\"} 10");
-	assert_line(text, "xlb_proxy_connections_total{service=\"web\",outcome=\"connect_failed\"} 2");
+	assert_line(text,
+		    "xlb_proxy_connections_total{service=\"web\",outcome=\"connect_failed\"} 2");
 	assert_line(text, "xlb_proxy_path_connections_total{service=\"web\",path=\"splice\"} 9");
 	assert_line(text, "xlb_proxy_path_connections_total{service=\"web\",path=\"copy\"} 1");
 	assert_line(text, "xlb_proxy_bytes_total{service=\"web\"} 12345");
 	/* an L4-only service has no proxy series */
 	assert_null(strstr(text, "xlb_proxy_connections_total{service=\"api\""));
-	assert_line(text, "xlb_proxy_listener_accepted_total{listener=\"0.0.0.0:80\",proto=\"http\"} 15");
-	assert_line(text, "xlb_proxy_listener_connections_total{listener=\"0.0.0.0:80\",proto=\"http\","
-			  "outcome=\"no_route\"} 3");
-	assert_line(text, "xlb_proxy_listener_connections_total{listener=\"0.0.0.0:80\",proto=\"http\","
-			  "outcome=\"timeout\"} 1");
+	assert_line(text,
+		    "xlb_proxy_listener_accepted_total{listener=\"0.0.0.0:80\",proto=\"http\"} 15");
+	assert_line(text,
+		    "xlb_proxy_listener_connections_total{listener=\"0.0.0.0:80\",proto=\"http\","
+		    "outcome=\"no_route\"} 3");
+	assert_line(text,
+		    "xlb_proxy_listener_connections_total{listener=\"0.0.0.0:80\",proto=\"http\","
+		    "outcome=\"timeout\"} 1");
 	free(text);
 }
 
@@ -322,8 +369,8 @@ static void test_buffer_grows(void **state)
 	s.n_bes = N;
 	text = format(&s);
 	check_families(text);
-	snprintf(line, sizeof(line), "xlb_backend_weight{service=\"api\",backend=\"10.0.11.249:80\"} %d",
-		 N - 1);
+	snprintf(line, sizeof(line),
+		 "xlb_backend_weight{service=\"api\",backend=\"10.0.11.249:80\"} %d", N - 1);
 	assert_line(text, line);
 	free(text);
 	free(many);

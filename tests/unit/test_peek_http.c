@@ -46,10 +46,14 @@ static struct peeked peek(const char *s)
 static const char *verdict_name(enum xlb_peek v)
 {
 	switch (v) {
-	case XLB_PEEK_MORE: return "MORE";
-	case XLB_PEEK_OK: return "OK";
-	case XLB_PEEK_BAD: return "BAD";
-	case XLB_PEEK_NONE: return "NONE";
+	case XLB_PEEK_MORE:
+		return "MORE";
+	case XLB_PEEK_OK:
+		return "OK";
+	case XLB_PEEK_BAD:
+		return "BAD";
+	case XLB_PEEK_NONE:
+		return "NONE";
 	}
 	return "?";
 }
@@ -71,8 +75,8 @@ static void assert_bad_n(const char *s, size_t n, const char *why)
 	struct peeked p = peek_n(s, n);
 
 	if (p.verdict != XLB_PEEK_BAD)
-		fail_msg("%s instead of BAD '%s' for: %.*s", verdict_name(p.verdict), why,
-			 (int)n, s);
+		fail_msg("%s instead of BAD '%s' for: %.*s", verdict_name(p.verdict), why, (int)n,
+			 s);
 	assert_non_null(p.why);
 	assert_string_equal(p.why, why);
 }
@@ -103,7 +107,8 @@ static void test_simple_get(void **state)
 		    "Host: api.app.dev\r\n"
 		    "User-Agent: curl/7.88.1\r\n"
 		    "Accept: */*\r\n"
-		    "\r\n", "api.app.dev");
+		    "\r\n",
+		    "api.app.dev");
 	assert_host("POST /v1/items?x=1 HTTP/1.1\r\nHost: app.app.dev\r\nContent-Length: 0\r\n\r\n",
 		    "app.app.dev");
 	assert_host(GET_HOST("localhost"), "localhost");
@@ -120,7 +125,7 @@ static void test_host_with_port(void **state)
 	assert_host(GET_HOST("api.app.dev:8080"), "api.app.dev");
 	assert_host(GET_HOST("api.app.dev:80"), "api.app.dev");
 	assert_host(GET_HOST("api.app.dev:65535"), "api.app.dev");
-	assert_host(GET_HOST("api.app.dev:"), "api.app.dev");	/* RFC 3986: port = *DIGIT */
+	assert_host(GET_HOST("api.app.dev:"), "api.app.dev"); /* RFC 3986: port = *DIGIT */
 	assert_host(GET_HOST("api.app.dev."), "api.app.dev");
 	assert_host(GET_HOST("api.app.dev.:80"), "api.app.dev");
 	assert_host(GET_HOST("10.200.0.100:80"), "10.200.0.100");
@@ -140,8 +145,7 @@ static void test_absolute_form_wins(void **state)
 	(void)state;
 	assert_host("GET http://App.app.dev:81/x?y HTTP/1.1\r\nHost: api.app.dev\r\n\r\n",
 		    "app.app.dev");
-	assert_host("GET https://app.app.dev HTTP/1.1\r\nHost: api.app.dev\r\n\r\n",
-		    "app.app.dev");
+	assert_host("GET https://app.app.dev HTTP/1.1\r\nHost: api.app.dev\r\n\r\n", "app.app.dev");
 	assert_host("GET HTTP://app.app.dev?q HTTP/1.1\r\nHost: api.app.dev\r\n\r\n",
 		    "app.app.dev");
 	/* HTTP/1.0 may leave Host out */
@@ -157,8 +161,7 @@ static void test_absolute_form_wins(void **state)
 	assert_host("GET /http://app.app.dev/ HTTP/1.1\r\nHost: api.app.dev\r\n\r\n",
 		    "api.app.dev");
 	assert_host("OPTIONS * HTTP/1.1\r\nHost: api.app.dev\r\n\r\n", "api.app.dev");
-	assert_host("CONNECT app.app.dev:443 HTTP/1.1\r\nHost: api.app.dev\r\n\r\n",
-		    "api.app.dev");
+	assert_host("CONNECT app.app.dev:443 HTTP/1.1\r\nHost: api.app.dev\r\n\r\n", "api.app.dev");
 }
 
 static void test_no_host(void **state)
@@ -275,7 +278,7 @@ static void test_bad_bytes(void **state)
 
 	(void)state;
 	assert_bad_n(nul, sizeof(nul) - 1, "NUL byte");
-	assert_bad_n("GET /\0", 6, "NUL byte");	/* refused before the line ends */
+	assert_bad_n("GET /\0", 6, "NUL byte"); /* refused before the line ends */
 	assert_bad("GET / HTTP/1.1\r\nHost: a\x01.dev\r\n\r\n", "control character");
 	assert_bad("GET / HTTP/1.1\r\nX: \x7f\r\nHost: a.dev\r\n\r\n", "control character");
 	assert_bad("GET / HTTP/1.1\r\nX: a\rb\r\nHost: a.dev\r\n\r\n", "bare CR");
@@ -289,11 +292,12 @@ static void test_bad_bytes(void **state)
 static void test_bad_host(void **state)
 {
 	static const char *const bad[] = {
-		GET_HOST("a_b.dev"), GET_HOST("a..dev"), GET_HOST(":80"), GET_HOST("a.dev:x"),
-		GET_HOST("a.dev:65536"), GET_HOST("a.dev:123456"), GET_HOST("a.dev:80:80"),
-		GET_HOST("a dev"), GET_HOST("a.dev, b.dev"), GET_HOST("user@a.dev"),
-		GET_HOST("[::1"), GET_HOST("[]"), GET_HOST("[::1]x"), GET_HOST("[::g]"),
-		GET_HOST("a%2e.dev"), GET_HOST("."), GET_HOST("-a.dev"),
+		GET_HOST("a_b.dev"),	 GET_HOST("a..dev"),	  GET_HOST(":80"),
+		GET_HOST("a.dev:x"),	 GET_HOST("a.dev:65536"), GET_HOST("a.dev:123456"),
+		GET_HOST("a.dev:80:80"), GET_HOST("a dev"),	  GET_HOST("a.dev, b.dev"),
+		GET_HOST("user@a.dev"),	 GET_HOST("[::1"),	  GET_HOST("[]"),
+		GET_HOST("[::1]x"),	 GET_HOST("[::g]"),	  GET_HOST("a%2e.dev"),
+		GET_HOST("."),		 GET_HOST("-a.dev"),
 	};
 
 	(void)state;
@@ -319,14 +323,18 @@ static void test_host_buffer_size(void **state)
 static void test_framing(void **state)
 {
 	(void)state;
-	assert_host("POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n\r\n", "a.dev");
+	assert_host("POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n\r\n",
+		    "a.dev");
 	assert_host("POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 12\r\n\r\n", "a.dev");
 	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5\r\n"
-		   "Transfer-Encoding: chunked\r\n\r\n", "Content-Length with Transfer-Encoding");
+		   "Transfer-Encoding: chunked\r\n\r\n",
+		   "Content-Length with Transfer-Encoding");
 	assert_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a.dev\r\n"
-		   "content-length: 5\r\n\r\n", "Content-Length with Transfer-Encoding");
+		   "content-length: 5\r\n\r\n",
+		   "Content-Length with Transfer-Encoding");
 	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5\r\n"
-		   "Content-Length: 5\r\n\r\n", "two Content-Length headers");
+		   "Content-Length: 5\r\n\r\n",
+		   "two Content-Length headers");
 	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: 5, 5\r\n\r\n",
 		   "bad Content-Length");
 	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nContent-Length: +5\r\n\r\n",
@@ -342,17 +350,25 @@ static void test_framing(void **state)
 static void test_transfer_encoding(void **state)
 {
 	static const char *const ok[] = {
-		"Transfer-Encoding: chunked", "Transfer-Encoding: CHUNKED",
-		"Transfer-Encoding: gzip, chunked", "Transfer-Encoding: gzip,chunked",
+		"Transfer-Encoding: chunked",
+		"Transfer-Encoding: CHUNKED",
+		"Transfer-Encoding: gzip, chunked",
+		"Transfer-Encoding: gzip,chunked",
 		"Transfer-Encoding: \t gzip \t,\tchunked \t",
 	};
 	static const char *const bad[] = {
-		"Transfer-Encoding: gzip", "Transfer-Encoding: chunked, gzip",
-		"Transfer-Encoding: chunked, chunked", "Transfer-Encoding: xchunked",
-		"Transfer-Encoding: chunkedx", "Transfer-Encoding: chunked;q=1",
-		"Transfer-Encoding: \"chunked\"", "Transfer-Encoding: chunked,",
-		"Transfer-Encoding: ,chunked", "Transfer-Encoding: gzip chunked",
-		"Transfer-Encoding:", "Transfer-Encoding: chunked\x0bx",
+		"Transfer-Encoding: gzip",
+		"Transfer-Encoding: chunked, gzip",
+		"Transfer-Encoding: chunked, chunked",
+		"Transfer-Encoding: xchunked",
+		"Transfer-Encoding: chunkedx",
+		"Transfer-Encoding: chunked;q=1",
+		"Transfer-Encoding: \"chunked\"",
+		"Transfer-Encoding: chunked,",
+		"Transfer-Encoding: ,chunked",
+		"Transfer-Encoding: gzip chunked",
+		"Transfer-Encoding:",
+		"Transfer-Encoding: chunked\x0bx",
 	};
 	char buf[256];
 
@@ -369,13 +385,16 @@ static void test_transfer_encoding(void **state)
 			assert_bad(buf, "bad Transfer-Encoding");
 	}
 	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n"
-		   "Transfer-Encoding: chunked\r\n\r\n", "two Transfer-Encoding headers");
+		   "Transfer-Encoding: chunked\r\n\r\n",
+		   "two Transfer-Encoding headers");
 	assert_bad("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nHost: a.dev\r\n"
-		   "transfer-encoding: identity\r\n\r\n", "two Transfer-Encoding headers");
+		   "transfer-encoding: identity\r\n\r\n",
+		   "two Transfer-Encoding headers");
 	assert_bad("POST / HTTP/1.0\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n\r\n",
 		   "Transfer-Encoding in HTTP/1.0");
 	assert_bad("POST / HTTP/1.1\r\nHost: a.dev\r\nTransfer-Encoding: chunked\r\n"
-		   "Content-Length: 0\r\n\r\n", "Content-Length with Transfer-Encoding");
+		   "Content-Length: 0\r\n\r\n",
+		   "Content-Length with Transfer-Encoding");
 }
 
 /* Request smuggling and routing-by-guess shapes, one each:
@@ -394,9 +413,11 @@ static void test_smuggling_shapes(void **state)
 		{ "GET / HTTP/1.1\r\nX: 1\r\n\tHost: app.app.dev\r\nHost: api.app.dev\r\n\r\n",
 		  "obs-fold" },
 		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 4\r\n"
-		  "Transfer-Encoding: chunked\r\n\r\n", "Content-Length with Transfer-Encoding" },
+		  "Transfer-Encoding: chunked\r\n\r\n",
+		  "Content-Length with Transfer-Encoding" },
 		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 4\r\n"
-		  "Content-Length: 40\r\n\r\n", "two Content-Length headers" },
+		  "Content-Length: 40\r\n\r\n",
+		  "two Content-Length headers" },
 		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length : 4\r\n\r\n",
 		  "whitespace before colon" },
 		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding : chunked\r\n\r\n",
@@ -415,13 +436,18 @@ static void test_smuggling_shapes(void **state)
 		{ "GET / HTTP/1.1\r\nHost: api.app.dev\xc3\r\n\r\n", "bad host" },
 		{ "GET / HTTP/1.1\r\nHost: api\xc0\xaf.app.dev\r\n\r\n", "bad host" },
 		{ "GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n", "bad host" },
-		{ "GET / HTTP/1.1\r\nHost: b\xc3\xbc" "cher.app.dev\r\n\r\n", "bad host" },
-		{ "GET http://b\xc3\xbc" "cher.dev/ HTTP/1.1\r\nHost: a.dev\r\n\r\n",
+		{ "GET / HTTP/1.1\r\nHost: b\xc3\xbc"
+		  "cher.app.dev\r\n\r\n",
+		  "bad host" },
+		{ "GET http://b\xc3\xbc"
+		  "cher.dev/ HTTP/1.1\r\nHost: a.dev\r\n\r\n",
 		  "bad request line" },
 		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked\r\n"
-		  "Transfer-Encoding: identity\r\n\r\n", "two Transfer-Encoding headers" },
+		  "Transfer-Encoding: identity\r\n\r\n",
+		  "two Transfer-Encoding headers" },
 		{ "POST / HTTP/1.1\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked, identity\r\n"
-		  "\r\n", "bad Transfer-Encoding" },
+		  "\r\n",
+		  "bad Transfer-Encoding" },
 		{ "POST / HTTP/1.0\r\nHost: api.app.dev\r\nTransfer-Encoding: chunked\r\n\r\n",
 		  "Transfer-Encoding in HTTP/1.0" },
 	};

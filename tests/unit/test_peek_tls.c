@@ -52,10 +52,14 @@ static struct peeked peek(const struct bytes *b)
 static const char *verdict_name(enum xlb_peek v)
 {
 	switch (v) {
-	case XLB_PEEK_MORE: return "MORE";
-	case XLB_PEEK_OK: return "OK";
-	case XLB_PEEK_BAD: return "BAD";
-	case XLB_PEEK_NONE: return "NONE";
+	case XLB_PEEK_MORE:
+		return "MORE";
+	case XLB_PEEK_OK:
+		return "OK";
+	case XLB_PEEK_BAD:
+		return "BAD";
+	case XLB_PEEK_NONE:
+		return "NONE";
 	}
 	return "?";
 }
@@ -148,17 +152,17 @@ static void close_vec(struct bytes *b, size_t start, size_t width)
 
 /* Where each length of a built hello is, to break it in a test. */
 struct layout {
-	size_t record_len;	/* u16 */
-	size_t hs_type;		/* u8 */
-	size_t hs_len;		/* u24 */
-	size_t version;		/* u16 */
-	size_t session_id_len;	/* u8 */
-	size_t cipher_suites_len;	/* u16 */
-	size_t compression_len;	/* u8 */
-	size_t extensions_len;	/* u16 */
-	size_t sni_ext_len;	/* u16 */
-	size_t sni_list_len;	/* u16 */
-	size_t sni_name_len;	/* u16 */
+	size_t record_len;	  /* u16 */
+	size_t hs_type;		  /* u8 */
+	size_t hs_len;		  /* u24 */
+	size_t version;		  /* u16 */
+	size_t session_id_len;	  /* u8 */
+	size_t cipher_suites_len; /* u16 */
+	size_t compression_len;	  /* u8 */
+	size_t extensions_len;	  /* u16 */
+	size_t sni_ext_len;	  /* u16 */
+	size_t sni_list_len;	  /* u16 */
+	size_t sni_name_len;	  /* u16 */
 };
 
 static void put_extension(struct bytes *b, uint16_t type, const void *data, size_t n)
@@ -172,10 +176,10 @@ static void put_sni(struct bytes *b, const char *name, struct layout *l)
 {
 	size_t ext, list;
 
-	put_uint(b, 0, 2);	/* server_name */
+	put_uint(b, 0, 2); /* server_name */
 	ext = open_vec(b, 2);
 	list = open_vec(b, 2);
-	put_uint(b, 0, 1);	/* host_name */
+	put_uint(b, 0, 1); /* host_name */
 	l->sni_name_len = b->n;
 	put_uint(b, (uint32_t)strlen(name), 2);
 	put(b, name, strlen(name));
@@ -265,7 +269,9 @@ static void reframe(const struct bytes *in, size_t frag, struct bytes *out)
 
 static void test_captured_hellos(void **state)
 {
-	static const struct { const char *file, *sni; } cases[] = {
+	static const struct {
+		const char *file, *sni;
+	} cases[] = {
 		{ "openssl_sni.bin", "api.app.dev" },
 		{ "openssl_tls12.bin", "api.app.dev" },
 		{ "curl_sni.bin", "app.app.dev" },
@@ -288,8 +294,8 @@ static void test_captured_hellos(void **state)
 static void test_captured_prefixes_are_more(void **state)
 {
 	static const char *const files[] = {
-		"openssl_sni.bin", "openssl_nosni.bin", "openssl_tls12.bin", "curl_sni.bin",
-		"chromium_pq.bin",
+		"openssl_sni.bin", "openssl_nosni.bin", "openssl_tls12.bin",
+		"curl_sni.bin",	   "chromium_pq.bin",
 	};
 	struct bytes b;
 
@@ -354,7 +360,9 @@ static void test_records(void **state)
 /* The other seeds of the fuzz corpus: each is what its name says. */
 static void test_corpus_seeds(void **state)
 {
-	static const struct { const char *file, *sni, *why; } cases[] = {
+	static const struct {
+		const char *file, *sni, *why;
+	} cases[] = {
 		{ "split_two_records_pq.bin", "pq.app.dev", NULL },
 		{ "split_small_records_curl.bin", "app.app.dev", NULL },
 		{ "trailing_ccs_curl.bin", "app.app.dev", NULL },
@@ -441,15 +449,15 @@ static void test_bad_records(void **state)
 	put(&b, sslv2, sizeof(sslv2));
 	assert_bad(&b, "SSLv2 hello");
 	b.n = 1;
-	assert_bad(&b, "SSLv2 hello");	/* from the first byte */
+	assert_bad(&b, "SSLv2 hello"); /* from the first byte */
 	b.n = 0;
 	put(&b, http, 1);
 	assert_bad(&b, "not a handshake record");
 
 	build_hello(&b, "api.app.dev", &l);
-	b.b[0] = 23;	/* application data */
+	b.b[0] = 23; /* application data */
 	assert_bad(&b, "not a handshake record");
-	b.b[0] = 21;	/* alert */
+	b.b[0] = 21; /* alert */
 	assert_bad(&b, "not a handshake record");
 	build_hello(&b, "api.app.dev", &l);
 	set_uint(&b, 1, 0x0300, 2);
@@ -469,7 +477,7 @@ static void test_bad_records(void **state)
 	reframe(&b, 60, &split);
 	split.b[65] = 23;
 	assert_bad(&split, "not a handshake record");
-	split.b[65] = 0x80;	/* SSLv2 is a shape of the first record only */
+	split.b[65] = 0x80; /* SSLv2 is a shape of the first record only */
 	assert_bad(&split, "not a handshake record");
 	split.b[65] = 22;
 	split.b[68] = 0;
@@ -484,14 +492,14 @@ static void test_bad_handshake(void **state)
 
 	(void)state;
 	build_hello(&b, "api.app.dev", &l);
-	b.b[l.hs_type] = 2;	/* ServerHello */
+	b.b[l.hs_type] = 2; /* ServerHello */
 	assert_bad(&b, "not a ClientHello");
 
 	build_hello(&b, "api.app.dev", &l);
-	set_uint(&b, l.hs_len, 20, 3);	/* ends inside random */
+	set_uint(&b, l.hs_len, 20, 3); /* ends inside random */
 	assert_bad(&b, "ClientHello overruns");
 	build_hello(&b, "api.app.dev", &l);
-	set_uint(&b, l.hs_len, 2 + 32 + 1 + 32 + 1, 3);	/* ends inside cipher_suites' length */
+	set_uint(&b, l.hs_len, 2 + 32 + 1 + 32 + 1, 3); /* ends inside cipher_suites' length */
 	assert_bad(&b, "ClientHello overruns");
 
 	build_hello(&b, "api.app.dev", &l);
@@ -565,7 +573,7 @@ static void test_bad_server_name(void **state)
 	build_hello(&b, "api.app.dev", &l);
 	set_uint(&b, l.sni_name_len, 12, 2);
 	assert_bad(&b, "bad server_name list");
-	set_uint(&b, l.sni_name_len, 10, 2);	/* leaves one byte: a short entry */
+	set_uint(&b, l.sni_name_len, 10, 2); /* leaves one byte: a short entry */
 	assert_bad(&b, "bad server_name list");
 
 	build_hello(&b, "", &l);

@@ -89,7 +89,7 @@ static int make_map(int *ncpus)
 	fd = bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, "test_percpu", sizeof(uint32_t),
 			    sizeof(struct xlb_counters), N_SLOTS, NULL);
 	if (fd < 0)
-		skip();	/* no CAP_BPF here */
+		skip(); /* no CAP_BPF here */
 	assert_int_equal(fill_map(fd, *ncpus), 0);
 	return fd;
 }

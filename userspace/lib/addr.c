@@ -101,7 +101,7 @@ static const char *parse_port(const char *s, uint16_t *port, const char **why)
 		return NULL;
 	}
 	for (p = s + 1; *p >= '0' && *p <= '9'; p++)
-		if (v <= 65535)	/* saturate: any longer number is out of range */
+		if (v <= 65535) /* saturate: any longer number is out of range */
 			v = v * 10 + (uint32_t)(*p - '0');
 	if (*p != '\0' && *p != '/') {
 		*why = "invalid port";

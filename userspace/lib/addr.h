@@ -14,10 +14,10 @@
 #include "xlb/map_types.h"
 
 struct xlb_endpoint {
-	struct xlb_addr addr;	/* network byte order, as in the maps */
-	uint16_t port;		/* host byte order */
-	uint8_t family;		/* AF_INET or AF_INET6 */
-	uint8_t proto;		/* IPPROTO_TCP/UDP, or 0 when not given */
+	struct xlb_addr addr; /* network byte order, as in the maps */
+	uint16_t port;	      /* host byte order */
+	uint8_t family;	      /* AF_INET or AF_INET6 */
+	uint8_t proto;	      /* IPPROTO_TCP/UDP, or 0 when not given */
 };
 
 enum xlb_ep_want { XLB_EP_NO_PROTO, XLB_EP_PROTO };

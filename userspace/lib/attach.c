@@ -130,14 +130,13 @@ static int tc_attach_return(const struct xlb_attach_ctx *ctx, int ifindex, bool 
  * pid namespace of its own: it sees the containers' netns only through
  * that directory, mounted in. */
 static const char *const netns_dirs[] = {
-	"/run/netns",
-	"/run/docker/netns",
-	"/var/run/docker/netns",	/* the same directory where /var/run -> /run */
+	"/run/netns", "/run/docker/netns",
+	"/var/run/docker/netns", /* the same directory where /var/run -> /run */
 };
 
 struct ns_want {
-	int nsid;	/* match by the id our netns gives it, or */
-	ino_t ino;	/* by inode when nsid < 0 */
+	int nsid;  /* match by the id our netns gives it, or */
+	ino_t ino; /* by inode when nsid < 0 */
 };
 
 static bool netns_is_wanted(int fd, const struct stat *st, const struct ns_want *w)
@@ -172,8 +171,8 @@ skip:
 	return -1;
 }
 
-static int netns_scan_dir(const char *dir, const char *suffix, const struct ns_want *w,
-			  ino_t *seen, size_t *nseen)
+static int netns_scan_dir(const char *dir, const char *suffix, const struct ns_want *w, ino_t *seen,
+			  size_t *nseen)
 {
 	char path[PATH_MAX];
 	struct dirent *de;

@@ -10,11 +10,11 @@
 
 struct xlb_attach_ctx {
 	const char *pin_dir;
-	int ifaces_fd;		/* xlb_ifaces */
-	int tx_ports_fd;	/* xlb_tx_ports */
-	int ingress_fd;		/* XDP xlb_ingress */
-	int return_fd;		/* tc xlb_return */
-	int peer_pass_fd;	/* XDP xlb_peer_pass */
+	int ifaces_fd;	  /* xlb_ifaces */
+	int tx_ports_fd;  /* xlb_tx_ports */
+	int ingress_fd;	  /* XDP xlb_ingress */
+	int return_fd;	  /* tc xlb_return */
+	int peer_pass_fd; /* XDP xlb_peer_pass */
 };
 
 /* XDP ingress on an uplink through a pinned bpf_link; an existing pinned

@@ -41,11 +41,11 @@ struct svc_meta {
 };
 
 struct line_source {
-	FILE *file;		/* either a file ... */
-	const char *text;	/* ... or a string, consumed line by line */
-	char *buf;		/* getline buffer for the file */
+	FILE *file;	  /* either a file ... */
+	const char *text; /* ... or a string, consumed line by line */
+	char *buf;	  /* getline buffer for the file */
 	size_t cap;
-	int read_errno;		/* why reading the file stopped early */
+	int read_errno; /* why reading the file stopped early */
 };
 
 struct cfg_parser {
@@ -54,10 +54,10 @@ struct cfg_parser {
 	const char *path;
 	unsigned line;
 	enum section_kind kind;
-	size_t cur;			/* current service index */
-	char label[16 + XLB_NAME_LEN];	/* "service api", "http", "tls" */
-	struct svc_meta *meta;		/* parallel to cfg->services */
-	int status;			/* 0, or the first error */
+	size_t cur;		       /* current service index */
+	char label[16 + XLB_NAME_LEN]; /* "service api", "http", "tls" */
+	struct svc_meta *meta;	       /* parallel to cfg->services */
+	int status;		       /* 0, or the first error */
 	char *err;
 	size_t errlen;
 };
@@ -77,8 +77,8 @@ static int record_error(struct cfg_parser *p, unsigned line, int status, const c
 
 /* For problems seen after the fact: reported at the line that names them.
  * Returns -EINVAL (or the earlier error). */
-__attribute__((format(printf, 3, 4)))
-static int fail_at(struct cfg_parser *p, unsigned line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail_at(struct cfg_parser *p, unsigned line,
+							 const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -175,8 +175,8 @@ bool xlb_valid_host_name(const char *host)
 
 /* Who already listens on ep (with its protocol): "service NAME", "http",
  * "tls", or NULL. Shared HTTP/TLS listeners are TCP. */
-static const char *listener_owner(struct cfg_parser *p, const struct xlb_endpoint *ep,
-				  char *buf, size_t len)
+static const char *listener_owner(struct cfg_parser *p, const struct xlb_endpoint *ep, char *buf,
+				  size_t len)
 {
 	const struct xlb_config *cfg = p->cfg;
 	struct xlb_endpoint tcp;
@@ -217,8 +217,8 @@ static int check_listener_free(struct cfg_parser *p, const struct xlb_endpoint *
 }
 
 /* "listen" in [http] or [tls]: an address and port; TCP is implied. */
-static int add_shared_listener(struct cfg_parser *p, const char *value,
-			       struct xlb_endpoint **arr, size_t *n)
+static int add_shared_listener(struct cfg_parser *p, const char *value, struct xlb_endpoint **arr,
+			       size_t *n)
 {
 	struct xlb_endpoint ep, tcp, *grown;
 	const char *why;
@@ -262,9 +262,11 @@ static int check_backend_families(struct cfg_parser *p, const struct xlb_cfg_ser
 			continue;
 		xlb_format_endpoint(&s->listen, l, sizeof(l));
 		xlb_format_endpoint(&s->backends[i].ep, b, sizeof(b));
-		return fail(p, "%s: listen %s is %s but backend %s is %s "
-			    "(no NAT between address families)", p->label, l,
-			    family_name(s->listen.family), b, family_name(s->backends[i].ep.family));
+		return fail(p,
+			    "%s: listen %s is %s but backend %s is %s "
+			    "(no NAT between address families)",
+			    p->label, l, family_name(s->listen.family), b,
+			    family_name(s->backends[i].ep.family));
 	}
 	return 0;
 }
@@ -308,7 +310,7 @@ static int svc_host(struct cfg_parser *p, const char *value)
 {
 	struct xlb_cfg_service *s = cur_svc(p);
 	const struct xlb_cfg_service *owner;
-	char (*grown)[XLB_HOST_LEN];
+	char(*grown)[XLB_HOST_LEN];
 	size_t i;
 
 	if (!xlb_valid_host_name(value))
@@ -363,7 +365,7 @@ static int parse_backend_option(struct cfg_parser *p, const char *be, const char
 		return fail(p, "%s: backend %s: weight given twice", p->label, be);
 	for (const char *c = v; *c; c++) {
 		if (!isdigit((unsigned char)*c) || w > XLB_WEIGHT_MAX) {
-			w = 0;	/* not a number, or already too big */
+			w = 0; /* not a number, or already too big */
 			break;
 		}
 		w = w * 10 + (uint32_t)(*c - '0');
@@ -388,9 +390,11 @@ static int check_new_backend(struct cfg_parser *p, const struct xlb_cfg_backend 
 		if (xlb_endpoint_equal(&s->backends[i].ep, &be->ep))
 			return fail(p, "%s: duplicate backend %s", p->label, b);
 	if (s->has_listen && s->listen.family != be->ep.family)
-		return fail(p, "%s: backend %s is %s but listen %s is %s "
-			    "(no NAT between address families)", p->label, b,
-			    family_name(be->ep.family), xlb_format_endpoint(&s->listen, l, sizeof(l)),
+		return fail(p,
+			    "%s: backend %s is %s but listen %s is %s "
+			    "(no NAT between address families)",
+			    p->label, b, family_name(be->ep.family),
+			    xlb_format_endpoint(&s->listen, l, sizeof(l)),
 			    family_name(s->listen.family));
 	return 0;
 }
@@ -406,7 +410,7 @@ static int parse_backend(struct cfg_parser *p, const char *value, struct xlb_cfg
 	snprintf(copy, sizeof(copy), "%s", value);
 	addr = strtok_r(copy, " \t", &save);
 	if (!addr)
-		addr = copy;	/* empty: let the endpoint parser say so */
+		addr = copy; /* empty: let the endpoint parser say so */
 	if (xlb_parse_endpoint(addr, XLB_EP_NO_PROTO, &be->ep, &why))
 		return fail(p, "%s: bad backend '%s': %s", p->label, addr, why);
 	xlb_format_endpoint(&be->ep, shown, sizeof(shown));
@@ -491,11 +495,13 @@ static int finish_check(struct cfg_parser *p)
 	char why[160];
 
 	if (!m->check_line && first)
-		return fail_at(p, first, "%s: check options without a check (add check = tcp "
-			       "or check = http:/path)", p->label);
+		return fail_at(p, first,
+			       "%s: check options without a check (add check = tcp "
+			       "or check = http:/path)",
+			       p->label);
 	if (!m->check_line || !xlb_hc_validate(&cur_svc(p)->check, why, sizeof(why)))
 		return 0;
-	for (size_t i = 0; i < 2; i++)	/* interval, timeout */
+	for (size_t i = 0; i < 2; i++) /* interval, timeout */
 		if (m->check_opt_line[i] > at)
 			at = m->check_opt_line[i];
 	return fail_at(p, at ? at : m->check_line, "%s: check: %s", p->label, why);
@@ -634,7 +640,7 @@ static void note_section_header(struct cfg_parser *p, const char *line)
 	const char *s = line, *end;
 
 	if (p->line == 1 && strncmp(s, "\xef\xbb\xbf", 3) == 0)
-		s += 3;	/* UTF-8 BOM, which inih skips too */
+		s += 3; /* UTF-8 BOM, which inih skips too */
 	while (isspace((unsigned char)*s))
 		s++;
 	if (*s != '[' || !(end = strchr(s, ']')))
@@ -688,7 +694,7 @@ static char *read_line(char *buf, int size, void *user)
 	if (!line)
 		return NULL;
 	p->line++;
-	if (len + 2 > (size_t)size) {	/* the line, '\n' and NUL must fit */
+	if (len + 2 > (size_t)size) { /* the line, '\n' and NUL must fit */
 		fail(p, "line too long (max %d characters)", size - 2);
 		return NULL;
 	}
@@ -729,7 +735,7 @@ static int parse_source(struct cfg_parser *p)
 	if (ret > 0)
 		return fail_at(p, (unsigned)ret, "syntax error (want [section] or key = value)");
 	if (ret < 0)
-		return fail_nomem(p);	/* inih: -2 is its only error here */
+		return fail_nomem(p); /* inih: -2 is its only error here */
 	if (p->src.read_errno)
 		return read_failed(p);
 	return finish_section(p);
@@ -746,11 +752,15 @@ static int parse_with(struct cfg_parser *p)
 	return ret;
 }
 
-int xlb_config_parse_string(const char *text, const char *name, struct xlb_config *cfg,
-			    char *err, size_t errlen)
+int xlb_config_parse_string(const char *text, const char *name, struct xlb_config *cfg, char *err,
+			    size_t errlen)
 {
 	struct cfg_parser p = {
-		.cfg = cfg, .src.text = text, .path = name, .err = err, .errlen = errlen,
+		.cfg = cfg,
+		.src.text = text,
+		.path = name,
+		.err = err,
+		.errlen = errlen,
 	};
 
 	return parse_with(&p);

@@ -33,7 +33,7 @@
 #define XLB_WEIGHT_MAX 65535
 
 struct xlb_cfg_backend {
-	struct xlb_endpoint ep;	/* proto 0 */
+	struct xlb_endpoint ep; /* proto 0 */
 	uint32_t weight;	/* 1..XLB_WEIGHT_MAX, default 1 */
 	bool draining;		/* Docker: stopping, paused or unhealthy; no new flows */
 };
@@ -41,20 +41,20 @@ struct xlb_cfg_backend {
 struct xlb_cfg_service {
 	char name[XLB_NAME_LEN];
 	bool has_listen;
-	struct xlb_endpoint listen;	/* with proto */
-	bool tls;			/* proto = tls */
-	bool proxy_v2;			/* proxy_protocol = v2 */
+	struct xlb_endpoint listen; /* with proto */
+	bool tls;		    /* proto = tls */
+	bool proxy_v2;		    /* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
 	struct xlb_cfg_backend *backends;
 	size_t n_backends;
-	struct xlb_hc_spec check;	/* kind XLB_HC_NONE: not checked */
+	struct xlb_hc_spec check; /* kind XLB_HC_NONE: not checked */
 };
 
 struct xlb_config {
 	struct xlb_cfg_service *services;
 	size_t n_services;
-	struct xlb_endpoint *http_listen;	/* proto 0, TCP implied */
+	struct xlb_endpoint *http_listen; /* proto 0, TCP implied */
 	size_t n_http_listen;
 	struct xlb_endpoint *tls_listen;
 	size_t n_tls_listen;
@@ -64,8 +64,8 @@ struct xlb_config {
  * writes one line "PATH:LINE: what is wrong" into err, and leaves *cfg
  * empty. */
 int xlb_config_load(const char *path, struct xlb_config *cfg, char *err, size_t errlen);
-int xlb_config_parse_string(const char *text, const char *name, struct xlb_config *cfg,
-			    char *err, size_t errlen);
+int xlb_config_parse_string(const char *text, const char *name, struct xlb_config *cfg, char *err,
+			    size_t errlen);
 void xlb_config_free(struct xlb_config *cfg);
 
 /* Service names: 1..XLB_NAME_LEN-1 chars of [A-Za-z0-9_.-]. */

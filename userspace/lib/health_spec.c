@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HC_ECHO "%.40s"	/* how much of a bad value an error message repeats */
+#define HC_ECHO "%.40s" /* how much of a bad value an error message repeats */
 
-__attribute__((format(printf, 3, 4)))
-static int hc_error(char *err, size_t errlen, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int hc_error(char *err, size_t errlen, const char *fmt,
+							  ...)
 {
 	va_list ap;
 
@@ -70,7 +70,7 @@ int xlb_hc_parse(const char *s, struct xlb_hc_spec *spec, char *err, size_t errl
 			return ret;
 		spec->kind = XLB_HC_HTTP;
 		memset(spec->path, 0, sizeof(spec->path));
-		strcpy(spec->path, s + 5);	/* check_path bounded it */
+		strcpy(spec->path, s + 5); /* check_path bounded it */
 		return 0;
 	}
 	return hc_error(err, errlen, "unknown check kind \"" HC_ECHO "\" (want tcp or http:/path)",
@@ -118,8 +118,8 @@ static const char *format_ms(uint64_t ms, char *buf, size_t len)
 	return buf;
 }
 
-static int set_duration(uint32_t *out, const char *key, const char *val, uint32_t min,
-			uint32_t max, char *err, size_t errlen)
+static int set_duration(uint32_t *out, const char *key, const char *val, uint32_t min, uint32_t max,
+			char *err, size_t errlen)
 {
 	char lo[24], hi[24];
 	uint64_t ms;
@@ -165,7 +165,8 @@ int xlb_hc_set_option(struct xlb_hc_spec *spec, const char *key, const char *val
 		return set_count(&spec->fall, key, val, err, errlen);
 	return hc_error(err, errlen,
 			"unknown health check option \"" HC_ECHO
-			"\" (want interval, timeout, rise or fall)", key);
+			"\" (want interval, timeout, rise or fall)",
+			key);
 }
 
 static int check_range(const char *key, uint32_t ms, uint32_t min, uint32_t max, char *err,
@@ -193,8 +194,8 @@ static int check_timing(const struct xlb_hc_spec *spec, char *err, size_t errlen
 
 	if (check_range("interval", spec->interval_ms, XLB_HC_INTERVAL_MIN_MS,
 			XLB_HC_INTERVAL_MAX_MS, err, errlen) ||
-	    check_range("timeout", spec->timeout_ms, XLB_HC_TIMEOUT_MIN_MS,
-			XLB_HC_INTERVAL_MAX_MS, err, errlen) ||
+	    check_range("timeout", spec->timeout_ms, XLB_HC_TIMEOUT_MIN_MS, XLB_HC_INTERVAL_MAX_MS,
+			err, errlen) ||
 	    check_count("rise", spec->rise, err, errlen) ||
 	    check_count("fall", spec->fall, err, errlen))
 		return -EINVAL;

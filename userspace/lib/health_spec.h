@@ -32,11 +32,11 @@ enum xlb_hc_kind { XLB_HC_NONE = 0, XLB_HC_TCP, XLB_HC_HTTP };
 
 struct xlb_hc_spec {
 	enum xlb_hc_kind kind;
-	char path[XLB_HC_PATH_SIZE];	/* HTTP: request target, starts with '/' */
-	uint32_t interval_ms;	/* default 2000; 100..3600000 */
-	uint32_t timeout_ms;	/* default 1000; 10..interval */
-	uint32_t rise;		/* consecutive successes to come back up, default 2; 1..100 */
-	uint32_t fall;		/* consecutive failures to go down, default 3; 1..100 */
+	char path[XLB_HC_PATH_SIZE]; /* HTTP: request target, starts with '/' */
+	uint32_t interval_ms;	     /* default 2000; 100..3600000 */
+	uint32_t timeout_ms;	     /* default 1000; 10..interval */
+	uint32_t rise;		     /* consecutive successes to come back up, default 2; 1..100 */
+	uint32_t fall;		     /* consecutive failures to go down, default 3; 1..100 */
 };
 
 /* Defaults for everything, kind NONE. */

@@ -16,7 +16,7 @@
 enum host_kind { HOST_EXACT, HOST_WILDCARD };
 
 struct xlb_host_entry {
-	char *name;		/* lowercased; a wildcard without its "*." */
+	char *name; /* lowercased; a wildcard without its "*." */
 	size_t len;
 	enum host_kind kind;
 	uint32_t value;
@@ -143,7 +143,10 @@ static int insert_entry(struct xlb_hostmap *m, size_t at, enum host_kind kind, c
 		return -ENOMEM;
 	memmove(&m->entries[at + 1], &m->entries[at], (m->n - at) * sizeof(m->entries[0]));
 	m->entries[at] = (struct xlb_host_entry){
-		.name = copy, .len = len, .kind = kind, .value = value,
+		.name = copy,
+		.len = len,
+		.kind = kind,
+		.value = value,
 	};
 	m->n++;
 	return 0;

@@ -25,12 +25,15 @@ int xlb_host_normalize(const char *name, size_t len, char *out, size_t out_len);
 struct xlb_host_entry;
 
 struct xlb_hostmap {
-	struct xlb_host_entry *entries;	/* sorted: see hostmap.c */
+	struct xlb_host_entry *entries; /* sorted: see hostmap.c */
 	size_t n;
 	size_t cap;
 };
 
-#define XLB_HOSTMAP_INIT { NULL, 0, 0 }
+#define XLB_HOSTMAP_INIT   \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 /* Adds an exact name or a "*.suffix" wildcard (any case; stored lowercased).
  * A wildcard matches names with one or more labels before the suffix, never

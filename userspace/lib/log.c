@@ -71,8 +71,9 @@ void xlb_log(enum xlb_log_level lvl, const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level l, const char *fmt, va_list ap)
 {
-	enum xlb_log_level lvl = l == LIBBPF_WARN ? XLB_LOG_WARN :
-				 l == LIBBPF_INFO ? XLB_LOG_DEBUG : XLB_LOG_DEBUG;
+	enum xlb_log_level lvl = l == LIBBPF_WARN   ? XLB_LOG_WARN
+				 : l == LIBBPF_INFO ? XLB_LOG_DEBUG
+						    : XLB_LOG_DEBUG;
 	char prefixed[512];
 
 	if (libbpf_quiet || !xlb_log_enabled(lvl))

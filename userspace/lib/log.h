@@ -13,8 +13,7 @@ void xlb_log_set_level(enum xlb_log_level lvl);
 int xlb_log_parse_level(const char *s, enum xlb_log_level *lvl);
 void xlb_log_set_prog(const char *prog);
 bool xlb_log_enabled(enum xlb_log_level lvl);
-void xlb_log(enum xlb_log_level lvl, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void xlb_log(enum xlb_log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void xlb_log_route_libbpf(void);
 /* Mutes libbpf's warnings around a call whose failure is expected and
  * handled (probing for a qdisc or a program that may already be there). */

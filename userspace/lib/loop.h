@@ -10,7 +10,7 @@
 #include <stddef.h>
 
 /* The struct that embeds a watch, from the watch a callback receives. */
-#define xlb_container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define xlb_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 struct xlb_watch;
 typedef void (*xlb_watch_fn)(struct xlb_watch *w, uint32_t events);

@@ -69,7 +69,7 @@ static void *nl_request_start(char *buf, uint16_t type, size_t hdr_len, struct n
 
 /* The u32 attribute of one type in an answer, read into an int. */
 struct u32_attr_query {
-	unsigned int hdr_len;	/* the answer's family header */
+	unsigned int hdr_len; /* the answer's family header */
 	uint16_t type;
 	int *value;
 };
@@ -95,7 +95,9 @@ static int u32_attr_msg_cb(const struct nlmsghdr *nlh, void *data)
  * *value as it was. */
 static int nl_request_u32(struct nlmsghdr *req, size_t hdr_len, uint16_t type, int *value)
 {
-	struct u32_attr_query q = { .hdr_len = (unsigned int)hdr_len, .type = type, .value = value };
+	struct u32_attr_query q = { .hdr_len = (unsigned int)hdr_len,
+				    .type = type,
+				    .value = value };
 
 	return nl_request(req, u32_attr_msg_cb, &q);
 }
@@ -173,7 +175,7 @@ static void link_info_kind(const struct nlattr *linkinfo, struct xlb_link_info *
 {
 	const struct nlattr *a;
 
-	mnl_attr_for_each_nested(a, linkinfo) {
+	mnl_attr_for_each_nested (a, linkinfo) {
 		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
 		    mnl_attr_validate(a, MNL_TYPE_STRING) >= 0) {
 			info->is_veth = strcmp(mnl_attr_get_str(a), "veth") == 0;
@@ -241,7 +243,7 @@ int xlb_nl_netnsid_of_fd(int nsfd, int *nsid)
 /* ---- neighbours and the bridge FDB -------------------------------------- */
 
 struct neigh_answer {
-	uint16_t state;		/* NUD_* */
+	uint16_t state; /* NUD_* */
 	bool has_mac;
 	uint8_t mac[6];
 };
@@ -307,9 +309,9 @@ int xlb_nl_neigh_probe(uint8_t family, const struct xlb_addr *addr, int ifindex)
 }
 
 struct fdb_query {
-	int bridge;		/* the bridge's ifindex */
+	int bridge; /* the bridge's ifindex */
 	uint8_t mac[6];
-	int port;		/* answer: the port's ifindex, 0 if none */
+	int port; /* answer: the port's ifindex, 0 if none */
 };
 
 struct fdb_entry {

@@ -15,8 +15,8 @@ struct xlb_link_info {
 	char name[IF_NAMESIZE];
 	bool is_veth;
 	bool is_bridge;
-	int peer_ifindex;	/* IFLA_LINK: the veth peer's ifindex in its netns */
-	int link_netnsid;	/* IFLA_LINK_NETNSID, -1 when the peer is local */
+	int peer_ifindex; /* IFLA_LINK: the veth peer's ifindex in its netns */
+	int link_netnsid; /* IFLA_LINK_NETNSID, -1 when the peer is local */
 };
 
 /* The first global address of family on ifindex (RTM_GETADDR). Returns 0,

@@ -23,8 +23,7 @@ void xlb_percpu_fold(const uint64_t *percpu, int ncpus, size_t size, void *out)
 	}
 }
 
-int xlb_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *scratch, void *out,
-		   size_t size)
+int xlb_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *scratch, void *out, size_t size)
 {
 	uint64_t *buf = scratch;
 	int err = 0;

@@ -24,7 +24,6 @@ void xlb_percpu_fold(const uint64_t *percpu, int ncpus, size_t size, void *out);
  * nothing (the caller knows the map's name). Returns 0 or -errno: -EINVAL
  * for a size that is not a multiple of 8, -ENOMEM, or the lookup's
  * (-ENOENT for a key past the end); out is left as it was on error. */
-int xlb_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *scratch, void *out,
-		   size_t size);
+int xlb_percpu_sum(int map_fd, uint32_t key, int ncpus, uint64_t *scratch, void *out, size_t size);
 
 #endif

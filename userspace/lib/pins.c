@@ -80,7 +80,7 @@ int xlb_pins_prepare(const char *dir)
 /* Maps earlier versions pinned and this one no longer has: a pin keeps
  * its map (and the memory behind it) alive, unused, until removed. */
 static const char *const obsolete_pins[] = {
-	"xlb_rnat",	/* the reverse-NAT table, replaced by xlb_rnat_eps (b2c18fb) */
+	"xlb_rnat", /* the reverse-NAT table, replaced by xlb_rnat_eps (b2c18fb) */
 };
 
 int xlb_pins_remove_obsolete(const char *dir)

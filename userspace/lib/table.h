@@ -20,7 +20,7 @@ enum xlb_align { XLB_ALIGN_LEFT, XLB_ALIGN_RIGHT };
 
 struct xlb_table_col {
 	const char *header;
-	enum xlb_align align;	/* numbers right, text left */
+	enum xlb_align align; /* numbers right, text left */
 };
 
 /* Fills cells[0..ncols-1] for row `row`. Called twice per row (once to

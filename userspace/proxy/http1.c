@@ -178,15 +178,15 @@ static bool valid_authority_form(const char *s, size_t n)
 struct parse {
 	const char *buf;
 	struct xlb_http1_head *head;
-	struct xlb_http1_request *req;		/* one of req and resp */
+	struct xlb_http1_request *req; /* one of req and resp */
 	struct xlb_http1_response *resp;
-	enum xlb_http1_method method;		/* resp: what the request was */
-	struct xlb_http1_field *fields;		/* or NULL: not recorded */
+	enum xlb_http1_method method;	/* resp: what the request was */
+	struct xlb_http1_field *fields; /* or NULL: not recorded */
 	unsigned int max_fields;
 	unsigned int n_host;
 	unsigned int n_content_length;
 	unsigned int n_transfer_encoding;
-	struct xlb_http1_span host;		/* the Host value, OWS trimmed */
+	struct xlb_http1_span host; /* the Host value, OWS trimmed */
 };
 
 /* ---- the request line ---------------------------------------------------------- */
@@ -195,9 +195,9 @@ static const struct {
 	const char *name;
 	enum xlb_http1_method method;
 } methods[] = {
-	{ "GET", XLB_HTTP1_M_GET },	{ "HEAD", XLB_HTTP1_M_HEAD },
-	{ "POST", XLB_HTTP1_M_POST },	{ "PUT", XLB_HTTP1_M_PUT },
-	{ "DELETE", XLB_HTTP1_M_DELETE }, { "CONNECT", XLB_HTTP1_M_CONNECT },
+	{ "GET", XLB_HTTP1_M_GET },	    { "HEAD", XLB_HTTP1_M_HEAD },
+	{ "POST", XLB_HTTP1_M_POST },	    { "PUT", XLB_HTTP1_M_PUT },
+	{ "DELETE", XLB_HTTP1_M_DELETE },   { "CONNECT", XLB_HTTP1_M_CONNECT },
 	{ "OPTIONS", XLB_HTTP1_M_OPTIONS }, { "TRACE", XLB_HTTP1_M_TRACE },
 	{ "PATCH", XLB_HTTP1_M_PATCH },
 };
@@ -333,8 +333,8 @@ static const char *parse_status_line(struct parse *p, size_t off, size_t n)
 	if (n < 12 || !parse_version(p->head, line, 8) || line[8] != ' ' ||
 	    !all_digits(line + 9, 3) || (n > 12 && line[12] != ' '))
 		return "bad status line";
-	resp->status = (unsigned int)((line[9] - '0') * 100 + (line[10] - '0') * 10 +
-				      (line[11] - '0'));
+	resp->status =
+		(unsigned int)((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
 	if (resp->status < 100 || resp->status > 599)
 		return "bad status line";
 	resp->reason = n > 12 ? span(off + 13, n - 13) : span(off + n, 0);
@@ -385,7 +385,7 @@ static bool valid_transfer_encoding(const char *v, size_t n)
 
 	for (;;) {
 		if (chunked_last)
-			return false;	/* chunked before another coding */
+			return false; /* chunked before another coding */
 		for (start = i; i < n && is_tchar((unsigned char)v[i]); i++)
 			;
 		if (i == start)
@@ -535,7 +535,7 @@ static const char *parse_field_line(struct parse *p, size_t off, size_t n)
 		return "header without colon";
 	name_len = (size_t)(colon - line);
 	if (name_len > 0 && is_ows((unsigned char)line[name_len - 1]))
-		return "whitespace before colon";	/* 5.1: MUST be refused */
+		return "whitespace before colon"; /* 5.1: MUST be refused */
 	if (name_len == 0)
 		return "bad header name";
 	for (size_t i = 0; i < name_len; i++)
@@ -664,13 +664,13 @@ static enum xlb_http1 parse_lines(struct parse *p, size_t len)
 		if (head->why)
 			return XLB_HTTP1_BAD;
 		pos += n + 1;
-		n--;	/* the CR */
+		n--; /* the CR */
 		if (n == 0 && !first) {
 			head->head_len = pos;
 			return XLB_HTTP1_OK;
 		}
 		if (n == 0 && p->req)
-			continue;	/* an empty line before the request line */
+			continue; /* an empty line before the request line */
 		head->why = parse_line(p, off, n, first);
 		if (head->why)
 			return XLB_HTTP1_BAD;
@@ -710,7 +710,10 @@ static enum xlb_http1 parse_head(struct parse *p, size_t len)
 enum xlb_http1 xlb_http1_parse_request(const char *buf, size_t len, struct xlb_http1_request *req,
 				       struct xlb_http1_field *fields, unsigned int max_fields)
 {
-	struct parse p = { .buf = buf, .head = &req->head, .req = req, .fields = fields,
+	struct parse p = { .buf = buf,
+			   .head = &req->head,
+			   .req = req,
+			   .fields = fields,
 			   .max_fields = max_fields };
 
 	memset(req, 0, sizeof(*req));
@@ -721,8 +724,12 @@ enum xlb_http1 xlb_http1_parse_response(const char *buf, size_t len, enum xlb_ht
 					struct xlb_http1_response *resp,
 					struct xlb_http1_field *fields, unsigned int max_fields)
 {
-	struct parse p = { .buf = buf, .head = &resp->head, .resp = resp, .method = method,
-			   .fields = fields, .max_fields = max_fields };
+	struct parse p = { .buf = buf,
+			   .head = &resp->head,
+			   .resp = resp,
+			   .method = method,
+			   .fields = fields,
+			   .max_fields = max_fields };
 
 	memset(resp, 0, sizeof(*resp));
 	return parse_head(&p, len);
@@ -736,26 +743,26 @@ enum xlb_http1 xlb_http1_parse_response(const char *buf, size_t len, enum xlb_ht
  *   chunk-ext    = *( BWS ";" BWS ext-name [ BWS "=" BWS ext-val ] )
  *   ext-val      = token / quoted-string */
 enum chunk_state {
-	CS_SIZE_FIRST,		/* the first hex digit of chunk-size */
-	CS_SIZE,		/* more digits, or what may follow them */
-	CS_EXT_BWS,		/* BWS before ";" */
-	CS_EXT_NAME_BWS,	/* BWS after ";" */
+	CS_SIZE_FIRST,	 /* the first hex digit of chunk-size */
+	CS_SIZE,	 /* more digits, or what may follow them */
+	CS_EXT_BWS,	 /* BWS before ";" */
+	CS_EXT_NAME_BWS, /* BWS after ";" */
 	CS_EXT_NAME,
-	CS_EXT_NAME_END,	/* BWS after a name: "=" or ";" */
-	CS_EXT_VALUE_BWS,	/* BWS after "=" */
+	CS_EXT_NAME_END,  /* BWS after a name: "=" or ";" */
+	CS_EXT_VALUE_BWS, /* BWS after "=" */
 	CS_EXT_TOKEN,
 	CS_EXT_QUOTED,
-	CS_EXT_QUOTED_PAIR,	/* after a backslash */
-	CS_EXT_QUOTE_END,	/* after the closing quote */
-	CS_SIZE_LF,		/* the CR of the size line was read */
-	CS_DATA,		/* the caller moves chunk data */
-	CS_DATA_CR,		/* the CRLF after chunk data */
+	CS_EXT_QUOTED_PAIR, /* after a backslash */
+	CS_EXT_QUOTE_END,   /* after the closing quote */
+	CS_SIZE_LF,	    /* the CR of the size line was read */
+	CS_DATA,	    /* the caller moves chunk data */
+	CS_DATA_CR,	    /* the CRLF after chunk data */
 	CS_DATA_LF,
-	CS_TRAILER_LINE,	/* a trailer field's name, or the final CRLF */
+	CS_TRAILER_LINE, /* a trailer field's name, or the final CRLF */
 	CS_TRAILER_NAME,
 	CS_TRAILER_VALUE,
 	CS_TRAILER_LF,
-	CS_END_LF,		/* the LF of the final CRLF */
+	CS_END_LF, /* the LF of the final CRLF */
 	CS_DONE,
 	CS_BAD,
 };
@@ -800,7 +807,7 @@ static enum chunk_step size_line_end(struct xlb_chunk *c, unsigned char ch)
 		return chunk_bad(c, "bare CR");
 	c->line_len = 0;
 	if (c->size == 0)
-		return chunk_to(c, CS_TRAILER_LINE);	/* last-chunk */
+		return chunk_to(c, CS_TRAILER_LINE); /* last-chunk */
 	c->state = CS_DATA;
 	return STEP_DATA;
 }
@@ -838,8 +845,9 @@ static enum chunk_step size_byte(struct xlb_chunk *c, unsigned char ch)
 static enum chunk_step quoted_byte(struct xlb_chunk *c, unsigned char ch)
 {
 	if (c->state == CS_EXT_QUOTED_PAIR)
-		return is_ows(ch) || is_field_vchar(ch) ? chunk_to(c, CS_EXT_QUOTED) :
-			chunk_refuse(c, ch, "bad chunk extension");
+		return is_ows(ch) || is_field_vchar(ch)
+			       ? chunk_to(c, CS_EXT_QUOTED)
+			       : chunk_refuse(c, ch, "bad chunk extension");
 	if (ch == '"')
 		return chunk_to(c, CS_EXT_QUOTE_END);
 	if (ch == '\\')
@@ -901,7 +909,8 @@ static enum chunk_step ext_byte(struct xlb_chunk *c, unsigned char ch)
 static enum chunk_step data_end_byte(struct xlb_chunk *c, unsigned char ch)
 {
 	if (c->state == CS_DATA_CR)
-		return ch == '\r' ? chunk_to(c, CS_DATA_LF) : chunk_bad(c, "no CRLF after chunk data");
+		return ch == '\r' ? chunk_to(c, CS_DATA_LF)
+				  : chunk_bad(c, "no CRLF after chunk data");
 	if (ch != '\n')
 		return chunk_bad(c, "no CRLF after chunk data");
 	c->line_len = 0;
@@ -918,8 +927,8 @@ static enum chunk_step trailer_byte(struct xlb_chunk *c, unsigned char ch)
 	case CS_TRAILER_LINE:
 		if (ch == '\r')
 			return chunk_to(c, CS_END_LF);
-		return is_tchar(ch) ? chunk_to(c, CS_TRAILER_NAME) :
-			chunk_refuse(c, ch, "bad trailer field");
+		return is_tchar(ch) ? chunk_to(c, CS_TRAILER_NAME)
+				    : chunk_refuse(c, ch, "bad trailer field");
 	case CS_TRAILER_NAME:
 		if (ch == ':')
 			return chunk_to(c, CS_TRAILER_VALUE);
@@ -927,14 +936,14 @@ static enum chunk_step trailer_byte(struct xlb_chunk *c, unsigned char ch)
 	case CS_TRAILER_VALUE:
 		if (ch == '\r')
 			return chunk_to(c, CS_TRAILER_LF);
-		return is_ows(ch) || is_field_vchar(ch) ? STEP_ON :
-			chunk_refuse(c, ch, "bad trailer field");
+		return is_ows(ch) || is_field_vchar(ch) ? STEP_ON
+							: chunk_refuse(c, ch, "bad trailer field");
 	case CS_TRAILER_LF:
 		if (ch != '\n')
 			return chunk_bad(c, "bare CR");
 		c->line_len = 0;
 		return chunk_to(c, CS_TRAILER_LINE);
-	default:	/* CS_END_LF */
+	default: /* CS_END_LF */
 		if (ch != '\n')
 			return chunk_bad(c, "bare CR");
 		c->state = CS_DONE;
@@ -997,7 +1006,7 @@ enum xlb_chunk_verdict xlb_chunk_feed(struct xlb_chunk *c, const char *buf, size
 		case STEP_BAD:
 			*consumed = i;
 			return XLB_CHUNK_BAD;
-		default:	/* DATA, DONE: the byte ended a line */
+		default: /* DATA, DONE: the byte ended a line */
 			*consumed = i + 1;
 			return chunk_verdict(c);
 		}

@@ -25,7 +25,7 @@
 /* ---- heads -------------------------------------------------------------- */
 
 enum xlb_http1 {
-	XLB_HTTP1_MORE,	/* the head is incomplete and nothing in it is wrong so far */
+	XLB_HTTP1_MORE, /* the head is incomplete and nothing in it is wrong so far */
 	XLB_HTTP1_OK,	/* a complete head, parsed */
 	XLB_HTTP1_BAD,	/* malformed: head.why says how */
 };
@@ -36,15 +36,15 @@ enum xlb_http1_body {
 	XLB_HTTP1_BODY_UNKNOWN,
 	XLB_HTTP1_BODY_NONE,	/* no body: the next message follows the head */
 	XLB_HTTP1_BODY_LENGTH,	/* exactly content_length bytes */
-	XLB_HTTP1_BODY_CHUNKED,	/* chunked: see struct xlb_chunk below */
+	XLB_HTTP1_BODY_CHUNKED, /* chunked: see struct xlb_chunk below */
 	XLB_HTTP1_BODY_CLOSE,	/* a response that ends when the backend closes */
 	XLB_HTTP1_BODY_TUNNEL,	/* 101 or 2xx to CONNECT: bytes of another protocol */
 };
 
 /* Connection options the proxy acts on (RFC 9112 9.3, RFC 9110 7.6.1). */
-#define XLB_HTTP1_CONN_CLOSE		0x1u
-#define XLB_HTTP1_CONN_KEEP_ALIVE	0x2u
-#define XLB_HTTP1_CONN_UPGRADE		0x4u
+#define XLB_HTTP1_CONN_CLOSE 0x1u
+#define XLB_HTTP1_CONN_KEEP_ALIVE 0x2u
+#define XLB_HTTP1_CONN_UPGRADE 0x4u
 
 /* Header fields the proxy drops, rewrites or decides on; OTHER for the
  * rest. Names compare case-insensitively (RFC 9110 5.1). */
@@ -88,24 +88,24 @@ struct xlb_http1_field {
 /* What requests and responses share. Set in full on OK; on MORE and BAD
  * only why (BAD) is meaningful, and body stays UNKNOWN. */
 struct xlb_http1_head {
-	const char *why;		/* BAD: a short static reason, else NULL */
-	size_t head_len;		/* bytes up to and including the blank line */
-	uint32_t start;			/* the first line (after skipped empty lines) */
-	uint8_t minor;			/* HTTP/1.minor: 0 or 1 (or a later 1.x) */
+	const char *why; /* BAD: a short static reason, else NULL */
+	size_t head_len; /* bytes up to and including the blank line */
+	uint32_t start;	 /* the first line (after skipped empty lines) */
+	uint8_t minor;	 /* HTTP/1.minor: 0 or 1 (or a later 1.x) */
 	enum xlb_http1_body body;
-	uint64_t content_length;	/* BODY_LENGTH: the length */
-	bool has_content_length;	/* a Content-Length line, even where ignored */
-	bool chunked;			/* a Transfer-Encoding ending in chunked */
-	unsigned int connection;	/* XLB_HTTP1_CONN_* options named */
-	bool upgrade;			/* an Upgrade field is present */
-	bool keep_alive;		/* the connection persists after this message */
-	unsigned int n_fields;		/* header lines; in fields[] if given room */
+	uint64_t content_length; /* BODY_LENGTH: the length */
+	bool has_content_length; /* a Content-Length line, even where ignored */
+	bool chunked;		 /* a Transfer-Encoding ending in chunked */
+	unsigned int connection; /* XLB_HTTP1_CONN_* options named */
+	bool upgrade;		 /* an Upgrade field is present */
+	bool keep_alive;	 /* the connection persists after this message */
+	unsigned int n_fields;	 /* header lines; in fields[] if given room */
 };
 
 /* ---- requests ------------------------------------------------------------ */
 
 enum xlb_http1_method {
-	XLB_HTTP1_M_OTHER,	/* any other token: methods are case-sensitive */
+	XLB_HTTP1_M_OTHER, /* any other token: methods are case-sensitive */
 	XLB_HTTP1_M_GET,
 	XLB_HTTP1_M_HEAD,
 	XLB_HTTP1_M_POST,
@@ -119,10 +119,10 @@ enum xlb_http1_method {
 
 /* The request-target's form (RFC 9112 3.2). */
 enum xlb_http1_target {
-	XLB_HTTP1_T_ORIGIN,	/* "/path?query" */
-	XLB_HTTP1_T_ABSOLUTE,	/* "http://host:port/path?query" (proxies, 3.2.2) */
-	XLB_HTTP1_T_AUTHORITY,	/* "host:port", CONNECT only (3.2.3) */
-	XLB_HTTP1_T_ASTERISK,	/* "*", a server-wide OPTIONS (3.2.4) */
+	XLB_HTTP1_T_ORIGIN,    /* "/path?query" */
+	XLB_HTTP1_T_ABSOLUTE,  /* "http://host:port/path?query" (proxies, 3.2.2) */
+	XLB_HTTP1_T_AUTHORITY, /* "host:port", CONNECT only (3.2.3) */
+	XLB_HTTP1_T_ASTERISK,  /* "*", a server-wide OPTIONS (3.2.4) */
 };
 
 struct xlb_http1_request {
@@ -130,13 +130,13 @@ struct xlb_http1_request {
 	enum xlb_http1_method method;
 	struct xlb_http1_span method_name;
 	enum xlb_http1_target form;
-	struct xlb_http1_span target;	/* the whole request-target */
+	struct xlb_http1_span target;	 /* the whole request-target */
 	struct xlb_http1_span authority; /* ABSOLUTE, AUTHORITY: "host[:port]" */
-	struct xlb_http1_span path;	/* ORIGIN, ABSOLUTE: up to '?' (may be empty
+	struct xlb_http1_span path;	 /* ORIGIN, ABSOLUTE: up to '?' (may be empty
 					 * in absolute-form: read it as "/") */
-	struct xlb_http1_span query;	/* after '?', without it; len 0 if none */
-	bool has_query;			/* a '?' was there, even with nothing after */
-	bool expect_continue;		/* Expect: 100-continue (RFC 9110 10.1.1) */
+	struct xlb_http1_span query;	 /* after '?', without it; len 0 if none */
+	bool has_query;			 /* a '?' was there, even with nothing after */
+	bool expect_continue;		 /* Expect: 100-continue (RFC 9110 10.1.1) */
 	/* The host the request is for: lowercased, without port or trailing
 	 * dot, a DNS name or a bracketed IPv6 literal; the absolute-form
 	 * target's authority wins over Host (RFC 9112 3.2.2). "" when the
@@ -173,9 +173,9 @@ bool xlb_http1_method_idempotent(enum xlb_http1_method m);
 
 struct xlb_http1_response {
 	struct xlb_http1_head head;
-	unsigned int status;		/* 100..599 */
-	struct xlb_http1_span reason;	/* may be empty */
-	bool interim;			/* 1xx but 101: the final response follows */
+	unsigned int status;	      /* 100..599 */
+	struct xlb_http1_span reason; /* may be empty */
+	bool interim;		      /* 1xx but 101: the final response follows */
 };
 
 /* Parses the response head at the start of buf[0, len), the answer to a
@@ -191,25 +191,25 @@ enum xlb_http1 xlb_http1_parse_response(const char *buf, size_t len, enum xlb_ht
 
 /* Longest framing line (a chunk-size line with its extensions, a trailer
  * field line) and the largest trailer section, CRLFs included. */
-#define XLB_CHUNK_LINE_MAX	4096u
-#define XLB_CHUNK_TRAILER_MAX	16384u
+#define XLB_CHUNK_LINE_MAX 4096u
+#define XLB_CHUNK_TRAILER_MAX 16384u
 
 enum xlb_chunk_verdict {
-	XLB_CHUNK_MORE,	/* all bytes consumed: feed more */
-	XLB_CHUNK_DATA,	/* xlb_chunk_data_left() bytes of chunk data come next */
-	XLB_CHUNK_DONE,	/* the message ended: the next one starts at *consumed */
+	XLB_CHUNK_MORE, /* all bytes consumed: feed more */
+	XLB_CHUNK_DATA, /* xlb_chunk_data_left() bytes of chunk data come next */
+	XLB_CHUNK_DONE, /* the message ended: the next one starts at *consumed */
 	XLB_CHUNK_BAD,	/* malformed at buf[*consumed]: c->why says how */
 };
 
 /* The decoder of one chunked body (RFC 9112 7.1), from right after the
  * head. Zero it, or call xlb_chunk_init, before the first byte. */
 struct xlb_chunk {
-	const char *why;	/* BAD: a short static reason */
-	uint64_t size;		/* the chunk-size being read, then data left */
-	uint32_t line_len;	/* bytes of the framing line being read */
-	uint32_t trailer_len;	/* bytes of the trailer section so far */
-	uint8_t digits;		/* hex digits of the chunk-size so far */
-	uint8_t state;		/* private */
+	const char *why;      /* BAD: a short static reason */
+	uint64_t size;	      /* the chunk-size being read, then data left */
+	uint32_t line_len;    /* bytes of the framing line being read */
+	uint32_t trailer_len; /* bytes of the trailer section so far */
+	uint8_t digits;	      /* hex digits of the chunk-size so far */
+	uint8_t state;	      /* private */
 };
 
 void xlb_chunk_init(struct xlb_chunk *c);

@@ -14,10 +14,10 @@
  * Only MORE can change when more bytes arrive: once a prefix of a stream
  * is OK, BAD or NONE, so is every longer prefix. */
 enum xlb_peek {
-	XLB_PEEK_MORE,	/* incomplete: wait for more (up to the caller's limits) */
-	XLB_PEEK_OK,	/* complete, and it names a host */
-	XLB_PEEK_BAD,	/* malformed: why says how */
-	XLB_PEEK_NONE,	/* complete and well formed, but it names no host */
+	XLB_PEEK_MORE, /* incomplete: wait for more (up to the caller's limits) */
+	XLB_PEEK_OK,   /* complete, and it names a host */
+	XLB_PEEK_BAD,  /* malformed: why says how */
+	XLB_PEEK_NONE, /* complete and well formed, but it names no host */
 };
 
 /* Looks at the first len bytes of a connection.

@@ -24,10 +24,10 @@
 struct hs_reader {
 	const uint8_t *buf;
 	size_t len;
-	size_t pos;		/* next handshake byte in buf */
-	size_t rec_end;		/* end of the current record's fragment (may be > len) */
-	size_t off;		/* handshake bytes consumed, across records */
-	enum xlb_peek status;	/* MORE or BAD once a read has failed */
+	size_t pos;	      /* next handshake byte in buf */
+	size_t rec_end;	      /* end of the current record's fragment (may be > len) */
+	size_t off;	      /* handshake bytes consumed, across records */
+	enum xlb_peek status; /* MORE or BAD once a read has failed */
 	const char *why;
 };
 
@@ -125,8 +125,7 @@ static size_t left(const struct hs_reader *r, size_t end)
 }
 
 /* Reads an n-byte integer that must lie before end, else BAD why. */
-static bool read_field(struct hs_reader *r, size_t n, size_t end, uint32_t *v,
-		       const char *why)
+static bool read_field(struct hs_reader *r, size_t n, size_t end, uint32_t *v, const char *why)
 {
 	if (left(r, end) < n)
 		return stop(r, XLB_PEEK_BAD, why);
@@ -205,7 +204,7 @@ static bool parse_extensions(struct hs_reader *r, struct sni_out *sni, size_t en
 	uint32_t block;
 
 	if (r->off == end)
-		return true;	/* no extensions at all: no SNI */
+		return true; /* no extensions at all: no SNI */
 	if (!read_field(r, 2, end, &block, "bad extensions length"))
 		return false;
 	if (block != left(r, end))

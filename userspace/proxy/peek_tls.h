@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "peek_http.h"	/* enum xlb_peek */
+#include "peek_http.h" /* enum xlb_peek */
 
 /* Largest TLSPlaintext fragment (RFC 8446 5.1: 2^14 bytes). */
 #define XLB_TLS_RECORD_MAX 16384

@@ -73,19 +73,19 @@ struct conn;
 struct side {
 	struct xlb_watch w;
 	struct conn *c;
-	uint32_t ev;	/* events registered with the loop, 0: none */
+	uint32_t ev; /* events registered with the loop, 0: none */
 };
 
 /* One direction: src socket -> pipe (or buffer) -> dst socket. */
 struct flow_dir {
-	int rd, wr;	/* pipe ends (splice) */
-	char *buf;	/* copy path */
-	size_t off;	/* copy path: first unsent byte in buf */
-	size_t queued;	/* bytes in the pipe or buf */
+	int rd, wr;    /* pipe ends (splice) */
+	char *buf;     /* copy path */
+	size_t off;    /* copy path: first unsent byte in buf */
+	size_t queued; /* bytes in the pipe or buf */
 	bool src_eof;
 	bool dst_shut;
-	uint64_t cookie;	/* sockmap path: the source socket's cookie */
-	uint64_t seen;		/* sockmap path: bytes counted so far */
+	uint64_t cookie; /* sockmap path: the source socket's cookie */
+	uint64_t seen;	 /* sockmap path: bytes counted so far */
 };
 
 struct conn {
@@ -103,9 +103,9 @@ struct conn {
 	uint32_t be_id;
 	bool retried;
 	bool proxy_v2;
-	uint32_t hdr_sent;	/* PROXY header bytes written to the backend */
-	struct flow_dir up;	/* client -> backend */
-	struct flow_dir down;	/* backend -> client */
+	uint32_t hdr_sent;    /* PROXY header bytes written to the backend */
+	struct flow_dir up;   /* client -> backend */
+	struct flow_dir down; /* backend -> client */
 	struct conn *prev, *next;
 };
 
@@ -115,13 +115,13 @@ struct xlb_proxy {
 	struct xlb_proxy_limits lim;
 	struct listener *listeners[XLB_MAX_LISTENERS];
 	size_t n_listeners;
-	struct conn *conns;	/* live connections */
-	struct conn *dead;	/* closed during this loop iteration */
+	struct conn *conns; /* live connections */
+	struct conn *dead;  /* closed during this loop iteration */
 	size_t n_conns;
 	char *peekbuf;
 	struct xlb_proxy_sockmap sm;
 	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
-	struct xlb_watch eof_w;	/* one-shot timer: sockmap EOFs still to pass on */
+	struct xlb_watch eof_w; /* one-shot timer: sockmap EOFs still to pass on */
 	bool eof_armed;
 	uint32_t eof_delay_ms;
 };
@@ -589,8 +589,8 @@ static void sockmap_pass_eof(struct conn *c, struct flow_dir *d, int src, int ds
 
 static bool sockmap_eof_pending(const struct conn *c)
 {
-	return c->state == C_SOCKMAP && ((c->up.src_eof && !c->up.dst_shut) ||
-					 (c->down.src_eof && !c->down.dst_shut));
+	return c->state == C_SOCKMAP &&
+	       ((c->up.src_eof && !c->up.dst_shut) || (c->down.src_eof && !c->down.dst_shut));
 }
 
 static void on_eof_timer(struct xlb_watch *w, uint32_t events);
@@ -604,7 +604,7 @@ static void eof_recheck_soon(struct xlb_proxy *p, bool fresh)
 	struct itimerspec its = { 0 };
 
 	if (fresh)
-		p->eof_delay_ms = 1;	/* sooner than whatever is armed */
+		p->eof_delay_ms = 1; /* sooner than whatever is armed */
 	else if (p->eof_armed)
 		return;
 	if (p->eof_w.fd < 0) {
@@ -669,9 +669,8 @@ static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
 		getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 		pr_info("event=proxy_reset client=%s host=%s reason=socket_error side=%s "
 			"err=\"%s\" up_bytes=%llu down_bytes=%llu",
-			c->peer, c->host, s == &c->client ? "client" : "backend",
-			strerror(soerr), (unsigned long long)c->up.seen,
-			(unsigned long long)c->down.seen);
+			c->peer, c->host, s == &c->client ? "client" : "backend", strerror(soerr),
+			(unsigned long long)c->up.seen, (unsigned long long)c->down.seen);
 		conn_close(c, true);
 		return;
 	}
@@ -806,8 +805,8 @@ static int send_proxy_v2(struct conn *c)
 	size_t alen = v4 ? 4 : 16, len = 16 + 2 * alen + 4;
 
 	memcpy(hdr, sig, sizeof(sig));
-	hdr[12] = 0x21;			/* version 2, PROXY */
-	hdr[13] = v4 ? 0x11 : 0x21;	/* TCP over IPv4 / IPv6 */
+	hdr[12] = 0x21;		    /* version 2, PROXY */
+	hdr[13] = v4 ? 0x11 : 0x21; /* TCP over IPv4 / IPv6 */
 	hdr[14] = 0;
 	hdr[15] = (uint8_t)(2 * alen + 4);
 	memcpy(hdr + 16, c->flow.src.v6, alen);
@@ -850,7 +849,8 @@ static enum xlb_peek peek_parse(struct conn *c, size_t n, const char **why)
 	size_t head_len;
 
 	if (c->l->tls)
-		return xlb_peek_tls((const uint8_t *)c->p->peekbuf, n, c->host, sizeof(c->host), why);
+		return xlb_peek_tls((const uint8_t *)c->p->peekbuf, n, c->host, sizeof(c->host),
+				    why);
 	return xlb_peek_http(c->p->peekbuf, n, c->host, sizeof(c->host), &head_len, why);
 }
 
@@ -891,7 +891,7 @@ static void on_peek_event(struct xlb_watch *w, uint32_t events)
 	v = peek_parse(c, (size_t)n, &why);
 	if (v == XLB_PEEK_MORE && (events & EPOLLRDHUP)) {
 		c->l->c.bad_request++;
-		refuse(c, 400, "incomplete request");	/* no more is coming */
+		refuse(c, 400, "incomplete request"); /* no more is coming */
 		return;
 	}
 	if (v == XLB_PEEK_MORE && (size_t)n < c->p->lim.max_head)
@@ -1013,7 +1013,8 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 		struct sockaddr_storage peer;
 		socklen_t plen = sizeof(peer);
 		/* the peer's address comes with the accept: no getpeername */
-		int fd = accept4(w->fd, (struct sockaddr *)&peer, &plen, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(w->fd, (struct sockaddr *)&peer, &plen,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
@@ -1165,7 +1166,8 @@ int xlb_proxy_listen_sets(struct xlb_proxy *p, const struct xlb_listen_set *sets
 
 			if (err)
 				return pr_err("listening on %s: %s",
-					      xlb_format_endpoint(ep, buf, sizeof(buf)), strerror(-err)),
+					      xlb_format_endpoint(ep, buf, sizeof(buf)),
+					      strerror(-err)),
 				       err;
 		}
 	}
@@ -1205,7 +1207,9 @@ size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener
 		const struct listener *l = p->listeners[i];
 
 		if (l->w.fd >= 0)
-			out[n++] = (struct xlb_handed_listener){ .ep = l->ep, .tls = l->tls, .fd = l->w.fd };
+			out[n++] = (struct xlb_handed_listener){ .ep = l->ep,
+								 .tls = l->tls,
+								 .fd = l->w.fd };
 	}
 	return n;
 }
@@ -1248,9 +1252,8 @@ int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path)
 	return -EINVAL;
 }
 
-int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
-		  const struct xlb_proxy_limits *lim, const struct xlb_proxy_sockmap *sm,
-		  struct xlb_proxy **out)
+int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_proxy_limits *lim,
+		  const struct xlb_proxy_sockmap *sm, struct xlb_proxy **out)
 {
 	struct xlb_proxy *p = calloc(1, sizeof(*p));
 

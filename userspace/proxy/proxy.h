@@ -15,20 +15,23 @@
 
 /* How a routed connection's bytes move (measured: README, proxy paths). */
 enum xlb_proxy_path {
-	XLB_PATH_SPLICE,	/* splice(2) through a pipe per direction: default */
-	XLB_PATH_SOCKMAP,	/* sockhash + stream verdict redirect, no backpressure */
-	XLB_PATH_COPY,		/* read/write through a buffer: the baseline */
+	XLB_PATH_SPLICE,  /* splice(2) through a pipe per direction: default */
+	XLB_PATH_SOCKMAP, /* sockhash + stream verdict redirect, no backpressure */
+	XLB_PATH_COPY,	  /* read/write through a buffer: the baseline */
 };
 
 struct xlb_proxy_limits {
-	uint32_t peek_timeout_ms;	/* whole head/ClientHello within this */
-	uint32_t max_head;		/* bytes of head or ClientHello */
-	uint32_t max_conns;		/* concurrent; more are refused */
-	uint32_t idle_timeout_ms;	/* no byte either way for this long */
+	uint32_t peek_timeout_ms; /* whole head/ClientHello within this */
+	uint32_t max_head;	  /* bytes of head or ClientHello */
+	uint32_t max_conns;	  /* concurrent; more are refused */
+	uint32_t idle_timeout_ms; /* no byte either way for this long */
 	enum xlb_proxy_path path;
 };
 
-#define XLB_PROXY_DEFAULT_LIMITS { 10000, 16384, 20000, 300000, XLB_PATH_SPLICE }
+#define XLB_PROXY_DEFAULT_LIMITS                             \
+	{                                                    \
+		10000, 16384, 20000, 300000, XLB_PATH_SPLICE \
+	}
 
 /* The sockmap path's maps (xlb_sock_pairs with the verdict program
  * attached, and xlb_sock_peer); unused on the other paths. */
@@ -39,9 +42,8 @@ struct xlb_proxy_sockmap {
 
 struct xlb_proxy;
 
-int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st,
-		  const struct xlb_proxy_limits *lim, const struct xlb_proxy_sockmap *sm,
-		  struct xlb_proxy **out);
+int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_proxy_limits *lim,
+		  const struct xlb_proxy_sockmap *sm, struct xlb_proxy **out);
 const char *xlb_proxy_path_name(enum xlb_proxy_path path);
 int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path);
 /* Opens a listener (TCP; ep's proto is ignored); one already open is
@@ -51,8 +53,7 @@ int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tl
 void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);
 /* Takes an inherited listening socket (takeover.h) as a listener; closes
  * fd on failure. */
-int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls,
-			     int fd);
+int xlb_proxy_adopt_listener(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls, int fd);
 
 /* Listeners of one kind, as the command line or the config has them. */
 struct xlb_listen_set {
@@ -73,8 +74,7 @@ void xlb_proxy_relisten(struct xlb_proxy *p, const struct xlb_listen_set *was,
 			const struct xlb_listen_set *now, const struct xlb_listen_set *keep);
 
 /* The listening sockets still accepting, for a takeover. */
-size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out,
-			   size_t max);
+size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener *out, size_t max);
 /* Stops accepting and closes this process's listening descriptors; open
  * connections go on. */
 void xlb_proxy_stop_accepting(struct xlb_proxy *p);

@@ -127,7 +127,8 @@ int control_request(const char *path, const char *request, struct reply *r, bool
 		rc = recv_all(fd, r);
 	close(fd);
 	if (rc == -ETIMEDOUT && !quiet)
-		complain(CTL_FAIL, "xlbd at %s did not answer within %d s", path, CONTROL_TIMEOUT_S);
+		complain(CTL_FAIL, "xlbd at %s did not answer within %d s", path,
+			 CONTROL_TIMEOUT_S);
 	else if (rc && !quiet)
 		complain(CTL_FAIL, "talking to xlbd at %s: %s", path, strerror(-rc));
 	return rc;
@@ -189,7 +190,8 @@ int check_service_name(const char *what, const char *name)
 {
 	if (xlb_valid_service_name(name))
 		return CTL_OK;
-	return complain(CTL_USAGE, "%s: invalid service name '%s' (1-%d characters of A-Z a-z 0-9 _ . -)",
+	return complain(CTL_USAGE,
+			"%s: invalid service name '%s' (1-%d characters of A-Z a-z 0-9 _ . -)",
 			what, name, XLB_NAME_LEN - 1);
 }
 
@@ -217,8 +219,8 @@ static int parse_weight(const char *what, const char *s, unsigned long *weight)
 	errno = 0;
 	*weight = strtoul(s, &end, 10);
 	if (s[0] < '0' || s[0] > '9' || *end || errno || *weight < 1 || *weight > XLB_WEIGHT_MAX)
-		return complain(CTL_USAGE, "%s: --weight must be an integer in 1..%d, not '%s'", what,
-				XLB_WEIGHT_MAX, s);
+		return complain(CTL_USAGE, "%s: --weight must be an integer in 1..%d, not '%s'",
+				what, XLB_WEIGHT_MAX, s);
 	return CTL_OK;
 }
 
@@ -236,8 +238,8 @@ struct request_line {
 	bool too_long;
 };
 
-static void __attribute__((format(printf, 2, 3))) add_word(struct request_line *r,
-							    const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3)))
+add_word(struct request_line *r, const char *fmt, ...)
 {
 	char word[CTL_REQUEST_MAX_LEN + 1];
 	size_t room = sizeof(r->text) - r->len;
@@ -259,8 +261,10 @@ static int check_hosts(const char *what, const struct sub_args *a)
 {
 	for (int i = 0; i < a->nhosts; i++) {
 		if (!xlb_valid_host_name(a->hosts[i]))
-			return complain(CTL_USAGE, "%s: invalid host name '%s' (a DNS name, or "
-					"*.DOMAIN for a wildcard; no port)", what, a->hosts[i]);
+			return complain(CTL_USAGE,
+					"%s: invalid host name '%s' (a DNS name, or "
+					"*.DOMAIN for a wildcard; no port)",
+					what, a->hosts[i]);
 		for (int j = 0; j < i; j++)
 			if (strcasecmp(a->hosts[i], a->hosts[j]) == 0)
 				return complain(CTL_USAGE, "%s: host '%s' given twice", what,
@@ -270,8 +274,7 @@ static int check_hosts(const char *what, const struct sub_args *a)
 }
 
 /* Checks the options of `service add` beyond what getopt does. */
-static int check_service_add(const char *what, const struct sub_args *a, char *listen,
-			     size_t len)
+static int check_service_add(const char *what, const struct sub_args *a, char *listen, size_t len)
 {
 	int rc = check_service_name(what, a->pos[0]);
 
@@ -283,7 +286,8 @@ static int check_service_add(const char *what, const struct sub_args *a, char *l
 	if (!rc)
 		rc = check_hosts(what, a);
 	if (!rc && a->proto && strcmp(a->proto, "http") && strcmp(a->proto, "tls"))
-		rc = complain(CTL_USAGE, "%s: --proto must be http or tls, not '%s'", what, a->proto);
+		rc = complain(CTL_USAGE, "%s: --proto must be http or tls, not '%s'", what,
+			      a->proto);
 	if (!rc && a->proto && !a->nhosts)
 		rc = complain(CTL_USAGE, "%s: --proto applies to --host names; none given", what);
 	return rc;
@@ -304,7 +308,8 @@ static int build_service_add(const char *what, const struct sub_args *a, const c
 		add_word(r, "proto=%s", a->proto);
 	if (!r->too_long && r->words <= CTL_REQUEST_MAX_WORDS)
 		return CTL_OK;
-	return complain(CTL_USAGE, "%s: too many or too long --host names for one request to xlbd "
+	return complain(CTL_USAGE,
+			"%s: too many or too long --host names for one request to xlbd "
 			"(at most %d words, %d bytes); list them in the config file instead",
 			what, CTL_REQUEST_MAX_WORDS, CTL_REQUEST_MAX_LEN);
 }

@@ -118,18 +118,41 @@ static int store_host(const char *what, struct sub_args *a)
 static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_args *a)
 {
 	switch (c) {
-	case SUB_JSON: ctl->json = true; break;
-	case SUB_LISTEN: a->listen = optarg; break;
-	case SUB_WEIGHT: a->weight = optarg; break;
-	case SUB_SERVICE: a->service = optarg; break;
-	case SUB_BACKEND: a->backend = optarg; break;
-	case SUB_HOST: return store_host(what, a);
-	case SUB_PROTO: a->proto = optarg; break;
-	case SUB_WATCH: a->watch = true; break;
-	case SUB_INTERVAL: a->interval = optarg; break;
-	case SUB_COUNT: a->count = optarg; break;
-	case SUB_SAMPLE: a->sample = optarg; break;
-	case SUB_DURATION: a->duration = optarg; break;
+	case SUB_JSON:
+		ctl->json = true;
+		break;
+	case SUB_LISTEN:
+		a->listen = optarg;
+		break;
+	case SUB_WEIGHT:
+		a->weight = optarg;
+		break;
+	case SUB_SERVICE:
+		a->service = optarg;
+		break;
+	case SUB_BACKEND:
+		a->backend = optarg;
+		break;
+	case SUB_HOST:
+		return store_host(what, a);
+	case SUB_PROTO:
+		a->proto = optarg;
+		break;
+	case SUB_WATCH:
+		a->watch = true;
+		break;
+	case SUB_INTERVAL:
+		a->interval = optarg;
+		break;
+	case SUB_COUNT:
+		a->count = optarg;
+		break;
+	case SUB_SAMPLE:
+		a->sample = optarg;
+		break;
+	case SUB_DURATION:
+		a->duration = optarg;
+		break;
 	}
 	return CTL_OK;
 }
@@ -137,15 +160,15 @@ static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_ar
 /* Parses argv (argv[0] is the last command word, e.g. "add") with GNU
  * getopt, which lets options follow positional arguments. Returns CTL_OK
  * or CTL_USAGE after one error line; -h prints the usage and exits. */
-int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **argv,
-		   unsigned allowed, int min_pos, int max_pos, struct sub_args *a)
+int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **argv, unsigned allowed,
+		   int min_pos, int max_pos, struct sub_args *a)
 {
 	struct option opts[N_SUB_OPTS + 2];
 	int c, rc;
 
 	*a = (struct sub_args){ 0 };
 	build_sub_opts(allowed, opts);
-	optind = 0;	/* GNU: full reset, as argv is a different vector */
+	optind = 0; /* GNU: full reset, as argv is a different vector */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == 'h') {
@@ -153,7 +176,8 @@ int parse_sub_args(struct ctl *ctl, const char *what, int argc, char **argv,
 			exit(CTL_OK);
 		}
 		if (c == ':')
-			return complain(CTL_USAGE, "%s: option %s needs a value", what, argv[optind - 1]);
+			return complain(CTL_USAGE, "%s: option %s needs a value", what,
+					argv[optind - 1]);
 		if (c == '?')
 			return complain_bad_option(what, argv);
 		rc = store_sub_opt(ctl, what, c, a);
@@ -190,9 +214,9 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "status", cmd_status },     { "services", cmd_services }, { "backends", cmd_backends },
-	{ "flows", cmd_flows },	      { "stats", cmd_stats },	    { "service", cmd_service },
-	{ "backend", cmd_backend },   { "teardown", cmd_teardown }, { "trace", cmd_trace },
+	{ "status", cmd_status },   { "services", cmd_services }, { "backends", cmd_backends },
+	{ "flows", cmd_flows },	    { "stats", cmd_stats },	  { "service", cmd_service },
+	{ "backend", cmd_backend }, { "teardown", cmd_teardown }, { "trace", cmd_trace },
 };
 
 enum { OPT_PIN_DIR = 256, OPT_SOCKET, OPT_JSON };
@@ -214,12 +238,22 @@ static int parse_global_opts(struct ctl *ctl, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_PIN_DIR: ctl->pin_dir = optarg; break;
-		case OPT_SOCKET: ctl->socket = optarg; break;
-		case OPT_JSON: ctl->json = true; break;
-		case 'h': print_usage(stdout); return -1;
-		case ':': return complain(CTL_USAGE, "option %s needs a value", argv[optind - 1]);
-		default: return complain_bad_option(NULL, argv);
+		case OPT_PIN_DIR:
+			ctl->pin_dir = optarg;
+			break;
+		case OPT_SOCKET:
+			ctl->socket = optarg;
+			break;
+		case OPT_JSON:
+			ctl->json = true;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return -1;
+		case ':':
+			return complain(CTL_USAGE, "option %s needs a value", argv[optind - 1]);
+		default:
+			return complain_bad_option(NULL, argv);
 		}
 	}
 	return CTL_OK;
@@ -248,7 +282,8 @@ int main(int argc, char **argv)
 		return complain(CTL_USAGE, "missing command (see xlbctl --help)");
 	cmd = find_command(argv[optind]);
 	if (!cmd)
-		return complain(CTL_USAGE, "unknown command '%s' (see xlbctl --help)", argv[optind]);
+		return complain(CTL_USAGE, "unknown command '%s' (see xlbctl --help)",
+				argv[optind]);
 	ctl.ncpus = libbpf_num_possible_cpus();
 	if (ctl.ncpus <= 0)
 		return complain(CTL_FAIL, "cannot count possible CPUs: %s", strerror(-ctl.ncpus));

@@ -21,7 +21,8 @@ static int check_map_layout(const struct ctl_map *m, const struct bpf_map_info *
 {
 	if (info->key_size == key_size && info->value_size == value_size)
 		return 0;
-	complain(CTL_FAIL, "map %s has key/value sizes %u/%u, this xlbctl expects %u/%u "
+	complain(CTL_FAIL,
+		 "map %s has key/value sizes %u/%u, this xlbctl expects %u/%u "
 		 "(xlbd and xlbctl from different builds?)",
 		 m->name, info->key_size, info->value_size, key_size, value_size);
 	return -EPROTO;
@@ -32,8 +33,8 @@ static int check_map_layout(const struct ctl_map *m, const struct bpf_map_info *
  * the error itself, except -ENOENT when the map is optional: maps added
  * after the first release (the proxy's) are absent from pin dirs that an
  * older xlbd made, and the commands then leave their part out. */
-int open_map_opt(const struct ctl *ctl, const char *name, __u32 key_size,
-		 __u32 value_size, bool optional, struct ctl_map *m)
+int open_map_opt(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
+		 bool optional, struct ctl_map *m)
 {
 	struct bpf_map_info info = { 0 };
 	__u32 len = sizeof(info);
@@ -149,8 +150,8 @@ int walk_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 valu
 
 /* Reads a whole ARRAY map into a new buffer. An optional map that is not
  * pinned gives -ENOENT without a message. */
-int read_array_map_opt(const struct ctl *ctl, const char *name, size_t value_size,
-		       bool optional, void **vals, __u32 *n)
+int read_array_map_opt(const struct ctl *ctl, const char *name, size_t value_size, bool optional,
+		       void **vals, __u32 *n)
 {
 	struct ctl_map m;
 	int rc = open_map_opt(ctl, name, sizeof(__u32), (__u32)value_size, optional, &m);

@@ -34,11 +34,14 @@ int __attribute__((format(printf, 2, 3))) complain(int code, const char *fmt, ..
 
 /* ---- formatting ------------------------------------------------------------- */
 
-const char *format_ep(uint8_t family, const struct xlb_addr *addr, __be16 port,
-		      uint8_t proto, char *buf, size_t len)
+const char *format_ep(uint8_t family, const struct xlb_addr *addr, __be16 port, uint8_t proto,
+		      char *buf, size_t len)
 {
 	struct xlb_endpoint ep = {
-		.addr = *addr, .port = ntohs(port), .family = family, .proto = proto,
+		.addr = *addr,
+		.port = ntohs(port),
+		.family = family,
+		.proto = proto,
 	};
 
 	return xlb_format_endpoint(&ep, buf, len);

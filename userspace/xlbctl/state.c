@@ -47,8 +47,8 @@ static void terminate_names(struct state *st)
 		st->svc[i].name[XLB_NAME_LEN - 1] = '\0';
 }
 
-static int read_array_map(const struct ctl *ctl, const char *name, size_t value_size,
-			  void **vals, __u32 *n)
+static int read_array_map(const struct ctl *ctl, const char *name, size_t value_size, void **vals,
+			  __u32 *n)
 {
 	return read_array_map_opt(ctl, name, value_size, false, vals, n);
 }
@@ -130,7 +130,7 @@ static int load_counters(const struct ctl *ctl, const char *name, const __u32 *i
 	}
 	for (size_t i = 0; !rc && i < n; i++) {
 		if (ids[i] >= m.max_entries)
-			continue;	/* a larger info map than stats map: no counters */
+			continue; /* a larger info map than stats map: no counters */
 		rc = sum_percpu(ctl, &m, ids[i], &(*out)[ids[i]], sizeof(**out));
 	}
 	close_map(&m);

@@ -56,7 +56,7 @@ static void fill_be_stats_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 static int print_be_stats_table(const struct state *st)
 {
 	static const struct xlb_table_col cols[] = {
-		{ "SERVICE", XLB_ALIGN_LEFT }, { "BACKEND", XLB_ALIGN_LEFT },
+		{ "SERVICE", XLB_ALIGN_LEFT },	{ "BACKEND", XLB_ALIGN_LEFT },
 		{ "PACKETS", XLB_ALIGN_RIGHT }, { "BYTES", XLB_ALIGN_RIGHT },
 		{ "FLOWS", XLB_ALIGN_RIGHT },
 	};
@@ -166,7 +166,10 @@ static const struct {
 	const char *key;
 	size_t off;
 } proxy_fields[] = {
-#define PROXY_FIELD(h, k) { h, #k, offsetof(struct xlb_proxy_counters, k) }
+#define PROXY_FIELD(h, k)                                     \
+	{                                                     \
+		h, #k, offsetof(struct xlb_proxy_counters, k) \
+	}
 	PROXY_FIELD("ACCEPTED", accepted),
 	PROXY_FIELD("ROUTED", routed),
 	PROXY_FIELD("NO_ROUTE", no_route),
@@ -187,12 +190,12 @@ _Static_assert(N_PROXY_FIELDS * sizeof(__u64) == sizeof(struct xlb_proxy_counter
 _Static_assert(N_PROXY_FIELDS + 2 <= XLB_TABLE_MAX_COLS, "listener table fits");
 
 struct proxy_stats {
-	bool present;			/* the pin dir has the proxy's maps */
-	struct xlb_listener *lis;	/* every slot of xlb_listeners */
+	bool present;		  /* the pin dir has the proxy's maps */
+	struct xlb_listener *lis; /* every slot of xlb_listeners */
 	__u32 n_lis_slots;
-	__u32 *lis_ids;			/* slots in use, in slot order */
+	__u32 *lis_ids; /* slots in use, in slot order */
 	size_t n_lis;
-	struct xlb_proxy_counters *svc;	/* by service id */
+	struct xlb_proxy_counters *svc; /* by service id */
 	__u32 *svc_ids;			/* services with a nonzero counter, by name */
 	size_t n_svcs;
 };
@@ -225,9 +228,12 @@ static bool proxy_counters_zero(const struct xlb_proxy_counters *c)
 static const char *listener_kind_name(__u8 kind)
 {
 	switch (kind) {
-	case XLB_LISTEN_UNUSED: return "unused";
-	case XLB_LISTEN_HTTP: return "http";
-	case XLB_LISTEN_TLS: return "tls";
+	case XLB_LISTEN_UNUSED:
+		return "unused";
+	case XLB_LISTEN_HTTP:
+		return "http";
+	case XLB_LISTEN_TLS:
+		return "tls";
 	}
 	return "unknown";
 }
@@ -297,8 +303,7 @@ static int load_proxy_svc_stats(const struct ctl *ctl, const struct state *st,
 
 /* Prints its own errors. A pin dir without the proxy's maps (made by an
  * xlbd before host routing) leaves p->present false and is no error. */
-static int load_proxy_stats(const struct ctl *ctl, const struct state *st,
-			    struct proxy_stats *p)
+static int load_proxy_stats(const struct ctl *ctl, const struct state *st, struct proxy_stats *p)
 {
 	int rc = load_listeners(ctl, p);
 
@@ -448,13 +453,13 @@ static json_t *stats_json(const struct state *st, const struct xlb_reason_count 
 struct sample {
 	struct state st;
 	struct xlb_reason_count counts[XLB_R_MAX];
-	double t;	/* CLOCK_MONOTONIC, seconds */
+	double t; /* CLOCK_MONOTONIC, seconds */
 };
 
 struct rate_view {
 	const struct sample *cur, *prev;
 	double dt;
-	size_t reasons[XLB_R_MAX];	/* the reasons that moved, in order */
+	size_t reasons[XLB_R_MAX]; /* the reasons that moved, in order */
 	size_t n_reasons;
 };
 
@@ -542,7 +547,8 @@ static void fill_reason_rate_row(void *ctx, size_t row, char cells[][XLB_CELL_LE
 	size_t r = v->reasons[row];
 
 	cell_str(cells[0], xlb_reason_names[r]);
-	cell_u64(cells[1], per_second(v->cur->counts[r].packets, v->prev->counts[r].packets, v->dt));
+	cell_u64(cells[1],
+		 per_second(v->cur->counts[r].packets, v->prev->counts[r].packets, v->dt));
 	cell_u64(cells[2], per_second(v->cur->counts[r].bytes, v->prev->counts[r].bytes, v->dt));
 }
 
@@ -557,16 +563,19 @@ static void rate_view_init(struct rate_view *v, const struct sample *cur, const 
 static int print_rates(struct rate_view *v)
 {
 	static const struct xlb_table_col svc_cols[] = {
-		{ "SERVICE", XLB_ALIGN_LEFT }, { "PKTS/S", XLB_ALIGN_RIGHT },
-		{ "BYTES/S", XLB_ALIGN_RIGHT }, { "FLOWS/S", XLB_ALIGN_RIGHT },
+		{ "SERVICE", XLB_ALIGN_LEFT },
+		{ "PKTS/S", XLB_ALIGN_RIGHT },
+		{ "BYTES/S", XLB_ALIGN_RIGHT },
+		{ "FLOWS/S", XLB_ALIGN_RIGHT },
 	};
 	static const struct xlb_table_col be_cols[] = {
-		{ "SERVICE", XLB_ALIGN_LEFT }, { "BACKEND", XLB_ALIGN_LEFT },
-		{ "PKTS/S", XLB_ALIGN_RIGHT }, { "BYTES/S", XLB_ALIGN_RIGHT },
+		{ "SERVICE", XLB_ALIGN_LEFT },	{ "BACKEND", XLB_ALIGN_LEFT },
+		{ "PKTS/S", XLB_ALIGN_RIGHT },	{ "BYTES/S", XLB_ALIGN_RIGHT },
 		{ "FLOWS/S", XLB_ALIGN_RIGHT },
 	};
 	static const struct xlb_table_col reason_cols[] = {
-		{ "REASON", XLB_ALIGN_LEFT }, { "PKTS/S", XLB_ALIGN_RIGHT },
+		{ "REASON", XLB_ALIGN_LEFT },
+		{ "PKTS/S", XLB_ALIGN_RIGHT },
 		{ "BYTES/S", XLB_ALIGN_RIGHT },
 	};
 	int rc;
@@ -624,7 +633,8 @@ static json_t *rates_json(const struct rate_view *v)
 	}
 	for (size_t r_ = 0; r_ < XLB_R_MAX; r_++)
 		jset(reasons, xlb_reason_names[r_],
-		     jint(per_second(v->cur->counts[r_].packets, v->prev->counts[r_].packets, v->dt)));
+		     jint(per_second(v->cur->counts[r_].packets, v->prev->counts[r_].packets,
+				     v->dt)));
 	jset(root, "services", svcs);
 	jset(root, "backends", bes);
 	jset(root, "reasons_packets_per_s", reasons);
@@ -641,7 +651,8 @@ static int parse_watch_args(const struct sub_args *a, double *interval, long *co
 		errno = 0;
 		*interval = strtod(a->interval, &end);
 		if (errno || end == a->interval || *end || !(*interval >= 0.1 && *interval <= 3600))
-			return complain(CTL_USAGE, "stats: --interval '%s': seconds from 0.1 to 3600",
+			return complain(CTL_USAGE,
+					"stats: --interval '%s': seconds from 0.1 to 3600",
 					a->interval);
 	}
 	if (a->count && parse_count("stats", a->count, count) != CTL_OK)

@@ -37,9 +37,9 @@ struct trace_status {
 
 struct status {
 	bool xlbd_up;
-	const char *xlbd_error;	/* why the socket did not answer */
+	const char *xlbd_error; /* why the socket did not answer */
 	size_t flows;
-	size_t listeners;	/* the proxy's, in use */
+	size_t listeners; /* the proxy's, in use */
 	struct iface_list ifaces;
 	struct trace_status trace;
 };
@@ -62,7 +62,8 @@ static int collect_iface(const struct ctl_map *m, const void *key, void *ctx)
 
 static int cmp_iface(const void *a, const void *b)
 {
-	return cmp_u32(((const struct iface_ent *)a)->ifindex, ((const struct iface_ent *)b)->ifindex);
+	return cmp_u32(((const struct iface_ent *)a)->ifindex,
+		       ((const struct iface_ent *)b)->ifindex);
 }
 
 static int load_ifaces(const struct ctl *ctl, struct iface_list *l)
@@ -74,7 +75,6 @@ static int load_ifaces(const struct ctl *ctl, struct iface_list *l)
 		qsort(l->v, l->n, sizeof(*l->v), cmp_iface);
 	return rc;
 }
-
 
 /* xlbd is "up" when it answers ping with ok; anything else is reported
  * with the reason, since status must work with the daemon down. */
@@ -121,7 +121,7 @@ static int load_trace_status(const struct ctl *ctl, struct trace_status *ts)
 
 static const char *iface_name(__u32 ifindex, char *buf)
 {
-	return if_indextoname(ifindex, buf);	/* NULL: gone, or in another netns */
+	return if_indextoname(ifindex, buf); /* NULL: gone, or in another netns */
 }
 
 static const struct {
@@ -171,8 +171,8 @@ static void fill_iface_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 static int print_ifaces_table(struct iface_list *l)
 {
 	static const struct xlb_table_col cols[] = {
-		{ "IFINDEX", XLB_ALIGN_RIGHT }, { "NAME", XLB_ALIGN_LEFT },
-		{ "ROLES", XLB_ALIGN_LEFT },	{ "PEER_IFINDEX", XLB_ALIGN_RIGHT },
+		{ "IFINDEX", XLB_ALIGN_RIGHT },	     { "NAME", XLB_ALIGN_LEFT },
+		{ "ROLES", XLB_ALIGN_LEFT },	     { "PEER_IFINDEX", XLB_ALIGN_RIGHT },
 		{ "PEER_NETNSID", XLB_ALIGN_RIGHT },
 	};
 
@@ -254,7 +254,8 @@ static json_t *trace_status_json(const struct state *st, const struct trace_stat
 	jset(o, "enabled", json_boolean(c->enabled));
 	jset(o, "owner_pid", c->enabled ? json_integer(c->owner_pid) : json_null());
 	jset(o, "sample", c->enabled ? jint(c->sample_n ? c->sample_n : 1) : json_null());
-	jset(o, "service", c->enabled && by_svc ? json_string(svc_name(st, c->svc_id)) : json_null());
+	jset(o, "service",
+	     c->enabled && by_svc ? json_string(svc_name(st, c->svc_id)) : json_null());
 	jset(o, "events", jint(ts->sum.events));
 	jset(o, "lost", jint(ts->sum.lost));
 	return o;

@@ -33,14 +33,14 @@ static int collect_host(const struct ctl_map *m, const void *key, void *ctx)
 	struct host_ent *e, *v;
 
 	if (bpf_map_lookup_elem(m->fd, key, &val))
-		return errno == ENOENT ? 0 : -errno;	/* deleted since get_next_key */
+		return errno == ENOENT ? 0 : -errno; /* deleted since get_next_key */
 	v = array_room(st->hosts, st->n_hosts, &st->cap_hosts, sizeof(*v), 16);
 	if (!v)
 		return -ENOMEM;
 	st->hosts = v;
 	e = &st->hosts[st->n_hosts++];
 	memcpy(e->name, key, sizeof(e->name));
-	e->name[sizeof(e->name) - 1] = '\0';	/* kernel memory: never trust it */
+	e->name[sizeof(e->name) - 1] = '\0'; /* kernel memory: never trust it */
 	e->svc_id = val.svc_id;
 	e->flags = val.flags;
 	return 0;
@@ -194,9 +194,12 @@ static const char *backend_state_name(const struct xlb_backend *be)
 	if (be->state != XLB_BE_UNUSED && (be->flags & XLB_BE_F_DOWN))
 		return "down";
 	switch (be->state) {
-	case XLB_BE_UNUSED: return "unused";
-	case XLB_BE_ACTIVE: return "active";
-	case XLB_BE_DRAINING: return "draining";
+	case XLB_BE_UNUSED:
+		return "unused";
+	case XLB_BE_ACTIVE:
+		return "active";
+	case XLB_BE_DRAINING:
+		return "draining";
 	}
 	return "unknown";
 }
@@ -264,10 +267,10 @@ static int load_backends(const struct ctl *ctl, const struct sub_args *a, struct
 /* A command that lists the state: what it loads, and then a table, or
  * with --json an object whose one member holds an element per id. */
 struct listing {
-	const char *name;	/* the command, and the JSON member */
-	int max_pos;		/* backends [SERVICE] */
+	const char *name; /* the command, and the JSON member */
+	int max_pos;	  /* backends [SERVICE] */
 	int (*load)(const struct ctl *ctl, const struct sub_args *a, struct state *st);
-	bool backends;		/* rows are st->be_ids, not st->svc_ids */
+	bool backends; /* rows are st->be_ids, not st->svc_ids */
 	const struct xlb_table_col *cols;
 	xlb_table_row_fn fill_row;
 	json_t *(*element)(const struct state *st, __u32 id);
@@ -277,20 +280,24 @@ struct listing {
 
 /* PROTO and HOSTS come last: see fill_service_row. */
 static const struct xlb_table_col service_cols[LISTING_COLS] = {
-	{ "NAME", XLB_ALIGN_LEFT }, { "LISTEN", XLB_ALIGN_LEFT }, { "BACKENDS", XLB_ALIGN_RIGHT },
-	{ "PACKETS", XLB_ALIGN_RIGHT }, { "BYTES", XLB_ALIGN_RIGHT }, { "FLOWS", XLB_ALIGN_RIGHT },
-	{ "PROTO", XLB_ALIGN_LEFT }, { "HOSTS", XLB_ALIGN_LEFT },
+	{ "NAME", XLB_ALIGN_LEFT },	 { "LISTEN", XLB_ALIGN_LEFT },
+	{ "BACKENDS", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
+	{ "BYTES", XLB_ALIGN_RIGHT },	 { "FLOWS", XLB_ALIGN_RIGHT },
+	{ "PROTO", XLB_ALIGN_LEFT },	 { "HOSTS", XLB_ALIGN_LEFT },
 };
 static const struct xlb_table_col backend_cols[LISTING_COLS] = {
-	{ "SERVICE", XLB_ALIGN_LEFT }, { "ID", XLB_ALIGN_RIGHT }, { "ADDRESS", XLB_ALIGN_LEFT },
-	{ "STATE", XLB_ALIGN_LEFT }, { "WEIGHT", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
-	{ "BYTES", XLB_ALIGN_RIGHT }, { "FLOWS", XLB_ALIGN_RIGHT },
+	{ "SERVICE", XLB_ALIGN_LEFT }, { "ID", XLB_ALIGN_RIGHT },
+	{ "ADDRESS", XLB_ALIGN_LEFT }, { "STATE", XLB_ALIGN_LEFT },
+	{ "WEIGHT", XLB_ALIGN_RIGHT }, { "PACKETS", XLB_ALIGN_RIGHT },
+	{ "BYTES", XLB_ALIGN_RIGHT },  { "FLOWS", XLB_ALIGN_RIGHT },
 };
 
-static const struct listing services = { "services", 0, load_services, false, service_cols,
-					 fill_service_row, service_json };
-static const struct listing backends = { "backends", 1, load_backends, true, backend_cols,
-					 fill_backend_row, backend_json };
+static const struct listing services = {
+	"services", 0, load_services, false, service_cols, fill_service_row, service_json
+};
+static const struct listing backends = {
+	"backends", 1, load_backends, true, backend_cols, fill_backend_row, backend_json
+};
 
 static int show_listing(const struct ctl *ctl, const struct listing *l, const struct state *st)
 {
@@ -366,8 +373,8 @@ static bool flow_matches(const struct flow_walk *w, const struct xlb_flow *f)
 
 	if (flt->by_service && f->svc_id != flt->svc_id)
 		return false;
-	if (flt->by_backend &&
-	    (!be_used(w->st, f->backend_id) || !backend_is(&w->st->be[f->backend_id], &flt->backend)))
+	if (flt->by_backend && (!be_used(w->st, f->backend_id) ||
+				!backend_is(&w->st->be[f->backend_id], &flt->backend)))
 		return false;
 	return true;
 }
@@ -390,7 +397,7 @@ static int collect_flow(const struct ctl_map *m, const void *key, void *ctx)
 	struct xlb_flow val;
 
 	if (bpf_map_lookup_elem(m->fd, key, &val))
-		return errno == ENOENT ? 0 : -errno;	/* evicted since get_next_key */
+		return errno == ENOENT ? 0 : -errno; /* evicted since get_next_key */
 	if (!flow_matches(w, &val))
 		return 0;
 	return append_flow(w, key, &val);
@@ -416,7 +423,7 @@ static void fill_flow_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	if (be_used(w->st, e->val.backend_id))
 		cell_str(cells[2], format_backend(&w->st->be[e->val.backend_id], ep, sizeof(ep)));
 	else
-		cell_str(cells[2], NULL);	/* backend deleted; the flow re-picks */
+		cell_str(cells[2], NULL); /* backend deleted; the flow re-picks */
 	cell_str(cells[3], svc_name(w->st, e->val.svc_id));
 }
 
@@ -447,7 +454,8 @@ static json_t *flows_json(struct flow_walk *w)
 
 		fill_flow_row(w, r, cells);
 		for (size_t c = 0; c < 4; c++)
-			jset(o, keys[c], strcmp(cells[c], "-") ? json_string(cells[c]) : json_null());
+			jset(o, keys[c],
+			     strcmp(cells[c], "-") ? json_string(cells[c]) : json_null());
 		jset(o, "backend_id", jint(w->v[r].val.backend_id));
 		jpush(arr, o);
 	}
@@ -520,8 +528,8 @@ int cmd_flows(struct ctl *ctl, int argc, char **argv)
 	struct flow_filter filter;
 	struct sub_args a;
 	struct state st;
-	int rc = parse_sub_args(ctl, "flows", argc, argv, SUB_JSON | SUB_SERVICE | SUB_BACKEND, 0, 0,
-				&a);
+	int rc = parse_sub_args(ctl, "flows", argc, argv, SUB_JSON | SUB_SERVICE | SUB_BACKEND, 0,
+				0, &a);
 
 	if (rc || (rc = require_pins(ctl)))
 		return rc;

@@ -33,22 +33,22 @@
 
 struct trace_opts {
 	__u32 sample_n;
-	long count;		/* events to print; -1: no limit */
-	double duration_s;	/* 0: no limit */
+	long count;	   /* events to print; -1: no limit */
+	double duration_s; /* 0: no limit */
 	const char *service;
 };
 
 struct trace {
 	const struct ctl *ctl;
 	struct trace_opts o;
-	__u32 svc_id;		/* with o.service */
-	struct state st;	/* service and backend names */
-	double names_t;		/* when st was read (monotonic seconds) */
+	__u32 svc_id;	 /* with o.service */
+	struct state st; /* service and backend names */
+	double names_t;	 /* when st was read (monotonic seconds) */
 	struct ctl_map cfg, ring, stats;
 	int lock_fd;
-	bool discard;		/* events found in the ring before we switched on */
+	bool discard; /* events found in the ring before we switched on */
 	long printed;
-	double wall_off;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, seconds */
+	double wall_off; /* CLOCK_REALTIME - CLOCK_MONOTONIC, seconds */
 };
 
 static volatile sig_atomic_t trace_stop;
@@ -83,8 +83,10 @@ static int parse_trace_args(const struct sub_args *a, struct trace_opts *o)
 		n = strtoul(a->sample, &end, 10);
 		if (a->sample[0] < '0' || a->sample[0] > '9' || *end || errno || n < 1 ||
 		    n > TRACE_SAMPLE_MAX)
-			return complain(CTL_USAGE, "trace: --sample '%s': a whole number from 1 to %d "
-					"(trace one packet in N)", a->sample, TRACE_SAMPLE_MAX);
+			return complain(CTL_USAGE,
+					"trace: --sample '%s': a whole number from 1 to %d "
+					"(trace one packet in N)",
+					a->sample, TRACE_SAMPLE_MAX);
 		o->sample_n = (__u32)n;
 	}
 	if (a->count && parse_count("trace", a->count, &o->count) != CTL_OK)
@@ -92,7 +94,8 @@ static int parse_trace_args(const struct sub_args *a, struct trace_opts *o)
 	if (a->duration) {
 		errno = 0;
 		o->duration_s = strtod(a->duration, &end);
-		if (errno || end == a->duration || *end || !(o->duration_s > 0 && o->duration_s <= 1e6))
+		if (errno || end == a->duration || *end ||
+		    !(o->duration_s > 0 && o->duration_s <= 1e6))
 			return complain(CTL_USAGE, "trace: --duration '%s': seconds, more than 0",
 					a->duration);
 	}
@@ -109,8 +112,10 @@ static int trace_open_maps(struct trace *t)
 			      true, &t->cfg);
 
 	if (rc == -ENOENT)
-		return complain(CTL_FAIL, "no trace maps in %s (pinned by an older xlbd: start the "
-				"xlbd of this build once to add them)", t->ctl->pin_dir);
+		return complain(CTL_FAIL,
+				"no trace maps in %s (pinned by an older xlbd: start the "
+				"xlbd of this build once to add them)",
+				t->ctl->pin_dir);
 	if (!rc)
 		rc = open_map(t->ctl, "xlb_trace", 0, 0, &t->ring);
 	if (!rc)
@@ -215,13 +220,14 @@ static int trace_switch_off(struct trace *t)
 		c = (struct xlb_trace_cfg){ 0 };
 		rc = trace_cfg_write(t, &c);
 	}
-	return rc ? complain(CTL_FAIL, "cannot switch tracing off: %s (it stays on until another "
-			     "xlbctl trace ends)", strerror(-rc))
+	return rc ? complain(CTL_FAIL,
+			     "cannot switch tracing off: %s (it stays on until another "
+			     "xlbctl trace ends)",
+			     strerror(-rc))
 		  : CTL_OK;
 }
 
-int trace_stats_read(const struct ctl *ctl, const struct ctl_map *m,
-		     struct xlb_trace_stats *s)
+int trace_stats_read(const struct ctl *ctl, const struct ctl_map *m, struct xlb_trace_stats *s)
 {
 	return sum_percpu(ctl, m, 0, s, sizeof(*s));
 }
@@ -244,7 +250,7 @@ static void trace_refresh_names(struct trace *t, const struct xlb_trace_event *e
 	t->names_t = now;
 	if (load_state(t->ctl, &st)) {
 		state_free(&st);
-		return;	/* keep the old names; load_state said why */
+		return; /* keep the old names; load_state said why */
 	}
 	state_free(&t->st);
 	t->st = st;
@@ -263,10 +269,14 @@ static bool reason_is_rnat(__u8 r)
 static const char *trace_proto_name(const struct xlb_flow_key *k, char *buf, size_t len)
 {
 	switch (k->proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_ICMP: return "icmp";
-	case IPPROTO_ICMPV6: return "icmpv6";
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_ICMP:
+		return "icmp";
+	case IPPROTO_ICMPV6:
+		return "icmpv6";
 	}
 	snprintf(buf, len, "ip-proto-%u", k->proto);
 	return buf;
@@ -286,7 +296,7 @@ struct trace_view {
 	char when[40];
 	char iface[IF_NAMESIZE + 1];
 	const char *prog, *reason, *service, *backend, *proto;
-	const char *src, *dst, *nat_src, *nat_dst;	/* nat_*: after the rewrite */
+	const char *src, *dst, *nat_src, *nat_dst; /* nat_*: after the rewrite */
 	char be_buf[XLB_EP_STRLEN], proto_buf[24], reason_buf[24];
 	char src_buf[XLB_EP_STRLEN], dst_buf[XLB_EP_STRLEN], nat_buf[XLB_EP_STRLEN];
 };
@@ -346,15 +356,17 @@ static void trace_view_of(const struct trace *t, const struct xlb_trace_event *e
 		v->service = t->st.svc[ev->svc_id].name;
 	v->backend = trace_backend(t, ev, v);
 	if (k->family != AF_INET && k->family != AF_INET6)
-		return;	/* not IP: no tuple */
+		return; /* not IP: no tuple */
 	v->proto = trace_proto_name(k, v->proto_buf, sizeof(v->proto_buf));
 	v->src = trace_ep(k, &k->src, k->sport, v->src_buf, sizeof(v->src_buf));
 	v->dst = trace_ep(k, &k->dst, k->dport, v->dst_buf, sizeof(v->dst_buf));
 	if (reason_is_dnat(ev->reason)) {
 		v->nat_src = v->src;
-		v->nat_dst = trace_ep(k, &ev->nat_addr, ev->nat_port, v->nat_buf, sizeof(v->nat_buf));
+		v->nat_dst =
+			trace_ep(k, &ev->nat_addr, ev->nat_port, v->nat_buf, sizeof(v->nat_buf));
 	} else if (reason_is_rnat(ev->reason)) {
-		v->nat_src = trace_ep(k, &ev->nat_addr, ev->nat_port, v->nat_buf, sizeof(v->nat_buf));
+		v->nat_src =
+			trace_ep(k, &ev->nat_addr, ev->nat_port, v->nat_buf, sizeof(v->nat_buf));
 		v->nat_dst = v->dst;
 	}
 }
@@ -435,7 +447,6 @@ static int trace_on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-
 /* Milliseconds to wait for events now; 0 when --duration is over. */
 static int trace_wait_ms(const struct trace *t, double deadline)
 {
@@ -461,7 +472,7 @@ static int trace_follow(struct trace *t, struct ring_buffer *rb)
 		if (n < 0 && n != -EINTR)
 			return complain(CTL_FAIL, "reading the trace ring: %s", strerror(-n));
 		if (fflush(stdout) == EOF)
-			return errno == EPIPE ? CTL_OK	/* the reader is gone: done */
+			return errno == EPIPE ? CTL_OK /* the reader is gone: done */
 					      : complain(CTL_FAIL, "cannot write output: %s",
 							 strerror(errno));
 	}
@@ -495,19 +506,20 @@ static int trace_session(struct trace *t)
 	}
 	ring_buffer__free(rb);
 	if (!trace_stats_read(t->ctl, &t->stats, &after) && after.lost > before.lost)
-		fprintf(stderr, "xlbctl: %llu events lost: the ring buffer was full (--sample N "
-			"traces fewer)\n", (unsigned long long)(after.lost - before.lost));
+		fprintf(stderr,
+			"xlbctl: %llu events lost: the ring buffer was full (--sample N "
+			"traces fewer)\n",
+			(unsigned long long)(after.lost - before.lost));
 	return rc;
 }
 
 int cmd_trace(struct ctl *ctl, int argc, char **argv)
 {
-	struct trace t = { .ctl = ctl, .lock_fd = -1, .cfg.fd = -1, .ring.fd = -1,
-			   .stats.fd = -1 };
+	struct trace t = { .ctl = ctl, .lock_fd = -1, .cfg.fd = -1, .ring.fd = -1, .stats.fd = -1 };
 	struct sub_args a;
 	int rc = parse_sub_args(ctl, "trace", argc, argv,
-				SUB_JSON | SUB_SAMPLE | SUB_SERVICE | SUB_COUNT | SUB_DURATION, 0, 0,
-				&a);
+				SUB_JSON | SUB_SAMPLE | SUB_SERVICE | SUB_COUNT | SUB_DURATION, 0,
+				0, &a);
 
 	if (rc || (rc = parse_trace_args(&a, &t.o)) || (rc = require_pins(ctl)))
 		return rc;

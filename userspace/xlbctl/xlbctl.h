@@ -52,7 +52,7 @@ enum sub_opt {
 #define SUB_MAX_HOSTS 32
 
 struct sub_args {
-	const char *hosts[SUB_MAX_HOSTS];	/* --host, repeatable, in order */
+	const char *hosts[SUB_MAX_HOSTS]; /* --host, repeatable, in order */
 	int nhosts;
 	const char *proto;
 	const char *listen;
@@ -64,7 +64,7 @@ struct sub_args {
 	const char *count;
 	const char *sample;
 	const char *duration;
-	char **pos;	/* positional arguments after the command words */
+	char **pos; /* positional arguments after the command words */
 	int npos;
 };
 
@@ -81,26 +81,26 @@ typedef int (*key_visit_fn)(const struct ctl_map *m, const void *key, void *ctx)
 struct host_ent {
 	char name[XLB_HOST_KEY_LEN];
 	__u32 svc_id;
-	__u32 flags;	/* XLB_SVC_F_TLS */
+	__u32 flags; /* XLB_SVC_F_TLS */
 };
 
 struct state {
-	struct xlb_svc_info *svc;	/* indexed by service id */
+	struct xlb_svc_info *svc; /* indexed by service id */
 	__u32 n_svc_slots;
-	struct xlb_backend *be;		/* indexed by backend id */
+	struct xlb_backend *be; /* indexed by backend id */
 	__u32 n_be_slots;
-	__u32 *svc_ids;			/* used service slots, by name */
+	__u32 *svc_ids; /* used service slots, by name */
 	size_t n_svcs;
-	__u32 *be_ids;			/* used backend slots, by service name then id */
+	__u32 *be_ids; /* used backend slots, by service name then id */
 	size_t n_bes;
-	struct xlb_counters *svc_c;	/* by service id; only with counters */
-	struct xlb_counters *be_c;	/* by backend id; only with counters */
-	struct host_ent *hosts;		/* by service id, then name; only with hosts */
+	struct xlb_counters *svc_c; /* by service id; only with counters */
+	struct xlb_counters *be_c;  /* by backend id; only with counters */
+	struct host_ent *hosts;	    /* by service id, then name; only with hosts */
 	size_t n_hosts, cap_hosts;
 };
 
 struct reply {
-	char *buf;	/* everything xlbd sent, NUL-terminated */
+	char *buf; /* everything xlbd sent, NUL-terminated */
 	size_t len;
 };
 
@@ -117,8 +117,7 @@ int open_map_opt(const struct ctl *ctl, const char *name, __u32 key_size, __u32 
 int open_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
 	     struct ctl_map *m);
 void close_map(struct ctl_map *m);
-int sum_percpu(const struct ctl *ctl, const struct ctl_map *m, __u32 idx, void *out,
-	       size_t size);
+int sum_percpu(const struct ctl *ctl, const struct ctl_map *m, __u32 idx, void *out, size_t size);
 int walk_map(const struct ctl *ctl, const char *name, __u32 key_size, __u32 value_size,
 	     bool optional, key_visit_fn visit, void *ctx);
 int read_array_map_opt(const struct ctl *ctl, const char *name, size_t value_size, bool optional,

@@ -14,7 +14,7 @@
 
 struct runtime_cap {
 	cap_value_t cap;
-	unsigned needs;	/* kept when any of these is asked for; 0: always */
+	unsigned needs; /* kept when any of these is asked for; 0: always */
 	/* kept instead when cap is not there to keep: Docker 20.10 (Debian
 	 * 12's) knows no CAP_BPF, and grants bpf() only with CAP_SYS_ADMIN */
 	cap_value_t stand_in;
@@ -154,7 +154,8 @@ void xlb_caps_drop_to_runtime(unsigned needs)
 		 * cut the bounding set to what it granted, and no_new_privs
 		 * keeps an execve from taking any of that back */
 		pr_info("event=caps_dropped kept=%s bounding=%s no_new_privs=1 "
-			"bounding_err=\"%s\"", kept, bound, strerror(-bound_err));
+			"bounding_err=\"%s\"",
+			kept, bound, strerror(-bound_err));
 	else
 		pr_info("event=caps_dropped kept=%s bounding=%s no_new_privs=1", kept, bound);
 }

@@ -17,9 +17,9 @@ struct check_list {
 struct xlb_checks {
 	struct xlb_health *health;
 	struct xlb_state *st;
-	struct check_list docker;	/* what health watches for Docker */
-	struct check_list config;	/* ... and for the config file */
-	struct check_list config_next;	/* watched, until the config's apply is done */
+	struct check_list docker;      /* what health watches for Docker */
+	struct check_list config;      /* ... and for the config file */
+	struct check_list config_next; /* watched, until the config's apply is done */
 };
 
 static void on_health(void *arg, const char *svc, const struct xlb_endpoint *ep, bool up)

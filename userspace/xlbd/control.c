@@ -48,7 +48,8 @@ static int split_words(const char *line, struct request *r, struct xlb_err *err)
 		return bad(err, "request too long");
 	snprintf(r->buf, sizeof(r->buf), "%s", line);
 	r->n = 0;
-	for (tok = strtok_r(r->buf, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+	for (tok = strtok_r(r->buf, " \t\r\n", &save); tok;
+	     tok = strtok_r(NULL, " \t\r\n", &save)) {
 		if (r->n == CTL_MAX_WORDS)
 			return bad(err, "too many words");
 		r->w[r->n++] = tok;
@@ -130,7 +131,7 @@ static int exec_service_add(struct xlb_state *st, struct request *r, struct xlb_
 	spec = (struct xlb_svc_spec){
 		.name = r->w[2],
 		.listen = sw.has_listen ? &sw.listen : NULL,
-		.hosts = (const char (*)[XLB_HOST_LEN])sw.hosts,
+		.hosts = (const char(*)[XLB_HOST_LEN])sw.hosts,
 		.n_hosts = sw.n_hosts,
 		.tls = sw.tls,
 	};
@@ -461,8 +462,11 @@ int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *
 		free(c);
 		return -ENAMETOOLONG;
 	}
-	*c = (struct xlb_control){ .w = { .fn = on_accept }, .loop = loop, .st = st,
-				   .changed = changed, .arg = arg };
+	*c = (struct xlb_control){ .w = { .fn = on_accept },
+				   .loop = loop,
+				   .st = st,
+				   .changed = changed,
+				   .arg = arg };
 	snprintf(c->path, sizeof(c->path), "%s", path);
 	c->w.fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	err = c->w.fd < 0 ? -errno : mkdir_parent(path);

@@ -28,8 +28,7 @@ void xlb_control_tick(struct xlb_control *c);
 /* "takeover drain_ms=N" from a new xlbd (takeover.h): fn gets the
  * client's socket, to dup and answer on later, and returns 0, or -errno
  * with the reason in err (then the control socket answers the error). */
-typedef int (*xlb_control_takeover_fn)(void *arg, int fd, uint32_t drain_ms,
-				       struct xlb_err *err);
+typedef int (*xlb_control_takeover_fn)(void *arg, int fd, uint32_t drain_ms, struct xlb_err *err);
 void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn);
 /* Parses a takeover line: 0, -ENOENT (another request) or -EINVAL. */
 int xlb_control_parse_takeover(const char *line, uint32_t *drain_ms, struct xlb_err *err);
@@ -37,7 +36,6 @@ void xlb_control_close(struct xlb_control *c);
 
 /* Executes one request line against st. Returns 0, or -errno with the
  * reason in err. *changed tells whether the state changed. */
-int xlb_control_exec(struct xlb_state *st, const char *line, bool *changed,
-		     struct xlb_err *err);
+int xlb_control_exec(struct xlb_state *st, const char *line, bool *changed, struct xlb_err *err);
 
 #endif

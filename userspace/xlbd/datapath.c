@@ -52,7 +52,8 @@ static int size_flow_table(struct bpf_map *m, const char *pin_dir, uint32_t entr
 		if (!err && info.max_entries != entries)
 			return pr_err("--flow-table-size %u: the pinned %s has %u entries "
 				      "(xlbctl teardown first, which drops every flow)",
-				      entries, bpf_map__name(m), info.max_entries), -EEXIST;
+				      entries, bpf_map__name(m), info.max_entries),
+			       -EEXIST;
 	}
 	err = bpf_map__set_max_entries(m, entries);
 	if (err)

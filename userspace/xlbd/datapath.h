@@ -37,7 +37,7 @@ int xlb_datapath_pin_devmap(struct bpf_map *devmap, const char *pin_dir);
 /* The links the loaded programs go on. */
 struct xlb_links {
 	struct xlb_attach_ctx ctx;
-	bool pending;	/* a backend's link was not ready at the last look */
+	bool pending; /* a backend's link was not ready at the last look */
 };
 
 /* XDP on an uplink. Returns 0 or -errno (logged). */

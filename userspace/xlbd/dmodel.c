@@ -38,7 +38,7 @@ static json_t *jparse(const char *json, size_t len)
 /* ---- errors ----------------------------------------------------------------- */
 
 struct ctx {
-	const char *name;	/* the container's */
+	const char *name; /* the container's */
 	char *err;
 	size_t errlen;
 };
@@ -127,7 +127,7 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 
 static int host_add(struct xlb_dcontainer *c, const char *h, size_t len)
 {
-	char (*more)[XLB_HOST_LEN];
+	char(*more)[XLB_HOST_LEN];
 
 	for (size_t i = 0; i < c->n_hosts; i++)
 		if (strncasecmp(c->hosts[i], h, len) == 0 && c->hosts[i][len] == '\0')
@@ -272,7 +272,7 @@ static int labels_apply(const struct ctx *x, struct xlb_dcontainer *c, json_t *l
 	json_t *v;
 	int err;
 
-	json_object_foreach(labels, key, v) {
+	json_object_foreach (labels, key, v) {
 		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)))
 			continue;
 		if (!json_is_string(v))
@@ -289,7 +289,7 @@ static bool has_xlb_label(json_t *labels)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(labels, key, v)
+	json_object_foreach (labels, key, v)
 		if (strncmp(key, LABEL_PREFIX, strlen(LABEL_PREFIX)) == 0)
 			return true;
 	return false;
@@ -301,7 +301,7 @@ static const char *env_get(json_t *env, const char *name)
 	size_t n = strlen(name), i;
 	json_t *v;
 
-	json_array_foreach(env, i, v) {
+	json_array_foreach (env, i, v) {
 		const char *s = json_string_value(v);
 
 		if (s && strncmp(s, name, n) == 0 && s[n] == '=')
@@ -323,8 +323,9 @@ static int identity_read(const struct ctx *x, json_t *labels, struct xlb_dcontai
 	else
 		n = snprintf(c->service, sizeof(c->service), "%s", c->name);
 	if (n < 0 || (size_t)n >= sizeof(c->service) || !xlb_valid_service_name(c->service))
-		return failf(x, "service name %s is not a valid xlb service name "
-				"(1-%d of A-Z a-z 0-9 _ . -)",
+		return failf(x,
+			     "service name %s is not a valid xlb service name "
+			     "(1-%d of A-Z a-z 0-9 _ . -)",
 			     Q(c->service), XLB_NAME_LEN - 1);
 	return 0;
 }
@@ -355,7 +356,7 @@ static void network_names(json_t *nets, char *buf, size_t len)
 	json_t *v;
 
 	buf[0] = '\0';
-	json_object_foreach(nets, name, v)
+	json_object_foreach (nets, name, v)
 		if (o < len)
 			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", name);
 }
@@ -372,8 +373,8 @@ static int network_read(const struct ctx *x, json_t *root, const char *want,
 	if (want) {
 		net = json_object_get(nets, want);
 		if (!net)
-			return failf(x, "label xlb.network=%s: not on that network (on: %s)", Q(want),
-				     names[0] ? names : "none");
+			return failf(x, "label xlb.network=%s: not on that network (on: %s)",
+				     Q(want), names[0] ? names : "none");
 	} else if (json_object_size(nets) == 1) {
 		net = json_object_iter_value(json_object_iter(nets));
 	} else if (json_object_size(nets) > 1) {
@@ -401,7 +402,7 @@ static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer
 
 	if (c->port)
 		return 0;
-	json_object_foreach(exposed, key, v) {
+	json_object_foreach (exposed, key, v) {
 		only = key;
 		n++;
 	}
@@ -410,7 +411,7 @@ static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer
 	if (n > 1) {
 		size_t o = 0;
 
-		json_object_foreach(exposed, key, v)
+		json_object_foreach (exposed, key, v)
 			if (o < sizeof(names))
 				o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s",
 						      o ? ", " : "", key);
@@ -542,7 +543,7 @@ int xlb_dmodel_list_ids(const char *json, size_t len, char (**ids)[XLB_DOCKER_ID
 		json_decref(root);
 		return -ENOMEM;
 	}
-	json_array_foreach(root, i, v) {
+	json_array_foreach (root, i, v) {
 		const char *id = jstr(v, "Id", NULL);
 
 		if (id_valid(id))
@@ -684,7 +685,7 @@ static const struct xlb_cfg_service *listen_claimed(const struct xlb_config *cfg
 
 static int svc_host_add(struct xlb_cfg_service *s, const char *host)
 {
-	char (*more)[XLB_HOST_LEN];
+	char(*more)[XLB_HOST_LEN];
 
 	for (size_t i = 0; i < s->n_hosts; i++)
 		if (strcasecmp(s->hosts[i], host) == 0)
@@ -795,7 +796,8 @@ static int service_backends(struct xlb_cfg_service *s, const struct xlb_dcontain
 	struct xlb_endpoint ep;
 
 	for (size_t i = 0; i < n; i++) {
-		if (!cs[i]->running || !backend_of(cs[i], s->has_listen ? s->listen.family : 0, &ep))
+		if (!cs[i]->running ||
+		    !backend_of(cs[i], s->has_listen ? s->listen.family : 0, &ep))
 			continue;
 		if (svc_backend_add(s, &ep, cs[i]->weight, !cs[i]->serving))
 			return -ENOMEM;

@@ -25,26 +25,26 @@
 #include "lib/config.h"
 #include "lib/health_spec.h"
 
-#define XLB_DOCKER_ID_LEN 65	/* 64 hex digits */
+#define XLB_DOCKER_ID_LEN 65 /* 64 hex digits */
 #define XLB_DOCKER_NAME_LEN 128
 
 struct xlb_dcontainer {
 	char id[XLB_DOCKER_ID_LEN];
-	char name[XLB_DOCKER_NAME_LEN];	/* without the leading '/' */
+	char name[XLB_DOCKER_NAME_LEN]; /* without the leading '/' */
 	char service[XLB_NAME_LEN];	/* compose "project_service", else the name */
 	bool running;			/* a backend at all (draining unless serving) */
 	bool serving;			/* running, not paused, healthy if checked */
 	char why_not[48];		/* when not serving: "paused", "health=starting" */
 	bool has_addr4, has_addr6;
-	struct xlb_addr addr4, addr6;	/* on the chosen network */
+	struct xlb_addr addr4, addr6; /* on the chosen network */
 	uint16_t port;
 	uint32_t weight;
 	bool tls;
 	bool has_listen;
-	struct xlb_endpoint listen;	/* family 0: on the VIP the caller gives */
+	struct xlb_endpoint listen; /* family 0: on the VIP the caller gives */
 	char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
-	struct xlb_hc_spec hc;		/* kind XLB_HC_NONE: not checked */
+	struct xlb_hc_spec hc; /* kind XLB_HC_NONE: not checked */
 };
 
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks
@@ -62,9 +62,9 @@ int xlb_dmodel_list_ids(const char *json, size_t len, char (**ids)[XLB_DOCKER_ID
 
 /* One line of the /events stream. */
 enum xlb_devent_kind {
-	XLB_DEV_IGNORE = 0,	/* not about a container's serving */
-	XLB_DEV_REFRESH,	/* inspect the container again */
-	XLB_DEV_GONE,		/* stopping or gone: stop serving it now */
+	XLB_DEV_IGNORE = 0, /* not about a container's serving */
+	XLB_DEV_REFRESH,    /* inspect the container again */
+	XLB_DEV_GONE,	    /* stopping or gone: stop serving it now */
 };
 
 struct xlb_devent {
@@ -84,7 +84,7 @@ struct xlb_dhealth {
 };
 
 struct xlb_dmodel {
-	struct xlb_config cfg;		/* services and their serving backends */
+	struct xlb_config cfg; /* services and their serving backends */
 	struct xlb_dhealth *checks;
 	size_t n_checks;
 };
@@ -93,7 +93,7 @@ typedef void (*xlb_dmodel_warn_fn)(void *arg, const char *msg);
 
 /* What the operator lets labels publish. */
 struct xlb_dmodel_opts {
-	const struct xlb_endpoint *vip;	/* address of listeners given as a port
+	const struct xlb_endpoint *vip; /* address of listeners given as a port
 					 * only; NULL: none */
 	/* xlb.listen below this port is not published (warned): on the
 	 * default VIP, the uplink's own address, a label could otherwise take

@@ -27,11 +27,11 @@ enum req_kind { REQ_LIST, REQ_INSPECT, REQ_EVENTS };
 
 struct req {
 	struct xlb_docker *d;
-	struct req *next, **pprev;	/* every request out, to drop them together */
+	struct req *next, **pprev; /* every request out, to drop them together */
 	CURL *easy;
 	enum req_kind kind;
 	char id[XLB_DOCKER_ID_LEN];
-	uint64_t sync_gen;	/* the full sync this inspect belongs to, or 0 */
+	uint64_t sync_gen; /* the full sync this inspect belongs to, or 0 */
 	char *buf;
 	size_t len, cap;
 	bool too_big;
@@ -40,8 +40,8 @@ struct req {
 /* One container as last seen, with the error its labels gave (logged once). */
 struct known {
 	struct xlb_dcontainer c;
-	bool valid;		/* c filled (labels good) */
-	bool stopping;		/* a stop, kill or pause was seen: draining until it
+	bool valid;    /* c filled (labels good) */
+	bool stopping; /* a stop, kill or pause was seen: draining until it
 				 * starts again, whatever inspect says meanwhile */
 	uint64_t seen_gen;
 	char err[320];
@@ -65,25 +65,25 @@ struct xlb_docker {
 	void *arg;
 
 	CURLM *multi;
-	struct xlb_watch timer;	/* curl's timeouts */
+	struct xlb_watch timer; /* curl's timeouts */
 	enum conn_state state;
 	struct req *events;
 	struct req *reqs;
-	uint64_t gen;		/* current full sync */
-	size_t sync_pending;	/* inspects of it still out (+1 for the list) */
+	uint64_t gen;	     /* current full sync */
+	size_t sync_pending; /* inspects of it still out (+1 for the list) */
 	uint64_t next_try_ms, next_resync_ms;
 	uint32_t backoff_ms;
-	bool dirty;		/* the model changed since the last apply */
+	bool dirty; /* the model changed since the last apply */
 
-	struct xlb_devent *evq;	/* read inside curl's callback, handled after it */
+	struct xlb_devent *evq; /* read inside curl's callback, handled after it */
 	size_t n_evq;
 	struct known *known;
 	size_t n_known;
-	char **warned;		/* the last apply's warnings, to log each once */
+	char **warned; /* the last apply's warnings, to log each once */
 	size_t n_warned;
 	char **warns_new;
 	size_t n_warns_new;
-	struct xlb_docker_stats stats;	/* connected is derived from state */
+	struct xlb_docker_stats stats; /* connected is derived from state */
 };
 
 /* ---- the container table ----------------------------------------------------- */
@@ -119,8 +119,8 @@ static void known_remove(struct xlb_docker *d, struct known *k)
 	d->dirty = true;
 }
 
-static void known_set(struct xlb_docker *d, struct known *k, const struct xlb_dcontainer *c,
-		      int rc, const char *err)
+static void known_set(struct xlb_docker *d, struct known *k, const struct xlb_dcontainer *c, int rc,
+		      const char *err)
 {
 	char id[XLB_DOCKER_ID_LEN];
 
@@ -541,8 +541,7 @@ static void req_done(struct xlb_docker *d, struct req *r, CURLcode code)
 	if (r == d->events) {
 		d->events = NULL;
 		req_free(r);
-		disconnected(d, code == CURLE_OK ? "event stream ended"
-						 : curl_easy_strerror(code));
+		disconnected(d, code == CURLE_OK ? "event stream ended" : curl_easy_strerror(code));
 		return;
 	}
 	if (code != CURLE_OK || (status != 200 && status != 404)) {

@@ -28,15 +28,15 @@
 
 struct xlb_docker_opts {
 	const char *socket;
-	const struct xlb_endpoint *vip;	/* for xlb.listen=PORT/PROTO; NULL: none */
+	const struct xlb_endpoint *vip; /* for xlb.listen=PORT/PROTO; NULL: none */
 	uint16_t min_listen_port;	/* see struct xlb_dmodel_opts */
 	uint32_t resync_ms;
 };
 
 /* warn(warn_arg, msg) reports a conflict found while applying; each
  * distinct message is logged once. */
-typedef void (*xlb_docker_apply_fn)(void *arg, const struct xlb_dmodel *m,
-				    xlb_dmodel_warn_fn warn, void *warn_arg);
+typedef void (*xlb_docker_apply_fn)(void *arg, const struct xlb_dmodel *m, xlb_dmodel_warn_fn warn,
+				    void *warn_arg);
 
 struct xlb_docker;
 
@@ -47,10 +47,10 @@ void xlb_docker_tick(struct xlb_docker *d);
 
 /* How the sync with dockerd goes, for the metrics. */
 struct xlb_docker_stats {
-	bool connected;			/* event stream up and the first sync done */
-	uint64_t last_sync_unix_s;	/* end of the last full sync; 0: none yet */
-	uint64_t events;		/* events read from the stream */
-	uint64_t errors;		/* failed requests, unreadable answers, lost streams */
+	bool connected;		   /* event stream up and the first sync done */
+	uint64_t last_sync_unix_s; /* end of the last full sync; 0: none yet */
+	uint64_t events;	   /* events read from the stream */
+	uint64_t errors;	   /* failed requests, unreadable answers, lost streams */
 };
 
 void xlb_docker_get_stats(const struct xlb_docker *d, struct xlb_docker_stats *out);

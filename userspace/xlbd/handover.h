@@ -31,8 +31,8 @@ struct xlb_handover_ops {
 struct xlb_handover {
 	const struct xlb_handover_ops *ops;
 	void *arg;
-	int fd;			/* the new xlbd's socket, until answered; -1: none */
-	uint32_t drain_ms;	/* what it gives us to finish our connections */
+	int fd;		   /* the new xlbd's socket, until answered; -1: none */
+	uint32_t drain_ms; /* what it gives us to finish our connections */
 	bool draining;
 	uint64_t drain_end_ms;
 };

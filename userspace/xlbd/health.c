@@ -41,27 +41,27 @@ enum hc_phase { HC_IDLE, HC_CONNECTING, HC_SENDING, HC_READING };
 #define HC_SLOT_MS 10
 
 struct hc_target {
-	struct xlb_watch w;	/* the running check's socket; fd -1 between checks */
+	struct xlb_watch w; /* the running check's socket; fd -1 between checks */
 	struct xlb_health *h;
 	char svc[XLB_NAME_LEN];
 	struct xlb_endpoint ep;
-	char name[XLB_EP_STRLEN];	/* "10.0.0.1:8000": logs and the Host header */
+	char name[XLB_EP_STRLEN]; /* "10.0.0.1:8000": logs and the Host header */
 	struct xlb_hc_spec spec;
 	uint32_t hash;
 	enum hc_phase phase;
-	bool reported;		/* the first result has been passed on */
+	bool reported; /* the first result has been passed on */
 	bool up;
 	bool ever_up;
 	bool dead;		/* unwatched, waiting to be freed */
-	uint32_t passes, fails;	/* current run of equal results */
+	uint32_t passes, fails; /* current run of equal results */
 	uint64_t checks;	/* checks started */
 	uint64_t next_ms;	/* when the next check starts */
 	uint64_t deadline_ms;	/* when the running check fails */
 	uint64_t dead_tick;
 	char io[HC_IO_SIZE];
 	size_t io_len, io_off;
-	struct hc_target *next;		/* every target, dead ones until freed */
-	struct hc_target *hnext;	/* bucket chain: live targets only */
+	struct hc_target *next;	 /* every target, dead ones until freed */
+	struct hc_target *hnext; /* bucket chain: live targets only */
 };
 
 struct xlb_health {
@@ -69,8 +69,8 @@ struct xlb_health {
 	xlb_health_fn fn;
 	void *arg;
 	struct xlb_watch timer;
-	uint64_t armed_ms;	/* when the timer fires; HC_NEVER when disarmed */
-	uint64_t tick;		/* timer runs so far */
+	uint64_t armed_ms; /* when the timer fires; HC_NEVER when disarmed */
+	uint64_t tick;	   /* timer runs so far */
 	struct hc_target *all;
 	struct hc_target *bucket[HC_BUCKETS];
 	size_t n_live;
@@ -225,8 +225,8 @@ static void check_done(struct hc_target *t, bool ok, const char *reason)
 	t->reported = true;
 	t->up = up;
 	t->ever_up |= up;
-	pr_info("event=health_change service=%s backend=%s state=%s reason=\"%s\"", t->svc,
-		t->name, up ? "up" : "down", reason);
+	pr_info("event=health_change service=%s backend=%s state=%s reason=\"%s\"", t->svc, t->name,
+		up ? "up" : "down", reason);
 	h->fn(h->arg, t->svc, &t->ep, up);
 }
 
@@ -302,7 +302,7 @@ static void send_request(struct hc_target *t)
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				check_fail_errno(t, "send", errno);
-			return;	/* EPOLLOUT is still asked for */
+			return; /* EPOLLOUT is still asked for */
 		}
 		t->io_off += (size_t)n;
 	}
@@ -320,7 +320,7 @@ static void start_request(struct hc_target *t)
 			 "Connection: close\r\n\r\n",
 			 t->spec.path, t->name);
 
-	t->io_len = (size_t)n;	/* bounded by the path and name sizes */
+	t->io_len = (size_t)n; /* bounded by the path and name sizes */
 	t->io_off = 0;
 	t->phase = HC_SENDING;
 	send_request(t);
@@ -371,7 +371,7 @@ static void on_check_event(struct xlb_watch *w, uint32_t events)
 
 	(void)events;
 	if (t->dead || t->w.fd < 0)
-		return;	/* an event of a check that has ended in this batch */
+		return; /* an event of a check that has ended in this batch */
 	check_step(t);
 }
 
@@ -467,7 +467,7 @@ static void on_timer(struct xlb_watch *w, uint32_t events)
 		pr_warn("event=health_timer_error err=\"%s\"", strerror(errno));
 	free_old_dead(h);
 	h->tick++;
-	h->armed_ms = HC_NEVER;	/* spent: what the walk asks for is armed anew */
+	h->armed_ms = HC_NEVER; /* spent: what the walk asks for is armed anew */
 	run_due_checks(h, xlb_loop_now_ms());
 	timer_rearm(h);
 }
@@ -531,8 +531,8 @@ static struct hc_target *target_new(struct xlb_health *h, const char *svc,
 	t->w.fd = -1;
 	t->w.fn = on_check_event;
 	t->h = h;
-	strcpy(t->svc, svc);	/* the caller checked its length */
-	t->ep = *ep;		/* handed back as given, to be looked up */
+	strcpy(t->svc, svc); /* the caller checked its length */
+	t->ep = *ep;	     /* handed back as given, to be looked up */
 	plain = *ep;
 	plain.proto = 0;
 	xlb_format_endpoint(&plain, t->name, sizeof(t->name));
@@ -545,8 +545,7 @@ static struct hc_target *target_new(struct xlb_health *h, const char *svc,
 /* A new kind or path makes a running check test what no longer applies:
  * it is dropped (no result) and the new one runs at once. New timing
  * applies from the next check, which a shorter interval brings forward. */
-static void target_update(struct xlb_health *h, struct hc_target *t,
-			  const struct xlb_hc_spec *spec)
+static void target_update(struct xlb_health *h, struct hc_target *t, const struct xlb_hc_spec *spec)
 {
 	bool what_changed = t->spec.kind != spec->kind || strcmp(t->spec.path, spec->path) != 0;
 	uint64_t now = xlb_loop_now_ms();

@@ -18,8 +18,7 @@ struct xlb_health;
 /* Called on every transition of a target, and once for its first result.
  * Only ever called from the loop (never from watch, unwatch or free); it
  * may watch and unwatch targets, its own included, but not free h. */
-typedef void (*xlb_health_fn)(void *arg, const char *svc, const struct xlb_endpoint *ep,
-			      bool up);
+typedef void (*xlb_health_fn)(void *arg, const char *svc, const struct xlb_endpoint *ep, bool up);
 
 int xlb_health_new(struct xlb_loop *loop, xlb_health_fn fn, void *arg, struct xlb_health **out);
 /* Closes every socket, no callbacks. Not from inside a callback. */

@@ -28,14 +28,14 @@
 /* Per-backend state while populating. */
 struct mg_slot {
 	const struct xlb_maglev_backend *be;
-	uint32_t pos;		/* current slot in this backend's permutation */
+	uint32_t pos; /* current slot in this backend's permutation */
 	uint32_t skip;
-	uint64_t claims;	/* slots taken so far */
+	uint64_t claims; /* slots taken so far */
 };
 
 struct mg_state {
-	struct mg_slot *slots;	/* sorted by key */
-	uint32_t *heap;		/* indices into slots, min-heap on next turn */
+	struct mg_slot *slots; /* sorted by key */
+	uint32_t *heap;	       /* indices into slots, min-heap on next turn */
 	size_t n;
 };
 
@@ -146,7 +146,7 @@ static void state_free(struct mg_state *st)
 static void claim_next_free(struct mg_slot *s, uint32_t *table, uint32_t size)
 {
 	while (table[s->pos] != 0) {
-		uint64_t next = (uint64_t)s->pos + s->skip;	/* no wrap near 2^32 */
+		uint64_t next = (uint64_t)s->pos + s->skip; /* no wrap near 2^32 */
 
 		s->pos = (uint32_t)(next >= size ? next - size : next);
 	}

@@ -8,9 +8,9 @@
 #include <stdint.h>
 
 struct xlb_maglev_backend {
-	const char *key;	/* stable identity, e.g. "10.200.1.2:8000" */
-	uint32_t id;		/* value written into the table (nonzero) */
-	uint32_t weight;	/* >= 1 */
+	const char *key; /* stable identity, e.g. "10.200.1.2:8000" */
+	uint32_t id;	 /* value written into the table (nonzero) */
+	uint32_t weight; /* >= 1 */
 };
 
 /* Fills table[0..size-1] with backend ids. size must be prime. The result

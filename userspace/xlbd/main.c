@@ -40,7 +40,7 @@
 #define MAX_UPLINKS 16
 #define MAX_LISTEN 16
 #define PROXY_TICK_MS 250
-#define FAST_RECHECKS 8	/* ticks: 2 s of looking again for pending links */
+#define FAST_RECHECKS 8 /* ticks: 2 s of looking again for pending links */
 #define STATS_EVERY_TICKS 4
 #define EXIT_USAGE 2
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -67,11 +67,11 @@ struct opts {
 	bool has_vip;
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
-	uint32_t flow_entries;	/* 0: the compiled-in XLB_FLOW_ENTRIES */
+	uint32_t flow_entries; /* 0: the compiled-in XLB_FLOW_ENTRIES */
 	bool has_metrics;
 	struct xlb_endpoint metrics;
-	bool takeover;		/* take the running xlbd's listeners */
-	uint32_t drain_ms;	/* what the old one gets to finish its connections */
+	bool takeover;	   /* take the running xlbd's listeners */
+	uint32_t drain_ms; /* what the old one gets to finish its connections */
 };
 
 struct daemon {
@@ -86,26 +86,27 @@ struct daemon {
 	struct xlb_docker *docker;
 	struct xlb_checks *checks;
 	struct xlb_metrics *metrics;
-	struct xlb_handover handover;	/* when a new xlbd takes over from us */
-	unsigned fast_rechecks;	/* ticks left to look again soon after a change */
+	struct xlb_handover handover; /* when a new xlbd takes over from us */
+	unsigned fast_rechecks;	      /* ticks left to look again soon after a change */
 	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
-	bool skel_loaded;	/* something was pinned or attached: teardown has work */
+	bool skel_loaded; /* something was pinned or attached: teardown has work */
 };
 
 /* ---- options ---------------------------------------------------------------- */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
-		   "            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
-		   "            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
-		   "            [--teardown-on-exit] [--flow-table-size N]\n"
-		   "            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
-		   "            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
-		   "            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
-		   "            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n");
+	fprintf(f,
+		"usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
+		"            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
+		"            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
+		"            [--teardown-on-exit] [--flow-table-size N]\n"
+		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
+		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
+		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
+		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -205,7 +206,8 @@ static int set_metrics(const struct xlb_opt *opt, const char *arg, void *target)
 
 	if (xlb_parse_endpoint(arg, XLB_EP_NO_PROTO, &o->metrics, &why))
 		return pr_err("bad --%s '%s': %s (ADDR:PORT, e.g. 127.0.0.1:9120)", opt->name, arg,
-			      why), -EINVAL;
+			      why),
+		       -EINVAL;
 	o->has_metrics = true;
 	return 0;
 }
@@ -219,12 +221,26 @@ static int show_help(const struct xlb_opt *opt, const char *arg, void *target)
 
 /* A row per kind of option: what it sets, and a number's limits. */
 #define AT(f) offsetof(struct opts, f)
-#define STRING(name, id, f) { name, id, required_argument, xlb_opt_string, AT(f), 0, 0 }
-#define FLAG(name, id, f) { name, id, no_argument, xlb_opt_true, AT(f), 0, 0 }
-#define NUMBER(name, id, f, min, max) \
-	{ name, id, required_argument, xlb_opt_number, AT(f), min, max }
-#define LISTEN(name, id, f) { name, id, required_argument, add_listen, AT(f), 0, 0 }
-#define OWN(name, id, has_arg, fn) { name, id, has_arg, fn, 0, 0, 0 }
+#define STRING(name, id, f)                                              \
+	{                                                                \
+		name, id, required_argument, xlb_opt_string, AT(f), 0, 0 \
+	}
+#define FLAG(name, id, f)                                        \
+	{                                                        \
+		name, id, no_argument, xlb_opt_true, AT(f), 0, 0 \
+	}
+#define NUMBER(name, id, f, min, max)                                        \
+	{                                                                    \
+		name, id, required_argument, xlb_opt_number, AT(f), min, max \
+	}
+#define LISTEN(name, id, f)                                          \
+	{                                                            \
+		name, id, required_argument, add_listen, AT(f), 0, 0 \
+	}
+#define OWN(name, id, has_arg, fn)             \
+	{                                      \
+		name, id, has_arg, fn, 0, 0, 0 \
+	}
 
 /* In the order getopt_long lists the candidates of an ambiguous
  * abbreviation. */
@@ -415,11 +431,10 @@ static int sockmap_attach(struct daemon *d)
 	if (d->o.lim.path != XLB_PATH_SOCKMAP)
 		return 0;
 	err = bpf_prog_attach(bpf_program__fd(d->skel->progs.xlb_sk_verdict),
-			      bpf_map__fd(d->skel->maps.xlb_sock_pairs),
-			      BPF_SK_SKB_STREAM_VERDICT, 0);
+			      bpf_map__fd(d->skel->maps.xlb_sock_pairs), BPF_SK_SKB_STREAM_VERDICT,
+			      0);
 	if (err)
-		return pr_err("attaching the sockmap verdict program: %s", strerror(errno)),
-		       -errno;
+		return pr_err("attaching the sockmap verdict program: %s", strerror(errno)), -errno;
 	return 0;
 }
 
@@ -452,8 +467,10 @@ static struct xlb_listen_set config_listeners(const struct xlb_config *cfg, bool
 static int open_listeners(struct daemon *d)
 {
 	const struct xlb_listen_set sets[] = {
-		option_listeners(&d->o, false), option_listeners(&d->o, true),
-		config_listeners(&d->cfg, false), config_listeners(&d->cfg, true),
+		option_listeners(&d->o, false),
+		option_listeners(&d->o, true),
+		config_listeners(&d->cfg, false),
+		config_listeners(&d->cfg, true),
 	};
 	struct xlb_handed handed = { .n = 0 };
 	int err = 0;
@@ -805,8 +822,8 @@ static int open_loop(struct daemon *d)
 /* In order; the first failure ends the start (each logs its own but the
  * loop's and the proxy's, as ever). */
 static int (*const start_steps[])(struct daemon *d) = {
-	open_data_path, init_state, attach_links, open_loop, open_proxy, open_listeners,
-	open_control, setup_loop, start_discovery, start_metrics,
+	open_data_path, init_state,   attach_links, open_loop,	     open_proxy,
+	open_listeners, open_control, setup_loop,   start_discovery, start_metrics,
 };
 
 static int start(struct daemon *d)

@@ -34,7 +34,7 @@
  * bytes of buffers; a hash bucket never holds this many, which the kernel
  * would refuse with ENOSPC. */
 #define BATCH_ENTRIES 4096
-#define BATCH_TOKEN_MAX 64	/* bytes: an array's key or a hash's bucket index */
+#define BATCH_TOKEN_MAX 64 /* bytes: an array's key or a hash's bucket index */
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
@@ -179,11 +179,13 @@ static const struct u64_field be_counter_fields[] = {
 struct u64_label {
 	const char *value;
 	size_t off;
-	bool of_service;	/* it happens after a connection is known to be a service's */
+	bool of_service; /* it happens after a connection is known to be a service's */
 };
 
-#define PROXY_LABEL(value, member, of_service) \
-	{ value, offsetof(struct xlb_proxy_counters, member), of_service }
+#define PROXY_LABEL(value, member, of_service)                                 \
+	{                                                                      \
+		value, offsetof(struct xlb_proxy_counters, member), of_service \
+	}
 
 /* A listener counts every outcome, a service only the two after routing. */
 static const struct u64_label outcomes[] = {
@@ -213,8 +215,8 @@ static void format_build(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *
 {
 	struct xlb_label version = { "version", s->version ? s->version : XLB_VERSION };
 
-	gauge1(b, "xlb_build_info", "Always 1; the xlbd build's version is in the label.",
-	       &version, 1, 1);
+	gauge1(b, "xlb_build_info", "Always 1; the xlbd build's version is in the label.", &version,
+	       1, 1);
 	gauge1(b, "xlb_start_time_seconds", "When xlbd started, in seconds since the Unix epoch.",
 	       NULL, 0, s->start_time_s);
 }
@@ -330,8 +332,8 @@ static void format_flow_table(const struct xlb_metrics_snapshot *s, struct xlb_m
 	gauge1(b, "xlb_flow_table_entries", "Entries in the flow table (xlb_flows) now.", NULL, 0,
 	       s->flows);
 	gauge1(b, "xlb_flow_table_max_entries",
-	       "Capacity of the flow table; at the limit the least recently used flow goes.",
-	       NULL, 0, s->flow_capacity);
+	       "Capacity of the flow table; at the limit the least recently used flow goes.", NULL,
+	       0, s->flow_capacity);
 }
 
 static void format_reasons(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
@@ -387,11 +389,12 @@ static void format_proxy_services(const struct xlb_metrics_snapshot *s, struct x
 		n += (s->svcs[i].flags & XLB_SVC_F_HOST) != 0;
 	if (!n)
 		return;
-	format_proxy_svc_family(s, b, "xlb_proxy_connections_total",
-				"Host/SNI-routed connections of the service by outcome: routed "
-				"(a backend connected) or connect_failed (none did, after a retry). "
-				"Connections that never reach a service are counted per listener.",
-				"outcome", outcomes, ARRAY_LEN(outcomes));
+	format_proxy_svc_family(
+		s, b, "xlb_proxy_connections_total",
+		"Host/SNI-routed connections of the service by outcome: routed "
+		"(a backend connected) or connect_failed (none did, after a retry). "
+		"Connections that never reach a service are counted per listener.",
+		"outcome", outcomes, ARRAY_LEN(outcomes));
 	format_proxy_svc_family(s, b, "xlb_proxy_path_connections_total",
 				"Routed connections of the service by how the kernel moved their "
 				"bytes (--proxy-path).",
@@ -483,8 +486,8 @@ int xlb_metrics_format(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
 struct xlb_metrics {
 	struct xlb_loop *loop;
 	struct MHD_Daemon *mhd;
-	struct xlb_watch mhd_w;		/* MHD's epoll fd: MHD closes it */
-	struct xlb_watch timer_w;	/* MHD's next timeout */
+	struct xlb_watch mhd_w;	  /* MHD's epoll fd: MHD closes it */
+	struct xlb_watch timer_w; /* MHD's next timeout */
 	struct xlb_metrics_maps maps;
 	xlb_metrics_prepare_fn prepare;
 	void *arg;
@@ -495,14 +498,13 @@ struct xlb_metrics {
 	char listen[XLB_EP_STRLEN];
 };
 
-
 /* One scrape's work: the snapshot, and from map ids to its entries. */
 struct collect {
 	struct xlb_metrics *m;
 	struct xlb_metrics_snapshot *s;
-	int32_t svc_at[XLB_MAX_SERVICES];	/* index in s->svcs by id; -1: none */
-	int32_t *be_at;				/* XLB_MAX_BACKENDS of them, likewise */
-	uint64_t *percpu;			/* one per-CPU value */
+	int32_t svc_at[XLB_MAX_SERVICES]; /* index in s->svcs by id; -1: none */
+	int32_t *be_at;			  /* XLB_MAX_BACKENDS of them, likewise */
+	uint64_t *percpu;		  /* one per-CPU value */
 	size_t cap_svcs, cap_bes, cap_listeners;
 };
 
@@ -584,7 +586,8 @@ static int add_service(struct collect *c, const void *key, const void *value)
 	if (grow((void **)&s->svcs, &c->cap_svcs, s->n_svcs, sizeof(*s->svcs)))
 		return -ENOMEM;
 	svc = &s->svcs[s->n_svcs];
-	*svc = (struct xlb_metrics_service){ .id = id, .flags = info->flags,
+	*svc = (struct xlb_metrics_service){ .id = id,
+					     .flags = info->flags,
 					     .backends = info->backends };
 	memcpy(svc->name, info->name, sizeof(svc->name));
 	svc->name[sizeof(svc->name) - 1] = '\0';
@@ -615,7 +618,9 @@ static int add_backend(struct collect *c, const void *key, const void *value)
 	if (grow((void **)&s->bes, &c->cap_bes, s->n_bes, sizeof(*s->bes)))
 		return -ENOMEM;
 	out = &s->bes[s->n_bes];
-	*out = (struct xlb_metrics_backend){ .id = id, .state = be->state, .flags = be->flags,
+	*out = (struct xlb_metrics_backend){ .id = id,
+					     .state = be->state,
+					     .flags = be->flags,
 					     .weight = be->weight };
 	memcpy(out->service, s->svcs[c->svc_at[be->svc_id]].name, sizeof(out->service));
 	endpoint_label(be->family, &be->addr, be->port, out->endpoint);
@@ -632,8 +637,7 @@ static int add_listener(struct collect *c, const void *key, const void *value)
 	(void)key;
 	if (l->kind == XLB_LISTEN_UNUSED)
 		return 0;
-	if (grow((void **)&s->listeners, &c->cap_listeners, s->n_listeners,
-		 sizeof(*s->listeners)))
+	if (grow((void **)&s->listeners, &c->cap_listeners, s->n_listeners, sizeof(*s->listeners)))
 		return -ENOMEM;
 	out = &s->listeners[s->n_listeners++];
 	*out = (struct xlb_metrics_listener){ .tls = l->kind == XLB_LISTEN_TLS, .c = l->c };
@@ -741,7 +745,8 @@ static int collect(struct xlb_metrics *m, struct xlb_metrics_snapshot *s)
 	struct collect c = { .m = m, .s = s };
 	int err = -ENOMEM;
 
-	*s = (struct xlb_metrics_snapshot){ .version = XLB_VERSION, .start_time_s = m->start_time_s,
+	*s = (struct xlb_metrics_snapshot){ .version = XLB_VERSION,
+					    .start_time_s = m->start_time_s,
 					    .flow_capacity = m->flow_capacity };
 	if (m->prepare)
 		s->docker = m->prepare(m->arg, &s->docker_stats);
@@ -761,8 +766,7 @@ static int collect(struct xlb_metrics *m, struct xlb_metrics_snapshot *s)
 
 /* ==== HTTP ============================================================================= */
 
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status,
-			      struct MHD_Response *r)
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, struct MHD_Response *r)
 {
 	enum MHD_Result ret;
 
@@ -779,7 +783,8 @@ static enum MHD_Result answer_text(struct MHD_Connection *conn, unsigned status,
 		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
 
 	if (r)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+					"text/plain; charset=utf-8");
 	if (r && status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	return answer(conn, status, r);
@@ -813,8 +818,8 @@ static enum MHD_Result answer_metrics(struct xlb_metrics *m, struct MHD_Connecti
 
 /* Answers on the first call: nothing here reads a request body. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-				  const char *method, const char *version,
-				  const char *upload_data, size_t *upload_data_size, void **req_cls)
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **req_cls)
 {
 	struct xlb_metrics *m = cls;
 
@@ -825,7 +830,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD))
 		return answer_text(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
 	if (strcmp(url, "/metrics"))
-		return answer_text(conn, MHD_HTTP_NOT_FOUND, "not found: the metrics are at /metrics\n");
+		return answer_text(conn, MHD_HTTP_NOT_FOUND,
+				   "not found: the metrics are at /metrics\n");
 	return answer_metrics(m, conn);
 }
 
@@ -917,9 +923,8 @@ static int start_mhd(struct xlb_metrics *m, const struct xlb_endpoint *ep, int f
 	if (ep->family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	/* no MHD_USE_INTERNAL_POLLING_THREAD: external polling, from our loop */
-	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
-				  MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
-				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	m->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m, MHD_OPTION_EXTERNAL_LOGGER,
+				  mhd_log, m, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 				  MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTP_MAX_CONNS,
 				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTP_TIMEOUT_S,
 				  MHD_OPTION_END);
@@ -970,9 +975,14 @@ int xlb_metrics_start(struct xlb_loop *loop, const struct xlb_metrics_opts *o,
 	if (!m)
 		return -ENOMEM;
 	*m = (struct xlb_metrics){
-		.loop = loop, .maps = o->maps, .prepare = o->prepare, .arg = o->arg,
-		.mhd_w = { .fd = -1 }, .timer_w = { .fd = -1, .fn = on_mhd_timer },
-		.ncpus = libbpf_num_possible_cpus(), .start_time_s = (uint64_t)time(NULL),
+		.loop = loop,
+		.maps = o->maps,
+		.prepare = o->prepare,
+		.arg = o->arg,
+		.mhd_w = { .fd = -1 },
+		.timer_w = { .fd = -1, .fn = on_mhd_timer },
+		.ncpus = libbpf_num_possible_cpus(),
+		.start_time_s = (uint64_t)time(NULL),
 		.flow_capacity = flow_capacity(o->maps.flows),
 	};
 	xlb_format_endpoint(&o->listen, m->listen, sizeof(m->listen));

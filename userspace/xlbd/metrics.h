@@ -34,7 +34,8 @@ struct xlb_mbuf {
 	bool failed;
 };
 
-void xlb_mbuf_printf(struct xlb_mbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void xlb_mbuf_printf(struct xlb_mbuf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 void xlb_mbuf_free(struct xlb_mbuf *b);
 
 struct xlb_label {
@@ -53,23 +54,23 @@ void xlb_metrics_escape_label(struct xlb_mbuf *b, const char *s);
 /* ---- what one scrape saw ------------------------------------------------------------- */
 
 struct xlb_metrics_service {
-	uint32_t id;				/* in the maps */
+	uint32_t id; /* in the maps */
 	char name[XLB_NAME_LEN];
-	uint32_t flags;				/* XLB_SVC_F_* */
-	uint32_t backends;			/* in the Maglev table */
-	struct xlb_counters c;			/* summed over CPUs */
-	struct xlb_proxy_counters proxy;	/* zero unless host-routed */
+	uint32_t flags;			 /* XLB_SVC_F_* */
+	uint32_t backends;		 /* in the Maglev table */
+	struct xlb_counters c;		 /* summed over CPUs */
+	struct xlb_proxy_counters proxy; /* zero unless host-routed */
 };
 
 struct xlb_metrics_backend {
-	uint32_t id;				/* in the maps */
+	uint32_t id; /* in the maps */
 	char service[XLB_NAME_LEN];
-	char endpoint[XLB_EP_STRLEN];		/* "10.0.0.1:80", "[fd00::1]:80" */
-	uint8_t state;				/* enum xlb_backend_state */
-	uint32_t flags;				/* XLB_BE_F_* */
+	char endpoint[XLB_EP_STRLEN]; /* "10.0.0.1:80", "[fd00::1]:80" */
+	uint8_t state;		      /* enum xlb_backend_state */
+	uint32_t flags;		      /* XLB_BE_F_* */
 	uint32_t weight;
-	struct xlb_counters c;			/* summed over CPUs */
-	uint64_t active_flows;			/* its entries in xlb_flows */
+	struct xlb_counters c; /* summed over CPUs */
+	uint64_t active_flows; /* its entries in xlb_flows */
 };
 
 struct xlb_metrics_listener {
@@ -80,17 +81,17 @@ struct xlb_metrics_listener {
 
 struct xlb_metrics_snapshot {
 	const char *version;
-	uint64_t start_time_s;			/* unix time xlbd started */
+	uint64_t start_time_s; /* unix time xlbd started */
 	struct xlb_metrics_service *svcs;
 	size_t n_svcs;
 	struct xlb_metrics_backend *bes;
 	size_t n_bes;
 	struct xlb_metrics_listener *listeners;
 	size_t n_listeners;
-	struct xlb_reason_count reasons[XLB_R_MAX];	/* summed over CPUs */
-	bool flows_counted;			/* active_flows and the totals are valid */
+	struct xlb_reason_count reasons[XLB_R_MAX]; /* summed over CPUs */
+	bool flows_counted;			    /* active_flows and the totals are valid */
 	uint64_t flows, flow_capacity;
-	bool docker;				/* --docker: docker_stats is valid */
+	bool docker; /* --docker: docker_stats is valid */
 	struct xlb_docker_stats docker_stats;
 };
 

@@ -44,8 +44,7 @@ int xlb_opt_number(const struct xlb_opt *opt, const char *arg, void *target)
 }
 
 /* getopt_long's view of the table: its long options, and the letters. */
-static void getopt_view(const struct xlb_opt *table, size_t n, struct option *longs,
-			char *letters)
+static void getopt_view(const struct xlb_opt *table, size_t n, struct option *longs, char *letters)
 {
 	size_t k = 0;
 

@@ -21,11 +21,11 @@ typedef int (*xlb_opt_fn)(const struct xlb_opt *opt, const char *arg, void *targ
 
 struct xlb_opt {
 	const char *name;
-	int id;			/* getopt_long's value for it */
-	int has_arg;		/* no_argument, required_argument, optional_argument */
+	int id;	     /* getopt_long's value for it */
+	int has_arg; /* no_argument, required_argument, optional_argument */
 	xlb_opt_fn fn;
-	size_t field;		/* offset in target of what it sets */
-	uint32_t min, max;	/* a number's limits */
+	size_t field;	   /* offset in target of what it sets */
+	uint32_t min, max; /* a number's limits */
 };
 
 /* The field opt sets in target. */

@@ -20,24 +20,24 @@ struct be {
 	uint32_t id;
 	uint32_t weight;
 	uint8_t state;
-	uint8_t origin;		/* enum xlb_origin */
-	bool down;		/* failing its health check: out of the table */
-	bool stopping;		/* Docker: stopping, paused or unhealthy: out too */
-	int64_t rr_credit;	/* the proxy's weighted round robin */
+	uint8_t origin;	   /* enum xlb_origin */
+	bool down;	   /* failing its health check: out of the table */
+	bool stopping;	   /* Docker: stopping, paused or unhealthy: out too */
+	int64_t rr_credit; /* the proxy's weighted round robin */
 };
 
 struct svc {
 	char name[XLB_NAME_LEN];
 	bool has_listen;
 	struct xlb_endpoint listen;
-	bool tls;			/* hosts are SNI names */
+	bool tls; /* hosts are SNI names */
 	bool proxy_v2;
 	char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
 	uint32_t id;
-	uint8_t origin;		/* enum xlb_origin */
-	uint64_t table_sig;	/* signature of the active set in the table */
-	uint32_t *table;	/* where the next Maglev table is built before the swap */
+	uint8_t origin;	    /* enum xlb_origin */
+	uint64_t table_sig; /* signature of the active set in the table */
+	uint32_t *table;    /* where the next Maglev table is built before the swap */
 	struct be *bes;
 	size_t n_bes;
 };
@@ -48,14 +48,14 @@ struct xlb_state {
 	size_t n_svcs;
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
-	uint32_t *slots;	/* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
-	struct xlb_hostmap http_hosts;	/* host -> service id */
+	uint32_t *slots;	       /* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
+	struct xlb_hostmap http_hosts; /* host -> service id */
 	struct xlb_hostmap tls_hosts;
-	xlb_state_be_gone_fn be_gone;	/* a backend left: its proxied connections end */
+	xlb_state_be_gone_fn be_gone; /* a backend left: its proxied connections end */
 	void *be_gone_arg;
-	xlb_state_be_new_fn be_new;	/* an L4 backend is about to be published */
+	xlb_state_be_new_fn be_new; /* an L4 backend is about to be published */
 	void *be_new_arg;
-	xlb_state_health_fn health;	/* a new backend's health */
+	xlb_state_health_fn health; /* a new backend's health */
 	void *health_arg;
 };
 
@@ -257,8 +257,8 @@ static uint32_t svc_flags(const struct svc *s)
 {
 	return (s->origin == XLB_ORIGIN_RUNTIME ? XLB_SVC_F_RUNTIME : 0) |
 	       (s->origin == XLB_ORIGIN_DOCKER ? XLB_SVC_F_DOCKER : 0) |
-	       (s->n_hosts ? XLB_SVC_F_HOST : 0) |
-	       (s->tls ? XLB_SVC_F_TLS : 0) | (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0);
+	       (s->n_hosts ? XLB_SVC_F_HOST : 0) | (s->tls ? XLB_SVC_F_TLS : 0) |
+	       (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0);
 }
 
 static int svc_info_write(const struct xlb_state *st, const struct svc *s)
@@ -304,7 +304,7 @@ static uint64_t table_signature(const struct svc *s)
 static int maglev_fill(struct svc *s)
 {
 	struct xlb_maglev_backend *mb = calloc(s->n_bes ? s->n_bes : 1, sizeof(*mb));
-	char (*keys)[XLB_EP_STRLEN] = calloc(s->n_bes ? s->n_bes : 1, sizeof(*keys));
+	char(*keys)[XLB_EP_STRLEN] = calloc(s->n_bes ? s->n_bes : 1, sizeof(*keys));
 	size_t n = 0;
 	int err = -ENOMEM;
 
@@ -514,8 +514,7 @@ static bool flow_is_dead(const struct xlb_flow *v, uint32_t be_id, uint32_t svc_
  * connection's replies un-NATed, and the client would reset it (seen in
  * the soak). So the entry goes only if it still runs to the dead
  * backend; one taken by mistake in the moment between is put back. */
-static void flow_delete_if(int fd, const struct xlb_flow_key *key, uint32_t be_id,
-			   uint32_t svc_id)
+static void flow_delete_if(int fd, const struct xlb_flow_key *key, uint32_t be_id, uint32_t svc_id)
 {
 	struct xlb_flow v;
 
@@ -665,7 +664,7 @@ static int hosts_check(const struct xlb_state *st, const struct xlb_svc_spec *sp
 
 static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 {
-	char (*copy)[XLB_HOST_LEN] = NULL;
+	char(*copy)[XLB_HOST_LEN] = NULL;
 
 	if (spec->n_hosts) {
 		copy = calloc(spec->n_hosts, sizeof(*copy));
@@ -764,9 +763,9 @@ int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec,
 
 	if (e)
 		return e;
-	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed",
-				      spec->name)
-			       : 0;
+	return svc_sync(st, s)
+		       ? fail(err, -EIO, "writing service %s to the maps failed", spec->name)
+		       : 0;
 }
 
 static void be_gone(const struct xlb_state *st, uint32_t id)
@@ -881,15 +880,17 @@ int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t s
 	b = be_pick_round_robin(s, skip_be);
 	if (!b)
 		return -EHOSTUNREACH;
-	*out = (struct xlb_route){ .svc_id = s->id, .be_id = b->id, .backend = b->ep,
+	*out = (struct xlb_route){ .svc_id = s->id,
+				   .be_id = b->id,
+				   .backend = b->ep,
 				   .proxy_v2 = s->proxy_v2 };
 	return 0;
 }
 
 /* ---- backends ------------------------------------------------------------- */
 
-static int be_check(const struct xlb_state *st, const struct svc *s,
-		    const struct xlb_endpoint *ep, struct xlb_err *err)
+static int be_check(const struct xlb_state *st, const struct svc *s, const struct xlb_endpoint *ep,
+		    struct xlb_err *err)
 {
 	char buf[XLB_EP_STRLEN];
 	struct xlb_ep_key k;
@@ -944,8 +945,11 @@ static int be_insert(struct xlb_state *st, struct svc *s, const struct xlb_endpo
 		st->be_used[id] = 0;
 		return fail(err, -ENOMEM, "out of memory");
 	}
-	*b = (struct be){ .ep = *ep, .id = (uint32_t)id, .weight = weight,
-			  .state = XLB_BE_ACTIVE, .origin = origin };
+	*b = (struct be){ .ep = *ep,
+			  .id = (uint32_t)id,
+			  .weight = weight,
+			  .state = XLB_BE_ACTIVE,
+			  .origin = origin };
 	b->ep.proto = 0;
 	/* a checked backend serves once its first check passed */
 	b->down = st->health && !st->health(st->health_arg, s->name, &b->ep);
@@ -969,8 +973,7 @@ int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xl
 	e = be_insert(st, s, ep, weight, runtime ? XLB_ORIGIN_RUNTIME : XLB_ORIGIN_CONFIG, err);
 	if (e)
 		return e;
-	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
-			       : 0;
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc) : 0;
 }
 
 static struct be *be_lookup(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
@@ -994,8 +997,8 @@ static struct be *be_lookup(struct xlb_state *st, const char *svc, const struct 
 	return b;
 }
 
-int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
-			    const struct xlb_endpoint *ep, struct xlb_err *err)
+int xlb_state_backend_drain(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			    struct xlb_err *err)
 {
 	char buf[XLB_EP_STRLEN];
 	struct svc *s;
@@ -1007,8 +1010,7 @@ int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
 	b->state = XLB_BE_DRAINING;
 	pr_info("event=backend_drain service=%s backend=%s id=%u", s->name,
 		xlb_format_endpoint(ep, buf, sizeof(buf)), b->id);
-	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc)
-			       : 0;
+	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s to the maps failed", svc) : 0;
 }
 
 /* Out of the table first, then the slot, then its flows: a packet racing
@@ -1060,9 +1062,10 @@ void xlb_state_for_each_backend(const struct xlb_state *st,
 /* The inverse of svc_key_of. */
 static void endpoint_from_key(const struct xlb_svc_key *k, struct xlb_endpoint *ep)
 {
-	*ep = (struct xlb_endpoint){
-		.addr = k->vip, .port = ntohs(k->port), .family = k->family, .proto = k->proto
-	};
+	*ep = (struct xlb_endpoint){ .addr = k->vip,
+				     .port = ntohs(k->port),
+				     .family = k->family,
+				     .proto = k->proto };
 }
 
 static int adopt_services(struct xlb_state *st)
@@ -1093,7 +1096,7 @@ static int adopt_services(struct xlb_state *st)
 
 static int host_append(struct svc *s, const char *host)
 {
-	char (*more)[XLB_HOST_LEN] = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
+	char(*more)[XLB_HOST_LEN] = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
 
 	if (!more)
 		return -ENOMEM;
@@ -1139,7 +1142,9 @@ static int adopt_backends(struct xlb_state *st)
 		b = be_append(s);
 		if (!b)
 			return -ENOMEM;
-		*b = (struct be){ .id = id, .weight = v.weight ? v.weight : 1, .state = v.state,
+		*b = (struct be){ .id = id,
+				  .weight = v.weight ? v.weight : 1,
+				  .state = v.state,
 				  .origin = be_origin_of_flags(v.flags),
 				  .down = v.flags & XLB_BE_F_DOWN,
 				  .stopping = v.flags & XLB_BE_F_STOPPING };
@@ -1230,7 +1235,7 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 	*spec = (struct xlb_svc_spec){
 		.name = cs->name,
 		.listen = cs->has_listen ? &cs->listen : NULL,
-		.hosts = (const char (*)[XLB_HOST_LEN])cs->hosts,
+		.hosts = (const char(*)[XLB_HOST_LEN])cs->hosts,
 		.n_hosts = cs->n_hosts,
 		.tls = cs->tls,
 		.proxy_v2 = cs->proxy_v2,
@@ -1271,8 +1276,7 @@ static int apply_backends(struct xlb_state *st, struct svc *s, const struct xlb_
 	return svc_sync(st, s) ? fail(err, -EIO, "writing service %s failed", s->name) : 0;
 }
 
-int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
-			   struct xlb_err *err)
+int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg, struct xlb_err *err)
 {
 	int e;
 
@@ -1287,7 +1291,8 @@ int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
 		if (s)
 			e = update_service(st, s, &spec, err);
 		else
-			e = svc_add(st, &spec, XLB_ORIGIN_CONFIG, err, &s); /* synced with its backends */
+			e = svc_add(st, &spec, XLB_ORIGIN_CONFIG, err,
+				    &s); /* synced with its backends */
 		if (!e)
 			e = apply_backends(st, s, cs, err);
 		if (e)
@@ -1376,7 +1381,7 @@ static size_t docker_free_hosts(const struct xlb_state *st, const struct xlb_cfg
 static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_service *ws,
 				xlb_state_warn_fn warn, void *arg)
 {
-	char (*hosts)[XLB_HOST_LEN] = calloc(ws->n_hosts ? ws->n_hosts : 1, XLB_HOST_LEN);
+	char(*hosts)[XLB_HOST_LEN] = calloc(ws->n_hosts ? ws->n_hosts : 1, XLB_HOST_LEN);
 	struct svc *s = svc_find(st, ws->name);
 	char buf[XLB_EP_STRLEN];
 	struct xlb_svc_spec spec;
@@ -1392,11 +1397,12 @@ static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_servi
 		goto out;
 	}
 	spec_of_cfg(ws, &spec);
-	spec.hosts = (const char (*)[XLB_HOST_LEN])hosts;
+	spec.hosts = (const char(*)[XLB_HOST_LEN])hosts;
 	spec.n_hosts = docker_free_hosts(st, ws, s, hosts, warn, arg);
 	other = spec.listen ? svc_find_listen(st, spec.listen) : NULL;
 	if (other && other != s) {
-		warnf(warn, arg, "service %s: listen %s is already used by service %s; not published",
+		warnf(warn, arg,
+		      "service %s: listen %s is already used by service %s; not published",
 		      ws->name, xlb_format_endpoint(spec.listen, buf, sizeof(buf)), other->name);
 		spec.listen = NULL;
 	}
@@ -1407,7 +1413,8 @@ static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_servi
 	}
 	e = s ? svc_apply_spec(st, s, &spec) : svc_add(st, &spec, XLB_ORIGIN_DOCKER, &err, &s);
 	if (e) {
-		warnf(warn, arg, "service %s: %s", ws->name, s ? "writing the maps failed" : err.msg);
+		warnf(warn, arg, "service %s: %s", ws->name,
+		      s ? "writing the maps failed" : err.msg);
 		goto out;
 	}
 	for (size_t i = 0; i < ws->n_backends; i++) {

@@ -18,7 +18,7 @@ struct xlb_state;
 /* Who made a service or backend; each origin reconciles only its own. */
 enum xlb_origin {
 	XLB_ORIGIN_CONFIG = 0,	/* the config file */
-	XLB_ORIGIN_RUNTIME = 1,	/* xlbctl, through the control socket */
+	XLB_ORIGIN_RUNTIME = 1, /* xlbctl, through the control socket */
 	XLB_ORIGIN_DOCKER = 2,	/* Docker discovery */
 };
 
@@ -45,17 +45,16 @@ int xlb_state_adopt(struct xlb_state *st);
 /* Makes the config's services and backends exist, and removes the ones a
  * previous config made that this one no longer has. Services and backends
  * added at runtime (xlbctl) are kept. */
-int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg,
-			   struct xlb_err *err);
+int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg, struct xlb_err *err);
 
 /* What makes a service: an L4 listener, host names for the proxy, or both. */
 struct xlb_svc_spec {
 	const char *name;
-	const struct xlb_endpoint *listen;	/* NULL: no L4 VIP */
+	const struct xlb_endpoint *listen; /* NULL: no L4 VIP */
 	const char (*hosts)[XLB_HOST_LEN];
 	size_t n_hosts;
-	bool tls;				/* hosts are routed by SNI */
-	bool proxy_v2;				/* send a PROXY v2 header */
+	bool tls;      /* hosts are routed by SNI */
+	bool proxy_v2; /* send a PROXY v2 header */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -63,8 +62,8 @@ int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec,
 int xlb_state_service_del(struct xlb_state *st, const char *name, struct xlb_err *err);
 int xlb_state_backend_add(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
 			  uint32_t weight, bool runtime, struct xlb_err *err);
-int xlb_state_backend_drain(struct xlb_state *st, const char *svc,
-			    const struct xlb_endpoint *ep, struct xlb_err *err);
+int xlb_state_backend_drain(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
+			    struct xlb_err *err);
 int xlb_state_backend_del(struct xlb_state *st, const char *svc, const struct xlb_endpoint *ep,
 			  struct xlb_err *err);
 

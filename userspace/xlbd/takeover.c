@@ -97,8 +97,10 @@ static int read_answer(int fd, char *text, size_t cap, int *fds, size_t max, siz
 			struct cmsghdr align;
 		} ctl;
 		struct iovec iov = { text + len, cap - 1 - len };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1,
-				      .msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf) };
+		struct msghdr msg = { .msg_iov = &iov,
+				      .msg_iovlen = 1,
+				      .msg_control = ctl.buf,
+				      .msg_controllen = sizeof(ctl.buf) };
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		ssize_t r;
 
@@ -131,8 +133,8 @@ static int read_answer(int fd, char *text, size_t cap, int *fds, size_t max, siz
 }
 
 /* "listener http|tls ADDR:PORT" lines, then "ok": one per descriptor. */
-static int parse_answer(char *text, const int *fds, size_t nfds,
-			struct xlb_handed_listener *out, size_t *n)
+static int parse_answer(char *text, const int *fds, size_t nfds, struct xlb_handed_listener *out,
+			size_t *n)
 {
 	char *save = NULL, *line;
 	size_t i = 0;
@@ -155,8 +157,8 @@ static int parse_answer(char *text, const int *fds, size_t nfds,
 	return -EPROTO;
 }
 
-int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms,
-			 struct xlb_handed_listener *out, size_t max, size_t *n)
+int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms, struct xlb_handed_listener *out,
+			 size_t max, size_t *n)
 {
 	char text[REPLY_MAX], req[64];
 	int fds[XLB_TAKEOVER_MAX];

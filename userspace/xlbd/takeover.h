@@ -28,8 +28,8 @@ struct xlb_handed_listener {
  * finish its connections within drain_ms. Returns 0 with *n listeners
  * (fds close-on-exec, owned by the caller), -ECONNREFUSED or -ENOENT when
  * no xlbd answers there, or another -errno (logged). */
-int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms,
-			 struct xlb_handed_listener *out, size_t max, size_t *n);
+int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms, struct xlb_handed_listener *out,
+			 size_t max, size_t *n);
 
 /* The listeners a takeover handed over, until the proxy adopts them. */
 struct xlb_handed {
