@@ -69,7 +69,7 @@ formatted() {
 	local -a c_files
 	mapfile -t c_files < <(git ls-files -co --exclude-standard -- '*.c' '*.h')
 	if ! out=$(clang-format --dry-run --Werror "${c_files[@]}" 2>&1); then
-		not_ok "$1" <<<"$(grep 'warning:' <<<"$out" | head -20)"
+		not_ok "$1" <<<"$(grep -E 'warning:|error:' <<<"$out" | head -20)"
 	else
 		ok "$1"
 	fi
