@@ -32,6 +32,17 @@ check_quiet() {
 	fi
 }
 
+# The README carries a copy of the headline table between two markers: a
+# full run into the committed results replaces it, so the README never
+# shows figures of another run than bench/results/summary.md.
+refresh_readme_summary() {
+	local readme=$REPO/README.md summary=$REPO/bench/results/summary.md
+	[[ -f $summary ]] || return 0
+	sed -i -e '/^<!-- bench summary: begin/,/^<!-- bench summary: end/{/^<!--/!d}' \
+		-e "/^<!-- bench summary: begin/r $summary" "$readme"
+	echo "bench.sh: README's headline table refreshed from bench/results/summary.md"
+}
+
 main() {
 	[[ $(id -u) -eq 0 ]] || { echo "bench.sh: must run as root" >&2; exit 1; }
 	"$REPO/scripts/deps.sh" --bench
@@ -54,6 +65,9 @@ main() {
 	python3 "$REPO/bench/report.py" --out "${XLB_BENCH_RESULTS:-$REPO/bench/results}" \
 		"$BENCH_OUT" "${QUICK[@]}"
 	[[ -n $keep_raw ]] || rm -rf "$BENCH_OUT"
+	if [[ -z ${QUICK[*]} && -z ${XLB_BENCH_RESULTS:-} && -z ${XLB_BENCH_PARTS:-} ]]; then
+		refresh_readme_summary
+	fi
 	if ((${#failed[@]})); then
 		echo "bench.sh: failed parts: ${failed[*]}" >&2
 		exit 1

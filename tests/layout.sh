@@ -75,12 +75,25 @@ formatted() {
 	fi
 }
 
+# readme_summary NAME: the README's table between its markers is the
+# summary bench.sh wrote (bench.sh refreshes it after a full run)
+readme_summary() {
+	local diff
+	diff=$(diff <(sed -n '/^<!-- bench summary: begin/,/^<!-- bench summary: end/{/^<!--/!p}' \
+		README.md) bench/results/summary.md)
+	if [[ -z $diff ]] && grep -q '^<!-- bench summary: begin' README.md; then
+		ok "$1"
+	else
+		not_ok "$1" <<<"${diff:-no bench summary markers in README.md}"
+	fi
+}
+
 main() {
 	cd "$REPO/userspace" || exit 1
 	local -a xlbd_mods fuzzers
 	mapfile -t xlbd_mods < <(ls xlbd/*.[ch] | grep -v '^xlbd/main\.c$')
 	mapfile -t fuzzers < <(compgen -G "$FUZZ_BUILD/fuzz/fuzz_*")
-	echo "1..$((10 + ${#fuzzers[@]}))"
+	echo "1..$((11 + ${#fuzzers[@]}))"
 	includes_only "lib/ includes only lib/ and include/xlb" '^xlb/' lib/*.[ch]
 	includes_only "xlbd/ modules include only lib/ and include/xlb" '^(lib|xlb)/' \
 		"${xlbd_mods[@]}"
@@ -92,6 +105,7 @@ main() {
 	cd "$REPO" || exit 1
 	includes_only "include/xlb includes only include/xlb" '^$' include/xlb/*.h
 	formatted "C sources follow .clang-format"
+	readme_summary "README's headline table is bench/results/summary.md"
 	# the CLI reads maps and talks to the control socket: no event loop,
 	# no health checker, no proxy in it
 	links_none "xlbctl links no event loop" "$BUILD/xlbctl" '^xlb_loop_'
