@@ -113,7 +113,8 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_ifaces SEC(".maps");
 
-/* Host routing and proxy counters: userspace only (see map_types.h). */
+/* Routes (host + path) and proxy counters: userspace only (see
+ * map_types.h: xlbd writes, xlbd on restart and xlbctl read). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4 * XLB_MAX_SERVICES);

@@ -36,11 +36,14 @@ struct xlb_svc {
 };
 
 enum xlb_svc_flags {
-	XLB_SVC_F_RUNTIME = 1 << 0,  /* added through the control socket */
-	XLB_SVC_F_HOST = 1 << 1,     /* has host names (proxy-routed) */
-	XLB_SVC_F_TLS = 1 << 2,	     /* host names are routed by SNI */
-	XLB_SVC_F_PROXY_V2 = 1 << 3, /* proxied connections get a PROXY v2 header */
-	XLB_SVC_F_DOCKER = 1 << 4,   /* discovered from Docker labels */
+	XLB_SVC_F_RUNTIME = 1 << 0,    /* added through the control socket */
+	XLB_SVC_F_HOST = 1 << 1,       /* has host names (proxy-routed) */
+	XLB_SVC_F_TLS = 1 << 2,	       /* host names are routed by SNI */
+	XLB_SVC_F_PROXY_V2 = 1 << 3,   /* proxied connections get a PROXY v2 header */
+	XLB_SVC_F_DOCKER = 1 << 4,     /* discovered from Docker labels */
+	XLB_SVC_F_STRIP_PATH = 1 << 5, /* routes strip their path prefix */
+	XLB_SVC_F_HTTPS = 1 << 6,      /* xlb_hosts only: the route was declared
+					* https:// (TLS termination, later) */
 };
 
 /* xlb_svc_info (ARRAY, XLB_MAX_SERVICES): service id -> metadata that only
@@ -172,18 +175,22 @@ enum xlb_iface_role {
 	XLB_IF_CLSACT_OURS = 1 << 3,   /* xlbd created the clsact qdisc */
 };
 
-/* xlb_hosts (HASH): host name or "*.suffix" wildcard -> the service that
- * serves it through the proxy (HTTP Host or TLS SNI). Written by xlbd,
- * read by xlbd on restart and by xlbctl; the data path never sees it. */
+/* xlb_hosts (HASH): a route, host name or "*.suffix" wildcard and path
+ * prefix -> the service that serves it through the proxy (HTTP Host and
+ * request path, or TLS SNI). Written by xlbd, read by xlbd on restart and
+ * by xlbctl; the data path never sees it. The path rides in the key after
+ * the host's NUL ("app.dev\0/api\0..."), none meaning "/": the layout is
+ * that of the host-only map, whose pins read as routes for "/", and host
+ * and path fit together in XLB_HOST_KEY_LEN - 2 characters. */
 #define XLB_HOST_KEY_LEN 256
 
 struct xlb_host_key {
-	char name[XLB_HOST_KEY_LEN]; /* lowercased, NUL-padded */
+	char name[XLB_HOST_KEY_LEN]; /* lowercased host, NUL, path, NUL-padded */
 };
 
 struct xlb_host_val {
 	__u32 svc_id;
-	__u32 flags; /* XLB_SVC_F_TLS: routed by SNI */
+	__u32 flags; /* XLB_SVC_F_TLS: routed by SNI; _STRIP_PATH, _HTTPS */
 };
 
 /* xlb_proxy_svc_stats (ARRAY, XLB_MAX_SERVICES) and xlb_listeners (ARRAY,

@@ -49,3 +49,26 @@ control_config() {
 	after=$(xlbctl --json services)
 	[[ $before == "$after" ]] || { fail "services changed: $before -> $after"; return 1; }
 }
+
+@test "routes: service add --host H/P --strip-path and config host = H/P are listed as routes" {
+	start_xlbd "$(write_config "$(control_config)
+[service cfgapp]
+host = a.test/x
+backend = 10.200.1.2:8001")"
+	local out
+	xlbctl service add web2 --host app.test/api --strip-path ||
+		{ fail "service add failed"; return 1; }
+	out=$(xlbctl services)
+	[[ $out == *"app.test/api[strip]"* ]] || { fail "no route in table: $out"; return 1; }
+	[[ $out == *"a.test/x"* && $out != *"a.test/x[strip]"* ]] || { fail "no config route: $out"; return 1; }
+	out=$(xlbctl --json services)
+	jq -e '.services[] | select(.name == "web2") | .routes == [{"host": "app.test", "path": "/api", "strip_path": true, "scheme": "http"}] and .hosts == ["app.test"]' <<<"$out" >/dev/null ||
+		{ fail "json: $out"; return 1; }
+	jq -e '.services[] | select(.name == "cfgapp") | .routes[0].path == "/x"' <<<"$out" >/dev/null ||
+		{ fail "json config route: $out"; return 1; }
+	# same host, other path: fine; same host and path: refused
+	xlbctl service add web3 --host app.test --path /v2 || { fail "other path refused"; return 1; }
+	run xlbctl service add web4 --host app.test/api
+	[[ $status -ne 0 && $output == *"route app.test/api already used by service web2"* ]] ||
+		{ fail "conflict: $status $output"; return 1; }
+}

@@ -328,9 +328,42 @@ static const struct err_case err_cases[] = {
 	{ SVC "host =\n", "t.ini:2: service api: invalid host name ''" },
 	{ SVC "host = a_b.dev\n", "t.ini:2: service api: invalid host name 'a_b.dev'" },
 	{ SVC "host = api.app.dev\n[service web]\nhost = API.app.dev\n",
-	  "t.ini:4: service web: host API.app.dev already used by service api" },
+	  "t.ini:4: service web: host api.app.dev already used by service api" },
 	{ SVC "host = api.app.dev\nhost = api.app.dev\n",
 	  "t.ini:3: service api: host api.app.dev given twice" },
+	/* routes: host/path, path, strip_path */
+	{ SVC "host = a.dev/api\n[service web]\nhost = a.dev/api/\n",
+	  "t.ini:4: service web: route a.dev/api already used by service api" },
+	{ SVC "host = a.dev\npath = /api\n[service web]\nhost = a.dev/api\n",
+	  "t.ini:5: service web: route a.dev/api already used by service api" },
+	{ SVC "host = a.dev/x\nhost = a.dev/x\n",
+	  "t.ini:3: service api: host a.dev/x given twice" },
+	{ SVC "host = a.dev/a b\n",
+	  "t.ini:2: service api: bad path '/a b': has a space or control character" },
+	{ SVC "host = a.dev/a/../b\n",
+	  "t.ini:2: service api: bad path '/a/../b': has a '.' or '..' segment" },
+	{ SVC "host = a.dev//x\n",
+	  "t.ini:2: service api: bad path '//x': has an empty segment ('//')" },
+	{ SVC "host = a.dev/x?y\n",
+	  "t.ini:2: service api: bad path '/x?y': has '?' or '#' (a prefix is a path, no query)" },
+	{ SVC "host = a.dev\npath = api\n",
+	  "t.ini:3: service api: bad path 'api': does not start with '/'" },
+	{ SVC "host = a.dev\npath = /"
+	      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+	  "t.ini:3: service api: bad path '/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa': is longer than 127 "
+	  "characters" },
+	{ SVC "host = a.dev\npath = /x\npath = /x/\n",
+	  "t.ini:4: service api: path /x given twice" },
+	{ SVC "listen = 10.0.0.1:80/tcp\npath = /x\n",
+	  "t.ini:3: service api: path without a host" },
+	{ SVC "host = a.dev/x\nproto = tls\n",
+	  "t.ini:2: service api: route a.dev/x: paths need proto http" },
+	{ SVC "host = a.dev\nstrip_path = maybe\n",
+	  "t.ini:3: service api: bad strip_path 'maybe' (want yes or no)" },
+	{ SVC "host = a.dev\nstrip_path = yes\nstrip_path = no\n",
+	  "t.ini:4: service api: strip_path given twice (first at line 3)" },
 	{ SVC "host = a.dev\nproto = udp\n",
 	  "t.ini:3: service api: bad proto 'udp' (want http or tls)" },
 	{ SVC "host = a.dev\nproto = HTTP\n",
@@ -417,6 +450,43 @@ static void test_errors(void **state)
 
 /* inih reads lines into a 200-byte buffer; longer lines are refused
  * rather than split into two. */
+/* host = H/P, path = P for the hosts without one, strip_path. */
+static void test_routes(void **state)
+{
+	static const char text[] = "[service app]\n"
+				   "host = app.app.dev\n"
+				   "[service api]\n"
+				   "host = APP.app.dev/api/\n"
+				   "host = api.app.dev\n"
+				   "host = *.x.dev\n"
+				   "path = /v1\n"
+				   "path = /v2\n"
+				   "strip_path = yes\n";
+	struct xlb_config cfg;
+	const struct xlb_cfg_service *app, *api;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	app = &cfg.services[0];
+	api = &cfg.services[1];
+	assert_int_equal(app->n_hosts, 1);
+	assert_string_equal(xlb_cfg_route_path(app, 0), "/");
+	assert_false(app->strip_path);
+	assert_true(api->strip_path);
+	assert_int_equal(api->n_hosts, 5);
+	assert_string_equal(api->hosts[0], "app.app.dev"); /* its own path */
+	assert_string_equal(xlb_cfg_route_path(api, 0), "/api");
+	assert_string_equal(api->hosts[1], "api.app.dev"); /* the service's paths */
+	assert_string_equal(xlb_cfg_route_path(api, 1), "/v1");
+	assert_string_equal(api->hosts[2], "api.app.dev");
+	assert_string_equal(xlb_cfg_route_path(api, 2), "/v2");
+	assert_string_equal(api->hosts[3], "*.x.dev");
+	assert_string_equal(xlb_cfg_route_path(api, 3), "/v1");
+	assert_string_equal(xlb_cfg_route_path(api, 4), "/v2");
+	xlb_config_free(&cfg);
+}
+
 static void test_line_too_long(void **state)
 {
 	char text[512];
@@ -475,15 +545,11 @@ static void test_name_validators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_config),
-		cmocka_unit_test(test_crlf_and_bom),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_line_too_long),
-		cmocka_unit_test(test_too_many_services),
-		cmocka_unit_test(test_empty_config),
-		cmocka_unit_test(test_name_validators),
+		cmocka_unit_test(test_valid_config), cmocka_unit_test(test_crlf_and_bom),
+		cmocka_unit_test(test_load_file),    cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_errors),	     cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_routes),	     cmocka_unit_test(test_too_many_services),
+		cmocka_unit_test(test_empty_config), cmocka_unit_test(test_name_validators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

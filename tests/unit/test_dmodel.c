@@ -440,6 +440,120 @@ static void test_bad_virtual_env(void **state)
 			      "host name 'shop_example'");
 }
 
+/* Replaces Config.Env; the capture's two exposed ports need a port. */
+static void env_set(json_t *root, json_t *env)
+{
+	label_set(root, "xlb.port", "9090");
+	json_object_set_new(json_object_get(root, "Config"), "Env", env);
+}
+
+static void assert_route(const struct xlb_dcontainer *c, size_t i, const char *host,
+			 const char *path, uint8_t scheme)
+{
+	assert_true(i < c->n_hosts);
+	assert_string_equal(c->hosts[i], host);
+	assert_string_equal(c->paths[i].prefix, path);
+	assert_int_equal(c->paths[i].scheme, scheme);
+}
+
+/* xlb.host items with paths, xlb.path for the others, xlb.path.strip. */
+static void test_label_routes(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	label_set(root, "xlb.host", "api.app.dev, App.app.dev/api/");
+	label_set(root, "xlb.path", "/v1,/v2");
+	label_set(root, "xlb.path.strip", "true");
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 3);
+	assert_route(&c, 0, "api.app.dev", "/v1", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "app.app.dev", "/api", XLB_SCHEME_HTTP);
+	assert_route(&c, 2, "api.app.dev", "/v2", XLB_SCHEME_HTTP);
+	assert_true(c.strip_path);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json"); /* VIRTUAL_PATH is not for xlb.host */
+	label_set(root, "xlb.host", "a.dev");
+	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=b.dev", "VIRTUAL_PATH=/x"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 1);
+	assert_route(&c, 0, "a.dev", "/", XLB_SCHEME_HTTP);
+	assert_false(c.strip_path);
+	xlb_dcontainer_free(&c);
+}
+
+/* nginx-proxy's VIRTUAL_PATH and VIRTUAL_DEST; dockercloud-haproxy's
+ * VIRTUAL_HOST=[scheme://]domain[:port][/path] items. */
+static void test_virtual_routes(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	env_set(root, json_pack("[sss]", "VIRTUAL_HOST=shop.example,www.shop.example",
+				"VIRTUAL_PATH=/api/", "VIRTUAL_DEST=/"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 2);
+	assert_route(&c, 0, "shop.example", "/api", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "www.shop.example", "/api", XLB_SCHEME_HTTP);
+	assert_true(c.strip_path);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json");
+	env_set(root,
+		json_pack("[ss]",
+			  "VIRTUAL_HOST=http://App.app.dev/api, https://x.y, ws://w.dev:8080/ws,"
+			  " wss://s.dev:443",
+			  "VIRTUAL_PORT=9090"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 4);
+	assert_route(&c, 0, "app.app.dev", "/api", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "x.y", "/", XLB_SCHEME_HTTPS);
+	assert_route(&c, 2, "w.dev", "/ws", XLB_SCHEME_HTTP);
+	assert_route(&c, 3, "s.dev", "/", XLB_SCHEME_HTTPS);
+	assert_false(c.strip_path);
+	assert_int_equal(c.port, 9090);
+	xlb_dcontainer_free(&c);
+}
+
+static void test_bad_routes(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+
+	(void)state;
+	env_set(root, json_pack("[s]", "VIRTUAL_HOST=ftp://a.dev"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST='ftp://a.dev': unknown "
+			      "scheme 'ftp' (want http, https, ws or wss)");
+	root = load("inspect_vhost.json");
+	env_set(root, json_pack("[s]", "VIRTUAL_HOST=a.dev:http/x"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST='a.dev:http/x': bad port "
+			      "in 'a.dev:http/x'");
+	root = load("inspect_vhost.json");
+	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.dev", "VIRTUAL_PATH=/a/../b"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_PATH='/a/../b': bad path "
+			      "'/a/../b': has a '.' or '..' segment");
+	root = load("inspect_vhost.json");
+	env_set(root,
+		json_pack("[sss]", "VIRTUAL_HOST=a.dev", "VIRTUAL_PATH=/a", "VIRTUAL_DEST=/b"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_DEST='/b': only / (strip the "
+			      "VIRTUAL_PATH prefix) is supported");
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev/x y");
+	assert_rejected(root, "container xlbdm-vhost: label xlb.host='a.dev/x y': bad path '/x y': "
+			      "has a space or control character");
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev");
+	label_set(root, "xlb.path.strip", "yes");
+	assert_rejected(root, "container xlbdm-vhost: label xlb.path.strip='yes': want true or "
+			      "false");
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev/x");
+	label_set(root, "xlb.proto", "tls");
+	assert_rejected(root, "container xlbdm-vhost: route a.dev/x: paths need xlb.proto=http");
+}
+
 /* A label's value lands in one log line inside err="...": a newline or a
  * quote in it must not end the line or the value. */
 static void test_error_stays_one_line(void **state)
@@ -1248,6 +1362,9 @@ int main(void)
 		cmocka_unit_test(test_ignored_without_xlb_labels),
 		cmocka_unit_test(test_bad_labels),
 		cmocka_unit_test(test_bad_virtual_env),
+		cmocka_unit_test(test_label_routes),
+		cmocka_unit_test(test_virtual_routes),
+		cmocka_unit_test(test_bad_routes),
 		cmocka_unit_test(test_error_stays_one_line),
 		cmocka_unit_test(test_not_an_inspect_answer),
 		cmocka_unit_test(test_states),

@@ -38,6 +38,10 @@ struct svc_meta {
 	bool has_proto;
 	unsigned check_line;
 	unsigned check_opt_line[N_CHECK_OPTIONS];
+	unsigned *host_lines;	      /* parallel to the service's hosts */
+	char (*paths)[XLB_PATH_SIZE]; /* path = ..., in order */
+	size_t n_paths;
+	unsigned path_line, strip_line;
 };
 
 struct line_source {
@@ -291,44 +295,247 @@ static int svc_listen(struct cfg_parser *p, const char *value)
 	return check_backend_families(p, s);
 }
 
-/* Who already routes host (compared case-insensitively), or NULL. */
-static const struct xlb_cfg_service *host_owner(struct cfg_parser *p, const char *host)
+/* ---- routes ----------------------------------------------------------------- */
+
+int xlb_cfg_route_append(char (**hosts)[XLB_HOST_LEN], struct xlb_cfg_path **paths, size_t *n,
+			 const char *host, const char *path, uint8_t scheme)
+{
+	char(*h)[XLB_HOST_LEN] = realloc(*hosts, (*n + 1) * sizeof(**hosts));
+	struct xlb_cfg_path *p;
+
+	if (!h)
+		return -ENOMEM;
+	*hosts = h;
+	p = realloc(*paths, (*n + 1) * sizeof(**paths));
+	if (!p)
+		return -ENOMEM;
+	*paths = p;
+	snprintf(h[*n], XLB_HOST_LEN, "%s", host);
+	memset(&p[*n], 0, sizeof(p[*n]));
+	snprintf(p[*n].prefix, XLB_PATH_SIZE, "%s", path);
+	p[(*n)++].scheme = scheme;
+	return 0;
+}
+
+const char *xlb_cfg_route_path(const struct xlb_cfg_service *s, size_t i)
+{
+	return s->paths && s->paths[i].prefix[0] ? s->paths[i].prefix : "/";
+}
+
+int xlb_split_route(const char *item, size_t len, char host[XLB_HOST_LEN], char path[XLB_PATH_SIZE],
+		    char *why, size_t whylen)
+{
+	size_t hlen = strcspn(item, "/");
+	const char *pwhy;
+
+	if (hlen > len)
+		hlen = len;
+	if (hlen >= XLB_HOST_LEN) {
+		snprintf(why, whylen, "invalid host name '%.*s...' (too long)", 32, item);
+		return -EINVAL;
+	}
+	memcpy(host, item, hlen);
+	host[hlen] = '\0';
+	if (!xlb_valid_host_name(host)) {
+		snprintf(why, whylen, "invalid host name '%s'", host);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < hlen; i++)
+		host[i] = (char)tolower((unsigned char)host[i]);
+	path[0] = '\0';
+	if (hlen < len && xlb_path_normalize(item + hlen, len - hlen, path, &pwhy)) {
+		snprintf(why, whylen, "bad path '%.*s': %s",
+			 (int)(len - hlen > 140 ? 140 : len - hlen), item + hlen, pwhy);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* "host" or "host/path", for messages: "host" when the path is "/". */
+static const char *route_name(const char *host, const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", host, strcmp(path, "/") == 0 ? "" : path);
+	return buf;
+}
+
+/* Who already routes host (compared case-insensitively) with path, or
+ * NULL; the current service's routes are not yet final and not looked at. */
+static const struct xlb_cfg_service *route_owner(struct cfg_parser *p, const char *host,
+						 const char *path)
 {
 	for (size_t i = 0; i < p->cfg->n_services; i++) {
 		const struct xlb_cfg_service *s = &p->cfg->services[i];
 
-		for (size_t h = 0; h < s->n_hosts; h++)
-			if (strcasecmp(s->hosts[h], host) == 0)
+		for (size_t h = 0; i != p->cur && h < s->n_hosts; h++)
+			if (strcasecmp(s->hosts[h], host) == 0 &&
+			    strcmp(xlb_cfg_route_path(s, h), path) == 0)
 				return s;
 	}
 	return NULL;
 }
 
 /* Host names are stored lowercased: DNS names are case-insensitive, and
- * the proxy then compares what clients send against one spelling. */
+ * the proxy then compares what clients send against one spelling. A host
+ * without a path gets the service's paths (or "/") when the section ends. */
 static int svc_host(struct cfg_parser *p, const char *value)
 {
 	struct xlb_cfg_service *s = cur_svc(p);
-	const struct xlb_cfg_service *owner;
-	char(*grown)[XLB_HOST_LEN];
-	size_t i;
+	struct svc_meta *m = &p->meta[p->cur];
+	char host[XLB_HOST_LEN], path[XLB_PATH_SIZE], why[320];
+	char(*hosts)[XLB_HOST_LEN];
+	struct xlb_cfg_path *paths;
+	unsigned *lines;
 
-	if (!xlb_valid_host_name(value))
-		return fail(p, "%s: invalid host name '%s'", p->label, value);
-	owner = host_owner(p, value);
-	if (owner == s)
-		return fail(p, "%s: host %s given twice", p->label, value);
-	if (owner)
-		return fail(p, "%s: host %s already used by service %s", p->label, value,
-			    owner->name);
-	grown = grow(s->hosts, s->n_hosts, sizeof(*s->hosts));
+	if (xlb_split_route(value, strlen(value), host, path, why, sizeof(why)))
+		return fail(p, "%s: %s", p->label, why);
+	for (size_t i = 0; i < s->n_hosts; i++)
+		if (strcmp(s->hosts[i], host) == 0 && strcmp(s->paths[i].prefix, path) == 0)
+			return fail(p, "%s: host %s given twice", p->label, value);
+	hosts = grow(s->hosts, s->n_hosts, sizeof(*s->hosts));
+	if (hosts)
+		s->hosts = hosts;
+	paths = grow(s->paths, s->n_hosts, sizeof(*s->paths));
+	if (paths)
+		s->paths = paths;
+	lines = grow(m->host_lines, s->n_hosts, sizeof(*m->host_lines));
+	if (lines)
+		m->host_lines = lines;
+	if (!hosts || !paths || !lines)
+		return fail_nomem(p);
+	memcpy(hosts[s->n_hosts], host, sizeof(host));
+	memset(&paths[s->n_hosts], 0, sizeof(*paths));
+	memcpy(paths[s->n_hosts].prefix, path, sizeof(path));
+	lines[s->n_hosts++] = p->line;
+	return 0;
+}
+
+static int svc_path(struct cfg_parser *p, const char *value)
+{
+	struct svc_meta *m = &p->meta[p->cur];
+	char path[XLB_PATH_SIZE];
+	char(*grown)[XLB_PATH_SIZE];
+	const char *why;
+
+	if (xlb_path_normalize(value, strlen(value), path, &why))
+		return fail(p, "%s: bad path '%s': %s", p->label, value, why);
+	for (size_t i = 0; i < m->n_paths; i++)
+		if (strcmp(m->paths[i], path) == 0)
+			return fail(p, "%s: path %s given twice", p->label, path);
+	grown = grow(m->paths, m->n_paths, sizeof(*m->paths));
 	if (!grown)
 		return fail_nomem(p);
-	s->hosts = grown;
-	for (i = 0; value[i]; i++)
-		grown[s->n_hosts][i] = (char)tolower((unsigned char)value[i]);
-	grown[s->n_hosts++][i] = '\0';
+	m->paths = grown;
+	memcpy(grown[m->n_paths++], path, sizeof(path));
+	if (!m->path_line)
+		m->path_line = p->line;
 	return 0;
+}
+
+static int svc_strip_path(struct cfg_parser *p, const char *value)
+{
+	struct svc_meta *m = &p->meta[p->cur];
+	bool yes = !strcmp(value, "yes") || !strcmp(value, "true");
+
+	if (m->strip_line)
+		return fail(p, "%s: strip_path given twice (first at line %u)", p->label,
+			    m->strip_line);
+	if (!yes && strcmp(value, "no") != 0 && strcmp(value, "false") != 0)
+		return fail(p, "%s: bad strip_path '%s' (want yes or no)", p->label, value);
+	cur_svc(p)->strip_path = yes;
+	m->strip_line = p->line;
+	return 0;
+}
+
+/* The routes as given, with the service's paths applied to the hosts that
+ * carry none: one route per (host, path). */
+struct route_list {
+	char (*hosts)[XLB_HOST_LEN];
+	struct xlb_cfg_path *paths;
+	unsigned *lines;
+	size_t n;
+};
+
+static int expand_routes(const struct xlb_cfg_service *s, const struct svc_meta *m,
+			 struct route_list *out)
+{
+	size_t n = 0, k = 0;
+
+	for (size_t i = 0; i < s->n_hosts; i++)
+		n += s->paths[i].prefix[0] || !m->n_paths ? 1 : m->n_paths;
+	out->hosts = calloc(n, sizeof(*out->hosts));
+	out->paths = calloc(n, sizeof(*out->paths));
+	out->lines = calloc(n, sizeof(*out->lines));
+	out->n = n;
+	if (!out->hosts || !out->paths || !out->lines)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_hosts; i++) {
+		size_t copies = s->paths[i].prefix[0] || !m->n_paths ? 1 : m->n_paths;
+
+		for (size_t c = 0; c < copies; c++, k++) {
+			const char *path = s->paths[i].prefix[0] ? s->paths[i].prefix
+					   : m->n_paths		 ? m->paths[c]
+								 : "/";
+
+			memcpy(out->hosts[k], s->hosts[i], XLB_HOST_LEN);
+			snprintf(out->paths[k].prefix, XLB_PATH_SIZE, "%s", path);
+			out->lines[k] = m->host_lines[i];
+		}
+	}
+	return 0;
+}
+
+/* One route against the others of the service and those of the services
+ * before it. */
+static int check_route(struct cfg_parser *p, const struct route_list *r, size_t k)
+{
+	const char *path = r->paths[k].prefix;
+	const struct xlb_cfg_service *owner = route_owner(p, r->hosts[k], path);
+	char name[XLB_HOST_LEN + XLB_PATH_SIZE];
+	const char *what = strcmp(path, "/") == 0 ? "host" : "route";
+
+	route_name(r->hosts[k], path, name, sizeof(name));
+	if (cur_svc(p)->tls && strcmp(path, "/") != 0)
+		return fail_at(p, r->lines[k], "%s: route %s: paths need proto http", p->label,
+			       name);
+	for (size_t j = 0; j < k; j++)
+		if (strcmp(r->hosts[j], r->hosts[k]) == 0 && strcmp(r->paths[j].prefix, path) == 0)
+			return fail_at(p, r->lines[k], "%s: %s %s given twice", p->label, what,
+				       name);
+	if (owner)
+		return fail_at(p, r->lines[k], "%s: %s %s already used by service %s", p->label,
+			       what, name, owner->name);
+	return 0;
+}
+
+/* Turns the service's hosts into its final routes, checked. */
+static int finish_routes(struct cfg_parser *p)
+{
+	struct xlb_cfg_service *s = cur_svc(p);
+	struct svc_meta *m = &p->meta[p->cur];
+	struct route_list r = {};
+	int err = 0;
+
+	if (m->n_paths && !s->n_hosts)
+		return fail_at(p, m->path_line, "%s: path without a host", p->label);
+	if (!s->n_hosts)
+		return 0;
+	if (expand_routes(s, m, &r))
+		err = fail_nomem(p);
+	for (size_t k = 0; k < r.n && !err; k++)
+		err = check_route(p, &r, k);
+	if (!err) {
+		free(s->hosts);
+		free(s->paths);
+		s->hosts = r.hosts;
+		s->paths = r.paths;
+		s->n_hosts = r.n;
+		r.hosts = NULL;
+		r.paths = NULL;
+	}
+	free(r.hosts);
+	free(r.paths);
+	free(r.lines);
+	return err;
 }
 
 static int svc_proto(struct cfg_parser *p, const char *value)
@@ -514,6 +721,8 @@ static const struct {
 } service_keys[] = {
 	{ "listen", svc_listen },
 	{ "host", svc_host },
+	{ "path", svc_path },
+	{ "strip_path", svc_strip_path },
 	{ "proto", svc_proto },
 	{ "backend", svc_backend },
 	{ "proxy_protocol", svc_proxy_protocol },
@@ -626,6 +835,8 @@ static int finish_section(struct cfg_parser *p)
 	if (p->kind != SEC_SERVICE)
 		return 0;
 	s = cur_svc(p);
+	if (finish_routes(p))
+		return p->status;
 	if (!s->has_listen && s->n_hosts == 0)
 		return fail_at(p, p->meta[p->cur].header_line, "%s: has neither listen nor host",
 			       p->label);
@@ -745,6 +956,10 @@ static int parse_with(struct cfg_parser *p)
 {
 	int ret = parse_source(p);
 
+	for (size_t i = 0; p->meta && i < p->cfg->n_services; i++) {
+		free(p->meta[i].host_lines);
+		free(p->meta[i].paths);
+	}
 	free(p->meta);
 	free(p->src.buf);
 	if (ret)
@@ -787,6 +1002,7 @@ int xlb_config_load(const char *path, struct xlb_config *cfg, char *err, size_t 
 static void free_service(struct xlb_cfg_service *s)
 {
 	free(s->hosts);
+	free(s->paths);
 	free(s->backends);
 }
 

@@ -7,7 +7,11 @@
  *   listen = 0.0.0.0:443        repeatable
  *   [service NAME]
  *   listen = 10.200.0.100:80/tcp       L4 VIP (at most one)
- *   host = api.app.dev                 repeatable; "*.x.y" wildcards
+ *   host = api.app.dev                 repeatable; "*.x.y" wildcards; a
+ *   host = app.app.dev/api             route: host and path prefix (http)
+ *   path = /api                        repeatable: the prefixes of the
+ *                                      hosts given without one (none: /)
+ *   strip_path = no | yes              forward /api/x as /x
  *   proto = http | tls                 how host names are routed (http)
  *   proxy_protocol = v2                proxied connections start with a
  *                                      PROXY v2 header (client address)
@@ -27,6 +31,7 @@
 
 #include "addr.h"
 #include "health_spec.h"
+#include "hostmap.h"
 #include "xlb/consts.h"
 
 #define XLB_HOST_LEN 256
@@ -38,6 +43,17 @@ struct xlb_cfg_backend {
 	bool draining;		/* Docker: stopping, paused or unhealthy; no new flows */
 };
 
+/* Where a route's requests were declared to come from: Docker's
+ * VIRTUAL_HOST=https://... asks for TLS termination (not built yet). */
+enum xlb_scheme { XLB_SCHEME_HTTP = 0, XLB_SCHEME_HTTPS = 1 };
+
+/* What a route adds to its host name: route i of a service is hosts[i]
+ * with paths[i]. */
+struct xlb_cfg_path {
+	char prefix[XLB_PATH_SIZE]; /* normal form (hostmap.h); "/" for none */
+	uint8_t scheme;		    /* enum xlb_scheme */
+};
+
 struct xlb_cfg_service {
 	char name[XLB_NAME_LEN];
 	bool has_listen;
@@ -45,7 +61,9 @@ struct xlb_cfg_service {
 	bool tls;		    /* proto = tls */
 	bool proxy_v2;		    /* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
+	struct xlb_cfg_path *paths; /* parallel to hosts; NULL: every route is "/" */
 	size_t n_hosts;
+	bool strip_path; /* strip the matched prefix before forwarding */
 	struct xlb_cfg_backend *backends;
 	size_t n_backends;
 	struct xlb_hc_spec check; /* kind XLB_HC_NONE: not checked */
@@ -72,5 +90,21 @@ void xlb_config_free(struct xlb_config *cfg);
 bool xlb_valid_service_name(const char *name);
 /* Host names: RFC 1123 labels, optional leading "*." wildcard, no port. */
 bool xlb_valid_host_name(const char *host);
+
+/* Appends the route host + path (with scheme) to the parallel arrays
+ * *hosts and *paths of *n entries. Returns 0, or -ENOMEM with the arrays
+ * still valid. */
+int xlb_cfg_route_append(char (**hosts)[XLB_HOST_LEN], struct xlb_cfg_path **paths, size_t *n,
+			 const char *host, const char *path, uint8_t scheme);
+
+/* Route i's path prefix: "/" when the service has no paths. */
+const char *xlb_cfg_route_path(const struct xlb_cfg_service *s, size_t i);
+
+/* Splits "host[/path]" (item[0..len)) into a host name (checked,
+ * lowercased) and a path prefix in normal form ("" when none is given).
+ * Returns 0, or -EINVAL with a message such as "invalid host name 'x'" or
+ * "bad path '/a/../b': has a '.' or '..' segment" in why. */
+int xlb_split_route(const char *item, size_t len, char host[XLB_HOST_LEN], char path[XLB_PATH_SIZE],
+		    char *why, size_t whylen);
 
 #endif

@@ -74,6 +74,59 @@ int xlb_host_normalize(const char *name, size_t len, char *out, size_t out_len)
 	return (int)len;
 }
 
+/* ---- route path prefixes ------------------------------------------------- */
+
+/* One segment between slashes: not empty, ".", or "..". */
+static const char *bad_segment(const char *seg, size_t len)
+{
+	if (len == 0)
+		return "has an empty segment ('//')";
+	if ((len == 1 && seg[0] == '.') || (len == 2 && seg[0] == '.' && seg[1] == '.'))
+		return "has a '.' or '..' segment";
+	return NULL;
+}
+
+int xlb_path_normalize(const char *path, size_t len, char *out, const char **why)
+{
+	size_t start = 1;
+
+	*why = NULL;
+	if (len == 0 || path[0] != '/')
+		*why = "does not start with '/'";
+	else if (len > XLB_PATH_MAX)
+		*why = "is longer than 127 characters";
+	while (len > 1 && path[len - 1] == '/' && !*why)
+		len--; /* "/api/" is "/api" */
+	for (size_t i = 1; i <= len && !*why && len > 1; i++) {
+		unsigned char c = i < len ? (unsigned char)path[i] : '/';
+
+		if (c <= ' ' || c >= 0x7f)
+			*why = "has a space or control character";
+		else if (c == '?' || c == '#')
+			*why = "has '?' or '#' (a prefix is a path, no query)";
+		else if (c == '/') {
+			*why = bad_segment(path + start, i - start);
+			start = i + 1;
+		}
+	}
+	if (*why)
+		return -EINVAL;
+	memcpy(out, path, len);
+	out[len] = '\0';
+	return 0;
+}
+
+int xlb_path_match(const char *prefix, size_t plen, const char *path, size_t len)
+{
+	if (plen <= 1)
+		return 0; /* "/" */
+	if (len < plen || memcmp(prefix, path, plen) != 0)
+		return -1;
+	if (len > plen && path[plen] != '/' && path[plen] != '?' && path[plen] != '#')
+		return -1;
+	return (int)plen;
+}
+
 /* ---- the sorted array ------------------------------------------------------ */
 
 /* Orders entries by kind, then by name bytes, shorter first on a tie. */

@@ -48,4 +48,23 @@ int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *
 /* Frees the entries; the map is empty and reusable afterwards. */
 void xlb_hostmap_clear(struct xlb_hostmap *m);
 
+/* Path prefixes of routes ("app.app.dev/api" routes the requests for /api,
+ * /api/, /api/x and /api?q to a service, not /apix). A prefix starts with
+ * '/', has at most XLB_PATH_MAX characters of printable ASCII but for
+ * space, '?' and '#', no empty, "." or ".." segment; its normal form has
+ * no trailing '/' (but "/" itself, which matches every path). */
+#define XLB_PATH_MAX 127
+#define XLB_PATH_SIZE (XLB_PATH_MAX + 1)
+
+/* Checks path[0..len) as a route prefix and writes its normal form to out
+ * (XLB_PATH_SIZE bytes). Returns 0, or -EINVAL and sets *why (a phrase
+ * such as "has a '..' segment"). */
+int xlb_path_normalize(const char *path, size_t len, char *out, const char **why);
+
+/* Whether the normal-form prefix[0..plen) matches the request path
+ * path[0..len) (a request-target's path, maybe with its '?query') on a
+ * segment boundary. Returns the bytes of path the prefix covers (0 for
+ * "/": stripping it removes nothing), or -1. */
+int xlb_path_match(const char *prefix, size_t plen, const char *path, size_t len);
+
 #endif

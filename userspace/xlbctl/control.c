@@ -259,17 +259,24 @@ add_word(struct request_line *r, const char *fmt, ...)
 
 static int check_hosts(const char *what, const struct sub_args *a)
 {
+	char host[XLB_HOST_LEN], path[XLB_PATH_SIZE], why[320];
+	const char *pwhy;
+
 	for (int i = 0; i < a->nhosts; i++) {
-		if (!xlb_valid_host_name(a->hosts[i]))
+		if (xlb_split_route(a->hosts[i], strlen(a->hosts[i]), host, path, why, sizeof(why)))
 			return complain(CTL_USAGE,
-					"%s: invalid host name '%s' (a DNS name, or "
-					"*.DOMAIN for a wildcard; no port)",
-					what, a->hosts[i]);
+					"%s: --host '%s': %s (a DNS name, or *.DOMAIN for a "
+					"wildcard, and maybe a /path; no port)",
+					what, a->hosts[i], why);
 		for (int j = 0; j < i; j++)
 			if (strcasecmp(a->hosts[i], a->hosts[j]) == 0)
 				return complain(CTL_USAGE, "%s: host '%s' given twice", what,
 						a->hosts[i]);
 	}
+	for (int i = 0; i < a->npaths; i++)
+		if (xlb_path_normalize(a->paths[i], strlen(a->paths[i]), path, &pwhy))
+			return complain(CTL_USAGE, "%s: bad --path '%s': %s", what, a->paths[i],
+					pwhy);
 	return CTL_OK;
 }
 
@@ -290,10 +297,15 @@ static int check_service_add(const char *what, const struct sub_args *a, char *l
 			      a->proto);
 	if (!rc && a->proto && !a->nhosts)
 		rc = complain(CTL_USAGE, "%s: --proto applies to --host names; none given", what);
+	if (!rc && (a->npaths || a->strip_path) && !a->nhosts)
+		rc = complain(CTL_USAGE,
+			      "%s: --path and --strip-path apply to --host names; none given",
+			      what);
 	return rc;
 }
 
-/* `service add NAME [listen=EP] [host=H]... [proto=P]` */
+/* `service add NAME [listen=EP] [host=H[/P]]... [path=P]... [strip_path=yes]
+ * [proto=P]` */
 static int build_service_add(const char *what, const struct sub_args *a, const char *listen,
 			     struct request_line *r)
 {
@@ -304,6 +316,10 @@ static int build_service_add(const char *what, const struct sub_args *a, const c
 		add_word(r, "listen=%s", listen);
 	for (int i = 0; i < a->nhosts; i++)
 		add_word(r, "host=%s", a->hosts[i]);
+	for (int i = 0; i < a->npaths; i++)
+		add_word(r, "path=%s", a->paths[i]);
+	if (a->strip_path)
+		add_word(r, "strip_path=yes");
 	if (a->proto)
 		add_word(r, "proto=%s", a->proto);
 	if (!r->too_long && r->words <= CTL_REQUEST_MAX_WORDS)
@@ -320,7 +336,9 @@ static int service_add(struct ctl *ctl, int argc, char **argv)
 	char listen[XLB_EP_STRLEN];
 	struct request_line req = { 0 };
 	struct sub_args a;
-	int rc = parse_sub_args(ctl, what, argc, argv, SUB_LISTEN | SUB_HOST | SUB_PROTO, 1, 1, &a);
+	int rc = parse_sub_args(ctl, what, argc, argv,
+				SUB_LISTEN | SUB_HOST | SUB_PROTO | SUB_PATH | SUB_STRIP_PATH, 1, 1,
+				&a);
 
 	if (!rc)
 		rc = check_service_add(what, &a, listen, sizeof(listen));

@@ -26,7 +26,7 @@ void print_usage(FILE *out)
 		"\n"
 		"Read the pinned maps (works without xlbd):\n"
 		"  status                          pin dir, daemon, counts, trace, attached interfaces\n"
-		"  services                        services with listener, host names and counters\n"
+		"  services                        services with listener, routes and counters\n"
 		"  backends [SERVICE]              backends with state, weight and counters\n"
 		"  flows [--service NAME] [--backend ADDR:PORT]\n"
 		"                                  tracked client flows\n"
@@ -40,10 +40,14 @@ void print_usage(FILE *out)
 		"                                  one), of one service or all; tracing is on until\n"
 		"                                  --count lines, --duration seconds or Ctrl-C\n"
 		"Change the running balancer (through xlbd):\n"
-		"  service add NAME [--listen ADDR:PORT/PROTO] [--host HOST]... [--proto http|tls]\n"
+		"  service add NAME [--listen ADDR:PORT/PROTO] [--host HOST[/PATH]]...\n"
+		"              [--path PATH]... [--strip-path] [--proto http|tls]\n"
 		"                                  at least one of --listen and --host; HOST is a\n"
 		"                                  DNS name or a *.example.com wildcard, routed by\n"
-		"                                  HTTP Host (default) or TLS SNI (--proto tls)\n"
+		"                                  HTTP Host (default) or TLS SNI (--proto tls);\n"
+		"                                  PATH a prefix (/api: /api, /api/x, not /apix),\n"
+		"                                  --path for the hosts given without one;\n"
+		"                                  --strip-path forwards /api/x as /x\n"
 		"  service del NAME\n"
 		"  backend add SERVICE ADDR:PORT [--weight N]   (N in 1..%d, default 1)\n"
 		"  backend drain SERVICE ADDR:PORT\n"
@@ -86,6 +90,8 @@ static const struct option all_sub_opts[] = {
 	{ "backend", required_argument, NULL, SUB_BACKEND },
 	{ "host", required_argument, NULL, SUB_HOST },
 	{ "proto", required_argument, NULL, SUB_PROTO },
+	{ "path", required_argument, NULL, SUB_PATH },
+	{ "strip-path", no_argument, NULL, SUB_STRIP_PATH },
 	{ "watch", no_argument, NULL, SUB_WATCH },
 	{ "interval", required_argument, NULL, SUB_INTERVAL },
 	{ "count", required_argument, NULL, SUB_COUNT },
@@ -115,6 +121,15 @@ static int store_host(const char *what, struct sub_args *a)
 	return CTL_OK;
 }
 
+static int store_path(const char *what, struct sub_args *a)
+{
+	if (a->npaths == SUB_MAX_HOSTS)
+		return complain(CTL_USAGE, "%s: too many --path options (at most %d)", what,
+				SUB_MAX_HOSTS);
+	a->paths[a->npaths++] = optarg;
+	return CTL_OK;
+}
+
 static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_args *a)
 {
 	switch (c) {
@@ -137,6 +152,11 @@ static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_ar
 		return store_host(what, a);
 	case SUB_PROTO:
 		a->proto = optarg;
+		break;
+	case SUB_PATH:
+		return store_path(what, a);
+	case SUB_STRIP_PATH:
+		a->strip_path = true;
 		break;
 	case SUB_WATCH:
 		a->watch = true;

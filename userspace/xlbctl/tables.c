@@ -31,6 +31,7 @@ static int collect_host(const struct ctl_map *m, const void *key, void *ctx)
 	struct state *st = ctx;
 	struct xlb_host_val val;
 	struct host_ent *e, *v;
+	const char *path;
 
 	if (bpf_map_lookup_elem(m->fd, key, &val))
 		return errno == ENOENT ? 0 : -errno; /* deleted since get_next_key */
@@ -41,6 +42,9 @@ static int collect_host(const struct ctl_map *m, const void *key, void *ctx)
 	e = &st->hosts[st->n_hosts++];
 	memcpy(e->name, key, sizeof(e->name));
 	e->name[sizeof(e->name) - 1] = '\0'; /* kernel memory: never trust it */
+	path = e->name + strlen(e->name);
+	path += path < e->name + sizeof(e->name) - 1; /* the path follows the NUL */
+	snprintf(e->path, sizeof(e->path), "%s", *path ? path : "/");
 	e->svc_id = val.svc_id;
 	e->flags = val.flags;
 	return 0;
@@ -51,10 +55,12 @@ static int cmp_hosts(const void *a, const void *b)
 	const struct host_ent *x = a, *y = b;
 	int c = cmp_u32(x->svc_id, y->svc_id);
 
-	return c ? c : strcmp(x->name, y->name);
+	if (!c)
+		c = strcmp(x->name, y->name);
+	return c ? c : strcmp(x->path, y->path);
 }
 
-/* Reads xlb_hosts, sorted so that each service's names are one run. A pin
+/* Reads xlb_hosts, sorted so that each service's routes are one run. A pin
  * dir from before host routing has no such map: no service has hosts. */
 static int load_hosts(const struct ctl *ctl, struct state *st)
 {
@@ -111,16 +117,28 @@ static const char *format_listen(const struct xlb_svc_info *info, char *buf, siz
 /* Room kept at the end of a hosts cell for ",+N" (N names left out). */
 #define HOSTS_MORE_LEN 12
 
-/* Joins the service's host names with commas into cell, "-" for none. A
- * list too long for one cell ends in ",+N" for the N names not shown, so
+/* A route as the table shows it: "host" for "/", "host/path" otherwise,
+ * with "[strip]" when the prefix is stripped before forwarding. */
+static const char *route_label(const struct host_ent *e, char *buf, size_t len)
+{
+	bool root = strcmp(e->path, "/") == 0;
+
+	snprintf(buf, len, "%s%s%s", e->name, root ? "" : e->path,
+		 !root && (e->flags & XLB_SVC_F_STRIP_PATH) ? "[strip]" : "");
+	return buf;
+}
+
+/* Joins the service's routes with commas into cell, "-" for none. A
+ * list too long for one cell ends in ",+N" for the N routes not shown, so
  * the cut is visible; --json always carries the whole list. */
 static void cell_hosts(char *cell, const struct state *st, __u32 svc_id)
 {
 	size_t first, n = hosts_of(st, svc_id, &first), used = 0, i;
+	char label[2 * XLB_HOST_KEY_LEN + 8];
 
 	cell_str(cell, NULL);
 	for (i = 0; i < n; i++) {
-		const char *name = st->hosts[first + i].name;
+		const char *name = route_label(&st->hosts[first + i], label, sizeof(label));
 		size_t need = (i ? 1 : 0) + strlen(name), reserve = i + 1 < n ? HOSTS_MORE_LEN : 0;
 
 		if (used + need + reserve >= XLB_CELL_LEN)
@@ -149,13 +167,34 @@ static void fill_service_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	cell_hosts(cells[7], st, id);
 }
 
+/* The service's host names, each once (a run is sorted by name). */
 static json_t *hosts_json(const struct state *st, __u32 svc_id)
 {
 	size_t first, n = hosts_of(st, svc_id, &first);
 	json_t *arr = json_array();
 
 	for (size_t i = 0; i < n; i++)
-		jpush(arr, json_string(st->hosts[first + i].name));
+		if (!i || strcmp(st->hosts[first + i].name, st->hosts[first + i - 1].name))
+			jpush(arr, json_string(st->hosts[first + i].name));
+	return arr;
+}
+
+/* Its routes: {"host", "path", "strip_path", "scheme"}. */
+static json_t *routes_json(const struct state *st, __u32 svc_id)
+{
+	size_t first, n = hosts_of(st, svc_id, &first);
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const struct host_ent *e = &st->hosts[first + i];
+		json_t *o = json_object();
+
+		jset(o, "host", json_string(e->name));
+		jset(o, "path", json_string(e->path));
+		jset(o, "strip_path", json_boolean(e->flags & XLB_SVC_F_STRIP_PATH));
+		jset(o, "scheme", json_string(e->flags & XLB_SVC_F_HTTPS ? "https" : "http"));
+		jpush(arr, o);
+	}
 	return arr;
 }
 
@@ -171,6 +210,7 @@ static json_t *service_json(const struct state *st, __u32 id)
 	jset(o, "backends", jint(info->backends));
 	jset_origin(o, info->flags & XLB_SVC_F_RUNTIME, info->flags & XLB_SVC_F_DOCKER);
 	jset(o, "hosts", hosts_json(st, id));
+	jset(o, "routes", routes_json(st, id));
 	jset(o, "proto", jstr_or_null(host_proto(st, id)));
 	jset_counters(o, &st->svc_c[id]);
 	return o;

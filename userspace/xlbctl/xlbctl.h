@@ -45,6 +45,8 @@ enum sub_opt {
 	SUB_COUNT = 1 << 9,
 	SUB_SAMPLE = 1 << 10,
 	SUB_DURATION = 1 << 11,
+	SUB_PATH = 1 << 12,
+	SUB_STRIP_PATH = 1 << 13,
 };
 
 /* More --host options than one control request can carry (see
@@ -54,6 +56,9 @@ enum sub_opt {
 struct sub_args {
 	const char *hosts[SUB_MAX_HOSTS]; /* --host, repeatable, in order */
 	int nhosts;
+	const char *paths[SUB_MAX_HOSTS]; /* --path, repeatable, in order */
+	int npaths;
+	bool strip_path;
 	const char *proto;
 	const char *listen;
 	const char *weight;
@@ -77,11 +82,13 @@ struct ctl_map {
 
 typedef int (*key_visit_fn)(const struct ctl_map *m, const void *key, void *ctx);
 
-/* One xlb_hosts entry: a host name (or "*.suffix") and its service. */
+/* One xlb_hosts entry, a route: a host name (or "*.suffix"), a path
+ * prefix ("/" when the key has none) and its service. */
 struct host_ent {
 	char name[XLB_HOST_KEY_LEN];
+	char path[XLB_HOST_KEY_LEN];
 	__u32 svc_id;
-	__u32 flags; /* XLB_SVC_F_TLS */
+	__u32 flags; /* XLB_SVC_F_TLS, _STRIP_PATH, _HTTPS */
 };
 
 struct state {

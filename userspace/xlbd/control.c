@@ -88,13 +88,51 @@ static int parse_weight(const char *s, uint32_t *weight, struct xlb_err *err)
 
 #define CTL_MAX_HOSTS (CTL_MAX_WORDS - 3)
 
+/* host=H[/P] and path=P words make routes as the config's host and path
+ * keys do: a path= applies to the hosts given without one. */
 struct svc_words {
 	struct xlb_endpoint listen;
 	bool has_listen;
 	char hosts[CTL_MAX_HOSTS][XLB_HOST_LEN];
+	char own_path[CTL_MAX_HOSTS][XLB_PATH_SIZE]; /* "" when none */
 	size_t n_hosts;
+	char paths[CTL_MAX_HOSTS][XLB_PATH_SIZE];
+	size_t n_paths;
 	bool tls;
+	bool strip_path;
+	/* the routes: hosts x paths */
+	char route_hosts[CTL_MAX_HOSTS * CTL_MAX_HOSTS][XLB_HOST_LEN];
+	struct xlb_cfg_path route_paths[CTL_MAX_HOSTS * CTL_MAX_HOSTS];
+	size_t n_routes;
 };
+
+static int parse_path_word(const char *v, struct svc_words *sw, struct xlb_err *err)
+{
+	const char *why;
+
+	if (xlb_path_normalize(v, strlen(v), sw->paths[sw->n_paths], &why))
+		return bad(err, "bad path '%s': %s", v, why);
+	sw->n_paths++;
+	return 0;
+}
+
+static void add_route(struct svc_words *sw, size_t h, const char *path)
+{
+	memcpy(sw->route_hosts[sw->n_routes], sw->hosts[h], XLB_HOST_LEN);
+	snprintf(sw->route_paths[sw->n_routes++].prefix, XLB_PATH_SIZE, "%s", path);
+}
+
+static void expand_routes(struct svc_words *sw)
+{
+	for (size_t h = 0; h < sw->n_hosts; h++) {
+		if (sw->own_path[h][0])
+			add_route(sw, h, sw->own_path[h]);
+		else if (!sw->n_paths)
+			add_route(sw, h, "/");
+		for (size_t p = 0; !sw->own_path[h][0] && p < sw->n_paths; p++)
+			add_route(sw, h, sw->paths[p]);
+	}
+}
 
 static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *err)
 {
@@ -105,9 +143,18 @@ static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *e
 		return parse_ep(w + 7, XLB_EP_PROTO, &sw->listen, err);
 	}
 	if (strncmp(w, "host=", 5) == 0) {
-		if (!xlb_valid_host_name(w + 5))
-			return bad(err, "invalid host name '%s'", w + 5);
-		snprintf(sw->hosts[sw->n_hosts++], XLB_HOST_LEN, "%s", w + 5);
+		char why[320];
+
+		if (xlb_split_route(w + 5, strlen(w + 5), sw->hosts[sw->n_hosts],
+				    sw->own_path[sw->n_hosts], why, sizeof(why)))
+			return bad(err, "%s", why);
+		sw->n_hosts++;
+		return 0;
+	}
+	if (strncmp(w, "path=", 5) == 0)
+		return parse_path_word(w + 5, sw, err);
+	if (strcmp(w, "strip_path=yes") == 0 || strcmp(w, "strip_path=no") == 0) {
+		sw->strip_path = strcmp(w, "strip_path=yes") == 0;
 		return 0;
 	}
 	if (strcmp(w, "proto=tls") == 0 || strcmp(w, "proto=http") == 0) {
@@ -119,23 +166,31 @@ static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *e
 
 static int exec_service_add(struct xlb_state *st, struct request *r, struct xlb_err *err)
 {
-	struct svc_words sw = {};
+	struct svc_words *sw = calloc(1, sizeof(*sw));
 	struct xlb_svc_spec spec;
-	int e;
+	int e = sw ? 0 : bad(err, "out of memory");
 
-	for (int i = 3; i < r->n; i++) {
-		e = parse_svc_word(r->w[i], &sw, err);
-		if (e)
-			return e;
+	for (int i = 3; !e && i < r->n; i++)
+		e = parse_svc_word(r->w[i], sw, err);
+	if (!e && sw->n_paths && !sw->n_hosts)
+		e = bad(err, "path without a host");
+	if (e) {
+		free(sw);
+		return e;
 	}
+	expand_routes(sw);
 	spec = (struct xlb_svc_spec){
 		.name = r->w[2],
-		.listen = sw.has_listen ? &sw.listen : NULL,
-		.hosts = (const char(*)[XLB_HOST_LEN])sw.hosts,
-		.n_hosts = sw.n_hosts,
-		.tls = sw.tls,
+		.listen = sw->has_listen ? &sw->listen : NULL,
+		.hosts = (const char(*)[XLB_HOST_LEN])sw->route_hosts,
+		.paths = sw->route_paths,
+		.n_hosts = sw->n_routes,
+		.tls = sw->tls,
+		.strip_path = sw->strip_path,
 	};
-	return xlb_state_service_add(st, &spec, true, err);
+	e = xlb_state_service_add(st, &spec, true, err);
+	free(sw);
+	return e;
 }
 
 static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err *err)

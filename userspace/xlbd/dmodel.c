@@ -125,52 +125,157 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 
 /* ---- host names ------------------------------------------------------------- */
 
-static int host_add(struct xlb_dcontainer *c, const char *h, size_t len)
+/* Adds the route host (lowercased) + path ("" until the container's
+ * paths are known, see routes_finish), once. */
+static int host_add(struct xlb_dcontainer *c, const char *host, const char *path, uint8_t scheme)
 {
-	char(*more)[XLB_HOST_LEN];
-
 	for (size_t i = 0; i < c->n_hosts; i++)
-		if (strncasecmp(c->hosts[i], h, len) == 0 && c->hosts[i][len] == '\0')
+		if (strcmp(c->hosts[i], host) == 0 && strcmp(c->paths[i].prefix, path) == 0)
 			return 0;
-	more = realloc(c->hosts, (c->n_hosts + 1) * sizeof(*more));
-	if (!more)
-		return -ENOMEM;
-	c->hosts = more;
-	for (size_t i = 0; i < len; i++)
-		more[c->n_hosts][i] = (char)tolower((unsigned char)h[i]);
-	more[c->n_hosts][len] = '\0';
-	c->n_hosts++;
+	return xlb_cfg_route_append(&c->hosts, &c->paths, &c->n_hosts, host, path, scheme);
+}
+
+/* dockercloud-haproxy's VIRTUAL_HOST item "[scheme://]domain[:port][/path]":
+ * the scheme is remembered (https and wss: TLS termination, later), the
+ * port is not used (clients reach xlb's shared listeners, whatever port
+ * the item names). Leaves "domain/path" in item. */
+static int vhost_item(const struct ctx *x, const char *what, const char *val, char *item,
+		      uint8_t *scheme)
+{
+	char *sep = strstr(item, "://"), *colon;
+	uint32_t port;
+	size_t hlen;
+
+	*scheme = XLB_SCHEME_HTTP;
+	if (sep) {
+		*sep = '\0';
+		if (!strcasecmp(item, "https") || !strcasecmp(item, "wss"))
+			*scheme = XLB_SCHEME_HTTPS;
+		else if (strcasecmp(item, "http") && strcasecmp(item, "ws"))
+			return failf(x, "%s=%s: unknown scheme %s (want http, https, ws or wss)",
+				     what, Q(val), Q(item));
+		memmove(item, sep + 3, strlen(sep + 3) + 1);
+	}
+	hlen = strcspn(item, "/");
+	colon = memchr(item, ':', hlen);
+	if (colon) {
+		char num[8];
+		size_t nlen = hlen - (size_t)(colon - item) - 1;
+
+		if (nlen >= sizeof(num))
+			nlen = sizeof(num) - 1;
+		memcpy(num, colon + 1, nlen);
+		num[nlen] = '\0';
+		if (!parse_u32(num, 1, 65535, &port))
+			return failf(x, "%s=%s: bad port in %s", what, Q(val), Q(item));
+		memmove(colon, item + hlen, strlen(item + hlen) + 1);
+	}
 	return 0;
 }
 
-/* "a.example, b.example": comma-separated, spaces around commas allowed. */
+/* The next item of a comma-separated list, without the spaces around it:
+ * returns its start, sets its length, and moves *p past its comma (NULL
+ * after the last item). */
+static const char *list_item(const char **p, size_t *len)
+{
+	const char *s = *p, *end = strchr(s, ',');
+
+	while (*s == ' ')
+		s++;
+	*len = end ? (size_t)(end - s) : strlen(s);
+	while (*len && s[*len - 1] == ' ')
+		--*len;
+	*p = end ? end + 1 : NULL;
+	return s;
+}
+
+/* "a.example, b.example/api": comma-separated routes, spaces around commas
+ * allowed; VIRTUAL_HOST items may also have a scheme and a port. */
 static int hosts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
-		       const char *val)
+		       const char *val, bool vhost)
 {
 	const char *p = val;
 
-	while (true) {
-		const char *end = strchr(p, ',');
+	while (p) {
+		char one[XLB_HOST_LEN + XLB_PATH_SIZE + 16], host[XLB_HOST_LEN],
+			path[XLB_PATH_SIZE], why[320];
+		uint8_t scheme = XLB_SCHEME_HTTP;
 		size_t len;
-		char one[XLB_HOST_LEN];
+		const char *item = list_item(&p, &len);
 
-		while (*p == ' ')
-			p++;
-		len = end ? (size_t)(end - p) : strlen(p);
-		while (len && p[len - 1] == ' ')
-			len--;
-		if (len == 0 || len >= XLB_HOST_LEN)
+		if (len == 0 || len >= sizeof(one))
 			return failf(x, "%s=%s: empty or too long host name", what, Q(val));
-		memcpy(one, p, len);
+		memcpy(one, item, len);
 		one[len] = '\0';
-		if (!xlb_valid_host_name(one))
-			return failf(x, "%s=%s: invalid host name %s", what, Q(val), Q(one));
-		if (host_add(c, one, len))
+		if (vhost && vhost_item(x, what, val, one, &scheme))
+			return -EINVAL;
+		if (xlb_split_route(one, strlen(one), host, path, why, sizeof(why)))
+			return failf(x, "%s=%s: %s", what, Q(val), why);
+		if (host_add(c, host, path, scheme))
 			return -ENOMEM;
-		if (!end)
-			return 0;
-		p = end + 1;
 	}
+	return 0;
+}
+
+/* xlb.path and VIRTUAL_PATH: "/api[,/v2]", for the hosts without a path. */
+static int paths_parse(const struct ctx *x, const char *what, const char *val,
+		       char (*out)[XLB_PATH_SIZE], size_t *n, size_t max)
+{
+	const char *p = val, *why;
+
+	for (*n = 0; p; ++*n) {
+		size_t len;
+		const char *item = list_item(&p, &len);
+		char shown[XLB_PATH_SIZE + 8];
+
+		if (*n == max)
+			return failf(x, "%s=%s: more than %zu paths", what, Q(val), max);
+		snprintf(shown, sizeof(shown), "%.*s",
+			 (int)(len < XLB_PATH_SIZE ? len : XLB_PATH_SIZE), item);
+		if (xlb_path_normalize(item, len, out[*n], &why))
+			return failf(x, "%s=%s: bad path %s: %s", what, Q(val), Q(shown), why);
+	}
+	return 0;
+}
+
+#define DPATHS_MAX 16
+
+/* Gives the hosts without a path the container's paths (or "/"). */
+static int routes_finish(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
+			 const char *val)
+{
+	char paths[DPATHS_MAX][XLB_PATH_SIZE];
+	size_t n = 0, n_hosts = c->n_hosts;
+	int err = 0;
+
+	if (val && (err = paths_parse(x, what, val, paths, &n, DPATHS_MAX)))
+		return err;
+	for (size_t i = 0; i < n_hosts && !err; i++) {
+		if (c->paths[i].prefix[0])
+			continue;
+		snprintf(c->paths[i].prefix, XLB_PATH_SIZE, "%s", n ? paths[0] : "/");
+		for (size_t k = 1; k < n && !err; k++) {
+			char host[XLB_HOST_LEN]; /* host_add moves c->hosts */
+
+			memcpy(host, c->hosts[i], sizeof(host));
+			err = host_add(c, host, paths[k], c->paths[i].scheme);
+		}
+	}
+	if (err)
+		return err;
+	for (size_t i = 0; i < c->n_hosts; i++)
+		if (c->tls && strcmp(c->paths[i].prefix, "/") != 0)
+			return failf(x, "route %s%s: paths need xlb.proto=http", c->hosts[i],
+				     c->paths[i].prefix);
+	return 0;
+}
+
+static int strip_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
+{
+	if (strcmp(val, "true") && strcmp(val, "false"))
+		return failf(x, "label xlb.path.strip=%s: want true or false", Q(val));
+	c->strip_path = strcmp(val, "true") == 0;
+	return 0;
 }
 
 /* ---- labels ---------------------------------------------------------------- */
@@ -233,7 +338,11 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 	uint32_t w;
 
 	if (strcmp(k, "host") == 0)
-		return hosts_parse(x, c, "label xlb.host", val);
+		return hosts_parse(x, c, "label xlb.host", val, false);
+	if (strcmp(k, "path") == 0)
+		return 0; /* routes_finish: the hosts may come after it */
+	if (strcmp(k, "path.strip") == 0)
+		return strip_parse(x, c, val);
 	if (strcmp(k, "port") == 0)
 		return port_parse(x, "label xlb.port", val, &c->port);
 	if (strcmp(k, "listen") == 0)
@@ -426,13 +535,37 @@ static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer
 	return port_parse(x, "exposed port", num, &c->port);
 }
 
-static int virtual_env_apply(const struct ctx *x, json_t *env, struct xlb_dcontainer *c)
+/* nginx-proxy's VIRTUAL_DEST replaces the VIRTUAL_PATH prefix: "/" is
+ * stripping it; another prefix would need rewriting, which xlb lacks. */
+static int virtual_dest(const struct ctx *x, struct xlb_dcontainer *c, const char *dest)
+{
+	if (strcmp(dest, "/") != 0 && *dest)
+		return failf(x,
+			     "env VIRTUAL_DEST=%s: only / (strip the VIRTUAL_PATH prefix) is "
+			     "supported",
+			     Q(dest));
+	c->strip_path = *dest != '\0';
+	return 0;
+}
+
+/* nginx-proxy's and dockercloud-haproxy's variables, where there is no
+ * xlb.host; xlb.path applies to xlb.host, VIRTUAL_PATH to VIRTUAL_HOST. */
+static int virtual_env_apply(const struct ctx *x, json_t *env, json_t *labels,
+			     struct xlb_dcontainer *c)
 {
 	const char *vh = env_get(env, "VIRTUAL_HOST"), *vp = env_get(env, "VIRTUAL_PORT");
+	const char *path = jstr(labels, "xlb.path", NULL), *what = "label xlb.path";
 	int err = 0;
 
-	if (!c->n_hosts && vh)
-		err = hosts_parse(x, c, "env VIRTUAL_HOST", vh);
+	if (!c->n_hosts && vh) {
+		err = hosts_parse(x, c, "env VIRTUAL_HOST", vh, true);
+		path = env_get(env, "VIRTUAL_PATH");
+		what = "env VIRTUAL_PATH";
+		if (!err && env_get(env, "VIRTUAL_DEST"))
+			err = virtual_dest(x, c, env_get(env, "VIRTUAL_DEST"));
+	}
+	if (!err)
+		err = routes_finish(x, c, what, path);
 	if (!err && !c->port && vp)
 		err = port_parse(x, "env VIRTUAL_PORT", vp, &c->port);
 	return err;
@@ -459,7 +592,7 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	xlb_hc_spec_init(&c->hc);
 	err = labels_apply(x, c, labels, &network);
 	if (!err)
-		err = virtual_env_apply(x, env, c);
+		err = virtual_env_apply(x, env, labels, c);
 	if (!err && !c->n_hosts && !c->has_listen)
 		err = failf(x, "has xlb labels but neither xlb.host nor xlb.listen");
 	if (!err && c->hc.kind == XLB_HC_NONE) {
@@ -509,7 +642,9 @@ int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c,
 void xlb_dcontainer_free(struct xlb_dcontainer *c)
 {
 	free(c->hosts);
+	free(c->paths);
 	c->hosts = NULL;
+	c->paths = NULL;
 	c->n_hosts = 0;
 }
 
@@ -662,13 +797,14 @@ static bool backend_of(const struct xlb_dcontainer *c, uint8_t family, struct xl
 }
 
 static const struct xlb_cfg_service *host_claimed(const struct xlb_config *cfg, const char *host,
-						  bool tls)
+						  const char *path, bool tls)
 {
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct xlb_cfg_service *s = &cfg->services[i];
 
 		for (size_t h = 0; s->tls == tls && h < s->n_hosts; h++)
-			if (strcasecmp(s->hosts[h], host) == 0)
+			if (strcasecmp(s->hosts[h], host) == 0 &&
+			    strcmp(xlb_cfg_route_path(s, h), path) == 0)
 				return s;
 	}
 	return NULL;
@@ -683,19 +819,13 @@ static const struct xlb_cfg_service *listen_claimed(const struct xlb_config *cfg
 	return NULL;
 }
 
-static int svc_host_add(struct xlb_cfg_service *s, const char *host)
+static int svc_host_add(struct xlb_cfg_service *s, const char *host, const struct xlb_cfg_path *p)
 {
-	char(*more)[XLB_HOST_LEN];
-
 	for (size_t i = 0; i < s->n_hosts; i++)
-		if (strcasecmp(s->hosts[i], host) == 0)
+		if (strcasecmp(s->hosts[i], host) == 0 &&
+		    strcmp(s->paths[i].prefix, p->prefix) == 0)
 			return 0;
-	more = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
-	if (!more)
-		return -ENOMEM;
-	s->hosts = more;
-	snprintf(more[s->n_hosts++], XLB_HOST_LEN, "%s", host);
-	return 0;
+	return xlb_cfg_route_append(&s->hosts, &s->paths, &s->n_hosts, host, p->prefix, p->scheme);
 }
 
 static int svc_backend_add(struct xlb_cfg_service *s, const struct xlb_endpoint *ep,
@@ -738,6 +868,7 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 
 	snprintf(s->name, sizeof(s->name), "%s", first->service);
 	s->tls = first->tls;
+	s->strip_path = first->strip_path;
 	if (first->has_listen) {
 		s->listen = first->listen;
 		if (!s->listen.family && o->vip) {
@@ -775,15 +906,19 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 			      s->name, cs[i]->name, cs[i]->tls ? "tls" : "http",
 			      s->tls ? "tls" : "http", first->name);
 		for (size_t h = 0; h < cs[i]->n_hosts; h++) {
-			other = host_claimed(done, cs[i]->hosts[h], s->tls);
+			const char *path = cs[i]->paths[h].prefix;
+
+			other = host_claimed(done, cs[i]->hosts[h], path, s->tls);
 			if (other) {
 				warnf(warn, arg,
-				      "service %s: host %s is claimed by service %s first (by "
+				      "service %s: %s %s%s is claimed by service %s first (by "
 				      "name); not routed to %s",
-				      s->name, cs[i]->hosts[h], other->name, s->name);
+				      s->name, strcmp(path, "/") ? "route" : "host",
+				      cs[i]->hosts[h], strcmp(path, "/") ? path : "", other->name,
+				      s->name);
 				continue;
 			}
-			if (svc_host_add(s, cs[i]->hosts[h]))
+			if (svc_host_add(s, cs[i]->hosts[h], &cs[i]->paths[h]))
 				return -ENOMEM;
 		}
 	}

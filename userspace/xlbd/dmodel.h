@@ -41,9 +41,11 @@ struct xlb_dcontainer {
 	uint32_t weight;
 	bool tls;
 	bool has_listen;
-	struct xlb_endpoint listen; /* family 0: on the VIP the caller gives */
-	char (*hosts)[XLB_HOST_LEN];
+	struct xlb_endpoint listen;  /* family 0: on the VIP the caller gives */
+	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */
+	struct xlb_cfg_path *paths;  /* parallel to hosts, "/" for none */
 	size_t n_hosts;
+	bool strip_path;       /* xlb.path.strip, VIRTUAL_DEST=/ */
 	struct xlb_hc_spec hc; /* kind XLB_HC_NONE: not checked */
 };
 

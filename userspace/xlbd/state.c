@@ -32,7 +32,9 @@ struct svc {
 	struct xlb_endpoint listen;
 	bool tls; /* hosts are SNI names */
 	bool proxy_v2;
-	char (*hosts)[XLB_HOST_LEN];
+	bool strip_path;
+	char (*hosts)[XLB_HOST_LEN]; /* route i: hosts[i] with paths[i] */
+	struct xlb_cfg_path *paths;
 	size_t n_hosts;
 	uint32_t id;
 	uint8_t origin;	    /* enum xlb_origin */
@@ -42,15 +44,31 @@ struct svc {
 	size_t n_bes;
 };
 
+/* The proxy's routes: a host's routes are one run of ents, longest prefix
+ * first, and the host map gives the index of the run's first entry. */
+struct route_ent {
+	char prefix[XLB_PATH_SIZE];
+	uint32_t plen;
+	uint32_t svc_id;
+	uint32_t end;	  /* the index after the run (in its first entry) */
+	const char *host; /* while building only */
+};
+
+struct route_table {
+	struct xlb_hostmap hosts; /* host -> index of its first route */
+	struct route_ent *ents;
+	size_t n;
+};
+
 struct xlb_state {
 	struct xlb_state_maps m;
 	struct svc **svcs;
 	size_t n_svcs;
 	uint8_t svc_used[XLB_MAX_SERVICES];
 	uint8_t be_used[XLB_MAX_BACKENDS];
-	uint32_t *slots;	       /* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
-	struct xlb_hostmap http_hosts; /* host -> service id */
-	struct xlb_hostmap tls_hosts;
+	uint32_t *slots; /* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
+	struct route_table http_routes;
+	struct route_table tls_routes;
 	xlb_state_be_gone_fn be_gone; /* a backend left: its proxied connections end */
 	void *be_gone_arg;
 	xlb_state_be_new_fn be_new; /* an L4 backend is about to be published */
@@ -93,11 +111,20 @@ int xlb_state_new(const struct xlb_state_maps *maps, struct xlb_state **out)
 	return 0;
 }
 
+static void route_table_clear(struct route_table *t)
+{
+	xlb_hostmap_clear(&t->hosts);
+	free(t->ents);
+	t->ents = NULL;
+	t->n = 0;
+}
+
 static void svc_free(struct svc *s)
 {
 	if (s) {
 		free(s->bes);
 		free(s->hosts);
+		free(s->paths);
 		free(s->table);
 	}
 	free(s);
@@ -111,8 +138,8 @@ void xlb_state_free(struct xlb_state *st)
 		svc_free(st->svcs[i]);
 	free(st->svcs);
 	free(st->slots);
-	xlb_hostmap_clear(&st->http_hosts);
-	xlb_hostmap_clear(&st->tls_hosts);
+	route_table_clear(&st->http_routes);
+	route_table_clear(&st->tls_routes);
 	free(st);
 }
 
@@ -258,7 +285,7 @@ static uint32_t svc_flags(const struct svc *s)
 	return (s->origin == XLB_ORIGIN_RUNTIME ? XLB_SVC_F_RUNTIME : 0) |
 	       (s->origin == XLB_ORIGIN_DOCKER ? XLB_SVC_F_DOCKER : 0) |
 	       (s->n_hosts ? XLB_SVC_F_HOST : 0) | (s->tls ? XLB_SVC_F_TLS : 0) |
-	       (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0);
+	       (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0) | (s->strip_path ? XLB_SVC_F_STRIP_PATH : 0);
 }
 
 static int svc_info_write(const struct xlb_state *st, const struct svc *s)
@@ -585,55 +612,135 @@ static struct svc *svc_create(struct xlb_state *st, const char *name, int id, ui
 	return s;
 }
 
-/* ---- host names ------------------------------------------------------------ */
+/* ---- routes --------------------------------------------------------------- */
 
-static void host_key_of(const char *host, struct xlb_host_key *key)
+static const char *svc_path(const struct svc *s, size_t i)
 {
+	return s->paths[i].prefix;
+}
+
+/* The pinned key: the host, its NUL, then the path unless it is "/". */
+static bool host_key_of(const char *host, const char *path, struct xlb_host_key *key)
+{
+	size_t hlen = strlen(host);
+
 	memset(key, 0, sizeof(*key));
-	snprintf(key->name, sizeof(key->name), "%s", host);
+	if (strcmp(path, "/") == 0)
+		path = "";
+	if (hlen + strlen(path) + 2 > sizeof(key->name))
+		return false;
+	memcpy(key->name, host, hlen);
+	memcpy(key->name + hlen + 1, path, strlen(path));
+	return true;
 }
 
 static void hosts_unpin(const struct xlb_state *st, const struct svc *s)
 {
 	struct xlb_host_key key;
 
-	for (size_t i = 0; i < s->n_hosts; i++) {
-		host_key_of(s->hosts[i], &key);
-		bpf_map_delete_elem(st->m.hosts, &key);
-	}
+	for (size_t i = 0; i < s->n_hosts; i++)
+		if (host_key_of(s->hosts[i], svc_path(s, i), &key))
+			bpf_map_delete_elem(st->m.hosts, &key);
 }
 
 static int hosts_pin(const struct xlb_state *st, const struct svc *s)
 {
-	struct xlb_host_val val = { .svc_id = s->id, .flags = s->tls ? XLB_SVC_F_TLS : 0 };
+	struct xlb_host_val val = { .svc_id = s->id };
 	struct xlb_host_key key;
 	int err = 0;
 
 	for (size_t i = 0; i < s->n_hosts && !err; i++) {
-		host_key_of(s->hosts[i], &key);
-		err = map_write(st->m.hosts, &key, &val);
+		val.flags = (s->tls ? XLB_SVC_F_TLS : 0) |
+			    (s->strip_path ? XLB_SVC_F_STRIP_PATH : 0) |
+			    (s->paths[i].scheme == XLB_SCHEME_HTTPS ? XLB_SVC_F_HTTPS : 0);
+		if (host_key_of(s->hosts[i], svc_path(s, i), &key))
+			err = map_write(st->m.hosts, &key, &val);
 	}
 	return err;
+}
+
+/* Orders a table's entries by host, then longest prefix first. */
+static int route_ent_cmp(const void *a, const void *b)
+{
+	const struct route_ent *x = a, *y = b;
+	int c = strcmp(x->host, y->host);
+
+	if (c)
+		return c;
+	if (x->plen != y->plen)
+		return x->plen > y->plen ? -1 : 1;
+	return strcmp(x->prefix, y->prefix);
+}
+
+/* Adds every route of the services with this tls to t, unsorted. */
+static int route_table_fill(struct xlb_state *st, struct route_table *t, bool tls)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < st->n_svcs; i++)
+		n += st->svcs[i]->tls == tls ? st->svcs[i]->n_hosts : 0;
+	t->ents = calloc(n ? n : 1, sizeof(*t->ents));
+	if (!t->ents)
+		return -ENOMEM;
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+
+		for (size_t h = 0; s->tls == tls && h < s->n_hosts; h++) {
+			struct route_ent *e = &t->ents[t->n++];
+
+			snprintf(e->prefix, sizeof(e->prefix), "%s", svc_path(s, h));
+			e->plen = (uint32_t)strlen(e->prefix);
+			e->svc_id = s->id;
+			e->host = s->hosts[h];
+		}
+	}
+	return 0;
+}
+
+/* Sorts t into runs, one per host, each indexed by the host map. The same
+ * route twice (a model that let it in) keeps one. */
+static void route_table_index(struct route_table *t)
+{
+	size_t w = 0, start = 0;
+
+	qsort(t->ents, t->n, sizeof(*t->ents), route_ent_cmp);
+	for (size_t r = 0; r < t->n; r++) {
+		struct route_ent *e = &t->ents[r];
+
+		if (w > start && strcmp(t->ents[w - 1].host, e->host) == 0 &&
+		    strcmp(t->ents[w - 1].prefix, e->prefix) == 0) {
+			pr_warn("event=host_skipped host=%s path=%s service_id=%u", e->host,
+				e->prefix, e->svc_id);
+			continue;
+		}
+		if (w > start && strcmp(t->ents[start].host, e->host) != 0)
+			start = w;
+		t->ents[w] = *e;
+		if (w == start && xlb_hostmap_add(&t->hosts, e->host, (uint32_t)w))
+			pr_warn("event=host_skipped host=%s service_id=%u", e->host, e->svc_id);
+		t->ents[start].end = (uint32_t)++w;
+	}
+	t->n = w;
+	for (size_t i = 0; i < t->n; i++)
+		t->ents[i].host = NULL; /* the services' names may go */
 }
 
 /* The lookup tables are small and rebuilt whole on every change. */
 static void hostmaps_rebuild(struct xlb_state *st)
 {
-	xlb_hostmap_clear(&st->http_hosts);
-	xlb_hostmap_clear(&st->tls_hosts);
-	for (size_t i = 0; i < st->n_svcs; i++) {
-		const struct svc *s = st->svcs[i];
-		struct xlb_hostmap *m = s->tls ? &st->tls_hosts : &st->http_hosts;
-
-		for (size_t h = 0; h < s->n_hosts; h++)
-			if (xlb_hostmap_add(m, s->hosts[h], s->id))
-				pr_warn("event=host_skipped host=%s service=%s", s->hosts[h],
-					s->name);
+	route_table_clear(&st->http_routes);
+	route_table_clear(&st->tls_routes);
+	if (route_table_fill(st, &st->http_routes, false) ||
+	    route_table_fill(st, &st->tls_routes, true)) {
+		pr_warn("event=routes_lost err=\"out of memory\"");
+		return;
 	}
+	route_table_index(&st->http_routes);
+	route_table_index(&st->tls_routes);
 }
 
-static const struct svc *host_owner(const struct xlb_state *st, const char *host, bool tls,
-				    const struct svc *except)
+static const struct svc *route_owner(const struct xlb_state *st, const char *host, const char *path,
+				     bool tls, const struct svc *except)
 {
 	for (size_t i = 0; i < st->n_svcs; i++) {
 		const struct svc *s = st->svcs[i];
@@ -641,23 +748,62 @@ static const struct svc *host_owner(const struct xlb_state *st, const char *host
 		if (s == except || s->tls != tls)
 			continue;
 		for (size_t h = 0; h < s->n_hosts; h++)
-			if (strcasecmp(s->hosts[h], host) == 0)
+			if (strcasecmp(s->hosts[h], host) == 0 && strcmp(svc_path(s, h), path) == 0)
 				return s;
 	}
 	return NULL;
+}
+
+static const char *spec_path(const struct xlb_svc_spec *spec, size_t i)
+{
+	return spec->paths && spec->paths[i].prefix[0] ? spec->paths[i].prefix : "/";
+}
+
+/* "host" for "/", "host/path" otherwise. */
+static const char *route_str(const char *host, const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", host, strcmp(path, "/") == 0 ? "" : path);
+	return buf;
+}
+
+static int route_check(const struct xlb_state *st, const struct xlb_svc_spec *spec, size_t i,
+		       const struct svc *self, struct xlb_err *err)
+{
+	const char *path = spec_path(spec, i), *why = NULL;
+	char norm[XLB_PATH_SIZE], name[XLB_HOST_LEN + XLB_PATH_SIZE];
+	const char *what = strcmp(path, "/") == 0 ? "host" : "route";
+	const struct svc *other = route_owner(st, spec->hosts[i], path, spec->tls, self);
+	struct xlb_host_key key;
+
+	route_str(spec->hosts[i], path, name, sizeof(name));
+	if (!xlb_valid_host_name(spec->hosts[i]))
+		return fail(err, -EINVAL, "invalid host name '%s'", spec->hosts[i]);
+	if (xlb_path_normalize(path, strlen(path), norm, &why) || strcmp(norm, path) != 0)
+		return fail(err, -EINVAL, "bad path '%s': %s", path, why ? why : "ends with '/'");
+	if (spec->tls && strcmp(path, "/") != 0)
+		return fail(err, -EINVAL, "route %s: paths need proto http", name);
+	if (!host_key_of(spec->hosts[i], path, &key))
+		return fail(err, -EINVAL,
+			    "route %s is too long (host and path at most %d characters)", name,
+			    XLB_HOST_KEY_LEN - 2);
+	for (size_t j = 0; j < i; j++)
+		if (strcasecmp(spec->hosts[j], spec->hosts[i]) == 0 &&
+		    strcmp(spec_path(spec, j), path) == 0)
+			return fail(err, -EEXIST, "%s %s given twice", what, name);
+	if (other)
+		return fail(err, -EEXIST, "%s %s already used by service %s", what, name,
+			    other->name);
+	return 0;
 }
 
 static int hosts_check(const struct xlb_state *st, const struct xlb_svc_spec *spec,
 		       const struct svc *self, struct xlb_err *err)
 {
 	for (size_t i = 0; i < spec->n_hosts; i++) {
-		const struct svc *other = host_owner(st, spec->hosts[i], spec->tls, self);
+		int e = route_check(st, spec, i, self, err);
 
-		if (!xlb_valid_host_name(spec->hosts[i]))
-			return fail(err, -EINVAL, "invalid host name '%s'", spec->hosts[i]);
-		if (other)
-			return fail(err, -EEXIST, "host %s already used by service %s",
-				    spec->hosts[i], other->name);
+		if (e)
+			return e;
 	}
 	return 0;
 }
@@ -665,18 +811,31 @@ static int hosts_check(const struct xlb_state *st, const struct xlb_svc_spec *sp
 static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 {
 	char(*copy)[XLB_HOST_LEN] = NULL;
+	struct xlb_cfg_path *paths = NULL;
 
 	if (spec->n_hosts) {
 		copy = calloc(spec->n_hosts, sizeof(*copy));
-		if (!copy)
+		paths = calloc(spec->n_hosts, sizeof(*paths));
+		if (!copy || !paths) {
+			free(copy);
+			free(paths);
 			return -ENOMEM;
+		}
 		memcpy(copy, spec->hosts, spec->n_hosts * sizeof(*copy));
+		for (size_t i = 0; i < spec->n_hosts; i++) {
+			snprintf(paths[i].prefix, sizeof(paths[i].prefix), "%s",
+				 spec_path(spec, i));
+			paths[i].scheme = spec->paths ? spec->paths[i].scheme : XLB_SCHEME_HTTP;
+		}
 	}
 	free(s->hosts);
+	free(s->paths);
 	s->hosts = copy;
+	s->paths = paths;
 	s->n_hosts = spec->n_hosts;
 	s->tls = spec->tls;
 	s->proxy_v2 = spec->proxy_v2;
+	s->strip_path = spec->strip_path;
 	return 0;
 }
 
@@ -865,16 +1024,25 @@ static struct be *be_pick_round_robin(struct svc *s, uint32_t skip_be)
 	return best;
 }
 
-int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
-		    struct xlb_route *out)
+int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, const char *path,
+			    size_t path_len, uint32_t skip_be, struct xlb_route *out)
 {
-	uint32_t svc_id;
+	const struct route_table *t = tls ? &st->tls_routes : &st->http_routes;
+	const struct route_ent *e = NULL;
+	uint32_t first;
 	struct svc *s;
 	struct be *b;
+	int covered = -1;
 
-	if (xlb_hostmap_lookup(tls ? &st->tls_hosts : &st->http_hosts, host, &svc_id))
+	if (xlb_hostmap_lookup(&t->hosts, host, &first) || first >= t->n)
 		return -ENOENT;
-	s = svc_find_id(st, svc_id);
+	for (uint32_t i = first; i < t->ents[first].end && covered < 0; i++) {
+		e = &t->ents[i];
+		covered = xlb_path_match(e->prefix, e->plen, path, path_len);
+	}
+	if (covered < 0)
+		return -ENOENT;
+	s = svc_find_id(st, e->svc_id);
 	if (!s)
 		return -ENOENT;
 	b = be_pick_round_robin(s, skip_be);
@@ -883,8 +1051,16 @@ int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t s
 	*out = (struct xlb_route){ .svc_id = s->id,
 				   .be_id = b->id,
 				   .backend = b->ep,
-				   .proxy_v2 = s->proxy_v2 };
+				   .proxy_v2 = s->proxy_v2,
+				   .strip_path = s->strip_path,
+				   .prefix_len = (uint16_t)covered };
 	return 0;
+}
+
+int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
+		    struct xlb_route *out)
+{
+	return xlb_state_route_request(st, tls, host, "/", 1, skip_be, out);
 }
 
 /* ---- backends ------------------------------------------------------------- */
@@ -1089,26 +1265,23 @@ static int adopt_services(struct xlb_state *st)
 		}
 		s->tls = info.flags & XLB_SVC_F_TLS;
 		s->proxy_v2 = info.flags & XLB_SVC_F_PROXY_V2;
+		s->strip_path = info.flags & XLB_SVC_F_STRIP_PATH;
 		st->svc_used[id] = 1;
 	}
 	return 0;
 }
 
-static int host_append(struct svc *s, const char *host)
+static int host_append(struct svc *s, const char *host, const char *path, uint32_t flags)
 {
-	char(*more)[XLB_HOST_LEN] = realloc(s->hosts, (s->n_hosts + 1) * sizeof(*more));
-
-	if (!more)
-		return -ENOMEM;
-	s->hosts = more;
-	snprintf(s->hosts[s->n_hosts++], XLB_HOST_LEN, "%s", host);
-	return 0;
+	return xlb_cfg_route_append(&s->hosts, &s->paths, &s->n_hosts, host, *path ? path : "/",
+				    flags & XLB_SVC_F_HTTPS ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP);
 }
 
 static int adopt_hosts(struct xlb_state *st)
 {
 	struct xlb_host_key key, next, *prev = NULL;
 	struct xlb_host_val val;
+	const char *path;
 	struct svc *s;
 
 	while (bpf_map_get_next_key(st->m.hosts, prev, &next) == 0) {
@@ -1117,8 +1290,10 @@ static int adopt_hosts(struct xlb_state *st)
 		if (bpf_map_lookup_elem(st->m.hosts, &key, &val))
 			continue;
 		key.name[sizeof(key.name) - 1] = '\0';
+		path = key.name + strlen(key.name);
+		path += path < key.name + sizeof(key.name) - 1; /* after the host's NUL */
 		s = svc_find_id(st, val.svc_id);
-		if (s && host_append(s, key.name))
+		if (s && host_append(s, key.name, path, val.flags))
 			return -ENOMEM;
 	}
 	hostmaps_rebuild(st);
@@ -1236,9 +1411,11 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.name = cs->name,
 		.listen = cs->has_listen ? &cs->listen : NULL,
 		.hosts = (const char(*)[XLB_HOST_LEN])cs->hosts,
+		.paths = cs->paths,
 		.n_hosts = cs->n_hosts,
 		.tls = cs->tls,
 		.proxy_v2 = cs->proxy_v2,
+		.strip_path = cs->strip_path,
 	};
 }
 
@@ -1358,22 +1535,27 @@ static void docker_remove_stale(struct xlb_state *st, const struct xlb_config *w
 /* The part of ws that does not collide with what other origins hold. */
 static size_t docker_free_hosts(const struct xlb_state *st, const struct xlb_cfg_service *ws,
 				const struct svc *self, char (*out)[XLB_HOST_LEN],
-				xlb_state_warn_fn warn, void *arg)
+				struct xlb_cfg_path *out_paths, xlb_state_warn_fn warn, void *arg)
 {
+	char name[XLB_HOST_LEN + XLB_PATH_SIZE];
 	size_t n = 0;
 
 	for (size_t h = 0; h < ws->n_hosts; h++) {
-		const struct svc *other = host_owner(st, ws->hosts[h], ws->tls, self);
+		const char *path = xlb_cfg_route_path(ws, h);
+		const struct svc *other = route_owner(st, ws->hosts[h], path, ws->tls, self);
 
 		if (other) {
 			warnf(warn, arg,
-			      "service %s: host %s is already served by %s service %s; "
+			      "service %s: %s %s is already served by %s service %s; "
 			      "not routed to %s",
-			      ws->name, ws->hosts[h], origin_name(other->origin), other->name,
-			      ws->name);
+			      ws->name, strcmp(path, "/") == 0 ? "host" : "route",
+			      route_str(ws->hosts[h], path, name, sizeof(name)),
+			      origin_name(other->origin), other->name, ws->name);
 			continue;
 		}
-		memcpy(out[n++], ws->hosts[h], XLB_HOST_LEN);
+		memcpy(out[n], ws->hosts[h], XLB_HOST_LEN);
+		snprintf(out_paths[n].prefix, XLB_PATH_SIZE, "%s", path);
+		out_paths[n++].scheme = ws->paths ? ws->paths[h].scheme : XLB_SCHEME_HTTP;
 	}
 	return n;
 }
@@ -1382,6 +1564,7 @@ static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_servi
 				xlb_state_warn_fn warn, void *arg)
 {
 	char(*hosts)[XLB_HOST_LEN] = calloc(ws->n_hosts ? ws->n_hosts : 1, XLB_HOST_LEN);
+	struct xlb_cfg_path *paths = calloc(ws->n_hosts ? ws->n_hosts : 1, sizeof(*paths));
 	struct svc *s = svc_find(st, ws->name);
 	char buf[XLB_EP_STRLEN];
 	struct xlb_svc_spec spec;
@@ -1389,8 +1572,10 @@ static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_servi
 	const struct svc *other;
 	int e = 0;
 
-	if (!hosts)
-		return -ENOMEM;
+	if (!hosts || !paths) {
+		e = -ENOMEM;
+		goto out;
+	}
 	if (s && s->origin != XLB_ORIGIN_DOCKER) {
 		warnf(warn, arg, "service %s: the name belongs to a %s service; containers skipped",
 		      ws->name, origin_name(s->origin));
@@ -1398,7 +1583,8 @@ static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_servi
 	}
 	spec_of_cfg(ws, &spec);
 	spec.hosts = (const char(*)[XLB_HOST_LEN])hosts;
-	spec.n_hosts = docker_free_hosts(st, ws, s, hosts, warn, arg);
+	spec.paths = paths;
+	spec.n_hosts = docker_free_hosts(st, ws, s, hosts, paths, warn, arg);
 	other = spec.listen ? svc_find_listen(st, spec.listen) : NULL;
 	if (other && other != s) {
 		warnf(warn, arg,
@@ -1432,6 +1618,7 @@ static int docker_apply_service(struct xlb_state *st, const struct xlb_cfg_servi
 	e = svc_sync(st, s);
 out:
 	free(hosts);
+	free(paths);
 	return e;
 }
 

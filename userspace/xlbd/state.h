@@ -47,14 +47,19 @@ int xlb_state_adopt(struct xlb_state *st);
  * added at runtime (xlbctl) are kept. */
 int xlb_state_apply_config(struct xlb_state *st, const struct xlb_config *cfg, struct xlb_err *err);
 
-/* What makes a service: an L4 listener, host names for the proxy, or both. */
+/* What makes a service: an L4 listener, routes for the proxy, or both. A
+ * route is a host name and a path prefix (hosts[i] with paths[i]); two
+ * services cannot have the same route, but may share a host with
+ * different paths. */
 struct xlb_svc_spec {
 	const char *name;
 	const struct xlb_endpoint *listen; /* NULL: no L4 VIP */
 	const char (*hosts)[XLB_HOST_LEN];
+	const struct xlb_cfg_path *paths; /* parallel to hosts; NULL: all "/" */
 	size_t n_hosts;
-	bool tls;      /* hosts are routed by SNI */
-	bool proxy_v2; /* send a PROXY v2 header */
+	bool tls;	 /* hosts are routed by SNI (paths must be "/") */
+	bool proxy_v2;	 /* send a PROXY v2 header */
+	bool strip_path; /* forward without the matched prefix */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -101,12 +106,15 @@ void xlb_state_for_each_backend(const struct xlb_state *st,
 
 size_t xlb_state_service_count(const struct xlb_state *st);
 
-/* The proxy's choice for one client connection. */
+/* The proxy's choice for one client connection or request. */
 struct xlb_route {
 	uint32_t svc_id;
 	uint32_t be_id;
 	struct xlb_endpoint backend;
 	bool proxy_v2;
+	bool strip_path;     /* forward path + prefix_len ("/" if that is empty) */
+	uint16_t prefix_len; /* bytes of the path the matched prefix covers; 0
+			      * for "/" */
 };
 
 /* Finds the service serving host (SNI names when tls) and, by smooth
@@ -117,5 +125,13 @@ struct xlb_route {
  * has no serving backend. */
 int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
 		    struct xlb_route *out);
+
+/* The same for one request: the service is found by host (exact name,
+ * then the longest wildcard), then by the longest of that host's path
+ * prefixes matching path[0..path_len) (the request-target's path, maybe
+ * with its query; need not be NUL-terminated) on a segment boundary.
+ * xlb_state_route() routes as a request for "/" does. No allocation. */
+int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, const char *path,
+			    size_t path_len, uint32_t skip_be, struct xlb_route *out);
 
 #endif
