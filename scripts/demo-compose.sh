@@ -71,6 +71,29 @@ for h, n in sorted(c.items()):
 print(f"{len(c)} distinct api containers answered")' <<<"$out"
 }
 
+# The API also answers under the page's own name at /api (a path route,
+# prefix stripped): one keep-alive connection asks the page, then the API.
+show_path_route() {
+	section "curl -s -H 'Host: app.app.dev' http://localhost/ http://localhost/api/ (one connection)"
+	curl -s -m 5 -H 'Host: app.app.dev' http://localhost/ http://localhost/api/ |
+		grep -E '<title>|hostname' | sed 's/^ *//'
+}
+
+# What a browser shows: the page fetches /api/ from its own origin
+# (app.app.localhost: browsers resolve *.localhost to this host).
+show_page_in_browser() {
+	local dir
+	command -v chromium >/dev/null || return 0
+	section "headless Chromium: http://app.app.localhost/ after its script ran"
+	dir=$(mktemp -d)
+	timeout 60 chromium --headless --no-sandbox --disable-gpu --no-first-run \
+		--disable-background-networking --disable-component-update \
+		--user-data-dir="$dir" --virtual-time-budget=5000 \
+		--dump-dom http://app.app.localhost/ 2>/dev/null |
+		sed -n 's/.*\(API answered from: <span id="api-hostname">[^<]*<\/span>\).*/\1/p' || true
+	rm -rf "$dir"
+}
+
 main() {
 	[[ $(id -u) -eq 0 ]] || { echo "demo-compose.sh: must run as root" >&2; exit 1; }
 	trap cleanup EXIT
@@ -90,6 +113,8 @@ main() {
 	show_api_answers
 	section "curl -s -H 'Host: app.app.dev' http://localhost/"
 	curl -s -m 5 -H 'Host: app.app.dev' http://localhost/ | grep -E '<title>|Hello' | sed 's/^ *//'
+	show_path_route
+	show_page_in_browser
 	section "xlbctl backends (in the lb container)"
 	lb xlbctl backends
 	section "xlbctl services"

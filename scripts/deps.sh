@@ -19,6 +19,8 @@ PACKAGES=(
 	# a full xlbd life under memcheck (tests/bats/leaks.bats); trafgen, the
 	# SYN flood of tests/bats/faults.bats
 	valgrind netsniff-ng
+	# what the proxy reads into userspace (tests/bats/proxy_requests.bats)
+	strace
 	# promtool, which checks xlbd's /metrics (tests/bats/metrics.bats); the
 	# package's own server is stopped again like the daemons below
 	prometheus

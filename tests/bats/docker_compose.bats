@@ -123,6 +123,19 @@ every_api_answered() {
 	[[ $((after - before)) -eq 5 ]] || fail "routed grew by $((after - before)), not 5"
 }
 
+@test "app.app.dev/api/ is the api under the page's name: one keep-alive connection gets the page, then an api container" {
+	local out expected
+	expected=$(api_hostnames)
+	out=$(curl -s -m 5 -H 'Host: app.app.dev' -w '\nconnects=%{num_connects}\n' \
+		"$LB_URL" "${LB_URL%/}/api/")
+	grep -q '<title>My stuffs</title>' <<<"$out" || fail "no page in: $out"
+	# the second transfer reused the first one's connection
+	[[ $(grep -c '^connects=0$' <<<"$out") -eq 1 ]] || fail "not one connection: $out"
+	grep -o '"hostname": "[^"]*"' <<<"$out" | cut -d'"' -f4 | grep -qxF -f <(echo "$expected") ||
+		fail "no api container answered /api/: $out"
+}
+
+# The page fetches /api/ from its own origin: the path route above.
 @test "in a headless Chromium the page shows the hostname of the api container that answered its fetch" {
 	local expected got
 	expected=$(api_hostnames)

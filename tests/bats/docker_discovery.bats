@@ -270,6 +270,31 @@ one_backend_down() {
 	[[ $(answered_by legacy.dt.test 3) == "$(hostname_of xlbdt_legacy_1)" ]]
 }
 
+# who_at HOST PATH: the hostname of the container that answered HOST/PATH
+# (its file server has /who at its root).
+who_at() { curl -sf -m 5 -H "Host: $1" "http://127.0.0.1:$PORT$2"; }
+
+@test "docker: path routes from labels: xlb.host with a path, xlb.path, VIRTUAL_PATH with VIRTUAL_DEST" {
+	docker run -d --name xlbdt_site_1 -l xlb.host=site.dt.test -l xlb.port=8000 "$IMAGE" >/dev/null
+	docker run -d --name xlbdt_files_1 -l xlb.host=site.dt.test -l xlb.path=/files \
+		-l xlb.path.strip=true -l xlb.port=8000 "$IMAGE" >/dev/null
+	docker run -d --name xlbdt_admin_1 -l xlb.host=site.dt.test/admin -l xlb.path.strip=true \
+		-l xlb.port=8000 "$IMAGE" >/dev/null
+	docker run -d --name xlbdt_legacypath_1 -e VIRTUAL_HOST=site.dt.test -e VIRTUAL_PATH=/old \
+		-e VIRTUAL_DEST=/ -e VIRTUAL_PORT=8000 "$IMAGE" >/dev/null
+	start_dt_xlbd --http-mode request
+	# one prefix per container, stripped before its file server sees it
+	[[ $(who_at site.dt.test /who) == "$(hostname_of xlbdt_site_1)" ]]
+	[[ $(who_at site.dt.test /files/who) == "$(hostname_of xlbdt_files_1)" ]]
+	[[ $(who_at site.dt.test /admin/who) == "$(hostname_of xlbdt_admin_1)" ]]
+	[[ $(who_at site.dt.test /old/who) == "$(hostname_of xlbdt_legacypath_1)" ]]
+	# not under a prefix: the site's own, which has no such file
+	[[ $(curl -s -m 5 -o /dev/null -w '%{http_code}' -H 'Host: site.dt.test' \
+		"http://127.0.0.1:$PORT/filesx/who") == 404 ]]
+	run "$XLBCTL" --pin-dir "$DT_PIN" services
+	[[ $output == *"site.dt.test/files"* && $output == *"site.dt.test/old"* ]] || fail "$output"
+}
+
 @test "docker: a missed event heals at the next resync" {
 	replica api 1
 	start_dt_xlbd --docker-resync-ms 500
@@ -306,9 +331,14 @@ keepalive_then() {
 	PY
 }
 
+# With --http-mode connection a client connection is tied to its backend
+# for its life: when the backend goes, the connection must end, not hang.
+# (Per request, an idle client connection belongs to no backend: its next
+# request is routed again, and a request in flight to a removed backend
+# is reset: proxy_errors.bats.)
 @test "docker: a killed container's proxied connection ends at once, not left hanging" {
 	replica api 1
-	start_dt_xlbd
+	start_dt_xlbd --http-mode connection
 	run keepalive_then docker kill xlbdt_api_1
 	echo "$output"
 	[[ $status -eq 0 ]]
@@ -318,7 +348,7 @@ keepalive_then() {
 
 @test "docker: a container taken off its network has its proxied connections reset" {
 	replica api 1
-	start_dt_xlbd
+	start_dt_xlbd --http-mode connection
 	# the process lives on, but xlb can no longer reach it: reset, not a
 	# connection that hangs until the idle timeout
 	run keepalive_then docker network disconnect bridge xlbdt_api_1

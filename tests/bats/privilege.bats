@@ -167,7 +167,8 @@ metric_is() {
 @test "as the proxy alone (no uplink), xlbd keeps only $RUNTIME_PROXY, and the sockmap path still moves a service's bytes" {
 	# shellcheck disable=SC2034 # read by start_xlbd (iface_args)
 	local XLB_IFACES=
-	start_xlbd "$(write_config "$(lab_config 1)")" --proxy-path sockmap
+	# connection mode: the sockmap moves HTTP connections in it only
+	start_xlbd "$(write_config "$(lab_config 1)")" --proxy-path sockmap --http-mode connection
 	assert_runtime_caps "$RUNTIME_PROXY"
 	control_ok service add late host=late.lab || fail "service add"
 	control_ok backend add late 10.200.3.2:8080 || fail "backend add"

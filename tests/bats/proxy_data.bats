@@ -40,13 +40,20 @@ data_config() {
 BACKEND_LOG=$LAB_STATE/logs/http-be1.log
 
 # start_data_xlbd PATH: xlbd moving bytes by PATH (splice, sockmap, copy).
+# splice alone is the default request mode (its engine splices bodies);
+# sockmap and copy move an HTTP connection's bytes in connection mode only,
+# and connection-splice is splice in connection mode.
 start_data_xlbd() {
-	start_xlbd "$(write_config "$(data_config)")" --proxy-path "$1"
+	case $1 in
+	splice) start_xlbd "$(write_config "$(data_config)")" ;;
+	connection-splice) start_xlbd "$(write_config "$(data_config)")" --http-mode connection --proxy-path splice ;;
+	*) start_xlbd "$(write_config "$(data_config)")" --http-mode connection --proxy-path "$1" ;;
+	esac
 }
 
 # assert_path_counted PATH: the stats say the connections took PATH.
 assert_path_counted() {
-	wait_counter "$1_conns" 1
+	wait_counter "${1#connection-}_conns" 1
 }
 
 download_200mb() {
@@ -109,43 +116,54 @@ upload_then_close() {
 	upload_then_close splice
 }
 
-# The same through the other two byte-moving paths (--proxy-path).
+# The same in connection mode: routed once, then the whole connection moved
+# by each of the three byte-moving paths (--proxy-path).
 
-@test "sockmap path: a 200 MB download arrives whole" {
+@test "connection mode, splice path: a 200 MB download arrives whole" {
+	download_200mb connection-splice
+	wait_counter spliced_bytes "$SIZE"
+}
+
+@test "connection mode, splice path: half-close download gets the whole response" {
+	halfclose_download connection-splice
+}
+
+
+@test "connection mode, sockmap path: a 200 MB download arrives whole" {
 	download_200mb sockmap
 }
 
-@test "sockmap path: a 200 MB upload arrives whole" {
+@test "connection mode, sockmap path: a 200 MB upload arrives whole" {
 	upload_200mb sockmap
 }
 
-@test "sockmap path: half-close download gets the whole response" {
+@test "connection mode, sockmap path: half-close download gets the whole response" {
 	halfclose_download sockmap
 }
 
-@test "sockmap path: an upload followed by close arrives complete" {
+@test "connection mode, sockmap path: an upload followed by close arrives complete" {
 	upload_then_close sockmap
 }
 
-@test "copy path: a 200 MB download arrives whole" {
+@test "connection mode, copy path: a 200 MB download arrives whole" {
 	download_200mb copy
 }
 
-@test "copy path: a 200 MB upload arrives whole" {
+@test "connection mode, copy path: a 200 MB upload arrives whole" {
 	upload_200mb copy
 }
 
-@test "copy path: half-close download gets the whole response" {
+@test "connection mode, copy path: half-close download gets the whole response" {
 	halfclose_download copy
 }
 
-@test "copy path: an upload followed by close arrives complete" {
+@test "connection mode, copy path: an upload followed by close arrives complete" {
 	upload_then_close copy
 }
 
 no_close_wait_in_lb() { [[ -z $(in_lb ss -Htan state close-wait) ]]; }
 
-@test "sockmap path: connections the client closed are closed by xlbd too (none left in CLOSE-WAIT)" {
+@test "connection mode, sockmap path: connections the client closed are closed by xlbd too (none left in CLOSE-WAIT)" {
 	start_data_xlbd sockmap
 	local i
 	for i in 1 2 3 4 5; do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck disable=SC2030,SC2031 # bats' run sets status and output in each test
 # The proxy's HTTP side: services told apart by the Host header on one
 # shared port of the lb (10.200.0.1:80 and [fd00:200::1]:80), with real
 # traffic from the client netns to the lab's HTTP servers.
@@ -107,10 +108,14 @@ proxy_config() {
 }
 
 # Request smuggling shapes, hosts that are no DNS name, a NUL and a head
-# over --max-head (16 KiB): each is answered 400 by the proxy itself, and
-# not one connection reaches a backend.
-@test "smuggling shapes, bad hosts, a NUL, an oversized head: all 400, none routed" {
-	start_xlbd "$(write_config "$(proxy_config)")"
+# over --max-head (16 KiB): each is answered 400 by the proxy itself (the
+# oversized head BIG_CODE: 400 in connection mode, 431 in request mode),
+# and not one connection reaches a backend.
+# refused_shapes BIG_CODE [XLBD ARGS...]
+refused_shapes() {
+	local big=$1
+	shift
+	start_xlbd "$(write_config "$(proxy_config)")" "$@"
 	local -a shapes=(
 		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab'
 		'POST /who HTTP/1.1\r\nHost: api.app.dev\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'
@@ -134,18 +139,28 @@ proxy_config() {
 	run httpc raw "$LB4" 80 < <(printf 'GET /who HTTP/1.1\r\nHost: api.app.dev\r\nX-Big: '
 		head -c 20000 /dev/zero | tr '\0' a
 		printf '\r\n\r\n')
-	[[ $output == "HTTP/1.1 400 "* && $output != *X-Backend* ]] || { fail "oversized head: $output"; return 1; }
+	[[ $output == "HTTP/1.1 $big "* && $output != *X-Backend* ]] || { fail "oversized head: $output"; return 1; }
 	wait_counter bad_request "$n"
 	[[ $(proxy_counter bad_request) == "$n" ]] || { fail "bad_request $(proxy_counter bad_request), want $n"; return 1; }
 	[[ $(proxy_counter routed) == 0 ]] || { fail "$(proxy_counter routed) connections routed"; return 1; }
 	local why
 	for why in "two Content-Length headers" "Content-Length with Transfer-Encoding" \
 		"bad Transfer-Encoding" "two Transfer-Encoding headers" "Transfer-Encoding in HTTP/1.0" \
-		"whitespace before colon" "bad host" "NUL byte" "head too large"; do
+		"whitespace before colon" "bad host" "NUL byte"; do
 		log_has "event=proxy_refuse .*code=400 reason=\"$why\"" || { fail "no refusal logged for: $why"; return 1; }
 	done
+	log_has "event=proxy_refuse .*code=$big reason=\"head too large\"" ||
+		{ fail "no refusal logged for: head too large"; return 1; }
 	# and the proxy still routes a good request
 	assert_answer_like api.app.dev 'be[123]'
+}
+
+@test "smuggling shapes, bad hosts, a NUL, an oversized head: all refused (400, 431), none routed" {
+	refused_shapes 431
+}
+
+@test "connection mode: smuggling shapes, bad hosts, a NUL, an oversized head: all 400, none routed" {
+	refused_shapes 400 --http-mode connection
 }
 
 @test "an absolute-form request target wins over the Host header" {
@@ -163,9 +178,15 @@ proxy_config() {
 	assert_all_match "$BATS_TEST_TMPDIR/exact" be1-8081
 }
 
-@test "keep-alive: several requests on one connection are all answered" {
-	start_xlbd "$(write_config "$(proxy_config)")"
-	local url=http://$LB4/who
+# keep_alive MODE: five requests on one connection are all answered by
+# api backends, ten pipelined ones by app backends; in connection mode the
+# connection is routed once, by its first request, so one backend answers
+# all five (in request mode each request is routed on its own, so round
+# robin spreads them: proxy_requests.bats).
+keep_alive() {
+	local url=http://$LB4/who mode=()
+	[[ $1 == request ]] || mode=(--http-mode "$1") # request is the default
+	start_xlbd "$(write_config "$(proxy_config)")" "${mode[@]}"
 	# curl reuses its connection for the URLs after the first: the
 	# write-out prints each transfer's new connections (1, then 0s).
 	run in_client curl -sS -m 10 -H "Host: api.app.dev" -w ' connects=%{num_connects}\n' \
@@ -174,13 +195,24 @@ proxy_config() {
 	echo "$output" >&2
 	[[ $(grep -c 'connects=' <<<"$output") -eq 5 ]] || fail "not 5 answers"
 	[[ $(grep -c 'connects=1' <<<"$output") -eq 1 ]] || fail "more than one connection"
-	# one connection, one backend: the same api backend answers all five
-	[[ $(awk '{print $1}' <<<"$output" | sort -u | grep -cxE 'be[123]') -eq 1 ]] ||
-		fail "answers from several or wrong backends"
+	[[ $(awk '{print $1}' <<<"$output" | grep -cxE 'be[123]') -eq 5 ]] || fail "answers from wrong backends"
+	if [[ $1 == connection ]]; then
+		# one connection, one backend: the same api backend answers all five
+		[[ $(awk '{print $1}' <<<"$output" | sort -u | grep -cxE 'be[123]') -eq 1 ]] ||
+			fail "answers from several or wrong backends"
+	fi
 	# ten requests written at once (pipelined) on one connection
 	run httpc pipeline "$LB4" 80 app.app.dev 10
 	[[ $status -eq 0 ]] || fail "pipeline: $output"
 	[[ $(grep -cxE 'be[45]' <<<"$output") -eq 10 ]] || fail "pipelined answers: $output"
+}
+
+@test "keep-alive: several requests on one connection are all answered" {
+	keep_alive request
+}
+
+@test "connection mode keep-alive: one connection is routed once, one backend answers all its requests" {
+	keep_alive connection
 }
 
 @test "the IPv6 listener routes by Host too" {

@@ -95,19 +95,21 @@ held_release() {
 
 # takeover_under_load PATH: the new xlbd takes over while a client loops
 # and 20 keep-alive connections are held in the old one, whose proxy
-# moves bytes by PATH (splice or sockmap: the sockmap's verdict program
-# and socket maps are each xlbd's own, so both must serve at once).
+# moves bytes by PATH (splice, in the default request mode, or sockmap, in
+# connection mode, where it moves HTTP connections: the sockmap's verdict
+# program and socket maps are each xlbd's own, so both must serve at once).
 takeover_under_load() {
-	local cfg status=0 path=$1
+	local cfg status=0 path=$1 mode=()
+	[[ $path == splice ]] || mode=(--http-mode connection)
 	cfg=$(write_config "$(takeover_config)")
-	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --proxy-path "$path"
+	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --proxy-path "$path" "${mode[@]}"
 	OLD_PID=$XLBD_PID
 	loop_start
 	held_start 20
 	loop_wait_more 100
 
 	# the same port for metrics: the old xlbd gives it up first
-	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --proxy-path "$path" --takeover \
+	start_xlbd "$cfg" --metrics 127.0.0.1:9120 --proxy-path "$path" "${mode[@]}" --takeover \
 		--drain-timeout-ms 30000
 	wait_log 'event=handover listeners=1 open_conns=2[0-9]'
 	wait_log 'event=takeover listeners=1'
@@ -143,7 +145,7 @@ takeover_under_load() {
 	takeover_under_load splice
 }
 
-@test "--takeover on the sockmap path: the same, with both xlbds' sockmaps moving bytes at once" {
+@test "--takeover on the sockmap path (connection mode): the same, with both xlbds' sockmaps moving bytes at once" {
 	takeover_under_load sockmap
 }
 

@@ -30,25 +30,14 @@
 #include <bpf/bpf.h>
 
 #include "lib/hostmap.h"
+#include "exchange.h"
 #include "lib/log.h"
 #include "peek_http.h"
 #include "peek_tls.h"
+#include "sock.h"
 
-/* Pipe capacity per direction: larger pipes mean fewer splice calls per
- * byte (measured: 64 KiB -> 256 KiB cut xlbd's CPU per GB), and bound the
- * memory a slow reader can pin: 2 pipes per connection. */
-#define PIPE_BYTES (256 * 1024)
-#define SPLICE_CHUNK PIPE_BYTES
+#define SPLICE_CHUNK XLB_PIPE_BYTES
 #define ACCEPT_BATCH 64
-#define DRAIN_BYTES (64 * 1024)
-
-/* The receive buffers of both proxied sockets are fixed (SO_RCVBUF, which
- * also turns autotuning off): with this machine's autotuning maximum
- * (32 MiB), the socket facing the fast side queued tens of MB behind a
- * slow reader (measured; TCP_WINDOW_CLAMP alone did not hold, autotuning
- * raises the clamp again). 1 MiB (the kernel doubles it) still keeps the
- * pipe full at full speed on a host-local path. */
-#define RCV_BUF_BYTES (1 << 20)
 
 /* Both sockets of a connection are registered for these from the start
  * (the peek and connect handlers ignore what they do not need), so that
@@ -124,6 +113,7 @@ struct xlb_proxy {
 	struct xlb_watch eof_w; /* one-shot timer: sockmap EOFs still to pass on */
 	bool eof_armed;
 	uint32_t eof_delay_ms;
+	struct xlb_exchange *ex; /* --http-mode request: the HTTP listeners' engine */
 };
 
 /* ---- connection bookkeeping ----------------------------------------------- */
@@ -148,13 +138,6 @@ static void conn_unlink(struct xlb_proxy *p, struct conn *c)
 	p->n_conns--;
 }
 
-static void fd_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
 /* Registers s for ev, or changes its events; no syscall when they are
  * already ev. */
 static int side_watch(struct xlb_proxy *p, struct side *s, uint32_t ev)
@@ -173,21 +156,15 @@ static int side_watch(struct xlb_proxy *p, struct side *s, uint32_t ev)
  * the epoll set (one syscall less per socket). */
 static void side_close(struct xlb_proxy *p, struct side *s, bool reset)
 {
-	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
-
 	(void)p;
-	if (s->w.fd < 0)
-		return;
 	s->ev = 0;
-	if (reset)
-		setsockopt(s->w.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	fd_close(&s->w.fd);
+	xlb_sock_close(&s->w.fd, reset);
 }
 
 static void dir_close(struct xlb_proxy *p, struct flow_dir *d)
 {
-	fd_close(&d->rd);
-	fd_close(&d->wr);
+	xlb_fd_close(&d->rd);
+	xlb_fd_close(&d->wr);
 	free(d->buf);
 	d->buf = NULL;
 	if (d->cookie) {
@@ -223,6 +200,8 @@ void xlb_proxy_reap(struct xlb_proxy *p)
 		p->dead = c->next;
 		free(c);
 	}
+	if (p->ex)
+		xlb_exchange_reap(p->ex);
 }
 
 static struct xlb_proxy_counters *svc_counters(struct conn *c)
@@ -231,16 +210,6 @@ static struct xlb_proxy_counters *svc_counters(struct conn *c)
 }
 
 /* ---- answers that end a connection ------------------------------------------ */
-
-/* Unread input makes close() send RST, which can destroy the answer
- * before the client reads it: discard what is queued first. */
-static void drain_input(int fd)
-{
-	for (int i = 0; i < 16; i++) {
-		if (recv(fd, NULL, DRAIN_BYTES, MSG_TRUNC | MSG_DONTWAIT) <= 0)
-			return;
-	}
-}
 
 static void http_answer(struct conn *c, int code, const char *reason)
 {
@@ -251,7 +220,7 @@ static void http_answer(struct conn *c, int code, const char *reason)
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n\r\n%s\n",
 		     code, reason, strlen(reason) + 1, reason);
-	drain_input(c->client.w.fd);
+	xlb_sock_drain(c->client.w.fd);
 	send(c->client.w.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	shutdown(c->client.w.fd, SHUT_WR);
 	conn_close(c, false);
@@ -263,7 +232,7 @@ static void tls_refuse(struct conn *c)
 {
 	static const unsigned char alert[] = { 0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70 };
 
-	drain_input(c->client.w.fd);
+	xlb_sock_drain(c->client.w.fd);
 	send(c->client.w.fd, alert, sizeof(alert), MSG_NOSIGNAL | MSG_DONTWAIT);
 	conn_close(c, false);
 }
@@ -282,22 +251,7 @@ static void refuse(struct conn *c, int code, const char *reason)
 
 static int dir_open(struct flow_dir *d)
 {
-	int fds[2];
-
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC))
-		return -errno;
-	d->rd = fds[0];
-	d->wr = fds[1];
-	/* best effort: unprivileged limits may refuse, 64 KiB still works */
-	fcntl(d->wr, F_SETPIPE_SZ, PIPE_BYTES);
-	return 0;
-}
-
-static void bound_rcvbuf(int fd)
-{
-	int bytes = RCV_BUF_BYTES;
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	return xlb_pipe_open(&d->rd, &d->wr);
 }
 
 /* On the splice and copy paths the bound is set where it costs no extra
@@ -497,8 +451,8 @@ static int start_splice_as(struct conn *c, enum xlb_proxy_path path)
 	if (err)
 		return err;
 	if (!rcvbuf_preset(c->p)) {
-		bound_rcvbuf(c->client.w.fd);
-		bound_rcvbuf(c->backend.w.fd);
+		xlb_sock_bound_rcvbuf(c->client.w.fd);
+		xlb_sock_bound_rcvbuf(c->backend.w.fd);
 	}
 	err = watch_both(c, on_splice_event, MOVE_EVENTS, C_SPLICE, path);
 	if (err)
@@ -611,7 +565,7 @@ static void eof_recheck_soon(struct xlb_proxy *p, bool fresh)
 		p->eof_w.fn = on_eof_timer;
 		p->eof_w.fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 		if (p->eof_w.fd < 0 || xlb_loop_add(p->loop, &p->eof_w, EPOLLIN)) {
-			fd_close(&p->eof_w.fd);
+			xlb_fd_close(&p->eof_w.fd);
 			return; /* the tick still looks */
 		}
 	}
@@ -759,16 +713,16 @@ static int connect_backend(struct conn *c, uint32_t skip_be)
 	c->backend.w.fd = fd;
 	c->backend.w.fn = on_connect_event;
 	if (rcvbuf_preset(c->p))
-		bound_rcvbuf(fd);
+		xlb_sock_bound_rcvbuf(fd);
 	len = xlb_endpoint_sockaddr(&r.backend, &ss);
 	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
 		err = -errno;
-		fd_close(&c->backend.w.fd);
+		xlb_fd_close(&c->backend.w.fd);
 		return err;
 	}
 	err = side_watch(c->p, &c->backend, MOVE_EVENTS);
 	if (err) {
-		fd_close(&c->backend.w.fd);
+		xlb_fd_close(&c->backend.w.fd);
 		return err;
 	}
 	c->state = C_CONNECT;
@@ -984,9 +938,18 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 	struct conn *c;
 
 	l->c.accepted++;
-	if (p->n_conns >= p->lim.max_conns) {
+	if (xlb_proxy_conn_count(p) >= p->lim.max_conns) {
 		l->c.refused++;
 		close(fd); /* at the limit: refuse the new, keep the old */
+		return;
+	}
+	if (p->ex && !l->tls) {
+		struct sockaddr_storage local;
+		struct xlb_flow_key flow;
+
+		local_name(l, fd, &local);
+		flow_key_of(peer, &local, &flow);
+		xlb_exchange_accept(p->ex, fd, &flow, l->ep.port, &l->c);
 		return;
 	}
 	c = conn_new(l, fd, peer);
@@ -1040,9 +1003,9 @@ static int listen_socket(const struct xlb_endpoint *ep, bool bound_rcv)
 	/* [::]:80 and 0.0.0.0:80 are separate listeners, as configured */
 	if (ep->family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	/* inherited by every accepted socket (see RCV_BUF_BYTES) */
+	/* inherited by every accepted socket (see XLB_RCV_BUF_BYTES) */
 	if (bound_rcv)
-		bound_rcvbuf(fd);
+		xlb_sock_bound_rcvbuf(fd);
 	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, 4096)) {
 		err = -errno;
 		close(fd);
@@ -1225,7 +1188,7 @@ void xlb_proxy_stop_accepting(struct xlb_proxy *p)
 
 size_t xlb_proxy_conn_count(const struct xlb_proxy *p)
 {
-	return p->n_conns;
+	return p->n_conns + (p->ex ? xlb_exchange_count(p->ex) : 0);
 }
 
 /* ---- lifecycle ------------------------------------------------------------------ */
@@ -1241,15 +1204,43 @@ const char *xlb_proxy_path_name(enum xlb_proxy_path path)
 	return path <= XLB_PATH_COPY ? path_names[path] : "?";
 }
 
+/* The index of s among names[0..n), or -EINVAL. */
+static int name_index(const char *const *names, int n, const char *s)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -EINVAL;
+}
+
 int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path)
 {
-	for (int i = 0; i <= XLB_PATH_COPY; i++) {
-		if (strcmp(s, path_names[i]) == 0) {
-			*path = (enum xlb_proxy_path)i;
-			return 0;
-		}
-	}
-	return -EINVAL;
+	int i = name_index(path_names, XLB_PATH_COPY + 1, s);
+
+	if (i < 0)
+		return i;
+	*path = (enum xlb_proxy_path)i;
+	return 0;
+}
+
+static const char *const http_mode_names[] = {
+	[XLB_HTTP_MODE_CONNECTION] = "connection",
+	[XLB_HTTP_MODE_REQUEST] = "request",
+};
+
+const char *xlb_http_mode_name(enum xlb_http_mode mode)
+{
+	return mode <= XLB_HTTP_MODE_REQUEST ? http_mode_names[mode] : "?";
+}
+
+int xlb_http_mode_parse(const char *s, enum xlb_http_mode *mode)
+{
+	int i = name_index(http_mode_names, XLB_HTTP_MODE_REQUEST + 1, s);
+
+	if (i < 0)
+		return i;
+	*mode = (enum xlb_http_mode)i;
+	return 0;
 }
 
 int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_proxy_limits *lim,
@@ -1268,6 +1259,21 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 	if (!p->peekbuf) {
 		free(p);
 		return -ENOMEM;
+	}
+	if (lim->http_mode == XLB_HTTP_MODE_REQUEST) {
+		const struct xlb_exchange_limits xl = {
+			.peek_timeout_ms = lim->peek_timeout_ms,
+			.max_head = lim->max_head,
+			.idle_timeout_ms = lim->idle_timeout_ms,
+			.response_timeout_ms = lim->response_timeout_ms,
+		};
+		int err = xlb_exchange_new(loop, st, &xl, p->svc_c, &p->ex);
+
+		if (err) {
+			free(p->peekbuf);
+			free(p);
+			return err;
+		}
 	}
 	*out = p;
 	return 0;
@@ -1309,6 +1315,8 @@ void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id)
 			n++;
 		}
 	}
+	if (p->ex)
+		n += xlb_exchange_close_backend(p->ex, be_id);
 	if (n)
 		pr_info("event=proxy_backend_gone backend_id=%u reset=%u", be_id, n);
 }
@@ -1322,6 +1330,8 @@ void xlb_proxy_tick(struct xlb_proxy *p)
 		next = c->next;
 		conn_check_deadline(c, now);
 	}
+	if (p->ex)
+		xlb_exchange_tick(p->ex);
 }
 
 static void listener_info(const struct listener *l, struct xlb_listener *v)
@@ -1355,10 +1365,11 @@ void xlb_proxy_free(struct xlb_proxy *p)
 	while (p->conns)
 		conn_close(p->conns, false);
 	xlb_proxy_reap(p);
+	xlb_exchange_free(p->ex);
 	xlb_proxy_stop_accepting(p);
 	if (p->eof_w.fd >= 0) {
 		xlb_loop_del(p->loop, &p->eof_w);
-		fd_close(&p->eof_w.fd);
+		xlb_fd_close(&p->eof_w.fd);
 	}
 	for (size_t i = 0; i < p->n_listeners; i++)
 		free(p->listeners[i]);

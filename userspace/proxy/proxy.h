@@ -20,17 +20,25 @@ enum xlb_proxy_path {
 	XLB_PATH_COPY,	  /* read/write through a buffer: the baseline */
 };
 
+/* How the HTTP listeners serve a connection (TLS is always routed once). */
+enum xlb_http_mode {
+	XLB_HTTP_MODE_CONNECTION, /* routed once by its first head, then moved blindly */
+	XLB_HTTP_MODE_REQUEST,	  /* each request routed on its own (exchange.h): default */
+};
+
 struct xlb_proxy_limits {
 	uint32_t peek_timeout_ms; /* whole head/ClientHello within this */
 	uint32_t max_head;	  /* bytes of head or ClientHello */
 	uint32_t max_conns;	  /* concurrent; more are refused */
 	uint32_t idle_timeout_ms; /* no byte either way for this long */
 	enum xlb_proxy_path path;
+	enum xlb_http_mode http_mode;
+	uint32_t response_timeout_ms; /* request mode: a response head within this */
 };
 
-#define XLB_PROXY_DEFAULT_LIMITS                             \
-	{                                                    \
-		10000, 16384, 20000, 300000, XLB_PATH_SPLICE \
+#define XLB_PROXY_DEFAULT_LIMITS                                                           \
+	{                                                                                  \
+		10000, 16384, 20000, 300000, XLB_PATH_SPLICE, XLB_HTTP_MODE_REQUEST, 60000 \
 	}
 
 /* The sockmap path's maps (xlb_sock_pairs with the verdict program
@@ -46,6 +54,8 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 		  const struct xlb_proxy_sockmap *sm, struct xlb_proxy **out);
 const char *xlb_proxy_path_name(enum xlb_proxy_path path);
 int xlb_proxy_path_parse(const char *s, enum xlb_proxy_path *path);
+const char *xlb_http_mode_name(enum xlb_http_mode mode);
+int xlb_http_mode_parse(const char *s, enum xlb_http_mode *mode);
 /* Opens a listener (TCP; ep's proto is ignored); one already open is
  * kept. Returns 0 or -errno. */
 int xlb_proxy_listen(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls);

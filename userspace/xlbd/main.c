@@ -106,6 +106,7 @@ static void usage(FILE *f)
 		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
+		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
 		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n");
 }
 
@@ -123,6 +124,8 @@ enum opt_id {
 	OPT_MAX_HEAD,
 	OPT_MAX_CONNS,
 	OPT_IDLE_TIMEOUT_MS,
+	OPT_HTTP_MODE,
+	OPT_RESPONSE_TIMEOUT_MS,
 	OPT_PROXY_PATH,
 	OPT_DOCKER,
 	OPT_VIP,
@@ -176,6 +179,15 @@ static int set_proxy_path(const struct xlb_opt *opt, const char *arg, void *targ
 
 	if (xlb_proxy_path_parse(arg, &o->lim.path))
 		return pr_err("bad --%s '%s' (splice, sockmap or copy)", opt->name, arg), -EINVAL;
+	return 0;
+}
+
+static int set_http_mode(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	if (xlb_http_mode_parse(arg, &o->lim.http_mode))
+		return pr_err("bad --%s '%s' (connection or request)", opt->name, arg), -EINVAL;
 	return 0;
 }
 
@@ -257,6 +269,9 @@ static const struct xlb_opt opt_table[] = {
 	NUMBER("max-conns", OPT_MAX_CONNS, lim.max_conns, 1, UINT32_MAX),
 	NUMBER("idle-timeout-ms", OPT_IDLE_TIMEOUT_MS, lim.idle_timeout_ms, 1, UINT32_MAX),
 	OWN("proxy-path", OPT_PROXY_PATH, required_argument, set_proxy_path),
+	OWN("http-mode", OPT_HTTP_MODE, required_argument, set_http_mode),
+	NUMBER("response-timeout-ms", OPT_RESPONSE_TIMEOUT_MS, lim.response_timeout_ms, 1,
+	       UINT32_MAX),
 	/* "--docker SOCKET" as well as "--docker=SOCKET" */
 	OWN("docker", OPT_DOCKER, optional_argument, set_docker),
 	OWN("vip", OPT_VIP, required_argument, set_vip),

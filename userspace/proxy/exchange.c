@@ -1,0 +1,1508 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The per-request HTTP/1.1 engine (--http-mode request). A client
+ * connection goes through these states:
+ *   HEAD     the next request head is read with MSG_PEEK until http1 says
+ *            it is complete; then exactly the head is consumed, the request
+ *            routed (route_request) and its head rewritten;
+ *   CONNECT  a non-blocking connect to the chosen backend (skipped when
+ *            the pool has an idle connection to it), retried once on
+ *            another backend;
+ *   EXCHANGE the rewritten head is sent, the request body moved (up) while
+ *            the response head is read and its body moved (down); bodies go
+ *            socket -> pipe -> socket by splice(2), framed by
+ *            Content-Length or the chunked decoder, whose framing bytes
+ *            alone are read into userspace (and written into the pipe, in
+ *            order with the data);
+ *   TUNNEL   after a 101 or a 2xx to CONNECT: bytes both ways, until both
+ *            sides are done.
+ * After a response, the connection goes back to HEAD (keep-alive) or is
+ * closed; the backend connection goes to the pool when it may be reused.
+ * The next request is not read before the response is complete, so
+ * pipelined requests wait in the socket and are answered in order.
+ * All sockets are edge-triggered: drive() runs the steps until none makes
+ * progress (each stops at EAGAIN). */
+#include "exchange.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http1.h"
+#include "sock.h"
+#include "lib/hostmap.h"
+#include "lib/log.h"
+
+#define SPLICE_CHUNK XLB_PIPE_BYTES
+/* Framing bytes peeked at a time. A peek copies whatever follows the
+ * framing too, chunk data included: 64 bytes hold the CRLF ending a
+ * chunk and the next size line with a short extension, so a chunked body
+ * costs userspace about 64 bytes per chunk, not a page; longer lines and
+ * trailers take a few more turns. */
+#define FRAME_PEEK 64
+#define MAX_FIELDS 128
+/* room for the headers the proxy adds to a head */
+#define HEAD_EXTRA 1024
+/* room before the request head for a PROXY v2 header */
+#define PP2_ROOM 64
+/* the pool of idle backend connections: bounded per backend and in all;
+ * closed before common backend keep-alive timeouts (5 s and more) */
+#define POOL_PER_BACKEND 32
+#define POOL_TOTAL 1024
+#define POOL_IDLE_MS 2000
+#define EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
+enum xstate { X_HEAD, X_CONNECT, X_EXCH, X_TUNNEL, X_DEAD };
+enum ustate { U_HEAD, U_LEN, U_CHUNK, U_DONE };
+enum dstate { D_HEAD, D_SENDHEAD, D_LEN, D_CHUNK, D_CLOSE, D_TUNNEL, D_DONE };
+
+struct xconn;
+
+struct xside {
+	struct xlb_watch w;
+	struct xconn *c;
+};
+
+/* One direction of a body: src socket -> pipe -> dst socket. */
+struct xdir {
+	int rd, wr;
+	size_t queued; /* bytes in the pipe */
+	uint64_t left; /* Content-Length bytes still to read */
+	struct xlb_chunk ck;
+	bool framed;   /* chunked: the last framing byte is in the pipe */
+	bool src_eof;  /* tunnel */
+	bool dst_shut; /* tunnel */
+};
+
+struct pooled {
+	int fd;
+	uint32_t be_id;
+	uint64_t since_ms;
+};
+
+struct xlb_exchange {
+	struct xlb_loop *loop;
+	struct xlb_state *st;
+	struct xlb_exchange_limits lim;
+	struct xlb_proxy_counters *svc_c;
+	struct xconn *conns, *dead;
+	size_t n_conns;
+	char *peekbuf;
+	char framebuf[FRAME_PEEK];
+	struct xlb_http1_field fields[MAX_FIELDS];
+	struct pooled pool[POOL_TOTAL];
+	size_t n_pool;
+};
+
+struct xconn {
+	struct xside client;
+	struct xside backend;
+	struct xlb_exchange *x;
+	struct xlb_proxy_counters *lc;
+	enum xstate state;
+	enum ustate us;
+	enum dstate ds;
+	enum dstate after_head; /* where D_SENDHEAD goes */
+	uint64_t deadline_ms;
+	uint64_t last_active_ms;
+	struct xlb_flow_key flow;
+	char peer[XLB_EP_STRLEN];
+	char addr[INET6_ADDRSTRLEN];
+	uint16_t lport;
+	char host[XLB_HOSTNAME_SIZE];
+	uint32_t svc_id;
+	uint32_t be_id;
+	struct xlb_endpoint be_ep;
+	bool proxy_v2;
+	bool retried;	    /* the connect retry is used */
+	bool reuse_retried; /* the retry after a pooled connection died is used */
+	bool pooled;	    /* the backend connection came from the pool */
+	bool answered;	    /* bytes of this request's response reached the client */
+	bool peeked;	    /* bytes of the next head have arrived */
+	bool rdhup;	    /* the client shut its side */
+	bool upgrade;	    /* the request asks for an Upgrade */
+	bool client_keep;
+	bool backend_keep;
+	enum xlb_http1_method method;
+	enum xlb_http1_body req_body;
+	uint64_t req_cl;
+	bool req_keep;
+	uint8_t req_minor;
+	uint32_t path_off, path_len; /* in the rewritten head */
+	bool stripped;		     /* strip_path applied to this request: */
+	char prefix[XLB_PATH_SIZE];  /* ... the prefix taken out */
+	size_t prefix_len;
+	char *out; /* [PP2_ROOM | rewritten request head] */
+	size_t out_start, out_end, head_len;
+	char *rout; /* the rewritten response head */
+	size_t rout_off, rout_len;
+	struct xdir up, down;
+	unsigned int requests;
+	struct xconn *prev, *next;
+};
+
+static size_t out_cap(const struct xlb_exchange *x)
+{
+	return PP2_ROOM + x->lim.max_head + HEAD_EXTRA;
+}
+
+/* ---- bookkeeping ------------------------------------------------------------- */
+
+/* Heads and bodies go out as separate writes: without this, Nagle held
+ * a short body behind the head until the peer's delayed ACK (40 ms per
+ * request, measured). */
+static void nodelay(int fd)
+{
+	int one = 1;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+static void side_close(struct xside *s, bool reset)
+{
+	xlb_sock_close(&s->w.fd, reset);
+}
+
+static void dir_close(struct xdir *d)
+{
+	xlb_fd_close(&d->rd);
+	xlb_fd_close(&d->wr);
+}
+
+static void conn_close(struct xconn *c, bool reset)
+{
+	struct xlb_exchange *x = c->x;
+
+	if (c->state == X_DEAD)
+		return;
+	side_close(&c->client, reset);
+	side_close(&c->backend, reset);
+	dir_close(&c->up);
+	dir_close(&c->down);
+	c->state = X_DEAD;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		x->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	x->n_conns--;
+	c->prev = NULL;
+	c->next = x->dead;
+	x->dead = c;
+}
+
+void xlb_exchange_reap(struct xlb_exchange *x)
+{
+	while (x->dead) {
+		struct xconn *c = x->dead;
+
+		x->dead = c->next;
+		free(c->out);
+		free(c->rout);
+		free(c);
+	}
+}
+
+static struct xlb_proxy_counters *svc_counters(struct xconn *c)
+{
+	return c->svc_id < XLB_MAX_SERVICES ? &c->x->svc_c[c->svc_id] : NULL;
+}
+
+static void touch(struct xconn *c)
+{
+	c->last_active_ms = xlb_loop_now_ms();
+}
+
+/* ---- answers from the proxy ----------------------------------------------------- */
+
+/* Ends the client connection after what was sent: FIN, not RST. */
+static void close_client(struct xconn *c)
+{
+	shutdown(c->client.w.fd, SHUT_WR);
+	xlb_sock_drain(c->client.w.fd);
+	conn_close(c, false);
+}
+
+static const char *status_reason(int code);
+
+/* An answer of the proxy's own (why in its body), then the connection
+ * ends. */
+static void answer(struct xconn *c, int code, const char *why)
+{
+	char buf[320];
+	int n;
+
+	pr_info("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
+		c->host[0] ? c->host : "-", code, why);
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s\n",
+		     code, status_reason(code), strlen(why) + 1, why);
+	xlb_sock_drain(c->client.w.fd);
+	send(c->client.w.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	close_client(c);
+}
+
+static const char *status_reason(int code)
+{
+	switch (code) {
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Gateway Timeout";
+	}
+}
+
+/* ---- the pool of idle backend connections ------------------------------------------ */
+
+static void pool_drop(struct xlb_exchange *x, size_t i)
+{
+	close(x->pool[i].fd);
+	x->pool[i] = x->pool[--x->n_pool];
+}
+
+static void pool_put(struct xlb_exchange *x, uint32_t be_id, int fd)
+{
+	size_t same = 0;
+
+	for (size_t i = 0; i < x->n_pool; i++)
+		same += x->pool[i].be_id == be_id;
+	if (same >= POOL_PER_BACKEND || x->n_pool >= POOL_TOTAL) {
+		close(fd);
+		return;
+	}
+	x->pool[x->n_pool++] =
+		(struct pooled){ .fd = fd, .be_id = be_id, .since_ms = xlb_loop_now_ms() };
+}
+
+/* The most recently pooled connection to be_id that the backend has not
+ * closed meanwhile, or -1. */
+static int pool_take(struct xlb_exchange *x, uint32_t be_id)
+{
+	for (size_t i = x->n_pool; i-- > 0;) {
+		char b;
+		int fd;
+
+		if (x->pool[i].be_id != be_id)
+			continue;
+		fd = x->pool[i].fd;
+		if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN) {
+			x->pool[i] = x->pool[--x->n_pool];
+			return fd;
+		}
+		pool_drop(x, i); /* closed, or bytes nobody asked for */
+	}
+	return -1;
+}
+
+static void pool_expire(struct xlb_exchange *x, uint64_t now)
+{
+	for (size_t i = x->n_pool; i-- > 0;)
+		if (now - x->pool[i].since_ms >= POOL_IDLE_MS)
+			pool_drop(x, i);
+}
+
+/* ---- head rewriting ------------------------------------------------------------ */
+
+struct wbuf {
+	char *p;
+	size_t len, cap;
+	bool over;
+};
+
+static void put(struct wbuf *w, const char *s, size_t n)
+{
+	if (w->over || n > w->cap - w->len) {
+		w->over = true;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void puts_(struct wbuf *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void put_field(struct wbuf *w, const char *name, const char *v, size_t vlen)
+{
+	puts_(w, name);
+	puts_(w, ": ");
+	put(w, v, vlen);
+	puts_(w, "\r\n");
+}
+
+static bool name_is(const char *b, struct xlb_http1_span name, const char *s)
+{
+	return name.len == strlen(s) && strncasecmp(b + name.off, s, name.len) == 0;
+}
+
+/* Whether a Connection field of the head lists the name of f. */
+static bool named_by_connection(const char *b, const struct xlb_http1_field *fields, unsigned int n,
+				const struct xlb_http1_field *f)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		const char *v = b + fields[i].value.off, *end = v + fields[i].value.len;
+
+		if (fields[i].kind != XLB_HTTP1_F_CONNECTION)
+			continue;
+		while (v < end) {
+			const char *t, *te;
+
+			while (v < end && (*v == ',' || *v == ' ' || *v == '\t'))
+				v++;
+			t = v;
+			while (v < end && *v != ',')
+				v++;
+			te = v;
+			while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
+				te--;
+			if ((size_t)(te - t) == f->name.len &&
+			    strncasecmp(t, b + f->name.off, f->name.len) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Hop-by-hop fields (RFC 9110 7.6.1), never forwarded; Upgrade is kept
+ * when the message upgrades. */
+static bool hop_by_hop(const char *b, const struct xlb_http1_field *fields, unsigned int n,
+		       const struct xlb_http1_field *f, bool upgrade)
+{
+	switch (f->kind) {
+	case XLB_HTTP1_F_CONNECTION:
+	case XLB_HTTP1_F_KEEP_ALIVE:
+	case XLB_HTTP1_F_PROXY_CONNECTION:
+	case XLB_HTTP1_F_TE:
+		return true;
+	case XLB_HTTP1_F_UPGRADE:
+		return !upgrade;
+	case XLB_HTTP1_F_OTHER:
+		return named_by_connection(b, fields, n, f);
+	default:
+		return false;
+	}
+}
+
+/* Forwarding fields a client may have forged: no proxy is trusted yet, so
+ * they are all replaced by the proxy's own. */
+static bool forwarding(const char *b, const struct xlb_http1_field *f)
+{
+	switch (f->kind) {
+	case XLB_HTTP1_F_FORWARDED:
+	case XLB_HTTP1_F_X_FORWARDED_FOR:
+	case XLB_HTTP1_F_X_FORWARDED_HOST:
+	case XLB_HTTP1_F_X_FORWARDED_PROTO:
+	case XLB_HTTP1_F_X_FORWARDED_PORT:
+	case XLB_HTTP1_F_X_FORWARDED_PREFIX:
+		return true;
+	case XLB_HTTP1_F_OTHER:
+		return name_is(b, f->name, "X-Real-IP");
+	default:
+		return false;
+	}
+}
+
+/* The first line of a head, with its CRLF. */
+static struct xlb_http1_span first_line(const struct xlb_http1_head *h,
+					const struct xlb_http1_field *fields)
+{
+	uint32_t end = h->n_fields ? fields[0].line.off : (uint32_t)h->head_len - 2;
+
+	return (struct xlb_http1_span){ .off = h->start, .len = end - h->start };
+}
+
+/* The request head toward the backend, in c->out after PP2_ROOM. */
+static bool build_request(struct xconn *c, const char *b, const struct xlb_http1_request *rq,
+			  const struct xlb_http1_field *fields)
+{
+	struct wbuf w = { .p = c->out + PP2_ROOM, .cap = out_cap(c->x) - PP2_ROOM };
+	struct xlb_http1_span line = first_line(&rq->head, fields);
+	const char *host = c->host;
+	size_t host_len = strlen(c->host);
+	char port[8];
+
+	put(&w, b + line.off, line.len);
+	for (unsigned int i = 0; i < rq->head.n_fields; i++) {
+		const struct xlb_http1_field *f = &fields[i];
+
+		if (f->kind == XLB_HTTP1_F_HOST) {
+			host = b + f->value.off;
+			host_len = f->value.len;
+		}
+		if (hop_by_hop(b, fields, rq->head.n_fields, f, c->upgrade) || forwarding(b, f))
+			continue;
+		put(&w, b + f->line.off, f->line.len);
+	}
+	snprintf(port, sizeof(port), "%u", c->lport);
+	put_field(&w, "X-Forwarded-For", c->addr, strlen(c->addr));
+	put_field(&w, "X-Forwarded-Proto", "http", 4);
+	put_field(&w, "X-Forwarded-Host", host, host_len);
+	put_field(&w, "X-Forwarded-Port", port, strlen(port));
+	put_field(&w, "X-Real-IP", c->addr, strlen(c->addr));
+	puts_(&w, c->upgrade ? "Connection: upgrade\r\n" : "Connection: keep-alive\r\n");
+	puts_(&w, "\r\n");
+	if (w.over)
+		return false;
+	c->head_len = w.len;
+	c->path_off = rq->path.off - line.off;
+	c->path_len = rq->path.len;
+	c->stripped = false;
+	return true;
+}
+
+/* The response head toward the client, in c->rout; conn: the Connection
+ * field to add, or NULL. */
+static bool build_response(struct xconn *c, const char *b, const struct xlb_http1_response *rs,
+			   const struct xlb_http1_field *fields, const char *conn)
+{
+	struct wbuf w = { .p = c->rout, .cap = c->x->lim.max_head + HEAD_EXTRA };
+	struct xlb_http1_span line = first_line(&rs->head, fields);
+	bool upgrade = rs->status == 101;
+
+	put(&w, b + line.off, line.len);
+	for (unsigned int i = 0; i < rs->head.n_fields; i++) {
+		const struct xlb_http1_field *f = &fields[i];
+
+		if (hop_by_hop(b, fields, rs->head.n_fields, f, upgrade))
+			continue;
+		put(&w, b + f->line.off, f->line.len);
+	}
+	if (conn)
+		put_field(&w, "Connection", conn, strlen(conn));
+	puts_(&w, "\r\n");
+	if (w.over)
+		return false;
+	c->rout_off = 0;
+	c->rout_len = w.len;
+	return true;
+}
+
+/* The PROXY v2 header before a fresh connection's first request. */
+static void prepend_proxy_v2(struct xconn *c)
+{
+	uint8_t hdr[XLB_PROXY_V2_MAX];
+	size_t len = xlb_proxy_v2_header(&c->flow, hdr);
+
+	c->out_start = PP2_ROOM - len;
+	memcpy(c->out + c->out_start, hdr, len);
+}
+
+/* ---- routing and connecting -------------------------------------------------------- */
+
+/* The one place a request is routed: by its host, then by the longest
+ * path prefix among that host's routes. */
+static int route_request(struct xconn *c, uint32_t skip_be, struct xlb_route *r)
+{
+	const char *path = c->out + PP2_ROOM + c->path_off;
+	size_t len = c->path_len;
+
+	/* a retry after the prefix left the head: the prefix alone routes
+	 * to the same service, since it was the longest that matched */
+	if (c->stripped) {
+		path = c->prefix;
+		len = c->prefix_len;
+	}
+	return xlb_state_route_request(c->x->st, false, c->host, path, len, skip_be, r);
+}
+
+/* strip_path: the matched prefix leaves the request line ("/api/x" ->
+ * "/x", "/api" and "/api?q" -> "/" and "/?q") and is passed on as
+ * X-Forwarded-Prefix, so that the application can still build its own
+ * URLs. Once per request: a connect retry routes to the same service.
+ * False when the head outgrows its buffer. */
+static bool strip_prefix(struct xconn *c, size_t prefix_len)
+{
+	static const char name[] = "X-Forwarded-Prefix: ";
+	char *head = c->out + PP2_ROOM;
+	char *path = head + c->path_off;
+	size_t keep = prefix_len == c->path_len ? 1 : 0; /* the "/" of an empty rest */
+	size_t cut = prefix_len - keep, add = sizeof(name) - 1 + prefix_len + 2;
+
+	if (c->stripped || !prefix_len)
+		return true;
+	if (prefix_len > XLB_PATH_MAX || c->head_len - cut + add > out_cap(c->x) - PP2_ROOM)
+		return false;
+	memcpy(c->prefix, path, prefix_len);
+	c->prefix_len = prefix_len;
+	memmove(path + keep, path + keep + cut, c->head_len - (c->path_off + keep + cut));
+	c->head_len -= cut;
+	c->path_len -= cut;
+	/* before the blank line that ends the head */
+	memcpy(head + c->head_len - 2, name, sizeof(name) - 1);
+	memcpy(head + c->head_len - 2 + sizeof(name) - 1, c->prefix, prefix_len);
+	memcpy(head + c->head_len - 2 + add - 2, "\r\n\r\n", 4);
+	c->head_len += add;
+	c->stripped = true;
+	return true;
+}
+
+static void on_event(struct xlb_watch *w, uint32_t events);
+static void connect_failed(struct xconn *c, int err);
+static void drive(struct xconn *c);
+
+static int pipe_open(struct xdir *d)
+{
+	if (d->rd >= 0)
+		return 0;
+	return xlb_pipe_open(&d->rd, &d->wr);
+}
+
+/* The backend connection is open (fresh or pooled): send the head. */
+static void begin_exchange(struct xconn *c, bool fresh)
+{
+	struct xlb_proxy_counters *sc = svc_counters(c);
+	int err;
+
+	err = pipe_open(&c->up);
+	if (!err)
+		err = pipe_open(&c->down);
+	if (err) {
+		conn_close(c, true);
+		return;
+	}
+	c->out_start = PP2_ROOM;
+	c->out_end = PP2_ROOM + c->head_len;
+	if (fresh && c->proxy_v2)
+		prepend_proxy_v2(c);
+	c->state = X_EXCH;
+	c->us = U_HEAD;
+	c->ds = D_HEAD;
+	c->up.queued = c->down.queued = 0;
+	touch(c);
+	c->lc->routed++;
+	c->lc->splice_conns++;
+	if (sc) {
+		sc->routed++;
+		sc->splice_conns++;
+	}
+}
+
+static int watch_backend(struct xconn *c, int fd)
+{
+	int err;
+
+	c->backend.w.fd = fd;
+	c->backend.w.fn = on_event;
+	err = xlb_loop_add(c->x->loop, &c->backend.w, EVENTS);
+	if (err)
+		xlb_fd_close(&c->backend.w.fd);
+	return err;
+}
+
+static int connect_fresh(struct xconn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, err;
+
+	fd = socket(c->be_ep.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	xlb_sock_bound_rcvbuf(fd);
+	nodelay(fd);
+	len = xlb_endpoint_sockaddr(&c->be_ep, &ss);
+	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	err = watch_backend(c, fd);
+	if (err)
+		return err;
+	c->pooled = false;
+	c->state = X_CONNECT;
+	c->deadline_ms = xlb_loop_now_ms() + c->x->lim.peek_timeout_ms;
+	return 0;
+}
+
+/* Routes the request and takes a backend connection: pooled or new. */
+static int connect_backend(struct xconn *c, uint32_t skip_be)
+{
+	struct xlb_route r;
+	int fd, err;
+
+	err = route_request(c, skip_be, &r);
+	if (err)
+		return err;
+	if (r.strip_path && !strip_prefix(c, r.prefix_len))
+		return -EMSGSIZE;
+	c->svc_id = r.svc_id;
+	c->be_id = r.be_id;
+	c->be_ep = r.backend;
+	c->proxy_v2 = r.proxy_v2;
+	fd = pool_take(c->x, r.be_id);
+	if (fd >= 0) {
+		err = watch_backend(c, fd);
+		if (err)
+			return err;
+		c->pooled = true;
+		begin_exchange(c, false);
+		return 0;
+	}
+	return connect_fresh(c);
+}
+
+static void connect_failed(struct xconn *c, int err)
+{
+	uint32_t failed = c->be_id;
+	struct xlb_proxy_counters *sc;
+
+	side_close(&c->backend, false);
+	xlb_log_connect_failed(c->peer, c->host, failed, err, !c->retried);
+	if (!c->retried) {
+		c->retried = true;
+		if (connect_backend(c, failed) == 0)
+			return;
+	}
+	c->lc->connect_failed++;
+	sc = svc_counters(c);
+	if (sc)
+		sc->connect_failed++;
+	answer(c, 502, "Bad Gateway");
+}
+
+static void start_request(struct xconn *c)
+{
+	int err = connect_backend(c, 0);
+	struct xlb_proxy_counters *sc = svc_counters(c);
+
+	if (sc)
+		sc->accepted++;
+	if (err == -ENOENT) {
+		c->lc->no_route++;
+		answer(c, 404, "Not Found");
+	} else if (err == -EHOSTUNREACH) {
+		c->lc->no_route++;
+		answer(c, 503, "Service Unavailable");
+	} else if (err == -EMSGSIZE) {
+		c->lc->bad_request++;
+		answer(c, 431, "Request Header Fields Too Large");
+	} else if (err) {
+		connect_failed(c, err);
+	}
+}
+
+/* ---- failures while exchanging -------------------------------------------------------- */
+
+/* A pooled connection the backend closed as it was reused: the request
+ * goes once more on a fresh connection when that is safe. */
+static bool may_retry_fresh(const struct xconn *c)
+{
+	return c->pooled && !c->reuse_retried && !c->answered && c->ds == D_HEAD &&
+	       c->req_body == XLB_HTTP1_BODY_NONE && xlb_http1_method_idempotent(c->method);
+}
+
+static void backend_failed(struct xconn *c, int err, const char *why)
+{
+	if (may_retry_fresh(c)) {
+		pr_debug("event=proxy_reuse_retry client=%s host=%s backend_id=%u err=\"%s\"",
+			 c->peer, c->host, c->be_id, strerror(-err));
+		c->reuse_retried = true;
+		side_close(&c->backend, false);
+		err = connect_fresh(c);
+		if (!err)
+			return;
+	}
+	pr_info("event=proxy_backend_error client=%s host=%s backend_id=%u reason=\"%s\" "
+		"err=\"%s\" answered=%s",
+		c->peer, c->host, c->be_id, why, strerror(-err), c->answered ? "yes" : "no");
+	side_close(&c->backend, true);
+	if (!c->answered && c->ds <= D_SENDHEAD) {
+		answer(c, 502, "Bad Gateway");
+		return;
+	}
+	conn_close(c, true); /* mid-response: the client must not take it as whole */
+}
+
+static void client_failed(struct xconn *c, int err)
+{
+	pr_debug("event=proxy_reset client=%s host=%s err=\"%s\"", c->peer, c->host,
+		 strerror(-err));
+	conn_close(c, true);
+}
+
+static void side_failed(struct xconn *c, bool client, int err, const char *why)
+{
+	if (client)
+		client_failed(c, err);
+	else
+		backend_failed(c, err, why);
+}
+
+/* ---- moving bodies ------------------------------------------------------------------ */
+
+static void count_moved(struct xconn *c, size_t n)
+{
+	c->lc->spliced_bytes += n;
+	if (svc_counters(c))
+		svc_counters(c)->spliced_bytes += n;
+}
+
+/* Empties d's pipe into dst: 1 progress, 0 blocked or empty, -1 failed
+ * (the connection is handled). */
+static int flush(struct xconn *c, struct xdir *d, bool up)
+{
+	int dst = up ? c->backend.w.fd : c->client.w.fd;
+	int moved = 0;
+
+	while (d->queued) {
+		ssize_t n = splice(d->rd, NULL, dst, NULL, d->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return moved;
+			side_failed(c, !up, -errno, "write failed");
+			return -1;
+		}
+		d->queued -= (size_t)n;
+		count_moved(c, (size_t)n);
+		if (!up)
+			c->answered = true;
+		moved = 1;
+		touch(c);
+	}
+	return moved;
+}
+
+/* Reads up to max bytes from src into the pipe: >0 read, 0 EAGAIN, -1
+ * EOF or failure (the connection is handled, unless eof_ok). */
+static ssize_t fill(struct xconn *c, struct xdir *d, bool up, size_t max, bool eof_ok)
+{
+	int src = up ? c->client.w.fd : c->backend.w.fd;
+	ssize_t n;
+
+	if (max > SPLICE_CHUNK)
+		max = SPLICE_CHUNK;
+	n = splice(src, NULL, d->wr, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (n > 0) {
+		d->queued += (size_t)n;
+		touch(c);
+		return n;
+	}
+	if (n < 0 && errno == EAGAIN)
+		return 0;
+	if (n == 0 && eof_ok)
+		return -2;
+	side_failed(c, up, n == 0 ? -ECONNRESET : -errno, "body cut short");
+	return -1;
+}
+
+static void dir_done(struct xconn *c, bool up)
+{
+	if (up)
+		c->us = U_DONE;
+	else
+		c->ds = D_DONE;
+}
+
+/* Moves d's bytes through its pipe: d->left of them (to_eof false), or
+ * until its source's EOF has gone through (to_eof). Returns PUMP_DONE
+ * then, PUMP_STALLED when a side would block (*prog: whether anything
+ * moved), PUMP_FAILED when the connection was closed. */
+enum pump_end { PUMP_DONE, PUMP_STALLED, PUMP_FAILED };
+
+static enum pump_end pump(struct xconn *c, struct xdir *d, bool up, bool to_eof, bool *prog)
+{
+	for (;;) {
+		int f = flush(c, d, up);
+		ssize_t n;
+
+		if (f < 0)
+			return PUMP_FAILED;
+		*prog |= f > 0;
+		if (d->queued)
+			return PUMP_STALLED;
+		if (to_eof ? d->src_eof : !d->left)
+			return PUMP_DONE;
+		n = fill(c, d, up, to_eof ? SPLICE_CHUNK : d->left, to_eof);
+		if (n == -2 && to_eof)
+			d->src_eof = true;
+		else if (n < 0)
+			return PUMP_FAILED;
+		else if (n == 0)
+			return PUMP_STALLED;
+		else if (!to_eof)
+			d->left -= (uint64_t)n;
+		*prog = true;
+	}
+}
+
+/* A Content-Length body: d->left bytes. */
+static bool move_len(struct xconn *c, struct xdir *d, bool up)
+{
+	bool prog = false;
+	enum pump_end r = pump(c, d, up, false, &prog);
+
+	if (r != PUMP_DONE)
+		return r == PUMP_FAILED || prog;
+	dir_done(c, up);
+	return true;
+}
+
+/* A close-delimited response: until the backend's EOF. */
+static bool move_until_eof(struct xconn *c, struct xdir *d)
+{
+	bool prog = false;
+	enum pump_end r = pump(c, d, false, true, &prog);
+
+	if (r != PUMP_DONE)
+		return r == PUMP_FAILED || prog;
+	c->client_keep = false;
+	c->backend_keep = false;
+	c->ds = D_DONE;
+	return true;
+}
+
+/* A chunked body: the framing bytes are read (peek, decode, consume what
+ * the decoder took) and written into the pipe, the chunk data is spliced;
+ * both leave the pipe in order, verbatim. Framing is read only with an
+ * empty pipe, so its write (at most FRAME_PEEK bytes) always fits. */
+static bool move_chunked(struct xconn *c, struct xdir *d, bool up)
+{
+	int src = up ? c->client.w.fd : c->backend.w.fd;
+	char *fb = c->x->framebuf;
+	bool prog = false;
+
+	for (;;) {
+		int f = flush(c, d, up);
+		uint64_t left;
+		size_t used = 0;
+		enum xlb_chunk_verdict v;
+		ssize_t n;
+
+		if (f < 0)
+			return true;
+		if (d->queued)
+			return prog || f;
+		if (d->framed)
+			break;
+		left = xlb_chunk_data_left(&d->ck);
+		if (left) {
+			n = fill(c, d, up, left, false);
+			if (n < 0)
+				return true;
+			if (n == 0)
+				return prog || f;
+			xlb_chunk_data_done(&d->ck, (uint64_t)n);
+			prog = true;
+			continue;
+		}
+		n = recv(src, fb, FRAME_PEEK, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && errno == EAGAIN)
+			return prog || f;
+		if (n <= 0) {
+			side_failed(c, up, n == 0 ? -ECONNRESET : -errno, "body cut short");
+			return true;
+		}
+		v = xlb_chunk_feed(&d->ck, fb, (size_t)n, &used);
+		if (v == XLB_CHUNK_BAD) {
+			pr_info("event=proxy_bad_chunk client=%s host=%s side=%s reason=\"%s\"",
+				c->peer, c->host, up ? "client" : "backend", d->ck.why);
+			side_failed(c, up, -EPROTO, d->ck.why);
+			return true;
+		}
+		if (used) {
+			if (recv(src, fb, used, MSG_DONTWAIT) != (ssize_t)used ||
+			    write(d->wr, fb, used) != (ssize_t)used) {
+				side_failed(c, up, -EIO, "framing");
+				return true;
+			}
+			d->queued += used;
+			prog = true;
+			touch(c);
+		}
+		if (v == XLB_CHUNK_DONE)
+			d->framed = true;
+	}
+	dir_done(c, up);
+	return true;
+}
+
+/* ---- the request's way up -------------------------------------------------------------- */
+
+static bool up_step(struct xconn *c)
+{
+	ssize_t n;
+
+	switch (c->us) {
+	case U_HEAD:
+		n = send(c->backend.w.fd, c->out + c->out_start, c->out_end - c->out_start,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == ENOTCONN)
+				return false;
+			backend_failed(c, -errno, "sending the head");
+			return true;
+		}
+		c->out_start += (size_t)n;
+		touch(c);
+		if (c->out_start < c->out_end)
+			return true;
+		if (c->req_body == XLB_HTTP1_BODY_LENGTH && c->req_cl) {
+			c->up.left = c->req_cl;
+			c->us = U_LEN;
+		} else if (c->req_body == XLB_HTTP1_BODY_CHUNKED) {
+			xlb_chunk_init(&c->up.ck);
+			c->up.framed = false;
+			c->us = U_CHUNK;
+		} else {
+			c->us = U_DONE;
+		}
+		return true;
+	case U_LEN:
+		return move_len(c, &c->up, true);
+	case U_CHUNK:
+		return move_chunked(c, &c->up, true);
+	default:
+		return false;
+	}
+}
+
+/* ---- the response's way down ------------------------------------------------------------ */
+
+static void bad_response(struct xconn *c, const char *why)
+{
+	pr_info("event=proxy_bad_response client=%s host=%s backend_id=%u reason=\"%s\"", c->peer,
+		c->host, c->be_id, why);
+	side_close(&c->backend, true);
+	if (!c->answered)
+		answer(c, 502, "Bad Gateway");
+	else
+		conn_close(c, true);
+}
+
+/* Whether the peer of fd has sent its FIN or a RST: a peek keeps
+ * returning the bytes before it, never the EOF. */
+static bool peer_closed(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
+	       (ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE);
+}
+
+static bool response_head(struct xconn *c)
+{
+	struct xlb_exchange *x = c->x;
+	struct xlb_http1_response rs;
+	const char *conn = NULL;
+	enum xlb_http1 v;
+	ssize_t n;
+
+	n = recv(c->backend.w.fd, x->peekbuf, x->lim.max_head, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == ENOTCONN))
+		return false;
+	if (n <= 0) {
+		backend_failed(c, n == 0 ? -ECONNRESET : -errno, "no response");
+		return true;
+	}
+	v = xlb_http1_parse_response(x->peekbuf, (size_t)n, c->method, &rs, x->fields, MAX_FIELDS);
+	if (v == XLB_HTTP1_MORE) {
+		if ((size_t)n >= x->lim.max_head) {
+			bad_response(c, "response head too large");
+			return true;
+		}
+		if (peer_closed(c->backend.w.fd)) {
+			bad_response(c, "response head cut short");
+			return true;
+		}
+		return false;
+	}
+	if (v == XLB_HTTP1_BAD) {
+		bad_response(c, rs.head.why);
+		return true;
+	}
+	if (rs.interim) {
+		c->after_head = D_HEAD;
+	} else if (rs.head.body == XLB_HTTP1_BODY_TUNNEL) {
+		if (rs.status == 101 && !c->upgrade) {
+			bad_response(c, "101 to no Upgrade");
+			return true;
+		}
+		c->after_head = D_TUNNEL;
+		conn = rs.status == 101 ? "upgrade" : NULL;
+		c->client_keep = c->backend_keep = false;
+	} else {
+		c->client_keep =
+			c->req_keep && rs.head.keep_alive && rs.head.body != XLB_HTTP1_BODY_CLOSE;
+		c->backend_keep = rs.head.keep_alive && rs.head.body != XLB_HTTP1_BODY_CLOSE;
+		if (!c->client_keep)
+			conn = "close";
+		else if (c->req_minor == 0)
+			conn = "keep-alive";
+		switch (rs.head.body) {
+		case XLB_HTTP1_BODY_LENGTH:
+			c->down.left = rs.head.content_length;
+			c->after_head = rs.head.content_length ? D_LEN : D_DONE;
+			break;
+		case XLB_HTTP1_BODY_CHUNKED:
+			xlb_chunk_init(&c->down.ck);
+			c->down.framed = false;
+			c->after_head = D_CHUNK;
+			break;
+		case XLB_HTTP1_BODY_CLOSE:
+			c->down.src_eof = false;
+			c->after_head = D_CLOSE;
+			break;
+		default:
+			c->after_head = D_DONE;
+		}
+	}
+	if (!build_response(c, x->peekbuf, &rs, x->fields, conn)) {
+		bad_response(c, "response head too large");
+		return true;
+	}
+	if (recv(c->backend.w.fd, x->peekbuf, rs.head.head_len, MSG_DONTWAIT) !=
+	    (ssize_t)rs.head.head_len) {
+		backend_failed(c, -EIO, "consuming the head");
+		return true;
+	}
+	touch(c);
+	c->ds = D_SENDHEAD;
+	return true;
+}
+
+static void start_tunnel(struct xconn *c);
+
+static bool down_step(struct xconn *c)
+{
+	ssize_t n;
+
+	switch (c->ds) {
+	case D_HEAD:
+		return response_head(c);
+	case D_SENDHEAD:
+		n = send(c->client.w.fd, c->rout + c->rout_off, c->rout_len - c->rout_off,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EAGAIN)
+				return false;
+			client_failed(c, -errno);
+			return true;
+		}
+		c->answered = true;
+		c->rout_off += (size_t)n;
+		touch(c);
+		if (c->rout_off < c->rout_len)
+			return true;
+		c->ds = c->after_head;
+		if (c->ds == D_TUNNEL)
+			start_tunnel(c);
+		return true;
+	case D_LEN:
+		return move_len(c, &c->down, false);
+	case D_CHUNK:
+		return move_chunked(c, &c->down, false);
+	case D_CLOSE:
+		return move_until_eof(c, &c->down);
+	default:
+		return false;
+	}
+}
+
+/* ---- after a response ------------------------------------------------------------------ */
+
+static void finish_request(struct xconn *c)
+{
+	struct xlb_exchange *x = c->x;
+
+	c->requests++;
+	/* A connection opened with a PROXY v2 header names its client: it is
+	 * never given to another one's request. */
+	if (c->backend_keep && !c->proxy_v2 && c->backend.w.fd >= 0) {
+		xlb_loop_del(x->loop, &c->backend.w);
+		pool_put(x, c->be_id, c->backend.w.fd);
+		c->backend.w.fd = -1;
+	} else {
+		side_close(&c->backend, false);
+	}
+	if (!c->client_keep) {
+		close_client(c);
+		return;
+	}
+	c->state = X_HEAD;
+	c->peeked = c->answered = c->retried = c->reuse_retried = c->pooled = false;
+	c->host[0] = '\0';
+	c->svc_id = UINT32_MAX;
+	touch(c);
+	c->deadline_ms = c->last_active_ms + x->lim.idle_timeout_ms;
+}
+
+static bool exch_step(struct xconn *c)
+{
+	bool prog = up_step(c);
+
+	if (c->state != X_EXCH)
+		return true;
+	prog |= down_step(c);
+	if (c->state != X_EXCH)
+		return true;
+	if (c->ds == D_DONE) {
+		if (c->us != U_DONE) /* answered before the whole request came */
+			c->client_keep = c->backend_keep = false;
+		finish_request(c);
+		return true;
+	}
+	return prog;
+}
+
+/* ---- tunnels ------------------------------------------------------------------------- */
+
+static void start_tunnel(struct xconn *c)
+{
+	if (c->us != U_DONE) {
+		conn_close(c, true);
+		return;
+	}
+	c->up = (struct xdir){ .rd = c->up.rd, .wr = c->up.wr };
+	c->down = (struct xdir){ .rd = c->down.rd, .wr = c->down.wr };
+	c->state = X_TUNNEL;
+}
+
+static bool tunnel_dir(struct xconn *c, struct xdir *d, bool up)
+{
+	bool prog = false;
+	enum pump_end r = pump(c, d, up, true, &prog);
+
+	if (r != PUMP_DONE)
+		return r == PUMP_FAILED || prog;
+	if (!d->dst_shut) {
+		shutdown(up ? c->backend.w.fd : c->client.w.fd, SHUT_WR);
+		d->dst_shut = true;
+		prog = true;
+	}
+	return prog;
+}
+
+static bool tunnel_step(struct xconn *c)
+{
+	bool prog = tunnel_dir(c, &c->up, true);
+
+	if (c->state != X_TUNNEL)
+		return true;
+	prog |= tunnel_dir(c, &c->down, false);
+	if (c->state != X_TUNNEL)
+		return true;
+	if (c->up.dst_shut && c->down.dst_shut) {
+		conn_close(c, false);
+		return true;
+	}
+	return prog;
+}
+
+/* ---- request heads ------------------------------------------------------------------- */
+
+static bool head_step(struct xconn *c)
+{
+	struct xlb_exchange *x = c->x;
+	struct xlb_http1_request rq;
+	enum xlb_http1 v;
+	ssize_t n;
+
+	n = recv(c->client.w.fd, x->peekbuf, x->lim.max_head, MSG_PEEK | MSG_DONTWAIT);
+	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+		conn_close(c, false); /* gone between requests */
+		return true;
+	}
+	if (n < 0)
+		return false;
+	if (!c->peeked) {
+		c->peeked = true;
+		if (c->requests) /* the head's own deadline, once it has begun */
+			c->deadline_ms = xlb_loop_now_ms() + x->lim.peek_timeout_ms;
+	}
+	v = xlb_http1_parse_request(x->peekbuf, (size_t)n, &rq, x->fields, MAX_FIELDS);
+	if (v == XLB_HTTP1_MORE) {
+		if ((size_t)n >= x->lim.max_head) {
+			c->lc->bad_request++;
+			answer(c, 431, "head too large");
+			return true;
+		}
+		if (c->rdhup) {
+			c->lc->bad_request++;
+			answer(c, 400, "incomplete request");
+			return true;
+		}
+		return false;
+	}
+	if (v == XLB_HTTP1_BAD) {
+		c->lc->bad_request++;
+		if (strcmp(rq.head.why, "too many header fields") == 0)
+			answer(c, 431, "head too large");
+		else
+			answer(c, 400, rq.head.why);
+		return true;
+	}
+	snprintf(c->host, sizeof(c->host), "%s", rq.host);
+	c->method = rq.method;
+	c->req_body = rq.head.body;
+	c->req_cl = rq.head.content_length;
+	c->req_keep = rq.head.keep_alive;
+	c->req_minor = rq.head.minor;
+	c->upgrade = (rq.head.upgrade && (rq.head.connection & XLB_HTTP1_CONN_UPGRADE)) ||
+		     rq.method == XLB_HTTP1_M_CONNECT;
+	if (rq.method == XLB_HTTP1_M_CONNECT)
+		c->upgrade = false; /* no Upgrade field for CONNECT: a 2xx tunnels */
+	if (!build_request(c, x->peekbuf, &rq, x->fields)) {
+		c->lc->bad_request++;
+		answer(c, 431, "head too large");
+		return true;
+	}
+	if (recv(c->client.w.fd, x->peekbuf, rq.head.head_len, MSG_DONTWAIT) !=
+	    (ssize_t)rq.head.head_len) {
+		client_failed(c, -EIO);
+		return true;
+	}
+	c->down.src_eof = false;
+	start_request(c);
+	return true;
+}
+
+/* ---- events ------------------------------------------------------------------------- */
+
+static void drive(struct xconn *c)
+{
+	for (;;) {
+		bool prog;
+
+		switch (c->state) {
+		case X_HEAD:
+			prog = head_step(c);
+			break;
+		case X_EXCH:
+			prog = exch_step(c);
+			break;
+		case X_TUNNEL:
+			prog = tunnel_step(c);
+			break;
+		default:
+			return;
+		}
+		if (!prog)
+			return;
+	}
+}
+
+static void on_connected(struct xconn *c)
+{
+	socklen_t len = sizeof(int);
+	int soerr = 0;
+
+	if (getsockopt(c->backend.w.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
+		connect_failed(c, -(soerr ? soerr : errno));
+		return;
+	}
+	begin_exchange(c, true);
+}
+
+static void on_event(struct xlb_watch *w, uint32_t events)
+{
+	struct xside *s = (struct xside *)w;
+	struct xconn *c = s->c;
+
+	if (c->state == X_DEAD)
+		return;
+	if (s == &c->client && (events & (EPOLLRDHUP | EPOLLHUP)))
+		c->rdhup = true;
+	if (c->state == X_CONNECT) {
+		if (s == &c->backend && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			on_connected(c);
+		else
+			return;
+	}
+	drive(c);
+}
+
+/* ---- the engine --------------------------------------------------------------------- */
+
+int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
+		     const struct xlb_exchange_limits *lim, struct xlb_proxy_counters *svc_c,
+		     struct xlb_exchange **out)
+{
+	struct xlb_exchange *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return -ENOMEM;
+	x->loop = loop;
+	x->st = st;
+	x->lim = *lim;
+	x->svc_c = svc_c;
+	x->peekbuf = malloc(lim->max_head);
+	if (!x->peekbuf) {
+		free(x);
+		return -ENOMEM;
+	}
+	*out = x;
+	return 0;
+}
+
+static void addr_name(const struct xlb_flow_key *k, char *buf, size_t len)
+{
+	if (k->family == AF_INET)
+		inet_ntop(AF_INET, &k->src.v4, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, k->src.v6, buf, (socklen_t)len);
+}
+
+void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
+			 uint16_t listen_port, struct xlb_proxy_counters *lc)
+{
+	struct xconn *c = calloc(1, sizeof(*c));
+	struct xlb_endpoint ep;
+
+	if (c) {
+		c->out = malloc(out_cap(x));
+		c->rout = malloc(x->lim.max_head + HEAD_EXTRA);
+	}
+	if (!c || !c->out || !c->rout) {
+		if (c) {
+			free(c->out);
+			free(c->rout);
+		}
+		free(c);
+		close(fd);
+		return;
+	}
+	nodelay(fd);
+	c->x = x;
+	c->lc = lc;
+	c->client = (struct xside){ .w = { .fd = fd, .fn = on_event }, .c = c };
+	c->backend = (struct xside){ .w = { .fd = -1, .fn = on_event }, .c = c };
+	c->up = (struct xdir){ .rd = -1, .wr = -1 };
+	c->down = (struct xdir){ .rd = -1, .wr = -1 };
+	c->svc_id = UINT32_MAX;
+	c->flow = *flow;
+	c->lport = listen_port;
+	ep = (struct xlb_endpoint){ .addr = flow->src,
+				    .port = ntohs(flow->sport),
+				    .family = flow->family };
+	xlb_format_endpoint(&ep, c->peer, sizeof(c->peer));
+	addr_name(flow, c->addr, sizeof(c->addr));
+	touch(c);
+	c->deadline_ms = c->last_active_ms + x->lim.peek_timeout_ms;
+	c->state = X_HEAD;
+	c->next = x->conns;
+	if (x->conns)
+		x->conns->prev = c;
+	x->conns = c;
+	x->n_conns++;
+	if (xlb_loop_add(x->loop, &c->client.w, EVENTS)) {
+		conn_close(c, true);
+		return;
+	}
+	drive(c); /* the head often came with the handshake */
+}
+
+size_t xlb_exchange_count(const struct xlb_exchange *x)
+{
+	return x->n_conns;
+}
+
+unsigned int xlb_exchange_close_backend(struct xlb_exchange *x, uint32_t be_id)
+{
+	struct xconn *c, *next;
+	unsigned int n = 0;
+
+	for (size_t i = x->n_pool; i-- > 0;)
+		if (x->pool[i].be_id == be_id)
+			pool_drop(x, i);
+	for (c = x->conns; c; c = next) {
+		next = c->next;
+		if (c->state != X_HEAD && c->backend.w.fd >= 0 && c->be_id == be_id) {
+			conn_close(c, true);
+			n++;
+		}
+	}
+	return n;
+}
+
+static void check_deadline(struct xconn *c, uint64_t now)
+{
+	const struct xlb_exchange_limits *lim = &c->x->lim;
+	uint64_t idle = now > c->last_active_ms ? now - c->last_active_ms : 0;
+
+	switch (c->state) {
+	case X_HEAD:
+		if (now < c->deadline_ms)
+			return;
+		if (c->peeked || !c->requests) {
+			c->lc->timeouts++;
+			pr_info("event=proxy_timeout client=%s state=peek", c->peer);
+		}
+		conn_close(c, false);
+		return;
+	case X_CONNECT:
+		if (now >= c->deadline_ms) {
+			c->lc->timeouts++;
+			pr_info("event=proxy_timeout client=%s state=connect", c->peer);
+			connect_failed(c, -ETIMEDOUT);
+		}
+		return;
+	case X_EXCH:
+		if (c->ds == D_HEAD && idle >= lim->response_timeout_ms) {
+			c->lc->timeouts++;
+			pr_info("event=proxy_timeout client=%s host=%s backend_id=%u state=response",
+				c->peer, c->host, c->be_id);
+			side_close(&c->backend, true);
+			if (!c->answered)
+				answer(c, 504, "no response in time");
+			else
+				conn_close(c, true);
+			return;
+		}
+		/* fall through */
+	default:
+		if (idle >= lim->idle_timeout_ms) {
+			c->lc->timeouts++;
+			pr_info("event=proxy_timeout client=%s state=idle", c->peer);
+			conn_close(c, true);
+		}
+	}
+}
+
+void xlb_exchange_tick(struct xlb_exchange *x)
+{
+	uint64_t now = xlb_loop_now_ms();
+	struct xconn *c, *next;
+
+	for (c = x->conns; c; c = next) {
+		next = c->next;
+		check_deadline(c, now);
+	}
+	pool_expire(x, now);
+}
+
+void xlb_exchange_free(struct xlb_exchange *x)
+{
+	if (!x)
+		return;
+	while (x->conns)
+		conn_close(x->conns, false);
+	xlb_exchange_reap(x);
+	while (x->n_pool)
+		pool_drop(x, x->n_pool - 1);
+	free(x->peekbuf);
+	free(x);
+}

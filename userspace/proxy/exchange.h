@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The per-request HTTP/1.1 engine of the HTTP listeners (--http-mode
+ * request): each request on a client connection is read up to the end of
+ * its head (http1.h), routed on its own, sent to a backend connection
+ * (taken from a pool of idle keep-alive ones when one is free) with its
+ * head rewritten (hop-by-hop and forwarding headers), and its body and the
+ * response's are moved by splice(2) through a pipe per direction, framed
+ * by Content-Length or the chunked decoder: body bytes never enter
+ * userspace. Requests of a connection are served one at a time, in order. */
+#ifndef XLB_EXCHANGE_H
+#define XLB_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/addr.h"
+#include "lib/loop.h"
+#include "xlbd/state.h"
+
+struct xlb_exchange_limits {
+	uint32_t peek_timeout_ms;     /* a whole request head within this */
+	uint32_t max_head;	      /* bytes of a request or response head */
+	uint32_t idle_timeout_ms;     /* nothing moved for this long */
+	uint32_t response_timeout_ms; /* a response head within this */
+};
+
+struct xlb_exchange;
+
+/* svc_c: the per-service counters (XLB_MAX_SERVICES of them). */
+int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
+		     const struct xlb_exchange_limits *lim, struct xlb_proxy_counters *svc_c,
+		     struct xlb_exchange **out);
+/* Takes fd, a client connection accepted on an HTTP listener whose port is
+ * listen_port; counts its outcomes in lc (the listener's counters). */
+void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
+			 uint16_t listen_port, struct xlb_proxy_counters *lc);
+size_t xlb_exchange_count(const struct xlb_exchange *x);
+/* Resets the connections that carry a request to be_id and closes its
+ * pooled connections. Returns how many client connections were reset. */
+unsigned int xlb_exchange_close_backend(struct xlb_exchange *x, uint32_t be_id);
+/* Deadlines and the pool's idle timeout: call a few times a second. */
+void xlb_exchange_tick(struct xlb_exchange *x);
+/* Frees the connections closed during the last loop iteration. */
+void xlb_exchange_reap(struct xlb_exchange *x);
+void xlb_exchange_free(struct xlb_exchange *x);
+
+#endif
