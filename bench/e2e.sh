@@ -11,8 +11,10 @@
 #   xlb-l4         xlbd, an XDP L4 service on the VIP (and a UDP one)
 #   iptables       DNAT in the lb's PREROUTING, statistic random over the 4
 #   haproxy-tcp    HAProxy in TCP mode, round robin
-#   xlb-host       xlbd's Host proxy (splice path, the default)
-#   xlb-sockmap    the same on the sockmap path (for reference)
+#   xlb-host       xlbd's HTTP proxy routing each request (--http-mode
+#                  request, the default; bodies by splice)
+#   xlb-sockmap    connection mode on the sockmap path (routed once per
+#                  connection; for reference)
 #   haproxy-http   HAProxy in HTTP mode with Host ACLs (dockercloud-haproxy)
 #   nginx-http     nginx routing by server_name to an upstream with keepalive
 # Loads: wrk -t2 -c64 with keep-alive and with `Connection: close`; UDP
@@ -430,9 +432,9 @@ start_balancer() {
 	xlb-l4) start_xlbd xlb-l4 "$(xlb_l4_conf)" --iface u0 ;;
 	iptables) start_iptables ;;
 	haproxy-tcp) start_haproxy haproxy-tcp "$(haproxy_tcp_conf)" ;;
-	xlb-host | xlb-splice) start_xlbd "$1" "$(xlb_host_conf)" --proxy-path splice ;;
-	xlb-sockmap) start_xlbd "$1" "$(xlb_host_conf)" --proxy-path sockmap ;;
-	xlb-copy) start_xlbd "$1" "$(xlb_host_conf)" --proxy-path copy ;;
+	xlb-host | xlb-splice) start_xlbd "$1" "$(xlb_host_conf)" --http-mode request ;;
+	xlb-sockmap) start_xlbd "$1" "$(xlb_host_conf)" --http-mode connection --proxy-path sockmap ;;
+	xlb-copy) start_xlbd "$1" "$(xlb_host_conf)" --http-mode connection --proxy-path copy ;;
 	haproxy-http) start_haproxy haproxy-http "$(haproxy_http_conf)" ;;
 	nginx-http) start_nginx_lb ;;
 	*) die "unknown balancer $1" ;;

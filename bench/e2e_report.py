@@ -17,11 +17,11 @@ LABELS = {
     "xlb-l4": "xlb XDP L4",
     "iptables": "iptables DNAT (statistic random)",
     "haproxy-tcp": "HAProxy TCP",
-    "xlb-host": "xlb Host proxy, splice (default)",
+    "xlb-host": "xlb HTTP proxy, per request (default)",
     "haproxy-http": "HAProxy HTTP, Host ACLs",
     "nginx-http": "nginx HTTP, server_name",
-    "xlb-splice": "xlb Host proxy, splice",
-    "xlb-sockmap": "xlb Host proxy, sockmap",
+    "xlb-splice": "xlb HTTP proxy, per request",
+    "xlb-sockmap": "xlb, connection mode, sockmap",
 }
 L4 = ["direct", "xlb-l4", "iptables", "haproxy-tcp"]
 HOSTR = ["xlb-host", "xlb-sockmap", "haproxy-http", "nginx-http"]
@@ -204,8 +204,9 @@ def goals(ka, cl, udp, eff):
     vs(ka.get("xlb-l4"), ka.get("iptables"), 1.05, "L4 keep-alive: xlb XDP", "iptables DNAT")
     vs(cl.get("xlb-l4"), cl.get("iptables"), 1.2, "L4 new connections: xlb XDP", "iptables DNAT")
     vs(udp.get("xlb-l4"), udp.get("iptables"), 1.15, "UDP pps: xlb XDP", "iptables DNAT")
-    vs(ka.get("xlb-host"), ka.get("haproxy-http"), 2.0, "Host keep-alive: xlb proxy", "HAProxy HTTP")
-    vs(cl.get("xlb-host"), cl.get("haproxy-http"), 1.0, "Host new connections: xlb proxy", "HAProxy HTTP")
+    vs(ka.get("xlb-host"), ka.get("haproxy-http"), 1.5, "Host keep-alive: xlb proxy", "HAProxy HTTP")
+    vs(cl.get("xlb-host"), cl.get("haproxy-http"), 2.0, "Host new connections: xlb proxy", "HAProxy HTTP")
+    vs(cl.get("xlb-host"), cl.get("nginx-http"), 1.0, "Host new connections: xlb proxy", "nginx, upstream keep-alive")
     vs(ka.get("xlb-sockmap"), ka.get("haproxy-http"), 2.0, "(reference) Host keep-alive: xlb proxy, sockmap", "HAProxy HTTP")
     vs(cl.get("xlb-sockmap"), cl.get("haproxy-http"), 1.0, "(reference) Host new connections: xlb proxy, sockmap", "HAProxy HTTP")
     hap = (eff.get("haproxy-http") or {}).get("system")

@@ -140,6 +140,14 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_listeners SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_http_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_http_svc_stats SEC(".maps");
+
 /* The proxy's sockmap path. Not pinned: the sockets live and die with
  * xlbd. xlbd attaches the verdict program before inserting sockets. */
 struct {

@@ -227,6 +227,34 @@ struct xlb_listener {
 	struct xlb_proxy_counters c;
 };
 
+/* xlb_http_svc_stats (ARRAY, XLB_MAX_SERVICES): the per-request HTTP
+ * engine's counters of a service (HTTP listeners in --http-mode request),
+ * written by xlbd about once a second and at each scrape, read by xlbctl
+ * and the metrics. A map of its own, so that the pinned
+ * xlb_proxy_svc_stats and xlb_listeners of an older xlbd keep their layout.
+ * The requests themselves are the service's `accepted` in
+ * xlb_proxy_svc_stats (one per request routed to it): not counted twice. */
+#define XLB_HTTP_CLASSES 5     /* 1xx .. 5xx */
+#define XLB_HTTP_FB_BUCKETS 13 /* finite buckets; +Inf is fb_count */
+/* Upper bounds of the first-byte buckets, in microseconds: 1 ms .. 10 s. */
+#define XLB_HTTP_FB_BOUNDS_US                                                                    \
+	{                                                                                        \
+		1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, \
+			5000000, 10000000                                                        \
+	}
+
+struct xlb_http_counters {
+	__u64 responses[XLB_HTTP_CLASSES]; /* heads the client got, by class [0] 1xx ..
+					    * [4] 5xx, the proxy's own answers included */
+	__u64 reused;			   /* requests sent on a pooled backend connection */
+	__u64 connects;			   /* fresh backend connections established */
+	/* time to first byte: from the request head sent to the first byte
+	 * of the backend's response head, once per request that got one */
+	__u64 fb_buckets[XLB_HTTP_FB_BUCKETS]; /* per bucket, not cumulative */
+	__u64 fb_count;			       /* observations (+Inf) */
+	__u64 fb_sum_ns;		       /* their sum, nanoseconds */
+};
+
 /* xlb_sock_peer (HASH, not pinned): socket cookie -> its peer's cookie and
  * the bytes redirected from it, for proxied connections that the sockmap
  * path moves. xlbd writes the pairs; the stream verdict program counts. */

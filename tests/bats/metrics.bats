@@ -192,3 +192,90 @@ time.sleep(60)'
 	[[ ${#stderr_lines[@]} -eq 1 ]]
 	[[ $stderr == "xlbd: level=error metrics: bind $METRICS: Address already in use" ]]
 }
+
+# status_backend: a keep-alive HTTP/1.1 backend in backend 1's netns on
+# port 8093 that answers GET /status/CODE with that status.
+status_backend() {
+	bg_start xlb-be1 "$BATS_TEST_TMPDIR/status.log" "$PYTHON" -c '
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    def do_GET(self):
+        code = int(self.path.rsplit("/", 1)[-1])
+        body = b"ok\n"
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+ThreadingHTTPServer(("0.0.0.0", 8093), H).serve_forever()'
+	wait_until 5 in_ns xlb-be1 bash -c "ss -Htln 'sport = :8093' | grep -q ." ||
+		{ cat "$BATS_TEST_TMPDIR/status.log" >&2; fail "the status backend did not listen"; }
+}
+
+@test "HTTP requests: per service requests, responses by class, reuse and the first-byte histogram" {
+	local codes='service="codes"' gone='service="gone"' n
+	status_backend
+	start_xlbd "$(write_config "$(metrics_config)
+[service codes]
+host = codes.test
+backend = 10.200.1.2:8093
+[service gone]
+host = gone.test
+backend = 10.200.2.2:8099")" --metrics "$METRICS"
+	# two requests on one keep-alive connection to the one backend: the
+	# second takes the backend connection the first left in the pool
+	in_client curl -sS -f -m 5 -H 'Host: codes.test' -o /dev/null -o /dev/null \
+		"http://$LB4/status/200" "http://$LB4/status/200"
+	# then 3 more 200s, a 404 and a 503 from the backend, each on a new connection
+	[[ $(host_answers 3 codes.test "http://$LB4/status/200") == $'ok\nok\nok' ]]
+	assert_answer codes.test status=404 "http://$LB4/status/404"
+	assert_answer codes.test status=503 "http://$LB4/status/503"
+	# the proxy's own answers: a 502 for gone (nothing listens), a 404 for no service
+	assert_answer gone.test status=502
+	assert_answer nope.test status=404
+	scrape
+	assert_metric "xlb_http_requests_total{$codes}" -eq 7
+	assert_metric "xlb_http_responses_total{$codes,class=\"2xx\"}" -eq 5
+	assert_metric "xlb_http_responses_total{$codes,class=\"4xx\"}" -eq 1
+	assert_metric "xlb_http_responses_total{$codes,class=\"5xx\"}" -eq 1
+	assert_metric "xlb_http_responses_total{$codes,class=\"1xx\"}" -eq 0
+	assert_metric "xlb_http_responses_total{$codes,class=\"3xx\"}" -eq 0
+	# one first byte timed per backend response
+	assert_metric "xlb_http_response_first_byte_seconds_count{$codes}" -eq 7
+	assert_metric "xlb_http_response_first_byte_seconds_bucket{$codes,le=\"+Inf\"}" -eq 7
+	assert_metric "xlb_http_response_first_byte_seconds_bucket{$codes,le=\"10\"}" -eq 7
+	[[ $(metric "xlb_http_response_first_byte_seconds_sum{$codes}") =~ ^[0-9]+\.[0-9]{9}$ ]] ||
+		fail "sum: $(metric "xlb_http_response_first_byte_seconds_sum{$codes}")"
+	# every request went on a pooled connection or a fresh one, at least one each
+	assert_metric "xlb_http_backend_connections_reused_total{$codes}" -ge 1
+	assert_metric "xlb_http_backend_connections_opened_total{$codes}" -ge 1
+	n=$(($(metric "xlb_http_backend_connections_reused_total{$codes}") +
+		$(metric "xlb_http_backend_connections_opened_total{$codes}")))
+	((n == 7)) || fail "reused + opened = $n, want 7"
+	# the proxy's 502 is gone's, with no backend response to time
+	assert_metric "xlb_http_requests_total{$gone}" -eq 1
+	assert_metric "xlb_http_responses_total{$gone,class=\"5xx\"}" -eq 1
+	assert_metric "xlb_http_response_first_byte_seconds_count{$gone}" -eq 0
+	assert_metric "xlb_http_backend_connections_opened_total{$gone}" -eq 0
+	# no service for nope.test: only the listener's no_route has it
+	assert_metric "xlb_proxy_listener_connections_total{listener=\"$LB4:80\",proto=\"http\",outcome=\"no_route\"}" -eq 1
+	# xlbctl stats shows the same (the scrape wrote the counters out)
+	run xlbctl --json stats
+	[[ $status -eq 0 ]] || fail "xlbctl stats: $output"
+	[[ $(jq -c '.http_services[] | select(.name == "codes") |
+		[.requests, .responses["2xx"], .responses["4xx"], .responses["5xx"], .first_byte.count,
+		 .reused + .connects]' <<<"$output") == "[7,5,1,1,7,7]" ]] ||
+		fail "xlbctl --json stats: $(jq -c .http_services <<<"$output")"
+	run xlbctl stats
+	[[ $status -eq 0 && $output == *"http services:"* ]] || fail "xlbctl stats: $output"
+	[[ $output =~ codes\ +7\ +0\ +5\ +0\ +1\ +1 ]] || fail "xlbctl stats: $output"
+	if command -v promtool >/dev/null; then
+		run promtool check metrics <"$BATS_TEST_TMPDIR/metrics"
+		[[ $status -eq 0 && -z $output ]] || fail "promtool: $output"
+	fi
+	stop_xlbd TERM
+	[[ $XLBD_STATUS -eq 0 ]] || fail "xlbd exited with status $XLBD_STATUS"
+}

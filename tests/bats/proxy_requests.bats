@@ -363,3 +363,82 @@ xlbd_read_bytes() {
 	((bytes < 1000000)) || fail "xlbd read $bytes bytes: bodies went through userspace"
 	((bytes > 0)) || fail "strace saw no read at all: $(head -5 "$log")"
 }
+
+# [http] trusted_proxies TRUSTED (may be empty); api.test with
+# forward_headers = no, its first backend refusing (port 9: a connect
+# retry), web.test with the forwarding headers.
+forwarding_config() {
+	cat <<-CFG
+		[http]
+		listen = $LB4:80
+		${1:+trusted_proxies = $1}
+		[service api]
+		host = api.test
+		forward_headers = no
+		backend = 10.200.2.2:9
+		backend = 10.200.1.2:8080
+		[service web]
+		host = web.test
+		backend = 10.200.3.2:8080
+	CFG
+}
+
+@test "trusted_proxies: a trusted client's X-Forwarded-For gets its address appended, its Proto/Host/Port are kept" {
+	start_xlbd "$(write_config "$(forwarding_config "192.0.2.0/24, 10.200.0.0/30")")"
+	run rq echo web.test "X-Forwarded-For: 1.2.3.4" "X-Forwarded-Proto: https" \
+		"X-Forwarded-Host: shop.example" "X-Forwarded-Port: 443" "X-Real-IP: 6.6.6.6" \
+		"Forwarded: for=6.6.6.6" "X-Forwarded-Prefix: /six"
+	[ "$status" -eq 0 ]
+	local me
+	me=$(sed -n 's/^local=//p' <<<"$output")
+	[[ $me == 10.200.0.2 ]] || fail "the lab client is $me, not in 10.200.0.0/30"
+	grep -qx "X-Forwarded-For: 1.2.3.4, $me" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Proto: https" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Host: shop.example" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Port: 443" <<<"$output" || fail "$output"
+	# X-Real-IP: the right-most address of X-Forwarded-For that is not a trusted proxy
+	grep -qx "X-Real-IP: 1.2.3.4" <<<"$output" || fail "$output"
+	! grep -q "6.6.6.6\|/six" <<<"$output" || fail "$output"
+	for h in For Proto Host Port; do
+		[[ $(grep -ci "^X-Forwarded-$h:" <<<"$output") -eq 1 ]] || fail "X-Forwarded-$h: $output"
+	done
+	# a trusted proxy's own hop in the list is skipped for X-Real-IP; two fields join
+	run rq echo web.test "X-Forwarded-For: 7.7.7.7, 1.2.3.4" "X-Forwarded-For: 192.0.2.9"
+	grep -qx "X-Forwarded-For: 7.7.7.7, 1.2.3.4, 192.0.2.9, $me" <<<"$output" || fail "$output"
+	grep -qx "X-Real-IP: 1.2.3.4" <<<"$output" || fail "$output"
+	# nothing sent: the proxy's own, as for an untrusted client
+	run rq echo web.test
+	grep -qx "X-Forwarded-For: $me" <<<"$output" || fail "$output"
+	grep -qx "X-Real-IP: $me" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Proto: http" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Port: 80" <<<"$output" || fail "$output"
+	# a reload (SIGHUP) that no longer covers the client: forged headers replaced
+	write_config "$(forwarding_config "192.0.2.0/24")" >/dev/null
+	kill -HUP "$XLBD_PID"
+	wait_log 'event=reload config='
+	run rq echo web.test "X-Forwarded-For: 1.2.3.4" "X-Forwarded-Proto: https"
+	grep -qx "X-Forwarded-For: $me" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Proto: http" <<<"$output" || fail "$output"
+}
+
+@test "forward_headers = no: the service gets the client's headers as sent, another on the listener gets its own" {
+	start_xlbd "$(write_config "$(forwarding_config "")")"
+	local i me
+	# twice: round robin sends one of them to the refusing backend first, and
+	# the retry goes to the same service's other backend with the same head
+	for i in 1 2; do
+		run rq echo api.test "X-Forwarded-For: 1.2.3.4" "Connection: keep-alive, X-Drop" "X-Drop: 1"
+		[ "$status" -eq 0 ] || fail "$output"
+		grep -qx "X-Forwarded-For: 1.2.3.4" <<<"$output" || fail "$output"
+		[[ $(grep -ci '^X-Forwarded-For:' <<<"$output") -eq 1 ]] || fail "$output"
+		! grep -qi "^X-Real-IP:\|^X-Forwarded-Proto:\|^X-Forwarded-Host:\|^X-Forwarded-Port:" \
+			<<<"$output" || fail "$output"
+		! grep -qi "^X-Drop:" <<<"$output" || fail "$output" # hop-by-hop: still removed
+	done
+	wait_log 'event=proxy_connect_failed .*host=api.test.*retry=yes'
+	run rq echo web.test "X-Forwarded-For: 1.2.3.4"
+	me=$(sed -n 's/^local=//p' <<<"$output")
+	grep -qx "X-Forwarded-For: $me" <<<"$output" || fail "$output"
+	grep -qx "X-Real-IP: $me" <<<"$output" || fail "$output"
+	grep -qx "X-Forwarded-Host: web.test" <<<"$output" || fail "$output"
+}

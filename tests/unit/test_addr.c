@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -219,6 +220,135 @@ static void test_endpoint_equal(void **state)
 	assert_false(xlb_endpoint_equal(&a, &b));
 }
 
+static struct xlb_cidr cidr_ok(const char *s)
+{
+	struct xlb_cidr c;
+	char why[96] = "";
+
+	memset(&c, 0xaa, sizeof(c));
+	if (xlb_parse_cidr(s, &c, why, sizeof(why)) != 0)
+		fail_msg("'%s' refused: %s", s, why);
+	return c;
+}
+
+static void cidr_bad(const char *s, const char *want)
+{
+	struct xlb_cidr c;
+	char why[96] = "";
+
+	memset(&c, 0xaa, sizeof(c));
+	assert_int_equal(xlb_parse_cidr(s, &c, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, want);
+}
+
+static bool in(const struct xlb_cidr *c, const char *addr)
+{
+	struct xlb_addr a;
+	uint8_t family;
+
+	assert_int_equal(xlb_parse_addr(addr, &a, &family), 0);
+	return xlb_cidr_contains(c, family, &a);
+}
+
+static void test_cidr_parse(void **state)
+{
+	struct xlb_cidr c = cidr_ok("10.0.0.0/8");
+
+	(void)state;
+	assert_int_equal(c.family, AF_INET);
+	assert_int_equal(c.prefix, 8);
+	assert_int_equal(c.addr.v4, htonl(0x0a000000));
+	assert_int_equal(c.addr.v6[1], 0);
+	c = cidr_ok("10.200.0.2"); /* a plain address: its full length */
+	assert_int_equal(c.prefix, 32);
+	c = cidr_ok("0.0.0.0/0");
+	assert_int_equal(c.prefix, 0);
+	c = cidr_ok("fd00::/8");
+	assert_int_equal(c.family, AF_INET6);
+	assert_int_equal(c.prefix, 8);
+	c = cidr_ok("fd00:200::2");
+	assert_int_equal(c.prefix, 128);
+	c = cidr_ok("10.1.2.3/32");
+	assert_int_equal(c.prefix, 32);
+}
+
+static void test_cidr_errors(void **state)
+{
+	(void)state;
+	cidr_bad("10.0.0.0/33", "prefix length out of range (0-32)");
+	cidr_bad("fd00::/129", "prefix length out of range (0-128)");
+	cidr_bad("10.0.0.0/", "bad prefix length ''");
+	cidr_bad("10.0.0.0/8x", "bad prefix length '8x'");
+	cidr_bad("10.0.0.0/-1", "bad prefix length '-1'");
+	cidr_bad("10.0.0.0/0008", "bad prefix length '0008'");
+	cidr_bad("10.0.0.1/8", "host bits set (10.0.0.0/8?)");
+	cidr_bad("fd00::1/64", "host bits set (fd00::/64?)");
+	cidr_bad("10.0.0/8", "not an IPv4 or IPv6 address");
+	cidr_bad("", "not an IPv4 or IPv6 address");
+	cidr_bad("/8", "not an IPv4 or IPv6 address");
+	cidr_bad("[fd00::]/8", "not an IPv4 or IPv6 address");
+	cidr_bad("host.example", "not an IPv4 or IPv6 address");
+}
+
+static void test_cidr_contains(void **state)
+{
+	struct xlb_cidr c = cidr_ok("10.200.0.0/16");
+
+	(void)state;
+	assert_true(in(&c, "10.200.0.2"));
+	assert_true(in(&c, "10.200.255.255"));
+	assert_false(in(&c, "10.201.0.2"));
+	assert_true(in(&c, "::ffff:10.200.0.2")); /* a dual-stack socket's IPv4 peer */
+	assert_false(in(&c, "fd00::2"));
+	c = cidr_ok("10.0.0.0/9"); /* a prefix inside a byte */
+	assert_true(in(&c, "10.127.1.1"));
+	assert_false(in(&c, "10.128.1.1"));
+	c = cidr_ok("0.0.0.0/0");
+	assert_true(in(&c, "192.0.2.1"));
+	assert_false(in(&c, "2001:db8::1"));
+	c = cidr_ok("10.200.0.2");
+	assert_true(in(&c, "10.200.0.2"));
+	assert_false(in(&c, "10.200.0.3"));
+	c = cidr_ok("fd00:200::/33");
+	assert_true(in(&c, "fd00:200:7fff::1"));
+	assert_false(in(&c, "fd00:200:8000::1"));
+	assert_false(in(&c, "10.200.0.2"));
+	c = cidr_ok("::/0");
+	assert_true(in(&c, "::1"));
+	assert_false(in(&c, "10.0.0.1"));
+}
+
+static void test_cidr_list(void **state)
+{
+	struct xlb_cidr *v = NULL;
+	size_t n = 0;
+	char why[96] = "";
+
+	(void)state;
+	assert_int_equal(xlb_parse_cidr_list(" 10.0.0.0/8, fd00::/8\t192.0.2.7,,", &v, &n, why,
+					     sizeof(why)),
+			 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[1].family, AF_INET6);
+	assert_int_equal(v[2].prefix, 32);
+	assert_int_equal(xlb_parse_cidr_list("", &v, &n, why, sizeof(why)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(xlb_parse_cidr_list("172.16.0.0/12 10.0.0.1/8 1.2.3.4", &v, &n, why,
+					     sizeof(why)),
+			 -EINVAL);
+	assert_string_equal(why, "'10.0.0.1/8': host bits set (10.0.0.0/8?)");
+	assert_int_equal(n, 4); /* the items before the bad one */
+	assert_true(xlb_cidr_list_contains(v, n, v[3].family, &v[3].addr));
+	assert_int_equal(
+		xlb_parse_cidr_list("10.0.0.0/8 "
+				    "fd00:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000:0000/8",
+				    &v, &n, why, sizeof(why)),
+		-EINVAL);
+	assert_string_equal(why, "'fd00:0000:0000:0000:0000...': too long");
+	free(v);
+	assert_false(xlb_cidr_list_contains(NULL, 0, AF_INET, &(struct xlb_addr){}));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -232,6 +362,10 @@ int main(void)
 		cmocka_unit_test(test_parse_addr),
 		cmocka_unit_test(test_proto_names),
 		cmocka_unit_test(test_endpoint_equal),
+		cmocka_unit_test(test_cidr_parse),
+		cmocka_unit_test(test_cidr_errors),
+		cmocka_unit_test(test_cidr_contains),
+		cmocka_unit_test(test_cidr_list),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

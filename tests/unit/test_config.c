@@ -364,6 +364,18 @@ static const struct err_case err_cases[] = {
 	  "t.ini:3: service api: bad strip_path 'maybe' (want yes or no)" },
 	{ SVC "host = a.dev\nstrip_path = yes\nstrip_path = no\n",
 	  "t.ini:4: service api: strip_path given twice (first at line 3)" },
+	{ SVC "host = a.dev\nforward_headers = off\n",
+	  "t.ini:3: service api: bad forward_headers 'off' (want yes or no)" },
+	{ SVC "host = a.dev\nforward_headers = no\nforward_headers = no\n",
+	  "t.ini:4: service api: forward_headers given twice (first at line 3)" },
+	/* trusted proxies */
+	{ "[http]\ntrusted_proxies = 10.0.0.0/8 10.0.0.0/33\n",
+	  "t.ini:2: http: bad trusted_proxies '10.0.0.0/33': prefix length out of range (0-32)" },
+	{ "[http]\ntrusted_proxies = 10.0.0.0/8\ntrusted_proxies = 172.16.0.1/12\n",
+	  "t.ini:3: http: bad trusted_proxies '172.16.0.1/12': host bits set (172.16.0.0/12?)" },
+	{ "[http]\ntrusted_proxies = proxy.lan\n",
+	  "t.ini:2: http: bad trusted_proxies 'proxy.lan': not an IPv4 or IPv6 address" },
+	{ "[tls]\ntrusted_proxies = 10.0.0.0/8\n", "t.ini:2: tls: unknown key 'trusted_proxies'" },
 	{ SVC "host = a.dev\nproto = udp\n",
 	  "t.ini:3: service api: bad proto 'udp' (want http or tls)" },
 	{ SVC "host = a.dev\nproto = HTTP\n",
@@ -487,6 +499,38 @@ static void test_routes(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* [http] trusted_proxies (repeatable, spaces or commas), forward_headers. */
+static void test_forwarding_keys(void **state)
+{
+	static const char text[] = "[http]\n"
+				   "listen = 0.0.0.0:80\n"
+				   "trusted_proxies = 10.200.0.2, fd00:200::/64\n"
+				   "trusted_proxies = 172.16.0.0/12\n"
+				   "[service app]\n"
+				   "host = app.app.dev\n"
+				   "[service raw]\n"
+				   "host = raw.app.dev\n"
+				   "forward_headers = no\n"
+				   "[service on]\n"
+				   "host = on.app.dev\n"
+				   "forward_headers = yes\n";
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_trusted, 3);
+	assert_int_equal(cfg.trusted[0].family, AF_INET);
+	assert_int_equal(cfg.trusted[0].prefix, 32);
+	assert_int_equal(cfg.trusted[1].family, AF_INET6);
+	assert_int_equal(cfg.trusted[1].prefix, 64);
+	assert_int_equal(cfg.trusted[2].prefix, 12);
+	assert_false(cfg.services[0].no_forward_headers); /* the default */
+	assert_true(cfg.services[1].no_forward_headers);
+	assert_false(cfg.services[2].no_forward_headers);
+	xlb_config_free(&cfg);
+}
+
 static void test_line_too_long(void **state)
 {
 	char text[512];
@@ -545,11 +589,12 @@ static void test_name_validators(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_valid_config), cmocka_unit_test(test_crlf_and_bom),
-		cmocka_unit_test(test_load_file),    cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_errors),	     cmocka_unit_test(test_line_too_long),
-		cmocka_unit_test(test_routes),	     cmocka_unit_test(test_too_many_services),
-		cmocka_unit_test(test_empty_config), cmocka_unit_test(test_name_validators),
+		cmocka_unit_test(test_valid_config),	cmocka_unit_test(test_crlf_and_bom),
+		cmocka_unit_test(test_load_file),	cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_errors),		cmocka_unit_test(test_line_too_long),
+		cmocka_unit_test(test_routes),		cmocka_unit_test(test_too_many_services),
+		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_empty_config),
+		cmocka_unit_test(test_name_validators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

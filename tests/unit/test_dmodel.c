@@ -552,6 +552,39 @@ static void test_bad_routes(void **state)
 	label_set(root, "xlb.host", "a.dev/x");
 	label_set(root, "xlb.proto", "tls");
 	assert_rejected(root, "container xlbdm-vhost: route a.dev/x: paths need xlb.proto=http");
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev");
+	label_set(root, "xlb.forward_headers", "no");
+	assert_rejected(root, "container xlbdm-vhost: label xlb.forward_headers='no': want true or "
+			      "false");
+}
+
+/* xlb.forward_headers=false: the service's requests go without the
+ * forwarding headers; true and no label: with them. */
+static void test_forward_headers_label(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	label_set(root, "xlb.host", "a.dev");
+	label_set(root, "xlb.forward_headers", "false");
+	parse_ok(root, &c);
+	assert_true(c.no_forward_headers);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev");
+	label_set(root, "xlb.forward_headers", "true");
+	parse_ok(root, &c);
+	assert_false(c.no_forward_headers);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev");
+	parse_ok(root, &c);
+	assert_false(c.no_forward_headers);
+	xlb_dcontainer_free(&c);
 }
 
 /* A label's value lands in one log line inside err="...": a newline or a
@@ -1351,6 +1384,26 @@ static void test_build_nothing(void **state)
 	xlb_dmodel_free(&m);
 }
 
+/* xlb.forward_headers=false reaches the service the model builds. */
+static void test_build_forward_headers(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	label_set(root, "xlb.host", "a.dev");
+	label_set(root, "xlb.forward_headers", "false");
+	parse_ok(root, &c);
+	build(&c, 1, NULL, &m, &w);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(m.cfg.n_services, 1);
+	assert_true(m.cfg.services[0].no_forward_headers);
+	xlb_dmodel_free(&m);
+	xlb_dcontainer_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1365,6 +1418,8 @@ int main(void)
 		cmocka_unit_test(test_label_routes),
 		cmocka_unit_test(test_virtual_routes),
 		cmocka_unit_test(test_bad_routes),
+		cmocka_unit_test(test_forward_headers_label),
+		cmocka_unit_test(test_build_forward_headers),
 		cmocka_unit_test(test_error_stays_one_line),
 		cmocka_unit_test(test_not_an_inspect_answer),
 		cmocka_unit_test(test_states),

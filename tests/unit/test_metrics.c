@@ -52,7 +52,19 @@ static struct xlb_metrics_service svcs[] = {
 		     .connect_failed = 2,
 		     .splice_conns = 9,
 		     .copy_conns = 1,
-		     .spliced_bytes = 12345 } },
+		     .spliced_bytes = 12345,
+		     .accepted = 12 },
+	  /* five first bytes: 0.5 ms, 3 ms twice, 200 ms, 30 s (above every bound) */
+	  .http = { .responses = { 1, 7, 0, 2, 3 },
+		    .reused = 8,
+		    .connects = 4,
+		    .fb_buckets = { [0] = 1, [2] = 2, [7] = 1 },
+		    .fb_count = 5,
+		    .fb_sum_ns = 500000ull + 2 * 3000000ull + 200000000ull + 30000000000ull } },
+	{ .id = 6,
+	  .name = "tls",
+	  .flags = XLB_SVC_F_HOST | XLB_SVC_F_TLS,
+	  .proxy = { .accepted = 4, .routed = 4 } },
 };
 
 static struct xlb_metrics_backend bes[] = {
@@ -89,7 +101,8 @@ static struct xlb_metrics_snapshot full_snapshot(void)
 		.version = "1.2.3",
 		.start_time_s = 1700000000,
 		.svcs = svcs,
-		.n_svcs = 2,
+		.n_svcs = 3,
+		.http = true,
 		.bes = bes,
 		.n_bes = 3,
 		.listeners = listeners,
@@ -154,12 +167,22 @@ static void sample_name(const char *line, size_t len, char *out, size_t cap)
 	out[n] = '\0';
 }
 
+/* A histogram's series: fam_bucket, fam_sum, fam_count. */
+static bool histogram_series(const char *name, const char *fam)
+{
+	size_t n = strlen(fam);
+
+	return strncmp(name, fam, n) == 0 &&
+	       (strcmp(name + n, "_bucket") == 0 || strcmp(name + n, "_sum") == 0 ||
+		strcmp(name + n, "_count") == 0);
+}
+
 /* Every family: HELP then TYPE, each once, then at least one sample of
  * its own name, with no other family's sample in between; counters end
  * in _total. Returns how many families there are. */
 static size_t check_families(const char *text)
 {
-	char fam[128] = "", seen[64][128], name[128], type[16];
+	char fam[128] = "", seen[64][128], name[128], type[16] = "";
 	size_t n_seen = 0, samples = 1;
 
 	for (const char *p = text; *p;) {
@@ -183,12 +206,14 @@ static size_t check_families(const char *text)
 			assert_string_equal(name, fam);
 			if (strcmp(type, "counter") == 0)
 				assert_string_equal(fam + strlen(fam) - 6, "_total");
-			else
+			else if (strcmp(type, "histogram") != 0)
 				assert_string_equal(type, "gauge");
 		} else {
 			assert_true(p[0] != '#');
 			sample_name(p, len, name, sizeof(name));
-			if (strcmp(name, fam) != 0)
+			if (strcmp(type, "histogram") == 0 && !histogram_series(name, fam))
+				fail_msg("sample of %s inside histogram %s", name, fam);
+			if (strcmp(type, "histogram") != 0 && strcmp(name, fam) != 0)
 				fail_msg("sample of %s inside family %s", name, fam);
 			samples++;
 		}
@@ -204,8 +229,8 @@ static void test_families_are_whole_and_typed(void **state)
 	char *text = format(&s);
 
 	(void)state;
-	/* build 2, service 4, backend 7, flow table 2, reasons 2, proxy 5, docker 4 */
-	assert_int_equal(check_families(text), 26);
+	/* build 2, service 4, backend 7, flow table 2, reasons 2, proxy 5, http 5, docker 4 */
+	assert_int_equal(check_families(text), 31);
 	free(text);
 }
 
@@ -304,6 +329,94 @@ static void test_proxy_series(void **state)
 	free(text);
 }
 
+static void test_http_series(void **state)
+{
+	struct xlb_metrics_snapshot s = full_snapshot();
+	char *text = format(&s);
+
+	(void)state;
+	/* requests are the service's accepted: one per request routed to it */
+	assert_line(text, "xlb_http_requests_total{service=\"web\"} 12");
+	assert_line(text, "xlb_http_responses_total{service=\"web\",class=\"1xx\"} 1");
+	assert_line(text, "xlb_http_responses_total{service=\"web\",class=\"2xx\"} 7");
+	assert_line(text, "xlb_http_responses_total{service=\"web\",class=\"3xx\"} 0");
+	assert_line(text, "xlb_http_responses_total{service=\"web\",class=\"4xx\"} 2");
+	assert_line(text, "xlb_http_responses_total{service=\"web\",class=\"5xx\"} 3");
+	assert_line(text, "xlb_http_backend_connections_reused_total{service=\"web\"} 8");
+	assert_line(text, "xlb_http_backend_connections_opened_total{service=\"web\"} 4");
+	assert_line(text, "# TYPE xlb_http_response_first_byte_seconds histogram");
+	/* neither an L4 service nor a TLS one has HTTP series */
+	assert_null(strstr(text, "xlb_http_requests_total{service=\"api\"}"));
+	assert_null(strstr(text, "xlb_http_requests_total{service=\"tls\"}"));
+	assert_null(strstr(text, "xlb_http_response_first_byte_seconds_count{service=\"tls\"}"));
+	free(text);
+}
+
+/* Buckets are cumulative (le inclusive), +Inf is the count (an
+ * observation above the last bound is in no finite bucket), the sum is
+ * in seconds, exactly. */
+static void test_http_histogram(void **state)
+{
+	static const struct {
+		const char *le;
+		int n;
+	} want[] = {
+		{ "0.001", 1 }, { "0.0025", 1 }, { "0.005", 3 }, { "0.01", 3 }, { "0.025", 3 },
+		{ "0.05", 3 },	{ "0.1", 3 },	 { "0.25", 4 },	 { "0.5", 4 },	{ "1", 4 },
+		{ "2.5", 4 },	{ "5", 4 },	 { "10", 4 },	 { "+Inf", 5 },
+	};
+	struct xlb_metrics_snapshot s = full_snapshot();
+	char *text = format(&s), line[160];
+	const char *p, *q;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		snprintf(
+			line, sizeof(line),
+			"xlb_http_response_first_byte_seconds_bucket{service=\"web\",le=\"%s\"} %d",
+			want[i].le, want[i].n);
+		assert_line(text, line);
+	}
+	assert_line(text, "xlb_http_response_first_byte_seconds_sum{service=\"web\"} 30.206500000");
+	assert_line(text, "xlb_http_response_first_byte_seconds_count{service=\"web\"} 5");
+	/* the buckets in order of their bounds, then _sum, then _count */
+	p = strstr(text, "_bucket{service=\"web\",le=\"0.001\"}");
+	q = strstr(text, "_bucket{service=\"web\",le=\"+Inf\"}");
+	assert_true(p && q && p < q);
+	p = strstr(text, "_sum{service=\"web\"}");
+	assert_true(p && q < p && p < strstr(text, "_count{service=\"web\"}"));
+	free(text);
+}
+
+/* The histogram alone: no labels, nothing observed. */
+static void test_histogram_empty_unlabelled(void **state)
+{
+	const struct xlb_http_counters h = {};
+	struct xlb_mbuf b = {};
+
+	(void)state;
+	xlb_metrics_histogram(&b, "h", NULL, 0, &h);
+	assert_true(has_line(b.p, "h_bucket{le=\"0.001\"} 0"));
+	assert_true(has_line(b.p, "h_bucket{le=\"+Inf\"} 0"));
+	assert_true(has_line(b.p, "h_sum 0.000000000"));
+	assert_true(has_line(b.p, "h_count 0"));
+	xlb_mbuf_free(&b);
+}
+
+/* --http-mode connection: no request counters, no HTTP series. */
+static void test_http_left_out_in_connection_mode(void **state)
+{
+	struct xlb_metrics_snapshot s = full_snapshot();
+	char *text;
+
+	(void)state;
+	s.http = false;
+	text = format(&s);
+	check_families(text);
+	assert_null(strstr(text, "xlb_http_"));
+	free(text);
+}
+
 static void test_docker_series(void **state)
 {
 	struct xlb_metrics_snapshot s = full_snapshot();
@@ -387,6 +500,10 @@ int main(void)
 		cmocka_unit_test(test_backend_states),
 		cmocka_unit_test(test_reasons_all_named),
 		cmocka_unit_test(test_proxy_series),
+		cmocka_unit_test(test_http_series),
+		cmocka_unit_test(test_http_histogram),
+		cmocka_unit_test(test_histogram_empty_unlabelled),
+		cmocka_unit_test(test_http_left_out_in_connection_mode),
 		cmocka_unit_test(test_docker_series),
 		cmocka_unit_test(test_absent_parts_are_left_out),
 		cmocka_unit_test(test_label_values_escaped_in_output),

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -249,4 +250,137 @@ socklen_t xlb_endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_s
 	sin6->sin6_port = htons(ep->port);
 	memcpy(&sin6->sin6_addr, ep->addr.v6, sizeof(sin6->sin6_addr));
 	return sizeof(*sin6);
+}
+
+/* ---- address blocks ---------------------------------------------------------- */
+
+static uint8_t *addr_bytes(struct xlb_addr *a, uint8_t family)
+{
+	return family == AF_INET ? (uint8_t *)&a->v4 : (uint8_t *)a->v6;
+}
+
+/* Whether the bits of a past prefix are zero; clears them in *masked. */
+static bool mask_addr(const struct xlb_addr *a, uint8_t family, unsigned prefix,
+		      struct xlb_addr *masked)
+{
+	size_t len = family == AF_INET ? 4 : 16;
+	uint8_t *b;
+
+	*masked = *a;
+	b = addr_bytes(masked, family);
+	for (size_t i = 0; i < len; i++) {
+		unsigned keep = prefix >= 8 * (i + 1) ? 8 : prefix > 8 * i ? prefix - 8 * i : 0;
+		uint8_t m = (uint8_t)(keep ? 0xff << (8 - keep) : 0);
+
+		b[i] &= m;
+	}
+	return memcmp(masked, a, sizeof(*a)) == 0;
+}
+
+/* A prefix length: 1-3 digits, at most max. */
+static int parse_prefix(const char *s, unsigned max, unsigned *out)
+{
+	unsigned v = 0;
+	size_t i;
+
+	for (i = 0; s[i] >= '0' && s[i] <= '9' && i < 4; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	if (i == 0 || s[i] != '\0' || i > 3)
+		return -EINVAL;
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int xlb_parse_cidr(const char *s, struct xlb_cidr *out, char *why, size_t whylen)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	char buf[INET6_ADDRSTRLEN], shown[INET6_ADDRSTRLEN];
+	struct xlb_cidr c = {};
+	struct xlb_addr net;
+	unsigned max, prefix;
+	int err;
+
+	if (!copy_span(buf, sizeof(buf), s, alen) || xlb_parse_addr(buf, &c.addr, &c.family)) {
+		snprintf(why, whylen, "not an IPv4 or IPv6 address");
+		return -EINVAL;
+	}
+	max = c.family == AF_INET ? 32 : 128;
+	prefix = max;
+	if (slash) {
+		err = parse_prefix(slash + 1, max, &prefix);
+		if (err == -ERANGE) {
+			snprintf(why, whylen, "prefix length out of range (0-%u)", max);
+			return -EINVAL;
+		}
+		if (err) {
+			snprintf(why, whylen, "bad prefix length '%.8s'", slash + 1);
+			return -EINVAL;
+		}
+	}
+	c.prefix = (uint8_t)prefix;
+	if (!mask_addr(&c.addr, c.family, prefix, &net)) {
+		snprintf(why, whylen, "host bits set (%s/%u?)",
+			 xlb_format_addr(c.family, &net, shown, sizeof(shown)), prefix);
+		return -EINVAL;
+	}
+	*out = c;
+	return 0;
+}
+
+int xlb_parse_cidr_list(const char *s, struct xlb_cidr **arr, size_t *n, char *why, size_t whylen)
+{
+	static const char sep[] = " \t,";
+
+	for (s += strspn(s, sep); *s; s += strspn(s, sep)) {
+		size_t len = strcspn(s, sep);
+		char item[INET6_ADDRSTRLEN + 8], reason[64];
+		struct xlb_cidr c, *grown;
+
+		if (!copy_span(item, sizeof(item), s, len)) {
+			snprintf(why, whylen, "'%.*s...': too long", 24, s);
+			return -EINVAL;
+		}
+		if (xlb_parse_cidr(item, &c, reason, sizeof(reason))) {
+			snprintf(why, whylen, "'%s': %s", item, reason);
+			return -EINVAL;
+		}
+		grown = realloc(*arr, (*n + 1) * sizeof(**arr));
+		if (!grown)
+			return -ENOMEM;
+		*arr = grown;
+		grown[(*n)++] = c;
+		s += len;
+	}
+	return 0;
+}
+
+bool xlb_cidr_contains(const struct xlb_cidr *c, uint8_t family, const struct xlb_addr *addr)
+{
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	struct xlb_addr a = *addr, masked;
+
+	if (family == AF_INET6 && c->family == AF_INET &&
+	    memcmp(addr->v6, mapped, sizeof(mapped)) == 0) {
+		memset(&a, 0, sizeof(a));
+		a.v4 = addr->v6[3];
+		family = AF_INET;
+	}
+	if (family != c->family)
+		return false;
+	if (family == AF_INET) /* only the first 4 bytes count */
+		memset((uint8_t *)&a + 4, 0, sizeof(a) - 4);
+	mask_addr(&a, family, c->prefix, &masked);
+	return memcmp(&masked, &c->addr, sizeof(masked)) == 0;
+}
+
+bool xlb_cidr_list_contains(const struct xlb_cidr *v, size_t n, uint8_t family,
+			    const struct xlb_addr *addr)
+{
+	for (size_t i = 0; i < n; i++)
+		if (xlb_cidr_contains(&v[i], family, addr))
+			return true;
+	return false;
 }

@@ -42,6 +42,33 @@ socklen_t xlb_endpoint_sockaddr(const struct xlb_endpoint *ep, struct sockaddr_s
 
 bool xlb_endpoint_equal(const struct xlb_endpoint *a, const struct xlb_endpoint *b);
 
+/* An address block: "10.0.0.0/8", "fd00::/64", or a plain address (its
+ * full length). Bits past the prefix are zero. */
+struct xlb_cidr {
+	struct xlb_addr addr; /* network byte order */
+	uint8_t family;	      /* AF_INET or AF_INET6 */
+	uint8_t prefix;	      /* 0..32 or 0..128 */
+};
+
+/* Parses one block. On error returns -EINVAL and writes a short reason
+ * ("prefix length out of range (0-32)", "host bits set (10.0.0.0/8?)")
+ * into why. */
+int xlb_parse_cidr(const char *s, struct xlb_cidr *out, char *why, size_t whylen);
+
+/* Appends the blocks of s, separated by spaces, tabs or commas, to
+ * *arr (realloc'ed) of *n. Returns 0, -ENOMEM, or -EINVAL with why
+ * naming the bad item ("'10.0.0.0/33': prefix length out of range
+ * (0-32)"); *arr and *n stay valid and hold the items before it. */
+int xlb_parse_cidr_list(const char *s, struct xlb_cidr **arr, size_t *n, char *why, size_t whylen);
+
+/* Whether addr (of family) lies in c; an IPv4-mapped IPv6 address
+ * (::ffff:a.b.c.d, a dual-stack socket's IPv4 peer) matches as its IPv4
+ * address. */
+bool xlb_cidr_contains(const struct xlb_cidr *c, uint8_t family, const struct xlb_addr *addr);
+/* The same over n blocks. */
+bool xlb_cidr_list_contains(const struct xlb_cidr *v, size_t n, uint8_t family,
+			    const struct xlb_addr *addr);
+
 /* Longest formatted endpoint: "[" 39 "]:" 5 "/" 3 + NUL */
 #define XLB_EP_STRLEN 64
 

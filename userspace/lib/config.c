@@ -41,7 +41,7 @@ struct svc_meta {
 	unsigned *host_lines;	      /* parallel to the service's hosts */
 	char (*paths)[XLB_PATH_SIZE]; /* path = ..., in order */
 	size_t n_paths;
-	unsigned path_line, strip_line;
+	unsigned path_line, strip_line, forward_line;
 };
 
 struct line_source {
@@ -242,10 +242,26 @@ static int add_shared_listener(struct cfg_parser *p, const char *value, struct x
 	return 0;
 }
 
+/* "trusted_proxies" in [http]: address blocks, spaces or commas between. */
+static int add_trusted(struct cfg_parser *p, const char *value)
+{
+	char why[96];
+	int err =
+		xlb_parse_cidr_list(value, &p->cfg->trusted, &p->cfg->n_trusted, why, sizeof(why));
+
+	if (err == -ENOMEM)
+		return fail_nomem(p);
+	if (err)
+		return fail(p, "%s: bad trusted_proxies %s", p->label, why);
+	return 0;
+}
+
 static int shared_key(struct cfg_parser *p, const char *name, const char *value)
 {
 	bool http = p->kind == SEC_HTTP;
 
+	if (http && strcmp(name, "trusted_proxies") == 0)
+		return add_trusted(p, value);
 	if (strcmp(name, "listen") != 0)
 		return fail(p, "%s: unknown key '%s'", p->label, name);
 	if (http)
@@ -431,19 +447,35 @@ static int svc_path(struct cfg_parser *p, const char *value)
 	return 0;
 }
 
+/* A yes|no (or true|false) key of the service, given at most once. */
+static int svc_yes_no(struct cfg_parser *p, const char *key, const char *value, unsigned *line,
+		      bool *yes)
+{
+	bool y = !strcmp(value, "yes") || !strcmp(value, "true");
+
+	if (*line)
+		return fail(p, "%s: %s given twice (first at line %u)", p->label, key, *line);
+	if (!y && strcmp(value, "no") != 0 && strcmp(value, "false") != 0)
+		return fail(p, "%s: bad %s '%s' (want yes or no)", p->label, key, value);
+	*yes = y;
+	*line = p->line;
+	return 0;
+}
+
+static int svc_forward_headers(struct cfg_parser *p, const char *value)
+{
+	bool yes;
+	int err = svc_yes_no(p, "forward_headers", value, &p->meta[p->cur].forward_line, &yes);
+
+	if (!err)
+		cur_svc(p)->no_forward_headers = !yes;
+	return err;
+}
+
 static int svc_strip_path(struct cfg_parser *p, const char *value)
 {
-	struct svc_meta *m = &p->meta[p->cur];
-	bool yes = !strcmp(value, "yes") || !strcmp(value, "true");
-
-	if (m->strip_line)
-		return fail(p, "%s: strip_path given twice (first at line %u)", p->label,
-			    m->strip_line);
-	if (!yes && strcmp(value, "no") != 0 && strcmp(value, "false") != 0)
-		return fail(p, "%s: bad strip_path '%s' (want yes or no)", p->label, value);
-	cur_svc(p)->strip_path = yes;
-	m->strip_line = p->line;
-	return 0;
+	return svc_yes_no(p, "strip_path", value, &p->meta[p->cur].strip_line,
+			  &cur_svc(p)->strip_path);
 }
 
 /* The routes as given, with the service's paths applied to the hosts that
@@ -723,6 +755,7 @@ static const struct {
 	{ "host", svc_host },
 	{ "path", svc_path },
 	{ "strip_path", svc_strip_path },
+	{ "forward_headers", svc_forward_headers },
 	{ "proto", svc_proto },
 	{ "backend", svc_backend },
 	{ "proxy_protocol", svc_proxy_protocol },
@@ -1013,5 +1046,6 @@ void xlb_config_free(struct xlb_config *cfg)
 	free(cfg->services);
 	free(cfg->http_listen);
 	free(cfg->tls_listen);
+	free(cfg->trusted);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -3,6 +3,8 @@
  *
  *   [http]                      shared HTTP listeners (Host routing)
  *   listen = 0.0.0.0:80         repeatable
+ *   trusted_proxies = 10.0.0.0/8 fd00::/8   repeatable: proxies whose
+ *                               X-Forwarded-* headers are kept
  *   [tls]                       shared TLS listeners (SNI routing)
  *   listen = 0.0.0.0:443        repeatable
  *   [service NAME]
@@ -12,6 +14,7 @@
  *   path = /api                        repeatable: the prefixes of the
  *                                      hosts given without one (none: /)
  *   strip_path = no | yes              forward /api/x as /x
+ *   forward_headers = yes | no         add X-Forwarded-* and X-Real-IP
  *   proto = http | tls                 how host names are routed (http)
  *   proxy_protocol = v2                proxied connections start with a
  *                                      PROXY v2 header (client address)
@@ -63,7 +66,8 @@ struct xlb_cfg_service {
 	char (*hosts)[XLB_HOST_LEN];
 	struct xlb_cfg_path *paths; /* parallel to hosts; NULL: every route is "/" */
 	size_t n_hosts;
-	bool strip_path; /* strip the matched prefix before forwarding */
+	bool strip_path;	 /* strip the matched prefix before forwarding */
+	bool no_forward_headers; /* forward_headers = no: the head as sent */
 	struct xlb_cfg_backend *backends;
 	size_t n_backends;
 	struct xlb_hc_spec check; /* kind XLB_HC_NONE: not checked */
@@ -76,6 +80,8 @@ struct xlb_config {
 	size_t n_http_listen;
 	struct xlb_endpoint *tls_listen;
 	size_t n_tls_listen;
+	struct xlb_cidr *trusted; /* [http] trusted_proxies */
+	size_t n_trusted;
 };
 
 /* Parse a file / a string. On error: returns -EINVAL (or -errno for I/O),

@@ -34,6 +34,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http1.h"
@@ -93,6 +94,7 @@ struct xlb_exchange {
 	struct xlb_state *st;
 	struct xlb_exchange_limits lim;
 	struct xlb_proxy_counters *svc_c;
+	struct xlb_http_counters *http_c;
 	struct xconn *conns, *dead;
 	size_t n_conns;
 	char *peekbuf;
@@ -100,6 +102,8 @@ struct xlb_exchange {
 	struct xlb_http1_field fields[MAX_FIELDS];
 	struct pooled pool[POOL_TOTAL];
 	size_t n_pool;
+	struct xlb_cidr *trusted; /* proxies whose forwarding headers are kept */
+	size_t n_trusted;
 };
 
 struct xconn {
@@ -137,6 +141,10 @@ struct xconn {
 	bool req_keep;
 	uint8_t req_minor;
 	uint32_t path_off, path_len; /* in the rewritten head */
+	struct xlb_route route;	     /* the head's route, before the head is built */
+	int route_err;		     /* ... or why it has none */
+	bool routed;		     /* route/route_err wait for connect_backend */
+	bool forward;		     /* the head got the forwarding headers */
 	bool stripped;		     /* strip_path applied to this request: */
 	char prefix[XLB_PATH_SIZE];  /* ... the prefix taken out */
 	size_t prefix_len;
@@ -146,6 +154,9 @@ struct xconn {
 	size_t rout_off, rout_len;
 	struct xdir up, down;
 	unsigned int requests;
+	uint16_t status;  /* the response head being sent to the client */
+	bool first_byte;  /* this request's first response byte is timed */
+	uint64_t sent_ns; /* when its head was sent (0: not yet) */
 	struct xconn *prev, *next;
 };
 
@@ -217,6 +228,54 @@ static struct xlb_proxy_counters *svc_counters(struct xconn *c)
 	return c->svc_id < XLB_MAX_SERVICES ? &c->x->svc_c[c->svc_id] : NULL;
 }
 
+/* ---- counting ---------------------------------------------------------------- */
+
+static struct xlb_http_counters *http_counters(struct xconn *c)
+{
+	return c->svc_id < XLB_MAX_SERVICES ? &c->x->http_c[c->svc_id] : NULL;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A response head the client gets, the proxy's own too, by its class;
+ * only once the request has a service. */
+static void count_response(struct xconn *c, int status)
+{
+	struct xlb_http_counters *h = http_counters(c);
+
+	if (h && status >= 100 && status <= 599)
+		h->responses[status / 100 - 1]++;
+}
+
+/* The first byte of the backend's response head: the time since the
+ * request head went out, into the service's histogram (le inclusive). */
+static void count_first_byte(struct xconn *c)
+{
+	static const uint64_t bounds_us[XLB_HTTP_FB_BUCKETS] = XLB_HTTP_FB_BOUNDS_US;
+	struct xlb_http_counters *h = http_counters(c);
+	uint64_t now, ns;
+
+	if (c->first_byte || !h)
+		return;
+	c->first_byte = true;
+	now = now_ns();
+	ns = c->sent_ns && now > c->sent_ns ? now - c->sent_ns : 0; /* 0: answered early */
+	for (size_t i = 0; i < XLB_HTTP_FB_BUCKETS; i++) {
+		if (ns <= bounds_us[i] * 1000) {
+			h->fb_buckets[i]++;
+			break;
+		}
+	}
+	h->fb_count++;
+	h->fb_sum_ns += ns;
+}
+
 static void touch(struct xconn *c)
 {
 	c->last_active_ms = xlb_loop_now_ms();
@@ -247,6 +306,7 @@ static void answer(struct xconn *c, int code, const char *why)
 		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n\r\n%s\n",
 		     code, status_reason(code), strlen(why) + 1, why);
+	count_response(c, code);
 	xlb_sock_drain(c->client.w.fd);
 	send(c->client.w.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	close_client(c);
@@ -403,8 +463,8 @@ static bool hop_by_hop(const char *b, const struct xlb_http1_field *fields, unsi
 	}
 }
 
-/* Forwarding fields a client may have forged: no proxy is trusted yet, so
- * they are all replaced by the proxy's own. */
+/* Forwarding fields a client may have forged: an untrusted client's are
+ * all replaced by the proxy's own (a trusted one's: trusted_kept). */
 static bool forwarding(const char *b, const struct xlb_http1_field *f)
 {
 	switch (f->kind) {
@@ -422,6 +482,108 @@ static bool forwarding(const char *b, const struct xlb_http1_field *f)
 	}
 }
 
+/* What a trusted proxy in front knows better than xlb: kept as it sent
+ * them (X-Forwarded-For is kept too, with the client appended). */
+static bool trusted_kept(const struct xlb_http1_field *f)
+{
+	return f->kind == XLB_HTTP1_F_X_FORWARDED_HOST ||
+	       f->kind == XLB_HTTP1_F_X_FORWARDED_PROTO || f->kind == XLB_HTTP1_F_X_FORWARDED_PORT;
+}
+
+static bool client_trusted(const struct xconn *c)
+{
+	return xlb_cidr_list_contains(c->x->trusted, c->x->n_trusted, c->flow.family, &c->flow.src);
+}
+
+/* X-Forwarded-For of a trusted client: what it sent (every such field, in
+ * order, comma-joined), then the client's address. */
+static void put_xff_appended(struct xconn *c, struct wbuf *w, const char *b,
+			     const struct xlb_http1_field *fields, unsigned int n)
+{
+	puts_(w, "X-Forwarded-For: ");
+	for (unsigned int i = 0; i < n; i++) {
+		if (fields[i].kind != XLB_HTTP1_F_X_FORWARDED_FOR || !fields[i].value.len)
+			continue;
+		put(w, b + fields[i].value.off, fields[i].value.len);
+		puts_(w, ", ");
+	}
+	puts_(w, c->addr);
+	puts_(w, "\r\n");
+}
+
+/* X-Real-IP behind a trusted proxy: X-Forwarded-For read from the right,
+ * skipping the addresses of trusted proxies; the first other address is
+ * the client (nginx's real_ip_recursive). An item that is not an address
+ * stops the walk at the last address before it; with none, the peer. */
+static void real_ip(const struct xconn *c, const char *b, const struct xlb_http1_field *fields,
+		    unsigned int n, char *out, size_t len)
+{
+	snprintf(out, len, "%s", c->addr);
+	for (unsigned int i = n; i-- > 0;) {
+		const char *v = b + fields[i].value.off, *end = v + fields[i].value.len;
+
+		if (fields[i].kind != XLB_HTTP1_F_X_FORWARDED_FOR)
+			continue;
+		while (end > v) {
+			const char *t = end, *te = end;
+			char item[INET6_ADDRSTRLEN];
+			struct xlb_addr a;
+			uint8_t family;
+
+			while (t > v && t[-1] != ',')
+				t--;
+			end = t > v ? t - 1 : v;
+			while (t < te && (*t == ' ' || *t == '\t'))
+				t++;
+			while (te > t && (te[-1] == ' ' || te[-1] == '\t'))
+				te--;
+			if (te == t)
+				continue;
+			if ((size_t)(te - t) >= sizeof(item))
+				return;
+			memcpy(item, t, (size_t)(te - t));
+			item[te - t] = '\0';
+			if (xlb_parse_addr(item, &a, &family))
+				return;
+			xlb_format_addr(family, &a, out, len);
+			if (!xlb_cidr_list_contains(c->x->trusted, c->x->n_trusted, family, &a))
+				return;
+		}
+	}
+}
+
+/* The forwarding headers the proxy adds (forward_headers = yes). */
+static void put_forwarding(struct xconn *c, struct wbuf *w, const char *b,
+			   const struct xlb_http1_request *rq, const struct xlb_http1_field *fields,
+			   bool trusted, const char *host, size_t host_len)
+{
+	unsigned int n = rq->head.n_fields;
+	bool sent_proto = false, sent_host = false, sent_port = false;
+	char port[8], rip[INET6_ADDRSTRLEN];
+
+	for (unsigned int i = 0; trusted && i < n; i++) {
+		sent_proto |= fields[i].kind == XLB_HTTP1_F_X_FORWARDED_PROTO;
+		sent_host |= fields[i].kind == XLB_HTTP1_F_X_FORWARDED_HOST;
+		sent_port |= fields[i].kind == XLB_HTTP1_F_X_FORWARDED_PORT;
+	}
+	snprintf(port, sizeof(port), "%u", c->lport);
+	if (trusted)
+		put_xff_appended(c, w, b, fields, n);
+	else
+		put_field(w, "X-Forwarded-For", c->addr, strlen(c->addr));
+	if (!sent_proto)
+		put_field(w, "X-Forwarded-Proto", "http", 4);
+	if (!sent_host)
+		put_field(w, "X-Forwarded-Host", host, host_len);
+	if (!sent_port)
+		put_field(w, "X-Forwarded-Port", port, strlen(port));
+	if (trusted)
+		real_ip(c, b, fields, n, rip, sizeof(rip));
+	else
+		snprintf(rip, sizeof(rip), "%s", c->addr);
+	put_field(w, "X-Real-IP", rip, strlen(rip));
+}
+
 /* The first line of a head, with its CRLF. */
 static struct xlb_http1_span first_line(const struct xlb_http1_head *h,
 					const struct xlb_http1_field *fields)
@@ -431,15 +593,17 @@ static struct xlb_http1_span first_line(const struct xlb_http1_head *h,
 	return (struct xlb_http1_span){ .off = h->start, .len = end - h->start };
 }
 
-/* The request head toward the backend, in c->out after PP2_ROOM. */
+/* The request head toward the backend, in c->out after PP2_ROOM; forward:
+ * the route's service takes forwarding headers (forward_headers = yes),
+ * else the client's go through as sent. */
 static bool build_request(struct xconn *c, const char *b, const struct xlb_http1_request *rq,
-			  const struct xlb_http1_field *fields)
+			  const struct xlb_http1_field *fields, bool forward)
 {
 	struct wbuf w = { .p = c->out + PP2_ROOM, .cap = out_cap(c->x) - PP2_ROOM };
 	struct xlb_http1_span line = first_line(&rq->head, fields);
 	const char *host = c->host;
 	size_t host_len = strlen(c->host);
-	char port[8];
+	bool trusted = forward && client_trusted(c);
 
 	put(&w, b + line.off, line.len);
 	for (unsigned int i = 0; i < rq->head.n_fields; i++) {
@@ -449,16 +613,14 @@ static bool build_request(struct xconn *c, const char *b, const struct xlb_http1
 			host = b + f->value.off;
 			host_len = f->value.len;
 		}
-		if (hop_by_hop(b, fields, rq->head.n_fields, f, c->upgrade) || forwarding(b, f))
+		if (hop_by_hop(b, fields, rq->head.n_fields, f, c->upgrade))
+			continue;
+		if (forward && forwarding(b, f) && !(trusted && trusted_kept(f)))
 			continue;
 		put(&w, b + f->line.off, f->line.len);
 	}
-	snprintf(port, sizeof(port), "%u", c->lport);
-	put_field(&w, "X-Forwarded-For", c->addr, strlen(c->addr));
-	put_field(&w, "X-Forwarded-Proto", "http", 4);
-	put_field(&w, "X-Forwarded-Host", host, host_len);
-	put_field(&w, "X-Forwarded-Port", port, strlen(port));
-	put_field(&w, "X-Real-IP", c->addr, strlen(c->addr));
+	if (forward)
+		put_forwarding(c, &w, b, rq, fields, trusted, host, host_len);
 	puts_(&w, c->upgrade ? "Connection: upgrade\r\n" : "Connection: keep-alive\r\n");
 	puts_(&w, "\r\n");
 	if (w.over)
@@ -466,7 +628,7 @@ static bool build_request(struct xconn *c, const char *b, const struct xlb_http1
 	c->head_len = w.len;
 	c->path_off = rq->path.off - line.off;
 	c->path_len = rq->path.len;
-	c->stripped = false;
+	c->forward = forward;
 	return true;
 }
 
@@ -510,33 +672,39 @@ static void prepend_proxy_v2(struct xconn *c)
 /* ---- routing and connecting -------------------------------------------------------- */
 
 /* The one place a request is routed: by its host, then by the longest
- * path prefix among that host's routes. */
-static int route_request(struct xconn *c, uint32_t skip_be, struct xlb_route *r)
+ * path prefix among that host's routes. First from the peeked head (the
+ * route says how to build the head toward the backend), then, for a
+ * connect retry, from the built head (route_again). */
+static int route_request(struct xconn *c, const char *path, size_t len, uint32_t skip_be,
+			 struct xlb_route *r)
 {
-	const char *path = c->out + PP2_ROOM + c->path_off;
-	size_t len = c->path_len;
-
-	/* a retry after the prefix left the head: the prefix alone routes
-	 * to the same service, since it was the longest that matched */
-	if (c->stripped) {
-		path = c->prefix;
-		len = c->prefix_len;
-	}
 	return xlb_state_route_request(c->x->st, false, c->host, path, len, skip_be, r);
+}
+
+/* A retry routes to the same service (the head is already built for it):
+ * after the prefix left the head, the prefix alone does, since it was the
+ * longest that matched. */
+static int route_again(struct xconn *c, uint32_t skip_be, struct xlb_route *r)
+{
+	if (c->stripped)
+		return route_request(c, c->prefix, c->prefix_len, skip_be, r);
+	return route_request(c, c->out + PP2_ROOM + c->path_off, c->path_len, skip_be, r);
 }
 
 /* strip_path: the matched prefix leaves the request line ("/api/x" ->
  * "/x", "/api" and "/api?q" -> "/" and "/?q") and is passed on as
- * X-Forwarded-Prefix, so that the application can still build its own
- * URLs. Once per request: a connect retry routes to the same service.
- * False when the head outgrows its buffer. */
+ * X-Forwarded-Prefix (unless forward_headers = no), so that the
+ * application can still build its own URLs. Once per request: a connect
+ * retry routes to the same service. False when the head outgrows its
+ * buffer. */
 static bool strip_prefix(struct xconn *c, size_t prefix_len)
 {
 	static const char name[] = "X-Forwarded-Prefix: ";
 	char *head = c->out + PP2_ROOM;
 	char *path = head + c->path_off;
 	size_t keep = prefix_len == c->path_len ? 1 : 0; /* the "/" of an empty rest */
-	size_t cut = prefix_len - keep, add = sizeof(name) - 1 + prefix_len + 2;
+	size_t cut = prefix_len - keep;
+	size_t add = c->forward ? sizeof(name) - 1 + prefix_len + 2 : 0;
 
 	if (c->stripped || !prefix_len)
 		return true;
@@ -547,12 +715,14 @@ static bool strip_prefix(struct xconn *c, size_t prefix_len)
 	memmove(path + keep, path + keep + cut, c->head_len - (c->path_off + keep + cut));
 	c->head_len -= cut;
 	c->path_len -= cut;
+	c->stripped = true;
+	if (!add)
+		return true;
 	/* before the blank line that ends the head */
 	memcpy(head + c->head_len - 2, name, sizeof(name) - 1);
 	memcpy(head + c->head_len - 2 + sizeof(name) - 1, c->prefix, prefix_len);
 	memcpy(head + c->head_len - 2 + add - 2, "\r\n\r\n", 4);
 	c->head_len += add;
-	c->stripped = true;
 	return true;
 }
 
@@ -588,6 +758,8 @@ static void begin_exchange(struct xconn *c, bool fresh)
 	c->us = U_HEAD;
 	c->ds = D_HEAD;
 	c->up.queued = c->down.queued = 0;
+	c->first_byte = false;
+	c->sent_ns = 0;
 	touch(c);
 	c->lc->routed++;
 	c->lc->splice_conns++;
@@ -635,13 +807,16 @@ static int connect_fresh(struct xconn *c)
 	return 0;
 }
 
-/* Routes the request and takes a backend connection: pooled or new. */
+/* Takes a backend connection, pooled or new, on the route head_step found
+ * (a retry routes again, skipping skip_be). */
 static int connect_backend(struct xconn *c, uint32_t skip_be)
 {
-	struct xlb_route r;
-	int fd, err;
+	struct xlb_route r = c->route;
+	int fd, err = c->route_err;
 
-	err = route_request(c, skip_be, &r);
+	if (!c->routed)
+		err = route_again(c, skip_be, &r);
+	c->routed = false;
 	if (err)
 		return err;
 	if (r.strip_path && !strip_prefix(c, r.prefix_len))
@@ -656,6 +831,8 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 		if (err)
 			return err;
 		c->pooled = true;
+		if (http_counters(c))
+			http_counters(c)->reused++;
 		begin_exchange(c, false);
 		return 0;
 	}
@@ -959,6 +1136,7 @@ static bool up_step(struct xconn *c)
 		touch(c);
 		if (c->out_start < c->out_end)
 			return true;
+		c->sent_ns = now_ns();
 		if (c->req_body == XLB_HTTP1_BODY_LENGTH && c->req_cl) {
 			c->up.left = c->req_cl;
 			c->us = U_LEN;
@@ -1018,6 +1196,7 @@ static bool response_head(struct xconn *c)
 		backend_failed(c, n == 0 ? -ECONNRESET : -errno, "no response");
 		return true;
 	}
+	count_first_byte(c);
 	v = xlb_http1_parse_response(x->peekbuf, (size_t)n, c->method, &rs, x->fields, MAX_FIELDS);
 	if (v == XLB_HTTP1_MORE) {
 		if ((size_t)n >= x->lim.max_head) {
@@ -1080,6 +1259,7 @@ static bool response_head(struct xconn *c)
 		return true;
 	}
 	touch(c);
+	c->status = (uint16_t)rs.status;
 	c->ds = D_SENDHEAD;
 	return true;
 }
@@ -1107,6 +1287,7 @@ static bool down_step(struct xconn *c)
 		touch(c);
 		if (c->rout_off < c->rout_len)
 			return true;
+		count_response(c, c->status);
 		c->ds = c->after_head;
 		if (c->ds == D_TUNNEL)
 			start_tunnel(c);
@@ -1265,7 +1446,13 @@ static bool head_step(struct xconn *c)
 		     rq.method == XLB_HTTP1_M_CONNECT;
 	if (rq.method == XLB_HTTP1_M_CONNECT)
 		c->upgrade = false; /* no Upgrade field for CONNECT: a 2xx tunnels */
-	if (!build_request(c, x->peekbuf, &rq, x->fields)) {
+	/* routed before the head is built: the service says which headers
+	 * it takes; connect_backend uses this route */
+	c->stripped = false;
+	c->route_err = route_request(c, x->peekbuf + rq.path.off, rq.path.len, 0, &c->route);
+	c->routed = true;
+	if (!build_request(c, x->peekbuf, &rq, x->fields,
+			   c->route_err || !c->route.no_forward_headers)) {
 		c->lc->bad_request++;
 		answer(c, 431, "head too large");
 		return true;
@@ -1314,6 +1501,8 @@ static void on_connected(struct xconn *c)
 		connect_failed(c, -(soerr ? soerr : errno));
 		return;
 	}
+	if (http_counters(c))
+		http_counters(c)->connects++;
 	begin_exchange(c, true);
 }
 
@@ -1337,9 +1526,25 @@ static void on_event(struct xlb_watch *w, uint32_t events)
 
 /* ---- the engine --------------------------------------------------------------------- */
 
+int xlb_exchange_set_trusted(struct xlb_exchange *x, const struct xlb_cidr *v, size_t n)
+{
+	struct xlb_cidr *copy = NULL;
+
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, v, n * sizeof(*copy));
+	}
+	free(x->trusted);
+	x->trusted = copy;
+	x->n_trusted = n;
+	return 0;
+}
+
 int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 		     const struct xlb_exchange_limits *lim, struct xlb_proxy_counters *svc_c,
-		     struct xlb_exchange **out)
+		     struct xlb_http_counters *http_c, struct xlb_exchange **out)
 {
 	struct xlb_exchange *x = calloc(1, sizeof(*x));
 
@@ -1349,6 +1554,7 @@ int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 	x->st = st;
 	x->lim = *lim;
 	x->svc_c = svc_c;
+	x->http_c = http_c;
 	x->peekbuf = malloc(lim->max_head);
 	if (!x->peekbuf) {
 		free(x);
@@ -1504,5 +1710,6 @@ void xlb_exchange_free(struct xlb_exchange *x)
 	while (x->n_pool)
 		pool_drop(x, x->n_pool - 1);
 	free(x->peekbuf);
+	free(x->trusted);
 	free(x);
 }

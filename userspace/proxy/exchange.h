@@ -26,15 +26,19 @@ struct xlb_exchange_limits {
 
 struct xlb_exchange;
 
-/* svc_c: the per-service counters (XLB_MAX_SERVICES of them). */
+/* svc_c, http_c: the per-service counters (XLB_MAX_SERVICES of each). */
 int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 		     const struct xlb_exchange_limits *lim, struct xlb_proxy_counters *svc_c,
-		     struct xlb_exchange **out);
+		     struct xlb_http_counters *http_c, struct xlb_exchange **out);
 /* Takes fd, a client connection accepted on an HTTP listener whose port is
  * listen_port; counts its outcomes in lc (the listener's counters). */
 void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
 			 uint16_t listen_port, struct xlb_proxy_counters *lc);
 size_t xlb_exchange_count(const struct xlb_exchange *x);
+/* The proxies (trusted_proxies) whose X-Forwarded-For is kept and
+ * appended to, and whose X-Forwarded-Proto/-Host/-Port are kept; the list
+ * is copied. Returns 0 or -ENOMEM (the old list stays). */
+int xlb_exchange_set_trusted(struct xlb_exchange *x, const struct xlb_cidr *v, size_t n);
 /* Resets the connections that carry a request to be_id and closes its
  * pooled connections. Returns how many client connections were reset. */
 unsigned int xlb_exchange_close_backend(struct xlb_exchange *x, uint32_t be_id);

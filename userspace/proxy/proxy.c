@@ -110,6 +110,7 @@ struct xlb_proxy {
 	char *peekbuf;
 	struct xlb_proxy_sockmap sm;
 	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
+	struct xlb_http_counters http_c[XLB_MAX_SERVICES]; /* request mode's, by service */
 	struct xlb_watch eof_w; /* one-shot timer: sockmap EOFs still to pass on */
 	bool eof_armed;
 	uint32_t eof_delay_ms;
@@ -1186,6 +1187,11 @@ void xlb_proxy_stop_accepting(struct xlb_proxy *p)
 			listener_stop(p, p->listeners[i]);
 }
 
+int xlb_proxy_set_trusted(struct xlb_proxy *p, const struct xlb_cidr *v, size_t n)
+{
+	return p->ex ? xlb_exchange_set_trusted(p->ex, v, n) : 0;
+}
+
 size_t xlb_proxy_conn_count(const struct xlb_proxy *p)
 {
 	return p->n_conns + (p->ex ? xlb_exchange_count(p->ex) : 0);
@@ -1267,7 +1273,7 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 			.idle_timeout_ms = lim->idle_timeout_ms,
 			.response_timeout_ms = lim->response_timeout_ms,
 		};
-		int err = xlb_exchange_new(loop, st, &xl, p->svc_c, &p->ex);
+		int err = xlb_exchange_new(loop, st, &xl, p->svc_c, p->http_c, &p->ex);
 
 		if (err) {
 			free(p->peekbuf);
@@ -1355,6 +1361,16 @@ void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_
 	for (uint32_t i = 0; svc_stats_fd >= 0 && i < XLB_MAX_SERVICES; i++) {
 		if (p->svc_c[i].routed || p->svc_c[i].connect_failed)
 			bpf_map_update_elem(svc_stats_fd, &i, &p->svc_c[i], BPF_ANY);
+	}
+}
+
+void xlb_proxy_flush_http_stats(struct xlb_proxy *p, int http_svc_stats_fd)
+{
+	static const struct xlb_http_counters zero;
+
+	for (uint32_t i = 0; http_svc_stats_fd >= 0 && p->ex && i < XLB_MAX_SERVICES; i++) {
+		if (memcmp(&p->http_c[i], &zero, sizeof(zero)))
+			bpf_map_update_elem(http_svc_stats_fd, &i, &p->http_c[i], BPF_ANY);
 	}
 }
 

@@ -89,6 +89,9 @@ size_t xlb_proxy_listeners(const struct xlb_proxy *p, struct xlb_handed_listener
  * connections go on. */
 void xlb_proxy_stop_accepting(struct xlb_proxy *p);
 size_t xlb_proxy_conn_count(const struct xlb_proxy *p);
+/* The HTTP listeners' trusted proxies (exchange.h); the list is copied,
+ * and unused in --http-mode connection. Returns 0 or -ENOMEM. */
+int xlb_proxy_set_trusted(struct xlb_proxy *p, const struct xlb_cidr *v, size_t n);
 /* Ends (RST both ways) the connections a removed backend carries: its
  * container is gone, so they would otherwise hang until the idle timeout. */
 void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id);
@@ -98,6 +101,9 @@ void xlb_proxy_tick(struct xlb_proxy *p);
 void xlb_proxy_reap(struct xlb_proxy *p);
 /* Writes the counters to the pinned maps (fds may be -1). */
 void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_fd);
+/* Writes the request mode's HTTP counters (xlb_http_svc_stats; fd may be
+ * -1); nothing in --http-mode connection. */
+void xlb_proxy_flush_http_stats(struct xlb_proxy *p, int http_svc_stats_fd);
 void xlb_proxy_free(struct xlb_proxy *p);
 
 #endif

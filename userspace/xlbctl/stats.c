@@ -198,6 +198,9 @@ struct proxy_stats {
 	struct xlb_proxy_counters *svc; /* by service id */
 	__u32 *svc_ids;			/* services with a nonzero counter, by name */
 	size_t n_svcs;
+	struct xlb_http_counters *http; /* by service id: request mode's */
+	__u32 *http_ids;		/* services with a nonzero one, by name */
+	size_t n_http;
 };
 
 static void proxy_stats_free(struct proxy_stats *p)
@@ -206,6 +209,8 @@ static void proxy_stats_free(struct proxy_stats *p)
 	free(p->lis_ids);
 	free(p->svc);
 	free(p->svc_ids);
+	free(p->http);
+	free(p->http_ids);
 	*p = (struct proxy_stats){ 0 };
 }
 
@@ -301,6 +306,38 @@ static int load_proxy_svc_stats(const struct ctl *ctl, const struct state *st,
 	return rc;
 }
 
+/* Reads the request mode's HTTP counters of the services in st, keeping
+ * those with any nonzero one. A pin dir of an xlbd before them has no
+ * xlb_http_svc_stats: none then (the next xlbd start adds the map). */
+static int load_http_svc_stats(const struct ctl *ctl, const struct state *st, struct proxy_stats *p)
+{
+	static const struct xlb_http_counters zero;
+	struct ctl_map m;
+	int rc = open_map_opt(ctl, "xlb_http_svc_stats", sizeof(__u32),
+			      sizeof(struct xlb_http_counters), true, &m);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	p->http = calloc(st->n_svc_slots + 1, sizeof(*p->http));
+	p->http_ids = calloc(st->n_svcs + 1, sizeof(__u32));
+	if (!p->http || !p->http_ids)
+		rc = -ENOMEM;
+	for (size_t i = 0; !rc && i < st->n_svcs; i++) {
+		__u32 id = st->svc_ids[i];
+
+		if (id >= m.max_entries)
+			continue;
+		if (bpf_map_lookup_elem(m.fd, &id, &p->http[id])) {
+			rc = -errno;
+			complain(CTL_FAIL, "cannot read map %s: %s", m.name, strerror(-rc));
+		} else if (memcmp(&p->http[id], &zero, sizeof(zero))) {
+			p->http_ids[p->n_http++] = id;
+		}
+	}
+	close_map(&m);
+	return rc;
+}
+
 /* Prints its own errors. A pin dir without the proxy's maps (made by an
  * xlbd before host routing) leaves p->present false and is no error. */
 static int load_proxy_stats(const struct ctl *ctl, const struct state *st, struct proxy_stats *p)
@@ -311,6 +348,8 @@ static int load_proxy_stats(const struct ctl *ctl, const struct state *st, struc
 		return 0;
 	if (!rc)
 		rc = load_proxy_svc_stats(ctl, st, p);
+	if (!rc)
+		rc = load_http_svc_stats(ctl, st, p);
 	if (rc == -ENOMEM)
 		complain(CTL_FAIL, "out of memory");
 	p->present = !rc;
@@ -371,6 +410,83 @@ static size_t proxy_cols(struct xlb_table_col *cols, const char *const *lead, si
 	return n;
 }
 
+/* ---- HTTP requests (--http-mode request) ---------------------------------------- */
+
+static const char *const http_classes[XLB_HTTP_CLASSES] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+
+/* The requests of a service are its proxy `accepted`: one per request
+ * routed to it in request mode. */
+static __u64 http_requests(const struct proxy_stats *p, __u32 id)
+{
+	return p->svc ? p->svc[id].accepted : 0;
+}
+
+/* Mean time to the first response byte, in ms with two decimals. */
+static void cell_first_byte_ms(char *cell, const struct xlb_http_counters *h)
+{
+	if (!h->fb_count) {
+		cell_str(cell, "-");
+		return;
+	}
+	snprintf(cell, XLB_CELL_LEN, "%.2f", (double)h->fb_sum_ns / (double)h->fb_count / 1e6);
+}
+
+static void fill_http_svc_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct proxy_svc_rows *r = ctx;
+	__u32 id = r->p->http_ids[row];
+	const struct xlb_http_counters *h = &r->p->http[id];
+	size_t n = 0;
+
+	cell_str(cells[n++], r->st->svc[id].name);
+	cell_u64(cells[n++], http_requests(r->p, id));
+	for (size_t k = 0; k < XLB_HTTP_CLASSES; k++)
+		cell_u64(cells[n++], h->responses[k]);
+	cell_u64(cells[n++], h->reused);
+	cell_u64(cells[n++], h->connects);
+	cell_u64(cells[n++], h->fb_count);
+	cell_first_byte_ms(cells[n], h);
+}
+
+static int print_http_table(const struct state *st, const struct proxy_stats *p)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT },
+		{ "REQUESTS", XLB_ALIGN_RIGHT },
+		{ "1XX", XLB_ALIGN_RIGHT },
+		{ "2XX", XLB_ALIGN_RIGHT },
+		{ "3XX", XLB_ALIGN_RIGHT },
+		{ "4XX", XLB_ALIGN_RIGHT },
+		{ "5XX", XLB_ALIGN_RIGHT },
+		{ "REUSED", XLB_ALIGN_RIGHT },
+		{ "CONNECTS", XLB_ALIGN_RIGHT },
+		{ "FIRST_BYTES", XLB_ALIGN_RIGHT },
+		{ "AVG_FIRST_BYTE_MS", XLB_ALIGN_RIGHT },
+	};
+	struct proxy_svc_rows rows = { st, p };
+
+	printf("\nhttp services:\n");
+	return print_table(cols, sizeof(cols) / sizeof(cols[0]), p->n_http, fill_http_svc_row,
+			   &rows);
+}
+
+static void jset_http_svc_counters(json_t *o, const void *ctx, __u32 id)
+{
+	const struct proxy_stats *p = ctx;
+	const struct xlb_http_counters *h = &p->http[id];
+	json_t *resp = json_object(), *fb = json_object();
+
+	jset(o, "requests", jint(http_requests(p, id)));
+	for (size_t k = 0; k < XLB_HTTP_CLASSES; k++)
+		jset(resp, http_classes[k], jint(h->responses[k]));
+	jset(o, "responses", resp);
+	jset(o, "reused", jint(h->reused));
+	jset(o, "connects", jint(h->connects));
+	jset(fb, "count", jint(h->fb_count));
+	jset(fb, "sum_ns", jint(h->fb_sum_ns));
+	jset(o, "first_byte", fb);
+}
+
 static int print_proxy_tables(const struct state *st, const struct proxy_stats *p)
 {
 	static const char *const lis_lead[] = { "ADDRESS", "KIND" };
@@ -386,7 +502,10 @@ static int print_proxy_tables(const struct state *st, const struct proxy_stats *
 		return rc;
 	printf("\nproxy services:\n");
 	n = proxy_cols(cols, svc_lead, 1);
-	return print_table(cols, n, p->n_svcs, fill_proxy_svc_row, &rows);
+	rc = print_table(cols, n, p->n_svcs, fill_proxy_svc_row, &rows);
+	if (!rc && p->http)
+		rc = print_http_table(st, p);
+	return rc;
 }
 
 static json_t *listeners_json(const struct proxy_stats *p)
@@ -445,6 +564,8 @@ static json_t *stats_json(const struct state *st, const struct xlb_reason_count 
 	jset(root, "listeners", listeners_json(p));
 	jset(root, "proxy_services",
 	     per_service_json(st, p->svc_ids, p->n_svcs, jset_proxy_svc_counters, p));
+	jset(root, "http_services",
+	     per_service_json(st, p->http_ids, p->n_http, jset_http_svc_counters, p));
 	return root;
 }
 

@@ -278,6 +278,14 @@ static int strip_parse(const struct ctx *x, struct xlb_dcontainer *c, const char
 	return 0;
 }
 
+static int forward_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
+{
+	if (strcmp(val, "true") && strcmp(val, "false"))
+		return failf(x, "label xlb.forward_headers=%s: want true or false", Q(val));
+	c->no_forward_headers = strcmp(val, "false") == 0;
+	return 0;
+}
+
 /* ---- labels ---------------------------------------------------------------- */
 
 /* "8080/tcp", "10.0.0.5:8080/udp", "[fd00::5]:53/udp" */
@@ -343,6 +351,8 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 		return 0; /* routes_finish: the hosts may come after it */
 	if (strcmp(k, "path.strip") == 0)
 		return strip_parse(x, c, val);
+	if (strcmp(k, "forward_headers") == 0)
+		return forward_parse(x, c, val);
 	if (strcmp(k, "port") == 0)
 		return port_parse(x, "label xlb.port", val, &c->port);
 	if (strcmp(k, "listen") == 0)
@@ -869,6 +879,7 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 	snprintf(s->name, sizeof(s->name), "%s", first->service);
 	s->tls = first->tls;
 	s->strip_path = first->strip_path;
+	s->no_forward_headers = first->no_forward_headers;
 	if (first->has_listen) {
 		s->listen = first->listen;
 		if (!s->listen.family && o->vip) {

@@ -12,6 +12,7 @@
  *   xlb.proto=http|tls            which shared listener routes the names
  *   xlb.healthcheck=tcp|http:/p   xlbd's own checks, with
  *   xlb.healthcheck.{interval,timeout,rise,fall}
+ *   xlb.forward_headers=false     no X-Forwarded-* / X-Real-IP added
  * and, when no xlb.host is set, VIRTUAL_HOST / VIRTUAL_PORT from the
  * environment (dockercloud-haproxy, nginx-proxy). */
 #ifndef XLB_DMODEL_H
@@ -45,8 +46,9 @@ struct xlb_dcontainer {
 	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */
 	struct xlb_cfg_path *paths;  /* parallel to hosts, "/" for none */
 	size_t n_hosts;
-	bool strip_path;       /* xlb.path.strip, VIRTUAL_DEST=/ */
-	struct xlb_hc_spec hc; /* kind XLB_HC_NONE: not checked */
+	bool strip_path;	 /* xlb.path.strip, VIRTUAL_DEST=/ */
+	bool no_forward_headers; /* xlb.forward_headers=false */
+	struct xlb_hc_spec hc;	 /* kind XLB_HC_NONE: not checked */
 };
 
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks

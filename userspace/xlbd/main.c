@@ -70,8 +70,10 @@ struct opts {
 	uint32_t flow_entries; /* 0: the compiled-in XLB_FLOW_ENTRIES */
 	bool has_metrics;
 	struct xlb_endpoint metrics;
-	bool takeover;	   /* take the running xlbd's listeners */
-	uint32_t drain_ms; /* what the old one gets to finish its connections */
+	bool takeover;		  /* take the running xlbd's listeners */
+	uint32_t drain_ms;	  /* what the old one gets to finish its connections */
+	struct xlb_cidr *trusted; /* --trusted-proxies, before the config's */
+	size_t n_trusted;
 };
 
 struct daemon {
@@ -107,7 +109,8 @@ static void usage(FILE *f)
 		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
 		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
-		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n");
+		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n"
+		"            [--trusted-proxies CIDR[,CIDR]...]...\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -136,6 +139,7 @@ enum opt_id {
 	OPT_DOCKER_MIN_LISTEN_PORT,
 	OPT_TAKEOVER,
 	OPT_DRAIN_TIMEOUT_MS,
+	OPT_TRUSTED_PROXIES,
 };
 
 /* One more endpoint of a struct endpoints. */
@@ -224,6 +228,16 @@ static int set_metrics(const struct xlb_opt *opt, const char *arg, void *target)
 	return 0;
 }
 
+static int add_trusted(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+	char why[96] = "out of memory";
+
+	if (xlb_parse_cidr_list(arg, &o->trusted, &o->n_trusted, why, sizeof(why)))
+		return pr_err("bad --%s %s", opt->name, why), -EINVAL;
+	return 0;
+}
+
 static int show_help(const struct xlb_opt *opt, const char *arg, void *target)
 {
 	(void)opt, (void)arg, (void)target;
@@ -283,6 +297,7 @@ static const struct xlb_opt opt_table[] = {
 	       65535),
 	FLAG("takeover", OPT_TAKEOVER, takeover),
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
+	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
 	OWN("help", OPT_HELP, no_argument, show_help),
 };
 
@@ -436,6 +451,7 @@ static void flush_proxy_stats(struct daemon *d)
 {
 	xlb_proxy_flush_stats(d->proxy, bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
 			      bpf_map__fd(d->skel->maps.xlb_listeners));
+	xlb_proxy_flush_http_stats(d->proxy, bpf_map__fd(d->skel->maps.xlb_http_svc_stats));
 }
 
 /* The verdict program goes on the sockhash before any socket does. */
@@ -453,13 +469,35 @@ static int sockmap_attach(struct daemon *d)
 	return 0;
 }
 
+/* The proxy's trusted proxies: the command line's, then the config's. */
+static int set_trusted(struct daemon *d)
+{
+	size_t n = d->o.n_trusted + d->cfg.n_trusted;
+	struct xlb_cidr *all = n ? calloc(n, sizeof(*all)) : NULL;
+	int err;
+
+	if (n && !all)
+		return pr_err("trusted proxies: out of memory"), -ENOMEM;
+	if (d->o.n_trusted)
+		memcpy(all, d->o.trusted, d->o.n_trusted * sizeof(*all));
+	if (d->cfg.n_trusted)
+		memcpy(all + d->o.n_trusted, d->cfg.trusted, d->cfg.n_trusted * sizeof(*all));
+	err = xlb_proxy_set_trusted(d->proxy, all, n);
+	free(all);
+	if (err)
+		pr_err("trusted proxies: %s", strerror(-err));
+	return err;
+}
+
 static int open_proxy(struct daemon *d)
 {
 	const struct xlb_proxy_sockmap sm = { bpf_map__fd(d->skel->maps.xlb_sock_pairs),
 					      bpf_map__fd(d->skel->maps.xlb_sock_peer) };
 	int err = sockmap_attach(d);
 
-	return err ? err : xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
+	if (!err)
+		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
+	return err ? err : set_trusted(d);
 }
 
 static struct xlb_listen_set option_listeners(const struct opts *o, bool tls)
@@ -564,6 +602,10 @@ static int start_metrics(struct daemon *d)
 			.flows = sm.flows,
 			.proxy_svc_stats = bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
 			.listeners = bpf_map__fd(d->skel->maps.xlb_listeners),
+			/* request mode's: HTTP services' accepted are requests */
+			.http_svc_stats = d->o.lim.http_mode == XLB_HTTP_MODE_REQUEST
+						  ? bpf_map__fd(d->skel->maps.xlb_http_svc_stats)
+						  : -1,
 		},
 		.prepare = metrics_prepare,
 		.arg = d,
@@ -713,6 +755,7 @@ static void reload_config(struct daemon *d)
 	xlb_checks_replace_config(d->checks);
 	ensure_backend_links(d);
 	reload_listeners(d, &old);
+	set_trusted(d);
 	xlb_config_free(&old);
 }
 
@@ -877,6 +920,7 @@ static void cleanup(struct daemon *d)
 	/* programs stay attached and maps pinned: only our fds go */
 	xlb__destroy(d->skel);
 	xlb_config_free(&d->cfg);
+	free(d->o.trusted);
 	close_watch(&d->sig_w);
 	close_watch(&d->recheck_w);
 	close_watch(&d->tick_w);
@@ -901,6 +945,7 @@ int main(int argc, char **argv)
 	xlb_log_route_libbpf();
 	if (parse_args(argc, argv, &d.o) || load_config(&d) || resolve_ifaces(&d.o)) {
 		xlb_config_free(&d.cfg);
+		free(d.o.trusted);
 		return EXIT_USAGE;
 	}
 	err = start(&d);

@@ -125,8 +125,9 @@ void xlb_metrics_family(struct xlb_mbuf *b, const char *name, const char *type, 
 	xlb_mbuf_printf(b, "\n# TYPE %s %s\n", name, type);
 }
 
-void xlb_metrics_sample(struct xlb_mbuf *b, const char *name, const struct xlb_label *labels,
-			size_t n_labels, uint64_t value)
+/* A sample line up to its value: name{l1="v1",...} */
+static void series(struct xlb_mbuf *b, const char *name, const struct xlb_label *labels,
+		   size_t n_labels)
 {
 	xlb_mbuf_printf(b, "%s", name);
 	for (size_t i = 0; i < n_labels; i++) {
@@ -136,6 +137,12 @@ void xlb_metrics_sample(struct xlb_mbuf *b, const char *name, const struct xlb_l
 	}
 	if (n_labels)
 		mbuf_putc(b, '}');
+}
+
+void xlb_metrics_sample(struct xlb_mbuf *b, const char *name, const struct xlb_label *labels,
+			size_t n_labels, uint64_t value)
+{
+	series(b, name, labels, n_labels);
 	xlb_mbuf_printf(b, " %" PRIu64 "\n", value);
 }
 
@@ -410,6 +417,113 @@ static void format_proxy_services(const struct xlb_metrics_snapshot *s, struct x
 	}
 }
 
+/* ---- HTTP requests (--http-mode request) ---- */
+
+/* HTTP host-routed services: their http counters are request mode's. */
+static bool http_service(const struct xlb_metrics_snapshot *s, size_t i)
+{
+	return s->http && (s->svcs[i].flags & XLB_SVC_F_HOST) &&
+	       !(s->svcs[i].flags & XLB_SVC_F_TLS);
+}
+
+static void format_http_counter(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b,
+				const char *name, const char *help, size_t off)
+{
+	xlb_metrics_family(b, name, "counter", help);
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		struct xlb_label l = { "service", s->svcs[i].name };
+
+		if (http_service(s, i))
+			xlb_metrics_sample(b, name, &l, 1, field_at(&s->svcs[i].http, off));
+	}
+}
+
+/* The bucket bounds of XLB_HTTP_FB_BOUNDS_US, in seconds. */
+static const char *const fb_le[XLB_HTTP_FB_BUCKETS] = {
+	"0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1",
+	"0.25",	 "0.5",	   "1",	    "2.5",  "5",     "10",
+};
+
+void xlb_metrics_histogram(struct xlb_mbuf *b, const char *name, const struct xlb_label *labels,
+			   size_t n_labels, const struct xlb_http_counters *h)
+{
+	struct xlb_label l[XLB_METRICS_MAX_LABELS + 1];
+	char series_name[128];
+	uint64_t cum = 0;
+
+	if (n_labels > XLB_METRICS_MAX_LABELS)
+		n_labels = XLB_METRICS_MAX_LABELS;
+	if (n_labels)
+		memcpy(l, labels, n_labels * sizeof(*l));
+	snprintf(series_name, sizeof(series_name), "%s_bucket", name);
+	for (size_t k = 0; k <= XLB_HTTP_FB_BUCKETS; k++) {
+		/* +Inf is the count: observations above the last bound are in no bucket */
+		cum = k < XLB_HTTP_FB_BUCKETS ? cum + h->fb_buckets[k] : h->fb_count;
+		l[n_labels] =
+			(struct xlb_label){ "le", k < XLB_HTTP_FB_BUCKETS ? fb_le[k] : "+Inf" };
+		xlb_metrics_sample(b, series_name, l, n_labels + 1, cum);
+	}
+	/* seconds, exactly: the nanoseconds' integer and fractional parts */
+	snprintf(series_name, sizeof(series_name), "%s_sum", name);
+	series(b, series_name, l, n_labels);
+	xlb_mbuf_printf(b, " %" PRIu64 ".%09" PRIu64 "\n", (uint64_t)(h->fb_sum_ns / 1000000000u),
+			(uint64_t)(h->fb_sum_ns % 1000000000u));
+	snprintf(series_name, sizeof(series_name), "%s_count", name);
+	xlb_metrics_sample(b, series_name, l, n_labels, h->fb_count);
+}
+
+static void format_http(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
+{
+	static const char *const classes[XLB_HTTP_CLASSES] = { "1xx", "2xx", "3xx", "4xx", "5xx" };
+	const char *fb = "xlb_http_response_first_byte_seconds";
+	const char *resp = "xlb_http_responses_total";
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_svcs; i++)
+		n += http_service(s, i);
+	if (!n)
+		return;
+	xlb_metrics_family(b, "xlb_http_requests_total", "counter",
+			   "HTTP requests routed to the service (--http-mode request): one per "
+			   "request, sent to a backend or not.");
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		struct xlb_label l = { "service", s->svcs[i].name };
+
+		if (http_service(s, i))
+			xlb_metrics_sample(b, "xlb_http_requests_total", &l, 1,
+					   s->svcs[i].proxy.accepted);
+	}
+	xlb_metrics_family(b, resp, "counter",
+			   "Response heads the clients of the service got, by class: the "
+			   "backends' (interim 1xx included) and the proxy's own (502, 504).");
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		struct xlb_label l[2] = { { "service", s->svcs[i].name } };
+
+		if (!http_service(s, i))
+			continue;
+		for (size_t k = 0; k < XLB_HTTP_CLASSES; k++) {
+			l[1] = (struct xlb_label){ "class", classes[k] };
+			xlb_metrics_sample(b, resp, l, 2, s->svcs[i].http.responses[k]);
+		}
+	}
+	format_http_counter(
+		s, b, "xlb_http_backend_connections_reused_total",
+		"Requests of the service sent on a pooled keep-alive backend connection.",
+		offsetof(struct xlb_http_counters, reused));
+	format_http_counter(s, b, "xlb_http_backend_connections_opened_total",
+			    "Fresh backend connections the service's requests opened.",
+			    offsetof(struct xlb_http_counters, connects));
+	xlb_metrics_family(b, fb, "histogram",
+			   "Time from a request head sent to the backend to the first byte of "
+			   "its response head.");
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		struct xlb_label l = { "service", s->svcs[i].name };
+
+		if (http_service(s, i))
+			xlb_metrics_histogram(b, fb, &l, 1, &s->svcs[i].http);
+	}
+}
+
 static void listener_labels(const struct xlb_metrics_listener *li, struct xlb_label l[2])
 {
 	l[0] = (struct xlb_label){ "listener", li->endpoint };
@@ -476,6 +590,7 @@ int xlb_metrics_format(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
 	format_flow_table(s, b);
 	format_reasons(s, b);
 	format_proxy_services(s, b);
+	format_http(s, b);
 	format_proxy_listeners(s, b);
 	format_docker(s, b);
 	return b->failed ? -ENOMEM : 0;
@@ -689,6 +804,12 @@ static int read_proxy_counters(struct collect *c)
 		    bpf_map_lookup_elem(mp->proxy_svc_stats, &s->svcs[i].id, &s->svcs[i].proxy))
 			return -errno;
 	}
+	for (size_t i = 0; mp->http_svc_stats >= 0 && i < s->n_svcs; i++) {
+		if ((s->svcs[i].flags & XLB_SVC_F_HOST) &&
+		    bpf_map_lookup_elem(mp->http_svc_stats, &s->svcs[i].id, &s->svcs[i].http))
+			return -errno;
+	}
+	s->http = mp->http_svc_stats >= 0;
 	if (mp->listeners < 0)
 		return 0;
 	return map_read_batch(mp->listeners, sizeof(__u32), sizeof(struct xlb_listener),

@@ -48,6 +48,13 @@ void xlb_metrics_family(struct xlb_mbuf *b, const char *name, const char *type, 
 /* One sample line, name{l1="v1",...} value, label values escaped. */
 void xlb_metrics_sample(struct xlb_mbuf *b, const char *name, const struct xlb_label *labels,
 			size_t n_labels, uint64_t value);
+/* A histogram's _bucket (cumulative, le="+Inf" the count), _sum (seconds)
+ * and _count series, with labels (at most XLB_METRICS_MAX_LABELS) and le;
+ * its family line comes first. The buckets are the first-byte ones of
+ * struct xlb_http_counters (XLB_HTTP_FB_BOUNDS_US). */
+#define XLB_METRICS_MAX_LABELS 4
+void xlb_metrics_histogram(struct xlb_mbuf *b, const char *name, const struct xlb_label *labels,
+			   size_t n_labels, const struct xlb_http_counters *h);
 /* A label value as the format wants it: \ " and newline backslash-escaped. */
 void xlb_metrics_escape_label(struct xlb_mbuf *b, const char *s);
 
@@ -60,6 +67,7 @@ struct xlb_metrics_service {
 	uint32_t backends;		 /* in the Maglev table */
 	struct xlb_counters c;		 /* summed over CPUs */
 	struct xlb_proxy_counters proxy; /* zero unless host-routed */
+	struct xlb_http_counters http;	 /* zero unless HTTP host-routed, request mode */
 };
 
 struct xlb_metrics_backend {
@@ -88,6 +96,7 @@ struct xlb_metrics_snapshot {
 	size_t n_bes;
 	struct xlb_metrics_listener *listeners;
 	size_t n_listeners;
+	bool http; /* request mode: the services' http counters are valid */
 	struct xlb_reason_count reasons[XLB_R_MAX]; /* summed over CPUs */
 	bool flows_counted;			    /* active_flows and the totals are valid */
 	uint64_t flows, flow_capacity;
@@ -104,6 +113,7 @@ int xlb_metrics_format(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
 struct xlb_metrics_maps {
 	int svc_info, backends, svc_stats, be_stats, reasons, flows;
 	int proxy_svc_stats, listeners;
+	int http_svc_stats; /* -1 in --http-mode connection */
 };
 
 /* Called at the start of every scrape: xlbd writes the proxy's counters

@@ -33,6 +33,7 @@ struct svc {
 	bool tls; /* hosts are SNI names */
 	bool proxy_v2;
 	bool strip_path;
+	bool no_forward_headers;     /* not pinned: back from the config or Docker */
 	char (*hosts)[XLB_HOST_LEN]; /* route i: hosts[i] with paths[i] */
 	struct xlb_cfg_path *paths;
 	size_t n_hosts;
@@ -836,6 +837,7 @@ static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 	s->tls = spec->tls;
 	s->proxy_v2 = spec->proxy_v2;
 	s->strip_path = spec->strip_path;
+	s->no_forward_headers = spec->no_forward_headers;
 	return 0;
 }
 
@@ -1053,7 +1055,8 @@ int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, co
 				   .backend = b->ep,
 				   .proxy_v2 = s->proxy_v2,
 				   .strip_path = s->strip_path,
-				   .prefix_len = (uint16_t)covered };
+				   .prefix_len = (uint16_t)covered,
+				   .no_forward_headers = s->no_forward_headers };
 	return 0;
 }
 
@@ -1416,6 +1419,7 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.tls = cs->tls,
 		.proxy_v2 = cs->proxy_v2,
 		.strip_path = cs->strip_path,
+		.no_forward_headers = cs->no_forward_headers,
 	};
 }
 

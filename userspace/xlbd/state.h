@@ -57,9 +57,10 @@ struct xlb_svc_spec {
 	const char (*hosts)[XLB_HOST_LEN];
 	const struct xlb_cfg_path *paths; /* parallel to hosts; NULL: all "/" */
 	size_t n_hosts;
-	bool tls;	 /* hosts are routed by SNI (paths must be "/") */
-	bool proxy_v2;	 /* send a PROXY v2 header */
-	bool strip_path; /* forward without the matched prefix */
+	bool tls;		 /* hosts are routed by SNI (paths must be "/") */
+	bool proxy_v2;		 /* send a PROXY v2 header */
+	bool strip_path;	 /* forward without the matched prefix */
+	bool no_forward_headers; /* the proxy adds no X-Forwarded-* / X-Real-IP */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -115,6 +116,10 @@ struct xlb_route {
 	bool strip_path;     /* forward path + prefix_len ("/" if that is empty) */
 	uint16_t prefix_len; /* bytes of the path the matched prefix covers; 0
 			      * for "/" */
+	/* forward_headers = no: no X-Forwarded-* or X-Real-IP added (kept in
+	 * xlbd's memory, not in the pins: the config or Docker sets it again
+	 * after a restart) */
+	bool no_forward_headers;
 };
 
 /* Finds the service serving host (SNI names when tls) and, by smooth
