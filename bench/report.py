@@ -414,6 +414,8 @@ def summary_rows(parts):
     hap = median_of(e, ["system_cpu_s_per_GB"], balancer="haproxy-http", measure="download")
     for b in ("xlb-splice", "xlb-sockmap"):
         v = median_of(e, ["system_cpu_s_per_GB"], balancer=b, measure="download")
+        if v is None:
+            continue  # not measured in this run (E2E_EFF_BALANCERS)
         r = ratio(v, hap)
         add(f"whole-system CPU per GB: {b}", v and f"{v:.2f} s",
             hap and f"HAProxy HTTP {hap:.2f} s ({r:.3f}×)", "≤ 0.5× HAProxy",
