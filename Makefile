@@ -8,15 +8,17 @@
 #   lib/     shared by every program and test; includes nothing above it
 #   xlbd/    the daemon: its main and its modules
 #   proxy/   the daemon's HTTP/TLS proxy (routes through xlbd/state)
+#   tls/     certificates: the store picked from by SNI, its sources
+#   acme/    the ACME client (RFC 8555) that gets and renews certificates
 #   xlbctl/  the command-line tool
 
 BPF_PROGS     := xlb
 PROGS         := xlbd xlbctl
-xlbd_LINKS    := proxy xlbd lib
+xlbd_LINKS    := proxy acme tls xlbd lib
 xlbctl_LINKS  := xlbctl lib
 # unit tests (tests/unit/test_*.c) and fuzzers (tests/fuzz/fuzz_*.c) link
 # these; each test names no modules of its own
-TEST_LINKS    := proxy xlbd lib
+TEST_LINKS    := proxy acme tls xlbd lib
 UNIT_TESTS    := $(patsubst tests/unit/%.c,%,$(wildcard tests/unit/test_*.c))
 FUZZ_TARGETS  := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 BENCH_PROGS   := maglev_bench flowtab
@@ -45,7 +47,7 @@ CPPFLAGS += -Iinclude -Iuserspace -I$(BUILD)
 # xlb_build_info's version label: the commit, or "dev" outside a git tree
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CPPFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
-LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap
+LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap -lssl -lcrypto
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
               -Iinclude -I/usr/include/$(MULTI)
 

@@ -17,6 +17,10 @@
 #                  connection; for reference)
 #   haproxy-http   HAProxy in HTTP mode with Host ACLs (dockercloud-haproxy)
 #   nginx-http     nginx routing by server_name to an upstream with keepalive
+#   xlb-path, haproxy-path, nginx-path
+#                  the same three routing by path: $HOST/ to one backend,
+#                  $HOST/api/ to the four with the prefix stripped (a
+#                  page's API on its own origin); the client asks /api/
 # Loads: wrk -t2 -c64 with keep-alive and with `Connection: close`; UDP
 # packets per second (trafgen on one core) delivered to the backends.
 # Part 3: one large download through each Host-routing proxy (CPU seconds
@@ -51,7 +55,7 @@ UDP_PORT=9
 UDP_FLOWS=64
 
 QUICK=0
-ROUNDS=3
+ROUNDS=5	# interleaved: these VMs swing by 30% between rounds
 DUR=5		# s per wrk run
 WARM=1		# s of wrk before the measured runs
 UDP_DUR=4	# s of UDP measured
@@ -223,6 +227,7 @@ target_url() {
 	case $1 in
 	direct) echo "http://10.200.1.2/" ;;
 	xlb-l4 | iptables) echo "http://$VIP/" ;;
+	*-path) echo "http://$LB/api/" ;;
 	*) echo "http://$LB/" ;;
 	esac
 }
@@ -237,15 +242,23 @@ xlb_l4_conf() {
 	for ((i = 1; i <= BACKENDS; i++)); do echo "backend = 10.200.$i.2:$UDP_PORT"; done
 }
 
+# xlb_host_conf [path]: with "path", the API is $HOST/api (stripped) and
+# $HOST/ is the other service's
 xlb_host_conf() {
 	local i
 	echo "[http]"
 	echo "listen = $LB:80"
 	echo "[service api]"
-	echo "host = $HOST"
+	if [[ ${1:-} == path ]]; then
+		echo "host = $HOST/api"
+		echo "strip_path = yes"
+	else
+		echo "host = $HOST"
+	fi
 	for ((i = 1; i <= BACKENDS; i++)); do echo "backend = 10.200.$i.2:80"; done
 	# a second service, so that routing has a choice to make
 	echo "[service app]"
+	[[ ${1:-} == path ]] && echo "host = $HOST"
 	echo "host = app.bench"
 	echo "backend = 10.200.1.2:80"
 }
@@ -287,9 +300,15 @@ haproxy_tcp_conf() {
 }
 
 # As dockercloud-haproxy writes it: one frontend per port, a Host ACL per
-# service, a backend per service.
+# service, a backend per service; with "path", a path ACL too, and the
+# prefix stripped (as VIRTUAL_HOST=api.bench/api/* does there).
 haproxy_http_conf() {
-	local i
+	local i api_if="host_rule_1 or host_rule_1_port" strip= app=app.bench app_port=app.bench:80
+	if [[ ${1:-} == path ]]; then
+		api_if="host_rule_1 path_rule_1 or host_rule_1_port path_rule_1"
+		strip='http-request replace-path ^/api(/.*) \1'
+		app+=" $HOST" app_port+=" $HOST:80"
+	fi
 	cat <<-EOF
 		global
 		    maxconn 8000
@@ -305,14 +324,16 @@ haproxy_http_conf() {
 		    bind $LB:80
 		    acl host_rule_1 hdr(host) -i $HOST
 		    acl host_rule_1_port hdr(host) -i $HOST:80
-		    use_backend SERVICE_api if host_rule_1 or host_rule_1_port
-		    acl host_rule_2 hdr(host) -i app.bench
-		    acl host_rule_2_port hdr(host) -i app.bench:80
+		    acl path_rule_1 path_beg /api/
+		    use_backend SERVICE_api if $api_if
+		    acl host_rule_2 hdr(host) -i $app
+		    acl host_rule_2_port hdr(host) -i $app_port
 		    use_backend SERVICE_app if host_rule_2 or host_rule_2_port
 		backend SERVICE_app
 		    server app_1 10.200.1.2:80
 		backend SERVICE_api
 		    balance roundrobin
+		    $strip
 	EOF
 	for ((i = 1; i <= BACKENDS; i++)); do echo "    server api_$i 10.200.$i.2:80"; done
 }
@@ -327,9 +348,12 @@ start_haproxy() {
 }
 
 # As nginx-proxy writes it: a server per name, an upstream per service with
-# keepalive, HTTP/1.1 to the upstream.
+# keepalive, HTTP/1.1 to the upstream; with "path" ($2), $HOST/ goes to
+# app.bench's upstream and $HOST/api/ to the API's, prefix stripped.
 nginx_http_conf() {
-	local dir=$1 i
+	local dir=$1 i locations="location / { proxy_pass http://$HOST; }"
+	[[ ${2:-} == path ]] &&
+		locations="location / { proxy_pass http://app.bench; } location /api/ { proxy_pass http://$HOST/; }"
 	cat <<-EOF
 		worker_processes auto;
 		pid $dir/nginx.pid;
@@ -370,18 +394,19 @@ nginx_http_conf() {
 		    server {
 		        listen $LB:80;
 		        server_name $HOST;
-		        location / { proxy_pass http://$HOST; }
+		        $locations
 		    }
 		}
 	EOF
 }
 
+# start_nginx_lb [path]
 start_nginx_lb() {
 	local dir=$WORK/nginx-lb
 	rm -rf "$dir"
 	mkdir -p "$dir/tmp"
 	chmod 0777 "$dir/tmp"
-	nginx_http_conf "$dir" >"$CONF/nginx-http.conf"
+	nginx_http_conf "$dir" "${1:-}" >"$CONF/nginx-http.conf"
 	local -a cmd=(nginx -e "$dir/error.log" -c "$CONF/nginx-http.conf" -g 'daemon off;')
 	BAL_CMD="nsenter --net=/run/netns/xlb-lb $(quote "${cmd[@]}")"
 	bg xlb-lb "$dir/stderr.log" "${cmd[@]}"
@@ -437,6 +462,9 @@ start_balancer() {
 	xlb-copy) start_xlbd "$1" "$(xlb_host_conf)" --http-mode connection --proxy-path copy ;;
 	haproxy-http) start_haproxy haproxy-http "$(haproxy_http_conf)" ;;
 	nginx-http) start_nginx_lb ;;
+	xlb-path) start_xlbd "$1" "$(xlb_host_conf path)" --http-mode request ;;
+	haproxy-path) start_haproxy haproxy-path "$(haproxy_http_conf path)" ;;
+	nginx-path) start_nginx_lb path ;;
 	*) die "unknown balancer $1" ;;
 	esac
 	wait_for 15 "$1 to answer" answers "$(target_url "$1")" ||
@@ -691,7 +719,7 @@ measure_slow_reader() {
 # --- driving ------------------------------------------------------------------------
 
 # E2E_BALANCERS and E2E_EFF_BALANCERS pick a subset (development).
-read -ra TCP_BALANCERS <<<"${E2E_BALANCERS:-direct xlb-l4 iptables haproxy-tcp xlb-host xlb-sockmap haproxy-http nginx-http}"
+read -ra TCP_BALANCERS <<<"${E2E_BALANCERS:-direct xlb-l4 iptables haproxy-tcp xlb-host xlb-sockmap haproxy-http nginx-http xlb-path haproxy-path nginx-path}"
 read -ra EFF_BALANCERS <<<"${E2E_EFF_BALANCERS-xlb-splice xlb-sockmap haproxy-http nginx-http}"
 UDP_BALANCERS=(direct xlb-l4 iptables)
 

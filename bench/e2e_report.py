@@ -22,9 +22,13 @@ LABELS = {
     "nginx-http": "nginx HTTP, server_name",
     "xlb-splice": "xlb HTTP proxy, per request",
     "xlb-sockmap": "xlb, connection mode, sockmap",
+    "xlb-path": "xlb HTTP proxy, by path (/api/, stripped)",
+    "haproxy-path": "HAProxy HTTP, path ACL, replace-path",
+    "nginx-path": "nginx HTTP, location /api/",
 }
 L4 = ["direct", "xlb-l4", "iptables", "haproxy-tcp"]
 HOSTR = ["xlb-host", "xlb-sockmap", "haproxy-http", "nginx-http"]
+PATHR = ["xlb-path", "haproxy-path", "nginx-path"]
 
 # Reference figures, measured earlier on this machine by the same kind of
 # harness: (keep-alive req/s, new connections/s), UDP pps.
@@ -101,11 +105,11 @@ def tcp_table(rows, load):
         "| balancer | req/s median (min–max) | p50 | p99 | errors | × HAProxy | × direct | reference (earlier run) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for b in L4 + HOSTR:
+    for b in L4 + HOSTR + PATHR:
         rs = by.get(b)
         if not rs:
             continue
-        peer = "haproxy-tcp" if b in L4 else "haproxy-http"
+        peer = "haproxy-tcp" if b in L4 else "haproxy-path" if b in PATHR else "haproxy-http"
         rps = stats([float(r["req_s"]) for r in rs])
         p50 = stats([float(r["p50_us"]) for r in rs])
         p99 = stats([float(r["p99_us"]) for r in rs])

@@ -11,6 +11,9 @@ PACKAGES=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
+	# TLS termination and the ACME client; pebble, the ACME test server
+	# (tests/bats/acme.bats)
+	libssl-dev pebble
 	# the C style check of tests/layout.sh (.clang-format)
 	clang-format
 	bats iproute2 ethtool iputils-ping python3 curl nginx-light socat

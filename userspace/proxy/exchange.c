@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The per-request HTTP/1.1 engine (--http-mode request). A client
  * connection goes through these states:
- *   HEAD     the next request head is read with MSG_PEEK until http1 says
- *            it is complete; then exactly the head is consumed, the request
- *            routed (route_request) and its head rewritten;
+ *   HEAD     the next request head is read (recv into a scratch buffer,
+ *            bytes of an unfinished head carried over) until http1 says it
+ *            is complete; the request is routed (route_request) and its
+ *            head rewritten; body bytes that came with the head go out
+ *            with it, bytes of a pipelined next request wait in the carry;
  *   CONNECT  a non-blocking connect to the chosen backend (skipped when
  *            the pool has an idle connection to it), retried once on
  *            another backend;
- *   EXCHANGE the rewritten head is sent, the request body moved (up) while
- *            the response head is read and its body moved (down); bodies go
- *            socket -> pipe -> socket by splice(2), framed by
+ *   EXCHANGE the rewritten head is sent, the rest of the request body
+ *            moved (up) while the response head is read and the rest of
+ *            its body moved (down); a response head goes to the client in
+ *            one write with the body bytes read along with it, the rest of
+ *            a body goes socket -> pipe -> socket by splice(2), framed by
  *            Content-Length or the chunked decoder, whose framing bytes
  *            alone are read into userspace (and written into the pipe, in
  *            order with the data);
@@ -17,10 +21,19 @@
  *            sides are done.
  * After a response, the connection goes back to HEAD (keep-alive) or is
  * closed; the backend connection goes to the pool when it may be reused.
- * The next request is not read before the response is complete, so
- * pipelined requests wait in the socket and are answered in order.
- * All sockets are edge-triggered: drive() runs the steps until none makes
- * progress (each stops at EAGAIN). */
+ * The next request is not parsed before the response is complete, so
+ * pipelined requests wait (in the carry or the socket) and are answered
+ * in order.
+ *
+ * The cost of a request is its system calls, so the engine makes few: a
+ * small exchange on a kept-alive or pooled connection is four (recv and
+ * send each way) and the epoll waits. All sockets are edge-triggered and
+ * a side is read only while it may have bytes (an event said so and no
+ * read has come back short since); idle backend connections stay in
+ * epoll while pooled, so taking one and giving it back costs no call;
+ * the client socket joins epoll only once the engine must wait for it;
+ * pipes are opened only for a body larger than what came with its head.
+ * drive() runs the steps until none makes progress. */
 #include "exchange.h"
 
 #include <arpa/inet.h>
@@ -59,7 +72,10 @@
 #define POOL_PER_BACKEND 32
 #define POOL_TOTAL 1024
 #define POOL_IDLE_MS 2000
+/* request buffers kept for reuse once their request is done */
+#define SPARE_BUFS 64
 #define EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+#define READ_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
 enum xstate { X_HEAD, X_CONNECT, X_EXCH, X_TUNNEL, X_DEAD };
 enum ustate { U_HEAD, U_LEN, U_CHUNK, U_DONE };
@@ -70,6 +86,33 @@ struct xconn;
 struct xside {
 	struct xlb_watch w;
 	struct xconn *c;
+	bool rd;      /* may have bytes: an event said so, no read came back short since */
+	bool watched; /* in epoll (it joins once the engine waits for it) */
+	bool nodelay; /* TCP_NODELAY is set */
+};
+
+/* A backend connection: owned by the client connection whose request it
+ * carries, or idle in the pool. It stays in epoll either way, so an idle
+ * one that the backend closes leaves the pool at once. */
+struct bconn {
+	struct xlb_watch w;
+	struct xlb_exchange *x;
+	struct xconn *owner; /* NULL while pooled */
+	uint32_t be_id;
+	uint32_t slot; /* its place in the pool while pooled */
+	uint64_t since_ms;
+	bool rd;  /* as for xside */
+	bool hup; /* the backend closed or reset it */
+	bool dead;
+	struct bconn *next; /* the list of closed ones, freed by reap */
+};
+
+/* Bytes read from a socket and not yet used: an unfinished head, or
+ * what followed a message (a pipelined request, an interim response's
+ * successor). Allocated while it holds bytes. */
+struct carry {
+	char *p;
+	size_t len;
 };
 
 /* One direction of a body: src socket -> pipe -> dst socket. */
@@ -78,15 +121,9 @@ struct xdir {
 	size_t queued; /* bytes in the pipe */
 	uint64_t left; /* Content-Length bytes still to read */
 	struct xlb_chunk ck;
-	bool framed;   /* chunked: the last framing byte is in the pipe */
+	bool framed;   /* chunked: the last framing byte is read */
 	bool src_eof;  /* tunnel */
 	bool dst_shut; /* tunnel */
-};
-
-struct pooled {
-	int fd;
-	uint32_t be_id;
-	uint64_t since_ms;
 };
 
 struct xlb_exchange {
@@ -96,19 +133,23 @@ struct xlb_exchange {
 	struct xlb_proxy_counters *svc_c;
 	struct xlb_http_counters *http_c;
 	struct xconn *conns, *dead;
+	struct bconn *dead_b;
 	size_t n_conns;
-	char *peekbuf;
+	char *scratch; /* max_head: what a head is read and parsed in */
 	char framebuf[FRAME_PEEK];
 	struct xlb_http1_field fields[MAX_FIELDS];
-	struct pooled pool[POOL_TOTAL];
+	struct bconn *pool[POOL_TOTAL];
 	size_t n_pool;
+	uint8_t pooled_per_be[XLB_MAX_BACKENDS];
+	char *spare[SPARE_BUFS];
+	size_t n_spare;
 	struct xlb_cidr *trusted; /* proxies whose forwarding headers are kept */
 	size_t n_trusted;
 };
 
 struct xconn {
 	struct xside client;
-	struct xside backend;
+	struct bconn *be;
 	struct xlb_exchange *x;
 	struct xlb_proxy_counters *lc;
 	enum xstate state;
@@ -137,21 +178,29 @@ struct xconn {
 	bool backend_keep;
 	enum xlb_http1_method method;
 	enum xlb_http1_body req_body;
-	uint64_t req_cl;
 	bool req_keep;
 	uint8_t req_minor;
 	uint32_t path_off, path_len; /* in the rewritten head */
 	struct xlb_route route;	     /* the head's route, before the head is built */
 	int route_err;		     /* ... or why it has none */
 	bool routed;		     /* route/route_err wait for connect_backend */
+	bool counted;		     /* the request counts in its service's accepted */
 	bool forward;		     /* the head got the forwarding headers */
 	bool stripped;		     /* strip_path applied to this request: */
 	char prefix[XLB_PATH_SIZE];  /* ... the prefix taken out */
 	size_t prefix_len;
-	char *out; /* [PP2_ROOM | rewritten request head] */
-	size_t out_start, out_end, head_len;
-	char *rout; /* the rewritten response head */
+	/* The request's buffer (buf_get), while it has one:
+	 *   out:  [PP2_ROOM | rewritten request head (head_cap) | body bytes
+	 *         that came with the head (pre_len, max_head)]; the body bytes
+	 *         move up behind the head once the head is final;
+	 *   rout: the rewritten response head and the body bytes that came
+	 *         with it. */
+	char *out;
+	size_t out_start, out_end, head_len, pre_len;
+	bool pre_placed;
+	char *rout;
 	size_t rout_off, rout_len;
+	struct carry cin, bin; /* the client's and the backend's unused bytes */
 	struct xdir up, down;
 	unsigned int requests;
 	uint16_t status;  /* the response head being sent to the client */
@@ -160,16 +209,129 @@ struct xconn {
 	struct xconn *prev, *next;
 };
 
+static size_t head_cap(const struct xlb_exchange *x)
+{
+	return (size_t)x->lim.max_head + HEAD_EXTRA;
+}
+
+static size_t body_off(const struct xlb_exchange *x)
+{
+	return PP2_ROOM + head_cap(x);
+}
+
 static size_t out_cap(const struct xlb_exchange *x)
 {
-	return PP2_ROOM + x->lim.max_head + HEAD_EXTRA;
+	return body_off(x) + x->lim.max_head;
+}
+
+static size_t rout_cap(const struct xlb_exchange *x)
+{
+	return head_cap(x);
+}
+
+static int bfd(const struct xconn *c)
+{
+	return c->be ? c->be->w.fd : -1;
+}
+
+/* ---- buffers --------------------------------------------------------------- */
+
+/* A request's out and rout, one allocation; done requests give theirs
+ * back, so idle keep-alive connections hold none. */
+static bool buf_get(struct xconn *c)
+{
+	struct xlb_exchange *x = c->x;
+	char *b;
+
+	if (c->out)
+		return true;
+	b = x->n_spare ? x->spare[--x->n_spare] : malloc(out_cap(x) + rout_cap(x));
+	if (!b)
+		return false;
+	c->out = b;
+	c->rout = b + out_cap(x);
+	return true;
+}
+
+static void buf_put(struct xconn *c)
+{
+	struct xlb_exchange *x = c->x;
+
+	if (!c->out)
+		return;
+	if (x->n_spare < SPARE_BUFS)
+		x->spare[x->n_spare++] = c->out;
+	else
+		free(c->out);
+	c->out = c->rout = NULL;
+}
+
+static void carry_drop(struct carry *cy)
+{
+	free(cy->p);
+	*cy = (struct carry){ 0 };
+}
+
+/* Keeps p[0, len) (at most max_head bytes) for the next read of a side. */
+static int carry_keep(struct xlb_exchange *x, struct carry *cy, const char *p, size_t len)
+{
+	if (!len) {
+		carry_drop(cy);
+		return 0;
+	}
+	if (!cy->p) {
+		cy->p = malloc(x->lim.max_head);
+		if (!cy->p)
+			return -ENOMEM;
+	}
+	memmove(cy->p, p, len);
+	cy->len = len;
+	return 0;
+}
+
+/* What a side has for a head: its carried bytes, then what its socket
+ * holds, read into buf (cap bytes) when the socket may hold some. */
+struct got {
+	size_t len;
+	bool fresh; /* bytes came from the socket */
+	bool eof;
+	int err;
+};
+
+static struct got gather(int fd, bool *rd, bool hup, const struct carry *cy, char *buf, size_t cap)
+{
+	struct got g = { .len = cy->len };
+	ssize_t n;
+
+	if (cy->len)
+		memcpy(buf, cy->p, cy->len);
+	if (!*rd || g.len >= cap)
+		return g;
+	n = recv(fd, buf + g.len, cap - g.len, MSG_DONTWAIT);
+	if (n > 0) {
+		/* short: the socket is empty now, epoll says when it is not;
+		 * but an EOF that came with these bytes has had its event */
+		*rd = (size_t)n == cap - g.len || hup;
+		g.len += (size_t)n;
+		g.fresh = true;
+	} else if (n == 0) {
+		*rd = false;
+		g.eof = true;
+	} else if (errno == EAGAIN) {
+		*rd = false;
+	} else {
+		*rd = false;
+		g.err = -errno;
+	}
+	return g;
 }
 
 /* ---- bookkeeping ------------------------------------------------------------- */
 
-/* Heads and bodies go out as separate writes: without this, Nagle held
- * a short body behind the head until the peer's delayed ACK (40 ms per
- * request, measured). */
+/* Set before a body is spliced behind a head: without it, Nagle held a
+ * short tail behind the head until the peer's delayed ACK (40 ms per
+ * request, measured). A head that goes out with its whole body is one
+ * write and needs none. */
 static void nodelay(int fd)
 {
 	int one = 1;
@@ -177,9 +339,44 @@ static void nodelay(int fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
-static void side_close(struct xside *s, bool reset)
+static void client_nodelay(struct xconn *c)
 {
-	xlb_sock_close(&s->w.fd, reset);
+	if (c->client.nodelay)
+		return;
+	nodelay(c->client.w.fd);
+	c->client.nodelay = true;
+}
+
+static void pool_remove(struct xlb_exchange *x, struct bconn *b);
+
+/* Closes b and queues it for reap: a later event of this loop turn may
+ * still name it. */
+static void bconn_bury(struct bconn *b, bool reset)
+{
+	struct xlb_exchange *x = b->x;
+
+	xlb_sock_close(&b->w.fd, reset); /* leaves epoll with its last descriptor */
+	b->dead = true;
+	b->owner = NULL;
+	b->next = x->dead_b;
+	x->dead_b = b;
+}
+
+static void bconn_close(struct bconn *b, bool reset)
+{
+	if (b->dead)
+		return;
+	if (!b->owner)
+		pool_remove(b->x, b);
+	else if (b->owner->be == b)
+		b->owner->be = NULL;
+	bconn_bury(b, reset);
+}
+
+static void backend_close(struct xconn *c, bool reset)
+{
+	if (c->be)
+		bconn_close(c->be, reset);
 }
 
 static void dir_close(struct xdir *d)
@@ -194,10 +391,13 @@ static void conn_close(struct xconn *c, bool reset)
 
 	if (c->state == X_DEAD)
 		return;
-	side_close(&c->client, reset);
-	side_close(&c->backend, reset);
+	xlb_sock_close(&c->client.w.fd, reset);
+	backend_close(c, reset);
 	dir_close(&c->up);
 	dir_close(&c->down);
+	buf_put(c);
+	carry_drop(&c->cin);
+	carry_drop(&c->bin);
 	c->state = X_DEAD;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -217,9 +417,13 @@ void xlb_exchange_reap(struct xlb_exchange *x)
 		struct xconn *c = x->dead;
 
 		x->dead = c->next;
-		free(c->out);
-		free(c->rout);
 		free(c);
+	}
+	while (x->dead_b) {
+		struct bconn *b = x->dead_b;
+
+		x->dead_b = b->next;
+		free(b);
 	}
 }
 
@@ -276,6 +480,13 @@ static void count_first_byte(struct xconn *c)
 	h->fb_sum_ns += ns;
 }
 
+static void count_moved(struct xconn *c, size_t n)
+{
+	c->lc->spliced_bytes += n;
+	if (svc_counters(c))
+		svc_counters(c)->spliced_bytes += n;
+}
+
 static void touch(struct xconn *c)
 {
 	c->last_active_ms = xlb_loop_now_ms();
@@ -283,11 +494,13 @@ static void touch(struct xconn *c)
 
 /* ---- answers from the proxy ----------------------------------------------------- */
 
-/* Ends the client connection after what was sent: FIN, not RST. */
+/* Ends the client connection after what was sent: FIN, not RST (what
+ * the client sent and nobody read is discarded first, unless epoll
+ * watches the socket and no read came back short since). */
 static void close_client(struct xconn *c)
 {
-	shutdown(c->client.w.fd, SHUT_WR);
-	xlb_sock_drain(c->client.w.fd);
+	if (!c->client.watched || c->client.rd)
+		xlb_sock_drain(c->client.w.fd);
 	conn_close(c, false);
 }
 
@@ -309,7 +522,9 @@ static void answer(struct xconn *c, int code, const char *why)
 	count_response(c, code);
 	xlb_sock_drain(c->client.w.fd);
 	send(c->client.w.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	close_client(c);
+	shutdown(c->client.w.fd, SHUT_WR);
+	xlb_sock_drain(c->client.w.fd);
+	conn_close(c, false);
 }
 
 static const char *status_reason(int code)
@@ -332,51 +547,53 @@ static const char *status_reason(int code)
 
 /* ---- the pool of idle backend connections ------------------------------------------ */
 
-static void pool_drop(struct xlb_exchange *x, size_t i)
+static void pool_remove(struct xlb_exchange *x, struct bconn *b)
 {
-	close(x->pool[i].fd);
-	x->pool[i] = x->pool[--x->n_pool];
+	struct bconn *last = x->pool[--x->n_pool];
+
+	x->pool[b->slot] = last;
+	last->slot = b->slot;
+	x->pooled_per_be[b->be_id]--;
 }
 
-static void pool_put(struct xlb_exchange *x, uint32_t be_id, int fd)
+/* A backend connection whose response is done: idle in the pool, or
+ * closed when the pool has no room. */
+static void pool_put(struct xlb_exchange *x, struct bconn *b)
 {
-	size_t same = 0;
-
-	for (size_t i = 0; i < x->n_pool; i++)
-		same += x->pool[i].be_id == be_id;
-	if (same >= POOL_PER_BACKEND || x->n_pool >= POOL_TOTAL) {
-		close(fd);
+	if (x->pooled_per_be[b->be_id] >= POOL_PER_BACKEND || x->n_pool >= POOL_TOTAL) {
+		bconn_bury(b, false);
 		return;
 	}
-	x->pool[x->n_pool++] =
-		(struct pooled){ .fd = fd, .be_id = be_id, .since_ms = xlb_loop_now_ms() };
+	b->owner = NULL;
+	b->since_ms = xlb_loop_now_ms();
+	b->slot = (uint32_t)x->n_pool;
+	x->pool[x->n_pool++] = b;
+	x->pooled_per_be[b->be_id]++;
 }
 
-/* The most recently pooled connection to be_id that the backend has not
- * closed meanwhile, or -1. */
-static int pool_take(struct xlb_exchange *x, uint32_t be_id)
+/* The most recently pooled connection to be_id, or NULL. A pooled
+ * connection that the backend closed, or that got bytes nobody asked
+ * for, has left the pool already (on_backend_event). */
+static struct bconn *pool_take(struct xlb_exchange *x, uint32_t be_id)
 {
+	if (!x->pooled_per_be[be_id])
+		return NULL;
 	for (size_t i = x->n_pool; i-- > 0;) {
-		char b;
-		int fd;
+		struct bconn *b = x->pool[i];
 
-		if (x->pool[i].be_id != be_id)
+		if (b->be_id != be_id)
 			continue;
-		fd = x->pool[i].fd;
-		if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN) {
-			x->pool[i] = x->pool[--x->n_pool];
-			return fd;
-		}
-		pool_drop(x, i); /* closed, or bytes nobody asked for */
+		pool_remove(x, b);
+		return b;
 	}
-	return -1;
+	return NULL;
 }
 
 static void pool_expire(struct xlb_exchange *x, uint64_t now)
 {
 	for (size_t i = x->n_pool; i-- > 0;)
-		if (now - x->pool[i].since_ms >= POOL_IDLE_MS)
-			pool_drop(x, i);
+		if (now - x->pool[i]->since_ms >= POOL_IDLE_MS)
+			bconn_close(x->pool[i], false);
 }
 
 /* ---- head rewriting ------------------------------------------------------------ */
@@ -599,7 +816,7 @@ static struct xlb_http1_span first_line(const struct xlb_http1_head *h,
 static bool build_request(struct xconn *c, const char *b, const struct xlb_http1_request *rq,
 			  const struct xlb_http1_field *fields, bool forward)
 {
-	struct wbuf w = { .p = c->out + PP2_ROOM, .cap = out_cap(c->x) - PP2_ROOM };
+	struct wbuf w = { .p = c->out + PP2_ROOM, .cap = head_cap(c->x) };
 	struct xlb_http1_span line = first_line(&rq->head, fields);
 	const char *host = c->host;
 	size_t host_len = strlen(c->host);
@@ -637,7 +854,7 @@ static bool build_request(struct xconn *c, const char *b, const struct xlb_http1
 static bool build_response(struct xconn *c, const char *b, const struct xlb_http1_response *rs,
 			   const struct xlb_http1_field *fields, const char *conn)
 {
-	struct wbuf w = { .p = c->rout, .cap = c->x->lim.max_head + HEAD_EXTRA };
+	struct wbuf w = { .p = c->rout, .cap = rout_cap(c->x) };
 	struct xlb_http1_span line = first_line(&rs->head, fields);
 	bool upgrade = rs->status == 101;
 
@@ -672,7 +889,7 @@ static void prepend_proxy_v2(struct xconn *c)
 /* ---- routing and connecting -------------------------------------------------------- */
 
 /* The one place a request is routed: by its host, then by the longest
- * path prefix among that host's routes. First from the peeked head (the
+ * path prefix among that host's routes. First from the read head (the
  * route says how to build the head toward the backend), then, for a
  * connect retry, from the built head (route_again). */
 static int route_request(struct xconn *c, const char *path, size_t len, uint32_t skip_be,
@@ -696,7 +913,7 @@ static int route_again(struct xconn *c, uint32_t skip_be, struct xlb_route *r)
  * X-Forwarded-Prefix (unless forward_headers = no), so that the
  * application can still build its own URLs. Once per request: a connect
  * retry routes to the same service. False when the head outgrows its
- * buffer. */
+ * room. */
 static bool strip_prefix(struct xconn *c, size_t prefix_len)
 {
 	static const char name[] = "X-Forwarded-Prefix: ";
@@ -708,7 +925,7 @@ static bool strip_prefix(struct xconn *c, size_t prefix_len)
 
 	if (c->stripped || !prefix_len)
 		return true;
-	if (prefix_len > XLB_PATH_MAX || c->head_len - cut + add > out_cap(c->x) - PP2_ROOM)
+	if (prefix_len > XLB_PATH_MAX || c->head_len - cut + add > head_cap(c->x))
 		return false;
 	memcpy(c->prefix, path, prefix_len);
 	c->prefix_len = prefix_len;
@@ -726,7 +943,8 @@ static bool strip_prefix(struct xconn *c, size_t prefix_len)
 	return true;
 }
 
-static void on_event(struct xlb_watch *w, uint32_t events);
+static void on_client_event(struct xlb_watch *w, uint32_t events);
+static void on_backend_event(struct xlb_watch *w, uint32_t events);
 static void connect_failed(struct xconn *c, int err);
 static void drive(struct xconn *c);
 
@@ -737,21 +955,19 @@ static int pipe_open(struct xdir *d)
 	return xlb_pipe_open(&d->rd, &d->wr);
 }
 
-/* The backend connection is open (fresh or pooled): send the head. */
+/* The backend connection is open (fresh or pooled): the head goes out
+ * with the body bytes that came with it, which move up behind the head
+ * once (a retry sends the same bytes). */
 static void begin_exchange(struct xconn *c, bool fresh)
 {
 	struct xlb_proxy_counters *sc = svc_counters(c);
-	int err;
 
-	err = pipe_open(&c->up);
-	if (!err)
-		err = pipe_open(&c->down);
-	if (err) {
-		conn_close(c, true);
-		return;
+	if (!c->pre_placed) {
+		memmove(c->out + PP2_ROOM + c->head_len, c->out + body_off(c->x), c->pre_len);
+		c->pre_placed = true;
 	}
 	c->out_start = PP2_ROOM;
-	c->out_end = PP2_ROOM + c->head_len;
+	c->out_end = PP2_ROOM + c->head_len + c->pre_len;
 	if (fresh && c->proxy_v2)
 		prepend_proxy_v2(c);
 	c->state = X_EXCH;
@@ -761,6 +977,8 @@ static void begin_exchange(struct xconn *c, bool fresh)
 	c->first_byte = false;
 	c->sent_ns = 0;
 	touch(c);
+	if (c->reuse_retried)
+		return; /* counted when it went out on the pooled connection */
 	c->lc->routed++;
 	c->lc->splice_conns++;
 	if (sc) {
@@ -769,42 +987,47 @@ static void begin_exchange(struct xconn *c, bool fresh)
 	}
 }
 
-static int watch_backend(struct xconn *c, int fd)
-{
-	int err;
-
-	c->backend.w.fd = fd;
-	c->backend.w.fn = on_event;
-	err = xlb_loop_add(c->x->loop, &c->backend.w, EVENTS);
-	if (err)
-		xlb_fd_close(&c->backend.w.fd);
-	return err;
-}
-
+/* A new backend connection for c, connecting; it joins epoll once, for
+ * its whole life, pooled or not. */
 static int connect_fresh(struct xconn *c)
 {
+	struct xlb_exchange *x = c->x;
 	struct sockaddr_storage ss;
+	struct bconn *b;
 	socklen_t len;
-	int fd, err;
+	int err;
 
-	fd = socket(c->be_ep.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	xlb_sock_bound_rcvbuf(fd);
-	nodelay(fd);
-	len = xlb_endpoint_sockaddr(&c->be_ep, &ss);
-	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->w.fn = on_backend_event;
+	b->x = x;
+	b->be_id = c->be_id;
+	b->w.fd = socket(c->be_ep.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (b->w.fd < 0) {
 		err = -errno;
-		close(fd);
-		return err;
+		goto fail;
 	}
-	err = watch_backend(c, fd);
+	xlb_sock_bound_rcvbuf(b->w.fd);
+	nodelay(b->w.fd);
+	len = xlb_endpoint_sockaddr(&c->be_ep, &ss);
+	if (connect(b->w.fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS) {
+		err = -errno;
+		goto fail;
+	}
+	err = xlb_loop_add(x->loop, &b->w, EVENTS);
 	if (err)
-		return err;
+		goto fail;
+	b->owner = c;
+	c->be = b;
 	c->pooled = false;
 	c->state = X_CONNECT;
-	c->deadline_ms = xlb_loop_now_ms() + c->x->lim.peek_timeout_ms;
+	c->deadline_ms = xlb_loop_now_ms() + x->lim.peek_timeout_ms;
 	return 0;
+fail:
+	xlb_fd_close(&b->w.fd);
+	free(b);
+	return err;
 }
 
 /* Takes a backend connection, pooled or new, on the route head_step found
@@ -812,7 +1035,8 @@ static int connect_fresh(struct xconn *c)
 static int connect_backend(struct xconn *c, uint32_t skip_be)
 {
 	struct xlb_route r = c->route;
-	int fd, err = c->route_err;
+	int err = c->route_err;
+	struct bconn *b;
 
 	if (!c->routed)
 		err = route_again(c, skip_be, &r);
@@ -825,11 +1049,14 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 	c->be_id = r.be_id;
 	c->be_ep = r.backend;
 	c->proxy_v2 = r.proxy_v2;
-	fd = pool_take(c->x, r.be_id);
-	if (fd >= 0) {
-		err = watch_backend(c, fd);
-		if (err)
-			return err;
+	if (!c->counted && svc_counters(c)) {
+		svc_counters(c)->accepted++;
+		c->counted = true;
+	}
+	b = pool_take(c->x, r.be_id);
+	if (b) {
+		b->owner = c;
+		c->be = b;
 		c->pooled = true;
 		if (http_counters(c))
 			http_counters(c)->reused++;
@@ -844,7 +1071,7 @@ static void connect_failed(struct xconn *c, int err)
 	uint32_t failed = c->be_id;
 	struct xlb_proxy_counters *sc;
 
-	side_close(&c->backend, false);
+	backend_close(c, false);
 	xlb_log_connect_failed(c->peer, c->host, failed, err, !c->retried);
 	if (!c->retried) {
 		c->retried = true;
@@ -861,10 +1088,7 @@ static void connect_failed(struct xconn *c, int err)
 static void start_request(struct xconn *c)
 {
 	int err = connect_backend(c, 0);
-	struct xlb_proxy_counters *sc = svc_counters(c);
 
-	if (sc)
-		sc->accepted++;
 	if (err == -ENOENT) {
 		c->lc->no_route++;
 		answer(c, 404, "Not Found");
@@ -895,7 +1119,8 @@ static void backend_failed(struct xconn *c, int err, const char *why)
 		pr_debug("event=proxy_reuse_retry client=%s host=%s backend_id=%u err=\"%s\"",
 			 c->peer, c->host, c->be_id, strerror(-err));
 		c->reuse_retried = true;
-		side_close(&c->backend, false);
+		backend_close(c, false);
+		carry_drop(&c->bin);
 		err = connect_fresh(c);
 		if (!err)
 			return;
@@ -903,7 +1128,7 @@ static void backend_failed(struct xconn *c, int err, const char *why)
 	pr_info("event=proxy_backend_error client=%s host=%s backend_id=%u reason=\"%s\" "
 		"err=\"%s\" answered=%s",
 		c->peer, c->host, c->be_id, why, strerror(-err), c->answered ? "yes" : "no");
-	side_close(&c->backend, true);
+	backend_close(c, true);
 	if (!c->answered && c->ds <= D_SENDHEAD) {
 		answer(c, 502, "Bad Gateway");
 		return;
@@ -928,18 +1153,51 @@ static void side_failed(struct xconn *c, bool client, int err, const char *why)
 
 /* ---- moving bodies ------------------------------------------------------------------ */
 
-static void count_moved(struct xconn *c, size_t n)
+/* How many of the n bytes at p, which came with a head, belong to its
+ * body: the direction's framing state moves over them. -1: the chunk
+ * framing is malformed (d->ck.why says how). */
+static ssize_t body_take(struct xdir *d, enum xlb_http1_body kind, const char *p, size_t n)
 {
-	c->lc->spliced_bytes += n;
-	if (svc_counters(c))
-		svc_counters(c)->spliced_bytes += n;
+	size_t at = 0;
+
+	switch (kind) {
+	case XLB_HTTP1_BODY_LENGTH:
+		at = d->left < n ? (size_t)d->left : n;
+		d->left -= at;
+		return (ssize_t)at;
+	case XLB_HTTP1_BODY_CHUNKED:
+		while (at < n && !d->framed) {
+			uint64_t left = xlb_chunk_data_left(&d->ck);
+			enum xlb_chunk_verdict v;
+			size_t used = 0;
+
+			if (left) {
+				size_t k = left < n - at ? (size_t)left : n - at;
+
+				xlb_chunk_data_done(&d->ck, k);
+				at += k;
+				continue;
+			}
+			v = xlb_chunk_feed(&d->ck, p + at, n - at, &used);
+			at += used;
+			if (v == XLB_CHUNK_BAD)
+				return -1;
+			d->framed = v == XLB_CHUNK_DONE;
+		}
+		return (ssize_t)at;
+	case XLB_HTTP1_BODY_CLOSE:
+	case XLB_HTTP1_BODY_TUNNEL:
+		return (ssize_t)n;
+	default:
+		return 0;
+	}
 }
 
 /* Empties d's pipe into dst: 1 progress, 0 blocked or empty, -1 failed
  * (the connection is handled). */
 static int flush(struct xconn *c, struct xdir *d, bool up)
 {
-	int dst = up ? c->backend.w.fd : c->client.w.fd;
+	int dst = up ? bfd(c) : c->client.w.fd;
 	int moved = 0;
 
 	while (d->queued) {
@@ -963,12 +1221,17 @@ static int flush(struct xconn *c, struct xdir *d, bool up)
 }
 
 /* Reads up to max bytes from src into the pipe: >0 read, 0 EAGAIN, -1
- * EOF or failure (the connection is handled, unless eof_ok). */
+ * failure (the connection is handled), -2 EOF when eof_ok (else a
+ * failure). */
 static ssize_t fill(struct xconn *c, struct xdir *d, bool up, size_t max, bool eof_ok)
 {
-	int src = up ? c->client.w.fd : c->backend.w.fd;
+	int src = up ? c->client.w.fd : bfd(c);
 	ssize_t n;
 
+	if (pipe_open(d)) {
+		conn_close(c, true);
+		return -1;
+	}
 	if (max > SPLICE_CHUNK)
 		max = SPLICE_CHUNK;
 	n = splice(src, NULL, d->wr, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
@@ -1013,7 +1276,7 @@ static enum pump_end pump(struct xconn *c, struct xdir *d, bool up, bool to_eof,
 		if (to_eof ? d->src_eof : !d->left)
 			return PUMP_DONE;
 		n = fill(c, d, up, to_eof ? SPLICE_CHUNK : d->left, to_eof);
-		if (n == -2 && to_eof)
+		if (n == -2)
 			d->src_eof = true;
 		else if (n < 0)
 			return PUMP_FAILED;
@@ -1051,16 +1314,21 @@ static bool move_until_eof(struct xconn *c, struct xdir *d)
 	return true;
 }
 
-/* A chunked body: the framing bytes are read (peek, decode, consume what
- * the decoder took) and written into the pipe, the chunk data is spliced;
- * both leave the pipe in order, verbatim. Framing is read only with an
- * empty pipe, so its write (at most FRAME_PEEK bytes) always fits. */
+/* The rest of a chunked body: the framing bytes are read (peek, decode,
+ * consume what the decoder took) and written into the pipe, the chunk
+ * data is spliced; both leave the pipe in order, verbatim. Framing is
+ * read only with an empty pipe, so its write (at most FRAME_PEEK bytes)
+ * always fits. */
 static bool move_chunked(struct xconn *c, struct xdir *d, bool up)
 {
-	int src = up ? c->client.w.fd : c->backend.w.fd;
+	int src = up ? c->client.w.fd : bfd(c);
 	char *fb = c->x->framebuf;
 	bool prog = false;
 
+	if (pipe_open(d)) {
+		conn_close(c, true);
+		return true;
+	}
 	for (;;) {
 		int f = flush(c, d, up);
 		uint64_t left;
@@ -1124,7 +1392,7 @@ static bool up_step(struct xconn *c)
 
 	switch (c->us) {
 	case U_HEAD:
-		n = send(c->backend.w.fd, c->out + c->out_start, c->out_end - c->out_start,
+		n = send(bfd(c), c->out + c->out_start, c->out_end - c->out_start,
 			 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == ENOTCONN)
@@ -1137,16 +1405,12 @@ static bool up_step(struct xconn *c)
 		if (c->out_start < c->out_end)
 			return true;
 		c->sent_ns = now_ns();
-		if (c->req_body == XLB_HTTP1_BODY_LENGTH && c->req_cl) {
-			c->up.left = c->req_cl;
+		if (c->req_body == XLB_HTTP1_BODY_LENGTH && c->up.left)
 			c->us = U_LEN;
-		} else if (c->req_body == XLB_HTTP1_BODY_CHUNKED) {
-			xlb_chunk_init(&c->up.ck);
-			c->up.framed = false;
+		else if (c->req_body == XLB_HTTP1_BODY_CHUNKED && !c->up.framed)
 			c->us = U_CHUNK;
-		} else {
+		else
 			c->us = U_DONE;
-		}
 		return true;
 	case U_LEN:
 		return move_len(c, &c->up, true);
@@ -1163,99 +1427,130 @@ static void bad_response(struct xconn *c, const char *why)
 {
 	pr_info("event=proxy_bad_response client=%s host=%s backend_id=%u reason=\"%s\"", c->peer,
 		c->host, c->be_id, why);
-	side_close(&c->backend, true);
+	backend_close(c, true);
 	if (!c->answered)
 		answer(c, 502, "Bad Gateway");
 	else
 		conn_close(c, true);
 }
 
-/* Whether the peer of fd has sent its FIN or a RST: a peek keeps
- * returning the bytes before it, never the EOF. */
-static bool peer_closed(int fd)
+/* Where the response goes after its head, and its body's framing state;
+ * conn: the Connection field the client gets. False: a 101 to a request
+ * that asked for no upgrade. */
+static bool classify_response(struct xconn *c, const struct xlb_http1_response *rs,
+			      const char **conn)
 {
-	struct tcp_info ti;
-	socklen_t len = sizeof(ti);
+	*conn = NULL;
+	if (rs->interim) {
+		c->after_head = D_HEAD;
+		return true;
+	}
+	if (rs->head.body == XLB_HTTP1_BODY_TUNNEL) {
+		if (rs->status == 101 && !c->upgrade)
+			return false;
+		c->after_head = D_TUNNEL;
+		*conn = rs->status == 101 ? "upgrade" : NULL;
+		c->client_keep = c->backend_keep = false;
+		return true;
+	}
+	c->client_keep =
+		c->req_keep && rs->head.keep_alive && rs->head.body != XLB_HTTP1_BODY_CLOSE;
+	c->backend_keep = rs->head.keep_alive && rs->head.body != XLB_HTTP1_BODY_CLOSE;
+	if (!c->client_keep)
+		*conn = "close";
+	else if (c->req_minor == 0)
+		*conn = "keep-alive";
+	switch (rs->head.body) {
+	case XLB_HTTP1_BODY_LENGTH:
+		c->down.left = rs->head.content_length;
+		c->after_head = D_LEN;
+		break;
+	case XLB_HTTP1_BODY_CHUNKED:
+		xlb_chunk_init(&c->down.ck);
+		c->down.framed = false;
+		c->after_head = D_CHUNK;
+		break;
+	case XLB_HTTP1_BODY_CLOSE:
+		c->down.src_eof = false;
+		c->after_head = D_CLOSE;
+		break;
+	default:
+		c->after_head = D_DONE;
+	}
+	return true;
+}
 
-	return getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0 &&
-	       (ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE);
+/* The body bytes read with a response head (rest bytes at p) go out
+ * with it; what follows an interim head is the next head. Bytes after a
+ * whole body are a backend's fault: its connection is not reused. */
+static bool place_response_body(struct xconn *c, const struct xlb_http1_response *rs, const char *p,
+				size_t rest)
+{
+	ssize_t taken;
+
+	if (rs->interim)
+		return carry_keep(c->x, &c->bin, p, rest) == 0;
+	carry_drop(&c->bin);
+	taken = body_take(&c->down, rs->head.body, p, rest);
+	if (taken < 0 || c->rout_len + (size_t)taken > rout_cap(c->x))
+		return false;
+	if ((size_t)taken < rest)
+		c->backend_keep = false;
+	memcpy(c->rout + c->rout_len, p, (size_t)taken);
+	c->rout_len += (size_t)taken;
+	count_moved(c, (size_t)taken);
+	if ((c->after_head == D_LEN && !c->down.left) ||
+	    (c->after_head == D_CHUNK && c->down.framed))
+		c->after_head = D_DONE;
+	return true;
 }
 
 static bool response_head(struct xconn *c)
 {
 	struct xlb_exchange *x = c->x;
 	struct xlb_http1_response rs;
-	const char *conn = NULL;
+	const char *conn;
 	enum xlb_http1 v;
-	ssize_t n;
+	struct got g;
 
-	n = recv(c->backend.w.fd, x->peekbuf, x->lim.max_head, MSG_PEEK | MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == ENOTCONN))
-		return false;
-	if (n <= 0) {
-		backend_failed(c, n == 0 ? -ECONNRESET : -errno, "no response");
+	g = gather(bfd(c), &c->be->rd, c->be->hup, &c->bin, x->scratch, x->lim.max_head);
+	if (g.err || (g.eof && !g.len)) {
+		backend_failed(c, g.err ? g.err : -ECONNRESET, "no response");
 		return true;
 	}
+	if (!g.len)
+		return false;
 	count_first_byte(c);
-	v = xlb_http1_parse_response(x->peekbuf, (size_t)n, c->method, &rs, x->fields, MAX_FIELDS);
+	v = xlb_http1_parse_response(x->scratch, g.len, c->method, &rs, x->fields, MAX_FIELDS);
 	if (v == XLB_HTTP1_MORE) {
-		if ((size_t)n >= x->lim.max_head) {
+		if (g.len >= x->lim.max_head) {
 			bad_response(c, "response head too large");
 			return true;
 		}
-		if (peer_closed(c->backend.w.fd)) {
+		if (g.eof) {
 			bad_response(c, "response head cut short");
 			return true;
 		}
-		return false;
+		if (carry_keep(x, &c->bin, x->scratch, g.len)) {
+			conn_close(c, true);
+			return true;
+		}
+		return c->be->rd;
 	}
 	if (v == XLB_HTTP1_BAD) {
 		bad_response(c, rs.head.why);
 		return true;
 	}
-	if (rs.interim) {
-		c->after_head = D_HEAD;
-	} else if (rs.head.body == XLB_HTTP1_BODY_TUNNEL) {
-		if (rs.status == 101 && !c->upgrade) {
-			bad_response(c, "101 to no Upgrade");
-			return true;
-		}
-		c->after_head = D_TUNNEL;
-		conn = rs.status == 101 ? "upgrade" : NULL;
-		c->client_keep = c->backend_keep = false;
-	} else {
-		c->client_keep =
-			c->req_keep && rs.head.keep_alive && rs.head.body != XLB_HTTP1_BODY_CLOSE;
-		c->backend_keep = rs.head.keep_alive && rs.head.body != XLB_HTTP1_BODY_CLOSE;
-		if (!c->client_keep)
-			conn = "close";
-		else if (c->req_minor == 0)
-			conn = "keep-alive";
-		switch (rs.head.body) {
-		case XLB_HTTP1_BODY_LENGTH:
-			c->down.left = rs.head.content_length;
-			c->after_head = rs.head.content_length ? D_LEN : D_DONE;
-			break;
-		case XLB_HTTP1_BODY_CHUNKED:
-			xlb_chunk_init(&c->down.ck);
-			c->down.framed = false;
-			c->after_head = D_CHUNK;
-			break;
-		case XLB_HTTP1_BODY_CLOSE:
-			c->down.src_eof = false;
-			c->after_head = D_CLOSE;
-			break;
-		default:
-			c->after_head = D_DONE;
-		}
+	if (!classify_response(c, &rs, &conn)) {
+		bad_response(c, "101 to no Upgrade");
+		return true;
 	}
-	if (!build_response(c, x->peekbuf, &rs, x->fields, conn)) {
+	if (!build_response(c, x->scratch, &rs, x->fields, conn)) {
 		bad_response(c, "response head too large");
 		return true;
 	}
-	if (recv(c->backend.w.fd, x->peekbuf, rs.head.head_len, MSG_DONTWAIT) !=
-	    (ssize_t)rs.head.head_len) {
-		backend_failed(c, -EIO, "consuming the head");
+	if (!place_response_body(c, &rs, x->scratch + rs.head.head_len, g.len - rs.head.head_len)) {
+		bad_response(c, c->down.ck.why ? c->down.ck.why : "response too large");
 		return true;
 	}
 	touch(c);
@@ -1291,6 +1586,8 @@ static bool down_step(struct xconn *c)
 		c->ds = c->after_head;
 		if (c->ds == D_TUNNEL)
 			start_tunnel(c);
+		else if (c->ds != D_HEAD && c->ds != D_DONE)
+			client_nodelay(c); /* the body's tail must not wait behind the head */
 		return true;
 	case D_LEN:
 		return move_len(c, &c->down, false);
@@ -1305,20 +1602,39 @@ static bool down_step(struct xconn *c)
 
 /* ---- after a response ------------------------------------------------------------------ */
 
+/* Whether a backend connection holds no bytes after the response: known
+ * when its last read came back short and no event said otherwise, else
+ * looked at (a body moved by splice ends on its framing, not on EAGAIN).
+ * A response's bytes must never be read as another client's. */
+static bool backend_quiet(struct bconn *b)
+{
+	char byte;
+
+	if (!b->rd)
+		return true;
+	if (recv(b->w.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN) {
+		b->rd = false;
+		return true;
+	}
+	return false;
+}
+
 static void finish_request(struct xconn *c)
 {
 	struct xlb_exchange *x = c->x;
+	struct bconn *b = c->be;
 
 	c->requests++;
 	/* A connection opened with a PROXY v2 header names its client: it is
 	 * never given to another one's request. */
-	if (c->backend_keep && !c->proxy_v2 && c->backend.w.fd >= 0) {
-		xlb_loop_del(x->loop, &c->backend.w);
-		pool_put(x, c->be_id, c->backend.w.fd);
-		c->backend.w.fd = -1;
+	if (b && c->backend_keep && !c->proxy_v2 && !b->hup && !c->bin.len && backend_quiet(b)) {
+		c->be = NULL;
+		pool_put(x, b);
 	} else {
-		side_close(&c->backend, false);
+		backend_close(c, false);
 	}
+	carry_drop(&c->bin);
+	buf_put(c);
 	if (!c->client_keep) {
 		close_client(c);
 		return;
@@ -1351,14 +1667,25 @@ static bool exch_step(struct xconn *c)
 
 /* ---- tunnels ------------------------------------------------------------------------- */
 
+/* Bytes both ways through the pipes; what the client sent after its
+ * request head goes first. */
 static void start_tunnel(struct xconn *c)
 {
-	if (c->us != U_DONE) {
+	if (c->us != U_DONE || pipe_open(&c->up) || pipe_open(&c->down)) {
 		conn_close(c, true);
 		return;
 	}
 	c->up = (struct xdir){ .rd = c->up.rd, .wr = c->up.wr };
 	c->down = (struct xdir){ .rd = c->down.rd, .wr = c->down.wr };
+	if (c->cin.len) {
+		if (write(c->up.wr, c->cin.p, c->cin.len) != (ssize_t)c->cin.len) {
+			conn_close(c, true);
+			return;
+		}
+		c->up.queued = c->cin.len;
+		carry_drop(&c->cin);
+	}
+	client_nodelay(c);
 	c->state = X_TUNNEL;
 }
 
@@ -1370,7 +1697,7 @@ static bool tunnel_dir(struct xconn *c, struct xdir *d, bool up)
 	if (r != PUMP_DONE)
 		return r == PUMP_FAILED || prog;
 	if (!d->dst_shut) {
-		shutdown(up ? c->backend.w.fd : c->client.w.fd, SHUT_WR);
+		shutdown(up ? bfd(c) : c->client.w.fd, SHUT_WR);
 		d->dst_shut = true;
 		prog = true;
 	}
@@ -1395,79 +1722,115 @@ static bool tunnel_step(struct xconn *c)
 
 /* ---- request heads ------------------------------------------------------------------- */
 
+static void refuse(struct xconn *c, int code, const char *why)
+{
+	c->lc->bad_request++;
+	answer(c, code, why);
+}
+
+/* The request head read, what its route and rewriting need is kept:
+ * false when the head is refused (the connection is handled). */
+static bool take_request(struct xconn *c, const struct xlb_http1_request *rq, size_t len)
+{
+	struct xlb_exchange *x = c->x;
+	const char *rest = x->scratch + rq->head.head_len;
+	size_t n = len - rq->head.head_len;
+	ssize_t body;
+
+	snprintf(c->host, sizeof(c->host), "%s", rq->host);
+	c->method = rq->method;
+	c->req_body = rq->head.body;
+	c->req_keep = rq->head.keep_alive;
+	c->req_minor = rq->head.minor;
+	/* no Upgrade field for CONNECT: a 2xx tunnels */
+	c->upgrade = rq->method != XLB_HTTP1_M_CONNECT && rq->head.upgrade &&
+		     (rq->head.connection & XLB_HTTP1_CONN_UPGRADE);
+	c->up.left = rq->head.body == XLB_HTTP1_BODY_LENGTH ? rq->head.content_length : 0;
+	xlb_chunk_init(&c->up.ck);
+	c->up.framed = false;
+	body = body_take(&c->up, rq->head.body, rest, n);
+	if (body < 0) {
+		refuse(c, 400, c->up.ck.why);
+		return false;
+	}
+	if (!buf_get(c) || carry_keep(x, &c->cin, rest + body, n - (size_t)body)) {
+		conn_close(c, true);
+		return false;
+	}
+	memcpy(c->out + body_off(x), rest, (size_t)body);
+	c->pre_len = (size_t)body;
+	c->pre_placed = false;
+	/* routed before the head is built: the service says which headers
+	 * it takes; connect_backend uses this route */
+	c->stripped = false;
+	c->counted = false;
+	c->route_err = route_request(c, x->scratch + rq->path.off, rq->path.len, 0, &c->route);
+	c->routed = true;
+	if (!build_request(c, x->scratch, rq, x->fields,
+			   c->route_err || !c->route.no_forward_headers)) {
+		refuse(c, 431, "head too large");
+		return false;
+	}
+	if (c->cin.len)
+		client_nodelay(c); /* pipelined: answers go out behind unacked ones */
+	c->down.src_eof = false;
+	return true;
+}
+
 static bool head_step(struct xconn *c)
 {
 	struct xlb_exchange *x = c->x;
 	struct xlb_http1_request rq;
 	enum xlb_http1 v;
-	ssize_t n;
+	struct got g;
 
-	n = recv(c->client.w.fd, x->peekbuf, x->lim.max_head, MSG_PEEK | MSG_DONTWAIT);
-	if (n == 0 || (n < 0 && errno != EAGAIN)) {
+	g = gather(c->client.w.fd, &c->client.rd, c->rdhup, &c->cin, x->scratch, x->lim.max_head);
+	if (g.err || (g.eof && !g.len)) {
 		conn_close(c, false); /* gone between requests */
 		return true;
 	}
-	if (n < 0)
+	if (!g.len)
 		return false;
 	if (!c->peeked) {
 		c->peeked = true;
 		if (c->requests) /* the head's own deadline, once it has begun */
 			c->deadline_ms = xlb_loop_now_ms() + x->lim.peek_timeout_ms;
 	}
-	v = xlb_http1_parse_request(x->peekbuf, (size_t)n, &rq, x->fields, MAX_FIELDS);
+	v = xlb_http1_parse_request(x->scratch, g.len, &rq, x->fields, MAX_FIELDS);
 	if (v == XLB_HTTP1_MORE) {
-		if ((size_t)n >= x->lim.max_head) {
-			c->lc->bad_request++;
-			answer(c, 431, "head too large");
-			return true;
+		if (g.len >= x->lim.max_head) {
+			refuse(c, 431, "head too large");
+		} else if (g.eof || c->rdhup) {
+			refuse(c, 400, "incomplete request");
+		} else if (carry_keep(x, &c->cin, x->scratch, g.len)) {
+			conn_close(c, true);
+		} else {
+			return c->client.rd;
 		}
-		if (c->rdhup) {
-			c->lc->bad_request++;
-			answer(c, 400, "incomplete request");
-			return true;
-		}
-		return false;
+		return true;
 	}
 	if (v == XLB_HTTP1_BAD) {
-		c->lc->bad_request++;
 		if (strcmp(rq.head.why, "too many header fields") == 0)
-			answer(c, 431, "head too large");
+			refuse(c, 431, "head too large");
 		else
-			answer(c, 400, rq.head.why);
+			refuse(c, 400, rq.head.why);
 		return true;
 	}
-	snprintf(c->host, sizeof(c->host), "%s", rq.host);
-	c->method = rq.method;
-	c->req_body = rq.head.body;
-	c->req_cl = rq.head.content_length;
-	c->req_keep = rq.head.keep_alive;
-	c->req_minor = rq.head.minor;
-	c->upgrade = (rq.head.upgrade && (rq.head.connection & XLB_HTTP1_CONN_UPGRADE)) ||
-		     rq.method == XLB_HTTP1_M_CONNECT;
-	if (rq.method == XLB_HTTP1_M_CONNECT)
-		c->upgrade = false; /* no Upgrade field for CONNECT: a 2xx tunnels */
-	/* routed before the head is built: the service says which headers
-	 * it takes; connect_backend uses this route */
-	c->stripped = false;
-	c->route_err = route_request(c, x->peekbuf + rq.path.off, rq.path.len, 0, &c->route);
-	c->routed = true;
-	if (!build_request(c, x->peekbuf, &rq, x->fields,
-			   c->route_err || !c->route.no_forward_headers)) {
-		c->lc->bad_request++;
-		answer(c, 431, "head too large");
-		return true;
-	}
-	if (recv(c->client.w.fd, x->peekbuf, rq.head.head_len, MSG_DONTWAIT) !=
-	    (ssize_t)rq.head.head_len) {
-		client_failed(c, -EIO);
-		return true;
-	}
-	c->down.src_eof = false;
-	start_request(c);
+	if (take_request(c, &rq, g.len))
+		start_request(c);
 	return true;
 }
 
 /* ---- events ------------------------------------------------------------------------- */
+
+/* Whether c waits on its client (to read, or to write to it): not while
+ * it connects, nor while only the backend's answer is due. */
+static bool waits_on_client(const struct xconn *c)
+{
+	if (c->state == X_CONNECT || c->state == X_DEAD)
+		return false;
+	return !(c->state == X_EXCH && c->us == U_DONE && c->ds == D_HEAD);
+}
 
 static void drive(struct xconn *c)
 {
@@ -1485,20 +1848,29 @@ static void drive(struct xconn *c)
 			prog = tunnel_step(c);
 			break;
 		default:
-			return;
+			prog = false;
 		}
 		if (!prog)
-			return;
+			break;
 	}
+	if (c->client.watched || !waits_on_client(c))
+		return;
+	if (xlb_loop_add(c->x->loop, &c->client.w, EVENTS)) {
+		conn_close(c, true);
+		return;
+	}
+	c->client.watched = true;
 }
 
-static void on_connected(struct xconn *c)
+static void on_connected(struct xconn *c, uint32_t events)
 {
 	socklen_t len = sizeof(int);
 	int soerr = 0;
 
-	if (getsockopt(c->backend.w.fd, SOL_SOCKET, SO_ERROR, &soerr, &len) || soerr) {
-		connect_failed(c, -(soerr ? soerr : errno));
+	/* EPOLLOUT alone: connected, no getsockopt needed */
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		getsockopt(bfd(c), SOL_SOCKET, SO_ERROR, &soerr, &len);
+		connect_failed(c, -(soerr ? soerr : ECONNREFUSED));
 		return;
 	}
 	if (http_counters(c))
@@ -1506,20 +1878,40 @@ static void on_connected(struct xconn *c)
 	begin_exchange(c, true);
 }
 
-static void on_event(struct xlb_watch *w, uint32_t events)
+static void on_client_event(struct xlb_watch *w, uint32_t events)
 {
-	struct xside *s = (struct xside *)w;
-	struct xconn *c = s->c;
+	struct xconn *c = ((struct xside *)w)->c;
 
 	if (c->state == X_DEAD)
 		return;
-	if (s == &c->client && (events & (EPOLLRDHUP | EPOLLHUP)))
+	if (events & READ_EVENTS)
+		c->client.rd = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP))
 		c->rdhup = true;
+	drive(c);
+}
+
+static void on_backend_event(struct xlb_watch *w, uint32_t events)
+{
+	struct bconn *b = (struct bconn *)w;
+	struct xconn *c = b->owner;
+
+	if (b->dead)
+		return;
+	if (events & READ_EVENTS)
+		b->rd = true;
+	if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		b->hup = true;
+	if (!c) {
+		/* pooled: closed by the backend, or bytes nobody asked for */
+		if (events & READ_EVENTS)
+			bconn_close(b, false);
+		return;
+	}
 	if (c->state == X_CONNECT) {
-		if (s == &c->backend && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			on_connected(c);
-		else
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
+		on_connected(c, events);
 	}
 	drive(c);
 }
@@ -1555,8 +1947,8 @@ int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 	x->lim = *lim;
 	x->svc_c = svc_c;
 	x->http_c = http_c;
-	x->peekbuf = malloc(lim->max_head);
-	if (!x->peekbuf) {
+	x->scratch = malloc(lim->max_head);
+	if (!x->scratch) {
 		free(x);
 		return -ENOMEM;
 	}
@@ -1578,24 +1970,14 @@ void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_k
 	struct xconn *c = calloc(1, sizeof(*c));
 	struct xlb_endpoint ep;
 
-	if (c) {
-		c->out = malloc(out_cap(x));
-		c->rout = malloc(x->lim.max_head + HEAD_EXTRA);
-	}
-	if (!c || !c->out || !c->rout) {
-		if (c) {
-			free(c->out);
-			free(c->rout);
-		}
-		free(c);
+	if (!c) {
 		close(fd);
 		return;
 	}
-	nodelay(fd);
 	c->x = x;
 	c->lc = lc;
-	c->client = (struct xside){ .w = { .fd = fd, .fn = on_event }, .c = c };
-	c->backend = (struct xside){ .w = { .fd = -1, .fn = on_event }, .c = c };
+	/* read at once: the head often came with the handshake */
+	c->client = (struct xside){ .w = { .fd = fd, .fn = on_client_event }, .c = c, .rd = true };
 	c->up = (struct xdir){ .rd = -1, .wr = -1 };
 	c->down = (struct xdir){ .rd = -1, .wr = -1 };
 	c->svc_id = UINT32_MAX;
@@ -1614,11 +1996,7 @@ void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_k
 		x->conns->prev = c;
 	x->conns = c;
 	x->n_conns++;
-	if (xlb_loop_add(x->loop, &c->client.w, EVENTS)) {
-		conn_close(c, true);
-		return;
-	}
-	drive(c); /* the head often came with the handshake */
+	drive(c);
 }
 
 size_t xlb_exchange_count(const struct xlb_exchange *x)
@@ -1632,11 +2010,11 @@ unsigned int xlb_exchange_close_backend(struct xlb_exchange *x, uint32_t be_id)
 	unsigned int n = 0;
 
 	for (size_t i = x->n_pool; i-- > 0;)
-		if (x->pool[i].be_id == be_id)
-			pool_drop(x, i);
+		if (x->pool[i]->be_id == be_id)
+			bconn_close(x->pool[i], false);
 	for (c = x->conns; c; c = next) {
 		next = c->next;
-		if (c->state != X_HEAD && c->backend.w.fd >= 0 && c->be_id == be_id) {
+		if (c->state != X_HEAD && c->be && c->be->be_id == be_id) {
 			conn_close(c, true);
 			n++;
 		}
@@ -1671,7 +2049,7 @@ static void check_deadline(struct xconn *c, uint64_t now)
 			c->lc->timeouts++;
 			pr_info("event=proxy_timeout client=%s host=%s backend_id=%u state=response",
 				c->peer, c->host, c->be_id);
-			side_close(&c->backend, true);
+			backend_close(c, true);
 			if (!c->answered)
 				answer(c, 504, "no response in time");
 			else
@@ -1706,10 +2084,12 @@ void xlb_exchange_free(struct xlb_exchange *x)
 		return;
 	while (x->conns)
 		conn_close(x->conns, false);
-	xlb_exchange_reap(x);
 	while (x->n_pool)
-		pool_drop(x, x->n_pool - 1);
-	free(x->peekbuf);
+		bconn_close(x->pool[x->n_pool - 1], false);
+	xlb_exchange_reap(x);
+	while (x->n_spare)
+		free(x->spare[--x->n_spare]);
+	free(x->scratch);
 	free(x->trusted);
 	free(x);
 }

@@ -3,10 +3,11 @@
  * request): each request on a client connection is read up to the end of
  * its head (http1.h), routed on its own, sent to a backend connection
  * (taken from a pool of idle keep-alive ones when one is free) with its
- * head rewritten (hop-by-hop and forwarding headers), and its body and the
- * response's are moved by splice(2) through a pipe per direction, framed
- * by Content-Length or the chunked decoder: body bytes never enter
- * userspace. Requests of a connection are served one at a time, in order. */
+ * head rewritten (hop-by-hop and forwarding headers). Body bytes that
+ * came in the same read as their head go out with it; the rest of a body
+ * is moved by splice(2) through a pipe per direction, framed by
+ * Content-Length or the chunked decoder, and never enters userspace.
+ * Requests of a connection are served one at a time, in order. */
 #ifndef XLB_EXCHANGE_H
 #define XLB_EXCHANGE_H
 
