@@ -146,6 +146,11 @@ test-unit: asan
 $(BUILD)/bpf_test $(BUILD)/xdp_fuzz: $(BUILD)/%: tests/bpf/%.c | $(SKELS)
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) -Itests/bpf $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $< -o $@ $(LDLIBS)
 
+# The ACME client's end-to-end driver against Pebble (tests/acme/pebble.sh)
+$(BUILD)/acme_probe: tests/acme/acme_probe.c $(call archives,$(TEST_LINKS))
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $(LDFLAGS) \
+	  $< $(call archives,$(TEST_LINKS)) -o $@ $(LDLIBS) -lpthread
+
 test-bpf: $(BUILD)/bpf_test
 	tests/bpf/run.sh $(BUILD)/bpf_test
 
@@ -153,13 +158,13 @@ test-bpf: $(BUILD)/bpf_test
 fuzz-xdp: $(BUILD)/xdp_fuzz
 	tests/bpf/run.sh $(BUILD)/xdp_fuzz --iterations 1000000
 
-test-bats: all
+test-bats: all $(BUILD)/acme_probe
 	bats --print-output-on-failure tests/bats
 
 # One driver runs every suite and ends with "test: N passed, M failed".
 # The integration suite runs twice: with the normal build, and with xlbd and
 # xlbctl built with ASan+UBSan (a leak or a memory error fails the run).
-test: all asan $(BUILD)/bpf_test $(BUILD)/xdp_fuzz fuzz-build
+test: all asan $(BUILD)/bpf_test $(BUILD)/xdp_fuzz $(BUILD)/acme_probe fuzz-build
 	ASAN_BUILD=$(ASAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) tests/run.sh $(BUILD)
 
 # --- libFuzzer targets -----------------------------------------------------

@@ -8,9 +8,12 @@
 # Folders of userspace/ and what their files may include (besides their
 # own folder, include/xlb and system headers):
 #   lib/      nothing else: it is shared by every program and test
-#   xlbd/     lib/; only main.c also proxy/ (the proxy routes through
-#             xlbd/state, so the daemon's modules never include it)
-#   proxy/    lib/ and xlbd/
+#   xlbd/     lib/; only main.c also proxy/, tls/ and acme/ (the proxy
+#             routes through xlbd/state, so the daemon's modules never
+#             include it)
+#   proxy/    lib/, xlbd/ and acme/ (the HTTP-01 challenges it answers)
+#   tls/      lib/: certificates and the TLS policy, for whoever terminates
+#   acme/     lib/: the ACME client; what it gets goes to tls/ through main
 #   xlbctl/   lib/
 # and include/xlb/ includes only include/xlb/. Cross-folder includes name
 # the folder ("lib/addr.h"), so a line says what it depends on. Every C
@@ -93,14 +96,16 @@ main() {
 	local -a xlbd_mods fuzzers
 	mapfile -t xlbd_mods < <(ls xlbd/*.[ch] | grep -v '^xlbd/main\.c$')
 	mapfile -t fuzzers < <(compgen -G "$FUZZ_BUILD/fuzz/fuzz_*")
-	echo "1..$((11 + ${#fuzzers[@]}))"
+	echo "1..$((13 + ${#fuzzers[@]}))"
 	includes_only "lib/ includes only lib/ and include/xlb" '^xlb/' lib/*.[ch]
 	includes_only "xlbd/ modules include only lib/ and include/xlb" '^(lib|xlb)/' \
 		"${xlbd_mods[@]}"
-	includes_only "xlbd/main.c includes lib/, proxy/ and include/xlb" '^(lib|proxy|xlb)/' \
-		xlbd/main.c
-	includes_only "proxy/ includes only lib/, xlbd/ and include/xlb" '^(lib|xlbd|xlb)/' \
-		proxy/*.[ch]
+	includes_only "xlbd/main.c includes lib/, proxy/, tls/, acme/ and include/xlb" \
+		'^(lib|proxy|tls|acme|xlb)/' xlbd/main.c
+	includes_only "proxy/ includes only lib/, xlbd/, acme/ and include/xlb" \
+		'^(lib|xlbd|acme|xlb)/' proxy/*.[ch]
+	includes_only "tls/ includes only lib/ and include/xlb" '^(lib|xlb)/' tls/*.[ch]
+	includes_only "acme/ includes only lib/ and include/xlb" '^(lib|xlb)/' acme/*.[ch]
 	includes_only "xlbctl/ includes only lib/ and include/xlb" '^(lib|xlb)/' xlbctl/*.[ch]
 	cd "$REPO" || exit 1
 	includes_only "include/xlb includes only include/xlb" '^$' include/xlb/*.h

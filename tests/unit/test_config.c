@@ -377,9 +377,12 @@ static const struct err_case err_cases[] = {
 	  "t.ini:2: http: bad trusted_proxies 'proxy.lan': not an IPv4 or IPv6 address" },
 	{ "[tls]\ntrusted_proxies = 10.0.0.0/8\n", "t.ini:2: tls: unknown key 'trusted_proxies'" },
 	{ SVC "host = a.dev\nproto = udp\n",
-	  "t.ini:3: service api: bad proto 'udp' (want http or tls)" },
+	  "t.ini:3: service api: bad proto 'udp' (want http, https or tls)" },
 	{ SVC "host = a.dev\nproto = HTTP\n",
-	  "t.ini:3: service api: bad proto 'HTTP' (want http or tls)" },
+	  "t.ini:3: service api: bad proto 'HTTP' (want http, https or tls)" },
+	{ "[tls]\ncerts = /a\ncerts = /b\n", "t.ini:3: tls: certs given twice" },
+	{ "[tls]\ncerts = certs.d\n", "t.ini:2: tls: certs 'certs.d' is not an absolute path" },
+	{ "[http]\ncerts = /a\n", "t.ini:2: http: unknown key 'certs'" },
 	{ SVC "host = a.dev\nproto = tls\nproto = http\n",
 	  "t.ini:4: service api: proto given twice" },
 	/* health checks: the spec parser's reasons, at the key's line */
@@ -531,6 +534,36 @@ static void test_forwarding_keys(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* proto = https: every route of the service is https (its TLS is
+ * terminated); [tls] certs names the certificate directory. */
+static void test_https(void **state)
+{
+	static const char text[] = "[tls]\n"
+				   "listen = 0.0.0.0:443\n"
+				   "certs = /etc/xlb/certs\n"
+				   "[service app]\n"
+				   "host = app.app.dev\n"
+				   "host = app.app.dev/api\n"
+				   "proto = https\n"
+				   "[service plain]\n"
+				   "host = plain.app.dev\n";
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_string_equal(cfg.tls_certs, "/etc/xlb/certs");
+	assert_true(cfg.services[0].https);
+	assert_false(cfg.services[0].tls);
+	assert_int_equal(cfg.services[0].n_hosts, 2);
+	assert_int_equal(cfg.services[0].paths[0].scheme, XLB_SCHEME_HTTPS);
+	assert_int_equal(cfg.services[0].paths[1].scheme, XLB_SCHEME_HTTPS);
+	assert_string_equal(cfg.services[0].paths[1].prefix, "/api");
+	assert_false(cfg.services[1].https);
+	assert_int_equal(cfg.services[1].paths[0].scheme, XLB_SCHEME_HTTP);
+	xlb_config_free(&cfg);
+}
+
 static void test_line_too_long(void **state)
 {
 	char text[512];
@@ -593,8 +626,8 @@ int main(void)
 		cmocka_unit_test(test_load_file),	cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_errors),		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_routes),		cmocka_unit_test(test_too_many_services),
-		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_empty_config),
-		cmocka_unit_test(test_name_validators),
+		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_https),
+		cmocka_unit_test(test_empty_config),	cmocka_unit_test(test_name_validators),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -348,9 +348,9 @@ static const struct bad_label bad_labels[] = {
 	{ "web_1", "xlb.weight", "1.5",
 	  "container xlbdm-web-1: label xlb.weight='1.5': not a weight (1-65535)" },
 	{ "web_1", "xlb.proto", "udp",
-	  "container xlbdm-web-1: label xlb.proto='udp': want http or tls" },
+	  "container xlbdm-web-1: label xlb.proto='udp': want http, https or tls" },
 	{ "web_1", "xlb.proto", "TLS",
-	  "container xlbdm-web-1: label xlb.proto='TLS': want http or tls" },
+	  "container xlbdm-web-1: label xlb.proto='TLS': want http, https or tls" },
 	{ "web_1", "xlb.hots", "a.example", "container xlbdm-web-1: unknown label 'xlb.hots'" },
 	{ "web_1", "xlb.healthcheck", "udp",
 	  "container xlbdm-web-1: label xlb.healthcheck='udp': unknown check kind 'udp' "
@@ -481,6 +481,16 @@ static void test_label_routes(void **state)
 	assert_int_equal(c.n_hosts, 1);
 	assert_route(&c, 0, "a.dev", "/", XLB_SCHEME_HTTP);
 	assert_false(c.strip_path);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json"); /* xlb.proto=https: every route is https */
+	label_set(root, "xlb.host", "a.dev,b.dev/api");
+	label_set(root, "xlb.proto", "https");
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 2);
+	assert_route(&c, 0, "a.dev", "/", XLB_SCHEME_HTTPS);
+	assert_route(&c, 1, "b.dev", "/api", XLB_SCHEME_HTTPS);
+	assert_false(c.tls);
 	xlb_dcontainer_free(&c);
 }
 

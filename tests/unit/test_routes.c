@@ -216,6 +216,55 @@ static void test_longest_prefix(void **state)
 	assert_int_equal(xlb_state_service_del(f->st, "v2", &err), 0);
 }
 
+/* Which ClientHello names xlb terminates: a host with an https route,
+ * unless a passthrough (tls) service has the name. */
+static void test_terminates(void **state)
+{
+	static const char hosts[][XLB_HOST_LEN] = { "secure.dev", "*.w.dev", "mixed.dev",
+						    "pass.dev" };
+	struct xlb_cfg_path paths[4] = { { "/", XLB_SCHEME_HTTPS },
+					 { "/", XLB_SCHEME_HTTPS },
+					 { "/api", XLB_SCHEME_HTTPS },
+					 { "/", XLB_SCHEME_HTTPS } };
+	struct xlb_svc_spec web = { .name = "web", .hosts = hosts, .paths = paths, .n_hosts = 3 };
+	struct xlb_svc_spec pass = { .name = "pass",
+				     .hosts = &hosts[3],
+				     .n_hosts = 1,
+				     .tls = true };
+	struct xlb_svc_spec pass_web = { .name = "pass-web",
+					 .hosts = &hosts[3],
+					 .paths = &paths[3],
+					 .n_hosts = 1 };
+	struct fixture *f = *state;
+	struct xlb_route r;
+	struct xlb_err err;
+
+	if (!f)
+		skip();
+	assert_int_equal(xlb_state_service_add(f->st, &web, true, &err), 0);
+	assert_int_equal(add_svc(f->st, "plain", 2, false, &err, 2,
+				 (const char *[]){ "mixed.dev", "plain.dev" }),
+			 0);
+	assert_int_equal(xlb_state_service_add(f->st, &pass, true, &err), 0);
+	assert_int_equal(xlb_state_service_add(f->st, &pass_web, true, &err), 0);
+	assert_true(xlb_state_terminates(f->st, "secure.dev"));
+	assert_true(xlb_state_terminates(f->st, "SECURE.dev"));
+	assert_true(xlb_state_terminates(f->st, "a.w.dev")); /* wildcard */
+	/* one https route of the host is enough; requests then route as HTTP */
+	assert_true(xlb_state_terminates(f->st, "mixed.dev"));
+	assert_int_equal(route(f->st, "mixed.dev", "/", &r), 2);
+	assert_false(xlb_state_terminates(f->st, "plain.dev"));
+	assert_false(xlb_state_terminates(f->st, "nope.dev"));
+	/* passthrough wins: that service has its own certificate */
+	assert_false(xlb_state_terminates(f->st, "pass.dev"));
+	assert_int_equal(xlb_state_service_del(f->st, "pass", &err), 0);
+	assert_true(xlb_state_terminates(f->st, "pass.dev"));
+	assert_int_equal(xlb_state_service_del(f->st, "pass-web", &err), 0);
+	assert_int_equal(xlb_state_service_del(f->st, "web", &err), 0);
+	assert_int_equal(xlb_state_service_del(f->st, "plain", &err), 0);
+	assert_false(xlb_state_terminates(f->st, "secure.dev"));
+}
+
 static void test_wildcard_with_paths(void **state)
 {
 	struct fixture *f = *state;
@@ -302,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_path_normalize), cmocka_unit_test(test_path_match),
 		cmocka_unit_test(test_longest_prefix), cmocka_unit_test(test_wildcard_with_paths),
 		cmocka_unit_test(test_conflicts),      cmocka_unit_test(test_pinned_routes),
+		cmocka_unit_test(test_terminates),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -256,12 +256,25 @@ static int add_trusted(struct cfg_parser *p, const char *value)
 	return 0;
 }
 
+/* [tls] certs = DIR: where terminated names find their certificates. */
+static int set_certs(struct cfg_parser *p, const char *value)
+{
+	if (p->cfg->tls_certs)
+		return fail(p, "%s: certs given twice", p->label);
+	if (value[0] != '/')
+		return fail(p, "%s: certs '%s' is not an absolute path", p->label, value);
+	p->cfg->tls_certs = strdup(value);
+	return p->cfg->tls_certs ? 0 : fail_nomem(p);
+}
+
 static int shared_key(struct cfg_parser *p, const char *name, const char *value)
 {
 	bool http = p->kind == SEC_HTTP;
 
 	if (http && strcmp(name, "trusted_proxies") == 0)
 		return add_trusted(p, value);
+	if (!http && strcmp(name, "certs") == 0)
+		return set_certs(p, value);
 	if (strcmp(name, "listen") != 0)
 		return fail(p, "%s: unknown key '%s'", p->label, name);
 	if (http)
@@ -555,6 +568,8 @@ static int finish_routes(struct cfg_parser *p)
 		err = fail_nomem(p);
 	for (size_t k = 0; k < r.n && !err; k++)
 		err = check_route(p, &r, k);
+	for (size_t k = 0; k < r.n && s->https; k++)
+		r.paths[k].scheme = XLB_SCHEME_HTTPS;
 	if (!err) {
 		free(s->hosts);
 		free(s->paths);
@@ -576,9 +591,10 @@ static int svc_proto(struct cfg_parser *p, const char *value)
 
 	if (m->has_proto)
 		return fail(p, "%s: proto given twice", p->label);
-	if (strcmp(value, "http") != 0 && strcmp(value, "tls") != 0)
-		return fail(p, "%s: bad proto '%s' (want http or tls)", p->label, value);
+	if (strcmp(value, "http") != 0 && strcmp(value, "tls") != 0 && strcmp(value, "https") != 0)
+		return fail(p, "%s: bad proto '%s' (want http, https or tls)", p->label, value);
 	cur_svc(p)->tls = strcmp(value, "tls") == 0;
+	cur_svc(p)->https = strcmp(value, "https") == 0;
 	m->has_proto = true;
 	return 0;
 }
@@ -1046,6 +1062,7 @@ void xlb_config_free(struct xlb_config *cfg)
 	free(cfg->services);
 	free(cfg->http_listen);
 	free(cfg->tls_listen);
+	free(cfg->tls_certs);
 	free(cfg->trusted);
 	memset(cfg, 0, sizeof(*cfg));
 }

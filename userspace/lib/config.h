@@ -46,8 +46,9 @@ struct xlb_cfg_backend {
 	bool draining;		/* Docker: stopping, paused or unhealthy; no new flows */
 };
 
-/* Where a route's requests were declared to come from: Docker's
- * VIRTUAL_HOST=https://... asks for TLS termination (not built yet). */
+/* How a route's requests arrive: https routes' hosts get their TLS
+ * terminated on the TLS listeners (proto = https, Docker's
+ * VIRTUAL_HOST=https://...), their requests then routed like HTTP ones. */
 enum xlb_scheme { XLB_SCHEME_HTTP = 0, XLB_SCHEME_HTTPS = 1 };
 
 /* What a route adds to its host name: route i of a service is hosts[i]
@@ -62,6 +63,7 @@ struct xlb_cfg_service {
 	bool has_listen;
 	struct xlb_endpoint listen; /* with proto */
 	bool tls;		    /* proto = tls */
+	bool https;		    /* proto = https: every route's scheme is https */
 	bool proxy_v2;		    /* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
 	struct xlb_cfg_path *paths; /* parallel to hosts; NULL: every route is "/" */
@@ -82,6 +84,7 @@ struct xlb_config {
 	size_t n_tls_listen;
 	struct xlb_cidr *trusted; /* [http] trusted_proxies */
 	size_t n_trusted;
+	char *tls_certs; /* [tls] certs: the certificate directory, or NULL */
 };
 
 /* Parse a file / a string. On error: returns -EINVAL (or -errno for I/O),

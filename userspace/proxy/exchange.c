@@ -41,6 +41,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +52,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "acme/chall.h"
 #include "http1.h"
 #include "sock.h"
 #include "lib/hostmap.h"
@@ -74,6 +77,9 @@
 #define POOL_IDLE_MS 2000
 /* request buffers kept for reuse once their request is done */
 #define SPARE_BUFS 64
+/* what a TLS client connection's body moves through, a direction at a
+ * time (splice cannot see the plaintext): 4 records of 16 KiB */
+#define TLS_BUF (64 * 1024)
 #define EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 #define READ_EVENTS (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)
 
@@ -115,10 +121,13 @@ struct carry {
 	size_t len;
 };
 
-/* One direction of a body: src socket -> pipe -> dst socket. */
+/* One direction of a body: src socket -> pipe -> dst socket; for a TLS
+ * client, src -> buf -> dst, the client's side through its session. */
 struct xdir {
 	int rd, wr;
-	size_t queued; /* bytes in the pipe */
+	char *buf;     /* TLS: instead of the pipe */
+	size_t boff;   /* TLS: where buf's queued bytes begin */
+	size_t queued; /* bytes in the pipe (or buf) */
 	uint64_t left; /* Content-Length bytes still to read */
 	struct xlb_chunk ck;
 	bool framed;   /* chunked: the last framing byte is read */
@@ -145,10 +154,12 @@ struct xlb_exchange {
 	size_t n_spare;
 	struct xlb_cidr *trusted; /* proxies whose forwarding headers are kept */
 	size_t n_trusted;
+	struct xlb_acme_challs *acme; /* HTTP-01 tokens answered here, or NULL */
 };
 
 struct xconn {
 	struct xside client;
+	SSL *ssl; /* the client's TLS session (terminated here), or NULL */
 	struct bconn *be;
 	struct xlb_exchange *x;
 	struct xlb_proxy_counters *lc;
@@ -289,8 +300,76 @@ static int carry_keep(struct xlb_exchange *x, struct carry *cy, const char *p, s
 	return 0;
 }
 
-/* What a side has for a head: its carried bytes, then what its socket
- * holds, read into buf (cap bytes) when the socket may hold some. */
+/* ---- the client's bytes: the socket, or its TLS session ---------------------------- */
+
+/* A TLS call's failure as recv(2)/send(2) would give it: EAGAIN while the
+ * session waits for the socket either way (edge-triggered epoll watches
+ * both), 0 for the peer's close_notify or a plain EOF. */
+static ssize_t tls_result(struct xconn *c, int r)
+{
+	int saved = errno;
+
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		if (!saved)
+			return 0; /* EOF without close_notify */
+		errno = saved;
+		return -1;
+	default:
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+static ssize_t client_read(struct xconn *c, void *buf, size_t n, bool peek)
+{
+	int want = n > INT32_MAX ? INT32_MAX : (int)n;
+	int r;
+
+	if (!c->ssl)
+		return recv(c->client.w.fd, buf, n, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+	ERR_clear_error();
+	errno = 0;
+	r = peek ? SSL_peek(c->ssl, buf, want) : SSL_read(c->ssl, buf, want);
+	return r > 0 ? r : tls_result(c, r);
+}
+
+static ssize_t client_write(struct xconn *c, const void *buf, size_t n)
+{
+	int want = n > INT32_MAX ? INT32_MAX : (int)n;
+	int r;
+
+	if (!c->ssl)
+		return send(c->client.w.fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_write(c->ssl, buf, want);
+	if (r > 0)
+		return r;
+	r = (int)tls_result(c, r);
+	if (r == 0)
+		errno = EPIPE;
+	return -1;
+}
+
+/* No more bytes toward the client: its TLS session says so first. */
+static void client_shut_wr(struct xconn *c)
+{
+	if (c->ssl) {
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+	}
+	shutdown(c->client.w.fd, SHUT_WR);
+}
+
+/* What a side has for a head: its carried bytes, then what it holds,
+ * read into buf (cap bytes) when it may hold some. */
 struct got {
 	size_t len;
 	bool fresh; /* bytes came from the socket */
@@ -298,8 +377,11 @@ struct got {
 	int err;
 };
 
-static struct got gather(int fd, bool *rd, bool hup, const struct carry *cy, char *buf, size_t cap)
+static struct got gather(struct xconn *c, bool client, char *buf, size_t cap)
 {
+	bool *rd = client ? &c->client.rd : &c->be->rd;
+	bool hup = client ? c->rdhup : c->be->hup;
+	const struct carry *cy = client ? &c->cin : &c->bin;
 	struct got g = { .len = cy->len };
 	ssize_t n;
 
@@ -307,11 +389,15 @@ static struct got gather(int fd, bool *rd, bool hup, const struct carry *cy, cha
 		memcpy(buf, cy->p, cy->len);
 	if (!*rd || g.len >= cap)
 		return g;
-	n = recv(fd, buf + g.len, cap - g.len, MSG_DONTWAIT);
+	if (client)
+		n = client_read(c, buf + g.len, cap - g.len, false);
+	else
+		n = recv(c->be->w.fd, buf + g.len, cap - g.len, MSG_DONTWAIT);
 	if (n > 0) {
 		/* short: the socket is empty now, epoll says when it is not;
-		 * but an EOF that came with these bytes has had its event */
-		*rd = (size_t)n == cap - g.len || hup;
+		 * but an EOF that came with these bytes has had its event, and
+		 * a TLS read returns a record at a time */
+		*rd = (size_t)n == cap - g.len || hup || (client && c->ssl);
 		g.len += (size_t)n;
 		g.fresh = true;
 	} else if (n == 0) {
@@ -383,6 +469,8 @@ static void dir_close(struct xdir *d)
 {
 	xlb_fd_close(&d->rd);
 	xlb_fd_close(&d->wr);
+	free(d->buf);
+	d->buf = NULL;
 }
 
 static void conn_close(struct xconn *c, bool reset)
@@ -395,6 +483,8 @@ static void conn_close(struct xconn *c, bool reset)
 	backend_close(c, reset);
 	dir_close(&c->up);
 	dir_close(&c->down);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	buf_put(c);
 	carry_drop(&c->cin);
 	carry_drop(&c->bin);
@@ -499,6 +589,10 @@ static void touch(struct xconn *c)
  * watches the socket and no read came back short since). */
 static void close_client(struct xconn *c)
 {
+	if (c->ssl) {
+		ERR_clear_error();
+		SSL_shutdown(c->ssl); /* close_notify: the client knows nothing was cut */
+	}
 	if (!c->client.watched || c->client.rd)
 		xlb_sock_drain(c->client.w.fd);
 	conn_close(c, false);
@@ -506,30 +600,66 @@ static void close_client(struct xconn *c)
 
 static const char *status_reason(int code);
 
+/* Sends a whole response of the proxy's own and ends the connection. */
+static void answer_body(struct xconn *c, int code, const char *type, const char *body)
+{
+	char buf[640];
+	int n;
+
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+		     "Connection: close\r\n\r\n%s",
+		     code, status_reason(code), type, strlen(body), body);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = 0;
+	count_response(c, code);
+	if (!c->ssl) /* a TLS session's unread records are its own to read */
+		xlb_sock_drain(c->client.w.fd);
+	client_write(c, buf, (size_t)n);
+	client_shut_wr(c);
+	xlb_sock_drain(c->client.w.fd);
+	conn_close(c, false);
+}
+
 /* An answer of the proxy's own (why in its body), then the connection
  * ends. */
 static void answer(struct xconn *c, int code, const char *why)
 {
-	char buf[320];
-	int n;
+	char body[320];
 
 	pr_info("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
 		c->host[0] ? c->host : "-", code, why);
-	n = snprintf(buf, sizeof(buf),
-		     "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %zu\r\n"
-		     "Connection: close\r\n\r\n%s\n",
-		     code, status_reason(code), strlen(why) + 1, why);
-	count_response(c, code);
-	xlb_sock_drain(c->client.w.fd);
-	send(c->client.w.fd, buf, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
-	shutdown(c->client.w.fd, SHUT_WR);
-	xlb_sock_drain(c->client.w.fd);
-	conn_close(c, false);
+	snprintf(body, sizeof(body), "%s\n", why);
+	answer_body(c, code, "text/plain", body);
+}
+
+/* An ACME server's HTTP-01 validation of a name xlb gets a certificate
+ * for: answered here, before any routing (RFC 8555 8.3). A token that is
+ * not xlb's goes on to the routes: a backend may run its own client.
+ * True when answered. */
+static bool answer_http01(struct xconn *c, const char *b, const struct xlb_http1_request *rq)
+{
+	static const char prefix[] = XLB_ACME_HTTP01_PREFIX;
+	char token[128], keyauth[256];
+	size_t len = rq->path.len - (sizeof(prefix) - 1);
+
+	if (!c->x->acme || rq->method != XLB_HTTP1_M_GET || rq->path.len <= sizeof(prefix) - 1 ||
+	    len >= sizeof(token) || memcmp(b + rq->path.off, prefix, sizeof(prefix) - 1) != 0)
+		return false;
+	memcpy(token, b + rq->path.off + sizeof(prefix) - 1, len);
+	token[len] = '\0';
+	if (xlb_acme_http01_lookup(c->x->acme, token, keyauth, sizeof(keyauth)))
+		return false;
+	pr_info("event=acme_http01_answered client=%s host=%s", c->peer, rq->host);
+	answer_body(c, 200, "application/octet-stream", keyauth);
+	return true;
 }
 
 static const char *status_reason(int code)
 {
 	switch (code) {
+	case 200:
+		return "OK";
 	case 400:
 		return "Bad Request";
 	case 404:
@@ -789,7 +919,7 @@ static void put_forwarding(struct xconn *c, struct wbuf *w, const char *b,
 	else
 		put_field(w, "X-Forwarded-For", c->addr, strlen(c->addr));
 	if (!sent_proto)
-		put_field(w, "X-Forwarded-Proto", "http", 4);
+		put_field(w, "X-Forwarded-Proto", c->ssl ? "https" : "http", c->ssl ? 5 : 4);
 	if (!sent_host)
 		put_field(w, "X-Forwarded-Host", host, host_len);
 	if (!sent_port)
@@ -948,11 +1078,42 @@ static void on_backend_event(struct xlb_watch *w, uint32_t events);
 static void connect_failed(struct xconn *c, int err);
 static void drive(struct xconn *c);
 
-static int pipe_open(struct xdir *d)
+/* The pipe of a direction, or for a TLS client its buffer. */
+static int dir_open(struct xconn *c, struct xdir *d)
 {
+	if (c->ssl) {
+		if (!d->buf)
+			d->buf = malloc(TLS_BUF);
+		return d->buf ? 0 : -ENOMEM;
+	}
 	if (d->rd >= 0)
 		return 0;
 	return xlb_pipe_open(&d->rd, &d->wr);
+}
+
+/* Puts n bytes read into userspace (framing, a tunnel's first bytes) into
+ * an empty direction, ahead of what follows them. */
+static int dir_queue(struct xconn *c, struct xdir *d, const char *p, size_t n)
+{
+	if (c->ssl) {
+		if (n > TLS_BUF)
+			return -EMSGSIZE;
+		memcpy(d->buf, p, n);
+		d->boff = 0;
+	} else if (write(d->wr, p, n) != (ssize_t)n) {
+		return -EIO;
+	}
+	d->queued = n;
+	return 0;
+}
+
+/* Reads from a direction's source: the backend's socket, or the client
+ * (through its TLS session if any). */
+static ssize_t src_read(struct xconn *c, bool up, void *buf, size_t n, bool peek)
+{
+	if (up)
+		return client_read(c, buf, n, peek);
+	return recv(bfd(c), buf, n, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
 }
 
 /* The backend connection is open (fresh or pooled): the head goes out
@@ -1201,9 +1362,15 @@ static int flush(struct xconn *c, struct xdir *d, bool up)
 	int moved = 0;
 
 	while (d->queued) {
-		ssize_t n = splice(d->rd, NULL, dst, NULL, d->queued,
-				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		ssize_t n;
 
+		if (!c->ssl)
+			n = splice(d->rd, NULL, dst, NULL, d->queued,
+				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		else if (up)
+			n = send(dst, d->buf + d->boff, d->queued, MSG_NOSIGNAL | MSG_DONTWAIT);
+		else
+			n = client_write(c, d->buf + d->boff, d->queued);
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return moved;
@@ -1211,6 +1378,7 @@ static int flush(struct xconn *c, struct xdir *d, bool up)
 			return -1;
 		}
 		d->queued -= (size_t)n;
+		d->boff += (size_t)n;
 		count_moved(c, (size_t)n);
 		if (!up)
 			c->answered = true;
@@ -1228,13 +1396,18 @@ static ssize_t fill(struct xconn *c, struct xdir *d, bool up, size_t max, bool e
 	int src = up ? c->client.w.fd : bfd(c);
 	ssize_t n;
 
-	if (pipe_open(d)) {
+	if (dir_open(c, d)) {
 		conn_close(c, true);
 		return -1;
 	}
-	if (max > SPLICE_CHUNK)
-		max = SPLICE_CHUNK;
-	n = splice(src, NULL, d->wr, NULL, max, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	if (c->ssl) {
+		/* fills only an empty direction (pump, move_chunked) */
+		n = src_read(c, up, d->buf, max < TLS_BUF ? (size_t)max : TLS_BUF, false);
+		d->boff = 0;
+	} else {
+		n = splice(src, NULL, d->wr, NULL, max < SPLICE_CHUNK ? (size_t)max : SPLICE_CHUNK,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+	}
 	if (n > 0) {
 		d->queued += (size_t)n;
 		touch(c);
@@ -1321,11 +1494,10 @@ static bool move_until_eof(struct xconn *c, struct xdir *d)
  * always fits. */
 static bool move_chunked(struct xconn *c, struct xdir *d, bool up)
 {
-	int src = up ? c->client.w.fd : bfd(c);
 	char *fb = c->x->framebuf;
 	bool prog = false;
 
-	if (pipe_open(d)) {
+	if (dir_open(c, d)) {
 		conn_close(c, true);
 		return true;
 	}
@@ -1353,7 +1525,7 @@ static bool move_chunked(struct xconn *c, struct xdir *d, bool up)
 			prog = true;
 			continue;
 		}
-		n = recv(src, fb, FRAME_PEEK, MSG_PEEK | MSG_DONTWAIT);
+		n = src_read(c, up, fb, FRAME_PEEK, true);
 		if (n < 0 && errno == EAGAIN)
 			return prog || f;
 		if (n <= 0) {
@@ -1368,12 +1540,11 @@ static bool move_chunked(struct xconn *c, struct xdir *d, bool up)
 			return true;
 		}
 		if (used) {
-			if (recv(src, fb, used, MSG_DONTWAIT) != (ssize_t)used ||
-			    write(d->wr, fb, used) != (ssize_t)used) {
+			if (src_read(c, up, fb, used, false) != (ssize_t)used ||
+			    dir_queue(c, d, fb, used)) {
 				side_failed(c, up, -EIO, "framing");
 				return true;
 			}
-			d->queued += used;
 			prog = true;
 			touch(c);
 		}
@@ -1513,7 +1684,7 @@ static bool response_head(struct xconn *c)
 	enum xlb_http1 v;
 	struct got g;
 
-	g = gather(bfd(c), &c->be->rd, c->be->hup, &c->bin, x->scratch, x->lim.max_head);
+	g = gather(c, false, x->scratch, x->lim.max_head);
 	if (g.err || (g.eof && !g.len)) {
 		backend_failed(c, g.err ? g.err : -ECONNRESET, "no response");
 		return true;
@@ -1569,8 +1740,7 @@ static bool down_step(struct xconn *c)
 	case D_HEAD:
 		return response_head(c);
 	case D_SENDHEAD:
-		n = send(c->client.w.fd, c->rout + c->rout_off, c->rout_len - c->rout_off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = client_write(c, c->rout + c->rout_off, c->rout_len - c->rout_off);
 		if (n < 0) {
 			if (errno == EAGAIN)
 				return false;
@@ -1671,18 +1841,17 @@ static bool exch_step(struct xconn *c)
  * request head goes first. */
 static void start_tunnel(struct xconn *c)
 {
-	if (c->us != U_DONE || pipe_open(&c->up) || pipe_open(&c->down)) {
+	if (c->us != U_DONE || dir_open(c, &c->up) || dir_open(c, &c->down)) {
 		conn_close(c, true);
 		return;
 	}
-	c->up = (struct xdir){ .rd = c->up.rd, .wr = c->up.wr };
-	c->down = (struct xdir){ .rd = c->down.rd, .wr = c->down.wr };
+	c->up = (struct xdir){ .rd = c->up.rd, .wr = c->up.wr, .buf = c->up.buf };
+	c->down = (struct xdir){ .rd = c->down.rd, .wr = c->down.wr, .buf = c->down.buf };
 	if (c->cin.len) {
-		if (write(c->up.wr, c->cin.p, c->cin.len) != (ssize_t)c->cin.len) {
+		if (dir_queue(c, &c->up, c->cin.p, c->cin.len)) {
 			conn_close(c, true);
 			return;
 		}
-		c->up.queued = c->cin.len;
 		carry_drop(&c->cin);
 	}
 	client_nodelay(c);
@@ -1697,7 +1866,10 @@ static bool tunnel_dir(struct xconn *c, struct xdir *d, bool up)
 	if (r != PUMP_DONE)
 		return r == PUMP_FAILED || prog;
 	if (!d->dst_shut) {
-		shutdown(up ? bfd(c) : c->client.w.fd, SHUT_WR);
+		if (up)
+			shutdown(bfd(c), SHUT_WR);
+		else
+			client_shut_wr(c);
 		d->dst_shut = true;
 		prog = true;
 	}
@@ -1784,7 +1956,7 @@ static bool head_step(struct xconn *c)
 	enum xlb_http1 v;
 	struct got g;
 
-	g = gather(c->client.w.fd, &c->client.rd, c->rdhup, &c->cin, x->scratch, x->lim.max_head);
+	g = gather(c, true, x->scratch, x->lim.max_head);
 	if (g.err || (g.eof && !g.len)) {
 		conn_close(c, false); /* gone between requests */
 		return true;
@@ -1816,6 +1988,8 @@ static bool head_step(struct xconn *c)
 			refuse(c, 400, rq.head.why);
 		return true;
 	}
+	if (answer_http01(c, x->scratch, &rq))
+		return true;
 	if (take_request(c, &rq, g.len))
 		start_request(c);
 	return true;
@@ -1918,6 +2092,11 @@ static void on_backend_event(struct xlb_watch *w, uint32_t events)
 
 /* ---- the engine --------------------------------------------------------------------- */
 
+void xlb_exchange_set_acme(struct xlb_exchange *x, struct xlb_acme_challs *t)
+{
+	x->acme = t;
+}
+
 int xlb_exchange_set_trusted(struct xlb_exchange *x, const struct xlb_cidr *v, size_t n)
 {
 	struct xlb_cidr *copy = NULL;
@@ -1967,13 +2146,25 @@ static void addr_name(const struct xlb_flow_key *k, char *buf, size_t len)
 void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
 			 uint16_t listen_port, struct xlb_proxy_counters *lc)
 {
+	xlb_exchange_accept_tls(x, fd, NULL, flow, listen_port, lc);
+}
+
+void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
+			     const struct xlb_flow_key *flow, uint16_t listen_port,
+			     struct xlb_proxy_counters *lc)
+{
 	struct xconn *c = calloc(1, sizeof(*c));
 	struct xlb_endpoint ep;
 
 	if (!c) {
+		SSL_free(ssl);
 		close(fd);
 		return;
 	}
+	if (ssl)
+		SSL_set_mode(ssl,
+			     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	c->ssl = ssl;
 	c->x = x;
 	c->lc = lc;
 	/* read at once: the head often came with the handshake */

@@ -35,6 +35,15 @@ int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
  * listen_port; counts its outcomes in lc (the listener's counters). */
 void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
 			 uint16_t listen_port, struct xlb_proxy_counters *lc);
+/* The same for a connection of a TLS listener whose handshake xlb
+ * completed: requests are read and answered through ssl (taken, freed
+ * with the connection), backends see X-Forwarded-Proto: https, and the
+ * bodies pass through userspace (no kernel TLS here to splice into).
+ * fd must no longer be in the loop. */
+struct ssl_st;
+void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
+			     const struct xlb_flow_key *flow, uint16_t listen_port,
+			     struct xlb_proxy_counters *lc);
 size_t xlb_exchange_count(const struct xlb_exchange *x);
 /* The proxies (trusted_proxies) whose X-Forwarded-For is kept and
  * appended to, and whose X-Forwarded-Proto/-Host/-Port are kept; the list
@@ -48,5 +57,11 @@ void xlb_exchange_tick(struct xlb_exchange *x);
 /* Frees the connections closed during the last loop iteration. */
 void xlb_exchange_reap(struct xlb_exchange *x);
 void xlb_exchange_free(struct xlb_exchange *x);
+
+/* ACME's HTTP-01 tokens (acme/chall.h) that requests for
+ * /.well-known/acme-challenge/TOKEN get answered from, before routing;
+ * NULL: none. */
+struct xlb_acme_challs;
+void xlb_exchange_set_acme(struct xlb_exchange *x, struct xlb_acme_challs *t);
 
 #endif

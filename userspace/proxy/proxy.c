@@ -2,6 +2,9 @@
 /* The Host/SNI proxy. A connection goes through three states:
  *   PEEK     the request head or ClientHello is read with MSG_PEEK (nothing
  *            is consumed), until the peeker decides or a limit is hit;
+ *   HANDSHAKE a ClientHello whose name an https service claims: xlb
+ *            completes the TLS handshake and hands the connection to the
+ *            per-request engine (exchange.c);
  *   CONNECT  a non-blocking connect to the backend the state picked (by
  *            smooth weighted round robin: xlb_state_route), retried once
  *            on another backend;
@@ -28,6 +31,8 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "lib/hostmap.h"
 #include "exchange.h"
@@ -47,7 +52,7 @@
 /* sockmap EOF rechecks: after 1 ms, doubling up to this, then the tick's */
 #define EOF_RECHECK_MAX_MS 128
 
-enum conn_state { C_PEEK, C_CONNECT, C_SPLICE, C_SOCKMAP, C_DEAD };
+enum conn_state { C_PEEK, C_HANDSHAKE, C_CONNECT, C_SPLICE, C_SOCKMAP, C_DEAD };
 
 struct listener {
 	struct xlb_watch w;
@@ -93,6 +98,7 @@ struct conn {
 	bool retried;
 	bool proxy_v2;
 	uint32_t hdr_sent;    /* PROXY header bytes written to the backend */
+	SSL *ssl;	      /* HANDSHAKE: the session being set up */
 	struct flow_dir up;   /* client -> backend */
 	struct flow_dir down; /* backend -> client */
 	struct conn *prev, *next;
@@ -114,7 +120,11 @@ struct xlb_proxy {
 	struct xlb_watch eof_w; /* one-shot timer: sockmap EOFs still to pass on */
 	bool eof_armed;
 	uint32_t eof_delay_ms;
-	struct xlb_exchange *ex; /* --http-mode request: the HTTP listeners' engine */
+	/* the per-request engine: the HTTP listeners' (--http-mode request)
+	 * and the terminated TLS connections' */
+	struct xlb_exchange *ex;
+	SSL_CTX *tls_ctx;	 /* terminating TLS: certificates by SNI, or NULL */
+	unsigned int handshakes; /* connections in HANDSHAKE */
 };
 
 /* ---- connection bookkeeping ----------------------------------------------- */
@@ -187,6 +197,10 @@ static void conn_close(struct conn *c, bool reset)
 	side_close(p, &c->backend, reset);
 	dir_close(p, &c->up);
 	dir_close(p, &c->down);
+	if (c->state == C_HANDSHAKE)
+		p->handshakes--;
+	SSL_free(c->ssl);
+	c->ssl = NULL;
 	c->state = C_DEAD;
 	conn_unlink(p, c);
 	c->next = p->dead;
@@ -809,9 +823,17 @@ static enum xlb_peek peek_parse(struct conn *c, size_t n, const char **why)
 	return xlb_peek_http(c->p->peekbuf, n, c->host, sizeof(c->host), &head_len, why);
 }
 
+static void start_handshake(struct conn *c);
+
 static void route(struct conn *c)
 {
-	int err = connect_backend(c, 0);
+	int err;
+
+	if (c->l->tls && c->p->tls_ctx && xlb_state_terminates(c->p->st, c->host)) {
+		start_handshake(c);
+		return;
+	}
+	err = connect_backend(c, 0);
 
 	if (svc_counters(c))
 		svc_counters(c)->accepted++;
@@ -862,6 +884,93 @@ static void on_peek_event(struct xlb_watch *w, uint32_t events)
 	}
 	c->l->c.bad_request++;
 	refuse(c, 400, v == XLB_PEEK_MORE ? "head too large" : why);
+}
+
+/* ---- TLS termination ------------------------------------------------------------ */
+
+/* Handshakes under way are bounded (a flood of ClientHellos must not
+ * starve the connections already served): past this many, new ones are
+ * refused at once. */
+#define MAX_HANDSHAKES 256
+
+/* The handshake is done: the connection leaves this file for the
+ * per-request engine, which watches the socket itself. */
+static void hand_over(struct conn *c)
+{
+	struct xlb_proxy *p = c->p;
+	int fd = c->client.w.fd;
+	SSL *ssl = c->ssl;
+
+	xlb_loop_del(p->loop, &c->client.w);
+	c->client.ev = 0;
+	c->client.w.fd = -1;
+	c->ssl = NULL;
+	pr_debug("event=tls_handshake client=%s sni=%s version=%s cipher=%s", c->peer, c->host,
+		 SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+	xlb_exchange_accept_tls(p->ex, fd, ssl, &c->flow, c->l->ep.port, &c->l->c);
+	conn_close(c, false);
+}
+
+static void handshake_step(struct conn *c)
+{
+	unsigned long e;
+	int r;
+
+	ERR_clear_error();
+	r = SSL_accept(c->ssl);
+	if (r == 1) {
+		hand_over(c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		return;
+	default:
+		e = ERR_peek_last_error();
+		c->l->c.bad_request++;
+		pr_debug("event=tls_handshake_failed client=%s sni=%s reason=\"%s\"", c->peer,
+			 c->host, e ? ERR_reason_error_string(e) : "connection closed");
+		conn_close(c, true);
+	}
+}
+
+static void on_handshake_event(struct xlb_watch *w, uint32_t events)
+{
+	struct conn *c = ((struct side *)w)->c;
+
+	(void)events;
+	if (c->state == C_HANDSHAKE)
+		handshake_step(c);
+}
+
+static void start_handshake(struct conn *c)
+{
+	struct xlb_proxy *p = c->p;
+
+	if (p->handshakes >= MAX_HANDSHAKES) {
+		c->l->c.refused++;
+		conn_close(c, true);
+		return;
+	}
+	c->ssl = SSL_new(p->tls_ctx);
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->client.w.fd)) {
+		conn_close(c, true);
+		return;
+	}
+	p->handshakes++;
+	c->state = C_HANDSHAKE;
+	c->client.w.fn = on_handshake_event;
+	handshake_step(c); /* the ClientHello is in the socket: it was peeked */
+}
+
+int xlb_proxy_set_tls(struct xlb_proxy *p, struct ssl_ctx_st *ctx)
+{
+	if (ctx && !SSL_CTX_up_ref(ctx))
+		return -ENOMEM;
+	SSL_CTX_free(p->tls_ctx);
+	p->tls_ctx = ctx;
+	return 0;
 }
 
 /* ---- accept -------------------------------------------------------------------- */
@@ -944,7 +1053,7 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 		close(fd); /* at the limit: refuse the new, keep the old */
 		return;
 	}
-	if (p->ex && !l->tls) {
+	if (p->lim.http_mode == XLB_HTTP_MODE_REQUEST && !l->tls) {
 		struct sockaddr_storage local;
 		struct xlb_flow_key flow;
 
@@ -1252,7 +1361,14 @@ int xlb_http_mode_parse(const char *s, enum xlb_http_mode *mode)
 int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_proxy_limits *lim,
 		  const struct xlb_proxy_sockmap *sm, struct xlb_proxy **out)
 {
+	const struct xlb_exchange_limits xl = {
+		.peek_timeout_ms = lim->peek_timeout_ms,
+		.max_head = lim->max_head,
+		.idle_timeout_ms = lim->idle_timeout_ms,
+		.response_timeout_ms = lim->response_timeout_ms,
+	};
 	struct xlb_proxy *p = calloc(1, sizeof(*p));
+	int err;
 
 	if (!p)
 		return -ENOMEM;
@@ -1266,20 +1382,11 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 		free(p);
 		return -ENOMEM;
 	}
-	if (lim->http_mode == XLB_HTTP_MODE_REQUEST) {
-		const struct xlb_exchange_limits xl = {
-			.peek_timeout_ms = lim->peek_timeout_ms,
-			.max_head = lim->max_head,
-			.idle_timeout_ms = lim->idle_timeout_ms,
-			.response_timeout_ms = lim->response_timeout_ms,
-		};
-		int err = xlb_exchange_new(loop, st, &xl, p->svc_c, p->http_c, &p->ex);
-
-		if (err) {
-			free(p->peekbuf);
-			free(p);
-			return err;
-		}
+	err = xlb_exchange_new(loop, st, &xl, p->svc_c, p->http_c, &p->ex);
+	if (err) {
+		free(p->peekbuf);
+		free(p);
+		return err;
 	}
 	*out = p;
 	return 0;
@@ -1287,12 +1394,14 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 
 static void conn_check_deadline(struct conn *c, uint64_t now)
 {
-	bool peeking = c->state == C_PEEK || c->state == C_CONNECT;
+	bool peeking = c->state == C_PEEK || c->state == C_HANDSHAKE || c->state == C_CONNECT;
 
 	if (peeking && now >= c->deadline_ms) {
 		c->l->c.timeouts++;
 		pr_info("event=proxy_timeout client=%s state=%s", c->peer,
-			c->state == C_PEEK ? "peek" : "connect");
+			c->state == C_PEEK	  ? "peek"
+			: c->state == C_HANDSHAKE ? "handshake"
+						  : "connect");
 		if (c->state == C_CONNECT)
 			connect_failed(c, -ETIMEDOUT);
 		else
@@ -1316,7 +1425,7 @@ void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id)
 
 	for (; c; c = next) {
 		next = c->next;
-		if (c->state != C_PEEK && c->be_id == be_id) {
+		if (c->state != C_PEEK && c->state != C_HANDSHAKE && c->be_id == be_id) {
 			conn_close(c, true);
 			n++;
 		}
@@ -1382,6 +1491,7 @@ void xlb_proxy_free(struct xlb_proxy *p)
 		conn_close(p->conns, false);
 	xlb_proxy_reap(p);
 	xlb_exchange_free(p->ex);
+	SSL_CTX_free(p->tls_ctx);
 	xlb_proxy_stop_accepting(p);
 	if (p->eof_w.fd >= 0) {
 		xlb_loop_del(p->loop, &p->eof_w);

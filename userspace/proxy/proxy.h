@@ -92,6 +92,12 @@ size_t xlb_proxy_conn_count(const struct xlb_proxy *p);
 /* The HTTP listeners' trusted proxies (exchange.h); the list is copied,
  * and unused in --http-mode connection. Returns 0 or -ENOMEM. */
 int xlb_proxy_set_trusted(struct xlb_proxy *p, const struct xlb_cidr *v, size_t n);
+/* Terminates TLS on the TLS listeners for the names an https service
+ * claims (xlb_state_terminates), with certificates picked from ctx's
+ * servername callback; NULL: passthrough only. The proxy holds a
+ * reference. Returns 0 or -ENOMEM. */
+struct ssl_ctx_st;
+int xlb_proxy_set_tls(struct xlb_proxy *p, struct ssl_ctx_st *ctx);
 /* Ends (RST both ways) the connections a removed backend carries: its
  * container is gone, so they would otherwise hang until the idle timeout. */
 void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id);

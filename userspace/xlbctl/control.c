@@ -292,8 +292,9 @@ static int check_service_add(const char *what, const struct sub_args *a, char *l
 		rc = check_endpoint(what, a->listen, XLB_EP_PROTO, listen, len);
 	if (!rc)
 		rc = check_hosts(what, a);
-	if (!rc && a->proto && strcmp(a->proto, "http") && strcmp(a->proto, "tls"))
-		rc = complain(CTL_USAGE, "%s: --proto must be http or tls, not '%s'", what,
+	if (!rc && a->proto && strcmp(a->proto, "http") && strcmp(a->proto, "https") &&
+	    strcmp(a->proto, "tls"))
+		rc = complain(CTL_USAGE, "%s: --proto must be http, https or tls, not '%s'", what,
 			      a->proto);
 	if (!rc && a->proto && !a->nhosts)
 		rc = complain(CTL_USAGE, "%s: --proto applies to --host names; none given", what);

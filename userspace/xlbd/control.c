@@ -99,6 +99,7 @@ struct svc_words {
 	char paths[CTL_MAX_HOSTS][XLB_PATH_SIZE];
 	size_t n_paths;
 	bool tls;
+	bool https; /* proto=https: the routes' TLS is terminated here */
 	bool strip_path;
 	/* the routes: hosts x paths */
 	char route_hosts[CTL_MAX_HOSTS * CTL_MAX_HOSTS][XLB_HOST_LEN];
@@ -119,6 +120,7 @@ static int parse_path_word(const char *v, struct svc_words *sw, struct xlb_err *
 static void add_route(struct svc_words *sw, size_t h, const char *path)
 {
 	memcpy(sw->route_hosts[sw->n_routes], sw->hosts[h], XLB_HOST_LEN);
+	sw->route_paths[sw->n_routes].scheme = sw->https ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP;
 	snprintf(sw->route_paths[sw->n_routes++].prefix, XLB_PATH_SIZE, "%s", path);
 }
 
@@ -157,8 +159,10 @@ static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *e
 		sw->strip_path = strcmp(w, "strip_path=yes") == 0;
 		return 0;
 	}
-	if (strcmp(w, "proto=tls") == 0 || strcmp(w, "proto=http") == 0) {
+	if (strcmp(w, "proto=tls") == 0 || strcmp(w, "proto=http") == 0 ||
+	    strcmp(w, "proto=https") == 0) {
 		sw->tls = strcmp(w, "proto=tls") == 0;
+		sw->https = strcmp(w, "proto=https") == 0;
 		return 0;
 	}
 	return bad(err, "unknown service option '%s'", w);
@@ -200,7 +204,7 @@ static int exec_service(struct xlb_state *st, struct request *r, struct xlb_err 
 	if (r->n == 3 && strcmp(r->w[1], "del") == 0)
 		return xlb_state_service_del(st, r->w[2], err);
 	return bad(err, "usage: service add NAME [listen=ADDR:PORT/PROTO] [host=NAME]... "
-			"[proto=http|tls] | service del NAME");
+			"[proto=http|https|tls] | service del NAME");
 }
 
 static int exec_backend(struct xlb_state *st, struct request *r, struct xlb_err *err)

@@ -136,7 +136,7 @@ static int host_add(struct xlb_dcontainer *c, const char *host, const char *path
 }
 
 /* dockercloud-haproxy's VIRTUAL_HOST item "[scheme://]domain[:port][/path]":
- * the scheme is remembered (https and wss: TLS termination, later), the
+ * the scheme is kept (https and wss: the route's TLS is terminated), the
  * port is not used (clients reach xlb's shared listeners, whatever port
  * the item names). Leaves "domain/path" in item. */
 static int vhost_item(const struct ctx *x, const char *what, const char *val, char *item,
@@ -263,6 +263,8 @@ static int routes_finish(const struct ctx *x, struct xlb_dcontainer *c, const ch
 	}
 	if (err)
 		return err;
+	for (size_t i = 0; i < c->n_hosts && c->https; i++)
+		c->paths[i].scheme = XLB_SCHEME_HTTPS;
 	for (size_t i = 0; i < c->n_hosts; i++)
 		if (c->tls && strcmp(c->paths[i].prefix, "/") != 0)
 			return failf(x, "route %s%s: paths need xlb.proto=http", c->hosts[i],
@@ -369,9 +371,10 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 		return 0;
 	}
 	if (strcmp(k, "proto") == 0) {
-		if (strcmp(val, "http") && strcmp(val, "tls"))
-			return failf(x, "label xlb.proto=%s: want http or tls", Q(val));
+		if (strcmp(val, "http") && strcmp(val, "tls") && strcmp(val, "https"))
+			return failf(x, "label xlb.proto=%s: want http, https or tls", Q(val));
 		c->tls = strcmp(val, "tls") == 0;
+		c->https = strcmp(val, "https") == 0;
 		return 0;
 	}
 	if (strcmp(k, "healthcheck") == 0) {

@@ -41,6 +41,7 @@ struct xlb_dcontainer {
 	uint16_t port;
 	uint32_t weight;
 	bool tls;
+	bool https; /* xlb.proto=https: its routes' TLS is terminated by xlb */
 	bool has_listen;
 	struct xlb_endpoint listen;  /* family 0: on the VIP the caller gives */
 	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */

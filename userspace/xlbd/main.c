@@ -35,6 +35,9 @@
 #include "proxy/proxy.h"
 #include "state.h"
 #include "takeover.h"
+#include "tls/certs.h"
+#include "tls/server.h"
+#include "tls/sni.h"
 #include "xlb.skel.h"
 
 #define MAX_UPLINKS 16
@@ -74,6 +77,7 @@ struct opts {
 	uint32_t drain_ms;	  /* what the old one gets to finish its connections */
 	struct xlb_cidr *trusted; /* --trusted-proxies, before the config's */
 	size_t n_trusted;
+	const char *tls_certs; /* --tls-certs, else the config's [tls] certs */
 };
 
 struct daemon {
@@ -88,8 +92,11 @@ struct daemon {
 	struct xlb_docker *docker;
 	struct xlb_checks *checks;
 	struct xlb_metrics *metrics;
-	struct xlb_handover handover; /* when a new xlbd takes over from us */
-	unsigned fast_rechecks;	      /* ticks left to look again soon after a change */
+	struct xlb_tls_server *tls_srv; /* TLS termination's policy ... */
+	struct xlb_certs *certs;	/* ... and certificates, or NULL */
+	struct xlb_watch certs_w;	/* the certificate directory's inotify */
+	struct xlb_handover handover;	/* when a new xlbd takes over from us */
+	unsigned fast_rechecks;		/* ticks left to look again soon after a change */
 	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
@@ -110,7 +117,7 @@ static void usage(FILE *f)
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
 		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
 		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n"
-		"            [--trusted-proxies CIDR[,CIDR]...]...\n");
+		"            [--trusted-proxies CIDR[,CIDR]...]... [--tls-certs DIR]\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -140,6 +147,7 @@ enum opt_id {
 	OPT_TAKEOVER,
 	OPT_DRAIN_TIMEOUT_MS,
 	OPT_TRUSTED_PROXIES,
+	OPT_TLS_CERTS,
 };
 
 /* One more endpoint of a struct endpoints. */
@@ -298,6 +306,7 @@ static const struct xlb_opt opt_table[] = {
 	FLAG("takeover", OPT_TAKEOVER, takeover),
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
 	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
+	STRING("tls-certs", OPT_TLS_CERTS, tls_certs),
 	OWN("help", OPT_HELP, no_argument, show_help),
 };
 
@@ -498,6 +507,45 @@ static int open_proxy(struct daemon *d)
 	if (!err)
 		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
 	return err ? err : set_trusted(d);
+}
+
+/* A change in the certificate directory: changed files are read again
+ * (a broken one is reported and its old certificate kept). */
+static void on_certs_event(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = xlb_container_of(w, struct daemon, certs_w);
+
+	(void)events;
+	if (xlb_certs_watch_drain(d->certs) > 0)
+		xlb_certs_rescan(d->certs);
+}
+
+/* TLS termination for proto = https, when there is a certificate
+ * directory: the store, watched, and the context the proxy accepts on. */
+static int open_tls(struct daemon *d)
+{
+	const char *dir = d->o.tls_certs ? d->o.tls_certs : d->cfg.tls_certs;
+	SSL_CTX *ctx = NULL;
+	int err;
+
+	if (!dir)
+		return 0;
+	err = xlb_tls_server_new(NULL, &d->tls_srv);
+	if (!err)
+		err = xlb_certs_new(d->tls_srv, dir, &d->certs);
+	if (!err) {
+		ctx = xlb_tls_sni_ctx_new(d->tls_srv, d->certs);
+		err = ctx ? xlb_proxy_set_tls(d->proxy, ctx) : -ENOMEM;
+		SSL_CTX_free(ctx);
+	}
+	if (!err) {
+		d->certs_w = (struct xlb_watch){ .fd = xlb_certs_watch_fd(d->certs),
+						 .fn = on_certs_event };
+		err = xlb_loop_add(d->loop, &d->certs_w, EPOLLIN);
+	}
+	if (err)
+		pr_err("event=tls_failed certs=%s err=\"%s\"", dir, strerror(-err));
+	return err;
 }
 
 static struct xlb_listen_set option_listeners(const struct opts *o, bool tls)
@@ -880,7 +928,7 @@ static int open_loop(struct daemon *d)
 /* In order; the first failure ends the start (each logs its own but the
  * loop's and the proxy's, as ever). */
 static int (*const start_steps[])(struct daemon *d) = {
-	open_data_path, init_state,   attach_links, open_loop,	     open_proxy,
+	open_data_path, init_state,   attach_links, open_loop,	     open_proxy,    open_tls,
 	open_listeners, open_control, setup_loop,   start_discovery, start_metrics,
 };
 
@@ -915,6 +963,10 @@ static void cleanup(struct daemon *d)
 	if (d->proxy && d->skel && !handed_over)
 		flush_proxy_stats(d);
 	xlb_proxy_free(d->proxy);
+	if (d->certs)
+		xlb_loop_del(d->loop, &d->certs_w);
+	xlb_certs_free(d->certs);
+	xlb_tls_server_put(d->tls_srv);
 	xlb_control_close(d->ctl);
 	xlb_state_free(d->state);
 	/* programs stay attached and maps pinned: only our fds go */

@@ -52,6 +52,7 @@ struct route_ent {
 	uint32_t plen;
 	uint32_t svc_id;
 	uint32_t end;	  /* the index after the run (in its first entry) */
+	bool https;	  /* its TLS is terminated on the TLS listeners */
 	const char *host; /* while building only */
 };
 
@@ -692,6 +693,7 @@ static int route_table_fill(struct xlb_state *st, struct route_table *t, bool tl
 			snprintf(e->prefix, sizeof(e->prefix), "%s", svc_path(s, h));
 			e->plen = (uint32_t)strlen(e->prefix);
 			e->svc_id = s->id;
+			e->https = s->paths[h].scheme == XLB_SCHEME_HTTPS;
 			e->host = s->hosts[h];
 		}
 	}
@@ -1058,6 +1060,21 @@ int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, co
 				   .prefix_len = (uint16_t)covered,
 				   .no_forward_headers = s->no_forward_headers };
 	return 0;
+}
+
+bool xlb_state_terminates(const struct xlb_state *st, const char *sni)
+{
+	const struct route_table *t = &st->http_routes;
+	uint32_t first;
+
+	if (!xlb_hostmap_lookup(&st->tls_routes.hosts, sni, &first))
+		return false; /* passed through: its service has its own certificate */
+	if (xlb_hostmap_lookup(&t->hosts, sni, &first) || first >= t->n)
+		return false;
+	for (uint32_t i = first; i < t->ents[first].end; i++)
+		if (t->ents[i].https)
+			return true;
+	return false;
 }
 
 int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,

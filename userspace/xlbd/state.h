@@ -131,6 +131,13 @@ struct xlb_route {
 int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
 		    struct xlb_route *out);
 
+/* Whether xlb terminates TLS for sni (a ClientHello's name): no
+ * passthrough (proto = tls) service has the name, and one of the HTTP
+ * routes of the host it finds (exact name, then the longest wildcard) is
+ * https. Its requests are then routed by xlb_state_route_request(st,
+ * false, ...), like plain HTTP ones. */
+bool xlb_state_terminates(const struct xlb_state *st, const char *sni);
+
 /* The same for one request: the service is found by host (exact name,
  * then the longest wildcard), then by the longest of that host's path
  * prefixes matching path[0..path_len) (the request-target's path, maybe

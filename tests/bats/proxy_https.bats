@@ -1,0 +1,215 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# TLS terminated by xlb (proto = https): names picked by SNI on the shared
+# TLS port, certificates from [tls] certs (made here by a local CA), the
+# requests then served per request to plain-HTTP backends
+# (tests/lab/httpserver.py); a passthrough (proto = tls) service on the
+# same port keeps its own certificate. Checked with curl --cacert and
+# openssl s_client at the client, and at the backends.
+
+load helpers
+
+setup_file() {
+	lab_setup 2
+	serve http 1 2
+	# the passthrough service's backend: s_server with its own certificate
+	"$LAB" serve-tls 2 pass.https.test >&2
+	make_certs "$BATS_FILE_TMPDIR/pki"
+}
+
+teardown_file() {
+	lab_teardown
+}
+
+teardown() {
+	xlb_test_teardown
+}
+
+# make_certs DIR: a CA (DIR/ca.pem) and, in DIR/certs, nginx-proxy's
+# layout: a.https.test.crt/.key, b.https.test.pem (both in one file) and
+# w.https.test.crt/.key holding *.w.https.test. Serials are fixed so that
+# a test can tell which certificate the client got.
+make_certs() {
+	local dir=$1
+	mkdir -p "$dir/certs"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=xlb test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+	issue "$dir" a.https.test a.https.test 0xa1 crt
+	issue "$dir" b.https.test b.https.test 0xb2 pem
+	issue "$dir" w.https.test '*.w.https.test' 0xc3 crt
+}
+
+# issue DIR FILE NAME SERIAL crt|pem
+issue() {
+	local dir=$1 file=$2 name=$3 serial=$4 form=$5 t
+	t=$(mktemp -d)
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
+		-keyout "$t/key" -out "$t/csr" 2>/dev/null
+	printf 'subjectAltName=DNS:%s\n' "$name" >"$t/ext"
+	openssl x509 -req -in "$t/csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "$serial" \
+		-days 1 -extfile "$t/ext" -out "$t/crt" 2>/dev/null
+	if [[ $form == pem ]]; then
+		cat "$t/crt" "$t/key" >"$dir/certs/$file.pem"
+		chmod 0600 "$dir/certs/$file.pem"
+	else
+		cp "$t/crt" "$dir/certs/$file.crt"
+		install -m 0600 "$t/key" "$dir/certs/$file.key"
+	fi
+	rm -rf "$t"
+}
+
+https_config() {
+	cat <<-EOF
+		[tls]
+		listen = $LB4:443
+		certs = $BATS_FILE_TMPDIR/pki/certs
+		[http]
+		listen = $LB4:80
+		[service a]
+		proto = https
+		host = a.https.test
+		backend = 10.200.1.2:8080
+		[service b]
+		proto = https
+		host = b.https.test
+		host = *.w.https.test
+		backend = 10.200.2.2:8080
+		[service pass]
+		proto = tls
+		host = pass.https.test
+		backend = 10.200.2.2:8443
+	EOF
+}
+
+# https_get NAME PATH [CURL ARGS...]: a request to NAME over the shared
+# TLS port, the certificate checked against the test's CA.
+https_get() {
+	local name=$1 path=$2
+	shift 2
+	in_client curl -sS -m 5 --cacert "$BATS_FILE_TMPDIR/pki/ca.pem" \
+		--resolve "$name:443:$LB4" "$@" "https://$name$path"
+}
+
+# served_serial NAME: the serial of the certificate the client gets for NAME.
+served_serial() {
+	in_client openssl s_client -connect "$LB4:443" -servername "$1" </dev/null 2>/dev/null |
+		openssl x509 -noout -serial
+}
+
+@test "https: each name gets its own certificate (exact, one file, wildcard) and its own service" {
+	start_xlbd "$(write_config "$(https_config)")"
+	run served_serial a.https.test
+	[[ $output == "serial=A1" ]] || fail "a.https.test: $output"
+	run served_serial b.https.test
+	[[ $output == "serial=B2" ]] || fail "b.https.test: $output"
+	run served_serial x.w.https.test
+	[[ $output == "serial=C3" ]] || fail "x.w.https.test (wildcard): $output"
+	run https_get a.https.test /who
+	[[ $status -eq 0 && $output == be1 ]] || fail "a.https.test: $output"
+	run https_get b.https.test /who
+	[[ $status -eq 0 && $output == be2 ]] || fail "b.https.test: $output"
+	run https_get x.w.https.test /who
+	[[ $status -eq 0 && $output == be2 ]] || fail "x.w.https.test: $output"
+}
+
+@test "https: the backend sees plain HTTP with X-Forwarded-Proto https, the client's address and the port" {
+	start_xlbd "$(write_config "$(https_config)")"
+	run https_get a.https.test /echo
+	[[ $status -eq 0 ]] || fail "$output"
+	local h
+	h=$("$PYTHON" -c '
+import json, sys
+h = {k.lower(): v for k, v in json.load(sys.stdin)["headers"]}
+print(h.get("x-forwarded-proto"), h.get("x-forwarded-for"), h.get("x-real-ip"),
+      h.get("x-forwarded-port"), h.get("x-forwarded-host"))' <<<"$output")
+	[[ $h == "https 10.200.0.2 10.200.0.2 443 a.https.test" ]] || fail "headers: $h"
+}
+
+@test "https: TLS 1.3 and 1.2 with ALPN http/1.1; TLS 1.1 is refused" {
+	start_xlbd "$(write_config "$(https_config)")"
+	run in_client openssl s_client -connect "$LB4:443" -servername a.https.test -alpn http/1.1 \
+		-tls1_3 </dev/null
+	[[ $output == *"Protocol  : TLSv1.3"* || $output == *"TLSv1.3"* ]] || fail "1.3: $output"
+	[[ $output == *"ALPN protocol: http/1.1"* ]] || fail "ALPN: $output"
+	run in_client openssl s_client -connect "$LB4:443" -servername a.https.test -tls1_2 </dev/null
+	[[ $output == *"TLSv1.2"* && $output == *"Verify return code"* ]] || fail "1.2: $output"
+	run in_client openssl s_client -connect "$LB4:443" -servername a.https.test -tls1_1 \
+		-cipher 'DEFAULT:@SECLEVEL=0' </dev/null
+	[[ $output == *"alert protocol version"* && $output == *"Cipher is (NONE)"* ]] ||
+		fail "TLS 1.1 not refused with protocol_version: $output"
+}
+
+@test "https: keep-alive requests, an upload and a 20 MB download arrive intact" {
+	start_xlbd "$(write_config "$(https_config)")"
+	# three requests on one connection: curl connects once
+	run https_get a.https.test /who -w '%{num_connects}\n' "https://a.https.test/who" \
+		"https://a.https.test/who"
+	[[ $(echo $output) == "be1 1 be1 0 be1 0" ]] || fail "keep-alive: $output"
+	head -c 3000000 /dev/urandom >"$BATS_TEST_TMPDIR/up"
+	local want
+	want=$(sha256sum <"$BATS_TEST_TMPDIR/up" | cut -d' ' -f1)
+	run https_get a.https.test /upload --data-binary "@$BATS_TEST_TMPDIR/up"
+	[[ $output == *"$want"* ]] || fail "upload: want $want, got $output"
+	run https_get a.https.test /upload -H 'Transfer-Encoding: chunked' \
+		--data-binary "@$BATS_TEST_TMPDIR/up"
+	[[ $output == *"$want"* ]] || fail "chunked upload: want $want, got $output"
+	run https_get a.https.test "/bytes?n=20000000" -o "$BATS_TEST_TMPDIR/down"
+	[[ $status -eq 0 ]] || fail "$output"
+	want=$("$PYTHON" -c 'import hashlib; print(hashlib.sha256((bytes(range(256)) * 78125)[:20000000]).hexdigest())')
+	[[ $(sha256sum <"$BATS_TEST_TMPDIR/down" | cut -d' ' -f1) == "$want" ]] || fail "download differs"
+}
+
+@test "a passthrough service and terminated ones share the TLS port; an unknown name gets unrecognized_name" {
+	start_xlbd "$(write_config "$(https_config)")"
+	run in_client openssl s_client -connect "$LB4:443" -servername pass.https.test </dev/null
+	[[ $output == *"subject=CN = pass.https.test"* ]] || fail "passthrough: $output"
+	run in_client curl -sS -m 5 -k --resolve "pass.https.test:443:$LB4" https://pass.https.test/who
+	[[ $status -eq 0 && $output == be2 ]] || fail "passthrough body: $output"
+	run https_get a.https.test /who
+	[[ $status -eq 0 && $output == be1 ]] || fail "terminated: $output"
+	run in_client openssl s_client -connect "$LB4:443" -servername nope.https.test </dev/null
+	[[ $output == *"unrecognized name"* ]] || fail "unknown name: $output"
+	# the same names over plain HTTP are served as before
+	run in_client curl -sS -m 5 -H "Host: a.https.test" "http://$LB4/who"
+	[[ $status -eq 0 && $output == be1 ]] || fail "plain HTTP: $output"
+}
+
+@test "a handshake flood does not stop an established HTTPS connection from being served" {
+	start_xlbd "$(write_config "$(https_config)")"
+	cat >"$BATS_TEST_TMPDIR/flood.py" <<-'PY'
+		import socket, ssl, sys, time
+		lb, ca = sys.argv[1], sys.argv[2]
+		ctx = ssl.create_default_context(cafile=ca)
+		def get(s):
+		    s.sendall(b"GET /who HTTP/1.1\r\nHost: a.https.test\r\n\r\n")
+		    data = b""
+		    while not data.endswith(b"be1\n"):
+		        chunk = s.recv(4096)
+		        if not chunk:
+		            raise SystemExit("closed: %r" % data)
+		        data += chunk
+		    return data
+		est = ctx.wrap_socket(socket.create_connection((lb, 443), timeout=5),
+		                      server_hostname="a.https.test")
+		get(est)
+		# 400 clients send a ClientHello and then nothing more
+		flood = []
+		for _ in range(400):
+		    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+		    obj = ctx.wrap_bio(inc, out, server_hostname="a.https.test")
+		    try:
+		        obj.do_handshake()
+		    except ssl.SSLWantReadError:
+		        pass
+		    s = socket.create_connection((lb, 443), timeout=5)
+		    s.sendall(out.read())
+		    flood.append(s)
+		for i in range(20):
+		    get(est)
+		print("served 20 on the established connection during a flood of", len(flood))
+	PY
+	run in_client "$PYTHON" "$BATS_TEST_TMPDIR/flood.py" "$LB4" "$BATS_FILE_TMPDIR/pki/ca.pem"
+	[[ $status -eq 0 && $output == "served 20"* ]] || fail "$output"
+	# the flood met the cap: 256 handshakes at once, the rest refused
+	wait_counter refused 100
+}
