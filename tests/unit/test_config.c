@@ -383,6 +383,9 @@ static const struct err_case err_cases[] = {
 	{ "[tls]\ncerts = /a\ncerts = /b\n", "t.ini:3: tls: certs given twice" },
 	{ "[tls]\ncerts = certs.d\n", "t.ini:2: tls: certs 'certs.d' is not an absolute path" },
 	{ "[http]\ncerts = /a\n", "t.ini:2: http: unknown key 'certs'" },
+	{ SVC "host = a.dev\nacme = yes\n", "t.ini:3: service api: acme needs proto = https" },
+	{ SVC "host = a.dev\nproto = https\nacme = maybe\n",
+	  "t.ini:4: service api: bad acme 'maybe' (want yes or no)" },
 	{ SVC "host = a.dev\nproto = tls\nproto = http\n",
 	  "t.ini:4: service api: proto given twice" },
 	/* health checks: the spec parser's reasons, at the key's line */
@@ -545,6 +548,7 @@ static void test_https(void **state)
 				   "host = app.app.dev\n"
 				   "host = app.app.dev/api\n"
 				   "proto = https\n"
+				   "acme = yes\n"
 				   "[service plain]\n"
 				   "host = plain.app.dev\n";
 	struct xlb_config cfg;
@@ -554,6 +558,8 @@ static void test_https(void **state)
 	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
 	assert_string_equal(cfg.tls_certs, "/etc/xlb/certs");
 	assert_true(cfg.services[0].https);
+	assert_true(cfg.services[0].acme);
+	assert_false(cfg.services[1].acme);
 	assert_false(cfg.services[0].tls);
 	assert_int_equal(cfg.services[0].n_hosts, 2);
 	assert_int_equal(cfg.services[0].paths[0].scheme, XLB_SCHEME_HTTPS);

@@ -486,7 +486,9 @@ static void test_label_routes(void **state)
 	root = load("inspect_vhost.json"); /* xlb.proto=https: every route is https */
 	label_set(root, "xlb.host", "a.dev,b.dev/api");
 	label_set(root, "xlb.proto", "https");
+	label_set(root, "xlb.tls.acme", "true");
 	parse_ok(root, &c);
+	assert_true(c.acme);
 	assert_int_equal(c.n_hosts, 2);
 	assert_route(&c, 0, "a.dev", "/", XLB_SCHEME_HTTPS);
 	assert_route(&c, 1, "b.dev", "/api", XLB_SCHEME_HTTPS);
@@ -562,6 +564,11 @@ static void test_bad_routes(void **state)
 	label_set(root, "xlb.host", "a.dev/x");
 	label_set(root, "xlb.proto", "tls");
 	assert_rejected(root, "container xlbdm-vhost: route a.dev/x: paths need xlb.proto=http");
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev");
+	label_set(root, "xlb.tls.acme", "yes");
+	assert_rejected(root,
+			"container xlbdm-vhost: label xlb.tls.acme='yes': want true or false");
 	root = load("inspect_vhost.json");
 	label_set(root, "xlb.host", "a.dev");
 	label_set(root, "xlb.forward_headers", "no");

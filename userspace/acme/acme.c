@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,21 @@ static int init_sync(struct xlb_acme *a)
 	return err;
 }
 
+/* The worker takes no signal: the daemon reads its own from a signalfd,
+ * which works only while every thread blocks them. A SIGTERM delivered
+ * to this thread would end the process at once. */
+static int start_worker(struct xlb_acme *a)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = -pthread_create(&a->thread, NULL, worker, a);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
 int xlb_acme_start(const struct xlb_acme_config *cfg, struct xlb_acme **out)
 {
 	struct xlb_acme *a = calloc(1, sizeof(*a));
@@ -162,7 +178,7 @@ int xlb_acme_start(const struct xlb_acme_config *cfg, struct xlb_acme **out)
 	if (!err)
 		err = xlb_acme_client_new(&a->cfg, a->challs, &a->stop, &a->client);
 	if (!err)
-		err = -pthread_create(&a->thread, NULL, worker, a);
+		err = start_worker(a);
 	if (err) {
 		pr_warn("event=acme_start_failed state=%s err=\"%s\"",
 			cfg->state_dir ? cfg->state_dir : "none", strerror(-err));

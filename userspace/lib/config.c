@@ -41,7 +41,7 @@ struct svc_meta {
 	unsigned *host_lines;	      /* parallel to the service's hosts */
 	char (*paths)[XLB_PATH_SIZE]; /* path = ..., in order */
 	size_t n_paths;
-	unsigned path_line, strip_line, forward_line;
+	unsigned path_line, strip_line, forward_line, acme_line;
 };
 
 struct line_source {
@@ -485,6 +485,11 @@ static int svc_forward_headers(struct cfg_parser *p, const char *value)
 	return err;
 }
 
+static int svc_acme(struct cfg_parser *p, const char *value)
+{
+	return svc_yes_no(p, "acme", value, &p->meta[p->cur].acme_line, &cur_svc(p)->acme);
+}
+
 static int svc_strip_path(struct cfg_parser *p, const char *value)
 {
 	return svc_yes_no(p, "strip_path", value, &p->meta[p->cur].strip_line,
@@ -772,6 +777,7 @@ static const struct {
 	{ "path", svc_path },
 	{ "strip_path", svc_strip_path },
 	{ "forward_headers", svc_forward_headers },
+	{ "acme", svc_acme },
 	{ "proto", svc_proto },
 	{ "backend", svc_backend },
 	{ "proxy_protocol", svc_proxy_protocol },
@@ -888,6 +894,9 @@ static int finish_section(struct cfg_parser *p)
 		return p->status;
 	if (!s->has_listen && s->n_hosts == 0)
 		return fail_at(p, p->meta[p->cur].header_line, "%s: has neither listen nor host",
+			       p->label);
+	if (s->acme && !s->https)
+		return fail_at(p, p->meta[p->cur].acme_line, "%s: acme needs proto = https",
 			       p->label);
 	return finish_check(p);
 }

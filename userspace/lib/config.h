@@ -64,6 +64,7 @@ struct xlb_cfg_service {
 	struct xlb_endpoint listen; /* with proto */
 	bool tls;		    /* proto = tls */
 	bool https;		    /* proto = https: every route's scheme is https */
+	bool acme;		    /* acme = yes: xlbd gets its names' certificates */
 	bool proxy_v2;		    /* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
 	struct xlb_cfg_path *paths; /* parallel to hosts; NULL: every route is "/" */

@@ -34,6 +34,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "acme/chall.h"
 #include "lib/hostmap.h"
 #include "exchange.h"
 #include "lib/log.h"
@@ -900,7 +901,17 @@ static void hand_over(struct conn *c)
 	struct xlb_proxy *p = c->p;
 	int fd = c->client.w.fd;
 	SSL *ssl = c->ssl;
+	const unsigned char *alpn;
+	unsigned int alpn_len;
 
+	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+	if (alpn_len == sizeof(XLB_ACME_ALPN) - 1 && !memcmp(alpn, XLB_ACME_ALPN, alpn_len)) {
+		/* a CA's TLS-ALPN-01 validation: the handshake was all of it */
+		pr_info("event=acme_tlsalpn01_answered client=%s sni=%s", c->peer, c->host);
+		SSL_shutdown(ssl);
+		conn_close(c, false);
+		return;
+	}
 	xlb_loop_del(p->loop, &c->client.w);
 	c->client.ev = 0;
 	c->client.w.fd = -1;
@@ -962,6 +973,11 @@ static void start_handshake(struct conn *c)
 	c->state = C_HANDSHAKE;
 	c->client.w.fn = on_handshake_event;
 	handshake_step(c); /* the ClientHello is in the socket: it was peeked */
+}
+
+void xlb_proxy_set_acme(struct xlb_proxy *p, struct xlb_acme_challs *t)
+{
+	xlb_exchange_set_acme(p->ex, t);
 }
 
 int xlb_proxy_set_tls(struct xlb_proxy *p, struct ssl_ctx_st *ctx)

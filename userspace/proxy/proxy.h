@@ -98,6 +98,11 @@ int xlb_proxy_set_trusted(struct xlb_proxy *p, const struct xlb_cidr *v, size_t 
  * reference. Returns 0 or -ENOMEM. */
 struct ssl_ctx_st;
 int xlb_proxy_set_tls(struct xlb_proxy *p, struct ssl_ctx_st *ctx);
+/* The ACME challenges to answer: HTTP-01 tokens on the HTTP listeners,
+ * before routing (TLS-ALPN-01 is answered by the TLS context's ALPN
+ * hook; the proxy closes such a validation after its handshake). */
+struct xlb_acme_challs;
+void xlb_proxy_set_acme(struct xlb_proxy *p, struct xlb_acme_challs *t);
 /* Ends (RST both ways) the connections a removed backend carries: its
  * container is gone, so they would otherwise hang until the idle timeout. */
 void xlb_proxy_close_backend(struct xlb_proxy *p, uint32_t be_id);

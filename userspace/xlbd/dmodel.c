@@ -288,6 +288,14 @@ static int forward_parse(const struct ctx *x, struct xlb_dcontainer *c, const ch
 	return 0;
 }
 
+static int acme_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
+{
+	if (strcmp(val, "true") && strcmp(val, "false"))
+		return failf(x, "label xlb.tls.acme=%s: want true or false", Q(val));
+	c->acme = strcmp(val, "true") == 0;
+	return 0;
+}
+
 /* ---- labels ---------------------------------------------------------------- */
 
 /* "8080/tcp", "10.0.0.5:8080/udp", "[fd00::5]:53/udp" */
@@ -355,6 +363,8 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 		return strip_parse(x, c, val);
 	if (strcmp(k, "forward_headers") == 0)
 		return forward_parse(x, c, val);
+	if (strcmp(k, "tls.acme") == 0)
+		return acme_parse(x, c, val);
 	if (strcmp(k, "port") == 0)
 		return port_parse(x, "label xlb.port", val, &c->port);
 	if (strcmp(k, "listen") == 0)
@@ -883,6 +893,7 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 	s->tls = first->tls;
 	s->strip_path = first->strip_path;
 	s->no_forward_headers = first->no_forward_headers;
+	s->acme = first->acme;
 	if (first->has_listen) {
 		s->listen = first->listen;
 		if (!s->listen.family && o->vip) {

@@ -42,6 +42,7 @@ struct xlb_dcontainer {
 	uint32_t weight;
 	bool tls;
 	bool https; /* xlb.proto=https: its routes' TLS is terminated by xlb */
+	bool acme;  /* xlb.tls.acme=true: xlbd gets its https names' certificates */
 	bool has_listen;
 	struct xlb_endpoint listen;  /* family 0: on the VIP the caller gives */
 	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */

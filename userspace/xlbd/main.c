@@ -35,6 +35,7 @@
 #include "proxy/proxy.h"
 #include "state.h"
 #include "takeover.h"
+#include "acme/acme.h"
 #include "tls/certs.h"
 #include "tls/server.h"
 #include "tls/sni.h"
@@ -45,6 +46,9 @@
 #define PROXY_TICK_MS 250
 #define FAST_RECHECKS 8 /* ticks: 2 s of looking again for pending links */
 #define STATS_EVERY_TICKS 4
+/* Let's Encrypt's production directory: the ACME CA when --acme-directory
+ * names none */
+#define ACME_DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
 #define EXIT_USAGE 2
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -78,6 +82,12 @@ struct opts {
 	struct xlb_cidr *trusted; /* --trusted-proxies, before the config's */
 	size_t n_trusted;
 	const char *tls_certs; /* --tls-certs, else the config's [tls] certs */
+	/* ACME, on with --acme-state */
+	const char *acme_directory;
+	const char *acme_email;
+	const char *acme_state;
+	const char *acme_ca;
+	enum xlb_acme_chall acme_challenge;
 };
 
 struct daemon {
@@ -95,6 +105,9 @@ struct daemon {
 	struct xlb_tls_server *tls_srv; /* TLS termination's policy ... */
 	struct xlb_certs *certs;	/* ... and certificates, or NULL */
 	struct xlb_watch certs_w;	/* the certificate directory's inotify */
+	struct xlb_acme *acme;		/* certificates from ACME, or NULL */
+	struct xlb_watch acme_w;	/* its certificates are ready */
+	char *acme_names;		/* the names it was last given, joined */
 	struct xlb_handover handover;	/* when a new xlbd takes over from us */
 	unsigned fast_rechecks;		/* ticks left to look again soon after a change */
 	struct xlb_watch sig_w, recheck_w, tick_w;
@@ -117,7 +130,9 @@ static void usage(FILE *f)
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
 		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
 		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n"
-		"            [--trusted-proxies CIDR[,CIDR]...]... [--tls-certs DIR]\n");
+		"            [--trusted-proxies CIDR[,CIDR]...]... [--tls-certs DIR]\n"
+		"            [--acme-state DIR] [--acme-directory URL] [--acme-email ADDR]\n"
+		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -148,6 +163,11 @@ enum opt_id {
 	OPT_DRAIN_TIMEOUT_MS,
 	OPT_TRUSTED_PROXIES,
 	OPT_TLS_CERTS,
+	OPT_ACME_DIRECTORY,
+	OPT_ACME_EMAIL,
+	OPT_ACME_STATE,
+	OPT_ACME_CA,
+	OPT_ACME_CHALLENGE,
 };
 
 /* One more endpoint of a struct endpoints. */
@@ -191,6 +211,15 @@ static int set_proxy_path(const struct xlb_opt *opt, const char *arg, void *targ
 
 	if (xlb_proxy_path_parse(arg, &o->lim.path))
 		return pr_err("bad --%s '%s' (splice, sockmap or copy)", opt->name, arg), -EINVAL;
+	return 0;
+}
+
+static int set_acme_challenge(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	if (xlb_acme_chall_parse(arg, &o->acme_challenge))
+		return pr_err("bad --%s '%s' (http-01 or tls-alpn-01)", opt->name, arg), -EINVAL;
 	return 0;
 }
 
@@ -307,6 +336,11 @@ static const struct xlb_opt opt_table[] = {
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
 	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
 	STRING("tls-certs", OPT_TLS_CERTS, tls_certs),
+	STRING("acme-directory", OPT_ACME_DIRECTORY, acme_directory),
+	STRING("acme-email", OPT_ACME_EMAIL, acme_email),
+	STRING("acme-state", OPT_ACME_STATE, acme_state),
+	STRING("acme-ca", OPT_ACME_CA, acme_ca),
+	OWN("acme-challenge", OPT_ACME_CHALLENGE, required_argument, set_acme_challenge),
 	OWN("help", OPT_HELP, no_argument, show_help),
 };
 
@@ -520,31 +554,194 @@ static void on_certs_event(struct xlb_watch *w, uint32_t events)
 		xlb_certs_rescan(d->certs);
 }
 
+/* Certificates from ACME join the store; the one a name had stays in
+ * service until its successor is in. */
+static void on_acme_event(struct xlb_watch *w, uint32_t events)
+{
+	struct daemon *d = xlb_container_of(w, struct daemon, acme_w);
+	struct xlb_acme_cert *c;
+
+	(void)events;
+	while ((c = xlb_acme_take(d->acme))) {
+		size_t chain = strlen(c->chain_pem), key = strlen(c->key_pem);
+		char *pem = malloc(chain + key + 2);
+
+		if (pem) {
+			memcpy(pem, c->chain_pem, chain);
+			pem[chain] = '\n';
+			memcpy(pem + chain + 1, c->key_pem, key + 1);
+			if (!xlb_certs_add_pem(d->certs, "acme", pem, chain + 1 + key, 0))
+				pr_info("event=acme_cert_installed name=%s serial=%s from=%s",
+					c->name, c->serial, c->from_state ? "state" : "issued");
+			explicit_bzero(pem, chain + 1 + key);
+			free(pem);
+		}
+		xlb_acme_cert_free(c);
+	}
+}
+
+struct acme_names {
+	struct xlb_acme_name *v;
+	size_t n, cap;
+	char *joined; /* "a.dev b.dev ", to tell a change */
+	size_t len;
+	enum xlb_acme_chall type;
+	bool nomem;
+};
+
+static void acme_name_add(const char *name, void *arg)
+{
+	struct acme_names *a = arg;
+	size_t len = strlen(name);
+	char *joined;
+
+	for (size_t i = 0; i < a->n; i++)
+		if (!strcasecmp(a->v[i].name, name))
+			return;
+	if (a->n == a->cap) {
+		struct xlb_acme_name *v = realloc(a->v, (a->cap * 2 + 8) * sizeof(*v));
+
+		if (!v) {
+			a->nomem = true;
+			return;
+		}
+		a->v = v;
+		a->cap = a->cap * 2 + 8;
+	}
+	joined = realloc(a->joined, a->len + len + 2);
+	if (!joined) {
+		a->nomem = true;
+		return;
+	}
+	a->joined = joined;
+	memcpy(a->joined + a->len, name, len);
+	a->len += len;
+	a->joined[a->len++] = ' ';
+	a->joined[a->len] = '\0';
+	a->v[a->n++] = (struct xlb_acme_name){ .name = name, .type = a->type };
+}
+
+/* The names of the acme services' https routes, given to the ACME worker
+ * when they changed (services come and go with the config, Docker and
+ * xlbctl; looked at every tick, a few times a second). */
+static void sync_acme_names(struct daemon *d)
+{
+	struct acme_names a = { .type = d->o.acme_challenge };
+
+	if (!d->acme)
+		return;
+	xlb_state_for_each_acme_name(d->state, acme_name_add, &a);
+	if (!a.nomem && strcmp(a.joined ? a.joined : "", d->acme_names ? d->acme_names : "")) {
+		if (!xlb_acme_set_names(d->acme, a.v, a.n)) {
+			pr_info("event=acme_names names=\"%s\"", a.joined ? a.joined : "");
+			free(d->acme_names);
+			d->acme_names = a.joined;
+			a.joined = NULL;
+		}
+	}
+	free(a.v);
+	free(a.joined);
+}
+
+/* TLS-ALPN-01: a CA's handshake for a name with a challenge pending gets
+ * the challenge's certificate (RFC 8737). */
+static int on_alpn_chosen(SSL *ssl, const unsigned char *proto, unsigned len, void *arg)
+{
+	struct daemon *d = arg;
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	int ok;
+
+	if (len != sizeof(XLB_ACME_ALPN) - 1 || memcmp(proto, XLB_ACME_ALPN, len))
+		return 0;
+	if (!d->acme || !sni ||
+	    xlb_acme_tlsalpn01_lookup(xlb_acme_challs(d->acme), sni, &cert, &key))
+		return -1;
+	ok = SSL_use_cert_and_key(ssl, cert, key, NULL, 1);
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return ok == 1 ? 0 : -1;
+}
+
+/* The store's choice by SNI; a name without a certificate yet but with a
+ * TLS-ALPN-01 challenge pending goes on to the ALPN hook, which sets the
+ * challenge's certificate. */
+static int on_servername(SSL *ssl, int *alert, void *arg)
+{
+	struct daemon *d = arg;
+	const char *sni = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	X509 *cert = NULL;
+	EVP_PKEY *key = NULL;
+	int r = xlb_tls_sni_switch(ssl, d->certs, sni, alert);
+
+	if (r == SSL_TLSEXT_ERR_OK || !d->acme || !sni ||
+	    xlb_acme_tlsalpn01_lookup(xlb_acme_challs(d->acme), sni, &cert, &key))
+		return r;
+	X509_free(cert);
+	EVP_PKEY_free(key);
+	return SSL_TLSEXT_ERR_OK;
+}
+
+static int start_acme(struct daemon *d)
+{
+	const struct xlb_acme_config cfg = {
+		.directory_url = d->o.acme_directory ? d->o.acme_directory : ACME_DEFAULT_DIRECTORY,
+		.contact = d->o.acme_email,
+		.ca_file = d->o.acme_ca,
+		.state_dir = d->o.acme_state,
+	};
+	int err = xlb_acme_start(&cfg, &d->acme);
+
+	if (!err) {
+		d->acme_w = (struct xlb_watch){ .fd = xlb_acme_fd(d->acme), .fn = on_acme_event };
+		err = xlb_loop_add(d->loop, &d->acme_w, EPOLLIN);
+	}
+	if (!err)
+		xlb_proxy_set_acme(d->proxy, xlb_acme_challs(d->acme));
+	return err;
+}
+
 /* TLS termination for proto = https, when there is a certificate
- * directory: the store, watched, and the context the proxy accepts on. */
+ * directory or ACME: the store (the directory's watched), and the context
+ * the proxy accepts on. */
 static int open_tls(struct daemon *d)
 {
+	static const char *const alpn[] = { "http/1.1", XLB_ACME_ALPN };
+	const struct xlb_tls_server_opts opts = {
+		.alpn = alpn,
+		.n_alpn = d->o.acme_state ? 2 : 1,
+		.alpn_chosen = on_alpn_chosen,
+		.alpn_chosen_arg = d,
+	};
 	const char *dir = d->o.tls_certs ? d->o.tls_certs : d->cfg.tls_certs;
 	SSL_CTX *ctx = NULL;
 	int err;
 
-	if (!dir)
+	if (!dir && !d->o.acme_state)
 		return 0;
-	err = xlb_tls_server_new(NULL, &d->tls_srv);
+	err = xlb_tls_server_new(&opts, &d->tls_srv);
 	if (!err)
 		err = xlb_certs_new(d->tls_srv, dir, &d->certs);
+	if (!err && d->o.acme_state)
+		err = start_acme(d);
 	if (!err) {
 		ctx = xlb_tls_sni_ctx_new(d->tls_srv, d->certs);
+		if (ctx) {
+			SSL_CTX_set_tlsext_servername_callback(ctx, on_servername);
+			SSL_CTX_set_tlsext_servername_arg(ctx, d);
+		}
 		err = ctx ? xlb_proxy_set_tls(d->proxy, ctx) : -ENOMEM;
 		SSL_CTX_free(ctx);
 	}
-	if (!err) {
+	if (!err && dir) {
 		d->certs_w = (struct xlb_watch){ .fd = xlb_certs_watch_fd(d->certs),
 						 .fn = on_certs_event };
 		err = xlb_loop_add(d->loop, &d->certs_w, EPOLLIN);
 	}
 	if (err)
-		pr_err("event=tls_failed certs=%s err=\"%s\"", dir, strerror(-err));
+		pr_err("event=tls_failed certs=%s acme_state=%s err=\"%s\"", dir ? dir : "-",
+		       d->o.acme_state ? d->o.acme_state : "-", strerror(-err));
 	return err;
 }
 
@@ -856,6 +1053,7 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 	}
 	if (++d->ticks % STATS_EVERY_TICKS == 0)
 		flush_proxy_stats(d);
+	sync_acme_names(d);
 }
 
 static int timer_watch(struct daemon *d, struct xlb_watch *w, xlb_watch_fn fn, long ms)
@@ -963,7 +1161,11 @@ static void cleanup(struct daemon *d)
 	if (d->proxy && d->skel && !handed_over)
 		flush_proxy_stats(d);
 	xlb_proxy_free(d->proxy);
-	if (d->certs)
+	if (d->acme)
+		xlb_loop_del(d->loop, &d->acme_w);
+	xlb_acme_stop(d->acme);
+	free(d->acme_names);
+	if (d->certs && d->certs_w.fd >= 0 && d->certs_w.fn)
 		xlb_loop_del(d->loop, &d->certs_w);
 	xlb_certs_free(d->certs);
 	xlb_tls_server_put(d->tls_srv);

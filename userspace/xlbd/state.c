@@ -34,6 +34,7 @@ struct svc {
 	bool proxy_v2;
 	bool strip_path;
 	bool no_forward_headers;     /* not pinned: back from the config or Docker */
+	bool acme;		     /* the same */
 	char (*hosts)[XLB_HOST_LEN]; /* route i: hosts[i] with paths[i] */
 	struct xlb_cfg_path *paths;
 	size_t n_hosts;
@@ -840,6 +841,7 @@ static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 	s->proxy_v2 = spec->proxy_v2;
 	s->strip_path = spec->strip_path;
 	s->no_forward_headers = spec->no_forward_headers;
+	s->acme = spec->acme;
 	return 0;
 }
 
@@ -1075,6 +1077,18 @@ bool xlb_state_terminates(const struct xlb_state *st, const char *sni)
 		if (t->ents[i].https)
 			return true;
 	return false;
+}
+
+void xlb_state_for_each_acme_name(const struct xlb_state *st,
+				  void (*fn)(const char *name, void *arg), void *arg)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+
+		for (size_t h = 0; s->acme && h < s->n_hosts; h++)
+			if (s->paths[h].scheme == XLB_SCHEME_HTTPS && s->hosts[h][0] != '*')
+				fn(s->hosts[h], arg);
+	}
 }
 
 int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,
@@ -1437,6 +1451,7 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.proxy_v2 = cs->proxy_v2,
 		.strip_path = cs->strip_path,
 		.no_forward_headers = cs->no_forward_headers,
+		.acme = cs->acme,
 	};
 }
 

@@ -61,6 +61,7 @@ struct xlb_svc_spec {
 	bool proxy_v2;		 /* send a PROXY v2 header */
 	bool strip_path;	 /* forward without the matched prefix */
 	bool no_forward_headers; /* the proxy adds no X-Forwarded-* / X-Real-IP */
+	bool acme;		 /* xlbd gets certificates for its https hosts */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -137,6 +138,12 @@ int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t s
  * https. Its requests are then routed by xlb_state_route_request(st,
  * false, ...), like plain HTTP ones. */
 bool xlb_state_terminates(const struct xlb_state *st, const char *sni);
+
+/* Calls fn for each host name of an https route of an acme service
+ * (wildcards left out: ACME proves them by DNS only); a name may come
+ * more than once. */
+void xlb_state_for_each_acme_name(const struct xlb_state *st,
+				  void (*fn)(const char *name, void *arg), void *arg);
 
 /* The same for one request: the service is found by host (exact name,
  * then the longest wildcard), then by the longest of that host's path

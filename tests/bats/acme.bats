@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# xlbd gets its https names' certificates from an ACME CA by itself:
+# Debian's Pebble in the client netns, with real validation (its VA
+# resolves every name to xlb's address through pebble-challtestsrv and
+# fetches the HTTP-01 answer from xlb's port 80, or makes the TLS-ALPN-01
+# handshake with its port 443). Checked with curl against Pebble's root,
+# and in Pebble's own log.
+
+load helpers
+
+CLIENT4=10.200.0.2
+
+setup_file() {
+	command -v pebble >/dev/null || {
+		echo "pebble is not installed (scripts/deps.sh)" >&2
+		return 1
+	}
+	lab_setup 1
+	serve http 1 1
+}
+
+teardown_file() {
+	lab_teardown
+}
+
+teardown() {
+	xlb_test_teardown
+}
+
+# start_pebble DIR: Pebble (its HTTPS certificate for the client's address
+# from a CA of DIR) and its DNS, both in the client netns.
+start_pebble() {
+	local dir=$1
+	mkdir -p "$dir"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+		-subj /CN=xlb-acme-test-ca -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=pebble \
+		-keyout "$dir/wfe.key" -out "$dir/wfe.csr" 2>/dev/null
+	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$CLIENT4" >"$dir/wfe.ext"
+	openssl x509 -req -in "$dir/wfe.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+		-CAcreateserial -days 2 -extfile "$dir/wfe.ext" -out "$dir/wfe.pem" 2>/dev/null
+	cat >"$dir/pebble.json" <<-JSON
+		{ "pebble": { "listenAddress": "$CLIENT4:14000",
+		              "managementListenAddress": "$CLIENT4:15000",
+		              "certificate": "$dir/wfe.pem", "privateKey": "$dir/wfe.key",
+		              "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "",
+		              "externalAccountBindingRequired": false } }
+	JSON
+	bg_start xlb-client "$dir/challtestsrv.log" pebble-challtestsrv -defaultIPv4 "$LB4" \
+		-defaultIPv6 "" -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 -http01 "" \
+		-https01 "" -tlsalpn01 ""
+	# NOSLEEP: validate at once; AUTHZREUSE=0: every order is validated
+	bg_start xlb-client "$dir/pebble.log" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
+		pebble -config "$dir/pebble.json" -dnsserver 127.0.0.1:8053
+	wait_until 15 in_client curl -sf --cacert "$dir/ca.pem" -o /dev/null \
+		"https://$CLIENT4:14000/dir" || {
+		fail "pebble did not start"
+		cat "$dir/pebble.log" >&2
+		return 1
+	}
+}
+
+acme_config() {
+	cat <<-EOF
+		[http]
+		listen = $LB4:80
+		[tls]
+		listen = $LB4:443
+		[service a]
+		proto = https
+		acme = yes
+		host = a.acme.test
+		backend = 10.200.1.2:8080
+	EOF
+	[[ ${1:-} == b ]] && printf '[service b]\nproto = https\nacme = yes\nhost = b.acme.test\nbackend = 10.200.1.2:8080\n'
+	return 0
+}
+
+# https_get NAME: GET /who over TLS, the certificate checked against
+# Pebble's root of this run.
+https_get() {
+	in_client curl -sf -m 5 --cacert "$BATS_TEST_TMPDIR/root.pem" \
+		--resolve "$1:443:$LB4" "https://$1/who"
+}
+
+answers() {
+	[[ $(https_get "$1" 2>/dev/null) == be1 ]]
+}
+
+start_acme_xlbd() {
+	local pki=$BATS_TEST_TMPDIR/pebble
+	start_xlbd "$(write_config "$(acme_config "${2:-}")")" --acme-state "$BATS_TEST_TMPDIR/state" \
+		--acme-directory "https://$CLIENT4:14000/dir" --acme-ca "$pki/ca.pem" \
+		--acme-email ops@xlb.test --acme-challenge "$1"
+}
+
+@test "ACME: xlbd gets a certificate by HTTP-01, another by TLS-ALPN-01, serves both, and keeps them across a restart" {
+	local pki=$BATS_TEST_TMPDIR/pebble
+	start_pebble "$pki"
+	in_client curl -sf --cacert "$pki/ca.pem" "https://$CLIENT4:15000/roots/0" \
+		>"$BATS_TEST_TMPDIR/root.pem" || fail "no pebble root"
+
+	start_acme_xlbd http-01
+	wait_until 60 answers a.acme.test || fail "a.acme.test not served: $(https_get a.acme.test 2>&1)"
+	log_has 'event=acme_http01_answered' || fail "no HTTP-01 validation reached xlbd"
+	grep -q 'Issued certificate' "$pki/pebble.log" || fail "pebble issued nothing"
+	stop_xlbd
+
+	# a restart: a.acme.test from the state dir, b.acme.test by TLS-ALPN-01
+	start_acme_xlbd tls-alpn-01 b
+	wait_until 60 answers b.acme.test || fail "b.acme.test not served: $(https_get b.acme.test 2>&1)"
+	log_has 'event=acme_tlsalpn01_answered' || fail "no TLS-ALPN-01 validation reached xlbd"
+	log_has 'event=acme_cert_installed name=a.acme.test serial=[0-9A-Fa-f]+ from=state' ||
+		fail "a.acme.test not from the state dir"
+	answers a.acme.test || fail "a.acme.test not served after the restart"
+	# two orders in all: the restart made none for a.acme.test
+	[[ $(grep -c 'Issued certificate' "$pki/pebble.log") == 2 ]] ||
+		fail "pebble issued: $(grep 'Issued certificate' "$pki/pebble.log")"
+	[[ $(stat -c %a "$BATS_TEST_TMPDIR/state") == 700 ]] || fail "state dir mode"
+}
