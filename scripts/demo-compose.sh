@@ -30,6 +30,7 @@ cleanup() {
 		compose down -v --remove-orphans 2>&1 | tail -n 3 || true
 	fi
 	if ((STARTED_DOCKERD)); then "$REPO/scripts/dockerd.sh" stop || true; fi
+	[[ -n ${XLB_CERTS_DIR:-} && $XLB_CERTS_DIR == /tmp/xlb-demo-certs.* ]] && rm -rf "$XLB_CERTS_DIR"
 	exit "$rc"
 }
 
@@ -79,6 +80,15 @@ show_path_route() {
 		grep -E '<title>|hostname' | sed 's/^ *//'
 }
 
+# The page's name over HTTPS: TLS terminated by xlb with the demo's
+# certificate (scripts/demo-certs.sh), the API under /api/ on the same
+# origin.
+show_https() {
+	section "curl --cacert ca.pem https://app.app.dev/ https://app.app.dev/api/"
+	curl -s -m 5 --cacert "$XLB_CERTS_DIR/ca.pem" --resolve app.app.dev:443:127.0.0.1 \
+		https://app.app.dev/ https://app.app.dev/api/ | grep -E '<title>|hostname' | sed 's/^ *//'
+}
+
 # What a browser shows: the page fetches /api/ from its own origin
 # (app.app.localhost: browsers resolve *.localhost to this host).
 show_page_in_browser() {
@@ -106,6 +116,11 @@ main() {
 		export XLB_PYTHON_IMAGE XLB_NGINX_IMAGE XLB_BUILD_IMAGE XLB_RUN_IMAGE
 		env | grep '^XLB_.*_IMAGE=' | sort
 	fi
+	section "a local CA and a certificate for app.app.dev (scripts/demo-certs.sh)"
+	XLB_CERTS_DIR=$(mktemp -d /tmp/xlb-demo-certs.XXXXXX)
+	export XLB_CERTS_DIR
+	"$REPO/scripts/demo-certs.sh" "$XLB_CERTS_DIR"
+	ls "$XLB_CERTS_DIR"
 	section "docker-compose -f compose/docker-compose.yml up --build --scale api=$REPLICAS"
 	STACK_UP=1
 	compose up -d --build --scale "api=$REPLICAS" 2>&1 | grep -v '^Step\|^ ---> \|^Removing intermediate' | tail -n 12
@@ -114,6 +129,7 @@ main() {
 	section "curl -s -H 'Host: app.app.dev' http://localhost/"
 	curl -s -m 5 -H 'Host: app.app.dev' http://localhost/ | grep -E '<title>|Hello' | sed 's/^ *//'
 	show_path_route
+	show_https
 	show_page_in_browser
 	section "xlbctl backends (in the lb container)"
 	lb xlbctl backends

@@ -103,6 +103,20 @@ every_api_answered() {
 	grep -q 'Hello' "$body" || fail "no Hello in: $(cat "$body")"
 }
 
+@test "https://app.app.dev/: TLS terminated by the lb with the demo's certificate; /api/ on the same origin" {
+	local ca=$XLB_CERTS_DIR/ca.pem out
+	[[ -s $ca ]] || fail "no demo CA at $ca"
+	out=$(curl -sS -m 5 --cacert "$ca" --resolve app.app.dev:443:127.0.0.1 https://app.app.dev/)
+	[[ $out == *"<title>My stuffs</title>"* ]] || fail "page over https: $out"
+	out=$(curl -sS -m 5 --cacert "$ca" --resolve app.app.dev:443:127.0.0.1 https://app.app.dev/api/)
+	api_hostnames | grep -qx "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["hostname"])' <<<"$out")" ||
+		fail "/api/ over https not from an api container: $out"
+	# the certificate is the demo's, for the page's name
+	out=$(openssl s_client -connect 127.0.0.1:443 -servername app.app.dev -CAfile "$ca" </dev/null 2>&1)
+	[[ $out == *"subject=CN = app.app.dev"* && $out == *"Verify return code: 0 (ok)"* ]] ||
+		fail "certificate: $out"
+}
+
 # A browser cannot load http://app.app.dev/: every *.dev name is on
 # Chromium's HSTS preload list, so it is fetched as https://. The stack also
 # answers to *.app.localhost, which browsers resolve to this host by

@@ -108,7 +108,12 @@ record_host_before() {
 
 # --- the stack ---------------------------------------------------------------------------
 
+# The lb's certificates: the demo's (a local CA, app.app.dev), made once
+# per file run.
 stack_up() {
+	XLB_CERTS_DIR=$BATS_FILE_TMPDIR/certs
+	export XLB_CERTS_DIR
+	"$REPO/scripts/demo-certs.sh" "$XLB_CERTS_DIR"
 	compose up -d --build --scale "api=$API_REPLICAS" >&2
 }
 

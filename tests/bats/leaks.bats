@@ -29,6 +29,12 @@ setup_file() {
 	serve api 1 3
 	serve http 1 2
 	"$LAB" serve-tls 3 a.app.dev >&2
+	# a certificate for the name xlbd terminates TLS for
+	mkdir -p "$BATS_FILE_TMPDIR/certs"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=s.app.dev -addext subjectAltName=DNS:s.app.dev \
+		-keyout "$BATS_FILE_TMPDIR/certs/s.app.dev.key" \
+		-out "$BATS_FILE_TMPDIR/certs/s.app.dev.crt" 2>/dev/null
 }
 
 teardown_file() {
@@ -51,6 +57,7 @@ leaks_config() {
 		listen = $LB4:80
 		[tls]
 		listen = $LB4:443
+		certs = $BATS_FILE_TMPDIR/certs
 		[service web]
 		host = web.test
 		check = http:/who
@@ -62,6 +69,11 @@ leaks_config() {
 		proto = tls
 		host = a.app.dev
 		backend = 10.200.3.2:8443
+		[service terminated]
+		proto = https
+		hsts = 600
+		host = s.app.dev
+		backend = 10.200.1.2:8080
 	EOF
 }
 
@@ -163,6 +175,12 @@ leak_cycle() {
 	[[ $status -eq 0 && $output == be3 ]] || { fail "TLS a.app.dev: $output"; return 1; }
 	run tls_get nope.app.dev
 	[[ $status -ne 0 ]] || { fail "TLS with an unknown name answered: $output"; return 1; }
+	# TLS terminated by xlbd: keep-alive requests and an upload
+	run in_client curl -sS -m 10 -k --resolve "s.app.dev:443:$LB4" https://s.app.dev/who \
+		https://s.app.dev/who --next -sS -m 10 -k --resolve "s.app.dev:443:$LB4" \
+		--data-binary @/etc/services https://s.app.dev/upload
+	[[ $status -eq 0 && $output == be1*be1*sha256=* ]] ||
+		{ fail "TLS terminated: $output"; return 1; }
 	# what was served shows in /metrics
 	scrape
 	[[ $(scraped_metric 'xlb_proxy_connections_total{service="web",outcome="routed"}') == 10 ]] ||

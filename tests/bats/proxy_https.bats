@@ -174,6 +174,27 @@ print(h.get("x-forwarded-proto"), h.get("x-forwarded-for"), h.get("x-real-ip"),
 	[[ $status -eq 0 && $output == be1 ]] || fail "plain HTTP: $output"
 }
 
+@test "https_redirect sends plain HTTP to https with a 308; hsts adds Strict-Transport-Security over TLS" {
+	local cfg
+	cfg=$(https_config | sed 's/^host = a.https.test$/host = a.https.test\nhttps_redirect = yes\nhsts = 31536000/')
+	start_xlbd "$(write_config "$cfg")"
+	run in_client curl -sS -m 5 -o /dev/null -w '%{http_code} %{redirect_url}' \
+		-H "Host: a.https.test" "http://$LB4/who?x=1"
+	[[ $output == "308 https://a.https.test/who?x=1" ]] || fail "redirect: $output"
+	# following it lands on the service over TLS, with HSTS
+	run in_client curl -sS -m 5 -L --cacert "$BATS_FILE_TMPDIR/pki/ca.pem" \
+		--resolve "a.https.test:80:$LB4" --resolve "a.https.test:443:$LB4" -D - \
+		"http://a.https.test/who"
+	[[ $output == *"strict-transport-security: max-age=31536000"* || \
+		$output == *"Strict-Transport-Security: max-age=31536000"* ]] || fail "no HSTS: $output"
+	[[ $output == *be1 ]] || fail "body: $output"
+	# a service without them: plain HTTP served, no HSTS over TLS
+	run in_client curl -sS -m 5 -H "Host: b.https.test" "http://$LB4/who"
+	[[ $output == be2 ]] || fail "plain b: $output"
+	run https_get b.https.test /who -D -
+	[[ $output != *"Strict-Transport-Security"* && $output == *be2 ]] || fail "b over TLS: $output"
+}
+
 @test "a handshake flood does not stop an established HTTPS connection from being served" {
 	start_xlbd "$(write_config "$(https_config)")"
 	cat >"$BATS_TEST_TMPDIR/flood.py" <<-'PY'

@@ -384,6 +384,11 @@ static const struct err_case err_cases[] = {
 	{ "[tls]\ncerts = certs.d\n", "t.ini:2: tls: certs 'certs.d' is not an absolute path" },
 	{ "[http]\ncerts = /a\n", "t.ini:2: http: unknown key 'certs'" },
 	{ SVC "host = a.dev\nacme = yes\n", "t.ini:3: service api: acme needs proto = https" },
+	{ SVC "host = a.dev\nhttps_redirect = yes\n",
+	  "t.ini:3: service api: https_redirect needs proto = https" },
+	{ SVC "host = a.dev\nproto = https\nhsts = 1y\n",
+	  "t.ini:4: service api: bad hsts '1y' (want seconds)" },
+	{ SVC "host = a.dev\nhsts = 10\n", "t.ini:3: service api: hsts needs proto = https" },
 	{ SVC "host = a.dev\nproto = https\nacme = maybe\n",
 	  "t.ini:4: service api: bad acme 'maybe' (want yes or no)" },
 	{ SVC "host = a.dev\nproto = tls\nproto = http\n",
@@ -549,6 +554,8 @@ static void test_https(void **state)
 				   "host = app.app.dev/api\n"
 				   "proto = https\n"
 				   "acme = yes\n"
+				   "https_redirect = yes\n"
+				   "hsts = 600\n"
 				   "[service plain]\n"
 				   "host = plain.app.dev\n";
 	struct xlb_config cfg;
@@ -559,6 +566,8 @@ static void test_https(void **state)
 	assert_string_equal(cfg.tls_certs, "/etc/xlb/certs");
 	assert_true(cfg.services[0].https);
 	assert_true(cfg.services[0].acme);
+	assert_true(cfg.services[0].https_redirect);
+	assert_int_equal(cfg.services[0].hsts_secs, 600);
 	assert_false(cfg.services[1].acme);
 	assert_false(cfg.services[0].tls);
 	assert_int_equal(cfg.services[0].n_hosts, 2);

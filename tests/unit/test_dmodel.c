@@ -487,8 +487,13 @@ static void test_label_routes(void **state)
 	label_set(root, "xlb.host", "a.dev,b.dev/api");
 	label_set(root, "xlb.proto", "https");
 	label_set(root, "xlb.tls.acme", "true");
+	label_set(root, "xlb.tls.redirect", "true");
+	label_set(root, "xlb.tls.hsts", "86400");
 	parse_ok(root, &c);
 	assert_true(c.acme);
+	assert_true(c.https_redirect);
+	assert_true(c.hsts);
+	assert_int_equal(c.hsts_secs, 86400);
 	assert_int_equal(c.n_hosts, 2);
 	assert_route(&c, 0, "a.dev", "/", XLB_SCHEME_HTTPS);
 	assert_route(&c, 1, "b.dev", "/api", XLB_SCHEME_HTTPS);
@@ -526,6 +531,7 @@ static void test_virtual_routes(void **state)
 	assert_route(&c, 2, "w.dev", "/ws", XLB_SCHEME_HTTP);
 	assert_route(&c, 3, "s.dev", "/", XLB_SCHEME_HTTPS);
 	assert_false(c.strip_path);
+	assert_false(c.https_redirect);
 	assert_int_equal(c.port, 9090);
 	xlb_dcontainer_free(&c);
 }

@@ -41,7 +41,7 @@ struct svc_meta {
 	unsigned *host_lines;	      /* parallel to the service's hosts */
 	char (*paths)[XLB_PATH_SIZE]; /* path = ..., in order */
 	size_t n_paths;
-	unsigned path_line, strip_line, forward_line, acme_line;
+	unsigned path_line, strip_line, forward_line, acme_line, redirect_line, hsts_line;
 };
 
 struct line_source {
@@ -490,6 +490,33 @@ static int svc_acme(struct cfg_parser *p, const char *value)
 	return svc_yes_no(p, "acme", value, &p->meta[p->cur].acme_line, &cur_svc(p)->acme);
 }
 
+static int svc_https_redirect(struct cfg_parser *p, const char *value)
+{
+	return svc_yes_no(p, "https_redirect", value, &p->meta[p->cur].redirect_line,
+			  &cur_svc(p)->https_redirect);
+}
+
+/* hsts = SECONDS: the max-age of Strict-Transport-Security (RFC 6797) on
+ * the service's answers over HTTPS; 0 is valid (it tells browsers to
+ * forget). */
+static int svc_hsts(struct cfg_parser *p, const char *value)
+{
+	struct svc_meta *m = &p->meta[p->cur];
+	char *end;
+	unsigned long v;
+
+	if (m->hsts_line)
+		return fail(p, "%s: hsts given twice (first at line %u)", p->label, m->hsts_line);
+	errno = 0;
+	v = strtoul(value, &end, 10);
+	if (!*value || *end || errno || v > UINT32_MAX || value[0] == '-')
+		return fail(p, "%s: bad hsts '%s' (want seconds)", p->label, value);
+	cur_svc(p)->hsts_secs = (uint32_t)v;
+	cur_svc(p)->hsts_set = true;
+	m->hsts_line = p->line;
+	return 0;
+}
+
 static int svc_strip_path(struct cfg_parser *p, const char *value)
 {
 	return svc_yes_no(p, "strip_path", value, &p->meta[p->cur].strip_line,
@@ -778,6 +805,8 @@ static const struct {
 	{ "strip_path", svc_strip_path },
 	{ "forward_headers", svc_forward_headers },
 	{ "acme", svc_acme },
+	{ "https_redirect", svc_https_redirect },
+	{ "hsts", svc_hsts },
 	{ "proto", svc_proto },
 	{ "backend", svc_backend },
 	{ "proxy_protocol", svc_proxy_protocol },
@@ -897,6 +926,12 @@ static int finish_section(struct cfg_parser *p)
 			       p->label);
 	if (s->acme && !s->https)
 		return fail_at(p, p->meta[p->cur].acme_line, "%s: acme needs proto = https",
+			       p->label);
+	if (s->https_redirect && !s->https)
+		return fail_at(p, p->meta[p->cur].redirect_line,
+			       "%s: https_redirect needs proto = https", p->label);
+	if (s->hsts_set && !s->https)
+		return fail_at(p, p->meta[p->cur].hsts_line, "%s: hsts needs proto = https",
 			       p->label);
 	return finish_check(p);
 }

@@ -65,6 +65,9 @@ struct xlb_cfg_service {
 	bool tls;		    /* proto = tls */
 	bool https;		    /* proto = https: every route's scheme is https */
 	bool acme;		    /* acme = yes: xlbd gets its names' certificates */
+	bool https_redirect;	    /* https_redirect = yes: plain HTTP gets a 308 */
+	uint32_t hsts_secs;	    /* hsts = SECONDS: Strict-Transport-Security */
+	bool hsts_set;		    /* ... given */
 	bool proxy_v2;		    /* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
 	struct xlb_cfg_path *paths; /* parallel to hosts; NULL: every route is "/" */

@@ -178,6 +178,8 @@ struct xconn {
 	uint32_t be_id;
 	struct xlb_endpoint be_ep;
 	bool proxy_v2;
+	bool hsts;	    /* TLS: answers get Strict-Transport-Security ... */
+	uint32_t hsts_secs; /* ... with this max-age */
 	bool retried;	    /* the connect retry is used */
 	bool reuse_retried; /* the retry after a pooled connection died is used */
 	bool pooled;	    /* the backend connection came from the pool */
@@ -621,6 +623,34 @@ static void answer_body(struct xconn *c, int code, const char *type, const char 
 	conn_close(c, false);
 }
 
+/* https_redirect: a plain HTTP request for an https route goes to the
+ * same URL on https (308 keeps the method and body, RFC 9110 15.4.9). */
+static void answer_redirect(struct xconn *c, const char *b, const struct xlb_http1_request *rq)
+{
+	size_t path_len = rq->path.len, query_len = rq->query.len;
+	char buf[XLB_HOSTNAME_SIZE + 2 * XLB_PATH_SIZE + 256];
+	int n;
+
+	/* a longer target is cut, not refused: the answer is the proxy's */
+	if (path_len > XLB_PATH_SIZE)
+		path_len = XLB_PATH_SIZE;
+	if (query_len > XLB_PATH_SIZE)
+		query_len = XLB_PATH_SIZE;
+	n = snprintf(buf, sizeof(buf),
+		     "HTTP/1.1 308 Permanent Redirect\r\nLocation: https://%s%.*s%s%.*s\r\n"
+		     "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		     c->host, (int)(path_len ? path_len : 1), path_len ? b + rq->path.off : "/",
+		     rq->has_query ? "?" : "", (int)query_len, b + rq->query.off);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		n = 0;
+	count_response(c, 308);
+	xlb_sock_drain(c->client.w.fd);
+	client_write(c, buf, (size_t)n);
+	client_shut_wr(c);
+	xlb_sock_drain(c->client.w.fd);
+	conn_close(c, false);
+}
+
 /* An answer of the proxy's own (why in its body), then the connection
  * ends. */
 static void answer(struct xconn *c, int code, const char *why)
@@ -760,6 +790,15 @@ static void put_field(struct wbuf *w, const char *name, const char *v, size_t vl
 static bool name_is(const char *b, struct xlb_http1_span name, const char *s)
 {
 	return name.len == strlen(s) && strncasecmp(b + name.off, s, name.len) == 0;
+}
+
+static bool has_field(const char *b, const struct xlb_http1_field *fields, unsigned int n,
+		      const char *name)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (name_is(b, fields[i].name, name))
+			return true;
+	return false;
 }
 
 /* Whether a Connection field of the head lists the name of f. */
@@ -998,6 +1037,12 @@ static bool build_response(struct xconn *c, const char *b, const struct xlb_http
 	}
 	if (conn)
 		put_field(&w, "Connection", conn, strlen(conn));
+	if (c->hsts && !has_field(b, fields, rs->head.n_fields, "strict-transport-security")) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "max-age=%u", c->hsts_secs);
+		put_field(&w, "Strict-Transport-Security", v, strlen(v));
+	}
 	puts_(&w, "\r\n");
 	if (w.over)
 		return false;
@@ -1210,6 +1255,8 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 	c->be_id = r.be_id;
 	c->be_ep = r.backend;
 	c->proxy_v2 = r.proxy_v2;
+	c->hsts = c->ssl && r.hsts;
+	c->hsts_secs = r.hsts_secs;
 	if (!c->counted && svc_counters(c)) {
 		svc_counters(c)->accepted++;
 		c->counted = true;
@@ -1938,6 +1985,12 @@ static bool take_request(struct xconn *c, const struct xlb_http1_request *rq, si
 	c->counted = false;
 	c->route_err = route_request(c, x->scratch + rq->path.off, rq->path.len, 0, &c->route);
 	c->routed = true;
+	if (!c->route_err && c->route.https_redirect && !c->ssl) {
+		if (c->route.svc_id < XLB_MAX_SERVICES)
+			c->svc_id = c->route.svc_id; /* the 308 counts in its service */
+		answer_redirect(c, x->scratch, rq);
+		return false;
+	}
 	if (!build_request(c, x->scratch, rq, x->fields,
 			   c->route_err || !c->route.no_forward_headers)) {
 		refuse(c, 431, "head too large");

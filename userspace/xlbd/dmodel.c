@@ -296,6 +296,23 @@ static int acme_parse(const struct ctx *x, struct xlb_dcontainer *c, const char 
 	return 0;
 }
 
+static int redirect_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
+{
+	if (strcmp(val, "true") && strcmp(val, "false"))
+		return failf(x, "label xlb.tls.redirect=%s: want true or false", Q(val));
+	c->https_redirect = strcmp(val, "true") == 0;
+	return 0;
+}
+
+static int hsts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
+		      const char *val)
+{
+	if (!parse_u32(val, 0, UINT32_MAX, &c->hsts_secs))
+		return failf(x, "%s=%s: want seconds", what, Q(val));
+	c->hsts = true;
+	return 0;
+}
+
 /* ---- labels ---------------------------------------------------------------- */
 
 /* "8080/tcp", "10.0.0.5:8080/udp", "[fd00::5]:53/udp" */
@@ -365,6 +382,10 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 		return forward_parse(x, c, val);
 	if (strcmp(k, "tls.acme") == 0)
 		return acme_parse(x, c, val);
+	if (strcmp(k, "tls.redirect") == 0)
+		return redirect_parse(x, c, val);
+	if (strcmp(k, "tls.hsts") == 0)
+		return hsts_parse(x, c, "label xlb.tls.hsts", val);
 	if (strcmp(k, "port") == 0)
 		return port_parse(x, "label xlb.port", val, &c->port);
 	if (strcmp(k, "listen") == 0)
@@ -589,6 +610,11 @@ static int virtual_env_apply(const struct ctx *x, json_t *env, json_t *labels,
 	}
 	if (!err)
 		err = routes_finish(x, c, what, path);
+	/* dockercloud-haproxy's: redirect to https (any value), HSTS */
+	if (!err && env_get(env, "FORCE_SSL"))
+		c->https_redirect = true;
+	if (!err && !c->hsts && env_get(env, "HSTS_MAX_AGE"))
+		err = hsts_parse(x, c, "env HSTS_MAX_AGE", env_get(env, "HSTS_MAX_AGE"));
 	if (!err && !c->port && vp)
 		err = port_parse(x, "env VIRTUAL_PORT", vp, &c->port);
 	return err;
@@ -894,6 +920,9 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 	s->strip_path = first->strip_path;
 	s->no_forward_headers = first->no_forward_headers;
 	s->acme = first->acme;
+	s->https_redirect = first->https_redirect;
+	s->hsts_set = first->hsts;
+	s->hsts_secs = first->hsts_secs;
 	if (first->has_listen) {
 		s->listen = first->listen;
 		if (!s->listen.family && o->vip) {

@@ -41,8 +41,11 @@ struct xlb_dcontainer {
 	uint16_t port;
 	uint32_t weight;
 	bool tls;
-	bool https; /* xlb.proto=https: its routes' TLS is terminated by xlb */
-	bool acme;  /* xlb.tls.acme=true: xlbd gets its https names' certificates */
+	bool https;	     /* xlb.proto=https: its routes' TLS is terminated by xlb */
+	bool acme;	     /* xlb.tls.acme=true: xlbd gets its https names' certificates */
+	bool https_redirect; /* xlb.tls.redirect=true, or FORCE_SSL */
+	bool hsts;	     /* xlb.tls.hsts=SECONDS, or HSTS_MAX_AGE */
+	uint32_t hsts_secs;
 	bool has_listen;
 	struct xlb_endpoint listen;  /* family 0: on the VIP the caller gives */
 	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */

@@ -33,8 +33,11 @@ struct svc {
 	bool tls; /* hosts are SNI names */
 	bool proxy_v2;
 	bool strip_path;
-	bool no_forward_headers;     /* not pinned: back from the config or Docker */
-	bool acme;		     /* the same */
+	bool no_forward_headers; /* not pinned: back from the config or Docker */
+	bool acme;		 /* the same, and the three below */
+	bool https_redirect;
+	bool hsts;
+	uint32_t hsts_secs;
 	char (*hosts)[XLB_HOST_LEN]; /* route i: hosts[i] with paths[i] */
 	struct xlb_cfg_path *paths;
 	size_t n_hosts;
@@ -842,6 +845,9 @@ static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 	s->strip_path = spec->strip_path;
 	s->no_forward_headers = spec->no_forward_headers;
 	s->acme = spec->acme;
+	s->https_redirect = spec->https_redirect;
+	s->hsts = spec->hsts;
+	s->hsts_secs = spec->hsts_secs;
 	return 0;
 }
 
@@ -1060,7 +1066,11 @@ int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, co
 				   .proxy_v2 = s->proxy_v2,
 				   .strip_path = s->strip_path,
 				   .prefix_len = (uint16_t)covered,
-				   .no_forward_headers = s->no_forward_headers };
+				   .no_forward_headers = s->no_forward_headers,
+				   .https = e->https,
+				   .https_redirect = e->https && s->https_redirect,
+				   .hsts = e->https && s->hsts,
+				   .hsts_secs = s->hsts_secs };
 	return 0;
 }
 
@@ -1452,6 +1462,9 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.strip_path = cs->strip_path,
 		.no_forward_headers = cs->no_forward_headers,
 		.acme = cs->acme,
+		.https_redirect = cs->https_redirect,
+		.hsts = cs->hsts_set,
+		.hsts_secs = cs->hsts_secs,
 	};
 }
 

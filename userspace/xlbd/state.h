@@ -62,6 +62,9 @@ struct xlb_svc_spec {
 	bool strip_path;	 /* forward without the matched prefix */
 	bool no_forward_headers; /* the proxy adds no X-Forwarded-* / X-Real-IP */
 	bool acme;		 /* xlbd gets certificates for its https hosts */
+	bool https_redirect;	 /* its https routes answer plain HTTP with a 308 */
+	bool hsts;		 /* its answers over HTTPS carry HSTS ... */
+	uint32_t hsts_secs;	 /* ... with this max-age */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -121,6 +124,10 @@ struct xlb_route {
 	 * xlbd's memory, not in the pins: the config or Docker sets it again
 	 * after a restart) */
 	bool no_forward_headers;
+	bool https;	     /* the route's TLS is terminated here (proto = https) */
+	bool https_redirect; /* https and plain HTTP asks for it: answer 308 */
+	bool hsts;	     /* https: answers carry Strict-Transport-Security */
+	uint32_t hsts_secs;
 };
 
 /* Finds the service serving host (SNI names when tls) and, by smooth
