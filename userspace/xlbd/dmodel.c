@@ -272,36 +272,23 @@ static int routes_finish(const struct ctx *x, struct xlb_dcontainer *c, const ch
 	return 0;
 }
 
-static int strip_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
+/* A true|false label, xlb.KEY. */
+static int bool_label(const struct ctx *x, const char *key, const char *val, bool *out)
 {
 	if (strcmp(val, "true") && strcmp(val, "false"))
-		return failf(x, "label xlb.path.strip=%s: want true or false", Q(val));
-	c->strip_path = strcmp(val, "true") == 0;
+		return failf(x, "label xlb.%s=%s: want true or false", key, Q(val));
+	*out = strcmp(val, "true") == 0;
 	return 0;
 }
 
 static int forward_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
 {
-	if (strcmp(val, "true") && strcmp(val, "false"))
-		return failf(x, "label xlb.forward_headers=%s: want true or false", Q(val));
-	c->no_forward_headers = strcmp(val, "false") == 0;
-	return 0;
-}
+	bool forward;
+	int err = bool_label(x, "forward_headers", val, &forward);
 
-static int acme_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
-{
-	if (strcmp(val, "true") && strcmp(val, "false"))
-		return failf(x, "label xlb.tls.acme=%s: want true or false", Q(val));
-	c->acme = strcmp(val, "true") == 0;
-	return 0;
-}
-
-static int redirect_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *val)
-{
-	if (strcmp(val, "true") && strcmp(val, "false"))
-		return failf(x, "label xlb.tls.redirect=%s: want true or false", Q(val));
-	c->https_redirect = strcmp(val, "true") == 0;
-	return 0;
+	if (!err)
+		c->no_forward_headers = !forward;
+	return err;
 }
 
 static int hsts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
@@ -377,13 +364,13 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 	if (strcmp(k, "path") == 0)
 		return 0; /* routes_finish: the hosts may come after it */
 	if (strcmp(k, "path.strip") == 0)
-		return strip_parse(x, c, val);
+		return bool_label(x, k, val, &c->strip_path);
 	if (strcmp(k, "forward_headers") == 0)
 		return forward_parse(x, c, val);
 	if (strcmp(k, "tls.acme") == 0)
-		return acme_parse(x, c, val);
+		return bool_label(x, k, val, &c->acme);
 	if (strcmp(k, "tls.redirect") == 0)
-		return redirect_parse(x, c, val);
+		return bool_label(x, k, val, &c->https_redirect);
 	if (strcmp(k, "tls.hsts") == 0)
 		return hsts_parse(x, c, "label xlb.tls.hsts", val);
 	if (strcmp(k, "port") == 0)
