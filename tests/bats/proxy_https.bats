@@ -97,7 +97,7 @@ served_serial() {
 }
 
 @test "https: each name gets its own certificate (exact, one file, wildcard) and its own service" {
-	start_xlbd "$(write_config "$(https_config)")"
+	start_xlbd "$(write_config "$(https_config)")" --metrics 127.0.0.1:9121
 	run served_serial a.https.test
 	[[ $output == "serial=A1" ]] || fail "a.https.test: $output"
 	run served_serial b.https.test
@@ -110,6 +110,15 @@ served_serial() {
 	[[ $status -eq 0 && $output == be2 ]] || fail "b.https.test: $output"
 	run https_get x.w.https.test /who
 	[[ $status -eq 0 && $output == be2 ]] || fail "x.w.https.test: $output"
+	# /metrics: when each certificate in service expires
+	local end
+	end=$(date -d "$(openssl x509 -noout -enddate -in "$BATS_FILE_TMPDIR/pki/certs/a.https.test.crt" |
+		cut -d= -f2)" +%s)
+	run in_lb curl -sS -m 5 http://127.0.0.1:9121/metrics
+	[[ $output == *"xlb_tls_certificate_expiry_timestamp_seconds{name=\"a.https.test\",source=\"$BATS_FILE_TMPDIR/pki/certs/a.https.test.crt\",serial=\"A1\"} $end"* ]] ||
+		fail "no expiry for a.https.test ($end): $(grep xlb_tls <<<"$output")"
+	[[ $output == *'xlb_tls_certificate_expiry_timestamp_seconds{name="*.w.https.test"'* ]] ||
+		fail "no expiry for the wildcard: $(grep xlb_tls <<<"$output")"
 }
 
 @test "https: the backend sees plain HTTP with X-Forwarded-Proto https, the client's address and the port" {

@@ -430,6 +430,25 @@ static void test_docker_series(void **state)
 	free(text);
 }
 
+/* The certificates in service: one expiry sample per name. */
+static void test_cert_expiry(void **state)
+{
+	struct xlb_metrics_cert certs[] = {
+		{ "a.app.dev", "/etc/xlb/certs/a.app.dev.crt", "A1", 1954413253 },
+		{ "*.w.app.dev", "acme", "36FB3535B99FC525", 1954413255 },
+	};
+	struct xlb_metrics_snapshot s = { .version = "x", .certs = certs, .n_certs = 2 };
+	char *text = format(&s);
+
+	(void)state;
+	check_families(text);
+	assert_line(text, "xlb_tls_certificate_expiry_timestamp_seconds{name=\"a.app.dev\","
+			  "source=\"/etc/xlb/certs/a.app.dev.crt\",serial=\"A1\"} 1954413253");
+	assert_line(text, "xlb_tls_certificate_expiry_timestamp_seconds{name=\"*.w.app.dev\","
+			  "source=\"acme\",serial=\"36FB3535B99FC525\"} 1954413255");
+	free(text);
+}
+
 /* Without --docker, without a flow count, without services: only what
  * is known, and still well-formed. */
 static void test_absent_parts_are_left_out(void **state)
@@ -444,6 +463,7 @@ static void test_absent_parts_are_left_out(void **state)
 	assert_null(strstr(text, "xlb_service_"));
 	assert_null(strstr(text, "xlb_flow_table_"));
 	assert_null(strstr(text, "xlb_proxy_"));
+	assert_null(strstr(text, "xlb_tls_"));
 	assert_line(text, "xlb_packets_total{reason=\"pass_not_ip\"} 0");
 	free(text);
 }
@@ -505,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_empty_unlabelled),
 		cmocka_unit_test(test_http_left_out_in_connection_mode),
 		cmocka_unit_test(test_docker_series),
+		cmocka_unit_test(test_cert_expiry),
 		cmocka_unit_test(test_absent_parts_are_left_out),
 		cmocka_unit_test(test_label_values_escaped_in_output),
 		cmocka_unit_test(test_buffer_grows),

@@ -833,6 +833,35 @@ static bool metrics_prepare(void *arg, struct xlb_docker_stats *docker)
 	return true;
 }
 
+/* The certificates in service, a sample per name, for the expiry gauge. */
+static void metrics_certs(void *arg, struct xlb_metrics_cert **out, size_t *n)
+{
+	struct daemon *d = arg;
+	struct xlb_cert_info *list = NULL;
+	struct xlb_metrics_cert *v = NULL;
+	size_t n_list = 0, total = 0, k = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!d->certs || xlb_certs_list(d->certs, &list, &n_list))
+		return;
+	for (size_t i = 0; i < n_list; i++)
+		total += list[i].n_names;
+	if (total)
+		v = calloc(total, sizeof(*v));
+	for (size_t i = 0; v && i < n_list; i++) {
+		for (size_t j = 0; j < list[i].n_names; j++, k++) {
+			snprintf(v[k].name, sizeof(v[k].name), "%s", list[i].names[j]);
+			snprintf(v[k].source, sizeof(v[k].source), "%s", list[i].source);
+			snprintf(v[k].serial, sizeof(v[k].serial), "%s", list[i].serial);
+			v[k].not_after = (int64_t)list[i].not_after;
+		}
+	}
+	xlb_certs_list_free(list, n_list);
+	*out = v;
+	*n = v ? total : 0;
+}
+
 static int start_metrics(struct daemon *d)
 {
 	const struct xlb_state_maps sm = state_maps(d->skel);
@@ -853,6 +882,7 @@ static int start_metrics(struct daemon *d)
 						  : -1,
 		},
 		.prepare = metrics_prepare,
+		.certs = metrics_certs,
 		.arg = d,
 	};
 

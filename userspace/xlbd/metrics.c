@@ -579,6 +579,25 @@ static void format_docker(const struct xlb_metrics_snapshot *s, struct xlb_mbuf 
 	xlb_metrics_sample(b, "xlb_docker_errors_total", NULL, 0, d->errors);
 }
 
+static void format_certs(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
+{
+	static const char name[] = "xlb_tls_certificate_expiry_timestamp_seconds";
+
+	if (!s->n_certs)
+		return;
+	xlb_metrics_family(b, name, "gauge",
+			   "When a certificate in service for a name expires (its notAfter), in "
+			   "seconds since the Unix epoch.");
+	for (size_t i = 0; i < s->n_certs; i++) {
+		const struct xlb_metrics_cert *c = &s->certs[i];
+		const struct xlb_label l[] = { { "name", c->name },
+					       { "source", c->source },
+					       { "serial", c->serial } };
+
+		xlb_metrics_sample(b, name, l, 3, c->not_after > 0 ? (uint64_t)c->not_after : 0);
+	}
+}
+
 int xlb_metrics_format(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
 {
 	format_build(s, b);
@@ -593,6 +612,7 @@ int xlb_metrics_format(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
 	format_http(s, b);
 	format_proxy_listeners(s, b);
 	format_docker(s, b);
+	format_certs(s, b);
 	return b->failed ? -ENOMEM : 0;
 }
 
@@ -605,6 +625,7 @@ struct xlb_metrics {
 	struct xlb_watch timer_w; /* MHD's next timeout */
 	struct xlb_metrics_maps maps;
 	xlb_metrics_prepare_fn prepare;
+	xlb_metrics_certs_fn certs;
 	void *arg;
 	int ncpus;
 	uint64_t start_time_s;
@@ -839,6 +860,7 @@ static void snapshot_free(struct xlb_metrics_snapshot *s)
 	free(s->svcs);
 	free(s->bes);
 	free(s->listeners);
+	free(s->certs);
 }
 
 static int collect_maps(struct collect *c)
@@ -871,6 +893,8 @@ static int collect(struct xlb_metrics *m, struct xlb_metrics_snapshot *s)
 					    .flow_capacity = m->flow_capacity };
 	if (m->prepare)
 		s->docker = m->prepare(m->arg, &s->docker_stats);
+	if (m->certs)
+		m->certs(m->arg, &s->certs, &s->n_certs);
 	memset(c.svc_at, 0xff, sizeof(c.svc_at));
 	c.be_at = malloc(XLB_MAX_BACKENDS * sizeof(*c.be_at));
 	c.percpu = calloc(XLB_PERCPU_WORDS(m->ncpus, PERCPU_SIZE_MAX), sizeof(*c.percpu));
@@ -1099,6 +1123,7 @@ int xlb_metrics_start(struct xlb_loop *loop, const struct xlb_metrics_opts *o,
 		.loop = loop,
 		.maps = o->maps,
 		.prepare = o->prepare,
+		.certs = o->certs,
 		.arg = o->arg,
 		.mhd_w = { .fd = -1 },
 		.timer_w = { .fd = -1, .fn = on_mhd_timer },

@@ -87,6 +87,15 @@ struct xlb_metrics_listener {
 	struct xlb_proxy_counters c;
 };
 
+/* A name of a certificate in service (a certificate of several names
+ * gives one per name). */
+struct xlb_metrics_cert {
+	char name[XLB_HOST_LEN];
+	char source[128];  /* the file, or "acme" */
+	char serial[64];   /* hex */
+	int64_t not_after; /* unix seconds */
+};
+
 struct xlb_metrics_snapshot {
 	const char *version;
 	uint64_t start_time_s; /* unix time xlbd started */
@@ -102,6 +111,8 @@ struct xlb_metrics_snapshot {
 	uint64_t flows, flow_capacity;
 	bool docker; /* --docker: docker_stats is valid */
 	struct xlb_docker_stats docker_stats;
+	struct xlb_metrics_cert *certs; /* TLS termination's, malloc'd */
+	size_t n_certs;
 };
 
 /* The whole exposition of s. Returns 0 or -ENOMEM. */
@@ -120,11 +131,14 @@ struct xlb_metrics_maps {
  * to their maps, so a scrape counts every connection up to now, and says
  * how Docker's sync goes (false: no --docker). */
 typedef bool (*xlb_metrics_prepare_fn)(void *arg, struct xlb_docker_stats *docker);
+/* The certificates in service, an array the scrape frees; NULL fn: none. */
+typedef void (*xlb_metrics_certs_fn)(void *arg, struct xlb_metrics_cert **certs, size_t *n);
 
 struct xlb_metrics_opts {
 	struct xlb_endpoint listen;
 	struct xlb_metrics_maps maps;
 	xlb_metrics_prepare_fn prepare;
+	xlb_metrics_certs_fn certs;
 	void *arg;
 };
 
