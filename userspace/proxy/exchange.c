@@ -602,7 +602,20 @@ static void close_client(struct xconn *c)
 
 static const char *status_reason(int code);
 
-/* Sends a whole response of the proxy's own and ends the connection. */
+/* Sends n bytes of buf, a whole response of the proxy's own with status
+ * code (n 0: it did not fit, the client sees the close alone), and ends
+ * the connection. */
+static void answer_raw(struct xconn *c, int code, const char *buf, int n)
+{
+	count_response(c, code);
+	if (!c->ssl) /* a TLS session's unread records are its own to read */
+		xlb_sock_drain(c->client.w.fd);
+	client_write(c, buf, n > 0 ? (size_t)n : 0);
+	client_shut_wr(c);
+	xlb_sock_drain(c->client.w.fd);
+	conn_close(c, false);
+}
+
 static void answer_body(struct xconn *c, int code, const char *type, const char *body)
 {
 	char buf[640];
@@ -612,15 +625,7 @@ static void answer_body(struct xconn *c, int code, const char *type, const char 
 		     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
 		     "Connection: close\r\n\r\n%s",
 		     code, status_reason(code), type, strlen(body), body);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = 0;
-	count_response(c, code);
-	if (!c->ssl) /* a TLS session's unread records are its own to read */
-		xlb_sock_drain(c->client.w.fd);
-	client_write(c, buf, (size_t)n);
-	client_shut_wr(c);
-	xlb_sock_drain(c->client.w.fd);
-	conn_close(c, false);
+	answer_raw(c, code, buf, (size_t)n < sizeof(buf) ? n : 0);
 }
 
 /* https_redirect: a plain HTTP request for an https route goes to the
@@ -641,14 +646,7 @@ static void answer_redirect(struct xconn *c, const char *b, const struct xlb_htt
 		     "Content-Length: 0\r\nConnection: close\r\n\r\n",
 		     c->host, (int)(path_len ? path_len : 1), path_len ? b + rq->path.off : "/",
 		     rq->has_query ? "?" : "", (int)query_len, b + rq->query.off);
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		n = 0;
-	count_response(c, 308);
-	xlb_sock_drain(c->client.w.fd);
-	client_write(c, buf, (size_t)n);
-	client_shut_wr(c);
-	xlb_sock_drain(c->client.w.fd);
-	conn_close(c, false);
+	answer_raw(c, 308, buf, (size_t)n < sizeof(buf) ? n : 0);
 }
 
 /* An answer of the proxy's own (why in its body), then the connection
