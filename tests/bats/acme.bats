@@ -28,10 +28,12 @@ teardown() {
 	xlb_test_teardown
 }
 
-# start_pebble DIR: Pebble (its HTTPS certificate for the client's address
-# from a CA of DIR) and its DNS, both in the client netns.
+# start_pebble DIR [VALIDITY_S]: Pebble (its HTTPS certificate for the
+# client's address from a CA of DIR) and its DNS, both in the client
+# netns; the certificates it issues live VALIDITY_S seconds (default: its
+# own, five years).
 start_pebble() {
-	local dir=$1
+	local dir=$1 validity=${2:-0}
 	mkdir -p "$dir"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 		-subj /CN=xlb-acme-test-ca -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
@@ -45,7 +47,8 @@ start_pebble() {
 		              "managementListenAddress": "$CLIENT4:15000",
 		              "certificate": "$dir/wfe.pem", "privateKey": "$dir/wfe.key",
 		              "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "",
-		              "externalAccountBindingRequired": false } }
+		              "externalAccountBindingRequired": false
+		              $( ((validity)) && echo ", \"certificateValidityPeriod\": $validity") } }
 	JSON
 	bg_start xlb-client "$dir/challtestsrv.log" pebble-challtestsrv -defaultIPv4 "$LB4" \
 		-defaultIPv6 "" -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 -http01 "" \
@@ -118,4 +121,42 @@ start_acme_xlbd() {
 	[[ $(grep -c 'Issued certificate' "$pki/pebble.log") == 2 ]] ||
 		fail "pebble issued: $(grep 'Issued certificate' "$pki/pebble.log")"
 	[[ $(stat -c %a "$BATS_TEST_TMPDIR/state") == 700 ]] || fail "state dir mode"
+}
+
+# served_serial NAME: the serial of the certificate xlbd serves for NAME.
+served_serial() {
+	in_client openssl s_client -connect "$LB4:443" -servername "$1" </dev/null 2>/dev/null |
+		openssl x509 -noout -serial
+}
+
+# Until the serial of NAME differs from OLD, every request is answered
+# (the old certificate serves until its successor is in).
+served_until_renewed() {
+	local name=$1 old=$2 deadline=$((SECONDS + $3)) now
+	while ((SECONDS < deadline)); do
+		answers "$name" || { echo "a request failed during the renewal" >&2; return 1; }
+		now=$(served_serial "$name")
+		[[ -n $now && $now != "$old" ]] && return 0
+		sleep 0.2
+	done
+	echo "not renewed within $3 s" >&2
+	return 1
+}
+
+@test "ACME: xlbd renews a certificate two thirds into its life, serving the old one until the new one is in" {
+	local pki=$BATS_TEST_TMPDIR/pebble
+	start_pebble "$pki" 30
+	in_client curl -sf --cacert "$pki/ca.pem" "https://$CLIENT4:15000/roots/0" \
+		>"$BATS_TEST_TMPDIR/root.pem" || fail "no pebble root"
+	start_acme_xlbd http-01
+	wait_until 60 answers a.acme.test || fail "a.acme.test not served: $(https_get a.acme.test 2>&1)"
+	local first
+	first=$(served_serial a.acme.test)
+	[[ $first == serial=* ]] || fail "no serial: $first"
+	# a 30 s certificate is due at 20 s: wait past that, not for expiry
+	served_until_renewed a.acme.test "$first" 40 || fail "$(grep -E 'acme' "$XLBD_LOG" | tail -5)"
+	[[ $(grep -c 'event=acme_cert_installed name=a.acme.test .*from=issued' "$XLBD_LOG") == 2 ]] ||
+		fail "installs: $(grep acme_cert_installed "$XLBD_LOG")"
+	[[ $(grep -c 'Issued certificate' "$pki/pebble.log") == 2 ]] || fail "pebble issued: $(grep 'Issued certificate' "$pki/pebble.log")"
+	answers a.acme.test || fail "not served after the renewal"
 }

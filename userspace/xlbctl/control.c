@@ -184,6 +184,27 @@ static int run_request(const struct ctl *ctl, const char *request)
 	return rc;
 }
 
+/* Runs one read-only request: *output gets xlbd's output lines (malloc'd,
+ * free it) when the status line is ok. */
+int control_query(const struct ctl *ctl, const char *request, char **output)
+{
+	const char *out, *status;
+	struct reply r;
+	int rc;
+
+	*output = NULL;
+	if (control_request(ctl->socket, request, &r, false)) {
+		free(r.buf);
+		return CTL_FAIL;
+	}
+	split_reply(&r, &out, &status);
+	rc = report_status(status);
+	if (rc == CTL_OK && !(*output = strdup(out)))
+		rc = complain(CTL_FAIL, "out of memory");
+	free(r.buf);
+	return rc;
+}
+
 /* ---- changing commands ------------------------------------------------------ */
 
 int check_service_name(const char *what, const char *name)

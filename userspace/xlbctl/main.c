@@ -39,6 +39,9 @@ void print_usage(FILE *out)
 		"                                  line each: one packet in --sample N (default: every\n"
 		"                                  one), of one service or all; tracing is on until\n"
 		"                                  --count lines, --duration seconds or Ctrl-C\n"
+		"Ask the running balancer (through xlbd):\n"
+		"  certs                           TLS certificates in service: names, source\n"
+		"                                  (file, acme, env), expiry, serial, issuer\n"
 		"Change the running balancer (through xlbd):\n"
 		"  service add NAME [--listen ADDR:PORT/PROTO] [--host HOST[/PATH]]...\n"
 		"              [--path PATH]... [--strip-path] [--proto http|https|tls]\n"
@@ -239,6 +242,7 @@ static const struct command commands[] = {
 	{ "status", cmd_status },   { "services", cmd_services }, { "backends", cmd_backends },
 	{ "flows", cmd_flows },	    { "stats", cmd_stats },	  { "service", cmd_service },
 	{ "backend", cmd_backend }, { "teardown", cmd_teardown }, { "trace", cmd_trace },
+	{ "certs", cmd_certs },
 };
 
 enum { OPT_PIN_DIR = 256, OPT_SOCKET, OPT_JSON };

@@ -7,7 +7,7 @@
  *   state.c    the state snapshot, and collecting and ordering map entries
  *   output.c   the error line, endpoints, table cells and tables, JSON
  *   clock.c    seconds, for intervals
- *   tables.c, stats.c, control.c, trace.c, status.c: the commands */
+ *   tables.c, stats.c, control.c, certs.c, trace.c, status.c: the commands */
 #ifndef XLB_XLBCTL_H
 #define XLB_XLBCTL_H
 
@@ -181,9 +181,13 @@ int count_listeners(const struct ctl *ctl, size_t *n);
 /* control.c */
 int control_request(const char *path, const char *request, struct reply *r, bool quiet);
 void split_reply(struct reply *r, const char **output, const char **status);
+int control_query(const struct ctl *ctl, const char *request, char **output);
 int check_service_name(const char *what, const char *name);
 int cmd_service(struct ctl *ctl, int argc, char **argv);
 int cmd_backend(struct ctl *ctl, int argc, char **argv);
+
+/* certs.c */
+int cmd_certs(struct ctl *ctl, int argc, char **argv);
 
 /* trace.c */
 int cmd_trace(struct ctl *ctl, int argc, char **argv);

@@ -19,6 +19,7 @@
 #define CTL_LINE_MAX 512
 #define CTL_MAX_WORDS 24
 #define CTL_RECV_TIMEOUT_MS 1000
+#define CTL_MAX_QUERIES 4
 
 /* ---- request parsing ------------------------------------------------------ */
 
@@ -263,6 +264,14 @@ struct client {
 	char buf[CTL_LINE_MAX];
 	size_t len;
 	struct timespec since;
+	char *out; /* an answer longer than the socket took at once */
+	size_t out_len, out_off;
+};
+
+struct query {
+	const char *word;
+	xlb_control_query_fn fn;
+	void *arg;
 };
 
 struct xlb_control {
@@ -273,6 +282,7 @@ struct xlb_control {
 	xlb_control_changed_fn changed;
 	void *arg;
 	xlb_control_takeover_fn takeover;
+	struct query queries[CTL_MAX_QUERIES];
 	struct client *clients[CTL_MAX_CLIENTS];
 };
 
@@ -342,6 +352,7 @@ static void client_close(struct client *cl)
 			c->clients[i] = NULL;
 	xlb_loop_del(c->loop, &cl->w);
 	close(cl->w.fd);
+	free(cl->out);
 	free(cl);
 }
 
@@ -402,6 +413,85 @@ static bool client_takeover(struct client *cl)
 	return true;
 }
 
+/* Sends what is left of a long answer; closes the client once it is all
+ * out (or the client is gone). */
+static void client_flush(struct client *cl)
+{
+	while (cl->out_off < cl->out_len) {
+		ssize_t n = send(cl->w.fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n <= 0)
+			break;
+		cl->out_off += (size_t)n;
+	}
+	client_close(cl);
+}
+
+static void on_client_writable(struct xlb_watch *w, uint32_t events)
+{
+	(void)events;
+	client_flush((struct client *)w);
+}
+
+/* A query's answer may be longer than the socket buffer: what the first
+ * send leaves waits for the socket to drain, within the client's time. */
+static void client_answer_output(struct client *cl, char *output)
+{
+	size_t len = strlen(output);
+	char *all = malloc(len + 4);
+
+	if (!all) {
+		free(output);
+		client_answer(cl, -ENOMEM, &(struct xlb_err){ "out of memory" });
+		return;
+	}
+	memcpy(all, output, len);
+	memcpy(all + len, "ok\n", 4);
+	free(output);
+	cl->out = all;
+	cl->out_len = len + 3;
+	cl->w.fn = on_client_writable;
+	if (xlb_loop_mod(cl->ctl->loop, &cl->w, EPOLLOUT)) {
+		client_close(cl);
+		return;
+	}
+	client_flush(cl);
+}
+
+/* Returns true when the request was a registered query (answered). */
+static bool client_query(struct client *cl)
+{
+	struct xlb_control *c = cl->ctl;
+	struct xlb_err err = { "" };
+	const char *word = cl->buf + strspn(cl->buf, " \t");
+	size_t wlen = strcspn(word, " \t");
+	char *output = NULL;
+	int e;
+
+	for (int i = 0; i < CTL_MAX_QUERIES && c->queries[i].fn; i++) {
+		const struct query *q = &c->queries[i];
+
+		if (strlen(q->word) != wlen || strncmp(word, q->word, wlen) != 0)
+			continue;
+		if (word[wlen + strspn(word + wlen, " \t")] != '\0')
+			e = bad(&err, "usage: %s", q->word);
+		else
+			e = q->fn(q->arg, &output, &err);
+		pr_debug("event=control request=%s result=%s", q->word, e ? "error" : "ok");
+		if (e)
+			client_answer(cl, e, &err);
+		else
+			client_answer_output(cl, output);
+		return true;
+	}
+	return false;
+}
+
 static void client_exec(struct client *cl)
 {
 	struct xlb_control *c = cl->ctl;
@@ -410,7 +500,7 @@ static void client_exec(struct client *cl)
 	int e;
 
 	cl->buf[strcspn(cl->buf, "\r\n")] = '\0';
-	if (client_takeover(cl))
+	if (client_takeover(cl) || client_query(cl))
 		return;
 	e = xlb_control_exec(c->st, cl->buf, &changed, &err);
 	pr_debug("event=control request=\"%s\" result=%s", cl->buf, e ? "error" : "ok");
@@ -550,6 +640,18 @@ int xlb_control_open(const char *path, struct xlb_loop *loop, struct xlb_state *
 void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn)
 {
 	c->takeover = fn;
+}
+
+int xlb_control_on_query(struct xlb_control *c, const char *word, xlb_control_query_fn fn,
+			 void *arg)
+{
+	for (int i = 0; i < CTL_MAX_QUERIES; i++) {
+		if (c->queries[i].fn)
+			continue;
+		c->queries[i] = (struct query){ .word = word, .fn = fn, .arg = arg };
+		return 0;
+	}
+	return -ENOSPC;
 }
 
 void xlb_control_close(struct xlb_control *c)

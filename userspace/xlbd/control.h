@@ -32,6 +32,15 @@ typedef int (*xlb_control_takeover_fn)(void *arg, int fd, uint32_t drain_ms, str
 void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn);
 /* Parses a takeover line: 0, -ENOENT (another request) or -EINVAL. */
 int xlb_control_parse_takeover(const char *line, uint32_t *drain_ms, struct xlb_err *err);
+
+/* A read-only request of one word (e.g. "certs") answered by the owner of
+ * what it asks about: fn sets *output to the answer's lines (malloc'd,
+ * each ending in a newline; the control socket frees it) and returns 0,
+ * or returns -errno with the reason in err. -ENOSPC when the table of
+ * queries is full. */
+typedef int (*xlb_control_query_fn)(void *arg, char **output, struct xlb_err *err);
+int xlb_control_on_query(struct xlb_control *c, const char *word, xlb_control_query_fn fn,
+			 void *arg);
 void xlb_control_close(struct xlb_control *c);
 
 /* Executes one request line against st. Returns 0, or -errno with the

@@ -18,6 +18,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <jansson.h>
 
 #include "caps.h"
 #include "checks.h"
@@ -46,6 +47,8 @@
 #define PROXY_TICK_MS 250
 #define FAST_RECHECKS 8 /* ticks: 2 s of looking again for pending links */
 #define STATS_EVERY_TICKS 4
+/* a certificate directory written to without pause is read every second */
+#define CERTS_SETTLE_MAX_TICKS 4
 /* Let's Encrypt's production directory: the ACME CA when --acme-directory
  * names none */
 #define ACME_DEFAULT_DIRECTORY "https://acme-v02.api.letsencrypt.org/directory"
@@ -105,6 +108,8 @@ struct daemon {
 	struct xlb_tls_server *tls_srv; /* TLS termination's policy ... */
 	struct xlb_certs *certs;	/* ... and certificates, or NULL */
 	struct xlb_watch certs_w;	/* the certificate directory's inotify */
+	bool certs_pending;		/* it changed; read it once it settles */
+	unsigned certs_first, certs_last; /* ticks of the first and last change */
 	struct xlb_acme *acme;		/* certificates from ACME, or NULL */
 	struct xlb_watch acme_w;	/* its certificates are ready */
 	char *acme_names;		/* the names it was last given, joined */
@@ -544,14 +549,31 @@ static int open_proxy(struct daemon *d)
 }
 
 /* A change in the certificate directory: changed files are read again
- * (a broken one is reported and its old certificate kept). */
+ * (a broken one is reported and its old certificate kept) once writing
+ * has paused for a tick, because a renewal writes NAME.crt and NAME.key
+ * one after the other and the pair in between does not match. */
 static void on_certs_event(struct xlb_watch *w, uint32_t events)
 {
 	struct daemon *d = xlb_container_of(w, struct daemon, certs_w);
 
 	(void)events;
-	if (xlb_certs_watch_drain(d->certs) > 0)
-		xlb_certs_rescan(d->certs);
+	if (xlb_certs_watch_drain(d->certs) <= 0)
+		return;
+	if (!d->certs_pending)
+		d->certs_first = d->ticks;
+	d->certs_pending = true;
+	d->certs_last = d->ticks;
+}
+
+/* Quiet for a whole tick (250-500 ms after the last write), or changing
+ * for a second without pause: read the directory. */
+static void rescan_settled_certs(struct daemon *d)
+{
+	if (!d->certs_pending ||
+	    (d->ticks - d->certs_last < 2 && d->ticks - d->certs_first < CERTS_SETTLE_MAX_TICKS))
+		return;
+	d->certs_pending = false;
+	xlb_certs_rescan(d->certs);
 }
 
 /* Certificates from ACME join the store; the one a name had stays in
@@ -811,6 +833,48 @@ static int on_takeover(void *arg, int fd, uint32_t drain_ms, struct xlb_err *err
 	return xlb_handover_request(&d->handover, fd, drain_ms, err);
 }
 
+static json_t *cert_json(const struct xlb_cert_info *ci)
+{
+	json_t *o = json_object(), *names = json_array();
+
+	for (size_t j = 0; names && j < ci->n_names; j++)
+		json_array_append_new(names, json_string(ci->names[j]));
+	json_object_set_new(o, "names", names);
+	json_object_set_new(o, "source", json_string(ci->source));
+	json_object_set_new(o, "issuer", json_string(ci->issuer));
+	json_object_set_new(o, "serial", json_string(ci->serial));
+	json_object_set_new(o, "not_after", json_integer((json_int_t)ci->not_after));
+	json_object_set_new(o, "default", json_boolean(ci->is_default));
+	return o;
+}
+
+/* "certs": the certificates in service, one JSON array on one line, for
+ * `xlbctl certs` to print as a table or pass on. */
+static int query_certs(void *arg, char **output, struct xlb_err *err)
+{
+	struct daemon *d = arg;
+	struct xlb_cert_info *list = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+	char *text = NULL;
+	int e = arr ? 0 : -ENOMEM;
+
+	if (!e && d->certs)
+		e = xlb_certs_list(d->certs, &list, &n);
+	for (size_t i = 0; !e && i < n; i++)
+		json_array_append_new(arr, cert_json(&list[i]));
+	if (!e)
+		text = json_dumps(arr, JSON_COMPACT);
+	if (!e && (!text || asprintf(output, "%s\n", text) < 0))
+		e = -ENOMEM;
+	if (e)
+		snprintf(err->msg, sizeof(err->msg), "listing certificates: %s", strerror(-e));
+	free(text);
+	json_decref(arr);
+	xlb_certs_list_free(list, n);
+	return e;
+}
+
 static int open_control(struct daemon *d)
 {
 	int err = xlb_control_open(d->o.control, d->loop, d->state, on_state_changed, d, &d->ctl);
@@ -818,7 +882,7 @@ static int open_control(struct daemon *d)
 	if (err)
 		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
 	xlb_control_on_takeover(d->ctl, on_takeover);
-	return 0;
+	return xlb_control_on_query(d->ctl, "certs", query_certs, d);
 }
 
 /* Before each scrape: the proxy's counters as of now, Docker's sync. */
@@ -1083,6 +1147,7 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 	}
 	if (++d->ticks % STATS_EVERY_TICKS == 0)
 		flush_proxy_stats(d);
+	rescan_settled_certs(d);
 	sync_acme_names(d);
 }
 
