@@ -50,6 +50,27 @@ control_config() {
 	[[ $before == "$after" ]] || { fail "services changed: $before -> $after"; return 1; }
 }
 
+@test "a client that is not root is refused, even when the socket's mode lets it connect" {
+	start_xlbd "$(write_config "$(control_config)")"
+	local before after dir=/run/xlb
+	before=$(xlbctl --json services)
+	# as installed: the directory and socket are root's; nobody cannot connect
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		socat -t 5 - "UNIX-CONNECT:$CTL_SOCK" <<<"service del web"
+	[[ $status -ne 0 && $output == *"Permission denied"* ]] || fail "nobody connected: $output"
+	# an operator's mistake opens both: xlbd still asks the kernel who it is
+	chmod 0755 "$dir"
+	chmod 0666 "$CTL_SOCK"
+	run setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		socat -t 5 - "UNIX-CONNECT:$CTL_SOCK" <<<"service del web"
+	chmod 0700 "$dir"
+	chmod 0600 "$CTL_SOCK"
+	[[ $output == "error: permission denied" ]] || fail "nobody got: $output"
+	after=$(xlbctl --json services)
+	[[ $before == "$after" ]] || fail "services changed: $before -> $after"
+	control_ok ping || fail "root refused after it"
+}
+
 @test "routes: service add --host H/P --strip-path and config host = H/P are listed as routes" {
 	start_xlbd "$(write_config "$(control_config)
 [service cfgapp]

@@ -187,3 +187,19 @@ metric_is() {
 	[[ ! -e $PIN_DIR ]] || { fail "pins left: $(ls -la "$PIN_DIR")"; return 1; }
 	assert_no_bpf_attached
 }
+
+# The release build's hardening (the Makefile's HARDEN_* flags): checked on
+# the release binaries of $BUILD even in the sanitizer pass, whose own
+# binaries leave FORTIFY out on purpose.
+@test "xlbd and xlbctl are built hardened: PIE, full RELRO, stack protector, FORTIFY" {
+	local prog
+	for prog in "$BUILD/xlbd" "$BUILD/xlbctl"; do
+		readelf -h "$prog" | grep -q 'DYN (Position-Independent Executable' || fail "$prog: not PIE"
+		readelf -l "$prog" | grep -q GNU_RELRO || fail "$prog: no RELRO"
+		readelf -d "$prog" | grep -q 'BIND_NOW' || fail "$prog: relocations not bound at start"
+		nm -D "$prog" | grep -q ' __stack_chk_fail' || fail "$prog: no stack protector"
+	done
+	# FORTIFY: xlbd's copies into fixed buffers go through the checked calls
+	nm -D "$BUILD/xlbd" | grep -qE ' __(memcpy|snprintf|vsnprintf|read)_chk' ||
+		fail "xlbd: no FORTIFY checks"
+}
