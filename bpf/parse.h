@@ -117,8 +117,12 @@ static __always_inline int skip_ipv6_ext(struct xlb_pkt *p, __u8 *nexthdr)
 		struct ipv6_ext *ext = cur;
 
 		switch (*nexthdr) {
-		case IPPROTO_HOPOPTS:
 		case IPPROTO_ROUTING:
+			/* the destination is then a hop on the way, and the
+			 * final one (which the L4 checksum covers) sits in the
+			 * header: the kernel's to process, not a VIP's DNAT */
+			return XLB_R_PASS_IPV6_EXT;
+		case IPPROTO_HOPOPTS:
 		case IPPROTO_DSTOPTS:
 			if ((void *)(ext + 1) > p->data_end || (void *)(ext + 1) > p->l3_end)
 				return XLB_R_DROP_TRUNCATED;

@@ -282,8 +282,15 @@ static void in_v6_syn_hbh_dst(struct pkt_desc *d)
 static void in_v6_syn_4ext(struct pkt_desc *d)
 {
 	in_v6_syn_hbh_dst(d);
-	pkt_push_ext(d, IPPROTO_ROUTING);
 	pkt_push_ext(d, IPPROTO_DSTOPTS);
+	pkt_push_ext(d, IPPROTO_DSTOPTS);
+}
+
+static void in_v6_syn_routing(struct pkt_desc *d)
+{
+	in_v6_syn(d);
+	pkt_push_ext(d, IPPROTO_HOPOPTS);
+	pkt_push_ext(d, IPPROTO_ROUTING);
 }
 
 static void in_v6_syn_5ext(struct pkt_desc *d)
@@ -1143,6 +1150,8 @@ static const struct tcase cases[] = {
 	    REDIRECTED(BE_A6), .new_flow = 1),
 	XDP(.name = "v6 with 5 extension headers: pass untouched", .in = in_v6_syn_5ext,
 	    PASSED(XLB_R_PASS_IPV6_EXT)),
+	XDP(.name = "v6 with a routing header: the kernel's, passed untouched",
+	    .in = in_v6_syn_routing, PASSED(XLB_R_PASS_IPV6_EXT)),
 	XDP(.name = "802.1q tagged: redirected untagged", .in = in_v4_syn_vlan, REDIRECTED(BE_A4),
 	    .new_flow = 1),
 	XDP(.name = "qinq (802.1ad + 802.1q): redirected untagged", .in = in_v4_syn_qinq,

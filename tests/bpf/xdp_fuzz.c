@@ -172,6 +172,7 @@ struct view {
 	size_t ttl;
 	size_t csum; /* L4 checksum offset */
 	int n_ext;   /* IPv6 extension headers walked */
+	int routing; /* one of them a routing header: xlb leaves it alone */
 };
 
 static int view_l2(const uint8_t *f, size_t len, struct view *v)
@@ -236,6 +237,7 @@ static int view_ipv6(const uint8_t *f, size_t len, int in_frame, struct view *v)
 	for (; next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS; n++) {
 		if (n == ORACLE_MAX_EXT || off + 2 > len || off + 2 > v->ip_end)
 			return -1;
+		v->routing |= next == IPPROTO_ROUTING;
 		next = f[off];
 		off += 8 * ((size_t)f[off + 1] + 1);
 	}
@@ -933,7 +935,7 @@ static void check_icmp_rnat(struct fixture *fx, struct diag *dg, const uint8_t *
  * TTL to spend and a valid outer IPv4 header: what xlb forwards at all. */
 static int icmp_forwardable(const uint8_t *f, const struct qview *q, int xdp)
 {
-	if (q->o.nvlan > XLB_MAX_VLANS || q->o.n_ext > XLB_MAX_IPV6_EXT)
+	if (q->o.nvlan > XLB_MAX_VLANS || q->o.n_ext > XLB_MAX_IPV6_EXT || q->o.routing)
 		return 0;
 	if (q->o.family == AF_INET && !ipv4_hdr_valid(f, &q->o))
 		return 0;
