@@ -35,6 +35,7 @@ struct req {
 	char *buf;
 	size_t len, cap;
 	bool too_big;
+	struct xlb_docker_lines lines; /* REQ_EVENTS: the unfinished line */
 };
 
 /* One container as last seen, with the error its labels gave (logged once). */
@@ -231,6 +232,7 @@ static void req_free(struct req *r)
 		curl_easy_cleanup(r->easy);
 	}
 	free(r->buf);
+	xlb_docker_lines_free(&r->lines);
 	free(r);
 }
 
@@ -340,8 +342,9 @@ static void inspect(struct xlb_docker *d, const char *id, uint64_t gen)
 	}
 }
 
-static void event_queue(struct xlb_docker *d, const char *line, size_t len)
+static void event_queue(void *arg, const char *line, size_t len)
 {
+	struct xlb_docker *d = arg;
 	struct xlb_devent ev, *more;
 
 	d->stats.events++;
@@ -398,24 +401,57 @@ static void event_handle(struct xlb_docker *d, const struct xlb_devent *e)
 	inspect(d, ev.id, 0);
 }
 
+/* The limit is on lines, ended or not, wherever the reads cut them: a
+ * read that ends a long line cuts the stream there, after the lines
+ * before it, as the same bytes in smaller reads would. */
+int xlb_docker_lines_feed(struct xlb_docker_lines *l, const char *bytes, size_t n, size_t max,
+			  xlb_docker_line_fn fn, void *arg)
+{
+	size_t start = 0, old = l->len;
+	int err = 0;
+
+	if (n == 0)
+		return 0;
+	if (l->len + n > l->cap) {
+		size_t cap = (l->len + n) * 2;
+		char *more = realloc(l->buf, cap);
+
+		if (!more)
+			return -ENOMEM;
+		l->buf = more;
+		l->cap = cap;
+	}
+	memcpy(l->buf + l->len, bytes, n);
+	l->len += n;
+	for (size_t i = old; i < l->len && !err; i++) { /* the kept part has no '\n' */
+		if (l->buf[i] != '\n')
+			continue;
+		if (i - start > max)
+			err = -E2BIG;
+		else if (i > start)
+			fn(arg, l->buf + start, i - start);
+		start = i + 1;
+	}
+	if (!err && l->len - start > max)
+		err = -E2BIG;
+	memmove(l->buf, l->buf + start, l->len - start);
+	l->len -= start;
+	return err;
+}
+
+void xlb_docker_lines_free(struct xlb_docker_lines *l)
+{
+	free(l->buf);
+	*l = (struct xlb_docker_lines){ 0 };
+}
+
 static size_t events_write(char *ptr, size_t size, size_t nmemb, void *userp)
 {
 	struct req *r = userp;
-	size_t n = size * nmemb, start = 0;
+	size_t n = size * nmemb;
 
-	if (body_write(ptr, size, nmemb, r) != n || r->len > EVENT_LINE_MAX)
-		return 0;
 	/* one JSON object per line */
-	for (size_t i = 0; i < r->len; i++) {
-		if (r->buf[i] != '\n')
-			continue;
-		if (i > start)
-			event_queue(r->d, r->buf + start, i - start);
-		start = i + 1;
-	}
-	memmove(r->buf, r->buf + start, r->len - start);
-	r->len -= start;
-	return n;
+	return xlb_docker_lines_feed(&r->lines, ptr, n, EVENT_LINE_MAX, event_queue, r->d) ? 0 : n;
 }
 
 /* ---- connection ---------------------------------------------------------------- */

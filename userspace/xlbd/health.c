@@ -31,8 +31,6 @@ enum hc_phase { HC_IDLE, HC_CONNECTING, HC_SENDING, HC_READING };
 
 /* Holds the request (a path of 255, a Host of 53 and the fixed lines). */
 #define HC_IO_SIZE 512
-/* Bytes read while looking for the end of the status line. */
-#define HC_STATUS_MAX 256
 #define HC_BUCKETS 256
 #define HC_NEVER UINT64_MAX
 /* The timer fires on multiples of this: targets due within the same slot
@@ -255,24 +253,35 @@ static int status_code(const char *line, size_t len)
 	return (line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0');
 }
 
-static void judge_status_line(struct hc_target *t, size_t len)
+enum xlb_hc_verdict xlb_health_judge_answer(const char *buf, size_t len, int *code,
+					    const char **why)
 {
-	int code = status_code(t->io, len);
-	char reason[32];
+	const char *nl = memchr(buf, '\n', len);
 
-	if (code < 0) {
-		check_done(t, false, "malformed status line");
-		return;
+	*code = -1;
+	*why = NULL;
+	if (!nl && len < XLB_HC_ANSWER_MAX)
+		return XLB_HC_MORE;
+	if (!nl) {
+		*why = "status line too long";
+		return XLB_HC_FAIL;
 	}
-	snprintf(reason, sizeof(reason), "status %d", code);
-	check_done(t, code >= 200 && code <= 399, reason);
+	*code = status_code(buf, (size_t)(nl - buf));
+	if (*code < 0) {
+		*why = "malformed status line";
+		return XLB_HC_FAIL;
+	}
+	return *code >= 200 && *code <= 399 ? XLB_HC_PASS : XLB_HC_FAIL;
 }
 
-/* Reads at most HC_STATUS_MAX bytes in all, and judges the first line. */
+/* Reads at most XLB_HC_ANSWER_MAX bytes in all, and judges the first line. */
 static void read_status(struct hc_target *t)
 {
-	ssize_t n = recv(t->w.fd, t->io + t->io_len, HC_STATUS_MAX - t->io_len, MSG_DONTWAIT);
-	const char *nl;
+	ssize_t n = recv(t->w.fd, t->io + t->io_len, XLB_HC_ANSWER_MAX - t->io_len, MSG_DONTWAIT);
+	enum xlb_hc_verdict v;
+	const char *why;
+	char reason[32];
+	int code;
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EINTR)
@@ -284,11 +293,14 @@ static void read_status(struct hc_target *t)
 		return;
 	}
 	t->io_len += (size_t)n;
-	nl = memchr(t->io, '\n', t->io_len);
-	if (nl)
-		judge_status_line(t, (size_t)(nl - t->io));
-	else if (t->io_len == HC_STATUS_MAX)
-		check_done(t, false, "status line too long");
+	v = xlb_health_judge_answer(t->io, t->io_len, &code, &why);
+	if (v == XLB_HC_MORE)
+		return;
+	if (code >= 0) {
+		snprintf(reason, sizeof(reason), "status %d", code);
+		why = reason;
+	}
+	check_done(t, v == XLB_HC_PASS, why);
 }
 
 static void send_request(struct hc_target *t)

@@ -16,29 +16,46 @@
 /* The old xlbd answers from its event loop: a busy one still answers
  * within milliseconds; this bounds a wedged one. */
 #define TAKEOVER_REPLY_MS 5000
-#define REPLY_MAX (XLB_TAKEOVER_MAX * (XLB_EP_STRLEN + 16) + 64)
 
 /* ---- old side --------------------------------------------------------------- */
 
+int xlb_takeover_format_answer(const struct xlb_handed_listener *l, size_t n, char *text,
+			       size_t cap)
+{
+	char ep[XLB_EP_STRLEN];
+	size_t len = 0;
+	int k;
+
+	for (size_t i = 0; i < n; i++) {
+		k = snprintf(text + len, cap - len, "listener %s %s\n", l[i].tls ? "tls" : "http",
+			     xlb_format_endpoint(&l[i].ep, ep, sizeof(ep)));
+		if (k < 0 || (size_t)k >= cap - len)
+			return -E2BIG;
+		len += (size_t)k;
+	}
+	k = snprintf(text + len, cap - len, "ok\n");
+	if (k < 0 || (size_t)k >= cap - len)
+		return -E2BIG;
+	return (int)(len + (size_t)k);
+}
+
 int xlb_takeover_send(int fd, const struct xlb_handed_listener *l, size_t n)
 {
-	char text[REPLY_MAX], ep[XLB_EP_STRLEN];
+	char text[XLB_TAKEOVER_ANSWER_MAX];
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * XLB_TAKEOVER_MAX)];
 		struct cmsghdr align;
 	} ctl = {};
 	struct iovec iov;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-	size_t len = 0;
+	int len;
 
 	if (n > XLB_TAKEOVER_MAX)
 		return -E2BIG;
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)snprintf(text + len, sizeof(text) - len, "listener %s %s\n",
-					l[i].tls ? "tls" : "http",
-					xlb_format_endpoint(&l[i].ep, ep, sizeof(ep)));
-	len += (size_t)snprintf(text + len, sizeof(text) - len, "ok\n");
-	iov = (struct iovec){ text, len };
+	len = xlb_takeover_format_answer(l, n, text, sizeof(text));
+	if (len < 0)
+		return len;
+	iov = (struct iovec){ text, (size_t)len };
 	if (n) {
 		struct cmsghdr *cm;
 
@@ -85,6 +102,14 @@ static void close_fds(int *fds, size_t n)
 		close(fds[i]);
 }
 
+/* An error line counts once it has ended: the reason is logged whole. */
+bool xlb_takeover_answer_ended(const char *text)
+{
+	const char *err = strstr(text, "error: ");
+
+	return strstr(text, "ok\n") || (err && strchr(err, '\n'));
+}
+
 /* Reads the answer to the end, keeping every descriptor it carries. */
 static int read_answer(int fd, char *text, size_t cap, int *fds, size_t max, size_t *nfds)
 {
@@ -127,30 +152,46 @@ static int read_answer(int fd, char *text, size_t cap, int *fds, size_t max, siz
 		}
 		len += (size_t)r;
 		text[len] = '\0';
-		if (r == 0 || strstr(text, "ok\n") || strstr(text, "error: ") || len == cap - 1)
+		if (r == 0 || xlb_takeover_answer_ended(text) || len == cap - 1)
 			return 0;
 	}
 }
 
-/* "listener http|tls ADDR:PORT" lines, then "ok": one per descriptor. */
-static int parse_answer(char *text, const int *fds, size_t nfds, struct xlb_handed_listener *out,
-			size_t *n)
+/* One "listener http|tls ADDR:PORT" line, word by word, and nothing more:
+ * a kind this xlbd does not know, or words it would skip, are not taken
+ * for something else. */
+static int parse_listener(char *line, struct xlb_handed_listener *l)
+{
+	static const char space[] = " \t\r\v\f";
+	char *save = NULL, *w[4] = { NULL };
+	const char *why;
+	int n = 0;
+
+	for (char *t = strtok_r(line, space, &save); t && n < 4; t = strtok_r(NULL, space, &save))
+		w[n++] = t;
+	if (n != 3 || strcmp(w[0], "listener") != 0 ||
+	    (strcmp(w[1], "http") != 0 && strcmp(w[1], "tls") != 0) ||
+	    xlb_parse_endpoint(w[2], XLB_EP_NO_PROTO, &l->ep, &why))
+		return -EPROTO;
+	l->tls = strcmp(w[1], "tls") == 0;
+	return 0;
+}
+
+int xlb_takeover_parse_answer(char *text, const int *fds, size_t nfds,
+			      struct xlb_handed_listener *out, size_t *n, const char **reason)
 {
 	char *save = NULL, *line;
 	size_t i = 0;
 
 	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char kind[8], ep[XLB_EP_STRLEN];
-		const char *why = "invalid";
-
 		if (strcmp(line, "ok") == 0)
 			return i == nfds ? (*n = i, 0) : -EPROTO;
-		if (strncmp(line, "error: ", 7) == 0)
-			return pr_err("takeover: the running xlbd refused: %s", line + 7), -EBUSY;
-		if (i == nfds || sscanf(line, "listener %7s %63s", kind, ep) != 2 ||
-		    xlb_parse_endpoint(ep, XLB_EP_NO_PROTO, &out[i].ep, &why))
+		if (strncmp(line, "error: ", 7) == 0) {
+			*reason = line + 7;
+			return -EBUSY;
+		}
+		if (i == nfds || parse_listener(line, &out[i]))
 			return -EPROTO;
-		out[i].tls = strcmp(kind, "tls") == 0;
 		out[i].fd = fds[i];
 		i++;
 	}
@@ -160,7 +201,8 @@ static int parse_answer(char *text, const int *fds, size_t nfds, struct xlb_hand
 int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms, struct xlb_handed_listener *out,
 			 size_t max, size_t *n)
 {
-	char text[REPLY_MAX], req[64];
+	char text[XLB_TAKEOVER_ANSWER_MAX], req[64];
+	const char *reason = "";
 	int fds[XLB_TAKEOVER_MAX];
 	size_t nfds = 0;
 	int fd, err;
@@ -177,7 +219,9 @@ int xlb_takeover_request(const char *ctl_path, uint32_t drain_ms, struct xlb_han
 				  max < XLB_TAKEOVER_MAX ? max : XLB_TAKEOVER_MAX, &nfds);
 	close(fd);
 	if (!err)
-		err = parse_answer(text, fds, nfds, out, n);
+		err = xlb_takeover_parse_answer(text, fds, nfds, out, n, &reason);
+	if (err == -EBUSY)
+		pr_err("takeover: the running xlbd refused: %s", reason);
 	if (err) {
 		close_fds(fds, nfds);
 		*n = 0;

@@ -53,4 +53,21 @@ void xlb_handed_close_rest(struct xlb_handed *h);
  * line each, then "ok". Returns 0 or -errno. */
 int xlb_takeover_send(int fd, const struct xlb_handed_listener *l, size_t n);
 
+/* The answer's text, pure, for the tests: at most XLB_TAKEOVER_ANSWER_MAX
+ * bytes with its NUL. */
+#define XLB_TAKEOVER_ANSWER_MAX (XLB_TAKEOVER_MAX * (XLB_EP_STRLEN + 16) + 64)
+/* Writes the answer for l[0..n): "listener http|tls ADDR:PORT" lines, then
+ * "ok". Returns its length (without the NUL), or -E2BIG. */
+int xlb_takeover_format_answer(const struct xlb_handed_listener *l, size_t n, char *text,
+			       size_t cap);
+/* Whether the answer read so far (NUL-terminated) is complete: it has its
+ * "ok" or an "error: " line. */
+bool xlb_takeover_answer_ended(const char *text);
+/* Parses an answer (text is cut into lines), its listener lines one per
+ * descriptor of fds[0..nfds), in order. Returns 0 with *n listeners in
+ * out, -EBUSY when the old xlbd refused (*reason points at its message in
+ * text), or -EPROTO for anything else. */
+int xlb_takeover_parse_answer(char *text, const int *fds, size_t nfds,
+			      struct xlb_handed_listener *out, size_t *n, const char **reason);
+
 #endif
