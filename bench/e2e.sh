@@ -21,18 +21,64 @@
 #                  the same three routing by path: $HOST/ to one backend,
 #                  $HOST/api/ to the four with the prefix stripped (a
 #                  page's API on its own origin); the client asks /api/
+#   xlb-https-ecdsa, haproxy-https-ecdsa, nginx-https-ecdsa
+#   xlb-https-rsa, haproxy-https-rsa, nginx-https-rsa
+#                  HTTPS: each ends TLS on $LB:443 with the same
+#                  certificate (ECDSA P-256 or RSA-2048, made by this run
+#                  with openssl in its work dir and removed with it) and
+#                  proxies plain HTTP to the same 4 backends as xlb-host,
+#                  haproxy-http and nginx-http, with their configs: xlbd
+#                  `proto = https` services ([tls] certs = DIR of NAME.crt +
+#                  NAME.key), HAProxy `bind ... ssl crt` (dockercloud-
+#                  haproxy's port_443 frontend), nginx `listen 443 ssl`
+#                  (nginx-proxy's server blocks); same threads and workers
+#                  as the HTTP rows. The same TLS settings for all three:
+#                  TLS 1.3 only (ssl-min-ver, ssl_protocols; xlbd allows
+#                  1.2 too, the client offers 1.3 only), OpenSSL's default
+#                  suites and groups, ALPN http/1.1, stateless session
+#                  tickets and no server-side session cache (xlbd's only
+#                  way; so HAProxy gets tune.ssl.cachesize 0 and nginx
+#                  keeps tickets on, where nginx-proxy turns them off for a
+#                  shared cache), no HSTS.
+#   xlb-https-ecdsa-w0, xlb-https-rsa-w0
+#                  with E2E_TLS_W0=1, when `xlbd --help` lists
+#                  --tls-workers: xlbd with --tls-workers 0 (the other
+#                  xlb-https rows run at its default), for comparison
 # Loads: wrk -t2 -c64 with keep-alive and with `Connection: close`; UDP
-# packets per second (trafgen on one core) delivered to the backends.
+# packets per second (trafgen on one core) delivered to the backends. Over
+# https: new TLS connections (`Connection: close`, one request and one full
+# handshake each) with both certificates, keep-alive with the ECDSA one.
+# wrk's own TLS client resumes sessions (it keeps the last session across
+# SSL_clear; a server's log showed ~all handshakes resumed), so wrk and
+# curl run with a preload (tls_shim_src below, built into the work dir)
+# that drops the session before every handshake, sets SNI $HOST, ALPN
+# http/1.1 and TLS 1.3, and counts handshakes and resumed ones
+# (e2e_tls.tsv); the hellos on the client's veth are counted during each
+# TLS row's warm-up (tls_probe_src: PSKs offered and accepted, hello
+# retries, groups, suites; e2e_tls_wire.tsv).
 # Part 3: one large download through each Host-routing proxy (CPU seconds
 # per GB of the balancer and of the whole system), then a 1 MB/s reader
-# (peak kernel memory).
+# (peak kernel memory; plain HTTP only); over https through xlb, HAProxy
+# and nginx with the ECDSA certificate (curl, TLS 1.3, ALPN http/1.1).
 #
 # usage: bench/e2e.sh [--quick]
 # env:   BUILD (default /work/main/build), BENCH_OUT (default: a temp dir),
 #        E2E_LAB_WAIT (s to wait for another user's lab to go, default 600)
+#        E2E_ROWS: groups of rows, default "l4 host path tls": l4 (direct,
+#          xlb-l4, iptables, haproxy-tcp, with UDP), host (xlb-host,
+#          xlb-sockmap, haproxy-http, nginx-http, and part 3's downloads
+#          through xlb-splice, xlb-sockmap, haproxy-http, nginx-http), path
+#          (the -path rows), tls (the -https- rows and their downloads).
+#          Only the TLS rows: E2E_ROWS=tls bench/e2e.sh; through bench.sh:
+#          XLB_BENCH_PARTS=e2e E2E_ROWS=tls XLB_BENCH_RESULTS=DIR make bench
+#          (give a DIR: else a partial report replaces bench/results/).
+#        E2E_TLS_W0=1: the xlb-https-*-w0 rows too (see above)
+#        E2E_BALANCERS, E2E_EFF_BALANCERS: balancers by name instead
+#          (development; E2E_EFF_BALANCERS="" measures no download)
+#        E2E_KEEP=1: keep the work dir (its keys too)
 # out:   $BENCH_OUT/e2e_tcp.tsv, e2e_udp.tsv, proxy_efficiency.tsv (one row
-#        per round, with the exact commands), e2e.md (the tables, also on
-#        stdout).
+#        per round, with the exact commands), e2e_tls.tsv, e2e_tls_wire.tsv
+#        (the TLS checks), e2e.md (the tables, also on stdout).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -73,6 +119,11 @@ BE_PIDS=()
 SINK_PIDS=()
 NAT_SET=0
 TRAFGEN_PGID=
+PROBE_PID=
+TLS_DIR=	# $WORK/tls: the CA, and per certificate its files (tls_issue)
+XLBD_TLS_WORKERS=0	# 1: xlbd --help lists --tls-workers
+TCP_BALANCERS=()
+EFF_BALANCERS=()
 
 log() { printf 'e2e: %s\n' "$*" >&2; }
 die() {
@@ -220,6 +271,273 @@ udp_bound() {
 	[[ -n $(in_ns "$1" ss -Hlnu "sport = :$UDP_PORT") ]]
 }
 
+# --- TLS ----------------------------------------------------------------------------
+
+is_tls() { [[ $1 == *-https-* ]]; }
+
+# ecdsa or rsa: the certificate of a TLS balancer
+tls_kind() {
+	case $1 in
+	*-https-ecdsa*) echo ecdsa ;;
+	*-https-rsa*) echo rsa ;;
+	*) die "no certificate for $1" ;;
+	esac
+}
+
+# A CA and, per kind, a certificate for $HOST and app.bench signed by it:
+# $TLS_DIR/KIND/certs/$HOST.crt + .key (xlbd's and nginx-proxy's layout;
+# nginx reads the same files), $TLS_DIR/KIND/haproxy.pem (the same two in
+# one file, for HAProxy's crt). Then the client's preload and the probe.
+make_tls() {
+	TLS_DIR=$WORK/tls
+	mkdir -p "$TLS_DIR"
+	chmod 0700 "$TLS_DIR"
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj "/CN=xlb bench CA" -keyout "$TLS_DIR/ca.key" -out "$TLS_DIR/ca.pem" 2>/dev/null ||
+		die "openssl: no CA"
+	tls_issue ecdsa 0xec -newkey ec -pkeyopt ec_paramgen_curve:prime256v1
+	tls_issue rsa 0x5a -newkey rsa:2048
+	tls_shim_src >"$CONF/wrk_tls.c"
+	cc -O2 -Wall -shared -fPIC -o "$WORK/wrk_tls.so" "$CONF/wrk_tls.c" -lssl -lcrypto ||
+		die "the TLS client preload did not build (libssl-dev?)"
+	tls_probe_src >"$CONF/tls_hellos.py"
+}
+
+# tls_issue KIND SERIAL OPENSSL-KEY-ARGS...
+tls_issue() {
+	local kind=$1 serial=$2 d=$TLS_DIR/$1
+	shift 2
+	mkdir -p "$d/certs"
+	printf 'subjectAltName=DNS:%s,DNS:app.bench\n' "$HOST" >"$d/ext"
+	if ! openssl req "$@" -nodes -subj "/CN=$HOST" -keyout "$d/key" -out "$d/csr" 2>/dev/null ||
+		! openssl x509 -req -in "$d/csr" -CA "$TLS_DIR/ca.pem" -CAkey "$TLS_DIR/ca.key" \
+			-set_serial "$serial" -days 2 -extfile "$d/ext" -out "$d/certs/$HOST.crt" 2>/dev/null; then
+		die "openssl: no $kind certificate"
+	fi
+	install -m 0600 "$d/key" "$d/certs/$HOST.key"
+	(umask 077 && cat "$d/certs/$HOST.crt" "$d/key" >"$d/haproxy.pem")
+	rm -f "$d/key" "$d/csr" "$d/ext"
+}
+
+# The TLS client's preload (LD_PRELOAD into wrk and curl; both call
+# SSL_connect through the PLT). Before each handshake: drop the session that
+# wrk's SSL_clear kept (else it resumes: XLB_TLS_RESUME=1 lets it, to see
+# that), SNI $XLB_TLS_SNI (wrk would send the URL's address), TLS 1.3 only,
+# ALPN http/1.1 (wrk offers none). At exit it appends to $XLB_TLS_STATS:
+# handshakes, resumed ones, and the first one's version, suite, group,
+# ALPN and the server's signature.
+tls_shim_src() {
+	cat <<-'EOF'
+		/* bench/e2e.sh's TLS client preload (generated: see tls_shim_src there) */
+		#define _GNU_SOURCE
+		#include <dlfcn.h>
+		#include <stdio.h>
+		#include <stdlib.h>
+		#include <openssl/objects.h>
+		#include <openssl/ssl.h>
+
+		static int (*real_connect)(SSL *);
+		static unsigned long handshakes, resumed;
+		static int noted;
+		static char params[512];
+
+		static const char *nid_name(int nid)
+		{
+			const char *s = nid ? OBJ_nid2sn(nid) : NULL;
+
+			return s ? s : "-";
+		}
+
+		static void note(SSL *ssl)
+		{
+			const unsigned char *alpn;
+			unsigned int alpn_len;
+			int sig = 0, md = 0;
+
+			SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+			SSL_get_peer_signature_type_nid(ssl, &sig);
+			SSL_get_peer_signature_nid(ssl, &md);
+			snprintf(params, sizeof(params), "%s\t%s\t%s\t%.*s\t%s+%s", SSL_get_version(ssl),
+				 SSL_get_cipher_name(ssl), nid_name(SSL_get_negotiated_group(ssl)),
+				 alpn_len ? (int)alpn_len : 1, alpn_len ? (const char *)alpn : "-",
+				 nid_name(sig), nid_name(md));
+		}
+
+		int SSL_connect(SSL *ssl)
+		{
+			int r;
+
+			if (!real_connect)
+				real_connect = (int (*)(SSL *))dlsym(RTLD_NEXT, "SSL_connect");
+			if (SSL_in_before(ssl)) { /* not on the retries of a non-blocking one */
+				const char *sni = getenv("XLB_TLS_SNI");
+
+				if (!getenv("XLB_TLS_RESUME"))
+					SSL_set_session(ssl, NULL);
+				if (sni && *sni)
+					SSL_set_tlsext_host_name(ssl, sni);
+				SSL_set_min_proto_version(ssl, TLS1_3_VERSION);
+				SSL_set_alpn_protos(ssl, (const unsigned char *)"\x08http/1.1", 9);
+			}
+			r = real_connect(ssl);
+			if (r == 1) {
+				__atomic_add_fetch(&handshakes, 1, __ATOMIC_RELAXED);
+				if (SSL_session_reused(ssl))
+					__atomic_add_fetch(&resumed, 1, __ATOMIC_RELAXED);
+				if (!__atomic_exchange_n(&noted, 1, __ATOMIC_ACQ_REL))
+					note(ssl);
+			}
+			return r;
+		}
+
+		__attribute__((destructor)) static void report(void)
+		{
+			const char *path = getenv("XLB_TLS_STATS");
+			FILE *f;
+
+			if (!path || !*path || !(f = fopen(path, "a")))
+				return;
+			fprintf(f, "%lu\t%lu\t%s\n", handshakes, resumed, noted ? params : "-\t-\t-\t-\t-");
+			fclose(f);
+		}
+	EOF
+}
+
+# The hello probe: on one interface, until SIGTERM, the ClientHellos and
+# those offering a session (pre_shared_key), the ServerHellos and those
+# accepting one, HelloRetryRequests, TLS 1.3 chosen, the groups and suites
+# chosen; a socket filter passes only the hellos. Then one line of those.
+tls_probe_src() {
+	cat <<-'EOF'
+		"""bench/e2e.sh's TLS hello probe (generated: see tls_probe_src there).
+		usage: tls_hellos.py IFACE PORT READY_FILE; prints, after SIGTERM:
+		client_hellos psk_offered server_hellos psk_accepted hello_retries tls13 groups suites"""
+		import ctypes
+		import signal
+		import socket
+		import struct
+		import sys
+
+		ETH_P_ALL = 3  # ETH_P_IP would miss what the interface sends
+		ETH_P_IP = 0x0800
+		SO_ATTACH_FILTER = 26
+		HRR = bytes.fromhex("cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+		GROUPS = {0x17: "P-256", 0x18: "P-384", 0x19: "P-521", 0x1d: "X25519", 0x1e: "X448"}
+		SUITES = {0x1301: "TLS_AES_128_GCM_SHA256", 0x1302: "TLS_AES_256_GCM_SHA384",
+		          0x1303: "TLS_CHACHA20_POLY1305_SHA256"}
+
+
+		def bpf(port):
+		    """IPv4 TCP from or to PORT, unfragmented, whose payload starts with a
+		    handshake record holding a ClientHello (1) or a ServerHello (2)."""
+		    ins = [
+		        (0x28, 0, 0, 12),         # 0 ldh [12]
+		        (0x15, 0, 20, ETH_P_IP),  # 1 jeq IPv4, else drop
+		        (0x30, 0, 0, 23),         # 2 ldb [23]
+		        (0x15, 0, 18, 6),         # 3 jeq TCP, else drop
+		        (0x28, 0, 0, 20),         # 4 ldh [20]
+		        (0x45, 16, 0, 0x1fff),    # 5 jset fragment offset: drop
+		        (0xb1, 0, 0, 14),         # 6 ldxb 4*([14]&0xf)
+		        (0x48, 0, 0, 14),         # 7 ldh [x+14]: source port
+		        (0x15, 2, 0, port),       # 8 jeq port: to 11
+		        (0x48, 0, 0, 16),         # 9 ldh [x+16]: destination port
+		        (0x15, 0, 11, port),      # 10 jeq port, else drop
+		        (0x50, 0, 0, 26),         # 11 ldb [x+26]: TCP data offset
+		        (0x54, 0, 0, 0xf0),       # 12 and #0xf0
+		        (0x74, 0, 0, 2),          # 13 rsh #2
+		        (0x0c, 0, 0, 0),          # 14 add x
+		        (0x07, 0, 0, 0),          # 15 tax
+		        (0x50, 0, 0, 14),         # 16 ldb [x+14]: record type
+		        (0x15, 0, 4, 0x16),       # 17 jeq handshake, else drop
+		        (0x50, 0, 0, 19),         # 18 ldb [x+19]: handshake type
+		        (0x15, 1, 0, 1),          # 19 jeq ClientHello: accept
+		        (0x15, 0, 1, 2),          # 20 jeq ServerHello: accept, else drop
+		        (0x06, 0, 0, 0xffff),     # 21 accept
+		        (0x06, 0, 0, 0),          # 22 drop
+		    ]
+		    return b"".join(struct.pack("HBBI", *i) for i in ins)
+
+
+		def extensions(body, i):
+		    (n,) = struct.unpack_from(">H", body, i)
+		    i += 2
+		    end, ext = min(len(body), i + n), {}
+		    while i + 4 <= end:
+		        t, ln = struct.unpack_from(">HH", body, i)
+		        ext[t] = body[i + 4:i + 4 + ln]
+		        i += 4 + ln
+		    return ext
+
+
+		class Count:
+		    def __init__(self):
+		        self.ch = self.psk_offered = self.sh = self.psk_accepted = self.hrr = self.tls13 = 0
+		        self.groups, self.suites = {}, {}
+
+		    def frame(self, f):
+		        t = 14 + (f[14] & 0xf) * 4
+		        p = f[t + (f[t + 12] >> 4) * 4:]
+		        kind, body = p[5], p[9:]
+		        i = 35 + body[34]  # version, random, session id
+		        if kind == 1:
+		            (n,) = struct.unpack_from(">H", body, i)
+		            i += 2 + n
+		            i += 1 + body[i]
+		            ext = extensions(body, i)
+		            self.ch += 1
+		            self.psk_offered += 41 in ext
+		            return
+		        (suite,) = struct.unpack_from(">H", body, i)
+		        ext = extensions(body, i + 3)
+		        self.sh += 1
+		        if body[2:34] == HRR:
+		            self.hrr += 1
+		            return
+		        self.psk_accepted += 41 in ext
+		        self.tls13 += ext.get(43) == b"\x03\x04"
+		        if len(ext.get(51, b"")) >= 2:
+		            g = GROUPS.get(struct.unpack_from(">H", ext[51])[0], "other")
+		            self.groups[g] = self.groups.get(g, 0) + 1
+		        s = SUITES.get(suite, f"0x{suite:04x}")
+		        self.suites[s] = self.suites.get(s, 0) + 1
+
+
+		def top(d):
+		    return ",".join(f"{k}:{v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "-"
+
+
+		def main():
+		    iface, port, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+		    # no protocol until the filter is on: nothing unfiltered queues up
+		    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+		    prog = ctypes.create_string_buffer(bpf(port))
+		    s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER,
+		                 struct.pack("HL", len(prog.raw) // 8, ctypes.addressof(prog)))
+		    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+		    s.bind((iface, ETH_P_ALL))
+		    stop = []
+		    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+		    open(ready, "w").close()
+		    c = Count()
+		    s.settimeout(0.1)
+		    while not stop:
+		        try:
+		            f = s.recv(65535)
+		        except (socket.timeout, InterruptedError):
+		            continue
+		        try:
+		            c.frame(f)
+		        except (IndexError, struct.error):
+		            pass  # a hello cut short: not counted
+		    print(f"{c.ch}\t{c.psk_offered}\t{c.sh}\t{c.psk_accepted}\t{c.hrr}\t{c.tls13}"
+		          f"\t{top(c.groups)}\t{top(c.suites)}", flush=True)
+
+
+		if __name__ == "__main__":
+		    main()
+	EOF
+}
+
 # --- balancers -------------------------------------------------------------------
 
 # Where the client sends its requests, per balancer.
@@ -228,8 +546,26 @@ target_url() {
 	direct) echo "http://10.200.1.2/" ;;
 	xlb-l4 | iptables) echo "http://$VIP/" ;;
 	*-path) echo "http://$LB/api/" ;;
+	*-https-*) echo "https://$LB/" ;; # SNI and Host: $HOST
 	*) echo "http://$LB/" ;;
 	esac
+}
+
+# curl's arguments to reach a TLS balancer as $HOST (none for the others),
+# in CURL_TLS: TLS 1.3, ALPN http/1.1, the certificate checked
+tls_curl_args() {
+	CURL_TLS=()
+	if is_tls "$1"; then
+		CURL_TLS=(--resolve "$HOST:443:$LB" --cacert "$TLS_DIR/ca.pem" --tlsv1.3 --http1.1)
+	fi
+}
+
+# The preload's environment (tls_shim_src) for a TLS client writing its
+# counts to $1.
+tls_env() {
+	echo "LD_PRELOAD=$WORK/wrk_tls.so"
+	echo "XLB_TLS_SNI=$HOST"
+	echo "XLB_TLS_STATS=$1"
 }
 
 xlb_l4_conf() {
@@ -259,6 +595,23 @@ xlb_host_conf() {
 	# a second service, so that routing has a choice to make
 	echo "[service app]"
 	[[ ${1:-} == path ]] && echo "host = $HOST"
+	echo "host = app.bench"
+	echo "backend = 10.200.1.2:80"
+}
+
+# xlb_https_conf KIND: xlb_host_conf's two services over HTTPS, TLS ended
+# by xlbd with the KIND certificate (proto = https, [tls] certs)
+xlb_https_conf() {
+	local i
+	echo "[tls]"
+	echo "listen = $LB:443"
+	echo "certs = $TLS_DIR/$1/certs"
+	echo "[service api]"
+	echo "proto = https"
+	echo "host = $HOST"
+	for ((i = 1; i <= BACKENDS; i++)); do echo "backend = 10.200.$i.2:80"; done
+	echo "[service app]"
+	echo "proto = https"
 	echo "host = app.bench"
 	echo "backend = 10.200.1.2:80"
 }
@@ -301,17 +654,26 @@ haproxy_tcp_conf() {
 
 # As dockercloud-haproxy writes it: one frontend per port, a Host ACL per
 # service, a backend per service; with "path", a path ACL too, and the
-# prefix stripped (as VIRTUAL_HOST=api.bench/api/* does there).
+# prefix stripped (as VIRTUAL_HOST=api.bench/api/* does there); with
+# "https PEM", its port_443 frontend (bind ssl crt, X-Forwarded-Proto) with
+# the bench's TLS settings (see the header).
 haproxy_http_conf() {
-	local i api_if="host_rule_1 or host_rule_1_port" strip= app=app.bench app_port=app.bench:80
+	local i api_if="host_rule_1 or host_rule_1_port" strip='' port=80 bind=$LB:80 tune='' xfp=''
+	local app=app.bench app_port=app.bench:80
 	if [[ ${1:-} == path ]]; then
 		api_if="host_rule_1 path_rule_1 or host_rule_1_port path_rule_1"
 		strip='http-request replace-path ^/api(/.*) \1'
 		app+=" $HOST" app_port+=" $HOST:80"
+	elif [[ ${1:-} == https ]]; then
+		port=443 app_port=app.bench:443
+		bind="$LB:443 ssl crt $2 alpn http/1.1 ssl-min-ver TLSv1.3"
+		tune="tune.ssl.cachesize 0"
+		xfp="http-request set-header X-Forwarded-Proto https"
 	fi
 	cat <<-EOF
 		global
 		    maxconn 8000
+		    $tune
 		defaults
 		    mode http
 		    option redispatch
@@ -320,10 +682,11 @@ haproxy_http_conf() {
 		    timeout client 60s
 		    timeout server 60s
 		    timeout http-keep-alive 60s
-		frontend port_80
-		    bind $LB:80
+		frontend port_$port
+		    bind $bind
+		    $xfp
 		    acl host_rule_1 hdr(host) -i $HOST
-		    acl host_rule_1_port hdr(host) -i $HOST:80
+		    acl host_rule_1_port hdr(host) -i $HOST:$port
 		    acl path_rule_1 path_beg /api/
 		    use_backend SERVICE_api if $api_if
 		    acl host_rule_2 hdr(host) -i $app
@@ -349,11 +712,23 @@ start_haproxy() {
 
 # As nginx-proxy writes it: a server per name, an upstream per service with
 # keepalive, HTTP/1.1 to the upstream; with "path" ($2), $HOST/ goes to
-# app.bench's upstream and $HOST/api/ to the API's, prefix stripped.
+# app.bench's upstream and $HOST/api/ to the API's, prefix stripped; with
+# "https KIND", the servers listen on 443 with ssl and the KIND certificate
+# (nginx-proxy's SSL server blocks, with the bench's TLS settings: see the
+# header; the default server refuses the handshake: ssl_reject_handshake).
 nginx_http_conf() {
 	local dir=$1 i locations="location / { proxy_pass http://$HOST; }"
+	local listen=$LB:80 default="return 503;" tls='' certs=''
 	[[ ${2:-} == path ]] &&
 		locations="location / { proxy_pass http://app.bench; } location /api/ { proxy_pass http://$HOST/; }"
+	if [[ ${2:-} == https ]]; then
+		listen="$LB:443 ssl" default="ssl_reject_handshake on;"
+		# in http{}: the handshake takes them from the default server
+		tls="ssl_protocols TLSv1.3; ssl_prefer_server_ciphers off;"
+		tls+=" ssl_session_cache none; ssl_session_tickets on;"
+		tls+=" proxy_set_header X-Forwarded-Proto https;"
+		certs="ssl_certificate $TLS_DIR/$3/certs/$HOST.crt; ssl_certificate_key $TLS_DIR/$3/certs/$HOST.key;"
+	fi
 	cat <<-EOF
 		worker_processes auto;
 		pid $dir/nginx.pid;
@@ -374,15 +749,17 @@ nginx_http_conf() {
 		    proxy_set_header Connection \$proxy_connection;
 		    proxy_set_header X-Real-IP \$remote_addr;
 		    proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+		    $tls
 		    server {
-		        listen $LB:80 default_server backlog=4096;
+		        listen $listen default_server backlog=4096;
 		        server_name _;
-		        return 503;
+		        $default
 		    }
 		    upstream app.bench { server 10.200.1.2:80; keepalive 32; }
 		    server {
-		        listen $LB:80;
+		        listen $listen;
 		        server_name app.bench;
+		        $certs
 		        location / { proxy_pass http://app.bench; }
 		    }
 		    upstream $HOST {
@@ -392,22 +769,23 @@ nginx_http_conf() {
 		        keepalive 64;
 		    }
 		    server {
-		        listen $LB:80;
+		        listen $listen;
 		        server_name $HOST;
+		        $certs
 		        $locations
 		    }
 		}
 	EOF
 }
 
-# start_nginx_lb [path]
+# start_nginx_lb [path | https KIND]: the config is $CONF/$BAL.conf
 start_nginx_lb() {
-	local dir=$WORK/nginx-lb
+	local dir=$WORK/nginx-lb conf=$CONF/$BAL.conf
 	rm -rf "$dir"
 	mkdir -p "$dir/tmp"
 	chmod 0777 "$dir/tmp"
-	nginx_http_conf "$dir" "${1:-}" >"$CONF/nginx-http.conf"
-	local -a cmd=(nginx -e "$dir/error.log" -c "$CONF/nginx-http.conf" -g 'daemon off;')
+	nginx_http_conf "$dir" "$@" >"$conf"
+	local -a cmd=(nginx -e "$dir/error.log" -c "$conf" -g 'daemon off;')
 	BAL_CMD="nsenter --net=/run/netns/xlb-lb $(quote "${cmd[@]}")"
 	bg xlb-lb "$dir/stderr.log" "${cmd[@]}"
 	BAL_PIDS=("$BG_PID")
@@ -465,15 +843,30 @@ start_balancer() {
 	xlb-path) start_xlbd "$1" "$(xlb_host_conf path)" --http-mode request ;;
 	haproxy-path) start_haproxy haproxy-path "$(haproxy_http_conf path)" ;;
 	nginx-path) start_nginx_lb path ;;
+	xlb-https-ecdsa | xlb-https-rsa)
+		start_xlbd "$1" "$(xlb_https_conf "$(tls_kind "$1")")" --http-mode request
+		;;
+	xlb-https-ecdsa-w0 | xlb-https-rsa-w0)
+		start_xlbd "$1" "$(xlb_https_conf "$(tls_kind "$1")")" --http-mode request --tls-workers 0
+		;;
+	haproxy-https-ecdsa | haproxy-https-rsa)
+		start_haproxy "$1" "$(haproxy_http_conf https "$TLS_DIR/$(tls_kind "$1")/haproxy.pem")"
+		;;
+	nginx-https-ecdsa | nginx-https-rsa) start_nginx_lb https "$(tls_kind "$1")" ;;
 	*) die "unknown balancer $1" ;;
 	esac
-	wait_for 15 "$1 to answer" answers "$(target_url "$1")" ||
-		{ tail -n 20 "$WORK"/*.log >&2 || true; die "balancer $1 does not answer"; }
+	wait_for 15 "$1 to answer" answers "$1" ||
+		{ tail -n 20 "$WORK"/*.log "$WORK"/nginx-lb/*.log >&2 || true; die "balancer $1 does not answer"; }
 }
 
-# answers URL: a request with our Host gets the JSON.
+# answers BAL: a request with our Host gets the JSON (over https as $HOST,
+# the certificate checked, for a TLS balancer).
 answers() {
-	in_ns xlb-client curl -sf -m 2 -H "Host: $HOST" "$1" | grep -q hostname
+	local url
+	url=$(target_url "$1")
+	tls_curl_args "$1"
+	if is_tls "$1"; then url="https://$HOST/"; fi
+	in_ns xlb-client curl -sf -m 2 "${CURL_TLS[@]}" -H "Host: $HOST" "$url" | grep -q hostname
 }
 
 stop_balancer() {
@@ -501,16 +894,26 @@ balancer_pids() {
 
 WRK_CMD=
 WRK_RESULT=
+WRK_REQUESTS=0
+TLS_STATS=	# over https: the preload's line (tls_shim_src)
 
-# run_wrk LOAD SECONDS URL: sets WRK_RESULT to "req_s p50_us p99_us errors"
-# and WRK_CMD to the command (not in a subshell: both are for the caller).
+# run_wrk LOAD SECONDS URL: sets WRK_RESULT to "req_s p50_us p99_us errors",
+# WRK_REQUESTS, WRK_CMD to the command and, over https, TLS_STATS (not in a
+# subshell: all are for the caller).
 run_wrk() {
 	local load=$1 secs=$2 url=$3 out
-	local -a cmd=(wrk -t2 -c64 "-d${secs}s" --latency -H "Host: $HOST")
+	local -a cmd=(wrk -t2 -c64 "-d${secs}s" --latency -H "Host: $HOST") tenv
 	[[ $load == close ]] && cmd+=(-H "Connection: close")
 	cmd+=("$url")
+	TLS_STATS=
+	if [[ $url == https://* ]]; then
+		rm -f "$WORK/tls.stats"
+		mapfile -t tenv < <(tls_env "$WORK/tls.stats")
+		cmd=(env "${tenv[@]}" "${cmd[@]}")
+	fi
 	WRK_CMD="nsenter --net=/run/netns/xlb-client $(quote "${cmd[@]}")"
 	WRK_RESULT="0 0 0 1"
+	WRK_REQUESTS=0
 	out=$(in_ns xlb-client "${cmd[@]}" 2>&1) || { log "wrk failed: $out"; return 0; }
 	echo "$out" >>"$WORK/wrk.log"
 	WRK_RESULT=$(awk '
@@ -526,19 +929,78 @@ run_wrk() {
 		/Socket errors:/ { gsub(/,/, ""); err += $4 + $6 + $8 + $10 }
 		/Non-2xx or 3xx responses:/ { err += $5 }
 		END { printf "%.0f %.0f %.0f %d\n", rps, p50, p99, err }' <<<"$out")
+	WRK_REQUESTS=$(awk '/ requests in / { print $1; exit }' <<<"$out")
+	WRK_REQUESTS=${WRK_REQUESTS:-0}
+	if [[ $url == https://* ]]; then TLS_STATS=$(tail -n 1 "$WORK/tls.stats" 2>/dev/null || true); fi
+}
+
+# The loads of a balancer. With the RSA certificate only new connections:
+# a request on an open connection does not touch the certificate.
+loads_of() {
+	if [[ $1 == *-https-rsa* ]]; then echo close; else echo keepalive close; fi
 }
 
 measure_tcp() {
-	local round=$1 bal=$2 url load r
+	local round=$1 bal=$2 url load r hz pids p0 p1 s0 s1
 	url=$(target_url "$bal")
-	run_wrk keepalive "$WARM" "$url"
-	for load in keepalive close; do
+	if is_tls "$bal"; then
+		tls_warm_probe "$round" "$bal" "$url"
+	else
+		run_wrk keepalive "$WARM" "$url"
+	fi
+	hz=$(getconf CLK_TCK)
+	mapfile -t pids < <(balancer_pids)
+	for load in $(loads_of "$bal"); do
+		p0=$(proc_ticks "${pids[@]}") s0=$(system_ticks)
 		run_wrk "$load" "$DUR" "$url"
+		p1=$(proc_ticks "${pids[@]}") s1=$(system_ticks)
 		r=$WRK_RESULT
 		printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$bal" "$load" "${r// /$'\t'}" \
 			"$BAL_CMD" "$WRK_CMD" >>"$OUT/e2e_tcp.tsv"
 		log "round $round $bal $load: req/s p50_us p99_us errors = $r"
+		if is_tls "$bal"; then
+			tls_row "$round" "$bal" "$load" "$DUR" "$WRK_REQUESTS" \
+				"$(awk -v t=$((p1 - p0)) -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }')" \
+				"$(awk -v t=$((s1 - s0)) -v hz="$hz" 'BEGIN { printf "%.3f", t / hz }')"
+		fi
 	done
+}
+
+# tls_row ROUND BAL LOAD SECONDS REQUESTS BAL_CPU_S SYS_CPU_S: a row of
+# e2e_tls.tsv from TLS_STATS, the preload's counts of the run just done.
+tls_row() {
+	local hs=0 res=0 proto=- suite=- group=- alpn=- sig=-
+	if [[ -n $TLS_STATS ]]; then
+		IFS=$'\t' read -r hs res proto suite group alpn sig <<<"$TLS_STATS"
+	else
+		log "$2 $3: no TLS counts from the client (its preload did not run?)"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" \
+		"$hs" "$res" "$6" "$7" "$proto" "$suite" "$group" "$alpn" "$sig" >>"$OUT/e2e_tls.tsv"
+	log "round $1 $2 $3: $hs TLS handshakes, $res resumed; $proto $suite $group $alpn $sig"
+	if [[ $res != 0 ]]; then log "WARNING: $2 $3: the client resumed $res sessions"; fi
+}
+
+# The warm-up of a TLS balancer: new connections (the handshake is what it
+# warms), with the hellos on the client's veth counted meanwhile
+# (tls_probe_src) into e2e_tls_wire.tsv.
+tls_warm_probe() {
+	local round=$1 bal=$2 url=$3 res
+	rm -f "$WORK/probe.ready"
+	bg xlb-client "$WORK/probe.out" python3 "$CONF/tls_hellos.py" c0 443 "$WORK/probe.ready"
+	PROBE_PID=$BG_PID
+	wait_for 10 "the hello probe" test -e "$WORK/probe.ready" ||
+		{ cat "$WORK/probe.out" >&2; die "the hello probe did not start"; }
+	run_wrk close "$WARM" "$url"
+	stop_pids "$PROBE_PID"
+	PROBE_PID=
+	res=$(tail -n 1 "$WORK/probe.out")
+	if [[ ! $res =~ ^[0-9]+$'\t' ]]; then
+		log "$bal: the hello probe said: $(cat "$WORK/probe.out")"
+		res=$'-\t-\t-\t-\t-\t-\t-\t-'
+	fi
+	printf '%s\t%s\t%s\n' "$round" "$bal" "$res" >>"$OUT/e2e_tls_wire.tsv"
+	log "round $round $bal warm-up on the wire: ClientHellos, with a PSK, ServerHellos, with a PSK, retries, TLS 1.3, groups, suites = ${res//$'\t'/ }"
 }
 
 # --- UDP -------------------------------------------------------------------------
@@ -655,16 +1117,28 @@ spool_bytes() {
 }
 
 big_url() {
-	if [[ $1 == direct ]]; then echo "http://10.200.1.2/big"; else echo "http://$LB/big"; fi
+	case $1 in
+	direct) echo "http://10.200.1.2/big" ;;
+	*-https-*) echo "https://$HOST/big" ;; # to $LB: tls_curl_args
+	*) echo "http://$LB/big" ;;
+	esac
 }
 
 # One download of BIG_MB through the balancer: its CPU and the system's.
+# Over https with the client's preload, for its TLS counts (e2e_tls.tsv).
 measure_download() {
 	local round=$1 bal=$2 url hz pids p0 p1 s0 s1 res bytes secs
 	url=$(big_url "$bal")
 	hz=$(getconf CLK_TCK)
 	mapfile -t pids < <(balancer_pids)
-	local -a cmd=(curl -sS -o /dev/null -H "Host: $HOST" -w '%{size_download} %{time_total}' "$url")
+	tls_curl_args "$bal"
+	local -a cmd=(curl -sS -o /dev/null "${CURL_TLS[@]}" -H "Host: $HOST"
+		-w '%{size_download} %{time_total}' "$url") tenv
+	if is_tls "$bal"; then
+		rm -f "$WORK/tls.stats"
+		mapfile -t tenv < <(tls_env "$WORK/tls.stats")
+		cmd=(env "${tenv[@]}" "${cmd[@]}")
+	fi
 	# back into the page cache, untimed: minutes of load after lab_start,
 	# this VM's reclaim (kdamond) had dropped it, and nginx then zero-filled
 	# the sparse file's pages on the way (memset was 31% of all CPU samples
@@ -683,6 +1157,10 @@ measure_download() {
 	printf '%s\t%s\tdownload\t%s\t%s\t\t\t\t\t%s\t%s\n' "$round" "$bal" "$bytes" "$figures" "$BAL_CMD" \
 		"nsenter --net=/run/netns/xlb-client $(quote "${cmd[@]}")" >>"$OUT/proxy_efficiency.tsv"
 	log "round $round $bal download: $bytes bytes in ${secs}s; balancer $((p1 - p0)) ticks, system $((s1 - s0)) ticks"
+	if is_tls "$bal"; then
+		TLS_STATS=$(tail -n 1 "$WORK/tls.stats" 2>/dev/null || true)
+		tls_row "$round" "$bal" download "$secs" 1 "" ""
+	fi
 }
 
 # A reader at 1 MB/s for SLOW_S seconds: the peak of the memory the kernel
@@ -718,10 +1196,53 @@ measure_slow_reader() {
 
 # --- driving ------------------------------------------------------------------------
 
-# E2E_BALANCERS and E2E_EFF_BALANCERS pick a subset (development).
-read -ra TCP_BALANCERS <<<"${E2E_BALANCERS:-direct xlb-l4 iptables haproxy-tcp xlb-host xlb-sockmap haproxy-http nginx-http xlb-path haproxy-path nginx-path}"
-read -ra EFF_BALANCERS <<<"${E2E_EFF_BALANCERS-xlb-splice xlb-sockmap haproxy-http nginx-http}"
 UDP_BALANCERS=(direct xlb-l4 iptables)
+
+# TCP_BALANCERS and EFF_BALANCERS from E2E_ROWS (groups of rows, in the
+# order of the bench), or E2E_BALANCERS and E2E_EFF_BALANCERS (names).
+select_balancers() {
+	local group w0=0
+	local -a tcp=() eff=()
+	if [[ -n ${E2E_TLS_W0-} && ${E2E_TLS_W0} != 0 ]]; then
+		if ((XLBD_TLS_WORKERS)); then
+			w0=1
+		else
+			log "E2E_TLS_W0: $XLBD --help has no --tls-workers: no -w0 rows"
+		fi
+	fi
+	for group in ${E2E_ROWS:-l4 host path tls}; do
+		case $group in
+		l4) tcp+=(direct xlb-l4 iptables haproxy-tcp) ;;
+		host)
+			tcp+=(xlb-host xlb-sockmap haproxy-http nginx-http)
+			eff+=(xlb-splice xlb-sockmap haproxy-http nginx-http)
+			;;
+		path) tcp+=(xlb-path haproxy-path nginx-path) ;;
+		tls)
+			tcp+=(xlb-https-ecdsa)
+			((w0)) && tcp+=(xlb-https-ecdsa-w0)
+			tcp+=(haproxy-https-ecdsa nginx-https-ecdsa xlb-https-rsa)
+			((w0)) && tcp+=(xlb-https-rsa-w0)
+			tcp+=(haproxy-https-rsa nginx-https-rsa)
+			eff+=(xlb-https-ecdsa haproxy-https-ecdsa nginx-https-ecdsa)
+			;;
+		*) die "E2E_ROWS: no group '$group' (l4 host path tls)" ;;
+		esac
+	done
+	read -ra TCP_BALANCERS <<<"${E2E_BALANCERS:-${tcp[*]}}"
+	if [[ -v E2E_EFF_BALANCERS ]]; then
+		read -ra EFF_BALANCERS <<<"$E2E_EFF_BALANCERS"
+	else
+		EFF_BALANCERS=("${eff[@]}")
+	fi
+}
+
+# Any TLS balancer to run: then certificates, the preload and the probe.
+wants_tls() {
+	local b
+	for b in "${TCP_BALANCERS[@]}" "${EFF_BALANCERS[@]}"; do is_tls "$b" && return 0; done
+	return 1
+}
 
 is_udp_balancer() {
 	local b
@@ -734,6 +1255,12 @@ write_headers() {
 	printf 'round\tbalancer\tdelivered_pps\tsent_pps\tbalancer_cmd\tload_cmd\n' >"$OUT/e2e_udp.tsv"
 	printf 'round\tbalancer\tmeasure\tbytes\tMB_s\tbalancer_cpu_s_per_GB\tsystem_cpu_s_per_GB\tpeak_tcp_mem_bytes\tpeak_lab_sock_bytes\tpeak_rss_growth_bytes\tpeak_spool_bytes\tbalancer_cmd\tload_cmd\n' \
 		>"$OUT/proxy_efficiency.tsv"
+	if wants_tls; then
+		printf 'round\tbalancer\tload\tsecs\trequests\thandshakes\tresumed\tbalancer_cpu_s\tsystem_cpu_s\tprotocol\tcipher\tgroup\talpn\tpeer_signature\n' \
+			>"$OUT/e2e_tls.tsv"
+		printf 'round\tbalancer\tclient_hellos\tpsk_offered\tserver_hellos\tpsk_accepted\thello_retries\ttls13\tgroups\tsuites\n' \
+			>"$OUT/e2e_tls_wire.tsv"
+	fi
 }
 
 run_rounds() {
@@ -749,7 +1276,8 @@ run_rounds() {
 			start_balancer "$bal"
 			measure_download "$round" "$bal"
 			# the slow reader once per balancer, in the last round
-			if ((round == ROUNDS)); then measure_slow_reader "$bal"; fi
+			# (plain HTTP: it is about the kernel's buffers)
+			if ((round == ROUNDS)) && ! is_tls "$bal"; then measure_slow_reader "$bal"; fi
 			stop_balancer
 		done
 	done
@@ -760,6 +1288,7 @@ cleanup() {
 	set +e
 	trap '' PIPE INT TERM
 	[[ -n $TRAFGEN_PGID ]] && kill -KILL -- "-$TRAFGEN_PGID" 2>/dev/null
+	[[ -n $PROBE_PID ]] && stop_pids "$PROBE_PID"
 	[[ -n $BAL ]] && stop_balancer
 	stop_pids "${SINK_PIDS[@]}" "${BE_PIDS[@]}"
 	if ((LAB_MADE)); then "$LAB" down >&2; fi
@@ -782,10 +1311,13 @@ parse_args() {
 
 check_tools() {
 	local t
-	for t in wrk haproxy nginx trafgen curl socat iptables nft ss python3; do
+	local help
+	for t in wrk haproxy nginx trafgen curl socat iptables nft ss python3 openssl cc; do
 		command -v "$t" >/dev/null || die "missing $t: scripts/deps.sh --bench"
 	done
 	[[ -x $XLBD && -x $XLBCTL ]] || die "missing $XLBD or $XLBCTL: make first (BUILD=$BUILD)"
+	help=$("$XLBD" --help 2>&1 || true)
+	if [[ $help == *--tls-workers* ]]; then XLBD_TLS_WORKERS=1; fi
 }
 
 main() {
@@ -799,7 +1331,9 @@ main() {
 	chmod 0755 "$WORK"
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
+	select_balancers
 	write_headers
+	if wants_tls; then make_tls; fi
 	lab_start
 	run_rounds
 	python3 "$HERE/e2e_report.py" --quick "$QUICK" --rounds "$ROUNDS" "$OUT" | tee "$OUT/e2e.md"

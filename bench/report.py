@@ -42,6 +42,8 @@ PARTS = [
     ("xdp_cost", "XDP cost per packet"),
     ("e2e_tcp", "End to end: TCP (wrk)"),
     ("e2e_udp", "End to end: UDP"),
+    ("e2e_tls", "End to end: TLS handshakes at the client"),
+    ("e2e_tls_wire", "End to end: TLS hellos on the wire"),
     ("e2e", "End to end"),
     ("proxy_efficiency", "Proxy efficiency"),
     ("control", "Control plane"),
@@ -323,7 +325,8 @@ def md_kv(rows, head=("", "")):
 
 def rows_where(t, **want):
     """Rows of raw table t whose named columns contain the wanted text
-    (case-insensitive substring; "^text": starts with it); a missing
+    (case-insensitive substring; "^text": starts with it; "=text": is it,
+    as for balancer names: haproxy-http is in haproxy-https-rsa); a missing
     column matches nothing."""
     idx = {}
     for k in want:
@@ -333,6 +336,8 @@ def rows_where(t, **want):
         idx[k] = i
     def match(have, w):
         have, w = have.lower(), w.lower()
+        if w.startswith("="):
+            return have == w[1:]
         return have.startswith(w[1:]) if w.startswith("^") else w in have
     return [r for r in t.rows if all(match(r[idx[k]], want[k]) for k in want)]
 
@@ -380,8 +385,8 @@ def summary_rows(parts):
 
     t = raw.get("e2e_tcp")
     for load, label, need in (("keepalive", "keep-alive", 1.05), ("close", "new connections", 1.2)):
-        xlb = median_of(t, ["req_s"], balancer="xlb-l4", load=load)
-        ipt = median_of(t, ["req_s"], balancer="iptables", load=load)
+        xlb = median_of(t, ["req_s"], balancer="=xlb-l4", load=load)
+        ipt = median_of(t, ["req_s"], balancer="=iptables", load=load)
         r = ratio(xlb, ipt)
         add(f"L4 {label}: xlb XDP", xlb and f"{xlb / 1000:.1f}k req/s",
             ipt and f"iptables DNAT {ipt / 1000:.1f}k ({r:.3f}×)", f"≥ {need}× iptables",
@@ -389,37 +394,65 @@ def summary_rows(parts):
     # routing per request (the default): the targets are against HAProxy
     # HTTP and, for new connections, nginx with upstream keep-alive too
     for load, label, need in (("keepalive", "keep-alive", 1.5), ("close", "new connections", 2.0)):
-        xlb = median_of(t, ["req_s"], balancer="xlb-host", load=load)
-        hap = median_of(t, ["req_s"], balancer="haproxy-http", load=load)
+        xlb = median_of(t, ["req_s"], balancer="=xlb-host", load=load)
+        hap = median_of(t, ["req_s"], balancer="=haproxy-http", load=load)
         r = ratio(xlb, hap)
         add(f"Host routing {label}: xlb proxy", xlb and f"{xlb / 1000:.1f}k req/s",
             hap and f"HAProxy HTTP {hap / 1000:.1f}k ({r:.3f}×)", f"≥ {need:g}× HAProxy HTTP",
             r is not None and r >= need)
-    xlb = median_of(t, ["req_s"], balancer="xlb-host", load="close")
-    ngx = median_of(t, ["req_s"], balancer="nginx-http", load="close")
+    xlb = median_of(t, ["req_s"], balancer="=xlb-host", load="close")
+    ngx = median_of(t, ["req_s"], balancer="=nginx-http", load="close")
     r = ratio(xlb, ngx)
     add("Host routing new connections: xlb proxy", xlb and f"{xlb / 1000:.1f}k req/s",
         ngx and f"nginx, upstream keep-alive {ngx / 1000:.1f}k ({r:.3f}×)", "≥ 1× nginx",
         r is not None and r >= 1.0)
 
+    # HTTPS, TLS ended by each proxy (bench/e2e.sh's -https- rows): new TLS
+    # connections against the better of HAProxy and nginx, per certificate;
+    # keep-alive against HAProxy
+    def k(v):
+        return f"{v / 1000:.1f}k" if v >= 10000 else f"{v / 1000:.2f}k"
+
+    for kind, cert in (("ecdsa", "ECDSA P-256"), ("rsa", "RSA-2048")):
+        xlb = median_of(t, ["req_s"], balancer=f"=xlb-https-{kind}", load="close")
+        peers = [(median_of(t, ["req_s"], balancer=f"={p}-https-{kind}", load="close"), n)
+                 for p, n in (("haproxy", "HAProxy"), ("nginx", "nginx"))]
+        peers = [x for x in peers if x[0] is not None]
+        r = ratio(xlb, max(peers)[0]) if xlb is not None and peers else None
+        add(f"HTTPS new TLS connections, {cert}: xlb", xlb and f"{k(xlb)} conn/s",
+            ", ".join(f"{n} {k(v)}" for v, n in peers) + (f" ({r:.3f}× the better)" if r is not None else ""),
+            "≥ 1× the better of HAProxy and nginx", r is not None and r >= 1.0)
+    xlb = median_of(t, ["req_s"], balancer="=xlb-https-ecdsa", load="keepalive")
+    hap = median_of(t, ["req_s"], balancer="=haproxy-https-ecdsa", load="keepalive")
+    r = ratio(xlb, hap)
+    add("HTTPS keep-alive, ECDSA P-256: xlb", xlb and f"{k(xlb)} req/s",
+        hap and f"HAProxy HTTPS {k(hap)}" + (f" ({r:.3f}×)" if r is not None else ""), "≥ 1.2× HAProxy HTTPS",
+        r is not None and r >= 1.2)
+
     u = raw.get("e2e_udp")
-    xlb = median_of(u, ["delivered_pps"], balancer="xlb-l4")
-    ipt = median_of(u, ["delivered_pps"], balancer="iptables")
+    xlb = median_of(u, ["delivered_pps"], balancer="=xlb-l4")
+    ipt = median_of(u, ["delivered_pps"], balancer="=iptables")
     r = ratio(xlb, ipt)
     add("UDP delivered: xlb XDP", xlb and f"{xlb / 1000:.0f}k pps",
         ipt and f"iptables DNAT {ipt / 1000:.0f}k ({r:.3f}×)", "≥ 1.15× iptables",
         r is not None and r >= 1.15)
 
     e = raw.get("proxy_efficiency")
-    hap = median_of(e, ["system_cpu_s_per_GB"], balancer="haproxy-http", measure="download")
+    hap = median_of(e, ["system_cpu_s_per_GB"], balancer="=haproxy-http", measure="download")
     for b in ("xlb-splice", "xlb-sockmap"):
-        v = median_of(e, ["system_cpu_s_per_GB"], balancer=b, measure="download")
+        v = median_of(e, ["system_cpu_s_per_GB"], balancer="=" + b, measure="download")
         if v is None:
             continue  # not measured in this run (E2E_EFF_BALANCERS)
         r = ratio(v, hap)
         add(f"whole-system CPU per GB: {b}", v and f"{v:.2f} s",
             hap and f"HAProxy HTTP {hap:.2f} s ({r:.3f}×)", "≤ 0.5× HAProxy",
             r is not None and r <= 0.5)
+    v = median_of(e, ["system_cpu_s_per_GB"], balancer="=xlb-https-ecdsa", measure="download")
+    hap = median_of(e, ["system_cpu_s_per_GB"], balancer="=haproxy-https-ecdsa", measure="download")
+    r = ratio(v, hap)
+    add("whole-system CPU per GB over HTTPS: xlb", v and f"{v:.2f} s",
+        hap and f"HAProxy HTTPS {hap:.2f} s" + (f" ({r:.3f}×)" if r is not None else ""), "≤ 0.8× HAProxy HTTPS",
+        r is not None and r <= 0.8)
 
     c = raw.get("control")
 
@@ -492,6 +525,8 @@ def chart_data(t):
     order, by = [], {}
     for r in t.rows:
         b = r[bi]
+        if "-https-" in b:
+            continue  # the chart is of the L4 and Host rows (the TLS ones are in e2e.md)
         if b not in order:
             order.append(b)
         kind = "close" if "close" in r[li].lower() or "new" in r[li].lower() else "ka"
@@ -506,7 +541,7 @@ def chart_data(t):
 def make_chart(t, png, work, title):
     data = chart_data(t)
     if not data or not shutil.which("gnuplot"):
-        return "no e2e_tcp.tsv with balancer/load/req_s" if not data else "no gnuplot"
+        return "no L4 or Host rows in e2e_tcp.tsv (balancer/load/req_s)" if not data else "no gnuplot"
     dat = os.path.join(work, "throughput.dat")
     with open(dat, "w") as f:
         for row in data:

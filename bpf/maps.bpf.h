@@ -69,6 +69,28 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_flows SEC(".maps");
 
+/* The data path's settings (the flow hash's seed): xlbd writes at start
+ * and on reload, XDP reads on a new flow, xlbctl status shows. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct xlb_dp_config);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_dp_config SEC(".maps");
+
+/* backend address -> the link (and, behind a bridge, the port and MAC)
+ * its replies arrive on. xlbd writes as it sets links up, the tc return
+ * program reads. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, XLB_MAX_BACKENDS);
+	__type(key, struct xlb_be_link_key);
+	__type(value, struct xlb_be_link);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_be_links SEC(".maps");
+
 /* backend endpoint -> the L4 listeners it serves. xlbd writes, the tc
  * return program reads. */
 struct {
@@ -147,6 +169,14 @@ struct {
 	__type(value, struct xlb_http_counters);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } xlb_http_svc_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, XLB_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct xlb_tls_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} xlb_tls_svc_stats SEC(".maps");
 
 /* The proxy's sockmap path. Not pinned: the sockets live and die with
  * xlbd. xlbd attaches the verdict program before inserting sockets. */

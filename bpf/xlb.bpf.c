@@ -10,18 +10,21 @@
  * xlb_return (tc ingress, on backend-facing interfaces, and on the bridge
  * ports of bridged backends, where tc runs before the bridge takes the
  * frame): a backend's reply gets the VIP back as its source and goes out
- * toward the client. tc, not XDP, because replies come from local stacks
- * on veths: they carry partial checksums and GSO, which only an skb-aware
- * program can rewrite and pass on correctly (XDP_REDIRECT of such frames
- * was measured to corrupt TCP checksums), and tc needs nothing from the
- * backend's side of the veth.
+ * toward the client, if it came from the backend's own link (behind a
+ * bridge: from its MAC too); one from anywhere else is dropped. tc, not
+ * XDP, because replies come from local stacks on veths: they carry
+ * partial checksums and GSO, which only an skb-aware program can rewrite
+ * and pass on correctly (XDP_REDIRECT of such frames was measured to
+ * corrupt TCP checksums), and tc needs nothing from the backend's side of
+ * the veth.
  *
  * xlb_peer_pass (XDP) does nothing but XDP_PASS: attached to the backend's
  * end of a veth, it makes the kernel accept XDP_REDIRECT into that veth.
  *
  * Each run of xlb_ingress, and each run of xlb_return that translates a
- * reply, counts its verdict once in xlb_reasons; while xlbctl trace runs,
- * that verdict may also become one event in the xlb_trace ring. */
+ * reply or refuses one from the wrong link, counts its verdict once in
+ * xlb_reasons; while xlbctl trace runs, that verdict may also become one
+ * event in the xlb_trace ring. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
@@ -187,10 +190,20 @@ static __always_inline struct xlb_backend *backend_get(__u32 id)
 	return bpf_map_lookup_elem(&xlb_backends, &id);
 }
 
+/* The flow hash's seed (xlb_dp_config). 0 only in a map xlbd has not set
+ * yet, and xlbd sets it before it attaches the program anywhere. */
+static __always_inline __u64 hash_seed(void)
+{
+	__u32 zero = 0;
+	struct xlb_dp_config *c = bpf_map_lookup_elem(&xlb_dp_config, &zero);
+
+	return c ? c->hash_seed : 0;
+}
+
 /* Maglev: the flow's hash indexes the service's table. */
 static __always_inline __u32 maglev_pick(__u32 svc_id, const struct xlb_flow_key *key)
 {
-	__u32 slot = xlb_flow_hash(key) % XLB_MAGLEV_SIZE;
+	__u32 slot = xlb_flow_hash(key, hash_seed()) % XLB_MAGLEV_SIZE;
 	__u32 *id;
 	void *table;
 
@@ -668,6 +681,74 @@ static __always_inline int shot_rewritten(struct xlb_run *run)
 	return TC_ACT_SHOT;
 }
 
+static __always_inline int mac_eq(const __u8 *a, const __u8 *b)
+{
+	__u8 diff = 0;
+
+#pragma unroll
+	for (int i = 0; i < ETH_ALEN; i++)
+		diff |= a[i] ^ b[i];
+	return diff == 0;
+}
+
+/* Whether the kernel's neighbour entry for the reply's source, on link,
+ * has MAC mac: for a bridged backend whose MAC xlbd has not read yet (it
+ * looks again 250 ms after a new backend appears), or has read before it
+ * changed (a container restarted with the same address). An output
+ * lookup, so the answer does not depend on forwarding from link. */
+static __always_inline int neigh_mac_is(struct __sk_buff *skb, const struct xlb_pkt *p, __u32 link,
+					const __u8 *mac)
+{
+	struct bpf_fib_lookup fib;
+
+	__builtin_memset(&fib, 0, sizeof(fib));
+	fib.family = p->key.family;
+	fib.ifindex = link;
+	if (p->key.family == AF_INET) {
+		fib.ipv4_src = p->key.dst.v4;
+		fib.ipv4_dst = p->key.src.v4;
+	} else {
+		__builtin_memcpy(fib.ipv6_src, p->key.dst.v6, 16);
+		__builtin_memcpy(fib.ipv6_dst, p->key.src.v6, 16);
+	}
+	return bpf_fib_lookup(skb, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT) ==
+		       BPF_FIB_LKUP_RET_SUCCESS &&
+	       fib.ifindex == link && mac_eq(fib.dmac, mac);
+}
+
+/* Whether a reply of a balanced flow (or a backend's ICMP error about
+ * one) arrived where its backend is: on the link xlbd learned for the
+ * backend's address (xlb_be_links), and, when that link is a bridge,
+ * from the backend's MAC, since every port's frames come up through the
+ * bridge. Behind a bridge the backend's own port counts too: its program
+ * sees the replies before the bridge does. Anything else is someone
+ * sending from the backend's address, who must not speak as the VIP. */
+static __always_inline int reply_on_backend_link(struct __sk_buff *skb, const struct xlb_pkt *p)
+{
+	struct xlb_be_link_key k = { .addr = p->key.src, .family = p->key.family };
+	struct xlb_be_link *l = bpf_map_lookup_elem(&xlb_be_links, &k);
+	__u32 in = skb->ingress_ifindex;
+	__u8 smac[ETH_ALEN];
+
+	if (!l || (in != l->ifindex && (!l->port_ifindex || in != l->port_ifindex)))
+		return 0;
+	if (!(l->flags & XLB_BE_LINK_F_BRIDGE))
+		return 1;
+	if (p->eth + 1 > (struct ethhdr *)p->data_end)
+		return 0;
+	__builtin_memcpy(smac, p->eth->h_source, ETH_ALEN);
+	if ((l->flags & XLB_BE_LINK_F_MAC) && mac_eq(smac, l->mac))
+		return 1;
+	return neigh_mac_is(skb, p, l->ifindex, smac);
+}
+
+/* A reply from elsewhere than its backend's link: dropped, and counted. */
+static __always_inline int shot_forged(struct xlb_run *run)
+{
+	verdict_count(run, XLB_R_DROP_REPLY_LINK);
+	return TC_ACT_SHOT;
+}
+
 /* The rewrite moved no header but invalidated the packet pointers (the
  * skb's data may have been reallocated): point them again at the same
  * offsets instead of parsing the packet a second time. -1 if the headers
@@ -803,6 +884,8 @@ static __always_inline int icmp_from_backend(struct __sk_buff *skb, struct xlb_r
 		return TC_ACT_OK;
 	run->svc_id = r->svc_id;
 	run->be_id = be_id;
+	if (!reply_on_backend_link(skb, p))
+		return shot_forged(run);
 	if (icmp_err_nat(p, &e, ICMP_NAT_TO_VIP, &r->vip, r->vport))
 		return shot_rewritten(run);
 	run->nat = &r->vip;
@@ -835,6 +918,8 @@ static __always_inline int return_decide(struct __sk_buff *skb, struct xlb_run *
 		return TC_ACT_OK;
 	run->svc_id = r->svc_id;
 	run->be_id = be_id;
+	if (!reply_on_backend_link(skb, p))
+		return shot_forged(run);
 	if (snat_skb(skb, p, r))
 		return shot_rewritten(run);
 	run->nat = &r->vip;

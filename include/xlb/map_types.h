@@ -107,6 +107,26 @@ struct xlb_flow {
 	__u32 svc_id;
 };
 
+/* xlb_dp_config (ARRAY, 1 entry): the data path's settings that outlive
+ * an xlbd. hash_seed seeds the flow hash (xlb/hash.h) that picks a new
+ * flow's Maglev slot: with a constant one, a client could choose source
+ * ports that all land on one backend. xlbd draws it at random when it
+ * first creates the map, or sets the operator's (--hash-seed, the
+ * config's hash_seed: nodes behind one ECMP route share theirs); being
+ * pinned, it survives a restart and a takeover, so a new flow lands where
+ * it would have before. A changed seed moves new flows only: tracked
+ * ones keep their xlb_flows entry. Written by xlbd, read by XDP on each
+ * new flow and by xlbctl status. */
+struct xlb_dp_config {
+	__u64 hash_seed;
+	__u32 flags; /* XLB_DP_F_* */
+	__u32 pad;
+};
+
+enum xlb_dp_config_flags {
+	XLB_DP_F_SEEDED = 1 << 0, /* hash_seed was set: a zeroed new map has not */
+};
+
 /* xlb_rnat_eps (HASH, XLB_MAX_BACKENDS): a backend endpoint as its replies
  * show it (address, port, protocol) -> the L4 listeners it serves. Written
  * by xlbd, read by the tc return program. For each listener the reply's
@@ -155,6 +175,37 @@ struct xlb_bridge_port_key {
 	__u32 bridge_ifindex;
 	__u8 mac[6];
 	__u16 pad;
+};
+
+/* xlb_be_links (HASH, XLB_MAX_BACKENDS): a backend's address -> the link
+ * its replies must arrive on. The return program trusts a reply's source
+ * address only there: anyone else on a shared bridge (another container,
+ * which Docker grants NET_RAW) could otherwise send from a backend's
+ * address and port and have xlb pass its datagrams to a client as the
+ * VIP's. xlbd writes the entry when it sets up the backend's link (route
+ * lookup) and again as it learns the backend's MAC and bridge port; it
+ * deletes the entries of addresses that are no backend's any more. The
+ * tc program reads it; a reply of a balanced flow from anywhere else is
+ * dropped (XLB_R_DROP_REPLY_LINK). */
+struct xlb_be_link_key {
+	struct xlb_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct xlb_be_link {
+	__u32 ifindex;	    /* the route's link toward the backend */
+	__u32 port_ifindex; /* behind a bridge: the backend's port, once known; else 0 */
+	__u8 mac[6];	    /* behind a bridge: the backend's MAC, with XLB_BE_LINK_F_MAC */
+	__u8 flags;	    /* XLB_BE_LINK_F_* */
+	__u8 pad;
+};
+
+enum xlb_be_link_flags {
+	/* ifindex is a bridge: every port's frames come up through it, so
+	 * the source MAC must be the backend's too */
+	XLB_BE_LINK_F_BRIDGE = 1 << 0,
+	XLB_BE_LINK_F_MAC = 1 << 1, /* mac is known (from the neighbour table) */
 };
 
 /* xlb_ifaces (HASH): ifindex -> what xlbd attached there, so xlbctl
@@ -255,6 +306,53 @@ struct xlb_http_counters {
 	__u64 fb_sum_ns;		       /* their sum, nanoseconds */
 };
 
+/* xlb_tls_svc_stats (ARRAY, XLB_MAX_SERVICES): the TLS handshakes xlbd
+ * terminated for a service (proto = https routes), written by xlbd about
+ * once a second and at each scrape, read by xlbctl and the metrics. The
+ * service is the one the SNI names, known before the handshake: xlbd
+ * terminates only for names an https route claims, so every handshake has
+ * one (a ClientHello for no service is the listener's no_route). A map of
+ * its own, like xlb_http_svc_stats, so that the older maps keep their
+ * layout. Names: xlb/tls_names.h. */
+
+/* What a completed handshake agreed on: a suite implies its version. The
+ * named ones are those xlb's policy allows (tls/server.c: TLS 1.3's
+ * OpenSSL defaults, TLS 1.2's ECDHE with AEAD); anything else is its
+ * version's "other". */
+enum xlb_tls_suite {
+	XLB_TLS13_AES_128_GCM_SHA256,
+	XLB_TLS13_AES_256_GCM_SHA384,
+	XLB_TLS13_CHACHA20_POLY1305_SHA256,
+	XLB_TLS13_OTHER,
+	XLB_TLS12_ECDHE_ECDSA_AES128_GCM_SHA256,
+	XLB_TLS12_ECDHE_RSA_AES128_GCM_SHA256,
+	XLB_TLS12_ECDHE_ECDSA_AES256_GCM_SHA384,
+	XLB_TLS12_ECDHE_RSA_AES256_GCM_SHA384,
+	XLB_TLS12_ECDHE_ECDSA_CHACHA20_POLY1305,
+	XLB_TLS12_ECDHE_RSA_CHACHA20_POLY1305,
+	XLB_TLS12_OTHER,
+	XLB_TLS_SUITES
+};
+
+/* Why a handshake did not complete. */
+enum xlb_tls_fail {
+	XLB_TLS_FAIL_TIMEOUT,		/* not done by the deadline (--peek-timeout-ms) */
+	XLB_TLS_FAIL_CLIENT_CLOSED,	/* the client closed or reset the connection */
+	XLB_TLS_FAIL_PROTOCOL_VERSION,	/* it offered no version xlb speaks (< TLS 1.2) */
+	XLB_TLS_FAIL_NO_SHARED_CIPHER,	/* no suite, group or signature algorithm in common */
+	XLB_TLS_FAIL_NO_APP_PROTOCOL,	/* ALPN offered, none of xlb's protocols */
+	XLB_TLS_FAIL_UNRECOGNIZED_NAME, /* no certificate serves the SNI */
+	XLB_TLS_FAIL_ALERT_FROM_CLIENT, /* the client ended it with a fatal alert */
+	XLB_TLS_FAIL_HANDSHAKE_LIMIT,	/* refused: too many handshakes under way */
+	XLB_TLS_FAIL_OTHER,		/* anything else OpenSSL refused */
+	XLB_TLS_FAILS
+};
+
+struct xlb_tls_counters {
+	__u64 handshakes[XLB_TLS_SUITES]; /* completed, by suite */
+	__u64 failures[XLB_TLS_FAILS];	  /* not completed, by reason */
+};
+
 /* xlb_sock_peer (HASH, not pinned): socket cookie -> its peer's cookie and
  * the bytes redirected from it, for proxied connections that the sockmap
  * path moves. xlbd writes the pairs; the stream verdict program counts. */
@@ -297,7 +395,9 @@ struct xlb_fib_cache {
 };
 
 /* xlb_reasons (PERCPU_ARRAY, XLB_R_MAX): why each packet was forwarded,
- * passed or dropped. Names in xlb_reason_name() print in xlbctl stats. */
+ * passed or dropped. Names in xlb_reason_name() print in xlbctl stats.
+ * New reasons go last: xlbd moves the counts of a pinned map of an
+ * earlier, smaller size into one of this size at start (datapath.c). */
 struct xlb_reason_count {
 	__u64 packets;
 	__u64 bytes;
@@ -319,6 +419,8 @@ enum xlb_reason {
 	XLB_R_DROP_BAD_HEADER,	/* bad version, IHL or length field */
 	XLB_R_DROP_NO_BACKEND,	/* service has no active backend */
 	XLB_R_FLOW_INSERT_FAIL, /* flow state not stored; forwarded anyway */
+	XLB_R_DROP_REPLY_LINK,	/* a reply of a balanced flow, but not from the backend's
+				 * link (or, on a bridge, its MAC): forged (tc) */
 	XLB_R_MAX,
 };
 

@@ -21,6 +21,7 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_BAD_HEADER] = "drop_bad_header",
 	[XLB_R_DROP_NO_BACKEND] = "drop_no_backend",
 	[XLB_R_FLOW_INSERT_FAIL] = "flow_insert_fail",
+	[XLB_R_DROP_REPLY_LINK] = "drop_reply_link",
 };
 
 #endif

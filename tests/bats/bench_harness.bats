@@ -41,7 +41,8 @@ tsv_col() {
 	local md=$RESULTS/latest-quick.md section
 	[[ -s $md ]]
 	for section in "XDP cost per packet" "End to end: TCP" "End to end: UDP" \
-		"Proxy efficiency" "Control plane" "Memory"; do
+		"Proxy efficiency" "HTTPS: TLS ended by the balancer" "End to end: TLS handshakes" \
+		"End to end: TLS hellos" "Control plane" "Memory"; do
 		grep -q "^#.*$section" "$md" || { echo "no section: $section"; false; }
 	done
 	grep -q "bench/bench.sh --quick" "$md"
@@ -68,6 +69,48 @@ tsv_col() {
 			}
 		done
 	done
+}
+
+@test "bench-quick: every TLS balancer served HTTPS without errors, in full handshakes" {
+	local bal load loads tls=$RAW/e2e_tls.tsv wire=$RAW/e2e_tls_wire.tsv n
+	for bal in xlb-https-ecdsa haproxy-https-ecdsa nginx-https-ecdsa \
+		xlb-https-rsa haproxy-https-rsa nginx-https-rsa; do
+		loads="keepalive close"
+		[[ $bal == *-rsa ]] && loads=close
+		for load in $loads; do
+			n=$(awk -F'\t' -v b="$bal" -v l="$load" \
+				'$2 == b && $3 == l && $4 > 0 && $7 == 0' "$RAW/e2e_tcp.tsv" | wc -l)
+			[[ $n -ge 1 ]] || {
+				echo "$bal $load: no row with req/s > 0 and 0 errors"
+				cat "$RAW/e2e_tcp.tsv"
+				false
+			}
+		done
+		# the client: handshakes done, none resumed, TLS 1.3 with ALPN http/1.1
+		n=$(tsv_col "$tls" handshakes balancer "$bal" | awk '$1 > 0' | wc -l)
+		[[ $n -ge 1 ]] || { echo "$bal: no handshakes counted"; cat "$tls"; false; }
+		[[ -z $(tsv_col "$tls" resumed balancer "$bal" | grep -v '^0$') ]] ||
+			{ echo "$bal: sessions resumed"; cat "$tls"; false; }
+		[[ $(tsv_col "$tls" protocol balancer "$bal" | sort -u) == TLSv1.3 ]] ||
+			{ echo "$bal: not TLS 1.3 only"; cat "$tls"; false; }
+		[[ $(tsv_col "$tls" alpn balancer "$bal" | sort -u) == http/1.1 ]] ||
+			{ echo "$bal: ALPN"; cat "$tls"; false; }
+		# the wire, during the warm-up: hellos seen both ways, no PSK
+		n=$(tsv_col "$wire" client_hellos balancer "$bal" | head -n 1)
+		[[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || { echo "$bal: no ClientHello seen"; cat "$wire"; false; }
+		n=$(tsv_col "$wire" server_hellos balancer "$bal" | head -n 1)
+		[[ $n =~ ^[0-9]+$ && $n -gt 0 ]] || { echo "$bal: no ServerHello seen"; cat "$wire"; false; }
+		[[ $(tsv_col "$wire" psk_offered balancer "$bal") == 0 &&
+			$(tsv_col "$wire" psk_accepted balancer "$bal") == 0 ]] ||
+			{ echo "$bal: a PSK on the wire"; cat "$wire"; false; }
+	done
+	# the downloads over https
+	for bal in xlb-https-ecdsa haproxy-https-ecdsa nginx-https-ecdsa; do
+		n=$(awk -F'\t' -v b="$bal" '$2 == b && $3 == "download" && $4 > 0' \
+			"$RAW/proxy_efficiency.tsv" | wc -l)
+		[[ $n -ge 1 ]] || { echo "$bal: no download"; cat "$RAW/proxy_efficiency.tsv"; false; }
+	done
+	grep -q "No session was resumed" "$RAW/e2e.md"
 }
 
 @test "bench-quick: UDP reached the backends through every balancer" {

@@ -14,6 +14,8 @@
 #   xlb-br-lb      xbr0 10.202.1.1/24: a bridge with ports xp1..xp3
 #   xlb-br-be<i>   eth0 10.202.1.<i+1>/24, the peer of xp<i>;
 #                  tests/lab/httpserver.py on :8080 (/who answers be<i>)
+#   xlb-br-other   eth0 10.202.1.5/24, the peer of xp9: a container on the
+#                  same bridge that is no backend
 #
 # The client routes the VIP 10.202.0.100 to the lb, which has no address
 # for it: only XDP answers it.
@@ -21,7 +23,8 @@
 load helpers
 
 BR_VIP=10.202.0.100
-BR_NAMESPACES=(xlb-br-client xlb-br-lb xlb-br-be1 xlb-br-be2 xlb-br-be3)
+BR_NAMESPACES=(xlb-br-client xlb-br-lb xlb-br-be1 xlb-br-be2 xlb-br-be3 xlb-br-other)
+UDPFORGE=$REPO/tests/lab/udpforge.py
 BR_REQUESTS=30
 # read by helpers.bash (xlbctl, xlb_test_teardown)
 # shellcheck disable=SC2034
@@ -48,6 +51,16 @@ br_backend_link() {
 	ip -n "$ns" route add default via 10.202.1.1
 }
 
+# br_other_link: xlb-br-other on xbr0 (port xp9), as another container
+# on the backends' network.
+br_other_link() {
+	ip -n xlb-br-lb link add xp9 type veth peer name eth0 netns xlb-br-other
+	ip -n xlb-br-lb link set xp9 master xbr0 up
+	ip -n xlb-br-other addr add 10.202.1.5/24 dev eth0
+	ip -n xlb-br-other link set eth0 up
+	ip -n xlb-br-other route add default via 10.202.1.1
+}
+
 link_up() { [[ $(ip -n "$1" -br link show "$2") == *" UP "* ]]; }
 
 br_links_up() {
@@ -56,6 +69,7 @@ br_links_up() {
 	for i in 1 2 3; do
 		link_up xlb-br-lb "xp$i" && link_up "xlb-br-be$i" eth0 || return 1
 	done
+	link_up xlb-br-lb xp9 && link_up xlb-br-other eth0
 }
 
 br_lab_up() {
@@ -80,6 +94,7 @@ br_lab_up() {
 	ip -n xlb-br-lb addr add 10.202.1.1/24 dev xbr0
 	ip -n xlb-br-lb link set xbr0 up
 	for i in 1 2 3; do br_backend_link "$i"; done
+	br_other_link
 	wait_until 10 br_links_up
 }
 
@@ -140,6 +155,9 @@ br_config() {
 	echo "[service api]"
 	echo "listen = $BR_VIP:80/tcp"
 	for i in 1 2 3; do echo "backend = 10.202.1.$((i + 1)):8080"; done
+	echo "[service dns]"
+	echo "listen = $BR_VIP:53/udp"
+	echo "backend = 10.202.1.2:5353"
 }
 
 is_xlbd() { [[ $(readlink "/proc/$1/exe" 2>/dev/null) == "$(readlink -f "$XLBD")" ]]; }
@@ -349,4 +367,51 @@ exec nsenter --net=/proc/self/fd/9 sh -c "exec 9<&-; exec \"\$@\"" sh "$@"
 	assert_ports_prepared
 	! log_has 'event=peer_prepare_failed' || { fail "a peer was not prepared:"; grep peer_prepare "$XLBD_LOG" >&2; return 1; }
 	assert_redirected_batch dockerlike
+}
+
+# --- replies only from the backend's link -----------------------------------------
+
+udp_listening() { [[ -n $(in_ns "$1" ss -Hlun "sport = :$2") ]]; }
+
+# answers_from LOG FROM TEXT: lines of the client's LOG that say a
+# datagram TEXT came from FROM (ADDR:PORT).
+answers_from() {
+	grep -cxF -- "from $2 $3" "$1" || true
+}
+
+answers_more_than() { (($(answers_from "$1" "$2" "$3") > $4)); }
+
+reply_link_drops_at_least() { (($(reason_packets drop_reply_link) >= $1)); }
+
+# Docker grants its containers NET_RAW: one on the backends' bridge can
+# send from a backend's address and port. Only what comes from the
+# backend's own link (and, through the bridge, its MAC) may leave as the
+# VIP's.
+@test "another container on the bridge forging a UDP backend's replies: the client never gets them from the VIP; the backend's own still come" {
+	local log=$BATS_TEST_TMPDIR/client.log n drops
+	bg_start xlb-br-be1 "$BATS_TEST_TMPDIR/name-be1.log" \
+		"$PYTHON" "$REPO/tests/lab/nameserver.py" --name be1 --tcp-port 9053 --udp-port 5353
+	wait_until 10 udp_listening xlb-br-be1 5353
+	br_start_xlbd
+	: >"$log"
+	# the client's flow: 10.202.0.2:40053 -> VIP:53, to be1
+	bg_start xlb-br-client "$BATS_TEST_TMPDIR/client.err" \
+		"$PYTHON" "$UDPFORGE" listen "$BR_VIP" 53 "$log" --local-port 40053
+	wait_until 10 answers_more_than "$log" "$BR_VIP:53" be1 0 ||
+		{ fail "no answer from be1 through the VIP:"; cat "$log" "$BATS_TEST_TMPDIR/client.err" >&2; return 1; }
+
+	drops=$(reason_packets drop_reply_link 2>/dev/null) || drops=0
+	in_ns xlb-br-other "$PYTHON" "$UDPFORGE" forge 10.202.1.2 5353 10.202.0.2 40053 forged --count 5
+	# be1 is still heard through the VIP after the forgery (two more
+	# answers, each a round trip that began after the forged datagrams
+	# had left)
+	n=$(answers_from "$log" "$BR_VIP:53" be1)
+	wait_until 10 answers_more_than "$log" "$BR_VIP:53" be1 $((n + 1)) ||
+		{ fail "be1's answers stopped after the forgery"; return 1; }
+	echo "# client log:" >&3
+	sort "$log" | uniq -c | sed 's/^/#   /' >&3
+	! grep -q forged "$log" || { fail "the client received forged datagrams:"; grep forged "$log" >&2; return 1; }
+	# each forged datagram reached the return program and was counted
+	wait_until 10 reply_link_drops_at_least $((drops + 5)) ||
+		{ fail "drop_reply_link went from $drops to $(reason_packets drop_reply_link), not +5"; return 1; }
 }

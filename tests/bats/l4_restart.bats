@@ -128,3 +128,136 @@ checked_config() {
 	! grep -qx be2 "$BATS_TEST_TMPDIR/burst" || { fail "the drained be2 got new flows"; return 1; }
 	grep -qx be1 "$BATS_TEST_TMPDIR/burst" || { fail "no answers: $(head -3 "$BATS_TEST_TMPDIR/burst")"; return 1; }
 }
+
+# --- the flow hash's seed ----------------------------------------------------------
+
+# The seed the hash started from before it was drawn per node: a client
+# could aim flows at one backend of every xlb.
+OLD_CONSTANT_SEED=6a09e667f3bcc909
+
+# status_seed: the flow hash's seed as `xlbctl --json status` shows it.
+status_seed() {
+	xlbctl --json status | "$PYTHON" -c '
+import json, sys
+print(json.load(sys.stdin)["hash_seed"] or "none")'
+}
+
+assert_seed() {
+	local got
+	got=$(status_seed)
+	[[ $got == "$1" ]] || { fail "hash seed is $got, expected $1"; return 1; }
+}
+
+# log_count ERE: lines of xlbd's log (every start of this test) matching ERE.
+log_count() {
+	grep -cE -- "$1" "$XLBD_LOG" || true
+}
+
+@test "the flow hash's seed is drawn at random for new maps, kept by a restart, new for fresh pins" {
+	local cfg s1 s2
+	cfg=$(write_config "$(restart_config)")
+	start_xlbd "$cfg"
+	s1=$(status_seed)
+	[[ $s1 =~ ^[0-9a-f]{16}$ ]] || { fail "xlbctl status shows no hash seed: $s1"; return 1; }
+	[[ $s1 != "$OLD_CONSTANT_SEED" ]] || { fail "the seed is the old constant"; return 1; }
+	log_has "event=hash_seed source=random" || { fail "no event=hash_seed source=random"; return 1; }
+	run xlbctl status
+	[[ $output == *"hash seed:   $s1"* ]] || { fail "xlbctl status: $output"; return 1; }
+	hold_start a "$VIP4" 9000
+	held_a=$(hold_probe a)
+
+	# a restart adopts the pinned seed: new flows land where they did
+	stop_xlbd TERM
+	start_xlbd "$cfg"
+	assert_seed "$s1"
+	log_has "event=hash_seed source=pinned" || { fail "no event=hash_seed source=pinned"; return 1; }
+	assert_held a "$held_a"
+	new_flows_balanced
+
+	# fresh maps (the pins torn down) draw another
+	stop_bg
+	stop_xlbd TERM
+	xlbctl teardown >&2
+	start_xlbd "$cfg"
+	s2=$(status_seed)
+	[[ $s2 =~ ^[0-9a-f]{16}$ && $s2 != "$s1" && $s2 != "$OLD_CONSTANT_SEED" ]] ||
+		{ fail "fresh pins got seed $s2 (the first ones $s1)"; return 1; }
+	(($(log_count 'event=hash_seed source=random') == 2)) ||
+		{ fail "expected two random draws in the log"; return 1; }
+	new_flows_balanced
+}
+
+@test "--hash-seed and the config's hash_seed set the seed; a change is logged once and keeps tracked flows" {
+	local cfg
+	cfg=$(write_config "$(restart_config)")
+	start_xlbd "$cfg" --hash-seed 0123456789ABCDEF
+	assert_seed 0123456789abcdef
+	log_has "event=hash_seed source=option" || { fail "no event=hash_seed source=option"; return 1; }
+	hold_start a "$VIP4" 9000
+	hold_start b "$VIP6" 9000
+	held_a=$(hold_probe a)
+	held_b=$(hold_probe b)
+
+	# the same seed again: nothing changes, nothing is logged as a change
+	stop_xlbd TERM
+	start_xlbd "$cfg" --hash-seed 0x0123456789abcdef
+	assert_seed 0123456789abcdef
+	(($(log_count 'event=hash_seed_changed') == 0)) || { fail "an unchanged seed logged as changed"; return 1; }
+
+	# the config's global hash_seed, another one: applied, logged once;
+	# tracked flows keep their backends, new ones still spread
+	stop_xlbd TERM
+	cfg=$(write_config "hash_seed = fedcba9876543210
+$(restart_config)")
+	start_xlbd "$cfg"
+	assert_seed fedcba9876543210
+	(($(log_count 'event=hash_seed_changed source=config') == 1)) ||
+		{ fail "expected one event=hash_seed_changed source=config"; return 1; }
+	assert_held a "$held_a"
+	assert_held b "$held_b"
+	new_flows_balanced
+
+	# --hash-seed wins over the config's
+	stop_xlbd TERM
+	start_xlbd "$cfg" --hash-seed 5eed
+	assert_seed 0000000000005eed
+	(($(log_count 'event=hash_seed_changed source=option') == 1)) ||
+		{ fail "expected one event=hash_seed_changed source=option"; return 1; }
+	assert_held a "$held_a"
+
+	# a bad one is refused at start
+	stop_xlbd TERM
+	run nsenter --net=/run/netns/xlb-lb "$XLBD" --config "$cfg" --pin-dir "$PIN_DIR" \
+		--control "$CTL_SOCK" --hash-seed 0x12345678123456789
+	[[ $status -eq 2 && $output == *"bad --hash-seed"* ]] || { fail "status $status: $output"; return 1; }
+}
+
+# --- pins of an earlier version -------------------------------------------------
+
+# xlb_reasons has an entry per reason: a version with a reason more finds
+# the pinned map one short, which libbpf will not reuse as it is.
+@test "a pinned xlb_reasons with fewer reasons (an earlier version's) is resized at start, its counts kept" {
+	local cfg n ncpus got
+	cfg=$(write_config "$(restart_config)")
+	start_xlbd "$cfg"
+	stop_xlbd TERM
+	n=$(bpftool -j map show pinned "$PIN_DIR/xlb_reasons" | "$PYTHON" -c '
+import json, sys
+print(json.load(sys.stdin)["max_entries"])')
+	rm "$PIN_DIR/xlb_reasons"
+	bpftool map create "$PIN_DIR/xlb_reasons" type percpu_array key 4 value 16 \
+		entries $((n - 1)) name xlb_reasons
+	# 7 packets of pass_not_service (reason 5) on every CPU
+	bpftool map update pinned "$PIN_DIR/xlb_reasons" key 5 0 0 0 \
+		value 7 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
+	start_xlbd "$cfg"
+	log_has "event=reasons_resized entries=$n old_entries=$((n - 1)) counts=kept" ||
+		{ fail "no event=reasons_resized line"; return 1; }
+	ncpus=$(bpftool -j map lookup pinned "$PIN_DIR/xlb_reasons" key 5 0 0 0 | "$PYTHON" -c '
+import json, sys
+print(len(json.load(sys.stdin)["values"]))')
+	got=$(reason_packets pass_not_service)
+	((got >= 7 * ncpus)) || { fail "pass_not_service is $got, the old map held $((7 * ncpus))"; return 1; }
+	new_flows_balanced
+	[[ $(reason_packets fwd_redirect) -gt 0 ]] || { fail "nothing counted in the new map"; return 1; }
+}

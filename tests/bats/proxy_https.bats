@@ -243,3 +243,152 @@ print(h.get("x-forwarded-proto"), h.get("x-forwarded-for"), h.get("x-real-ip"),
 	# the flood met the cap: 256 handshakes at once, the rest refused
 	wait_counter refused 100
 }
+
+# tls_counts_check [XLBD ARGS...]: 3 TLS 1.3 and 2 TLS 1.2 handshakes,
+# one refused for TLS 1.1, one client gone after its ClientHello: exactly
+# these counts for service a in /metrics and xlbctl stats.
+tls_counts_check() {
+	start_xlbd "$(write_config "$(https_config)")" --metrics 127.0.0.1:9121 "$@"
+	local i
+	for i in 1 2 3; do
+		run https_get a.https.test /who --tlsv1.3 --tls13-ciphers TLS_AES_128_GCM_SHA256
+		[[ $status -eq 0 && $output == be1 ]] || fail "TLS 1.3 request $i: $output"
+	done
+	for i in 1 2; do
+		run https_get a.https.test /who --tlsv1.2 --tls-max 1.2 \
+			--ciphers ECDHE-ECDSA-CHACHA20-POLY1305
+		[[ $status -eq 0 && $output == be1 ]] || fail "TLS 1.2 request $i: $output"
+	done
+	# refused: a client that offers TLS 1.1 at most
+	run in_client openssl s_client -connect "$LB4:443" -servername a.https.test -tls1_1 \
+		-cipher 'DEFAULT:@SECLEVEL=0' </dev/null
+	[[ $output == *"alert protocol version"* ]] || fail "TLS 1.1 not refused: $output"
+	# a client that sends its ClientHello and closes
+	run in_client "$PYTHON" -c '
+import socket, ssl, sys
+ctx = ssl.create_default_context()
+inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+obj = ctx.wrap_bio(inc, out, server_hostname="a.https.test")
+try:
+    obj.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+s = socket.create_connection((sys.argv[1], 443), timeout=5)
+s.sendall(out.read())
+s.close()' "$LB4"
+	[[ $status -eq 0 ]] || fail "ClientHello and close: $output"
+	# the nonzero TLS series of service a
+	tls_lines() {
+		in_lb curl -sS -m 5 http://127.0.0.1:9121/metrics |
+			grep -E '^xlb_tls_handshake(s|_failures)_total\{service="a"' | grep -v ' 0$'
+	}
+	closed_counted() { tls_lines | grep -q client_closed; }
+	wait_until 5 closed_counted || fail "no client_closed failure: $(tls_lines)"
+	run tls_lines
+	local want
+	want='xlb_tls_handshakes_total{service="a",version="1.3",cipher="TLS_AES_128_GCM_SHA256"} 3
+xlb_tls_handshakes_total{service="a",version="1.2",cipher="ECDHE-ECDSA-CHACHA20-POLY1305"} 2
+xlb_tls_handshake_failures_total{service="a",reason="client_closed"} 1
+xlb_tls_handshake_failures_total{service="a",reason="protocol_version"} 1'
+	[[ $output == "$want" ]] || fail "/metrics, nonzero TLS series of a:"$'\n'"$output"
+	# the other services, whose TLS no client reached, show none
+	in_lb curl -sS -m 5 http://127.0.0.1:9121/metrics >"$BATS_TEST_TMPDIR/metrics"
+	! grep -q 'xlb_tls_handshakes_total{service="b"' "$BATS_TEST_TMPDIR/metrics" ||
+		fail "b has TLS series"
+	if command -v promtool >/dev/null; then
+		run promtool check metrics <"$BATS_TEST_TMPDIR/metrics"
+		[[ $status -eq 0 && -z $output ]] || fail "promtool: $output"
+	fi
+	# xlbctl stats: service, handshakes, TLS 1.3, TLS 1.2, failures
+	run xlbctl stats
+	[[ $output =~ tls\ services:.*$'\n'a\ +5\ +3\ +2\ +2 ]] || fail "xlbctl stats: $output"
+	run xlbctl --json stats
+	[[ $(jq -c '.tls_services[] | select(.name == "a") |
+		[.handshakes["1.3"].TLS_AES_128_GCM_SHA256, .failures.protocol_version]' <<<"$output") == "[3,1]" ]] ||
+		fail "xlbctl --json stats: $output"
+}
+
+@test "per-service TLS counters: handshakes by version and cipher, failures by reason, in /metrics and xlbctl stats" {
+	tls_counts_check
+}
+
+# hello_py: a client script, python3 hello.py LB N SECONDS: N clients
+# send a ClientHello for a.https.test and nothing more; it prints how
+# many of them xlbd closed within SECONDS.
+hello_py() {
+	cat >"$BATS_TEST_TMPDIR/hello.py" <<-'PY'
+		import socket, ssl, sys, time
+		lb, n, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+		ctx = ssl.create_default_context()
+		def hello():
+		    out = ssl.MemoryBIO()
+		    obj = ctx.wrap_bio(ssl.MemoryBIO(), out, server_hostname="a.https.test")
+		    try:
+		        obj.do_handshake()
+		    except ssl.SSLWantReadError:
+		        pass
+		    return out.read()
+		def closed_by_server(s, end):
+		    try:
+		        while True:
+		            left = end - time.monotonic()
+		            if left <= 0:
+		                return False
+		            s.settimeout(left)
+		            if not s.recv(65536):
+		                return True
+		    except socket.timeout:
+		        return False
+		    except OSError:
+		        return True  # a reset
+		socks = []
+		for _ in range(n):
+		    s = socket.create_connection((lb, 443), timeout=secs)
+		    s.sendall(hello())
+		    socks.append(s)
+		print("sent", n, flush=True)
+		end = time.monotonic() + secs
+		print("closed", sum(closed_by_server(s, end) for s in socks))
+	PY
+	echo "$BATS_TEST_TMPDIR/hello.py"
+}
+
+# tls_worker_threads: xlbd's handshake workers, by their thread names.
+tls_worker_threads() {
+	cat /proc/"$XLBD_PID"/task/*/comm 2>/dev/null | grep -c '^xlbd-tls' || true
+}
+
+@test "the handshakes in the loop (--tls-workers 0) count the same" {
+	tls_counts_check --tls-workers 0
+	[[ $(tls_worker_threads) == 0 ]] || fail "handshake threads with --tls-workers 0"
+}
+
+@test "--tls-workers: a handshake past its deadline times out in its worker, counted as in the loop" {
+	start_xlbd "$(write_config "$(https_config)")" --metrics 127.0.0.1:9121 \
+		--tls-workers 2 --peek-timeout-ms 1000
+	[[ $(tls_worker_threads) == 2 ]] || fail "want 2 handshake threads: $(tls_worker_threads)"
+	log_has 'event=tls_workers workers=2' || fail "no tls_workers line"
+	run in_client "$PYTHON" "$(hello_py)" "$LB4" 4 5
+	[[ $output == *"closed 4" ]] || fail "held handshakes not closed at their deadline: $output"
+	run in_lb curl -sS -m 5 http://127.0.0.1:9121/metrics
+	[[ $output == *'xlb_tls_handshake_failures_total{service="a",reason="timeout"} 4'* ]] ||
+		fail "no timeouts: $(grep xlb_tls_handshake_failures <<<"$output")"
+	[[ $output == *'xlb_proxy_listener_connections_total{listener="10.200.0.1:443",proto="tls",outcome="timeout"} 4'* ]] ||
+		fail "listener timeouts: $(grep listener_connections <<<"$output")"
+	# served as before
+	run https_get a.https.test /who
+	[[ $status -eq 0 && $output == be1 ]] || fail "after the timeouts: $output"
+}
+
+@test "--tls-workers: a stop while workers hold handshakes closes them and exits clean" {
+	start_xlbd "$(write_config "$(https_config)")" --metrics 127.0.0.1:9121 --tls-workers 2
+	bg_start xlb-client "$BATS_TEST_TMPDIR/held.log" "$PYTHON" "$(hello_py)" "$LB4" 6 30
+	held() {
+		in_lb curl -sS -m 5 http://127.0.0.1:9121/metrics |
+			grep -q 'xlb_proxy_listener_accepted_total{listener="10.200.0.1:443",proto="tls"} 6'
+	}
+	wait_until 10 held || fail "the 6 handshakes did not start: $(cat "$BATS_TEST_TMPDIR/held.log")"
+	stop_xlbd TERM
+	[[ $XLBD_STATUS == 0 ]] || fail "xlbd exited with $XLBD_STATUS while workers held handshakes"
+	! log_has 'ERROR: (LeakSanitizer|AddressSanitizer)' || fail "sanitizer report in the log"
+}

@@ -50,7 +50,26 @@ struct tcase {
 	int reason;	   /* the one xlb_reasons counter that moves, or R_NONE */
 	int new_flow;	   /* XDP: the packet starts a flow */
 	uint32_t gso_size; /* tc: the skb is GSO (segments of this size) */
+	int tc_if;	   /* tc: the link the frame arrives on (enum tc_link) */
 };
+
+/* Where a tc case's frame arrives (xlb_be_links: A, B, C on be0; D and E
+ * behind the bridge br0, D's port bp0). */
+enum tc_link { TC_BE0 = 0, TC_BR0, TC_BP0, TC_UP0 };
+
+static int tc_ifindex_of(const struct harness *h, int tc_if)
+{
+	switch (tc_if) {
+	case TC_BR0:
+		return h->br_ifindex;
+	case TC_BP0:
+		return h->port_ifindex;
+	case TC_UP0:
+		return h->up_ifindex;
+	default:
+		return h->be_ifindex;
+	}
+}
 
 /* ---- input packets ---------------------------------------------------- */
 
@@ -172,14 +191,21 @@ static void flow_key_of(const struct pkt_desc *d, struct xlb_flow_key *k)
 	k->family = (uint8_t)pkt_family(d);
 }
 
-/* The Maglev slot xlb_ingress picks, from the shared hash (which reads the
- * key's words with memcpy, so a struct just stored is hashed as stored). */
-static uint32_t maglev_slot_of(const struct pkt_desc *d)
+/* The Maglev slot xlb_ingress picks with the flow hash's seed, from the
+ * shared hash (which reads the key's words with memcpy, so a struct just
+ * stored is hashed as stored). */
+static uint32_t maglev_slot_seeded(const struct pkt_desc *d, uint64_t seed)
 {
 	struct xlb_flow_key k;
 
 	flow_key_of(d, &k);
-	return xlb_flow_hash(&k) % XLB_MAGLEV_SIZE;
+	return xlb_flow_hash(&k, seed) % XLB_MAGLEV_SIZE;
+}
+
+/* ... with the seed the fixture writes. */
+static uint32_t maglev_slot_of(const struct pkt_desc *d)
+{
+	return maglev_slot_seeded(d, FIXTURE_HASH_SEED);
 }
 
 /* Moves d's source port until its Maglev slot has the given parity. */
@@ -688,6 +714,56 @@ static void in_reply_v4_ttl1(struct pkt_desc *d)
 	d->ttl = 1;
 }
 
+/* Bridged backend D's reply (from its MAC), and E's, whose MAC xlbd has
+ * not learned yet (xlb_be_links). */
+static void in_reply_d4(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_D4, TOPO_CLIENT4);
+}
+
+static void in_reply_d6(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_D6, TOPO_CLIENT6);
+}
+
+static void in_reply_e4(struct pkt_desc *d)
+{
+	reply_pkt(d, BE_E4, TOPO_CLIENT4);
+}
+
+/* The same bytes, but from another MAC: another container on the bridge
+ * sending from D's (or E's) address and port. */
+static const uint8_t forger_mac[6] = { 0x02, 0xf0, 0x00, 0x00, 0x00, 0x66 };
+
+static void in_reply_d4_other_mac(struct pkt_desc *d)
+{
+	in_reply_d4(d);
+	memcpy(d->smac, forger_mac, 6);
+}
+
+static void in_reply_d6_other_mac(struct pkt_desc *d)
+{
+	in_reply_d6(d);
+	memcpy(d->smac, forger_mac, 6);
+}
+
+static void in_reply_e4_other_mac(struct pkt_desc *d)
+{
+	in_reply_e4(d);
+	memcpy(d->smac, forger_mac, 6);
+}
+
+static void in_icmp4_unreach_from_d(struct pkt_desc *d)
+{
+	icmp_from_backend_pkt(d, BE_D4, 3, 3);
+}
+
+static void in_icmp4_unreach_from_d_other_mac(struct pkt_desc *d)
+{
+	in_icmp4_unreach_from_d(d);
+	memcpy(d->smac, forger_mac, 6);
+}
+
 /* ---- malformations (the frame must come back untouched) --------------- */
 
 #define L3 14 /* malformed frames carry no VLAN tag */
@@ -1099,6 +1175,37 @@ static int prep_flow_without_ep(struct fixture *f, const struct tcase *t, const 
 	return prep_reply_flow(f, t, in, dg);
 }
 
+/* xlbd has no link for the backend (it never set one up, or the
+ * backend's address left): nothing may speak as the VIP from there. */
+static int prep_flow_without_link(struct fixture *f, const struct tcase *t,
+				  const struct pkt_desc *in, struct diag *dg)
+{
+	struct xlb_be_link_key k;
+	struct xlb_be_link v;
+
+	be_link_of(f, backend_of(t->be), &k, &v);
+	if (bpf_map_delete_elem(bpf_map__fd(f->h.skel->maps.xlb_be_links), &k))
+		return diag_fail(dg, "setup: cannot delete from xlb_be_links: %s", strerror(errno)),
+		       -1;
+	return prep_reply_flow(f, t, in, dg);
+}
+
+/* D's learned MAC is one it had before (a container restarted with the
+ * same address, xlbd not yet looked again); the neighbour table has the
+ * new one, which the reply comes from. */
+static int prep_flow_stale_mac(struct fixture *f, const struct tcase *t, const struct pkt_desc *in,
+			       struct diag *dg)
+{
+	struct xlb_be_link_key k;
+	struct xlb_be_link v;
+
+	be_link_of(f, backend_of(t->be), &k, &v);
+	v.mac[5] ^= 0x40;
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_be_links), &k, &v, BPF_ANY))
+		return diag_fail(dg, "setup: cannot write xlb_be_links: %s", strerror(errno)), -1;
+	return prep_reply_flow(f, t, in, dg);
+}
+
 /* ---- the cases ---------------------------------------------------------- */
 
 #define XDP(...)                              \
@@ -1115,6 +1222,11 @@ static int prep_flow_without_ep(struct fixture *f, const struct tcase *t, const 
 	.verdict = XDP_PASS, .out = OUT_DNAT_PASS, .be = (b), .reason = XLB_R_FWD_STACK
 #define PASSED(r) .verdict = XDP_PASS, .out = OUT_SAME, .reason = (r)
 #define DROPPED(r) .verdict = XDP_DROP, .out = OUT_SAME, .reason = (r)
+#define RNAT_REDIRECTED(b)                                               \
+	.verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT, .be = (b), \
+	.reason = XLB_R_RNAT_REDIRECT
+#define FORGED_DROPPED(b) \
+	.verdict = TC_ACT_SHOT, .out = OUT_SAME, .be = (b), .reason = XLB_R_DROP_REPLY_LINK
 
 static const struct tcase cases[] = {
 	/* forwarding */
@@ -1395,6 +1507,53 @@ static const struct tcase cases[] = {
 	TC(.name = "return: icmp error about a flow, sent by another address: ok untouched",
 	   .in = in_icmp4_unreach_from_other, .prepare = prep_reply_flow, .be = BE_A4,
 	   .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
+	/* the backend's own link (xlb_be_links) */
+	TC(.name = "return link: bridged backend's reply on its port, from its mac: reverse nat",
+	   .in = in_reply_d4, .tc_if = TC_BP0, .prepare = prep_reply_flow, RNAT_REDIRECTED(BE_D4)),
+	TC(.name = "return link: bridged backend's reply on the bridge, from its mac: reverse nat",
+	   .in = in_reply_d4, .tc_if = TC_BR0, .prepare = prep_reply_flow, RNAT_REDIRECTED(BE_D4)),
+	TC(.name = "return link: v6 bridged backend's reply on its port: reverse nat",
+	   .in = in_reply_d6, .tc_if = TC_BP0, .prepare = prep_reply_flow, RNAT_REDIRECTED(BE_D6)),
+	TC(.name = "return link: mac not learned yet, the neighbour table's: reverse nat",
+	   .in = in_reply_e4, .tc_if = TC_BR0, .prepare = prep_reply_flow, RNAT_REDIRECTED(BE_E4)),
+	TC(.name = "return link: learned mac changed since, the neighbour table's: reverse nat",
+	   .in = in_reply_d4, .tc_if = TC_BR0, .prepare = prep_flow_stale_mac,
+	   RNAT_REDIRECTED(BE_D4)),
+	TC(.name = "return link: backend's icmp error on its port: translated", .tc_if = TC_BP0,
+	   .in = in_icmp4_unreach_from_d, .prepare = prep_reply_flow, RNAT_REDIRECTED(BE_D4)),
+	/* the same bytes from elsewhere: forged */
+	TC(.name = "return link: tcp reply on another link (the bridge): dropped, counted",
+	   .in = in_reply_v4, .tc_if = TC_BR0, .prepare = prep_reply_flow, FORGED_DROPPED(BE_A4)),
+	TC(.name = "return link: udp reply on another link (a bridge port): dropped, counted",
+	   .in = in_reply_v4_udp, .tc_if = TC_BP0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_A4_UDP)),
+	TC(.name = "return link: v6 udp reply on another link (the bridge): dropped, counted",
+	   .in = in_reply_v6_udp, .tc_if = TC_BR0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_A6_UDP)),
+	TC(.name = "return link: reply arriving on the uplink: dropped, counted", .in = in_reply_v4,
+	   .tc_if = TC_UP0, .prepare = prep_reply_flow, FORGED_DROPPED(BE_A4)),
+	TC(.name = "return link: bridged backend's reply on another link (be0): dropped",
+	   .in = in_reply_d4, .prepare = prep_reply_flow, FORGED_DROPPED(BE_D4)),
+	TC(.name = "return link: bridged backend's address from another mac on the bridge: dropped",
+	   .in = in_reply_d4_other_mac, .tc_if = TC_BR0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_D4)),
+	TC(.name = "return link: bridged backend's address from another mac on its port: dropped",
+	   .in = in_reply_d4_other_mac, .tc_if = TC_BP0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_D4)),
+	TC(.name = "return link: v6 bridged backend's address from another mac: dropped",
+	   .in = in_reply_d6_other_mac, .tc_if = TC_BR0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_D6)),
+	TC(.name = "return link: mac not learned, not the neighbour table's either: dropped",
+	   .in = in_reply_e4_other_mac, .tc_if = TC_BR0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_E4)),
+	TC(.name = "return link: backend's icmp error from another mac: dropped, counted",
+	   .in = in_icmp4_unreach_from_d_other_mac, .tc_if = TC_BR0, .prepare = prep_reply_flow,
+	   FORGED_DROPPED(BE_D4)),
+	TC(.name = "return link: backend whose link xlbd never recorded: dropped, counted",
+	   .in = in_reply_v4, .prepare = prep_flow_without_link, FORGED_DROPPED(BE_A4)),
+	TC(.name = "return link: reply outside any flow on another link: ok untouched (not ours)",
+	   .in = in_reply_v4, .tc_if = TC_BR0, .verdict = TC_ACT_OK, .out = OUT_SAME,
+	   .reason = R_NONE),
 };
 
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -1541,8 +1700,10 @@ static void run_and_check(struct fixture *f, const struct tcase *t, const struct
 
 	if (!err) {
 		f->h.tc_gso_size = t->gso_size;
+		f->h.tc_ifindex = tc_ifindex_of(&f->h, t->tc_if);
 		err = harness_run(&f->h, t->prog, inb, inlen, &r);
 		f->h.tc_gso_size = 0;
+		f->h.tc_ifindex = 0;
 		if (err) {
 			diag_fail(dg, "BPF_PROG_TEST_RUN: %s", strerror(-err));
 			return;
@@ -1639,6 +1800,9 @@ static const struct trace_case trace_cases[] = {
 	     .prepare = prep_reply_flow, .verdict = TC_ACT_REDIRECT, .out = OUT_RNAT_REDIRECT,
 	     .be = BE_A6_UDP, .reason = XLB_R_RNAT_REDIRECT),
 	  TRACED(SVC_UDP6) },
+	{ TC(.name = "trace on: reply of a flow from another link: one drop_reply_link event",
+	     .in = in_reply_v4, .tc_if = TC_BR0, .prepare = prep_reply_flow, FORGED_DROPPED(BE_A4)),
+	  TRACED(SVC_TCP4) },
 	{ TC(.name = "trace on: reply outside any flow: no event", .in = in_reply_v4,
 	     .verdict = TC_ACT_OK, .out = OUT_SAME, .reason = R_NONE),
 	  .on = 1 },
@@ -1724,10 +1888,12 @@ static void expected_event(const struct fixture *f, const struct trace_case *tc,
 	const struct test_backend *be = backend_of(t->be);
 
 	memset(w, 0, sizeof(*w));
-	w->ifindex = (uint32_t)(t->prog == PROG_XDP ? f->h.up_ifindex : f->h.be_ifindex);
+	w->ifindex =
+		(uint32_t)(t->prog == PROG_XDP ? f->h.up_ifindex : tc_ifindex_of(&f->h, t->tc_if));
 	w->len = (uint32_t)inlen;
 	w->svc_id = tc->svc;
-	w->backend_id = is_dnat(t) || is_rnat(t) ? t->be : NONE;
+	w->backend_id =
+		is_dnat(t) || is_rnat(t) || t->reason == XLB_R_DROP_REPLY_LINK ? t->be : NONE;
 	if (!tc->no_tuple)
 		flow_key_of(in, &w->key);
 	if (is_dnat(t)) {
@@ -1792,8 +1958,10 @@ static void trace_run_and_check(struct fixture *f, struct ring_buffer *rb, struc
 	err = trace_stats_sum(f, &before);
 	if (!err)
 		err = trace_cfg_set(f, tc->on, tc->filter_svc);
+	f->h.tc_ifindex = tc_ifindex_of(&f->h, tc->c.tc_if);
 	if (!err)
 		err = harness_run(&f->h, tc->c.prog, inb, inlen, &r);
+	f->h.tc_ifindex = 0;
 	if (trace_cfg_set(f, 0, 0) && !err)
 		err = -EIO;
 	if (!err)
@@ -1834,6 +2002,100 @@ static int run_trace_case(struct fixture *f, struct ring_buffer *rb, struct coll
 	return dg.failed;
 }
 
+/* ---- the flow hash's seed -------------------------------------------------- */
+
+/* Source ports each seed case sends a SYN from, and the two seeds. */
+#define SEED_PORTS 64
+static const uint64_t seed_pair[2] = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
+
+struct seed_run {
+	uint32_t got[SEED_PORTS];  /* the backend xlb_ingress recorded for each port */
+	uint32_t want[SEED_PORTS]; /* the one the slot computed here names */
+};
+
+/* SYNs from SEED_PORTS source ports to SVC_TCP4, whose table is split by
+ * slot parity (A4 even, B4 odd), with seed in xlb_dp_config. */
+static int seed_picks(struct fixture *f, uint64_t seed, struct seed_run *sr, struct diag *dg)
+{
+	uint8_t b[PKT_MAX_LEN];
+	struct xlb_flow flow;
+	struct run_result r;
+	struct pkt_desc d;
+	int err = fixture_reset(f, 0);
+
+	if (!err)
+		err = fixture_set_table(f, SVC_TCP4, TBL_SPLIT_A4_B4);
+	if (!err)
+		err = fixture_put_hash_seed(f, seed);
+	if (err)
+		return diag_fail(dg, "setup: %s", strerror(-err)), -1;
+	for (int i = 0; i < SEED_PORTS; i++) {
+		in_v4_syn(&d);
+		d.sport = (uint16_t)(40000 + i);
+		sr->want[i] = maglev_slot_seeded(&d, seed) % 2 ? BE_B4 : BE_A4;
+		err = harness_run(&f->h, PROG_XDP, b, pkt_build(&d, b), &r);
+		if (err)
+			return diag_fail(dg, "test run: %s", strerror(-err)), -1;
+		sr->got[i] = flow_backend(f, &d, &flow) ? 0 : flow.backend_id;
+	}
+	return 0;
+}
+
+static int seed_runs(struct fixture *f, struct seed_run sr[2], struct diag *dg)
+{
+	return seed_picks(f, seed_pair[0], &sr[0], dg) || seed_picks(f, seed_pair[1], &sr[1], dg);
+}
+
+/* The program hashes with the seed in the map, as userspace does. */
+static void seed_case_follows_map(struct fixture *f, struct diag *dg)
+{
+	struct seed_run sr[2];
+
+	if (seed_runs(f, sr, dg))
+		return;
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < SEED_PORTS; i++)
+			if (sr[k].got[i] != sr[k].want[i]) {
+				diag_fail(
+					dg,
+					"seed %016llx, source port %d: backend %u, the seed's slot "
+					"names %u",
+					(unsigned long long)seed_pair[k], 40000 + i, sr[k].got[i],
+					sr[k].want[i]);
+				break;
+			}
+}
+
+/* Another seed, another spread: what a client learned of one node's
+ * slots says nothing of another's. */
+static void seed_case_moves_picks(struct fixture *f, struct diag *dg)
+{
+	struct seed_run sr[2];
+	int differ = 0;
+
+	if (seed_runs(f, sr, dg))
+		return;
+	for (int i = 0; i < SEED_PORTS; i++)
+		differ += sr[0].got[i] != sr[1].got[i];
+	if (!differ)
+		diag_fail(dg, "seeds %016llx and %016llx picked the same %d backends",
+			  (unsigned long long)seed_pair[0], (unsigned long long)seed_pair[1],
+			  SEED_PORTS);
+}
+
+static const struct {
+	const char *name;
+	void (*run)(struct fixture *f, struct diag *dg);
+} seed_cases[] = {
+	{ "hash seed: over 64 source ports xlb_ingress picks by the seed in xlb_dp_config, "
+	  "as userspace computes (two seeds)",
+	  seed_case_follows_map },
+	{ "hash seed: two seeds pick different backend sequences for the same 64 packets",
+	  seed_case_moves_picks },
+};
+
+#define N_SEED_CASES ((int)(sizeof(seed_cases) / sizeof(seed_cases[0])))
+
 /* ---- main --------------------------------------------------------------- */
 
 struct options {
@@ -1862,9 +2124,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 	return harness_ifnames_complete(&o->ifs) && optind == argc ? 0 : -1;
 }
 
+static int selected_name(const struct options *o, const char *name)
+{
+	return !o->only || strstr(name, o->only);
+}
+
 static int selected(const struct options *o, const struct tcase *t)
 {
-	return !o->only || strstr(t->name, o->only);
+	return selected_name(o, t->name);
 }
 
 int main(int argc, char **argv)
@@ -1899,6 +2166,8 @@ int main(int argc, char **argv)
 		n += selected(&o, &cases[i]);
 	for (int i = 0; i < N_TRACE_CASES; i++)
 		n += selected(&o, &trace_cases[i].c);
+	for (int i = 0; i < N_SEED_CASES; i++)
+		n += selected_name(&o, seed_cases[i].name);
 	tap_plan(n);
 	for (int i = 0; i < N_CASES; i++) {
 		if (selected(&o, &cases[i]))
@@ -1907,6 +2176,15 @@ int main(int argc, char **argv)
 	for (int i = 0; i < N_TRACE_CASES; i++) {
 		if (selected(&o, &trace_cases[i].c))
 			failed += run_trace_case(&f, rb, &col, &trace_cases[i], ++num);
+	}
+	for (int i = 0; i < N_SEED_CASES; i++) {
+		struct diag dg = { .failed = 0 };
+
+		if (!selected_name(&o, seed_cases[i].name))
+			continue;
+		seed_cases[i].run(&f, &dg);
+		tap_result(++num, seed_cases[i].name, &dg);
+		failed += dg.failed;
 	}
 	ring_buffer__free(rb);
 	fixture_close(&f);

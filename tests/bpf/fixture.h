@@ -266,7 +266,8 @@ static inline int fixture_clear_dynamic(struct fixture *f)
 	if (harness_map_clear(skel->maps.xlb_flows) || harness_map_clear(skel->maps.xlb_rnat_eps) ||
 	    harness_map_clear(skel->maps.xlb_services) ||
 	    harness_map_clear(skel->maps.xlb_tx_ports) ||
-	    harness_map_clear(skel->maps.xlb_bridge_ports))
+	    harness_map_clear(skel->maps.xlb_bridge_ports) ||
+	    harness_map_clear(skel->maps.xlb_be_links))
 		return -EIO;
 	return 0;
 }
@@ -290,6 +291,54 @@ static inline int fixture_put_bridge_port(struct fixture *f)
 
 	memcpy(k.mac, topo_be_d_mac, sizeof(k.mac));
 	return bpf_map_update_elem(fd, &k, &port, BPF_ANY) ? -errno : 0;
+}
+
+/* The flow hash's seed every case runs with, unless it writes another:
+ * the tests compute Maglev slots with it (xlb/hash.h). */
+#define FIXTURE_HASH_SEED 0x5eed0123abcd4567ULL
+
+static inline int fixture_put_hash_seed(struct fixture *f, uint64_t seed)
+{
+	struct xlb_dp_config cfg = { .hash_seed = seed, .flags = XLB_DP_F_SEEDED };
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_dp_config), &zero, &cfg, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* What xlbd learns of a backend's link (xlb_be_links): be0 for A, B and
+ * C; the bridge br0 for D and E, D with its port bp0 and MAC, E with
+ * neither yet (its MAC is then the neighbour table's). */
+static inline void be_link_of(const struct fixture *f, const struct test_backend *be,
+			      struct xlb_be_link_key *k, struct xlb_be_link *v)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	fixture_xlb_addr(&k->addr, be->family, be->addr);
+	k->family = (uint8_t)be->family;
+	if (be->link_mac != topo_br0_mac) {
+		v->ifindex = (uint32_t)f->h.be_ifindex;
+		return;
+	}
+	v->ifindex = (uint32_t)f->h.br_ifindex;
+	v->flags = XLB_BE_LINK_F_BRIDGE;
+	if (be->mac != topo_be_d_mac)
+		return;
+	v->port_ifindex = (uint32_t)f->h.port_ifindex;
+	v->flags |= XLB_BE_LINK_F_MAC;
+	memcpy(v->mac, be->mac, sizeof(v->mac));
+}
+
+static inline int fixture_put_be_link(struct fixture *f, const struct test_backend *be)
+{
+	struct xlb_be_link_key k;
+	struct xlb_be_link v;
+
+	be_link_of(f, be, &k, &v);
+	if (bpf_map_update_elem(bpf_map__fd(f->h.skel->maps.xlb_be_links), &k, &v, BPF_ANY))
+		return -errno;
+	return 0;
 }
 
 /* A backend's reverse-NAT endpoint entry as xlbd writes it: its endpoint
@@ -332,7 +381,11 @@ static inline int fixture_reset(struct fixture *f, unsigned int flags)
 		err = fixture_put_backend(f, test_backends[i].id, &v);
 		if (!err)
 			err = fixture_put_rnat_ep(f, &test_backends[i]);
+		if (!err)
+			err = fixture_put_be_link(f, &test_backends[i]);
 	}
+	if (!err)
+		err = fixture_put_hash_seed(f, FIXTURE_HASH_SEED);
 	if (!err && !(flags & FIX_NO_TXPORT))
 		err = fixture_put_tx_port(f, f->h.be_ifindex);
 	if (!err && !(flags & FIX_STALE_BRIDGE_PORT))

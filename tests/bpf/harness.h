@@ -30,6 +30,7 @@ struct harness {
 	int ncpus;
 	void *percpu;	      /* scratch for one per-CPU value */
 	uint32_t tc_gso_size; /* the next tc run's skb is GSO with this size */
+	int tc_ifindex;	      /* where the next tc run's frame arrives; 0: be_ifindex */
 };
 
 enum prog_kind { PROG_XDP, PROG_TC };
@@ -217,13 +218,14 @@ static inline int harness_run_xdp(struct harness *h, const uint8_t *in, size_t l
 }
 
 /* One test run of the tc program as if the frame arrived from a backend
- * on the backend-facing interface. */
+ * on the backend-facing interface (or on h->tc_ifindex). */
 static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t len,
 				 struct run_result *r)
 {
+	uint32_t ifindex = (uint32_t)(h->tc_ifindex ? h->tc_ifindex : h->be_ifindex);
 	struct __sk_buff ctx = {
-		.ifindex = (uint32_t)h->be_ifindex,
-		.ingress_ifindex = (uint32_t)h->be_ifindex,
+		.ifindex = ifindex,
+		.ingress_ifindex = ifindex,
 		/* a backend's TCP stack hands its veth segments of up to 64 KB */
 		.gso_size = h->tc_gso_size,
 		.gso_segs =

@@ -28,9 +28,18 @@
  * their sums (valid iff the input's were). An error the oracle expects
  * translated must not come out unchanged.
  *
- * Each XDP_DROP must move exactly one drop counter of xlb_reasons; at the
- * end every run must have counted exactly one reason, and each rewrite
- * its kind (fwd_redirect, fwd_stack, rnat_redirect, rnat_stack).
+ * A backend's reply (or ICMP error) arrives on a link the case draws:
+ * mostly the backend's own as xlb_be_links records it, else another one,
+ * and now and then from another MAC. Reverse NAT is right only for a
+ * frame on its backend's link (behind the bridge: from the MAC xlbd
+ * learned, or the one the neighbour table holds); a frame from elsewhere
+ * may be dropped under drop_reply_link, and that reason may count no
+ * frame that came from its backend's link (see on_backend_link).
+ *
+ * Each XDP_DROP and TC_ACT_SHOT must move exactly one drop counter of
+ * xlb_reasons; at the end every run must have counted exactly one reason,
+ * and each rewrite its kind (fwd_redirect, fwd_stack, rnat_redirect,
+ * rnat_stack), each refused reply drop_reply_link.
  *
  * Every iteration draws from its own random stream (seed, iteration), so
  * one failing iteration replays alone: --seed S --iteration I.
@@ -767,6 +776,48 @@ static int flow_lookup(struct fixture *fx, const struct xlb_flow_key *k, struct 
 	return bpf_map_lookup_elem(bpf_map__fd(fx->h.skel->maps.xlb_flows), k, flow) ? -1 : 0;
 }
 
+/* Whether a frame from addr (smac its source MAC) that arrived on ifindex
+ * came from where xlb_be_links puts the backend at addr: its link or its
+ * bridge port, and behind the bridge from the MAC xlbd learned or the
+ * one the neighbour table holds on the bridge. The rule as the oracle
+ * reads it; the entries are the fixture's. */
+static int on_backend_link(const struct fixture *fx, int family, const uint8_t *addr, int ifindex,
+			   const uint8_t *smac)
+{
+	for (int i = 0; i < N_BE; i++) {
+		const struct test_backend *b = &test_backends[i];
+		const struct neigh *n;
+		struct xlb_be_link_key k;
+		struct xlb_be_link v;
+
+		if (b->family != family || memcmp(be_addr[b->id], addr, alen_of(family)))
+			continue;
+		be_link_of(fx, b, &k, &v);
+		if ((uint32_t)ifindex != v.ifindex &&
+		    (!v.port_ifindex || (uint32_t)ifindex != v.port_ifindex))
+			return 0;
+		if (!(v.flags & XLB_BE_LINK_F_BRIDGE))
+			return 1;
+		if ((v.flags & XLB_BE_LINK_F_MAC) && !memcmp(v.mac, smac, 6))
+			return 1;
+		n = neigh_of(family, addr);
+		return n && n->ifmac == topo_br0_mac && !memcmp(n->mac, smac, 6);
+	}
+	return 0; /* no backend's address: no link of its own */
+}
+
+/* on_backend_link for a frame: 1 or 0, -1 if the oracle cannot read its
+ * IP source (nothing to judge then). */
+static int frame_on_backend_link(const struct fixture *fx, const uint8_t *f, size_t len,
+				 int ifindex)
+{
+	struct view v;
+
+	if (view_l3(f, len, 0, &v))
+		return -1;
+	return on_backend_link(fx, v.family, f + v.src, ifindex, f + 6);
+}
+
 /* XDP_REDIRECT or a changed XDP_PASS: a DNAT of the input to a backend of
  * the service its (address, port, protocol, family) names, recorded in
  * xlb_flows under the input's 5-tuple. */
@@ -957,8 +1008,10 @@ static int flow_of(struct fixture *fx, const struct xlb_flow_key *k, const struc
 }
 
 /* Whether the oracle, on its own reading of the rules, expects this
- * input translated. Only counted (the data path may refuse more). */
-static int icmp_expected(struct fixture *fx, enum prog_kind prog, const uint8_t *f, size_t len)
+ * input translated. Only counted (the data path may refuse more). A tc
+ * input arrived on ifindex. */
+static int icmp_expected(struct fixture *fx, enum prog_kind prog, const uint8_t *f, size_t len,
+			 int ifindex)
 {
 	const struct test_service *svc;
 	const struct test_backend *be;
@@ -980,6 +1033,8 @@ static int icmp_expected(struct fixture *fx, enum prog_kind prog, const uint8_t 
 	svc = be ? service_of(be->svc) : NULL;
 	if (!svc || svc->proto != q.qproto || memcmp(f + q.o.src, f + q.qdst, alen_of(q.o.family)))
 		return 0;
+	if (!on_backend_link(fx, q.o.family, f + q.o.src, ifindex, f + 6))
+		return 0;
 	pkt_put16(vport, 0, svc->port);
 	flow_key_raw(&k, q.o.family, q.qproto, f + q.qsrc, svc_vip[svc->id], f + q.q4, vport);
 	return flow_of(fx, &k, svc, be);
@@ -996,6 +1051,9 @@ struct stats {
 	uint64_t failures;
 	uint64_t refused;		      /* tc frames the skb test run does not take */
 	uint64_t drop_counted;		      /* sum of the xlb_reasons drop counters */
+	uint64_t reply_link;		      /* tc drops counted as drop_reply_link */
+	uint64_t reply_link_seen;	      /* that counter when last read */
+	uint64_t off_link;		      /* tc frames from off their backend's link */
 	uint64_t icmp_xlat_xdp, icmp_xlat_tc; /* ICMP errors translated (and judged) */
 	uint64_t icmp_missed;		      /* left alone, though icmp_expected said translate */
 	uint64_t first_missed;		      /* the first such iteration, to replay */
@@ -1004,7 +1062,8 @@ struct stats {
 struct fuzz_case {
 	enum prog_kind prog;
 	struct pkt_desc d;
-	uint32_t be; /* the backend of the flow a reply or an ICMP error is of */
+	uint32_t be;	/* the backend of the flow a reply or an ICMP error is of */
+	int tc_ifindex; /* tc: the link the frame arrives on */
 	uint8_t f[PKT_MAX_LEN];
 	size_t len;
 };
@@ -1733,7 +1792,7 @@ static int same_frame(const struct fuzz_case *c, const struct run_result *res)
 static int drop_reasons(struct fixture *fx, uint64_t *sum)
 {
 	static const uint32_t drops[] = { XLB_R_DROP_TRUNCATED, XLB_R_DROP_BAD_HEADER,
-					  XLB_R_DROP_NO_BACKEND };
+					  XLB_R_DROP_NO_BACKEND, XLB_R_DROP_REPLY_LINK };
 	struct xlb_reason_count rc;
 
 	*sum = 0;
@@ -1785,15 +1844,54 @@ static void judge_xdp(struct fixture *fx, struct diag *dg, const struct fuzz_cas
 	}
 }
 
+static int reason_count(struct fixture *fx, uint32_t reason, uint64_t *n)
+{
+	struct xlb_reason_count rc;
+
+	if (harness_percpu_sum(&fx->h, fx->h.skel->maps.xlb_reasons, reason, (uint64_t *)&rc, 2))
+		return -1;
+	*n = rc.packets;
+	return 0;
+}
+
+/* A tc drop under drop_reply_link is right only for a frame that did not
+ * come from its backend's link. */
+static void judge_reply_link(struct fixture *fx, struct diag *dg, const struct fuzz_case *c,
+			     struct stats *st)
+{
+	uint64_t now;
+
+	if (reason_count(fx, XLB_R_DROP_REPLY_LINK, &now))
+		return diag_fail(dg, "cannot read xlb_reasons");
+	if (now == st->reply_link_seen)
+		return;
+	st->reply_link++;
+	st->reply_link_seen = now;
+	if (frame_on_backend_link(fx, c->f, c->len, c->tc_ifindex) == 1)
+		diag_fail(dg,
+			  "dropped as drop_reply_link, but it came from its backend's link "
+			  "(ifindex %d, its MAC)",
+			  c->tc_ifindex);
+}
+
 static void judge_tc(struct fixture *fx, struct diag *dg, const struct fuzz_case *c,
 		     const struct run_result *res, struct stats *st)
 {
 	if (res->verdict == TC_ACT_SHOT) {
 		st->drop++;
+		judge_drop(fx, dg, st);
+		judge_reply_link(fx, dg, c, st);
 	} else if (res->verdict == TC_ACT_OK && same_frame(c, res)) {
 		st->pass++;
 	} else if (res->verdict == TC_ACT_OK || res->verdict == TC_ACT_REDIRECT) {
 		int redirect = res->verdict == TC_ACT_REDIRECT;
+
+		if (!frame_on_backend_link(fx, c->f, c->len, c->tc_ifindex))
+			diag_fail(dg,
+				  "reverse-NATed, but it arrived on ifindex %d from "
+				  "%02x:%02x:%02x:%02x:%02x:%02x, not its backend's link",
+				  c->tc_ifindex, c->f[6], c->f[7], c->f[8], c->f[9], c->f[10],
+				  c->f[11]);
 
 		if (is_icmp(c->f, c->len)) {
 			check_icmp_rnat(fx, dg, c->f, c->len, res->data, res->len, redirect);
@@ -1826,6 +1924,28 @@ static int make_icmp_base(struct fixture *fx, struct rng *r, struct fuzz_case *c
 	return open_flow(fx, q->src, q->sport, c->be, st);
 }
 
+/* Where a backend's frame arrives: mostly on the backend's own link (its
+ * bridge port or the bridge, for one behind it), else on any link of the
+ * topology; now and then from another MAC (another container's, or
+ * another backend's). */
+static void tc_arrival(struct fixture *fx, struct rng *r, struct fuzz_case *c)
+{
+	static const uint8_t forger[6] = { 0x02, 0xf0, 0x00, 0x00, 0x00, 0x66 };
+	const uint8_t *const macs[] = { forger, topo_be_a_mac, topo_be_d_mac, topo_be_e_mac };
+	const int links[] = { fx->h.be_ifindex, fx->h.br_ifindex, fx->h.port_ifindex,
+			      fx->h.up_ifindex };
+	struct xlb_be_link_key k;
+	struct xlb_be_link v;
+
+	be_link_of(fx, backend_of(c->be), &k, &v);
+	if (chance(r, 75))
+		c->tc_ifindex = (int)(v.port_ifindex && chance(r, 50) ? v.port_ifindex : v.ifindex);
+	else
+		c->tc_ifindex = PICK(r, links);
+	if (chance(r, 15))
+		memcpy(c->d.smac, PICK(r, macs), 6);
+}
+
 /* Builds iteration iter's packet (and, for tc and ICMP errors, opens its
  * flow). */
 static int make_case(struct fixture *fx, struct rng *r, struct fuzz_case *c, struct stats *st)
@@ -1843,6 +1963,8 @@ static int make_case(struct fixture *fx, struct rng *r, struct fuzz_case *c, str
 		if (open_flow(fx, c->d.dst, c->d.dport, c->be, st))
 			return -1;
 	}
+	if (c->prog == PROG_TC)
+		tc_arrival(fx, r, c);
 	c->len = pkt_build(&c->d, c->f);
 	base_quote_csum(r, c);
 	mutate(r, c);
@@ -1862,9 +1984,12 @@ static const char *prog_path = "xdp_fuzz";
 static void report(const struct diag *dg, uint64_t seed, uint64_t iter, const struct fuzz_case *c,
 		   const struct run_result *res)
 {
-	printf("xdp_fuzz: FAILED seed %" PRIu64 " iteration %" PRIu64 ": %s -> %s\n%s", seed, iter,
+	printf("xdp_fuzz: FAILED seed %" PRIu64 " iteration %" PRIu64 ": %s -> %s\n", seed, iter,
 	       c->prog == PROG_XDP ? "xlb_ingress" : "xlb_return",
-	       verdict_name(c->prog, res->verdict), dg->text);
+	       verdict_name(c->prog, res->verdict));
+	if (c->prog == PROG_TC)
+		printf("(arrived on ifindex %d)\n", c->tc_ifindex);
+	printf("%s", dg->text);
 	hexdump("input", c->f, c->len);
 	hexdump("output", res->data, res->len);
 	printf("replay: tests/bpf/run.sh %s --seed %" PRIu64 " --iteration %" PRIu64 "\n",
@@ -1895,7 +2020,7 @@ static int tc_refuses(const struct fuzz_case *c)
 static void check_translated(struct fixture *fx, struct diag *dg, const struct fuzz_case *c,
 			     const struct run_result *res, uint64_t iter, struct stats *st)
 {
-	if (!same_frame(c, res) || !icmp_expected(fx, c->prog, c->f, c->len))
+	if (!same_frame(c, res) || !icmp_expected(fx, c->prog, c->f, c->len, c->tc_ifindex))
 		return;
 	if (!st->icmp_missed++)
 		st->first_missed = iter;
@@ -1919,7 +2044,9 @@ static int run_one(struct fixture *fx, uint64_t seed, uint64_t iter, struct stat
 			iter);
 		return -2;
 	}
+	fx->h.tc_ifindex = c.tc_ifindex;
 	err = harness_run(&fx->h, c.prog, c.f, c.len, &res);
+	fx->h.tc_ifindex = 0;
 	if (err == -EINVAL && tc_refuses(&c)) {
 		st->refused++;
 		return 0;
@@ -1937,6 +2064,7 @@ static int run_one(struct fixture *fx, uint64_t seed, uint64_t iter, struct stat
 		judge_xdp(fx, &dg, &c, &res, st);
 	} else {
 		st->tc++;
+		st->off_link += frame_on_backend_link(fx, c.f, c.len, c.tc_ifindex) == 0;
 		judge_tc(fx, &dg, &c, &res, st);
 	}
 	check_translated(fx, &dg, &c, &res, iter, st);
@@ -1973,7 +2101,8 @@ static int check_nat_kinds(const struct counter_snapshot *s, const struct stats 
 }
 
 /* Every XDP run counts exactly one reason of the XDP side, every reverse
- * NAT one rnat_* reason: nothing goes uncounted over the whole run. */
+ * NAT one rnat_* reason, every reply refused for its link drop_reply_link
+ * (judged one by one): nothing goes uncounted over the whole run. */
 static int check_accounting(struct fixture *fx, const struct stats *st)
 {
 	struct counter_snapshot s;
@@ -1985,9 +2114,15 @@ static int check_accounting(struct fixture *fx, const struct stats *st)
 	kinds = check_nat_kinds(&s, st);
 	for (int i = 0; i < XLB_R_MAX; i++)
 		if (i != XLB_R_RNAT_REDIRECT && i != XLB_R_RNAT_STACK &&
-		    i != XLB_R_FLOW_INSERT_FAIL)
+		    i != XLB_R_FLOW_INSERT_FAIL && i != XLB_R_DROP_REPLY_LINK)
 			xdp += s.reasons[i].packets;
 	rnat = s.reasons[XLB_R_RNAT_REDIRECT].packets + s.reasons[XLB_R_RNAT_STACK].packets;
+	if (s.reasons[XLB_R_DROP_REPLY_LINK].packets != st->reply_link) {
+		printf("xdp_fuzz: FAILED accounting: drop_reply_link counted %" PRIu64 ", %" PRIu64
+		       " seen\n",
+		       (uint64_t)s.reasons[XLB_R_DROP_REPLY_LINK].packets, st->reply_link);
+		kinds = -1;
+	}
 	if (xdp == st->xdp_runs && rnat == st->rnat_redirect + st->rnat_stack)
 		return kinds;
 	printf("xdp_fuzz: FAILED accounting: %" PRIu64 " XDP runs, %" PRIu64
@@ -2058,8 +2193,10 @@ static int fuzz(struct fixture *fx, const struct options *o, struct stats *st)
 	uint64_t end = o->have_only ? o->only + 1 : o->iterations;
 	int ret;
 
-	if (drop_reasons(fx, &st->drop_counted))
+	if (drop_reasons(fx, &st->drop_counted) ||
+	    reason_count(fx, XLB_R_DROP_REPLY_LINK, &st->reply_link_seen))
 		return -2;
+	st->reply_link = st->reply_link_seen;
 	for (uint64_t i = first; i < end; i++) {
 		ret = run_one(fx, o->seed, i, st, st->failures < MAX_REPORTS);
 		if (ret == -2)
@@ -2091,7 +2228,9 @@ static void print_summary(const struct stats *st, uint64_t seed, double secs)
 	       st->rnat_stack, st->icmp_xlat_xdp, st->icmp_xlat_tc, st->icmp_missed);
 	if (st->icmp_missed)
 		printf(" (first: iteration %" PRIu64 ")", st->first_missed);
-	printf("; tc refused %" PRIu64 "; %.1f s)\n", st->refused, secs);
+	printf("; tc from off its backend's link %" PRIu64 ", of them dropped as drop_reply_link "
+	       "%" PRIu64 "; tc refused %" PRIu64 "; %.1f s)\n",
+	       st->off_link, st->reply_link, st->refused, secs);
 }
 
 int main(int argc, char **argv)

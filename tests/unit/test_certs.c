@@ -202,8 +202,9 @@ static time_t write_pair(const char *dir, const char *stem, const struct leaf_sp
 	return not_after;
 }
 
-/* PEM text of a chain and its key, as ACME or SSL_CERT bring it */
-static char *pair_text(const struct leaf_spec *spec)
+/* PEM text of a chain and its key, as ACME brings it; key first, as
+ * dockercloud-haproxy's SSL_CERT has it */
+static char *pair_text_ordered(const struct leaf_spec *spec, bool key_first)
 {
 	EVP_PKEY *key = EVP_EC_gen("P-256");
 	X509 *leaf = cert_make(key, spec, pki.ca, pki.ca_key);
@@ -211,13 +212,18 @@ static char *pair_text(const struct leaf_spec *spec)
 	char *both = malloc(strlen(crt) + strlen(k) + 1);
 
 	assert_non_null(both);
-	strcpy(both, crt);
-	strcat(both, k);
+	strcpy(both, key_first ? k : crt);
+	strcat(both, key_first ? crt : k);
 	free(crt);
 	free(k);
 	X509_free(leaf);
 	EVP_PKEY_free(key);
 	return both;
+}
+
+static char *pair_text(const struct leaf_spec *spec)
+{
+	return pair_text_ordered(spec, false);
 }
 
 /* --- reading what was logged ------------------------------------------------ */
@@ -886,6 +892,202 @@ static void test_listing(void **state)
 	xlb_certs_list_free(l, n);
 }
 
+/* --- scoped certificates (a container's SSL_CERT) ----------------------------------------- */
+
+#define NAMES(...) ((const char *const[]){ __VA_ARGS__, NULL })
+#define NONE ((const char *const[]){ NULL })
+
+static void names_append(char *buf, size_t size, const struct xlb_certs_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? "," : "", l->v[i]);
+}
+
+/* What a certificate with names serves under allowed and denied, as
+ * "served|except" in order. */
+static const char *scoped(const char *const *names, const char *const *allowed,
+			  const char *const *denied)
+{
+	static char out[512];
+	struct xlb_certs_names served, except;
+	size_t n = 0;
+
+	while (names[n])
+		n++;
+	assert_int_equal(xlb_certs_scope_names(names, n, allowed, denied, &served, &except), 0);
+	out[0] = '\0';
+	names_append(out, sizeof(out), &served);
+	strcat(out, "|");
+	names_append(out, sizeof(out), &except);
+	xlb_certs_names_free(&served);
+	xlb_certs_names_free(&except);
+	return out;
+}
+
+static void test_scope_names(void **state)
+{
+	(void)state;
+	/* exact names: those the sender holds, whatever the case */
+	assert_string_equal(scoped(NAMES("a.test", "b.test"), NAMES("a.test"), NAMES("b.test")),
+			    "a.test|");
+	assert_string_equal(scoped(NAMES("a.test"), NAMES("A.Test"), NONE), "a.test|");
+	assert_string_equal(scoped(NAMES("c.test"), NONE, NAMES("c.test")), "|");
+	assert_string_equal(scoped(NAMES("*.ex.test", "z.test"), NONE, NONE), "|");
+	/* a certificate's wildcard covers one label: narrowed to the names
+	 * held there, each once */
+	assert_string_equal(scoped(NAMES("*.ex.test"),
+				   NAMES("shop.ex.test", "a.b.ex.test", "ex.test"),
+				   NAMES("other.ex.test")),
+			    "shop.ex.test|");
+	assert_string_equal(scoped(NAMES("*.ex.test", "shop.ex.test"), NAMES("shop.ex.test"), NONE),
+			    "shop.ex.test|");
+	/* a wildcard route held: the wildcard, but not for the names others
+	 * hold one label under it */
+	assert_string_equal(scoped(NAMES("*.ex.test"), NAMES("*.ex.test"),
+				   NAMES("other.ex.test", "a.b.ex.test", "*.b.ex.test")),
+			    "*.ex.test|other.ex.test");
+	/* names under a wildcard route go as routing sends them: an exact
+	 * route first, then the longest wildcard */
+	assert_string_equal(scoped(NAMES("x.ex.test", "y.ex.test", "a.b.ex.test", "c.d.ex.test"),
+				   NAMES("*.ex.test"), NAMES("y.ex.test", "*.b.ex.test")),
+			    "x.ex.test,c.d.ex.test|");
+	/* a route's wildcard reaches deeper than a certificate's */
+	assert_string_equal(scoped(NAMES("*.d.ex.test", "*.b.ex.test"), NAMES("*.ex.test"),
+				   NAMES("*.b.ex.test")),
+			    "*.d.ex.test|");
+}
+
+static int add_scoped(struct fixture *f, const char *source, const char *pem,
+		      const char *const *allowed, const char *const *denied, char *detail)
+{
+	return xlb_certs_add_scoped(f->store, source, pem, strlen(pem), allowed, denied, detail,
+				    256);
+}
+
+static void test_scoped_served_for_its_names(void **state)
+{
+	struct fixture *f = *state;
+	struct leaf_spec two = { "a.sc.test", "DNS:a.sc.test,DNS:b.sc.test", 0x51, -DAY, 90 * DAY };
+	char *pem = pair_text(&two), *log, detail[256];
+	const struct xlb_cert_info *info;
+	struct xlb_cert_info *l;
+	struct capture cap;
+	size_t n;
+
+	capture_start(&cap);
+	assert_int_equal(
+		add_scoped(f, "env:web_1", pem, NAMES("a.sc.test"), NAMES("b.sc.test"), detail), 0);
+	log = capture_end(&cap);
+	assert_int_equal(lines_with(log, "event=cert_loaded", "source=env:web_1",
+				    "names=a.sc.test serial=51", NULL),
+			 1);
+	assert_int_equal(lines_with(log, "level=", NULL), 1);
+	free(log);
+	assert_string_equal(served(f, "a.sc.test"), "51");
+	assert_string_equal(served(f, "b.sc.test"), "D1"); /* another's name */
+	/* listed with what it serves, not as the default */
+	assert_int_equal(xlb_certs_list(f->store, &l, &n), 0);
+	info = listed(l, n, "51");
+	assert_non_null(info);
+	assert_string_equal(info->source, "env:web_1");
+	assert_int_equal(info->n_names, 1);
+	assert_string_equal(info->names[0], "a.sc.test");
+	assert_false(info->is_default);
+	xlb_certs_list_free(l, n);
+	/* the same again: nothing changes, nothing is logged */
+	capture_start(&cap);
+	assert_int_equal(
+		add_scoped(f, "env:web_1", pem, NAMES("a.sc.test"), NAMES("b.sc.test"), detail), 0);
+	log = capture_end(&cap);
+	assert_string_equal(log, "");
+	free(log);
+	/* the sender loses the name: out of service; the names go to the
+	 * caller, who names the sender */
+	capture_start(&cap);
+	assert_int_equal(add_scoped(f, "env:web_1", pem, NONE, NAMES("a.sc.test", "b.sc.test"),
+				    detail),
+			 -ENOENT);
+	log = capture_end(&cap);
+	assert_string_equal(detail, "a.sc.test,b.sc.test");
+	assert_int_equal(lines_with(log, "event=cert_removed", "source=env:web_1", NULL), 1);
+	assert_int_equal(lines_with(log, "level=", NULL), 1);
+	free(log);
+	assert_string_equal(served(f, "a.sc.test"), "D1");
+	/* ... and back */
+	assert_int_equal(add_scoped(f, "env:web_1", pem, NAMES("a.sc.test"), NONE, detail), 0);
+	assert_string_equal(served(f, "a.sc.test"), "51");
+	/* a bad PEM is refused without a word (the caller's to say) and
+	 * takes out what the sender served */
+	capture_start(&cap);
+	assert_int_equal(add_scoped(f, "env:web_1", "garbage", NAMES("a.sc.test"), NONE, detail),
+			 -EINVAL);
+	log = capture_end(&cap);
+	assert_string_equal(detail, "no certificate in PEM");
+	assert_int_equal(lines_with(log, "event=cert_refused", NULL), 0);
+	assert_int_equal(lines_with(log, "event=cert_removed", "source=env:web_1", NULL), 1);
+	free(log);
+	assert_string_equal(served(f, "a.sc.test"), "D1");
+	assert_int_equal(xlb_certs_remove_scoped(f->store, "env:web_1"), -ENOENT);
+	free(pem);
+}
+
+/* The directory's certificate keeps its name; a scoped one never
+ * answers an unknown name or a client without SNI. */
+static void test_scoped_behind_trusted_never_default(void **state)
+{
+	struct fixture *f = *state;
+	struct leaf_spec spec = { "a.test", "DNS:a.test,DNS:own.test", 0x52, -DAY, 90 * DAY };
+	char *pem = pair_text(&spec), detail[256];
+
+	assert_int_equal(add_scoped(f, "env:c_1", pem, NAMES("a.test", "own.test"), NONE, detail),
+			 0);
+	assert_string_equal(served(f, "a.test"), "A1");
+	assert_string_equal(served(f, "own.test"), "52");
+	assert_string_equal(served(f, "unknown.test"), "D1");
+	assert_string_equal(served(f, NULL), "D1");
+	assert_int_equal(xlb_certs_remove_scoped(f->store, "env:c_1"), 0);
+	assert_string_equal(served(f, "own.test"), "D1");
+	free(pem);
+}
+
+/* Two senders' wildcards for one suffix: the later one does not answer
+ * a name another holds; the earlier one still may. */
+static void test_scoped_wildcard_except(void **state)
+{
+	struct fixture *f = *state;
+	struct leaf_spec older = { "w.test", "DNS:*.w.test", 0x61, -DAY, 90 * DAY };
+	struct leaf_spec newer = { "w.test", "DNS:*.w.test", 0x62, -DAY, 90 * DAY };
+	char *old_pem = pair_text(&older), *new_pem = pair_text(&newer), detail[256];
+
+	assert_int_equal(add_scoped(f, "env:old", old_pem, NAMES("*.w.test"), NONE, detail), 0);
+	assert_int_equal(add_scoped(f, "env:new", new_pem, NAMES("*.w.test"), NAMES("taken.w.test"),
+				    detail),
+			 0);
+	assert_string_equal(served(f, "x.w.test"), "62");
+	assert_string_equal(served(f, "taken.w.test"), "61");
+	assert_int_equal(xlb_certs_remove_scoped(f->store, "env:old"), 0);
+	assert_string_equal(served(f, "taken.w.test"), "D1");
+	assert_string_equal(served(f, "x.w.test"), "62");
+	free(old_pem);
+	free(new_pem);
+}
+
+/* dockercloud-haproxy's SSL_CERT: the key first, on one line */
+static void test_scoped_key_first_one_line(void **state)
+{
+	struct fixture *f = *state;
+	struct leaf_spec spec = { "kf.test", "DNS:kf.test", 0x71, -DAY, 90 * DAY };
+	char *pem = pair_text_ordered(&spec, true), *line = escaped(pem), *unescaped, detail[256];
+
+	assert_int_equal(strncmp(pem, "-----BEGIN PRIVATE KEY-----", 27), 0);
+	assert_int_equal(xlb_tls_pem_unescape(line, &unescaped), 0);
+	assert_int_equal(add_scoped(f, "env:kf_1", unescaped, NAMES("kf.test"), NONE, detail), 0);
+	assert_string_equal(served(f, "kf.test"), "71");
+	free(pem);
+	free(line);
+	free(unescaped);
+}
+
 /* --- the TLS policy ----------------------------------------------------------------------- */
 
 static void test_tls13_with_http11(void **state)
@@ -1030,6 +1232,11 @@ int main(void)
 		cmocka_unit_test(test_unescape),
 		STORE_TEST(test_pem_from_memory),
 		cmocka_unit_test(test_pem_from_memory_as_default),
+		cmocka_unit_test(test_scope_names),
+		STORE_TEST(test_scoped_served_for_its_names),
+		STORE_TEST(test_scoped_behind_trusted_never_default),
+		STORE_TEST(test_scoped_wildcard_except),
+		STORE_TEST(test_scoped_key_first_one_line),
 		STORE_TEST(test_listing),
 		STORE_TEST(test_tls13_with_http11),
 		STORE_TEST(test_old_versions_refused),

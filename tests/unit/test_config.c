@@ -231,6 +231,13 @@ static const struct err_case err_cases[] = {
 	{ "[http]\nlisten = 0.0.0.0:80\n\n[services api]\n",
 	  "t.ini:4: unknown section 'services api'" },
 	{ "listen = 10.0.0.1:80/tcp\n", "t.ini:1: key 'listen' outside any section" },
+	/* the global keys */
+	{ "hash_seed = 12345678123456789\n",
+	  "t.ini:1: bad hash_seed '12345678123456789' (1 to 16 hex digits)" },
+	{ "hash_seed = 0x\n", "t.ini:1: bad hash_seed '0x' (1 to 16 hex digits)" },
+	{ "hash_seed = 5eed-1\n", "t.ini:1: bad hash_seed '5eed-1' (1 to 16 hex digits)" },
+	{ "hash_seed = 1\nhash_seed = 2\n", "t.ini:2: hash_seed given twice" },
+	{ SVC "host = a.dev\nhash_seed = 1\n", "t.ini:3: service api: unknown key 'hash_seed'" },
 	{ "[service a/b]\nhost = a.dev\n", "t.ini:1: invalid service name 'a/b'" },
 	{ "[service]\nhost = a.dev\n", "t.ini:1: invalid service name ''" },
 	{ "[service a b]\n", "t.ini:1: invalid service name 'a b'" },
@@ -542,6 +549,35 @@ static void test_forwarding_keys(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* hash_seed, a global key: before the first section; hex, "0x" or not. */
+static void test_hash_seed(void **state)
+{
+	static const char text[] = "hash_seed = 0x5EED0123abcd4567\n"
+				   "[service api]\n"
+				   "listen = 10.0.0.1:80/tcp\n";
+	struct xlb_config cfg;
+	uint64_t seed = 0;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.has_hash_seed);
+	assert_true(cfg.hash_seed == 0x5eed0123abcd4567ULL);
+	xlb_config_free(&cfg);
+	assert_int_equal(xlb_config_parse_string("[service api]\nlisten = 10.0.0.1:80/tcp\n",
+						 "t.ini", &cfg, err, sizeof(err)),
+			 0);
+	assert_false(cfg.has_hash_seed);
+	xlb_config_free(&cfg);
+	assert_int_equal(xlb_parse_hash_seed("ffffffffffffffff", &seed), 0);
+	assert_true(seed == UINT64_MAX);
+	assert_int_equal(xlb_parse_hash_seed("0", &seed), 0);
+	assert_true(seed == 0);
+	assert_int_equal(xlb_parse_hash_seed("", &seed), -EINVAL);
+	assert_int_equal(xlb_parse_hash_seed(" 1", &seed), -EINVAL);
+	assert_int_equal(xlb_parse_hash_seed("10000000000000000", &seed), -EINVAL);
+}
+
 /* proto = https: every route of the service is https (its TLS is
  * terminated); [tls] certs names the certificate directory. */
 static void test_https(void **state)
@@ -643,6 +679,7 @@ int main(void)
 		cmocka_unit_test(test_routes),		cmocka_unit_test(test_too_many_services),
 		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_https),
 		cmocka_unit_test(test_empty_config),	cmocka_unit_test(test_name_validators),
+		cmocka_unit_test(test_hash_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -536,6 +536,77 @@ static void test_virtual_routes(void **state)
 	xlb_dcontainer_free(&c);
 }
 
+/* dockercloud-haproxy's certificates are passed on as given (with its
+ * "\n" of two characters, '=' and all); with one, a VIRTUAL_HOST item
+ * without a scheme is https (dockercloud-haproxy served it on 443 too),
+ * an item with one keeps it. */
+static void test_virtual_host_with_ssl_cert(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	env_set(root,
+		json_pack("[ss]",
+			  "VIRTUAL_HOST=bare.example, http://plain.example, https://tls.example,"
+			  " ws://w.example",
+			  "SSL_CERT=-----BEGIN PRIVATE KEY-----\\nAB==\\n"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 4);
+	assert_route(&c, 0, "bare.example", "/", XLB_SCHEME_HTTPS);
+	assert_route(&c, 1, "plain.example", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 2, "tls.example", "/", XLB_SCHEME_HTTPS);
+	assert_route(&c, 3, "w.example", "/", XLB_SCHEME_HTTP);
+	assert_string_equal(c.ssl_cert, "-----BEGIN PRIVATE KEY-----\\nAB==\\n");
+	assert_null(c.default_ssl_cert);
+	xlb_dcontainer_free(&c);
+	assert_null(c.ssl_cert);
+
+	/* a container's DEFAULT_SSL_CERT is a certificate of its own too */
+	root = load("inspect_vhost.json");
+	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=bare.example", "DEFAULT_SSL_CERT=pem"));
+	parse_ok(root, &c);
+	assert_route(&c, 0, "bare.example", "/", XLB_SCHEME_HTTPS);
+	assert_null(c.ssl_cert);
+	assert_string_equal(c.default_ssl_cert, "pem");
+	xlb_dcontainer_free(&c);
+
+	/* an empty one is none: the items stay plain */
+	root = load("inspect_vhost.json");
+	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=bare.example", "SSL_CERT="));
+	parse_ok(root, &c);
+	assert_route(&c, 0, "bare.example", "/", XLB_SCHEME_HTTP);
+	assert_null(c.ssl_cert);
+	xlb_dcontainer_free(&c);
+
+	/* routes from labels keep their proto; the certificate still goes on */
+	root = load("inspect_vhost.json");
+	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=bare.example", "SSL_CERT=pem"));
+	label_set(root, "xlb.host", "label.example");
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 1);
+	assert_route(&c, 0, "label.example", "/", XLB_SCHEME_HTTP);
+	assert_string_equal(c.ssl_cert, "pem");
+	xlb_dcontainer_free(&c);
+}
+
+/* A bad label skips the container, certificate and all, and its error
+ * line never holds the certificate. */
+static void test_ssl_cert_not_in_errors(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+	char err[512];
+
+	(void)state;
+	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=bare.example", "SSL_CERT=SECRETKEY"));
+	label_set(root, "xlb.port", "eighty");
+	assert_int_equal(parse_json(root, &c, err, sizeof(err)), -EINVAL);
+	json_decref(root);
+	assert_null(strstr(err, "SECRETKEY"));
+	assert_null(c.ssl_cert);
+}
+
 static void test_bad_routes(void **state)
 {
 	json_t *root = load("inspect_vhost.json");
@@ -1128,6 +1199,57 @@ static void test_build_draining_and_stopped(void **state)
 	free_all(cs, 3);
 }
 
+static void env_add(json_t *root, const char *item)
+{
+	json_t *config = json_object_get(root, "Config"), *env = json_object_get(config, "Env");
+
+	if (!json_is_array(env)) {
+		env = json_array();
+		json_object_set_new(config, "Env", env);
+	}
+	assert_int_equal(json_array_append_new(env, json_string(item)), 0);
+}
+
+/* Certificates go with running containers, in the model's order, also
+ * from a container whose service lost every name (envcerts.c refuses it
+ * by the container's name); a stopped container offers none. */
+static void test_build_cert_offers(void **state)
+{
+	json_t *winner = load("inspect_hc_healthy.json"),
+	       *loser = load("inspect_hc_unhealthy.json");
+	json_t *stopped = web_replica(3);
+	struct xlb_dcontainer cs[3];
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	env_add(winner, "SSL_CERT=pem-winner");
+	env_add(loser, "SSL_CERT=pem-loser");
+	env_add(loser, "DEFAULT_SSL_CERT=pem-loser-default");
+	env_add(stopped, "SSL_CERT=pem-stopped");
+	json_object_set_new(state_of(stopped), "Running", json_false());
+	parse_ok(loser, &cs[0]);
+	parse_ok(stopped, &cs[1]);
+	parse_ok(winner, &cs[2]);
+	build(cs, 3, NULL, &m, &w);
+	assert_int_equal(w.n, 1); /* hc.example went to xlbdm-hc-healthy */
+	assert_int_equal(m.n_certs, 3);
+	assert_string_equal(m.certs[0].container, "xlbdm-hc-healthy");
+	assert_string_equal(m.certs[0].service, "xlbdm-hc-healthy");
+	assert_string_equal(m.certs[0].id, ID_HC_HEALTHY);
+	assert_string_equal(m.certs[0].var, "SSL_CERT");
+	assert_ptr_equal(m.certs[0].pem, cs[2].ssl_cert);
+	assert_string_equal(m.certs[1].container, "xlbdm-hc-unhealthy");
+	assert_string_equal(m.certs[1].var, "SSL_CERT");
+	assert_string_equal(m.certs[1].pem, "pem-loser");
+	assert_string_equal(m.certs[2].container, "xlbdm-hc-unhealthy");
+	assert_string_equal(m.certs[2].var, "DEFAULT_SSL_CERT");
+	assert_string_equal(m.certs[2].pem, "pem-loser-default");
+	xlb_dmodel_free(&m);
+	assert_null(m.certs);
+	free_all(cs, 3);
+}
+
 /* Given in the other order: the first by service name keeps the host. */
 static void test_build_host_conflict(void **state)
 {
@@ -1440,6 +1562,8 @@ int main(void)
 		cmocka_unit_test(test_bad_virtual_env),
 		cmocka_unit_test(test_label_routes),
 		cmocka_unit_test(test_virtual_routes),
+		cmocka_unit_test(test_virtual_host_with_ssl_cert),
+		cmocka_unit_test(test_ssl_cert_not_in_errors),
 		cmocka_unit_test(test_bad_routes),
 		cmocka_unit_test(test_forward_headers_label),
 		cmocka_unit_test(test_build_forward_headers),
@@ -1461,6 +1585,7 @@ int main(void)
 		cmocka_unit_test(test_build_draining_and_stopped),
 		cmocka_unit_test(test_build_host_conflict),
 		cmocka_unit_test(test_build_drops_service_without_names),
+		cmocka_unit_test(test_build_cert_offers),
 		cmocka_unit_test(test_build_same_host_other_proto),
 		cmocka_unit_test(test_build_listen_on_vip),
 		cmocka_unit_test(test_build_listen_on_ipv6_vip),

@@ -1147,9 +1147,86 @@ static void test_chunk_incomplete_is_more(void **state)
 	}
 }
 
+/* ---- pacing ------------------------------------------------------------------ */
+
+/* A 16 KiB head arriving a byte at a time: parsed O(log n) times, and at
+ * its last byte, where it ends. */
+static void test_pace_byte_at_a_time(void **state)
+{
+	enum { LEN = 16384 };
+	struct xlb_http1_pace pace = { 0 };
+	static char head[LEN + 1];
+	struct xlb_http1_request rq;
+	unsigned parses = 0;
+	size_t i, pos;
+
+	(void)state;
+	pos = (size_t)snprintf(head, sizeof(head), "GET / HTTP/1.1\r\nHost: a.test\r\n");
+	while (pos + 12 < LEN)
+		pos += (size_t)snprintf(head + pos, sizeof(head) - pos, "X-Pad: %03zu\r\n",
+					pos % 1000);
+	memcpy(head + pos, "\r\n", 2);
+	pos += 2;
+	for (i = 1; i <= pos; i++) {
+		if (!xlb_http1_pace_due(&pace, head, i))
+			continue;
+		parses++;
+		enum xlb_http1 v = xlb_http1_parse_request(head, i, &rq, NULL, 0);
+
+		assert_int_equal(v, i == pos ? XLB_HTTP1_OK : XLB_HTTP1_MORE);
+	}
+	/* 1, 2, 4, ... 8192 and the end */
+	assert_in_range(parses, 2, 16);
+	assert_int_equal(pace.parsed, pos);
+}
+
+/* The end of the head is seen wherever the arrivals cut "\r\n\r\n", and a
+ * bare "\n\n" (which the parser refuses) is due at once too. */
+static void test_pace_sees_every_end(void **state)
+{
+	static const char *const heads[] = {
+		"GET / HTTP/1.1\r\nHost: a.test\r\n\r\n",
+		"GET / HTTP/1.1\nHost: a.test\n\n",
+	};
+
+	(void)state;
+	for (size_t h = 0; h < 2; h++) {
+		size_t len = strlen(heads[h]);
+
+		for (size_t cut = 1; cut < len; cut++) {
+			struct xlb_http1_pace pace = { 0 };
+
+			/* cut bytes first, then the rest: only the end can
+			 * make the second arrival due (it cannot double) */
+			assert_true(xlb_http1_pace_due(&pace, heads[h], cut));
+			pace.parsed = len;
+			assert_true(xlb_http1_pace_due(&pace, heads[h], len));
+		}
+	}
+}
+
+/* A malformed head is refused by the time it has doubled, not only at
+ * its end. */
+static void test_pace_due_on_doubling(void **state)
+{
+	struct xlb_http1_pace pace = { 0 };
+	const char *buf = "GET / HTTP/1.1\r\nHo\x01st: a\r\nX-A: 1\r\nX-B: 2\r\nX-C: 3\r\n";
+
+	(void)state;
+	assert_true(xlb_http1_pace_due(&pace, buf, 10));
+	assert_false(xlb_http1_pace_due(&pace, buf, 15));
+	assert_false(xlb_http1_pace_due(&pace, buf, 19));
+	assert_true(xlb_http1_pace_due(&pace, buf, 20));
+	assert_false(xlb_http1_pace_due(&pace, buf, 39));
+	assert_true(xlb_http1_pace_due(&pace, buf, 40));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pace_byte_at_a_time),
+		cmocka_unit_test(test_pace_sees_every_end),
+		cmocka_unit_test(test_pace_due_on_doubling),
 		cmocka_unit_test(test_request_simple_get),
 		cmocka_unit_test(test_request_field_places),
 		cmocka_unit_test(test_request_field_kinds),

@@ -246,7 +246,9 @@ static void test_terminates(void **state)
 				 (const char *[]){ "mixed.dev", "plain.dev" }),
 			 0);
 	assert_int_equal(xlb_state_service_add(f->st, &pass, true, &err), 0);
-	assert_int_equal(xlb_state_service_add(f->st, &pass_web, true, &err), 0);
+	/* one name, one service, whatever the protocols */
+	assert_int_equal(xlb_state_service_add(f->st, &pass_web, true, &err), -EEXIST);
+	assert_string_equal(err.msg, "host pass.dev already used by service pass");
 	assert_true(xlb_state_terminates(f->st, "secure.dev"));
 	assert_true(xlb_state_terminates(f->st, "SECURE.dev"));
 	assert_true(xlb_state_terminates(f->st, "a.w.dev")); /* wildcard */
@@ -255,9 +257,10 @@ static void test_terminates(void **state)
 	assert_int_equal(route(f->st, "mixed.dev", "/", &r), 2);
 	assert_false(xlb_state_terminates(f->st, "plain.dev"));
 	assert_false(xlb_state_terminates(f->st, "nope.dev"));
-	/* passthrough wins: that service has its own certificate */
+	/* passed through: that service has its own certificate */
 	assert_false(xlb_state_terminates(f->st, "pass.dev"));
 	assert_int_equal(xlb_state_service_del(f->st, "pass", &err), 0);
+	assert_int_equal(xlb_state_service_add(f->st, &pass_web, true, &err), 0);
 	assert_true(xlb_state_terminates(f->st, "pass.dev"));
 	assert_int_equal(xlb_state_service_del(f->st, "pass-web", &err), 0);
 	assert_int_equal(xlb_state_service_del(f->st, "web", &err), 0);
@@ -302,6 +305,16 @@ static void test_conflicts(void **state)
 	assert_string_equal(err.msg, "route c.dev/api already used by service a");
 	assert_int_equal(add_svc(f->st, "b", 2, false, &err, 1, (const char *[]){ "c.dev" }),
 			 -EEXIST);
+	assert_string_equal(err.msg, "host c.dev already used by service a");
+	/* nor by a service of the other protocol: they would share one
+	 * pinned key, and deleting one would unroute the other */
+	char tls_hosts[1][XLB_HOST_LEN] = { "c.dev" };
+	struct xlb_svc_spec tls_spec = { .name = "t",
+					 .n_hosts = 1,
+					 .tls = true,
+					 .hosts = (const char(*)[XLB_HOST_LEN])tls_hosts };
+
+	assert_int_equal(xlb_state_service_add(f->st, &tls_spec, true, &err), -EEXIST);
 	assert_string_equal(err.msg, "host c.dev already used by service a");
 	assert_int_equal(add_svc(f->st, "b", 2, false, &err, 1, (const char *[]){ "c.dev/api2" }),
 			 0);

@@ -454,27 +454,81 @@ static void bridge_port_log(const struct xlb_link_info *br, const struct xlb_bri
 		m[2], m[3], m[4], m[5], pname, port);
 }
 
-/* A backend behind a bridge: XDP redirects into its bridge port, found
- * from the backend's MAC (neighbour table) and where the bridge learned
- * that MAC (FDB). The port gets the return program too, since tc on a
- * bridge port sees the replies before the bridge does. -EAGAIN while the
- * kernel knows neither yet: a neighbour probe teaches it both (the reply
- * resolves the MAC and the bridge learns where it came from). */
-static int bridge_port_ensure(const struct xlb_attach_ctx *ctx, const struct xlb_link_info *br,
-			      const struct xlb_endpoint *be)
+/* What xlb_be_links should say of the backend now: link as learned this
+ * time, but a bridge port and MAC learned before and not found this time
+ * (a neighbour entry expired while XDP bypassed the kernel's forwarding)
+ * are kept: forgetting them would refuse the replies the port's program
+ * sees. Written only when it changes. Returns 0 or -errno. */
+static int be_link_record(const struct xlb_attach_ctx *ctx, const struct xlb_endpoint *be,
+			  struct xlb_be_link *link)
 {
-	struct xlb_bridge_port_key key = { .bridge_ifindex = (__u32)br->ifindex };
+	struct xlb_be_link_key key = { .addr = be->addr, .family = be->family };
+	char addr[XLB_EP_STRLEN];
+	struct xlb_be_link cur;
+	bool have = bpf_map_lookup_elem(ctx->be_links_fd, &key, &cur) == 0;
+
+	if (have && cur.ifindex == link->ifindex && (cur.flags & XLB_BE_LINK_F_MAC) &&
+	    !(link->flags & XLB_BE_LINK_F_MAC)) {
+		memcpy(link->mac, cur.mac, sizeof(link->mac));
+		link->port_ifindex = cur.port_ifindex;
+		link->flags |= XLB_BE_LINK_F_MAC;
+	}
+	if (have && !memcmp(&cur, link, sizeof(cur)))
+		return 0;
+	if (bpf_map_update_elem(ctx->be_links_fd, &key, link, BPF_ANY))
+		return -errno;
+	pr_debug("event=backend_link_recorded backend=%s ifindex=%u port_ifindex=%u "
+		 "mac=%02x:%02x:%02x:%02x:%02x:%02x",
+		 xlb_format_addr(be->family, &be->addr, addr, sizeof(addr)), link->ifindex,
+		 link->port_ifindex, link->mac[0], link->mac[1], link->mac[2], link->mac[3],
+		 link->mac[4], link->mac[5]);
+	return 0;
+}
+
+/* The backend's MAC behind bridge br (neighbour table) and the port the
+ * bridge learned it on (FDB), into link. -EAGAIN while the kernel knows
+ * neither yet: a neighbour probe teaches it both (the reply resolves the
+ * MAC and the bridge learns where it came from). */
+static int bridge_backend_learn(const struct xlb_link_info *br, const struct xlb_endpoint *be,
+				struct xlb_be_link *link)
+{
 	int port, err;
 
-	err = xlb_nl_neigh_mac(be->family, &be->addr, br->ifindex, key.mac);
+	err = xlb_nl_neigh_mac(be->family, &be->addr, br->ifindex, link->mac);
 	if (err == -ENOENT)
 		/* traffic forwarded by the kernel may be filtered (Docker's
 		 * FORWARD rules) before it resolves the MAC: ask directly */
 		xlb_nl_neigh_probe(be->family, &be->addr, br->ifindex);
 	if (!err)
-		err = xlb_nl_fdb_port(br->ifindex, key.mac, &port);
-	if (err)
+		err = xlb_nl_fdb_port(br->ifindex, link->mac, &port);
+	if (err) {
+		memset(link->mac, 0, sizeof(link->mac));
 		return err == -ENOENT ? -EAGAIN : err;
+	}
+	link->flags |= XLB_BE_LINK_F_MAC;
+	link->port_ifindex = (__u32)port;
+	return 0;
+}
+
+/* A backend behind a bridge: XDP redirects into its bridge port, found
+ * from the backend's MAC and port (bridge_backend_learn). The port gets
+ * the return program too, since tc on a bridge port sees the replies
+ * before the bridge does; the bridge keeps its own for replies the
+ * kernel forwarded, which come up through it. The backend's entry in
+ * xlb_be_links goes in before either program can read it. */
+static int bridge_backend_ensure(const struct xlb_attach_ctx *ctx, const struct xlb_link_info *br,
+				 const struct xlb_endpoint *be, struct xlb_be_link *link)
+{
+	struct xlb_bridge_port_key key = { .bridge_ifindex = (__u32)br->ifindex };
+	int learnt = bridge_backend_learn(br, be, link);
+	int port = (int)link->port_ifindex, err;
+
+	err = be_link_record(ctx, be, link);
+	if (!err)
+		err = backend_link_ensure(ctx, br->ifindex);
+	if (err || learnt)
+		return err ? err : learnt;
+	memcpy(key.mac, link->mac, sizeof(key.mac));
 	err = backend_link_ensure(ctx, port);
 	if (err || !tx_port_present(ctx->tx_ports_fd, (__u32)port))
 		return err; /* not a prepared veth: the kernel forwards to it */
@@ -486,20 +540,23 @@ static int bridge_port_ensure(const struct xlb_attach_ctx *ctx, const struct xlb
 
 int xlb_attach_backend_route(const struct xlb_attach_ctx *ctx, const struct xlb_endpoint *backend)
 {
+	struct xlb_be_link link = { 0 };
 	struct xlb_link_info li;
 	int oif, err;
 
 	err = xlb_nl_route_oif(backend->family, &backend->addr, &oif);
 	if (err || oif == XLB_LOOPBACK_IFINDEX)
 		return err;
-	/* the route's own link keeps the return program even for a bridge:
-	 * replies the kernel forwarded come up through it */
-	err = backend_link_ensure(ctx, oif);
-	if (!err)
-		err = xlb_nl_link_info(oif, &li);
-	if (err || !li.is_bridge)
+	err = xlb_nl_link_info(oif, &li);
+	if (err)
 		return err;
-	return bridge_port_ensure(ctx, &li, backend);
+	link.ifindex = (__u32)oif;
+	if (li.is_bridge) {
+		link.flags = XLB_BE_LINK_F_BRIDGE;
+		return bridge_backend_ensure(ctx, &li, backend, &link);
+	}
+	err = be_link_record(ctx, backend, &link);
+	return err ? err : backend_link_ensure(ctx, oif);
 }
 
 /* ---- teardown ------------------------------------------------------------ */

@@ -12,6 +12,7 @@ struct xlb_attach_ctx {
 	const char *pin_dir;
 	int ifaces_fd;	  /* xlb_ifaces */
 	int tx_ports_fd;  /* xlb_tx_ports */
+	int be_links_fd;  /* xlb_be_links */
 	int ingress_fd;	  /* XDP xlb_ingress */
 	int return_fd;	  /* tc xlb_return */
 	int peer_pass_fd; /* XDP xlb_peer_pass */
@@ -30,7 +31,9 @@ int xlb_attach_backend_link(const struct xlb_attach_ctx *ctx, int ifindex);
 /* Sets up the link a backend is reached through (route lookup), as
  * xlb_attach_backend_link does; when that link is a bridge, also the
  * backend's bridge port, recorded in xlb_bridge_ports so that XDP
- * redirects into the port. Cheap when nothing changed, so callers re-run
+ * redirects into the port. The link (behind a bridge: also the port and
+ * the backend's MAC) goes into xlb_be_links first, where the return
+ * program looks for it. Cheap when nothing changed, so callers re-run
  * it periodically (a MAC that moved is picked up then). Returns 0,
  * -EAGAIN when the backend's neighbour or bridge FDB entry is not known
  * yet (the kernel forwards its traffic meanwhile; retry later), or

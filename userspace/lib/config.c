@@ -282,6 +282,31 @@ static int shared_key(struct cfg_parser *p, const char *name, const char *value)
 	return add_shared_listener(p, value, &p->cfg->tls_listen, &p->cfg->n_tls_listen);
 }
 
+/* ---- global keys (before the first section) ------------------------------ */
+
+int xlb_parse_hash_seed(const char *text, uint64_t *seed)
+{
+	const char *hex = strncasecmp(text, "0x", 2) == 0 ? text + 2 : text;
+	size_t n = strlen(hex);
+
+	if (n == 0 || n > 16 || strspn(hex, "0123456789abcdefABCDEF") != n)
+		return -EINVAL;
+	*seed = strtoull(hex, NULL, 16);
+	return 0;
+}
+
+static int global_key(struct cfg_parser *p, const char *name, const char *value)
+{
+	if (strcmp(name, "hash_seed") != 0)
+		return fail(p, "key '%s' outside any section", name);
+	if (p->cfg->has_hash_seed)
+		return fail(p, "hash_seed given twice");
+	if (xlb_parse_hash_seed(value, &p->cfg->hash_seed))
+		return fail(p, "bad hash_seed '%s' (1 to 16 hex digits)", value);
+	p->cfg->has_hash_seed = true;
+	return 0;
+}
+
 /* ---- service keys -------------------------------------------------------- */
 
 /* Backends are reached by NAT from the listen address, which cannot cross
@@ -838,7 +863,7 @@ static int on_key(void *user, const char *section, const char *name, const char 
 		return service_key(p, name, value) == 0;
 	case SEC_NONE:
 	default:
-		return fail(p, "key '%s' outside any section", name) == 0;
+		return global_key(p, name, value) == 0;
 	}
 }
 

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The INI config file (parsed with inih):
  *
+ *   hash_seed = 5eed0123abcd4567   before any section (the global keys):
+ *                               the flow hash's seed, 1 to 16 hex digits;
+ *                               nodes behind one ECMP route share it;
+ *                               none: the one drawn when the maps were made
  *   [http]                      shared HTTP listeners (Host routing)
  *   listen = 0.0.0.0:80         repeatable
  *   trusted_proxies = 10.0.0.0/8 fd00::/8   repeatable: proxies whose
@@ -89,6 +93,8 @@ struct xlb_config {
 	struct xlb_cidr *trusted; /* [http] trusted_proxies */
 	size_t n_trusted;
 	char *tls_certs; /* [tls] certs: the certificate directory, or NULL */
+	bool has_hash_seed;
+	uint64_t hash_seed; /* the global hash_seed, when has_hash_seed */
 };
 
 /* Parse a file / a string. On error: returns -EINVAL (or -errno for I/O),
@@ -98,6 +104,10 @@ int xlb_config_load(const char *path, struct xlb_config *cfg, char *err, size_t 
 int xlb_config_parse_string(const char *text, const char *name, struct xlb_config *cfg, char *err,
 			    size_t errlen);
 void xlb_config_free(struct xlb_config *cfg);
+
+/* A flow hash seed: 1 to 16 hex digits, "0x" allowed before them (the
+ * config's hash_seed, xlbd's --hash-seed). Returns 0 or -EINVAL. */
+int xlb_parse_hash_seed(const char *text, uint64_t *seed);
 
 /* Service names: 1..XLB_NAME_LEN-1 chars of [A-Za-z0-9_.-]. */
 bool xlb_valid_service_name(const char *name);

@@ -119,6 +119,7 @@ struct bconn {
 struct carry {
 	char *p;
 	size_t len;
+	struct xlb_http1_pace pace; /* of the head it holds */
 };
 
 /* One direction of a body: src socket -> pipe -> dst socket; for a TLS
@@ -159,7 +160,8 @@ struct xlb_exchange {
 
 struct xconn {
 	struct xside client;
-	SSL *ssl; /* the client's TLS session (terminated here), or NULL */
+	SSL *ssl;	    /* the client's TLS session (terminated here), or NULL */
+	bool tls_sock_more; /* its last read() filled what OpenSSL asked for */
 	struct bconn *be;
 	struct xlb_exchange *x;
 	struct xlb_proxy_counters *lc;
@@ -286,7 +288,10 @@ static void carry_drop(struct carry *cy)
 }
 
 /* Keeps p[0, len) (at most max_head bytes) for the next read of a side. */
-static int carry_keep(struct xlb_exchange *x, struct carry *cy, const char *p, size_t len)
+/* parsed: p holds an unfinished head just parsed (else bytes after a
+ * message, not parsed yet) */
+static int carry_keep(struct xlb_exchange *x, struct carry *cy, const char *p, size_t len,
+		      bool parsed)
 {
 	if (!len) {
 		carry_drop(cy);
@@ -299,6 +304,7 @@ static int carry_keep(struct xlb_exchange *x, struct carry *cy, const char *p, s
 	}
 	memmove(cy->p, p, len);
 	cy->len = len;
+	cy->pace = parsed ? (struct xlb_http1_pace){ len, len } : (struct xlb_http1_pace){ 0 };
 	return 0;
 }
 
@@ -327,6 +333,38 @@ static ssize_t tls_result(struct xconn *c, int r)
 		errno = EPROTO;
 		return -1;
 	}
+}
+
+/* The socket BIO's reads, seen from the TLS session: a read that got less
+ * than OpenSSL asked for emptied the socket, so epoll (edge-triggered)
+ * tells when more comes, as for a plain socket. */
+static long on_tls_sock_io(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
+			   int ret, size_t *processed)
+{
+	struct xconn *c = (struct xconn *)BIO_get_callback_arg(b);
+
+	(void)argp, (void)argi, (void)argl;
+	if (oper == (BIO_CB_READ | BIO_CB_RETURN))
+		c->tls_sock_more = ret > 0 && processed && *processed == len;
+	return ret;
+}
+
+static void watch_tls_reads(struct xconn *c)
+{
+	BIO *rbio = SSL_get_rbio(c->ssl);
+
+	c->tls_sock_more = true; /* until a read says otherwise */
+	if (!rbio)
+		return;
+	BIO_set_callback_arg(rbio, (char *)c);
+	BIO_set_callback_ex(rbio, on_tls_sock_io);
+}
+
+/* More of the client's bytes without waiting for epoll: records OpenSSL
+ * holds (read ahead) or a socket the last read did not empty. */
+static bool tls_may_have_more(const struct xconn *c)
+{
+	return c->tls_sock_more || SSL_has_pending(c->ssl);
 }
 
 static ssize_t client_read(struct xconn *c, void *buf, size_t n, bool peek)
@@ -376,41 +414,54 @@ struct got {
 	size_t len;
 	bool fresh; /* bytes came from the socket */
 	bool eof;
+	bool held; /* an unfinished head, kept in its carry: not worth parsing yet */
 	int err;
 };
 
+/* Reads what a head needs: into buf, or, while an unfinished head is
+ * carried, onto the end of its carry, which goes to buf only when the
+ * head is worth parsing again (xlb_http1_pace_due); else g.held. */
 static struct got gather(struct xconn *c, bool client, char *buf, size_t cap)
 {
 	bool *rd = client ? &c->client.rd : &c->be->rd;
 	bool hup = client ? c->rdhup : c->be->hup;
-	const struct carry *cy = client ? &c->cin : &c->bin;
+	struct carry *cy = client ? &c->cin : &c->bin;
+	char *dst = cy->len ? cy->p : buf;
 	struct got g = { .len = cy->len };
-	ssize_t n;
+	ssize_t n = 0;
 
-	if (cy->len)
-		memcpy(buf, cy->p, cy->len);
-	if (!*rd || g.len >= cap)
-		return g;
-	if (client)
-		n = client_read(c, buf + g.len, cap - g.len, false);
-	else
-		n = recv(c->be->w.fd, buf + g.len, cap - g.len, MSG_DONTWAIT);
+	if (*rd && g.len < cap) {
+		if (client)
+			n = client_read(c, dst + g.len, cap - g.len, false);
+		else
+			n = recv(c->be->w.fd, dst + g.len, cap - g.len, MSG_DONTWAIT);
+	}
 	if (n > 0) {
 		/* short: the socket is empty now, epoll says when it is not;
 		 * but an EOF that came with these bytes has had its event, and
-		 * a TLS read returns a record at a time */
-		*rd = (size_t)n == cap - g.len || hup || (client && c->ssl);
+		 * a TLS read returns a record at a time, maybe with more in
+		 * OpenSSL's buffer or still in the socket */
+		*rd = (size_t)n == cap - g.len || hup || (client && c->ssl && tls_may_have_more(c));
 		g.len += (size_t)n;
 		g.fresh = true;
-	} else if (n == 0) {
+	} else if (n == 0 && *rd && g.len < cap) {
 		*rd = false;
 		g.eof = true;
-	} else if (errno == EAGAIN) {
+	} else if (n < 0 && errno == EAGAIN) {
 		*rd = false;
-	} else {
+	} else if (n < 0) {
 		*rd = false;
 		g.err = -errno;
 	}
+	if (dst == buf)
+		return g;
+	cy->len = g.len;
+	if (!g.eof && !g.err && !hup && g.len < cap &&
+	    !xlb_http1_pace_due(&cy->pace, cy->p, g.len)) {
+		g.held = true;
+		return g;
+	}
+	memcpy(buf, cy->p, g.len);
 	return g;
 }
 
@@ -655,8 +706,8 @@ static void answer(struct xconn *c, int code, const char *why)
 {
 	char body[320];
 
-	pr_info("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
-		c->host[0] ? c->host : "-", code, why);
+	pr_info_rl("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
+		   c->host[0] ? c->host : "-", code, why);
 	snprintf(body, sizeof(body), "%s\n", why);
 	answer_body(c, code, "text/plain", body);
 }
@@ -678,7 +729,7 @@ static bool answer_http01(struct xconn *c, const char *b, const struct xlb_http1
 	token[len] = '\0';
 	if (xlb_acme_http01_lookup(c->x->acme, token, keyauth, sizeof(keyauth)))
 		return false;
-	pr_info("event=acme_http01_answered client=%s host=%s", c->peer, rq->host);
+	pr_info_rl("event=acme_http01_answered client=%s host=%s", c->peer, rq->host);
 	answer_body(c, 200, "application/octet-stream", keyauth);
 	return true;
 }
@@ -1331,9 +1382,9 @@ static void backend_failed(struct xconn *c, int err, const char *why)
 		if (!err)
 			return;
 	}
-	pr_info("event=proxy_backend_error client=%s host=%s backend_id=%u reason=\"%s\" "
-		"err=\"%s\" answered=%s",
-		c->peer, c->host, c->be_id, why, strerror(-err), c->answered ? "yes" : "no");
+	pr_info_rl("event=proxy_backend_error client=%s host=%s backend_id=%u reason=\"%s\" "
+		   "err=\"%s\" answered=%s",
+		   c->peer, c->host, c->be_id, why, strerror(-err), c->answered ? "yes" : "no");
 	backend_close(c, true);
 	if (!c->answered && c->ds <= D_SENDHEAD) {
 		answer(c, 502, "Bad Gateway");
@@ -1579,8 +1630,8 @@ static bool move_chunked(struct xconn *c, struct xdir *d, bool up)
 		}
 		v = xlb_chunk_feed(&d->ck, fb, (size_t)n, &used);
 		if (v == XLB_CHUNK_BAD) {
-			pr_info("event=proxy_bad_chunk client=%s host=%s side=%s reason=\"%s\"",
-				c->peer, c->host, up ? "client" : "backend", d->ck.why);
+			pr_info_rl("event=proxy_bad_chunk client=%s host=%s side=%s reason=\"%s\"",
+				   c->peer, c->host, up ? "client" : "backend", d->ck.why);
 			side_failed(c, up, -EPROTO, d->ck.why);
 			return true;
 		}
@@ -1641,8 +1692,8 @@ static bool up_step(struct xconn *c)
 
 static void bad_response(struct xconn *c, const char *why)
 {
-	pr_info("event=proxy_bad_response client=%s host=%s backend_id=%u reason=\"%s\"", c->peer,
-		c->host, c->be_id, why);
+	pr_info_rl("event=proxy_bad_response client=%s host=%s backend_id=%u reason=\"%s\"",
+		   c->peer, c->host, c->be_id, why);
 	backend_close(c, true);
 	if (!c->answered)
 		answer(c, 502, "Bad Gateway");
@@ -1705,7 +1756,7 @@ static bool place_response_body(struct xconn *c, const struct xlb_http1_response
 	ssize_t taken;
 
 	if (rs->interim)
-		return carry_keep(c->x, &c->bin, p, rest) == 0;
+		return carry_keep(c->x, &c->bin, p, rest, false) == 0;
 	carry_drop(&c->bin);
 	taken = body_take(&c->down, rs->head.body, p, rest);
 	if (taken < 0 || c->rout_len + (size_t)taken > rout_cap(c->x))
@@ -1737,6 +1788,8 @@ static bool response_head(struct xconn *c)
 	if (!g.len)
 		return false;
 	count_first_byte(c);
+	if (g.held)
+		return c->be->rd;
 	v = xlb_http1_parse_response(x->scratch, g.len, c->method, &rs, x->fields, MAX_FIELDS);
 	if (v == XLB_HTTP1_MORE) {
 		if (g.len >= x->lim.max_head) {
@@ -1747,7 +1800,7 @@ static bool response_head(struct xconn *c)
 			bad_response(c, "response head cut short");
 			return true;
 		}
-		if (carry_keep(x, &c->bin, x->scratch, g.len)) {
+		if (carry_keep(x, &c->bin, x->scratch, g.len, true)) {
 			conn_close(c, true);
 			return true;
 		}
@@ -1970,7 +2023,7 @@ static bool take_request(struct xconn *c, const struct xlb_http1_request *rq, si
 		refuse(c, 400, c->up.ck.why);
 		return false;
 	}
-	if (!buf_get(c) || carry_keep(x, &c->cin, rest + body, n - (size_t)body)) {
+	if (!buf_get(c) || carry_keep(x, &c->cin, rest + body, n - (size_t)body, false)) {
 		conn_close(c, true);
 		return false;
 	}
@@ -2019,13 +2072,15 @@ static bool head_step(struct xconn *c)
 		if (c->requests) /* the head's own deadline, once it has begun */
 			c->deadline_ms = xlb_loop_now_ms() + x->lim.peek_timeout_ms;
 	}
+	if (g.held)
+		return c->client.rd;
 	v = xlb_http1_parse_request(x->scratch, g.len, &rq, x->fields, MAX_FIELDS);
 	if (v == XLB_HTTP1_MORE) {
 		if (g.len >= x->lim.max_head) {
 			refuse(c, 431, "head too large");
 		} else if (g.eof || c->rdhup) {
 			refuse(c, 400, "incomplete request");
-		} else if (carry_keep(x, &c->cin, x->scratch, g.len)) {
+		} else if (carry_keep(x, &c->cin, x->scratch, g.len, true)) {
 			conn_close(c, true);
 		} else {
 			return c->client.rd;
@@ -2212,10 +2267,18 @@ void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
 		close(fd);
 		return;
 	}
-	if (ssl)
+	if (ssl) {
 		SSL_set_mode(ssl,
 			     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+		/* one read() per record instead of its 5-byte header and then
+		 * the rest; bytes read ahead stay in OpenSSL's buffer, which
+		 * is safe here because the client side is read until
+		 * SSL_read wants more (rd stays set for TLS clients) */
+		SSL_set_read_ahead(ssl, 1);
+	}
 	c->ssl = ssl;
+	if (ssl)
+		watch_tls_reads(c);
 	c->x = x;
 	c->lc = lc;
 	/* read at once: the head often came with the handshake */
@@ -2275,21 +2338,22 @@ static void check_deadline(struct xconn *c, uint64_t now)
 			return;
 		if (c->peeked || !c->requests) {
 			c->lc->timeouts++;
-			pr_info("event=proxy_timeout client=%s state=peek", c->peer);
+			pr_info_rl("event=proxy_timeout client=%s state=peek", c->peer);
 		}
 		conn_close(c, false);
 		return;
 	case X_CONNECT:
 		if (now >= c->deadline_ms) {
 			c->lc->timeouts++;
-			pr_info("event=proxy_timeout client=%s state=connect", c->peer);
+			pr_info_rl("event=proxy_timeout client=%s state=connect", c->peer);
 			connect_failed(c, -ETIMEDOUT);
 		}
 		return;
 	case X_EXCH:
 		if (c->ds == D_HEAD && idle >= lim->response_timeout_ms) {
 			c->lc->timeouts++;
-			pr_info("event=proxy_timeout client=%s host=%s backend_id=%u state=response",
+			pr_info_rl(
+				"event=proxy_timeout client=%s host=%s backend_id=%u state=response",
 				c->peer, c->host, c->be_id);
 			backend_close(c, true);
 			if (!c->answered)
@@ -2302,7 +2366,7 @@ static void check_deadline(struct xconn *c, uint64_t now)
 	default:
 		if (idle >= lim->idle_timeout_ms) {
 			c->lc->timeouts++;
-			pr_info("event=proxy_timeout client=%s state=idle", c->peer);
+			pr_info_rl("event=proxy_timeout client=%s state=idle", c->peer);
 			conn_close(c, true);
 		}
 	}

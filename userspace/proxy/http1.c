@@ -1032,3 +1032,31 @@ void xlb_chunk_data_done(struct xlb_chunk *c, uint64_t n)
 	if (c->size == 0)
 		c->state = CS_DATA_CR;
 }
+
+/* ---- pacing ------------------------------------------------------------------ */
+
+static bool ends_empty_line(const char *buf, const char *lf)
+{
+	return (lf - buf >= 1 && lf[-1] == '\n') ||
+	       (lf - buf >= 2 && lf[-1] == '\r' && lf[-2] == '\n');
+}
+
+bool xlb_http1_pace_due(struct xlb_http1_pace *p, const char *buf, size_t len)
+{
+	size_t from = p->scanned > 2 ? p->scanned - 2 : 0; /* "\n\r" may end the last look */
+	bool end = false;
+
+	while (from < len && !end) {
+		const char *lf = memchr(buf + from, '\n', len - from);
+
+		if (!lf)
+			break;
+		end = ends_empty_line(buf, lf);
+		from = (size_t)(lf - buf) + 1;
+	}
+	p->scanned = len;
+	if (!end && p->parsed && len < 2 * p->parsed)
+		return false;
+	p->parsed = len;
+	return true;
+}

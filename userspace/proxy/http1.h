@@ -166,6 +166,24 @@ struct xlb_http1_request {
 enum xlb_http1 xlb_http1_parse_request(const char *buf, size_t len, struct xlb_http1_request *req,
 				       struct xlb_http1_field *fields, unsigned int max_fields);
 
+/* When a head that is still arriving is worth parsing again. Each parse
+ * starts at the head's first byte, so parsing at every arrival costs
+ * O(n^2) for a head sent a byte per segment; parsing only when the blank
+ * line may have come, or when the head has doubled since the last parse,
+ * bounds the work to O(n), and a malformed head is still refused by the
+ * time it has doubled (or has ended, or reached the caller's size limit).
+ * Zero it for each new head. */
+struct xlb_http1_pace {
+	size_t scanned; /* bytes looked at for the end of the head */
+	size_t parsed;	/* length at the last parse; 0: none yet */
+};
+
+/* Looks at buf[p->scanned, len) for a line feed that ends an empty line
+ * ("\n\r\n", or "\n\n", which the parser refuses), and returns true when
+ * there is one, when nothing was parsed yet, or when len is at least
+ * twice the last parse; p then counts a parse at len. */
+bool xlb_http1_pace_due(struct xlb_http1_pace *p, const char *buf, size_t len);
+
 /* RFC 9110 9.2.2: a request the client may send again after a failure. */
 bool xlb_http1_method_idempotent(enum xlb_http1_method m);
 

@@ -37,10 +37,13 @@
 #include "acme/chall.h"
 #include "lib/hostmap.h"
 #include "exchange.h"
+#include "handshake.h"
 #include "lib/log.h"
 #include "peek_http.h"
 #include "peek_tls.h"
 #include "sock.h"
+#include "tls_outcome.h"
+#include "xlb/tls_names.h"
 
 #define SPLICE_CHUNK XLB_PIPE_BYTES
 #define ACCEPT_BATCH 64
@@ -100,8 +103,14 @@ struct conn {
 	bool proxy_v2;
 	uint32_t hdr_sent;    /* PROXY header bytes written to the backend */
 	SSL *ssl;	      /* HANDSHAKE: the session being set up */
+	uint32_t tls_svc;     /* HANDSHAKE: the service its SNI names */
 	struct flow_dir up;   /* client -> backend */
 	struct flow_dir down; /* backend -> client */
+	/* HANDSHAKE: its socket and SSL as the pool's job (the alerts either
+	 * side sent are recorded there in the loop too); away: a worker has
+	 * it, and nothing here may touch the socket, the SSL or the job */
+	struct xlb_hs_job hs;
+	bool away;
 	struct conn *prev, *next;
 };
 
@@ -118,14 +127,16 @@ struct xlb_proxy {
 	struct xlb_proxy_sockmap sm;
 	struct xlb_proxy_counters svc_c[XLB_MAX_SERVICES];
 	struct xlb_http_counters http_c[XLB_MAX_SERVICES]; /* request mode's, by service */
+	struct xlb_tls_counters tls_c[XLB_MAX_SERVICES];   /* terminated handshakes, by service */
 	struct xlb_watch eof_w; /* one-shot timer: sockmap EOFs still to pass on */
 	bool eof_armed;
 	uint32_t eof_delay_ms;
 	/* the per-request engine: the HTTP listeners' (--http-mode request)
 	 * and the terminated TLS connections' */
 	struct xlb_exchange *ex;
-	SSL_CTX *tls_ctx;	 /* terminating TLS: certificates by SNI, or NULL */
-	unsigned int handshakes; /* connections in HANDSHAKE */
+	SSL_CTX *tls_ctx;	     /* terminating TLS: certificates by SNI, or NULL */
+	unsigned int handshakes;     /* connections in HANDSHAKE, away ones too */
+	struct xlb_hs_pool *hs_pool; /* with tls_ctx and lim.tls_workers */
 };
 
 /* ---- connection bookkeeping ----------------------------------------------- */
@@ -255,8 +266,8 @@ static void tls_refuse(struct conn *c)
 
 static void refuse(struct conn *c, int code, const char *reason)
 {
-	pr_info("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
-		c->host[0] ? c->host : "-", code, reason);
+	pr_info_rl("event=proxy_refuse client=%s host=%s code=%d reason=\"%s\"", c->peer,
+		   c->host[0] ? c->host : "-", code, reason);
 	if (c->l->tls)
 		tls_refuse(c);
 	else
@@ -637,10 +648,11 @@ static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
 		socklen_t len = sizeof(soerr);
 
 		getsockopt(w->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
-		pr_info("event=proxy_reset client=%s host=%s reason=socket_error side=%s "
-			"err=\"%s\" up_bytes=%llu down_bytes=%llu",
-			c->peer, c->host, s == &c->client ? "client" : "backend", strerror(soerr),
-			(unsigned long long)c->up.seen, (unsigned long long)c->down.seen);
+		pr_info_rl("event=proxy_reset client=%s host=%s reason=socket_error side=%s "
+			   "err=\"%s\" up_bytes=%llu down_bytes=%llu",
+			   c->peer, c->host, s == &c->client ? "client" : "backend",
+			   strerror(soerr), (unsigned long long)c->up.seen,
+			   (unsigned long long)c->down.seen);
 		conn_close(c, true);
 		return;
 	}
@@ -751,8 +763,8 @@ static void connect_failed(struct conn *c, int err)
 	uint32_t failed = c->be_id;
 
 	side_close(c->p, &c->backend, false);
-	pr_info("event=proxy_connect_failed client=%s host=%s backend_id=%u err=\"%s\" retry=%s",
-		c->peer, c->host, failed, strerror(-err), c->retried ? "no" : "yes");
+	pr_info_rl("event=proxy_connect_failed client=%s host=%s backend_id=%u err=\"%s\" retry=%s",
+		   c->peer, c->host, failed, strerror(-err), c->retried ? "no" : "yes");
 	if (!c->retried) {
 		c->retried = true;
 		if (connect_backend(c, failed) == 0)
@@ -806,8 +818,8 @@ static void on_connect_event(struct xlb_watch *w, uint32_t events)
 	if (!err)
 		err = start_moving(c);
 	if (err) {
-		pr_info("event=proxy_reset client=%s host=%s err=\"%s\"", c->peer, c->host,
-			strerror(-err));
+		pr_info_rl("event=proxy_reset client=%s host=%s err=\"%s\"", c->peer, c->host,
+			   strerror(-err));
 		conn_close(c, true);
 	}
 }
@@ -824,14 +836,15 @@ static enum xlb_peek peek_parse(struct conn *c, size_t n, const char **why)
 	return xlb_peek_http(c->p->peekbuf, n, c->host, sizeof(c->host), &head_len, why);
 }
 
-static void start_handshake(struct conn *c);
+static void start_handshake(struct conn *c, uint32_t svc_id);
 
 static void route(struct conn *c)
 {
+	uint32_t tls_svc;
 	int err;
 
-	if (c->l->tls && c->p->tls_ctx && xlb_state_terminates(c->p->st, c->host)) {
-		start_handshake(c);
+	if (c->l->tls && c->p->tls_ctx && !xlb_state_tls_service(c->p->st, c->host, &tls_svc)) {
+		start_handshake(c, tls_svc);
 		return;
 	}
 	err = connect_backend(c, 0);
@@ -894,6 +907,17 @@ static void on_peek_event(struct xlb_watch *w, uint32_t events)
  * refused at once. */
 #define MAX_HANDSHAKES 256
 
+static struct xlb_tls_counters *tls_counters(struct conn *c)
+{
+	return c->tls_svc < XLB_MAX_SERVICES ? &c->p->tls_c[c->tls_svc] : NULL;
+}
+
+static void count_tls_failure(struct conn *c, enum xlb_tls_fail why)
+{
+	if (tls_counters(c))
+		tls_counters(c)->failures[why]++;
+}
+
 /* The handshake is done: the connection leaves this file for the
  * per-request engine, which watches the socket itself. */
 static void hand_over(struct conn *c)
@@ -901,30 +925,50 @@ static void hand_over(struct conn *c)
 	struct xlb_proxy *p = c->p;
 	int fd = c->client.w.fd;
 	SSL *ssl = c->ssl;
+	enum xlb_tls_suite suite = xlb_tls_suite_of_ssl(ssl);
 	const unsigned char *alpn;
 	unsigned int alpn_len;
 
+	/* the engine keeps the SSL, not this connection's alert record */
+	xlb_tls_alerts_unwatch(ssl);
+	if (tls_counters(c))
+		tls_counters(c)->handshakes[suite]++;
 	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
 	if (alpn_len == sizeof(XLB_ACME_ALPN) - 1 && !memcmp(alpn, XLB_ACME_ALPN, alpn_len)) {
 		/* a CA's TLS-ALPN-01 validation: the handshake was all of it */
-		pr_info("event=acme_tlsalpn01_answered client=%s sni=%s", c->peer, c->host);
+		pr_info_rl("event=acme_tlsalpn01_answered client=%s sni=%s", c->peer, c->host);
 		SSL_shutdown(ssl);
 		conn_close(c, false);
 		return;
 	}
-	xlb_loop_del(p->loop, &c->client.w);
+	if (c->client.ev) /* back from a worker, it is not */
+		xlb_loop_del(p->loop, &c->client.w);
 	c->client.ev = 0;
 	c->client.w.fd = -1;
 	c->ssl = NULL;
 	pr_debug("event=tls_handshake client=%s sni=%s version=%s cipher=%s", c->peer, c->host,
-		 SSL_get_version(ssl), SSL_get_cipher_name(ssl));
+		 SSL_get_version(ssl), xlb_tls_suite_names[suite]);
 	xlb_exchange_accept_tls(p->ex, fd, ssl, &c->flow, c->l->ep.port, &c->l->c);
 	conn_close(c, false);
 }
 
+/* One line and one count per failed handshake: why in the counters'
+ * terms, and OpenSSL's own words. */
+static void handshake_failed(struct conn *c, const struct xlb_tls_end *end)
+{
+	enum xlb_tls_fail why = xlb_tls_fail_of(end);
+	const char *err = end->err ? ERR_reason_error_string(end->err) : NULL;
+
+	c->l->c.bad_request++;
+	count_tls_failure(c, why);
+	pr_debug("event=tls_handshake_failed client=%s sni=%s reason=%s err=\"%s\"", c->peer,
+		 c->host, xlb_tls_fail_names[why], err ? err : "connection closed");
+	conn_close(c, true);
+}
+
 static void handshake_step(struct conn *c)
 {
-	unsigned long e;
+	struct xlb_tls_end end;
 	int r;
 
 	ERR_clear_error();
@@ -933,17 +977,11 @@ static void handshake_step(struct conn *c)
 		hand_over(c);
 		return;
 	}
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_READ:
-	case SSL_ERROR_WANT_WRITE:
+	xlb_tls_end_read(c->ssl, r, &c->hs.alerts, &end);
+	ERR_clear_error();
+	if (end.ssl_error == SSL_ERROR_WANT_READ || end.ssl_error == SSL_ERROR_WANT_WRITE)
 		return;
-	default:
-		e = ERR_peek_last_error();
-		c->l->c.bad_request++;
-		pr_debug("event=tls_handshake_failed client=%s sni=%s reason=\"%s\"", c->peer,
-			 c->host, e ? ERR_reason_error_string(e) : "connection closed");
-		conn_close(c, true);
-	}
+	handshake_failed(c, &end);
 }
 
 static void on_handshake_event(struct xlb_watch *w, uint32_t events)
@@ -955,22 +993,75 @@ static void on_handshake_event(struct xlb_watch *w, uint32_t events)
 		handshake_step(c);
 }
 
-static void start_handshake(struct conn *c)
+/* Out of the loop's epoll (the worker watches the socket now), to the
+ * pool with the same deadline as in the loop. */
+static void send_away(struct conn *c)
 {
 	struct xlb_proxy *p = c->p;
 
+	xlb_loop_del(p->loop, &c->client.w);
+	c->client.ev = 0;
+	c->hs.fd = c->client.w.fd;
+	c->hs.ssl = c->ssl;
+	c->hs.deadline_ms = c->deadline_ms;
+	c->away = true;
+	xlb_hs_submit(p->hs_pool, &c->hs);
+}
+
+static void conn_timed_out(struct conn *c);
+
+/* A job back from a worker: the connection is the loop's again, counted
+ * and logged as a handshake in the loop is. */
+static void on_handshake_back(struct xlb_hs_job *job, void *arg)
+{
+	struct conn *c = xlb_container_of(job, struct conn, hs);
+
+	(void)arg;
+	c->away = false;
+	switch (job->result) {
+	case XLB_HS_DONE:
+		hand_over(c);
+		break;
+	case XLB_HS_FAILED:
+		handshake_failed(c, &job->end);
+		break;
+	case XLB_HS_TIMEOUT:
+		conn_timed_out(c);
+		break;
+	case XLB_HS_ERROR:
+		c->l->c.bad_request++;
+		count_tls_failure(c, XLB_TLS_FAIL_OTHER);
+		pr_warn("event=tls_handshake_failed client=%s sni=%s reason=other err=\"%s\"",
+			c->peer, c->host, strerror(-job->error));
+		conn_close(c, true);
+		break;
+	}
+}
+
+static void start_handshake(struct conn *c, uint32_t svc_id)
+{
+	struct xlb_proxy *p = c->p;
+
+	c->tls_svc = svc_id;
 	if (p->handshakes >= MAX_HANDSHAKES) {
 		c->l->c.refused++;
+		count_tls_failure(c, XLB_TLS_FAIL_HANDSHAKE_LIMIT);
 		conn_close(c, true);
 		return;
 	}
 	c->ssl = SSL_new(p->tls_ctx);
-	if (!c->ssl || !SSL_set_fd(c->ssl, c->client.w.fd)) {
+	if (!c->ssl || !SSL_set_fd(c->ssl, c->client.w.fd) ||
+	    xlb_tls_alerts_watch(c->ssl, &c->hs.alerts)) {
+		count_tls_failure(c, XLB_TLS_FAIL_OTHER);
 		conn_close(c, true);
 		return;
 	}
 	p->handshakes++;
 	c->state = C_HANDSHAKE;
+	if (p->hs_pool) {
+		send_away(c);
+		return;
+	}
 	c->client.w.fn = on_handshake_event;
 	handshake_step(c); /* the ClientHello is in the socket: it was peeked */
 }
@@ -980,8 +1071,26 @@ void xlb_proxy_set_acme(struct xlb_proxy *p, struct xlb_acme_challs *t)
 	xlb_exchange_set_acme(p->ex, t);
 }
 
+/* The workers start with the first context: no threads in an xlbd that
+ * terminates no TLS. */
+static int start_workers(struct xlb_proxy *p)
+{
+	int err;
+
+	if (p->hs_pool || !p->lim.tls_workers)
+		return 0;
+	err = xlb_hs_pool_new(p->loop, p->lim.tls_workers, on_handshake_back, p, &p->hs_pool);
+	if (!err)
+		pr_info("event=tls_workers workers=%u", p->lim.tls_workers);
+	return err;
+}
+
 int xlb_proxy_set_tls(struct xlb_proxy *p, struct ssl_ctx_st *ctx)
 {
+	int err = ctx ? start_workers(p) : 0;
+
+	if (err)
+		return err;
 	if (ctx && !SSL_CTX_up_ref(ctx))
 		return -ENOMEM;
 	SSL_CTX_free(p->tls_ctx);
@@ -1050,6 +1159,7 @@ static struct conn *conn_new(struct listener *l, int fd, const struct sockaddr_s
 	c->up = (struct flow_dir){ .rd = -1, .wr = -1 };
 	c->down = (struct flow_dir){ .rd = -1, .wr = -1 };
 	c->svc_id = UINT32_MAX;
+	c->tls_svc = UINT32_MAX;
 	c->last_active_ms = xlb_loop_now_ms();
 	c->deadline_ms = c->last_active_ms + l->p->lim.peek_timeout_ms;
 	local_name(l, fd, &local);
@@ -1107,7 +1217,7 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				pr_warn("event=accept_failed err=\"%s\"", strerror(errno));
+				pr_warn_rl("event=accept_failed err=\"%s\"", strerror(errno));
 			return;
 		}
 		accept_one(l, fd, &peer);
@@ -1408,20 +1518,32 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 	return 0;
 }
 
+/* Past the deadline of the peek, the handshake or the connect. */
+static void conn_timed_out(struct conn *c)
+{
+	c->l->c.timeouts++;
+	pr_info_rl("event=proxy_timeout client=%s state=%s", c->peer,
+		   c->state == C_PEEK	     ? "peek"
+		   : c->state == C_HANDSHAKE ? "handshake"
+					     : "connect");
+	if (c->state == C_CONNECT) {
+		connect_failed(c, -ETIMEDOUT);
+		return;
+	}
+	if (c->state == C_HANDSHAKE)
+		count_tls_failure(c, XLB_TLS_FAIL_TIMEOUT);
+	conn_close(c, false);
+}
+
+/* A connection away keeps its deadline in its worker. */
 static void conn_check_deadline(struct conn *c, uint64_t now)
 {
 	bool peeking = c->state == C_PEEK || c->state == C_HANDSHAKE || c->state == C_CONNECT;
 
+	if (c->away)
+		return;
 	if (peeking && now >= c->deadline_ms) {
-		c->l->c.timeouts++;
-		pr_info("event=proxy_timeout client=%s state=%s", c->peer,
-			c->state == C_PEEK	  ? "peek"
-			: c->state == C_HANDSHAKE ? "handshake"
-						  : "connect");
-		if (c->state == C_CONNECT)
-			connect_failed(c, -ETIMEDOUT);
-		else
-			conn_close(c, false);
+		conn_timed_out(c);
 		return;
 	}
 	if (c->state == C_SOCKMAP)
@@ -1429,7 +1551,7 @@ static void conn_check_deadline(struct conn *c, uint64_t now)
 	if ((c->state == C_SPLICE || c->state == C_SOCKMAP) && now > c->last_active_ms &&
 	    now - c->last_active_ms >= c->p->lim.idle_timeout_ms) {
 		c->l->c.timeouts++;
-		pr_info("event=proxy_timeout client=%s state=idle", c->peer);
+		pr_info_rl("event=proxy_timeout client=%s state=idle", c->peer);
 		conn_close(c, false);
 	}
 }
@@ -1499,10 +1621,23 @@ void xlb_proxy_flush_http_stats(struct xlb_proxy *p, int http_svc_stats_fd)
 	}
 }
 
+void xlb_proxy_flush_tls_stats(struct xlb_proxy *p, int tls_svc_stats_fd)
+{
+	static const struct xlb_tls_counters zero;
+
+	for (uint32_t i = 0; tls_svc_stats_fd >= 0 && i < XLB_MAX_SERVICES; i++) {
+		if (memcmp(&p->tls_c[i], &zero, sizeof(zero)))
+			bpf_map_update_elem(tls_svc_stats_fd, &i, &p->tls_c[i], BPF_ANY);
+	}
+}
+
 void xlb_proxy_free(struct xlb_proxy *p)
 {
 	if (!p)
 		return;
+	/* first: what the workers held is closed with the rest below */
+	xlb_hs_pool_free(p->hs_pool);
+	p->hs_pool = NULL;
 	while (p->conns)
 		conn_close(p->conns, false);
 	xlb_proxy_reap(p);

@@ -34,11 +34,12 @@ struct xlb_proxy_limits {
 	enum xlb_proxy_path path;
 	enum xlb_http_mode http_mode;
 	uint32_t response_timeout_ms; /* request mode: a response head within this */
+	uint32_t tls_workers;	      /* threads for TLS handshakes (handshake.h); 0: the loop's */
 };
 
-#define XLB_PROXY_DEFAULT_LIMITS                                                           \
-	{                                                                                  \
-		10000, 16384, 20000, 300000, XLB_PATH_SPLICE, XLB_HTTP_MODE_REQUEST, 60000 \
+#define XLB_PROXY_DEFAULT_LIMITS                                                              \
+	{                                                                                     \
+		10000, 16384, 20000, 300000, XLB_PATH_SPLICE, XLB_HTTP_MODE_REQUEST, 60000, 0 \
 	}
 
 /* The sockmap path's maps (xlb_sock_pairs with the verdict program
@@ -95,7 +96,9 @@ int xlb_proxy_set_trusted(struct xlb_proxy *p, const struct xlb_cidr *v, size_t 
 /* Terminates TLS on the TLS listeners for the names an https service
  * claims (xlb_state_terminates), with certificates picked from ctx's
  * servername callback; NULL: passthrough only. The proxy holds a
- * reference. Returns 0 or -ENOMEM. */
+ * reference. The first context starts lim.tls_workers handshake threads
+ * (handshake.h); the callbacks of ctx then run on them. Returns 0,
+ * -ENOMEM, or why the threads could not start. */
 struct ssl_ctx_st;
 int xlb_proxy_set_tls(struct xlb_proxy *p, struct ssl_ctx_st *ctx);
 /* The ACME challenges to answer: HTTP-01 tokens on the HTTP listeners,
@@ -115,6 +118,9 @@ void xlb_proxy_flush_stats(struct xlb_proxy *p, int svc_stats_fd, int listeners_
 /* Writes the request mode's HTTP counters (xlb_http_svc_stats; fd may be
  * -1); nothing in --http-mode connection. */
 void xlb_proxy_flush_http_stats(struct xlb_proxy *p, int http_svc_stats_fd);
+/* Writes the terminated TLS handshakes' counters (xlb_tls_svc_stats; fd
+ * may be -1). */
+void xlb_proxy_flush_tls_stats(struct xlb_proxy *p, int tls_svc_stats_fd);
 void xlb_proxy_free(struct xlb_proxy *p);
 
 #endif

@@ -80,6 +80,6 @@ size_t xlb_proxy_v2_header(const struct xlb_flow_key *flow, uint8_t *out)
 void xlb_log_connect_failed(const char *client, const char *host, uint32_t be_id, int err,
 			    bool retry)
 {
-	pr_info("event=proxy_connect_failed client=%s host=%s backend_id=%u err=\"%s\" retry=%s",
-		client, host, be_id, strerror(-err), retry ? "yes" : "no");
+	pr_info_rl("event=proxy_connect_failed client=%s host=%s backend_id=%u err=\"%s\" retry=%s",
+		   client, host, be_id, strerror(-err), retry ? "yes" : "no");
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "lib/log.h"
 
@@ -49,6 +51,12 @@ struct entry {
 	struct xlb_tls_cert *cert; /* NULL: nothing in service */
 	SSL_CTX *ctx;
 	uint64_t seq; /* load order: the latest claim to a name wins */
+	/* from xlb_certs_add_scoped, one per source: served for served's
+	 * names only (none: out of service), its wildcards not for except's;
+	 * pem_hash tells a PEM sent again from a new one */
+	bool scoped;
+	struct xlb_certs_names served, except;
+	unsigned char pem_hash[EVP_MAX_MD_SIZE];
 };
 
 struct name_ref {
@@ -57,6 +65,9 @@ struct name_ref {
 };
 
 struct xlb_certs {
+	/* Handshakes pick from other threads (xlb_certs_pick_ref): writers
+	 * hold it from the first change to the index rebuilt */
+	pthread_rwlock_t lock;
 	struct xlb_tls_server *srv;
 	char *dir;
 	int watch_fd;
@@ -77,10 +88,30 @@ static bool is_default(const struct entry *e)
 	return e->as_default || (e->stem && strcmp(e->stem, XLB_CERTS_DEFAULT_STEM) == 0);
 }
 
+/* A scoped certificate whose sender holds none of its names is kept,
+ * parsed, but not served. */
+static bool in_service(const struct entry *e)
+{
+	return e->cert && (!e->scoped || e->served.n);
+}
+
+/* The names e is indexed and listed by. */
+static char *const *entry_names(const struct entry *e, size_t *n)
+{
+	if (e->scoped) {
+		*n = e->served.n;
+		return e->served.v;
+	}
+	*n = e->cert->n_names;
+	return e->cert->names;
+}
+
 static void entry_free(struct entry *e)
 {
 	if (!e)
 		return;
+	xlb_certs_names_free(&e->served);
+	xlb_certs_names_free(&e->except);
 	SSL_CTX_free(e->ctx);
 	xlb_tls_cert_free(e->cert);
 	free(e->stem);
@@ -122,7 +153,8 @@ static struct entry *entry_by_mem(const struct xlb_certs *s, const char *source,
 	for (size_t i = 0; i < s->n_entries; i++) {
 		struct entry *e = s->entries[i];
 
-		if (!e->stem && strcmp(e->source, source) == 0 && strcmp(e->mem_name, name) == 0)
+		if (!e->stem && !e->scoped && strcmp(e->source, source) == 0 &&
+		    strcmp(e->mem_name, name) == 0)
 			return e;
 	}
 	return NULL;
@@ -149,6 +181,8 @@ static int entry_serve(struct xlb_certs *s, struct entry *e, struct xlb_tls_cert
 
 /* --- the index --------------------------------------------------------- */
 
+/* By name; for one name, a trusted certificate before a scoped one (a
+ * container must not displace the operator's), then the latest load. */
 static int name_ref_cmp(const void *a, const void *b)
 {
 	const struct name_ref *x = a, *y = b;
@@ -156,10 +190,12 @@ static int name_ref_cmp(const void *a, const void *b)
 
 	if (c)
 		return c;
+	if (x->e->scoped != y->e->scoped)
+		return x->e->scoped ? 1 : -1;
 	return x->e->seq < y->e->seq ? 1 : x->e->seq > y->e->seq ? -1 : 0;
 }
 
-/* Sorted by name, the latest load first; then one per name. */
+/* Sorted, then one per name: the first of each run. */
 static size_t name_refs_settle(struct name_ref *v, size_t n)
 {
 	size_t out = 0;
@@ -173,12 +209,14 @@ static size_t name_refs_settle(struct name_ref *v, size_t n)
 
 static size_t names_in_service(const struct xlb_certs *s)
 {
-	size_t n = 0;
+	size_t total = 0, n;
 
 	for (size_t i = 0; i < s->n_entries; i++)
-		if (s->entries[i]->cert)
-			n += s->entries[i]->cert->n_names;
-	return n;
+		if (in_service(s->entries[i])) {
+			entry_names(s->entries[i], &n);
+			total += n;
+		}
+	return total;
 }
 
 static int index_rebuild(struct xlb_certs *s)
@@ -200,18 +238,19 @@ static int index_rebuild(struct xlb_certs *s)
 	s->deflt = NULL;
 	for (size_t i = 0; i < s->n_entries; i++) {
 		struct entry *e = s->entries[i];
+		char *const *names;
+		size_t n;
 
-		if (!e->cert)
+		if (!in_service(e))
 			continue;
 		if (is_default(e) && (!s->deflt || s->deflt->seq < e->seq))
 			s->deflt = e;
-		for (size_t j = 0; j < e->cert->n_names; j++) {
-			const char *name = e->cert->names[j];
-
-			if (strncmp(name, "*.", 2) == 0)
-				wild[nw++] = (struct name_ref){ name + 2, e };
+		names = entry_names(e, &n);
+		for (size_t j = 0; j < n; j++) {
+			if (strncmp(names[j], "*.", 2) == 0)
+				wild[nw++] = (struct name_ref){ names[j] + 2, e };
 			else
-				exact[ne++] = (struct name_ref){ name, e };
+				exact[ne++] = (struct name_ref){ names[j], e };
 		}
 	}
 	free(s->exact);
@@ -219,7 +258,10 @@ static int index_rebuild(struct xlb_certs *s)
 	s->exact = exact;
 	s->wild = wild;
 	s->n_exact = name_refs_settle(exact, ne);
-	s->n_wild = name_refs_settle(wild, nw);
+	/* every claim stays: a scoped wildcard passes over the names it
+	 * must not answer, to the next certificate of the same wildcard */
+	qsort(wild, nw, sizeof(*wild), name_ref_cmp);
+	s->n_wild = nw;
 	return 0;
 }
 
@@ -255,14 +297,43 @@ static bool sni_normalize(const char *sni, char *buf, size_t size)
 	return true;
 }
 
-/* A wildcard covers exactly one label, and a non-empty one. */
+/* The index of the first claim to name in v (sorted), or n. */
+static size_t name_refs_first(const struct name_ref *v, size_t n, const char *name)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(v[mid].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool entry_excludes(const struct entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->except.n; i++)
+		if (strcmp(e->except.v[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* A wildcard covers exactly one label, and a non-empty one; a scoped
+ * one not the names its sender does not hold. */
 static struct entry *pick_wildcard(const struct xlb_certs *s, const char *name)
 {
 	const char *dot = strchr(name, '.');
 
 	if (!dot || dot == name || dot[1] == '\0')
 		return NULL;
-	return index_find(s->wild, s->n_wild, dot + 1);
+	for (size_t i = name_refs_first(s->wild, s->n_wild, dot + 1);
+	     i < s->n_wild && strcmp(s->wild[i].name, dot + 1) == 0; i++)
+		if (!entry_excludes(s->wild[i].e, name))
+			return s->wild[i].e;
+	return NULL;
 }
 
 SSL_CTX *xlb_certs_pick(const struct xlb_certs *s, const char *sni)
@@ -394,13 +465,13 @@ static bool pair_locate(const struct xlb_certs *s, const char *stem, struct pair
 	return p->crt_sig.present;
 }
 
-static void names_join(const struct xlb_tls_cert *c, char *buf, size_t size)
+static void names_join(char *const *names, size_t n_names, char *buf, size_t size)
 {
 	size_t off = 0;
 
 	buf[0] = '\0';
-	for (size_t i = 0; i < c->n_names && off < size; i++) {
-		int n = snprintf(buf + off, size - off, "%s%s", i ? "," : "", c->names[i]);
+	for (size_t i = 0; i < n_names && off < size; i++) {
+		int n = snprintf(buf + off, size - off, "%s%s", i ? "," : "", names[i]);
 
 		if (n < 0)
 			break;
@@ -413,8 +484,10 @@ static void names_join(const struct xlb_tls_cert *c, char *buf, size_t size)
 static void log_loaded(const struct entry *e)
 {
 	char names[512];
+	size_t n;
+	char *const *v = entry_names(e, &n);
 
-	names_join(e->cert, names, sizeof(names));
+	names_join(v, n, names, sizeof(names));
 	pr_info("event=cert_loaded source=%s names=%s serial=%s not_after=%lld%s", e->source,
 		names[0] ? names : "-", e->cert->serial, (long long)e->cert->not_after,
 		is_default(e) ? " default=1" : "");
@@ -616,7 +689,7 @@ static int scan_dir(struct xlb_certs *s, DIR *d)
 	return changed;
 }
 
-int xlb_certs_rescan(struct xlb_certs *s)
+static int certs_rescan(struct xlb_certs *s)
 {
 	DIR *d;
 	int changed, err;
@@ -723,6 +796,20 @@ static int watch_open(struct xlb_certs *s, const char *dir)
 
 /* --- the store ------------------------------------------------------------ */
 
+/* A writer waits for the readers in the lock, not for every reader to
+ * come: a stream of handshakes must not hold a reload off. */
+static int rwlock_init(pthread_rwlock_t *lock)
+{
+	pthread_rwlockattr_t attr;
+	int err;
+
+	pthread_rwlockattr_init(&attr);
+	pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+	err = pthread_rwlock_init(lock, &attr);
+	pthread_rwlockattr_destroy(&attr);
+	return err;
+}
+
 int xlb_certs_new(struct xlb_tls_server *srv, const char *dir, struct xlb_certs **out)
 {
 	struct xlb_certs *s = calloc(1, sizeof(*s));
@@ -730,6 +817,10 @@ int xlb_certs_new(struct xlb_tls_server *srv, const char *dir, struct xlb_certs 
 
 	if (!s)
 		return -ENOMEM;
+	if (rwlock_init(&s->lock)) {
+		free(s);
+		return -ENOMEM;
+	}
 	s->srv = xlb_tls_server_get(srv);
 	s->watch_fd = -1;
 	s->wd = -1;
@@ -758,6 +849,7 @@ void xlb_certs_free(struct xlb_certs *s)
 		close(s->watch_fd);
 	free(s->dir);
 	xlb_tls_server_put(s->srv);
+	pthread_rwlock_destroy(&s->lock);
 	free(s);
 }
 
@@ -780,8 +872,8 @@ static struct entry *mem_entry_get(struct xlb_certs *s, const char *source, cons
 	return e;
 }
 
-int xlb_certs_add_pem(struct xlb_certs *s, const char *source, const char *pem, size_t len,
-		      unsigned flags)
+static int certs_add_pem(struct xlb_certs *s, const char *source, const char *pem, size_t len,
+			 unsigned flags)
 {
 	struct xlb_tls_cert *cert = NULL;
 	const char *why = NULL;
@@ -811,12 +903,13 @@ int xlb_certs_add_pem(struct xlb_certs *s, const char *source, const char *pem, 
 	return err;
 }
 
-int xlb_certs_remove_pem(struct xlb_certs *s, const char *source, const char *name)
+static int certs_remove_pem(struct xlb_certs *s, const char *source, const char *name)
 {
 	for (size_t i = 0; i < s->n_entries; i++) {
 		struct entry *e = s->entries[i];
 
-		if (e->stem || strcmp(e->source, source) || strcasecmp(e->mem_name, name))
+		if (e->stem || e->scoped || strcmp(e->source, source) ||
+		    strcasecmp(e->mem_name, name))
 			continue;
 		pr_info("event=cert_removed source=%s name=%s", source, e->mem_name);
 		entry_remove_at(s, i);
@@ -825,18 +918,281 @@ int xlb_certs_remove_pem(struct xlb_certs *s, const char *source, const char *na
 	return -ENOENT;
 }
 
+/* --- scoped certificates ------------------------------------------------------ */
+
+void xlb_certs_names_free(struct xlb_certs_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Adds name, lower case, unless it is there. */
+static int names_add(struct xlb_certs_names *l, const char *name)
+{
+	char **v;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (strcasecmp(l->v[i], name) == 0)
+			return 0;
+	v = realloc(l->v, (l->n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	v[l->n] = strdup(name);
+	if (!v[l->n])
+		return -ENOMEM;
+	for (char *c = v[l->n]; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	l->n++;
+	return 0;
+}
+
+static bool names_same(const struct xlb_certs_names *a, const struct xlb_certs_names *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		bool found = false;
+
+		for (size_t j = 0; j < b->n && !found; j++)
+			found = strcmp(a->v[i], b->v[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Routing's wildcard "*.suffix": one label or more before suffix. */
+static bool wildcard_matches(const char *suffix, const char *host)
+{
+	size_t n = strlen(host), m = strlen(suffix);
+
+	return n > m + 1 && host[n - m - 1] == '.' && strcasecmp(host + n - m, suffix) == 0;
+}
+
+/* A certificate's wildcard "*.suffix": exactly one label, not itself a
+ * wildcard. */
+static bool one_label_under(const char *name, const char *suffix)
+{
+	size_t n = strlen(name), m = strlen(suffix);
+
+	return wildcard_matches(suffix, name) && strncmp(name, "*.", 2) != 0 &&
+	       strchr(name, '.') == name + n - m - 1;
+}
+
+enum scope_verdict { SCOPE_NONE, SCOPE_ALLOWED, SCOPE_DENIED };
+
+/* Where routing sends host among the scope's names: the same name,
+ * else the longest wildcard matching it. Given a certificate's wildcard
+ * "*.d", only wildcards can match: the verdict for a name under it that
+ * no exact route takes. */
+static enum scope_verdict scope_route(const char *const *allowed, const char *const *denied,
+				      const char *host)
+{
+	const struct {
+		const char *const *v;
+		enum scope_verdict verdict;
+	} lists[] = { { allowed, SCOPE_ALLOWED }, { denied, SCOPE_DENIED } };
+	enum scope_verdict best = SCOPE_NONE;
+	size_t best_len = 0;
+
+	for (size_t l = 0; l < 2; l++) {
+		for (size_t i = 0; lists[l].v && lists[l].v[i]; i++) {
+			const char *p = lists[l].v[i];
+
+			if (strncmp(p, "*.", 2) != 0) {
+				if (strcasecmp(p, host) == 0)
+					return lists[l].verdict;
+			} else if (wildcard_matches(p + 2, host) && strlen(p) > best_len) {
+				best = lists[l].verdict;
+				best_len = strlen(p);
+			}
+		}
+	}
+	return best;
+}
+
+static int scope_one(const char *name, const char *const *allowed, const char *const *denied,
+		     struct xlb_certs_names *served, struct xlb_certs_names *except)
+{
+	bool wild = strncmp(name, "*.", 2) == 0;
+	int err = 0;
+
+	if (scope_route(allowed, denied, name) == SCOPE_ALLOWED) {
+		err = names_add(served, name);
+		for (size_t i = 0; wild && !err && denied && denied[i]; i++)
+			if (one_label_under(denied[i], name + 2))
+				err = names_add(except, denied[i]);
+		return err;
+	}
+	for (size_t i = 0; wild && !err && allowed && allowed[i]; i++)
+		if (one_label_under(allowed[i], name + 2))
+			err = names_add(served, allowed[i]);
+	return err;
+}
+
+int xlb_certs_scope_names(const char *const *names, size_t n, const char *const *allowed,
+			  const char *const *denied, struct xlb_certs_names *served,
+			  struct xlb_certs_names *except)
+{
+	int err = 0;
+
+	memset(served, 0, sizeof(*served));
+	memset(except, 0, sizeof(*except));
+	for (size_t i = 0; i < n && !err; i++)
+		err = scope_one(names[i], allowed, denied, served, except);
+	if (err) {
+		xlb_certs_names_free(served);
+		xlb_certs_names_free(except);
+	}
+	return err;
+}
+
+static struct entry *scoped_by_source(const struct xlb_certs *s, const char *source)
+{
+	for (size_t i = 0; i < s->n_entries; i++)
+		if (s->entries[i]->scoped && strcmp(s->entries[i]->source, source) == 0)
+			return s->entries[i];
+	return NULL;
+}
+
+static struct entry *scoped_new(struct xlb_certs *s, const char *source)
+{
+	struct entry *e = entry_add(s);
+
+	if (!e)
+		return NULL;
+	e->scoped = true;
+	e->seen = true;
+	e->source = strdup(source);
+	if (!e->source) {
+		entry_remove_at(s, s->n_entries - 1);
+		return NULL;
+	}
+	return e;
+}
+
+static int scoped_drop(struct xlb_certs *s, struct entry *e)
+{
+	for (size_t i = 0; i < s->n_entries; i++) {
+		if (s->entries[i] != e)
+			continue;
+		if (in_service(e))
+			pr_info("event=cert_removed source=%s", e->source);
+		entry_remove_at(s, i);
+		return index_rebuild(s);
+	}
+	return -ENOENT;
+}
+
+/* Reads pem into *ep (made for source when there is none) in place of
+ * what it served; a refused PEM takes out what it served. */
+static int scoped_load(struct xlb_certs *s, struct entry **ep, const char *source, const char *pem,
+		       size_t len, char *detail, size_t detail_len)
+{
+	struct xlb_tls_cert *cert = NULL;
+	const char *why = NULL;
+	int err = xlb_tls_cert_parse(pem, len, NULL, 0, time(NULL), &cert, &why);
+
+	if (err) {
+		snprintf(detail, detail_len, "%s", why ? why : strerror(-err));
+		if (*ep)
+			scoped_drop(s, *ep);
+		*ep = NULL;
+		return err;
+	}
+	if (!*ep)
+		*ep = scoped_new(s, source);
+	if (!*ep) {
+		xlb_tls_cert_free(cert);
+		return -ENOMEM;
+	}
+	return entry_serve(s, *ep, cert);
+}
+
+/* Narrows e's certificate to what scope allows; a change in what it
+ * serves is logged. */
+static int scoped_narrow(struct xlb_certs *s, struct entry *e, const char *const *allowed,
+			 const char *const *denied, bool fresh, char *detail, size_t detail_len)
+{
+	struct xlb_certs_names served, except;
+	bool was = in_service(e);
+	int err = xlb_certs_scope_names((const char *const *)e->cert->names, e->cert->n_names,
+					allowed, denied, &served, &except);
+
+	if (err)
+		return err;
+	if (!fresh && names_same(&served, &e->served) && names_same(&except, &e->except)) {
+		xlb_certs_names_free(&served);
+		xlb_certs_names_free(&except);
+	} else {
+		xlb_certs_names_free(&e->served);
+		xlb_certs_names_free(&e->except);
+		e->served = served;
+		e->except = except;
+		err = index_rebuild(s);
+		if (err)
+			return err;
+		if (in_service(e))
+			log_loaded(e);
+		else if (was)
+			pr_info("event=cert_removed source=%s reason=\"no name left to serve\"",
+				e->source);
+	}
+	if (in_service(e))
+		return 0;
+	names_join(e->cert->names, e->cert->n_names, detail, detail_len);
+	return -ENOENT;
+}
+
+static int certs_add_scoped(struct xlb_certs *s, const char *source, const char *pem, size_t len,
+			    const char *const *allowed, const char *const *denied, char *detail,
+			    size_t detail_len)
+{
+	unsigned char hash[EVP_MAX_MD_SIZE];
+	struct entry *e = scoped_by_source(s, source);
+	unsigned hash_len = 0;
+	bool fresh = false;
+	int err;
+
+	if (detail_len)
+		detail[0] = '\0';
+	if (!EVP_Digest(pem, len, hash, &hash_len, EVP_sha256(), NULL))
+		return -ENOMEM;
+	if (!e || !e->cert || memcmp(e->pem_hash, hash, hash_len) != 0) {
+		err = scoped_load(s, &e, source, pem, len, detail, detail_len);
+		if (err)
+			return err;
+		memcpy(e->pem_hash, hash, hash_len);
+		fresh = true;
+	}
+	return scoped_narrow(s, e, allowed, denied, fresh, detail, detail_len);
+}
+
+static int certs_remove_scoped(struct xlb_certs *s, const char *source)
+{
+	struct entry *e = scoped_by_source(s, source);
+
+	return e ? scoped_drop(s, e) : -ENOENT;
+}
+
 /* --- the listing ------------------------------------------------------------ */
 
 static int info_fill(struct xlb_cert_info *info, const struct entry *e, bool deflt)
 {
 	const struct xlb_tls_cert *c = e->cert;
+	size_t n;
+	char *const *names = entry_names(e, &n);
 
 	info->source = strdup(e->source);
-	info->names = calloc(c->n_names + 1, sizeof(*info->names));
+	info->names = calloc(n + 1, sizeof(*info->names));
 	if (!info->source || !info->names)
 		return -ENOMEM;
-	for (; info->n_names < c->n_names; info->n_names++) {
-		info->names[info->n_names] = strdup(c->names[info->n_names]);
+	for (; info->n_names < n; info->n_names++) {
+		info->names[info->n_names] = strdup(names[info->n_names]);
 		if (!info->names[info->n_names])
 			return -ENOMEM;
 	}
@@ -864,7 +1220,7 @@ int xlb_certs_list(const struct xlb_certs *s, struct xlb_cert_info **out, size_t
 	for (size_t i = 0; i < s->n_entries && !err; i++) {
 		const struct entry *e = s->entries[i];
 
-		if (e->cert)
+		if (in_service(e))
 			err = info_fill(&list[count++], e, e == s->deflt);
 	}
 	if (err) {
@@ -897,8 +1253,82 @@ time_t xlb_certs_soonest_not_after(const struct xlb_certs *s)
 	for (size_t i = 0; i < s->n_entries; i++) {
 		const struct entry *e = s->entries[i];
 
-		if (e->cert && (!soonest || e->cert->not_after < soonest))
+		if (in_service(e) && (!soonest || e->cert->not_after < soonest))
 			soonest = e->cert->not_after;
 	}
 	return soonest;
+}
+
+/* --- the lock ------------------------------------------------------------------ */
+
+/* The public changes, each whole under the write lock: a change frees
+ * what the index points at (a certificate's names, an entry, an SSL_CTX)
+ * before the index is rebuilt. Readers on the thread that changes the
+ * store need no lock; others pick with xlb_certs_pick_ref. */
+
+SSL_CTX *xlb_certs_pick_ref(const struct xlb_certs *s, const char *sni)
+{
+	/* the lock, not the store, changes */
+	pthread_rwlock_t *lock = (pthread_rwlock_t *)&s->lock;
+	SSL_CTX *ctx;
+
+	pthread_rwlock_rdlock(lock);
+	ctx = xlb_certs_pick(s, sni);
+	if (ctx && !SSL_CTX_up_ref(ctx))
+		ctx = NULL;
+	pthread_rwlock_unlock(lock);
+	return ctx;
+}
+
+int xlb_certs_rescan(struct xlb_certs *s)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&s->lock);
+	r = certs_rescan(s);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+int xlb_certs_add_pem(struct xlb_certs *s, const char *source, const char *pem, size_t len,
+		      unsigned flags)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&s->lock);
+	r = certs_add_pem(s, source, pem, len, flags);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+int xlb_certs_remove_pem(struct xlb_certs *s, const char *source, const char *name)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&s->lock);
+	r = certs_remove_pem(s, source, name);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+int xlb_certs_add_scoped(struct xlb_certs *s, const char *source, const char *pem, size_t len,
+			 const char *const *allowed, const char *const *denied, char *detail,
+			 size_t detail_len)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&s->lock);
+	r = certs_add_scoped(s, source, pem, len, allowed, denied, detail, detail_len);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+int xlb_certs_remove_scoped(struct xlb_certs *s, const char *source)
+{
+	int r;
+
+	pthread_rwlock_wrlock(&s->lock);
+	r = certs_remove_scoped(s, source);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
 }

@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -43,6 +44,9 @@ struct xlb_tls_server {
 	xlb_tls_alpn_chosen_fn alpn_chosen;
 	void *alpn_chosen_arg;
 	unsigned rotate_secs;
+	/* the ring below: handshakes run on several threads (the proxy's
+	 * handshake workers), each may turn it or read a key */
+	pthread_mutex_t ring_lock;
 	struct ticket_key current;
 	struct ticket_key previous;
 	bool have_previous;
@@ -85,7 +89,8 @@ static int ticket_key_make(struct ticket_key *k)
 	return 0;
 }
 
-int xlb_tls_server_rotate_tickets(struct xlb_tls_server *srv)
+/* Under ring_lock. */
+static int ring_turn(struct xlb_tls_server *srv)
 {
 	struct ticket_key next;
 
@@ -101,14 +106,24 @@ int xlb_tls_server_rotate_tickets(struct xlb_tls_server *srv)
 	return 0;
 }
 
-/* Turns the ring when due. After two periods without a handshake the
- * outgoing key wrote no ticket young enough to keep: it goes too. A
- * failed turn keeps serving the old keys. */
+int xlb_tls_server_rotate_tickets(struct xlb_tls_server *srv)
+{
+	int err;
+
+	pthread_mutex_lock(&srv->ring_lock);
+	err = ring_turn(srv);
+	pthread_mutex_unlock(&srv->ring_lock);
+	return err;
+}
+
+/* Turns the ring when due (under ring_lock). After two periods without a
+ * handshake the outgoing key wrote no ticket young enough to keep: it
+ * goes too. A failed turn keeps serving the old keys. */
 static void rotate_if_due(struct xlb_tls_server *srv)
 {
 	int64_t age = boot_seconds() - srv->rotated_at;
 
-	if (age < (int64_t)srv->rotate_secs || xlb_tls_server_rotate_tickets(srv))
+	if (age < (int64_t)srv->rotate_secs || ring_turn(srv))
 		return;
 	if (age >= 2 * (int64_t)srv->rotate_secs) {
 		OPENSSL_cleanse(&srv->previous, sizeof(srv->previous));
@@ -128,49 +143,69 @@ static int ticket_mac_init(EVP_MAC_CTX *hctx, const struct ticket_key *k)
 	return EVP_MAC_CTX_set_params(hctx, params) == 1 ? 0 : -EIO;
 }
 
-static int ticket_encrypt(struct xlb_tls_server *srv, unsigned char *name, unsigned char *iv,
+/* The key a ticket is made or opened with, copied out under the lock so
+ * that the cipher work runs unlocked: 1 the current key (always, to make
+ * one), 2 the previous one, 0 none (an unknown ticket). */
+static int ticket_key_pick(struct xlb_tls_server *srv, bool enc, const unsigned char *name,
+			   struct ticket_key *out)
+{
+	int which = 0;
+
+	pthread_mutex_lock(&srv->ring_lock);
+	rotate_if_due(srv);
+	if (enc || memcmp(name, srv->current.name, TICKET_NAME_LEN) == 0) {
+		*out = srv->current;
+		which = 1;
+	} else if (srv->have_previous && memcmp(name, srv->previous.name, TICKET_NAME_LEN) == 0) {
+		*out = srv->previous;
+		which = 2;
+	}
+	pthread_mutex_unlock(&srv->ring_lock);
+	return which;
+}
+
+static int ticket_encrypt(const struct ticket_key *k, unsigned char *name, unsigned char *iv,
 			  EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx)
 {
 	const EVP_CIPHER *aes = EVP_aes_256_cbc();
 
-	memcpy(name, srv->current.name, TICKET_NAME_LEN);
+	memcpy(name, k->name, TICKET_NAME_LEN);
 	if (RAND_bytes(iv, EVP_CIPHER_get_iv_length(aes)) != 1 ||
-	    EVP_EncryptInit_ex(cctx, aes, NULL, srv->current.aes, iv) != 1 ||
-	    ticket_mac_init(hctx, &srv->current))
+	    EVP_EncryptInit_ex(cctx, aes, NULL, k->aes, iv) != 1 || ticket_mac_init(hctx, k))
 		return -1;
 	return 1;
 }
 
-/* 1: the current key; 2: the previous one, so OpenSSL issues a fresh
- * ticket; 0: an unknown key, a full handshake. */
-static int ticket_decrypt(struct xlb_tls_server *srv, const unsigned char *name,
-			  const unsigned char *iv, EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx)
+static int ticket_decrypt(const struct ticket_key *k, const unsigned char *iv, EVP_CIPHER_CTX *cctx,
+			  EVP_MAC_CTX *hctx)
 {
-	const struct ticket_key *k = NULL;
-
-	if (memcmp(name, srv->current.name, TICKET_NAME_LEN) == 0)
-		k = &srv->current;
-	else if (srv->have_previous && memcmp(name, srv->previous.name, TICKET_NAME_LEN) == 0)
-		k = &srv->previous;
-	if (!k)
-		return 0;
 	if (EVP_DecryptInit_ex(cctx, EVP_aes_256_cbc(), NULL, k->aes, iv) != 1 ||
 	    ticket_mac_init(hctx, k))
 		return -1;
-	return k == &srv->current ? 1 : 2;
+	return 0;
 }
 
+/* Encrypting: 1, or -1. Decrypting: 1 with the current key; 2 with the
+ * previous one, so OpenSSL issues a fresh ticket; 0 for an unknown key,
+ * a full handshake; -1. */
 static int ticket_key_cb(SSL *ssl, unsigned char key_name[16], unsigned char *iv,
 			 EVP_CIPHER_CTX *cctx, EVP_MAC_CTX *hctx, int enc)
 {
 	struct xlb_tls_server *srv = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), srv_index);
+	struct ticket_key k;
+	int which, r;
 
 	if (!srv)
 		return enc ? -1 : 0;
-	rotate_if_due(srv);
+	which = ticket_key_pick(srv, enc, key_name, &k);
 	if (enc)
-		return ticket_encrypt(srv, key_name, iv, cctx, hctx);
-	return ticket_decrypt(srv, key_name, iv, cctx, hctx);
+		r = ticket_encrypt(&k, key_name, iv, cctx, hctx);
+	else if (which && ticket_decrypt(&k, iv, cctx, hctx))
+		r = -1;
+	else
+		r = which;
+	OPENSSL_cleanse(&k, sizeof(k));
+	return r;
 }
 
 /* The server's order decides: a client listing h2 first still gets
@@ -231,6 +266,7 @@ int xlb_tls_server_new(const struct xlb_tls_server_opts *o, struct xlb_tls_serve
 	if (!srv)
 		return -ENOMEM;
 	atomic_init(&srv->refs, 1);
+	pthread_mutex_init(&srv->ring_lock, NULL);
 	srv->alpn_chosen = o->alpn_chosen;
 	srv->alpn_chosen_arg = o->alpn_chosen_arg;
 	srv->rotate_secs =
@@ -260,6 +296,7 @@ void xlb_tls_server_put(struct xlb_tls_server *srv)
 		return;
 	OPENSSL_cleanse(&srv->current, sizeof(srv->current));
 	OPENSSL_cleanse(&srv->previous, sizeof(srv->previous));
+	pthread_mutex_destroy(&srv->ring_lock);
 	free(srv->alpn_wire);
 	free(srv);
 }

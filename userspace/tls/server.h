@@ -3,8 +3,8 @@
  * tickets) that every SSL_CTX the proxy terminates TLS with is made
  * under, so that a connection switched to another certificate by SNI
  * keeps the same rules and its session tickets stay readable. The
- * ticket key ring turns inside OpenSSL's callback: one thread handshakes
- * on a policy's SSL_CTXs. */
+ * ticket key ring turns inside OpenSSL's callback, under a lock: the
+ * policy's SSL_CTXs may handshake on several threads at once. */
 #ifndef XLB_TLS_SERVER_H
 #define XLB_TLS_SERVER_H
 

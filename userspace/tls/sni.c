@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "sni.h"
 
+/* Runs in a handshake, on whichever thread handshakes: the pick holds a
+ * reference of its own until the connection has taken one (a reload on
+ * the store's thread may drop the store's in between). */
 int xlb_tls_sni_switch(SSL *ssl, const struct xlb_certs *store, const char *sni, int *alert)
 {
-	SSL_CTX *ctx = xlb_certs_pick(store, sni);
+	SSL_CTX *ctx = xlb_certs_pick_ref(store, sni);
+	int r = SSL_TLSEXT_ERR_OK;
 
 	if (!ctx) {
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
@@ -13,9 +17,10 @@ int xlb_tls_sni_switch(SSL *ssl, const struct xlb_certs *store, const char *sni,
 	 * SSL_CTX from the store leaves the handshake whole */
 	if (SSL_set_SSL_CTX(ssl, ctx) != ctx) {
 		*alert = SSL_AD_INTERNAL_ERROR;
-		return SSL_TLSEXT_ERR_ALERT_FATAL;
+		r = SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
-	return SSL_TLSEXT_ERR_OK;
+	SSL_CTX_free(ctx);
+	return r;
 }
 
 /* OpenSSL calls this also when the client sent no SNI: it gets the

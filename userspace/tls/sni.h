@@ -11,9 +11,10 @@
 #include "certs.h"
 #include "server.h"
 
-/* Moves ssl, in its handshake, to the store's SSL_CTX for sni (NULL: the
- * client sent none). SSL_TLSEXT_ERR_OK, or SSL_TLSEXT_ERR_ALERT_FATAL
- * with *alert set to unrecognized_name when no certificate serves it. */
+/* Moves ssl, in its handshake (on any thread), to the store's SSL_CTX
+ * for sni (NULL: the client sent none). SSL_TLSEXT_ERR_OK, or
+ * SSL_TLSEXT_ERR_ALERT_FATAL with *alert set to unrecognized_name when
+ * no certificate serves it. */
 int xlb_tls_sni_switch(SSL *ssl, const struct xlb_certs *store, const char *sni, int *alert);
 
 /* The SSL_CTX to accept TLS connections on: srv's policy, no certificate

@@ -69,9 +69,9 @@ static void fill_cert_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 static int print_certs(json_t *arr)
 {
 	static const struct xlb_table_col cols[] = {
-		{ "NAMES", XLB_ALIGN_LEFT },	{ "SOURCE", XLB_ALIGN_LEFT },
+		{ "NAMES", XLB_ALIGN_LEFT },	 { "SOURCE", XLB_ALIGN_LEFT },
 		{ "NOT_AFTER", XLB_ALIGN_LEFT }, { "SERIAL", XLB_ALIGN_LEFT },
-		{ "DEFAULT", XLB_ALIGN_LEFT },	{ "ISSUER", XLB_ALIGN_LEFT },
+		{ "DEFAULT", XLB_ALIGN_LEFT },	 { "ISSUER", XLB_ALIGN_LEFT },
 	};
 	size_t n = json_array_size(arr);
 	int rc = print_table(cols, sizeof(cols) / sizeof(cols[0]), n, fill_cert_row, arr);

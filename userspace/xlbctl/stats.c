@@ -18,6 +18,7 @@
 #include "xlbctl.h"
 #include "xlb/map_types.h"
 #include "xlb/reason_names.h"
+#include "xlb/tls_names.h"
 
 /* ---- stats ------------------------------------------------------------------ */
 
@@ -201,6 +202,9 @@ struct proxy_stats {
 	struct xlb_http_counters *http; /* by service id: request mode's */
 	__u32 *http_ids;		/* services with a nonzero one, by name */
 	size_t n_http;
+	struct xlb_tls_counters *tls; /* by service id: terminated handshakes */
+	__u32 *tls_ids;		      /* services with a nonzero one, by name */
+	size_t n_tls;
 };
 
 static void proxy_stats_free(struct proxy_stats *p)
@@ -211,6 +215,8 @@ static void proxy_stats_free(struct proxy_stats *p)
 	free(p->svc_ids);
 	free(p->http);
 	free(p->http_ids);
+	free(p->tls);
+	free(p->tls_ids);
 	*p = (struct proxy_stats){ 0 };
 }
 
@@ -306,36 +312,73 @@ static int load_proxy_svc_stats(const struct ctl *ctl, const struct state *st,
 	return rc;
 }
 
-/* Reads the request mode's HTTP counters of the services in st, keeping
- * those with any nonzero one. A pin dir of an xlbd before them has no
- * xlb_http_svc_stats: none then (the next xlbd start adds the map). */
-static int load_http_svc_stats(const struct ctl *ctl, const struct state *st, struct proxy_stats *p)
+/* Where a per-service array map of xlbd's counters goes: the values by
+ * service id, and the services with a nonzero one, by name. */
+struct svc_values {
+	const char *map;
+	__u32 value_size;
+	void **vals;
+	__u32 **ids;
+	size_t *n;
+};
+
+static bool all_zero(const char *b, size_t len)
 {
-	static const struct xlb_http_counters zero;
+	for (size_t i = 0; i < len; i++)
+		if (b[i])
+			return false;
+	return true;
+}
+
+/* Reads v->map's values of the services in st, keeping those with any
+ * nonzero byte. A pin dir of an xlbd before the map has none: nothing
+ * then (the next xlbd start adds the map). */
+static int load_svc_values(const struct ctl *ctl, const struct state *st,
+			   const struct svc_values *v)
+{
 	struct ctl_map m;
-	int rc = open_map_opt(ctl, "xlb_http_svc_stats", sizeof(__u32),
-			      sizeof(struct xlb_http_counters), true, &m);
+	char *vals;
+	int rc = open_map_opt(ctl, v->map, sizeof(__u32), v->value_size, true, &m);
 
 	if (rc)
 		return rc == -ENOENT ? 0 : rc;
-	p->http = calloc(st->n_svc_slots + 1, sizeof(*p->http));
-	p->http_ids = calloc(st->n_svcs + 1, sizeof(__u32));
-	if (!p->http || !p->http_ids)
+	*v->vals = vals = calloc(st->n_svc_slots + 1, v->value_size);
+	*v->ids = calloc(st->n_svcs + 1, sizeof(__u32));
+	if (!vals || !*v->ids)
 		rc = -ENOMEM;
 	for (size_t i = 0; !rc && i < st->n_svcs; i++) {
 		__u32 id = st->svc_ids[i];
+		char *val = vals + (size_t)id * v->value_size;
 
 		if (id >= m.max_entries)
 			continue;
-		if (bpf_map_lookup_elem(m.fd, &id, &p->http[id])) {
+		if (bpf_map_lookup_elem(m.fd, &id, val)) {
 			rc = -errno;
 			complain(CTL_FAIL, "cannot read map %s: %s", m.name, strerror(-rc));
-		} else if (memcmp(&p->http[id], &zero, sizeof(zero))) {
-			p->http_ids[p->n_http++] = id;
+		} else if (!all_zero(val, v->value_size)) {
+			(*v->ids)[(*v->n)++] = id;
 		}
 	}
 	close_map(&m);
 	return rc;
+}
+
+/* The request mode's HTTP counters (xlb_http_svc_stats). */
+static int load_http_svc_stats(const struct ctl *ctl, const struct state *st, struct proxy_stats *p)
+{
+	const struct svc_values v = { "xlb_http_svc_stats", sizeof(struct xlb_http_counters),
+				      (void **)&p->http, &p->http_ids, &p->n_http };
+
+	return load_svc_values(ctl, st, &v);
+}
+
+/* The terminated TLS handshakes' counters (xlb_tls_svc_stats). */
+static int load_tls_svc_stats(const struct ctl *ctl, const struct state *st, struct proxy_stats *p)
+{
+	const struct svc_values v = { "xlb_tls_svc_stats", sizeof(struct xlb_tls_counters),
+				      (void **)&p->tls, &p->tls_ids, &p->n_tls };
+
+	return load_svc_values(ctl, st, &v);
 }
 
 /* Prints its own errors. A pin dir without the proxy's maps (made by an
@@ -350,6 +393,8 @@ static int load_proxy_stats(const struct ctl *ctl, const struct state *st, struc
 		rc = load_proxy_svc_stats(ctl, st, p);
 	if (!rc)
 		rc = load_http_svc_stats(ctl, st, p);
+	if (!rc)
+		rc = load_tls_svc_stats(ctl, st, p);
 	if (rc == -ENOMEM)
 		complain(CTL_FAIL, "out of memory");
 	p->present = !rc;
@@ -487,6 +532,149 @@ static void jset_http_svc_counters(json_t *o, const void *ctx, __u32 id)
 	jset(o, "first_byte", fb);
 }
 
+/* ---- terminated TLS ----------------------------------------------------------------- */
+
+static __u64 tls_sum(const __u64 *v, int from, int to)
+{
+	__u64 n = 0;
+
+	for (int k = from; k < to; k++)
+		n += v[k];
+	return n;
+}
+
+static void fill_tls_svc_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct proxy_svc_rows *r = ctx;
+	__u32 id = r->p->tls_ids[row];
+	const struct xlb_tls_counters *t = &r->p->tls[id];
+
+	cell_str(cells[0], r->st->svc[id].name);
+	cell_u64(cells[1], tls_sum(t->handshakes, 0, XLB_TLS_SUITES));
+	cell_u64(cells[2], tls_sum(t->handshakes, 0, XLB_TLS13_OTHER + 1));
+	cell_u64(cells[3], tls_sum(t->handshakes, XLB_TLS13_OTHER + 1, XLB_TLS_SUITES));
+	cell_u64(cells[4], tls_sum(t->failures, 0, XLB_TLS_FAILS));
+}
+
+/* The nonzero counts of one kind (suites or reasons) of the tls
+ * services, a row each: (service, index). */
+struct tls_rows {
+	const struct state *st;
+	const struct proxy_stats *p;
+	bool failures;
+	__u32 *ids;
+	int *what;
+	size_t n;
+};
+
+static int tls_rows_collect(struct tls_rows *t)
+{
+	int kinds = t->failures ? XLB_TLS_FAILS : XLB_TLS_SUITES;
+
+	t->ids = calloc(t->p->n_tls * (size_t)kinds + 1, sizeof(*t->ids));
+	t->what = calloc(t->p->n_tls * (size_t)kinds + 1, sizeof(*t->what));
+	if (!t->ids || !t->what)
+		return complain(CTL_FAIL, "out of memory"), -ENOMEM;
+	for (size_t i = 0; i < t->p->n_tls; i++) {
+		const struct xlb_tls_counters *c = &t->p->tls[t->p->tls_ids[i]];
+
+		for (int k = 0; k < kinds; k++) {
+			if (!(t->failures ? c->failures[k] : c->handshakes[k]))
+				continue;
+			t->ids[t->n] = t->p->tls_ids[i];
+			t->what[t->n++] = k;
+		}
+	}
+	return 0;
+}
+
+static void fill_tls_suite_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct tls_rows *t = ctx;
+	int k = t->what[row];
+
+	cell_str(cells[0], t->st->svc[t->ids[row]].name);
+	cell_str(cells[1], xlb_tls_suite_version(k));
+	cell_str(cells[2], xlb_tls_suite_names[k]);
+	cell_u64(cells[3], t->p->tls[t->ids[row]].handshakes[k]);
+}
+
+static void fill_tls_fail_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
+{
+	const struct tls_rows *t = ctx;
+	int k = t->what[row];
+
+	cell_str(cells[0], t->st->svc[t->ids[row]].name);
+	cell_str(cells[1], xlb_tls_fail_names[k]);
+	cell_u64(cells[2], t->p->tls[t->ids[row]].failures[k]);
+}
+
+/* A table with a row for each nonzero count of a tls service: by suite,
+ * or by failure reason. */
+static int print_tls_rows(const struct state *st, const struct proxy_stats *p, bool failures)
+{
+	static const struct xlb_table_col suite_cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT },
+		{ "VERSION", XLB_ALIGN_LEFT },
+		{ "CIPHER", XLB_ALIGN_LEFT },
+		{ "HANDSHAKES", XLB_ALIGN_RIGHT },
+	};
+	static const struct xlb_table_col fail_cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT },
+		{ "REASON", XLB_ALIGN_LEFT },
+		{ "FAILURES", XLB_ALIGN_RIGHT },
+	};
+	struct tls_rows t = { .st = st, .p = p, .failures = failures };
+	int rc = tls_rows_collect(&t);
+
+	if (!rc) {
+		printf(failures ? "\ntls handshake failures:\n" : "\ntls handshakes:\n");
+		rc = failures ? print_table(fail_cols, 3, t.n, fill_tls_fail_row, &t)
+			      : print_table(suite_cols, 4, t.n, fill_tls_suite_row, &t);
+	}
+	free(t.ids);
+	free(t.what);
+	return rc;
+}
+
+static int print_tls_tables(const struct state *st, const struct proxy_stats *p)
+{
+	static const struct xlb_table_col cols[] = {
+		{ "SERVICE", XLB_ALIGN_LEFT },	 { "HANDSHAKES", XLB_ALIGN_RIGHT },
+		{ "TLS1.3", XLB_ALIGN_RIGHT },	 { "TLS1.2", XLB_ALIGN_RIGHT },
+		{ "FAILURES", XLB_ALIGN_RIGHT },
+	};
+	struct proxy_svc_rows rows = { st, p };
+	int rc;
+
+	printf("\ntls services:\n");
+	rc = print_table(cols, 5, p->n_tls, fill_tls_svc_row, &rows);
+	if (!rc)
+		rc = print_tls_rows(st, p, false);
+	if (!rc)
+		rc = print_tls_rows(st, p, true);
+	return rc;
+}
+
+/* { "handshakes": { "1.3": { suite: n, ... }, "1.2": {...} },
+ *   "failures": { reason: n, ... } }, every name present. */
+static void jset_tls_svc_counters(json_t *o, const void *ctx, __u32 id)
+{
+	const struct xlb_tls_counters *t = &((const struct proxy_stats *)ctx)->tls[id];
+	json_t *hs = json_object(), *v13 = json_object(), *v12 = json_object();
+	json_t *fails = json_object();
+
+	for (int k = 0; k < XLB_TLS_SUITES; k++)
+		jset(k <= XLB_TLS13_OTHER ? v13 : v12, xlb_tls_suite_names[k],
+		     jint(t->handshakes[k]));
+	jset(hs, "1.3", v13);
+	jset(hs, "1.2", v12);
+	for (int k = 0; k < XLB_TLS_FAILS; k++)
+		jset(fails, xlb_tls_fail_names[k], jint(t->failures[k]));
+	jset(o, "handshakes", hs);
+	jset(o, "failures", fails);
+}
+
 static int print_proxy_tables(const struct state *st, const struct proxy_stats *p)
 {
 	static const char *const lis_lead[] = { "ADDRESS", "KIND" };
@@ -505,6 +693,8 @@ static int print_proxy_tables(const struct state *st, const struct proxy_stats *
 	rc = print_table(cols, n, p->n_svcs, fill_proxy_svc_row, &rows);
 	if (!rc && p->http)
 		rc = print_http_table(st, p);
+	if (!rc && p->n_tls)
+		rc = print_tls_tables(st, p);
 	return rc;
 }
 
@@ -566,6 +756,8 @@ static json_t *stats_json(const struct state *st, const struct xlb_reason_count 
 	     per_service_json(st, p->svc_ids, p->n_svcs, jset_proxy_svc_counters, p));
 	jset(root, "http_services",
 	     per_service_json(st, p->http_ids, p->n_http, jset_http_svc_counters, p));
+	jset(root, "tls_services",
+	     per_service_json(st, p->tls_ids, p->n_tls, jset_tls_svc_counters, p));
 	return root;
 }
 

@@ -35,6 +35,12 @@ struct trace_status {
 	struct xlb_trace_stats sum;
 };
 
+/* The data path's settings; absent in a pin dir from before them. */
+struct dp_config_status {
+	bool present;
+	struct xlb_dp_config cfg;
+};
+
 struct status {
 	bool xlbd_up;
 	const char *xlbd_error; /* why the socket did not answer */
@@ -42,6 +48,7 @@ struct status {
 	size_t listeners; /* the proxy's, in use */
 	struct iface_list ifaces;
 	struct trace_status trace;
+	struct dp_config_status dp;
 };
 
 static int collect_iface(const struct ctl_map *m, const void *key, void *ctx)
@@ -117,6 +124,35 @@ static int load_trace_status(const struct ctl *ctl, struct trace_status *ts)
 	close_map(&cfg);
 	close_map(&stats);
 	return rc;
+}
+
+static int load_dp_config(const struct ctl *ctl, struct dp_config_status *dp)
+{
+	struct ctl_map m;
+	__u32 zero = 0;
+	int rc = open_map_opt(ctl, "xlb_dp_config", sizeof(__u32), sizeof(struct xlb_dp_config),
+			      true, &m);
+
+	*dp = (struct dp_config_status){ 0 };
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	if (bpf_map_lookup_elem(m.fd, &zero, &dp->cfg)) {
+		rc = -errno;
+		complain(CTL_FAIL, "cannot read map xlb_dp_config: %s", strerror(-rc));
+	}
+	dp->present = !rc;
+	close_map(&m);
+	return rc;
+}
+
+/* The flow hash's seed as --hash-seed and hash_seed take it: 16 hex
+ * digits. NULL when there is none to show. */
+static const char *hash_seed_text(const struct dp_config_status *dp, char buf[17])
+{
+	if (!dp->present || !(dp->cfg.flags & XLB_DP_F_SEEDED))
+		return NULL;
+	snprintf(buf, 17, "%016llx", (unsigned long long)dp->cfg.hash_seed);
+	return buf;
 }
 
 static const char *iface_name(__u32 ifindex, char *buf)
@@ -201,6 +237,8 @@ static void print_trace_status(const struct state *st, const struct trace_status
 
 static int print_status_text(const struct ctl *ctl, const struct state *st, struct status *s)
 {
+	char seed[17];
+
 	printf("pin dir:     %s\n", ctl->pin_dir);
 	if (s->xlbd_up)
 		printf("xlbd:        running (%s)\n", ctl->socket);
@@ -211,6 +249,12 @@ static int print_status_text(const struct ctl *ctl, const struct state *st, stru
 	printf("flows:       %zu\n", s->flows);
 	printf("listeners:   %zu\n", s->listeners);
 	printf("interfaces:  %zu\n", s->ifaces.n);
+	if (hash_seed_text(&s->dp, seed))
+		printf("hash seed:   %s\n", seed);
+	else if (s->dp.present)
+		printf("hash seed:   - (not set yet)\n");
+	else
+		printf("hash seed:   - (no xlb_dp_config: pinned by an older xlbd)\n");
 	print_trace_status(st, &s->trace);
 	if (!s->ifaces.n)
 		return CTL_OK;
@@ -264,6 +308,7 @@ static json_t *trace_status_json(const struct state *st, const struct trace_stat
 static json_t *status_json(const struct ctl *ctl, const struct state *st, const struct status *s)
 {
 	json_t *root = json_object(), *xlbd = json_object(), *ifaces = json_array();
+	char seed[17];
 
 	jset(xlbd, "socket", json_string(ctl->socket));
 	jset(xlbd, "running", json_boolean(s->xlbd_up));
@@ -277,6 +322,7 @@ static json_t *status_json(const struct ctl *ctl, const struct state *st, const 
 	jset(root, "flows", jint(s->flows));
 	jset(root, "listeners", jint(s->listeners));
 	jset(root, "interfaces", ifaces);
+	jset(root, "hash_seed", jstr_or_null(hash_seed_text(&s->dp, seed)));
 	jset(root, "trace", trace_status_json(st, &s->trace));
 	return root;
 }
@@ -292,7 +338,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 		return rc;
 	if (load_state(ctl, &st) || walk_flows(ctl, count_key, &s.flows) ||
 	    count_listeners(ctl, &s.listeners) || load_ifaces(ctl, &s.ifaces) ||
-	    load_trace_status(ctl, &s.trace)) {
+	    load_trace_status(ctl, &s.trace) || load_dp_config(ctl, &s.dp)) {
 		rc = CTL_FAIL;
 		goto out;
 	}

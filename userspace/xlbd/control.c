@@ -282,6 +282,8 @@ struct xlb_control {
 	xlb_control_changed_fn changed;
 	void *arg;
 	xlb_control_takeover_fn takeover;
+	bool accept_paused; /* out of descriptors: not listening until the tick */
+	bool accept_told;   /* ... and said so */
 	struct query queries[CTL_MAX_QUERIES];
 	struct client *clients[CTL_MAX_CLIENTS];
 };
@@ -570,6 +572,14 @@ static void client_start(struct xlb_control *c, int fd)
 	on_client(&cl->w, EPOLLIN);
 }
 
+/* Out of descriptors (or memory) the pending connection stays queued and
+ * the level-triggered socket would wake the loop at once, forever: stop
+ * listening until the next tick, and say so once. */
+static bool accept_exhausted(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
 static void on_accept(struct xlb_watch *w, uint32_t events)
 {
 	struct xlb_control *c = (struct xlb_control *)w;
@@ -578,6 +588,26 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 	(void)events;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		client_start(c, fd);
+	if (!accept_exhausted(errno) || xlb_loop_mod(c->loop, &c->w, 0))
+		return;
+	c->accept_paused = true;
+	if (!c->accept_told)
+		pr_warn("event=control_accept_paused err=\"%s\" resume=next_tick", strerror(errno));
+	c->accept_told = true;
+}
+
+/* On the tick: listen again; on_accept pauses it again, quietly, while
+ * descriptors are still short. */
+static void resume_accept(struct xlb_control *c)
+{
+	if (!c->accept_paused || xlb_loop_mod(c->loop, &c->w, EPOLLIN))
+		return;
+	c->accept_paused = false;
+	on_accept(&c->w, EPOLLIN);
+	if (!c->accept_paused && c->accept_told) {
+		c->accept_told = false;
+		pr_info("event=control_accept_resumed");
+	}
 }
 
 void xlb_control_tick(struct xlb_control *c)
@@ -585,6 +615,7 @@ void xlb_control_tick(struct xlb_control *c)
 	struct xlb_err err = { "request not sent in time" };
 	struct timespec now;
 
+	resume_accept(c);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	for (int i = 0; i < CTL_MAX_CLIENTS; i++) {
 		struct client *cl = c->clients[i];

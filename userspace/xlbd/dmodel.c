@@ -136,22 +136,24 @@ static int host_add(struct xlb_dcontainer *c, const char *host, const char *path
 }
 
 /* dockercloud-haproxy's VIRTUAL_HOST item "[scheme://]domain[:port][/path]":
- * the scheme is kept (https and wss: the route's TLS is terminated), the
- * port is not used (clients reach xlb's shared listeners, whatever port
- * the item names). Leaves "domain/path" in item. */
+ * the scheme is kept (https and wss: the route's TLS is terminated; none:
+ * bare), the port is not used (clients reach xlb's shared listeners,
+ * whatever port the item names). Leaves "domain/path" in item. */
 static int vhost_item(const struct ctx *x, const char *what, const char *val, char *item,
-		      uint8_t *scheme)
+		      uint8_t bare, uint8_t *scheme)
 {
 	char *sep = strstr(item, "://"), *colon;
 	uint32_t port;
 	size_t hlen;
 
-	*scheme = XLB_SCHEME_HTTP;
+	*scheme = bare;
 	if (sep) {
 		*sep = '\0';
 		if (!strcasecmp(item, "https") || !strcasecmp(item, "wss"))
 			*scheme = XLB_SCHEME_HTTPS;
-		else if (strcasecmp(item, "http") && strcasecmp(item, "ws"))
+		else if (!strcasecmp(item, "http") || !strcasecmp(item, "ws"))
+			*scheme = XLB_SCHEME_HTTP;
+		else
 			return failf(x, "%s=%s: unknown scheme %s (want http, https, ws or wss)",
 				     what, Q(val), Q(item));
 		memmove(item, sep + 3, strlen(sep + 3) + 1);
@@ -190,9 +192,10 @@ static const char *list_item(const char **p, size_t *len)
 }
 
 /* "a.example, b.example/api": comma-separated routes, spaces around commas
- * allowed; VIRTUAL_HOST items may also have a scheme and a port. */
+ * allowed; VIRTUAL_HOST items may also have a scheme and a port, and
+ * those without one get bare. */
 static int hosts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
-		       const char *val, bool vhost)
+		       const char *val, bool vhost, uint8_t bare)
 {
 	const char *p = val;
 
@@ -207,7 +210,7 @@ static int hosts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char
 			return failf(x, "%s=%s: empty or too long host name", what, Q(val));
 		memcpy(one, item, len);
 		one[len] = '\0';
-		if (vhost && vhost_item(x, what, val, one, &scheme))
+		if (vhost && vhost_item(x, what, val, one, bare, &scheme))
 			return -EINVAL;
 		if (xlb_split_route(one, strlen(one), host, path, why, sizeof(why)))
 			return failf(x, "%s=%s: %s", what, Q(val), why);
@@ -360,7 +363,7 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 	uint32_t w;
 
 	if (strcmp(k, "host") == 0)
-		return hosts_parse(x, c, "label xlb.host", val, false);
+		return hosts_parse(x, c, "label xlb.host", val, false, XLB_SCHEME_HTTP);
 	if (strcmp(k, "path") == 0)
 		return 0; /* routes_finish: the hosts may come after it */
 	if (strcmp(k, "path.strip") == 0)
@@ -579,17 +582,33 @@ static int virtual_dest(const struct ctx *x, struct xlb_dcontainer *c, const cha
 	return 0;
 }
 
+/* dockercloud-haproxy's certificates, kept as given: an empty one is
+ * none. */
+static int certs_env_read(json_t *env, struct xlb_dcontainer *c)
+{
+	const char *cert = env_get(env, "SSL_CERT"), *deflt = env_get(env, "DEFAULT_SSL_CERT");
+
+	if (cert && *cert && !(c->ssl_cert = strdup(cert)))
+		return -ENOMEM;
+	if (deflt && *deflt && !(c->default_ssl_cert = strdup(deflt)))
+		return -ENOMEM;
+	return 0;
+}
+
 /* nginx-proxy's and dockercloud-haproxy's variables, where there is no
- * xlb.host; xlb.path applies to xlb.host, VIRTUAL_PATH to VIRTUAL_HOST. */
+ * xlb.host; xlb.path applies to xlb.host, VIRTUAL_PATH to VIRTUAL_HOST.
+ * With a certificate of its own, dockercloud-haproxy served a
+ * VIRTUAL_HOST item without a scheme on 443 as well: https here. */
 static int virtual_env_apply(const struct ctx *x, json_t *env, json_t *labels,
 			     struct xlb_dcontainer *c)
 {
 	const char *vh = env_get(env, "VIRTUAL_HOST"), *vp = env_get(env, "VIRTUAL_PORT");
 	const char *path = jstr(labels, "xlb.path", NULL), *what = "label xlb.path";
-	int err = 0;
+	int err = certs_env_read(env, c);
+	uint8_t bare = c->ssl_cert || c->default_ssl_cert ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP;
 
-	if (!c->n_hosts && vh) {
-		err = hosts_parse(x, c, "env VIRTUAL_HOST", vh, true);
+	if (!err && !c->n_hosts && vh) {
+		err = hosts_parse(x, c, "env VIRTUAL_HOST", vh, true, bare);
 		path = env_get(env, "VIRTUAL_PATH");
 		what = "env VIRTUAL_PATH";
 		if (!err && env_get(env, "VIRTUAL_DEST"))
@@ -675,6 +694,16 @@ int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c,
 	return rc;
 }
 
+/* A private key does not stay behind in freed memory. */
+static void secret_free(char **s)
+{
+	if (*s) {
+		explicit_bzero(*s, strlen(*s));
+		free(*s);
+	}
+	*s = NULL;
+}
+
 void xlb_dcontainer_free(struct xlb_dcontainer *c)
 {
 	free(c->hosts);
@@ -682,6 +711,8 @@ void xlb_dcontainer_free(struct xlb_dcontainer *c)
 	c->hosts = NULL;
 	c->paths = NULL;
 	c->n_hosts = 0;
+	secret_free(&c->ssl_cert);
+	secret_free(&c->default_ssl_cert);
 }
 
 /* ---- list and events ------------------------------------------------------ */
@@ -1011,6 +1042,39 @@ static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *con
 	return err;
 }
 
+static int cert_offer_add(struct xlb_dmodel *m, const struct xlb_dcontainer *c, const char *var,
+			  const char *pem)
+{
+	struct xlb_dcert *more = realloc(m->certs, (m->n_certs + 1) * sizeof(*more));
+
+	if (!more)
+		return -ENOMEM;
+	m->certs = more;
+	more = &more[m->n_certs++];
+	memset(more, 0, sizeof(*more));
+	snprintf(more->id, sizeof(more->id), "%s", c->id);
+	snprintf(more->container, sizeof(more->container), "%s", c->name);
+	snprintf(more->service, sizeof(more->service), "%s", c->service);
+	more->var = var;
+	more->pem = pem;
+	return 0;
+}
+
+/* A container's certificates go when it stops running, as its backend
+ * does. */
+static int cert_offers(struct xlb_dmodel *m, const struct xlb_dcontainer *c)
+{
+	int err = 0;
+
+	if (!c->running)
+		return 0;
+	if (c->ssl_cert)
+		err = cert_offer_add(m, c, "SSL_CERT", c->ssl_cert);
+	if (!err && c->default_ssl_cert)
+		err = cert_offer_add(m, c, "DEFAULT_SSL_CERT", c->default_ssl_cert);
+	return err;
+}
+
 int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 		     const struct xlb_dmodel_opts *o, struct xlb_dmodel *out,
 		     xlb_dmodel_warn_fn warn, void *arg)
@@ -1030,6 +1094,8 @@ int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 			;
 		err = service_append(out, sorted + i, j - i, o, warn, arg);
 	}
+	for (size_t i = 0; i < n && !err; i++)
+		err = cert_offers(out, sorted[i]);
 	free(sorted);
 	if (err)
 		xlb_dmodel_free(out);
@@ -1040,5 +1106,6 @@ void xlb_dmodel_free(struct xlb_dmodel *m)
 {
 	xlb_config_free(&m->cfg);
 	free(m->checks);
+	free(m->certs);
 	memset(m, 0, sizeof(*m));
 }

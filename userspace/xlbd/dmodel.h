@@ -14,7 +14,9 @@
  *   xlb.healthcheck.{interval,timeout,rise,fall}
  *   xlb.forward_headers=false     no X-Forwarded-* / X-Real-IP added
  * and, when no xlb.host is set, VIRTUAL_HOST / VIRTUAL_PORT from the
- * environment (dockercloud-haproxy, nginx-proxy). */
+ * environment (dockercloud-haproxy, nginx-proxy). From the environment
+ * too, dockercloud-haproxy's SSL_CERT and DEFAULT_SSL_CERT: certificates
+ * the model passes on untouched (envcerts.c decides where they serve). */
 #ifndef XLB_DMODEL_H
 #define XLB_DMODEL_H
 
@@ -54,6 +56,10 @@ struct xlb_dcontainer {
 	bool strip_path;	 /* xlb.path.strip, VIRTUAL_DEST=/ */
 	bool no_forward_headers; /* xlb.forward_headers=false */
 	struct xlb_hc_spec hc;	 /* kind XLB_HC_NONE: not checked */
+	/* SSL_CERT and DEFAULT_SSL_CERT as its environment has them ("\n"
+	 * maybe two characters), or NULL: a private key, never logged */
+	char *ssl_cert;
+	char *default_ssl_cert;
 };
 
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks
@@ -92,10 +98,25 @@ struct xlb_dhealth {
 	struct xlb_hc_spec spec;
 };
 
+/* A certificate a running container offers in its environment. Anyone
+ * who can start a container sets it: it is served only for names the
+ * container's service holds. */
+struct xlb_dcert {
+	char id[XLB_DOCKER_ID_LEN];
+	char container[XLB_DOCKER_NAME_LEN];
+	char service[XLB_NAME_LEN];
+	const char *var; /* "SSL_CERT" or "DEFAULT_SSL_CERT" */
+	const char *pem; /* the container's: valid while the containers built from are */
+};
+
 struct xlb_dmodel {
 	struct xlb_config cfg; /* services and their serving backends */
 	struct xlb_dhealth *checks;
 	size_t n_checks;
+	struct xlb_dcert *certs; /* by service, then container name; also
+				  * of containers whose service lost all its
+				  * names */
+	size_t n_certs;
 };
 
 typedef void (*xlb_dmodel_warn_fn)(void *arg, const char *msg);

@@ -25,6 +25,7 @@
 #include "control.h"
 #include "datapath.h"
 #include "docker.h"
+#include "envcerts.h"
 #include "handover.h"
 #include "lib/config.h"
 #include "lib/log.h"
@@ -33,6 +34,7 @@
 #include "lib/pins.h"
 #include "metrics.h"
 #include "options.h"
+#include "proxy/handshake.h"
 #include "proxy/proxy.h"
 #include "state.h"
 #include "takeover.h"
@@ -47,6 +49,13 @@
 #define PROXY_TICK_MS 250
 #define FAST_RECHECKS 8 /* ticks: 2 s of looking again for pending links */
 #define STATS_EVERY_TICKS 4
+/* --tls-workers by default: one per online CPU, up to this many (past a
+ * few cores the loop, not the handshakes, is the bound) */
+#define TLS_WORKERS_DEFAULT_MAX 8
+/* descriptors a proxied connection may hold, and those kept for the rest
+ * (maps, listeners, the control socket, Docker, metrics, certificates) */
+#define FDS_PER_CONN 6
+#define FDS_RESERVED 256
 /* a certificate directory written to without pause is read every second */
 #define CERTS_SETTLE_MAX_TICKS 4
 /* Let's Encrypt's production directory: the ACME CA when --acme-directory
@@ -78,6 +87,8 @@ struct opts {
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
 	uint32_t flow_entries; /* 0: the compiled-in XLB_FLOW_ENTRIES */
+	bool has_hash_seed;    /* --hash-seed: over the config's hash_seed */
+	uint64_t hash_seed;
 	bool has_metrics;
 	struct xlb_endpoint metrics;
 	bool takeover;		  /* take the running xlbd's listeners */
@@ -105,16 +116,17 @@ struct daemon {
 	struct xlb_docker *docker;
 	struct xlb_checks *checks;
 	struct xlb_metrics *metrics;
-	struct xlb_tls_server *tls_srv; /* TLS termination's policy ... */
-	struct xlb_certs *certs;	/* ... and certificates, or NULL */
-	struct xlb_watch certs_w;	/* the certificate directory's inotify */
-	bool certs_pending;		/* it changed; read it once it settles */
+	struct xlb_tls_server *tls_srv;	  /* TLS termination's policy ... */
+	struct xlb_certs *certs;	  /* ... and certificates, or NULL */
+	struct xlb_watch certs_w;	  /* the certificate directory's inotify */
+	bool certs_pending;		  /* it changed; read it once it settles */
 	unsigned certs_first, certs_last; /* ticks of the first and last change */
-	struct xlb_acme *acme;		/* certificates from ACME, or NULL */
-	struct xlb_watch acme_w;	/* its certificates are ready */
-	char *acme_names;		/* the names it was last given, joined */
-	struct xlb_handover handover;	/* when a new xlbd takes over from us */
-	unsigned fast_rechecks;		/* ticks left to look again soon after a change */
+	struct xlb_acme *acme;		  /* certificates from ACME, or NULL */
+	struct xlb_watch acme_w;	  /* its certificates are ready */
+	char *acme_names;		  /* the names it was last given, joined */
+	struct xlb_envcerts *envcerts;	  /* certificates from the environment, or NULL */
+	struct xlb_handover handover;	  /* when a new xlbd takes over from us */
+	unsigned fast_rechecks;		  /* ticks left to look again soon after a change */
 	struct xlb_watch sig_w, recheck_w, tick_w;
 	unsigned ticks;
 	bool stop;
@@ -129,13 +141,14 @@ static void usage(FILE *f)
 		"usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
 		"            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
 		"            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
-		"            [--teardown-on-exit] [--flow-table-size N]\n"
+		"            [--teardown-on-exit] [--flow-table-size N] [--hash-seed HEX]\n"
 		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
 		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
 		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n"
 		"            [--trusted-proxies CIDR[,CIDR]...]... [--tls-certs DIR]\n"
+		"            [--tls-workers N]\n"
 		"            [--acme-state DIR] [--acme-directory URL] [--acme-email ADDR]\n"
 		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n");
 }
@@ -162,12 +175,14 @@ enum opt_id {
 	OPT_DOCKER_RESYNC_MS,
 	OPT_TEARDOWN_ON_EXIT,
 	OPT_FLOW_TABLE_SIZE,
+	OPT_HASH_SEED,
 	OPT_METRICS,
 	OPT_DOCKER_MIN_LISTEN_PORT,
 	OPT_TAKEOVER,
 	OPT_DRAIN_TIMEOUT_MS,
 	OPT_TRUSTED_PROXIES,
 	OPT_TLS_CERTS,
+	OPT_TLS_WORKERS,
 	OPT_ACME_DIRECTORY,
 	OPT_ACME_EMAIL,
 	OPT_ACME_STATE,
@@ -270,6 +285,16 @@ static int set_metrics(const struct xlb_opt *opt, const char *arg, void *target)
 	return 0;
 }
 
+static int set_hash_seed(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	if (xlb_parse_hash_seed(arg, &o->hash_seed))
+		return pr_err("bad --%s '%s' (1 to 16 hex digits)", opt->name, arg), -EINVAL;
+	o->has_hash_seed = true;
+	return 0;
+}
+
 static int add_trusted(const struct xlb_opt *opt, const char *arg, void *target)
 {
 	struct opts *o = target;
@@ -334,6 +359,7 @@ static const struct xlb_opt opt_table[] = {
 	NUMBER("docker-resync-ms", OPT_DOCKER_RESYNC_MS, docker_resync_ms, 100, UINT32_MAX),
 	FLAG("teardown-on-exit", OPT_TEARDOWN_ON_EXIT, teardown_on_exit),
 	NUMBER("flow-table-size", OPT_FLOW_TABLE_SIZE, flow_entries, 1024, UINT32_MAX),
+	OWN("hash-seed", OPT_HASH_SEED, required_argument, set_hash_seed),
 	OWN("metrics", OPT_METRICS, required_argument, set_metrics),
 	NUMBER("docker-min-listen-port", OPT_DOCKER_MIN_LISTEN_PORT, docker_min_listen_port, 1,
 	       65535),
@@ -341,6 +367,7 @@ static const struct xlb_opt opt_table[] = {
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
 	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
 	STRING("tls-certs", OPT_TLS_CERTS, tls_certs),
+	NUMBER("tls-workers", OPT_TLS_WORKERS, lim.tls_workers, 0, XLB_HS_MAX_WORKERS),
 	STRING("acme-directory", OPT_ACME_DIRECTORY, acme_directory),
 	STRING("acme-email", OPT_ACME_EMAIL, acme_email),
 	STRING("acme-state", OPT_ACME_STATE, acme_state),
@@ -356,6 +383,13 @@ static const struct xlb_opt opt_table[] = {
 #undef LISTEN
 #undef OWN
 
+static uint32_t default_tls_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n < 1 ? 1 : n > TLS_WORKERS_DEFAULT_MAX ? TLS_WORKERS_DEFAULT_MAX : (uint32_t)n;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	const struct xlb_proxy_limits lim = XLB_PROXY_DEFAULT_LIMITS;
@@ -364,6 +398,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->pin_dir = XLB_DEFAULT_PIN_DIR;
 	o->control = XLB_DEFAULT_CONTROL;
 	o->lim = lim;
+	o->lim.tls_workers = default_tls_workers();
 	o->docker_min_listen_port = XLB_DOCKER_MIN_LISTEN_PORT;
 	o->drain_ms = XLB_DRAIN_TIMEOUT_MS;
 	err = xlb_opts_parse(opt_table, N_OF(opt_table), argc, argv, o, usage);
@@ -399,15 +434,32 @@ static int load_config(struct daemon *d)
 
 /* ---- the data path ---------------------------------------------------------------- */
 
+/* The flow hash's seed: --hash-seed over the config's hash_seed; with
+ * neither, the pinned one (or, for new maps, one drawn now). */
+static int apply_hash_seed(struct daemon *d, bool start)
+{
+	int fd = bpf_map__fd(d->skel->maps.xlb_dp_config);
+
+	if (d->o.has_hash_seed)
+		return xlb_datapath_set_hash_seed(fd, &d->o.hash_seed, "option", start);
+	if (d->cfg.has_hash_seed)
+		return xlb_datapath_set_hash_seed(fd, &d->cfg.hash_seed, "config", start);
+	return xlb_datapath_set_hash_seed(fd, NULL, NULL, start);
+}
+
 /* Opened and loaded here, through the skeleton (generated for this file
- * alone); the pins around the load are datapath.c's. */
+ * alone); the pins around the load are datapath.c's. The seed is set
+ * before any program goes on a link. */
 static int open_data_path(struct daemon *d)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = d->o.pin_dir);
+	struct xlb_reasons_carry carry;
 	bool reused;
 	int err;
 
 	err = xlb_datapath_prepare_pins(d->o.pin_dir);
+	if (!err)
+		err = xlb_datapath_save_reasons(d->o.pin_dir, &carry);
 	if (err)
 		return err;
 	d->skel = xlb__open_opts(&oo);
@@ -421,6 +473,10 @@ static int open_data_path(struct daemon *d)
 	err = xlb__load(d->skel);
 	if (err)
 		return pr_err("loading BPF programs: %s", strerror(-err)), err;
+	xlb_datapath_restore_reasons(d->skel->maps.xlb_reasons, &carry);
+	err = apply_hash_seed(d, true);
+	if (err)
+		return err;
 	return reused ? 0 : xlb_datapath_pin_devmap(d->skel->maps.xlb_tx_ports, d->o.pin_dir);
 }
 
@@ -468,6 +524,7 @@ static int attach_links(struct daemon *d)
 		.pin_dir = d->o.pin_dir,
 		.ifaces_fd = bpf_map__fd(d->skel->maps.xlb_ifaces),
 		.tx_ports_fd = bpf_map__fd(d->skel->maps.xlb_tx_ports),
+		.be_links_fd = bpf_map__fd(d->skel->maps.xlb_be_links),
 		.ingress_fd = bpf_program__fd(d->skel->progs.xlb_ingress),
 		.return_fd = bpf_program__fd(d->skel->progs.xlb_return),
 		.peer_pass_fd = bpf_program__fd(d->skel->progs.xlb_peer_pass),
@@ -484,15 +541,29 @@ static int attach_links(struct daemon *d)
 
 /* ---- the proxy -------------------------------------------------------------------- */
 
-/* Enough descriptors for many proxied connections (six each). */
-static void raise_fd_limit(void)
+/* Enough descriptors for many proxied connections (six each: the two
+ * sockets and two pipes); --max-conns is lowered to what the limit
+ * allows, so that the proxy refuses a connection it could not serve
+ * rather than running out of descriptors in the middle of one. */
+static void fit_fds(struct daemon *d)
 {
+	uint32_t *max = &d->o.lim.max_conns;
 	struct rlimit rl;
+	rlim_t fit;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		if (setrlimit(RLIMIT_NOFILE, &rl))
+			getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	fit = rl.rlim_cur > FDS_RESERVED ? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN : 1;
+	if (fit >= *max)
+		return;
+	pr_warn("event=max_conns_lowered max_conns=%u to=%llu reason=\"RLIMIT_NOFILE is %llu, %d a connection\"",
+		*max, (unsigned long long)fit, (unsigned long long)rl.rlim_cur, FDS_PER_CONN);
+	*max = (uint32_t)(fit ? fit : 1);
 }
 
 static void flush_proxy_stats(struct daemon *d)
@@ -500,6 +571,7 @@ static void flush_proxy_stats(struct daemon *d)
 	xlb_proxy_flush_stats(d->proxy, bpf_map__fd(d->skel->maps.xlb_proxy_svc_stats),
 			      bpf_map__fd(d->skel->maps.xlb_listeners));
 	xlb_proxy_flush_http_stats(d->proxy, bpf_map__fd(d->skel->maps.xlb_http_svc_stats));
+	xlb_proxy_flush_tls_stats(d->proxy, bpf_map__fd(d->skel->maps.xlb_tls_svc_stats));
 }
 
 /* The verdict program goes on the sockhash before any socket does. */
@@ -666,7 +738,9 @@ static void sync_acme_names(struct daemon *d)
 }
 
 /* TLS-ALPN-01: a CA's handshake for a name with a challenge pending gets
- * the challenge's certificate (RFC 8737). */
+ * the challenge's certificate (RFC 8737). Like on_servername, it runs on
+ * a handshake worker (--tls-workers): it reads only what is set before
+ * the workers start (d->acme) and the challenge table, which locks. */
 static int on_alpn_chosen(SSL *ssl, const unsigned char *proto, unsigned len, void *arg)
 {
 	struct daemon *d = arg;
@@ -688,7 +762,9 @@ static int on_alpn_chosen(SSL *ssl, const unsigned char *proto, unsigned len, vo
 
 /* The store's choice by SNI; a name without a certificate yet but with a
  * TLS-ALPN-01 challenge pending goes on to the ALPN hook, which sets the
- * challenge's certificate. */
+ * challenge's certificate. On a handshake worker: the store is picked
+ * from under its lock, with a reference (xlb_tls_sni_switch), while the
+ * loop may rescan or add to it. */
 static int on_servername(SSL *ssl, int *alert, void *arg)
 {
 	struct daemon *d = arg;
@@ -724,9 +800,25 @@ static int start_acme(struct daemon *d)
 	return err;
 }
 
+/* DEFAULT_SSL_CERT and the containers' SSL_CERT (xlbd's modules reach
+ * tls/ only through what main hands them). */
+static int start_envcerts(struct daemon *d)
+{
+	const struct xlb_envcerts_store store = {
+		.certs = d->certs,
+		.add_pem = xlb_certs_add_pem,
+		.as_default = XLB_CERTS_AS_DEFAULT,
+		.add_scoped = xlb_certs_add_scoped,
+		.remove_scoped = xlb_certs_remove_scoped,
+		.unescape = xlb_tls_pem_unescape,
+	};
+
+	return xlb_envcerts_new(&store, &d->envcerts);
+}
+
 /* TLS termination for proto = https, when there is a certificate
- * directory or ACME: the store (the directory's watched), and the context
- * the proxy accepts on. */
+ * directory, ACME or certificates from the environment: the store (the
+ * directory's watched), and the context the proxy accepts on. */
 static int open_tls(struct daemon *d)
 {
 	static const char *const alpn[] = { "http/1.1", XLB_ACME_ALPN };
@@ -740,11 +832,13 @@ static int open_tls(struct daemon *d)
 	SSL_CTX *ctx = NULL;
 	int err;
 
-	if (!dir && !d->o.acme_state)
+	if (!dir && !d->o.acme_state && !xlb_envcerts_wanted(d->o.docker))
 		return 0;
 	err = xlb_tls_server_new(&opts, &d->tls_srv);
 	if (!err)
 		err = xlb_certs_new(d->tls_srv, dir, &d->certs);
+	if (!err)
+		err = start_envcerts(d);
 	if (!err && d->o.acme_state)
 		err = start_acme(d);
 	if (!err) {
@@ -944,6 +1038,7 @@ static int start_metrics(struct daemon *d)
 			.http_svc_stats = d->o.lim.http_mode == XLB_HTTP_MODE_REQUEST
 						  ? bpf_map__fd(d->skel->maps.xlb_http_svc_stats)
 						  : -1,
+			.tls_svc_stats = bpf_map__fd(d->skel->maps.xlb_tls_svc_stats),
 		},
 		.prepare = metrics_prepare,
 		.certs = metrics_certs,
@@ -963,6 +1058,7 @@ static void on_docker_model(void *arg, const struct xlb_dmodel *m, xlb_dmodel_wa
 	xlb_checks_watch_docker(d->checks, m);
 	if (xlb_state_apply_docker(d->state, &m->cfg, warn, warn_arg))
 		pr_err("event=docker_apply_failed err=\"writing the maps failed\"");
+	xlb_envcerts_sync(d->envcerts, d->state, m);
 	xlb_checks_replace_docker(d->checks, m);
 	d->fast_rechecks = FAST_RECHECKS;
 	ensure_backend_links(d);
@@ -1086,6 +1182,7 @@ static void reload_config(struct daemon *d)
 	}
 	old = d->cfg;
 	d->cfg = fresh;
+	apply_hash_seed(d, false);
 	xlb_checks_watch_config(d->checks, &d->cfg);
 	if (xlb_state_apply_config(d->state, &d->cfg, &err))
 		pr_err("event=reload_failed %s", err.msg);
@@ -1134,6 +1231,7 @@ static void on_tick(struct xlb_watch *w, uint32_t events)
 	if (read(w->fd, &n, sizeof(n)) <= 0)
 		return;
 	xlb_proxy_tick(d->proxy);
+	xlb_log_flush_suppressed();
 	if (xlb_handover_draining(&d->handover))
 		return; /* the maps and links are the new xlbd's */
 	xlb_control_tick(d->ctl);
@@ -1229,7 +1327,7 @@ static int start(struct daemon *d)
 {
 	int err = 0;
 
-	raise_fd_limit();
+	fit_fds(d);
 	for (size_t i = 0; i < N_OF(start_steps) && !err; i++)
 		err = start_steps[i](d);
 	if (!err)
@@ -1262,6 +1360,7 @@ static void cleanup(struct daemon *d)
 	free(d->acme_names);
 	if (d->certs && d->certs_w.fd >= 0 && d->certs_w.fn)
 		xlb_loop_del(d->loop, &d->certs_w);
+	xlb_envcerts_free(d->envcerts);
 	xlb_certs_free(d->certs);
 	xlb_tls_server_put(d->tls_srv);
 	xlb_control_close(d->ctl);
@@ -1297,6 +1396,8 @@ int main(int argc, char **argv)
 		free(d.o.trusted);
 		return EXIT_USAGE;
 	}
+	/* from here a slowly read log cannot stall the loop */
+	xlb_log_async_start();
 	err = start(&d);
 	if (!err) {
 		pr_info("event=ready services=%zu uplinks=%d pin_dir=%s control=%s proxy_path=%s",
@@ -1305,5 +1406,6 @@ int main(int argc, char **argv)
 		run_loop(&d);
 	}
 	cleanup(&d);
+	xlb_log_async_stop();
 	return err ? 1 : 0;
 }

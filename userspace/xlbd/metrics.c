@@ -23,6 +23,7 @@
 #include "lib/percpu.h"
 #include "lib/vg.h"
 #include "xlb/reason_names.h"
+#include "xlb/tls_names.h"
 
 #define MBUF_MIN 16384
 /* Prometheus scrapes one connection at a time; a few more let a curl in
@@ -524,6 +525,72 @@ static void format_http(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b
 	}
 }
 
+/* ---- terminated TLS ---- */
+
+/* A service shows its whole fixed set of TLS series from its first
+ * terminated handshake, failed or not, on: no series for the services
+ * whose TLS xlb never ended. */
+static bool tls_service(const struct xlb_metrics_snapshot *s, size_t i)
+{
+	static const struct xlb_tls_counters zero;
+
+	return memcmp(&s->svcs[i].tls, &zero, sizeof(zero)) != 0;
+}
+
+static void format_tls_handshakes(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
+{
+	static const char name[] = "xlb_tls_handshakes_total";
+
+	xlb_metrics_family(b, name, "counter",
+			   "TLS handshakes xlb completed for the service (proto = https), by "
+			   "version and cipher suite (OpenSSL's names; other: a suite outside "
+			   "xlb's list).");
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		struct xlb_label l[3] = { { "service", s->svcs[i].name } };
+
+		if (!tls_service(s, i))
+			continue;
+		for (int k = 0; k < XLB_TLS_SUITES; k++) {
+			l[1] = (struct xlb_label){ "version", xlb_tls_suite_version(k) };
+			l[2] = (struct xlb_label){ "cipher", xlb_tls_suite_names[k] };
+			xlb_metrics_sample(b, name, l, 3, s->svcs[i].tls.handshakes[k]);
+		}
+	}
+}
+
+static void format_tls_failures(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
+{
+	static const char name[] = "xlb_tls_handshake_failures_total";
+
+	xlb_metrics_family(b, name, "counter",
+			   "TLS handshakes for the service that did not complete, by reason: "
+			   "timeout, client_closed, protocol_version, no_shared_cipher, "
+			   "no_application_protocol, unrecognized_name, alert_from_client, "
+			   "handshake_limit, other.");
+	for (size_t i = 0; i < s->n_svcs; i++) {
+		struct xlb_label l[2] = { { "service", s->svcs[i].name } };
+
+		if (!tls_service(s, i))
+			continue;
+		for (int k = 0; k < XLB_TLS_FAILS; k++) {
+			l[1] = (struct xlb_label){ "reason", xlb_tls_fail_names[k] };
+			xlb_metrics_sample(b, name, l, 2, s->svcs[i].tls.failures[k]);
+		}
+	}
+}
+
+static void format_tls(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->n_svcs; i++)
+		n += tls_service(s, i);
+	if (!n)
+		return;
+	format_tls_handshakes(s, b);
+	format_tls_failures(s, b);
+}
+
 static void listener_labels(const struct xlb_metrics_listener *li, struct xlb_label l[2])
 {
 	l[0] = (struct xlb_label){ "listener", li->endpoint };
@@ -610,6 +677,7 @@ int xlb_metrics_format(const struct xlb_metrics_snapshot *s, struct xlb_mbuf *b)
 	format_reasons(s, b);
 	format_proxy_services(s, b);
 	format_http(s, b);
+	format_tls(s, b);
 	format_proxy_listeners(s, b);
 	format_docker(s, b);
 	format_certs(s, b);
@@ -831,6 +899,11 @@ static int read_proxy_counters(struct collect *c)
 			return -errno;
 	}
 	s->http = mp->http_svc_stats >= 0;
+	for (size_t i = 0; mp->tls_svc_stats >= 0 && i < s->n_svcs; i++) {
+		if ((s->svcs[i].flags & XLB_SVC_F_HOST) &&
+		    bpf_map_lookup_elem(mp->tls_svc_stats, &s->svcs[i].id, &s->svcs[i].tls))
+			return -errno;
+	}
 	if (mp->listeners < 0)
 		return 0;
 	return map_read_batch(mp->listeners, sizeof(__u32), sizeof(struct xlb_listener),

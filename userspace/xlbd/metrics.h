@@ -68,6 +68,7 @@ struct xlb_metrics_service {
 	struct xlb_counters c;		 /* summed over CPUs */
 	struct xlb_proxy_counters proxy; /* zero unless host-routed */
 	struct xlb_http_counters http;	 /* zero unless HTTP host-routed, request mode */
+	struct xlb_tls_counters tls;	 /* zero unless xlb terminated its TLS */
 };
 
 struct xlb_metrics_backend {
@@ -125,6 +126,7 @@ struct xlb_metrics_maps {
 	int svc_info, backends, svc_stats, be_stats, reasons, flows;
 	int proxy_svc_stats, listeners;
 	int http_svc_stats; /* -1 in --http-mode connection */
+	int tls_svc_stats;
 };
 
 /* Called at the start of every scrape: xlbd writes the proxy's counters

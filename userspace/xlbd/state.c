@@ -746,13 +746,16 @@ static void hostmaps_rebuild(struct xlb_state *st)
 	route_table_index(&st->tls_routes);
 }
 
+/* Across protocols too: an http and a tls service cannot share a route,
+ * since the pinned xlb_hosts key (host, path) has no room for the
+ * protocol, and the config file refuses it the same way. */
 static const struct svc *route_owner(const struct xlb_state *st, const char *host, const char *path,
-				     bool tls, const struct svc *except)
+				     const struct svc *except)
 {
 	for (size_t i = 0; i < st->n_svcs; i++) {
 		const struct svc *s = st->svcs[i];
 
-		if (s == except || s->tls != tls)
+		if (s == except)
 			continue;
 		for (size_t h = 0; h < s->n_hosts; h++)
 			if (strcasecmp(s->hosts[h], host) == 0 && strcmp(svc_path(s, h), path) == 0)
@@ -779,7 +782,7 @@ static int route_check(const struct xlb_state *st, const struct xlb_svc_spec *sp
 	const char *path = spec_path(spec, i), *why = NULL;
 	char norm[XLB_PATH_SIZE], name[XLB_HOST_LEN + XLB_PATH_SIZE];
 	const char *what = strcmp(path, "/") == 0 ? "host" : "route";
-	const struct svc *other = route_owner(st, spec->hosts[i], path, spec->tls, self);
+	const struct svc *other = route_owner(st, spec->hosts[i], path, self);
 	struct xlb_host_key key;
 
 	route_str(spec->hosts[i], path, name, sizeof(name));
@@ -1089,6 +1092,25 @@ bool xlb_state_terminates(const struct xlb_state *st, const char *sni)
 	return false;
 }
 
+/* A run is sorted longest prefix first: its last https route has the
+ * shortest prefix, "/" when the host has one. */
+int xlb_state_tls_service(const struct xlb_state *st, const char *sni, uint32_t *svc_id)
+{
+	const struct route_table *t = &st->http_routes;
+	uint32_t first;
+	int err = -ENOENT;
+
+	if (!xlb_state_terminates(st, sni) || xlb_hostmap_lookup(&t->hosts, sni, &first))
+		return -ENOENT;
+	for (uint32_t i = first; i < t->ents[first].end; i++) {
+		if (t->ents[i].https) {
+			*svc_id = t->ents[i].svc_id;
+			err = 0;
+		}
+	}
+	return err;
+}
+
 void xlb_state_for_each_acme_name(const struct xlb_state *st,
 				  void (*fn)(const char *name, void *arg), void *arg)
 {
@@ -1098,6 +1120,63 @@ void xlb_state_for_each_acme_name(const struct xlb_state *st,
 		for (size_t h = 0; s->acme && h < s->n_hosts; h++)
 			if (s->paths[h].scheme == XLB_SCHEME_HTTPS && s->hosts[h][0] != '*')
 				fn(s->hosts[h], arg);
+	}
+}
+
+/* host's run in the HTTP routes (*first) and the service holding its
+ * TLS (*holder: that of its https route with the shortest prefix, as
+ * for a terminated connection; false when xlb does not terminate it). A
+ * "*.d" host finds its own run: no exact name has a '*', and the
+ * wildcard lookup starts with the suffix after the first dot. */
+static bool tls_holder(const struct xlb_state *st, const char *host, uint32_t *first,
+		       uint32_t *holder)
+{
+	const struct route_table *t = &st->http_routes;
+	bool held = false;
+	uint32_t passed;
+
+	if (xlb_hostmap_lookup(&t->hosts, host, first) || *first >= t->n) {
+		*first = UINT32_MAX; /* not routed (a name the index skipped) */
+		return false;
+	}
+	if (!xlb_hostmap_lookup(&st->tls_routes.hosts, host, &passed))
+		return false; /* passed through: its service has its own certificate */
+	for (uint32_t i = *first; i < t->ents[*first].end; i++)
+		if (t->ents[i].https) {
+			*holder = t->ents[i].svc_id;
+			held = true;
+		}
+	return held;
+}
+
+static bool host_earlier(const struct svc *s, size_t h)
+{
+	for (size_t i = 0; i < h; i++)
+		if (strcasecmp(s->hosts[i], s->hosts[h]) == 0)
+			return true;
+	return false;
+}
+
+void xlb_state_for_each_tls_holder(const struct xlb_state *st,
+				   void (*fn)(const char *host, const char *service,
+					      enum xlb_origin origin, void *arg),
+				   void *arg)
+{
+	for (size_t i = 0; i < st->n_svcs; i++) {
+		const struct svc *s = st->svcs[i];
+
+		for (size_t h = 0; !s->tls && h < s->n_hosts; h++) {
+			uint32_t first = UINT32_MAX, holder = 0;
+			bool held = tls_holder(st, s->hosts[h], &first, &holder);
+
+			if (first == UINT32_MAX || host_earlier(s, h))
+				continue;
+			/* once per host: by its holder, or by its run's first */
+			if (held && holder == s->id)
+				fn(s->hosts[h], s->name, s->origin, arg);
+			else if (!held && st->http_routes.ents[first].svc_id == s->id)
+				fn(s->hosts[h], NULL, s->origin, arg);
+		}
 	}
 }
 
@@ -1591,7 +1670,7 @@ static size_t docker_free_hosts(const struct xlb_state *st, const struct xlb_cfg
 
 	for (size_t h = 0; h < ws->n_hosts; h++) {
 		const char *path = xlb_cfg_route_path(ws, h);
-		const struct svc *other = route_owner(st, ws->hosts[h], path, ws->tls, self);
+		const struct svc *other = route_owner(st, ws->hosts[h], path, self);
 
 		if (other) {
 			warnf(warn, arg,

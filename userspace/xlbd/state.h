@@ -146,11 +146,27 @@ int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t s
  * false, ...), like plain HTTP ones. */
 bool xlb_state_terminates(const struct xlb_state *st, const char *sni);
 
+/* The service a terminated TLS connection for sni counts under, known
+ * before its handshake: that of the host's https route with the shortest
+ * prefix (its "/" one when it has one). -ENOENT when xlb does not
+ * terminate sni. */
+int xlb_state_tls_service(const struct xlb_state *st, const char *sni, uint32_t *svc_id);
+
 /* Calls fn for each host name of an https route of an acme service
  * (wildcards left out: ACME proves them by DNS only); a name may come
  * more than once. */
 void xlb_state_for_each_acme_name(const struct xlb_state *st,
 				  void (*fn)(const char *name, void *arg), void *arg);
+
+/* Calls fn once for each host name of the HTTP routes ("a.d", "*.d")
+ * with the name and origin of the service holding its TLS: the one a
+ * terminated connection for it reaches (its https route with the
+ * shortest prefix), or NULL when xlb does not terminate it. Read from
+ * the tables routing uses; nothing changes. */
+void xlb_state_for_each_tls_holder(const struct xlb_state *st,
+				   void (*fn)(const char *host, const char *service,
+					      enum xlb_origin origin, void *arg),
+				   void *arg);
 
 /* The same for one request: the service is found by host (exact name,
  * then the longest wildcard), then by the longest of that host's path
