@@ -8,6 +8,7 @@
 # and in Pebble's own log.
 
 load helpers
+load https_helpers
 
 CLIENT4=10.200.0.2
 
@@ -121,12 +122,6 @@ start_acme_xlbd() {
 	[[ $(grep -c 'Issued certificate' "$pki/pebble.log") == 2 ]] ||
 		fail "pebble issued: $(grep 'Issued certificate' "$pki/pebble.log")"
 	[[ $(stat -c %a "$BATS_TEST_TMPDIR/state") == 700 ]] || fail "state dir mode"
-}
-
-# served_serial NAME: the serial of the certificate xlbd serves for NAME.
-served_serial() {
-	in_client openssl s_client -connect "$LB4:443" -servername "$1" </dev/null 2>/dev/null |
-		openssl x509 -noout -serial
 }
 
 # Until the serial of NAME differs from OLD, every request is answered

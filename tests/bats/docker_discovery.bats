@@ -6,6 +6,7 @@
 # made under the compose project / name prefix "xlbdt" and removed again.
 
 load helpers
+load docker_xlbd
 
 PORT=18081
 DT_PIN=/sys/fs/bpf/xlb-dtest
@@ -14,33 +15,6 @@ PROJECT=xlbdt
 IMAGE=xlbdt/www:latest
 
 # --- set-up ------------------------------------------------------------------------
-
-# A tiny image: an HTTP/1.1 (keep-alive) file server over /srv, which holds
-# "who" (the container's hostname, written at start) and "ok" (the health
-# check path).
-build_image() {
-	local dir=$BATS_FILE_TMPDIR/img
-	mkdir -p "$dir"
-	cat >"$dir/serve.py" <<-'EOF'
-		import http.server, socket
-		open("/srv/who", "w").write(socket.gethostname() + "\n")
-		open("/srv/ok", "w").close()
-		class H(http.server.SimpleHTTPRequestHandler):
-		    protocol_version = "HTTP/1.1"
-		    def log_message(self, *a):
-		        pass
-		http.server.ThreadingHTTPServer(("", 8000), lambda *a: H(*a, directory="/srv")).serve_forever()
-	EOF
-	cat >"$dir/Dockerfile" <<-'EOF'
-		ARG BASE=python:3.12-slim
-		FROM ${BASE}
-		RUN mkdir -p /srv
-		COPY serve.py /serve.py
-		CMD ["python3", "/serve.py"]
-		EXPOSE 8000
-	EOF
-	docker build -q --build-arg "BASE=$XLB_PYTHON_IMAGE" -t "$IMAGE" "$dir" >/dev/null
-}
 
 setup_file() {
 	require_built
@@ -52,7 +26,7 @@ setup_file() {
 	fi
 	eval "$("$REPO/scripts/images.sh" | grep '^XLB_[A-Z_]*=')"
 	export XLB_PYTHON_IMAGE
-	build_image
+	build_who_image "$IMAGE"
 	dt_cleanup
 }
 
@@ -104,17 +78,10 @@ start_dt_xlbd() {
 # stop_dt_xlbd: SIGTERM, and xlbd must exit 0 (with the sanitizer build a
 # leak or a memory error makes it exit non-zero).
 stop_dt_xlbd() {
-	local status=0
 	[[ -n ${DT_PID-} ]] || return 0
-	kill "$DT_PID" 2>/dev/null || true
-	wait_until 10 pid_gone "$DT_PID" || kill -9 "$DT_PID" 2>/dev/null || true
-	wait "$DT_PID" 2>/dev/null || status=$?
+	local pid=$DT_PID
 	DT_PID=
-	if ((status != 0)); then
-		echo "xlbd exited with status $status; log tail:" >&2
-		grep -v libbpf "$DT_LOG" | tail -n 40 >&2
-		return 1
-	fi
+	stop_docker_xlbd "$pid" "$DT_LOG"
 }
 
 # replica SERVICE N [docker run args...]: container xlbdt_SERVICE_N of compose

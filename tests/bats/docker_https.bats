@@ -12,6 +12,7 @@
 # "xlbdh" and removed again.
 
 load helpers
+load docker_xlbd
 
 HTTP_PORT=18082
 TLS_PORT=18444
@@ -21,31 +22,6 @@ PROJECT=xlbdh
 IMAGE=xlbdh/www:latest
 
 # --- set-up ------------------------------------------------------------------------
-
-# An HTTP/1.1 file server over /srv, which holds "who": the container's
-# hostname, written at start.
-build_image() {
-	local dir=$BATS_FILE_TMPDIR/img
-	mkdir -p "$dir"
-	cat >"$dir/serve.py" <<-'EOF'
-		import http.server, socket
-		open("/srv/who", "w").write(socket.gethostname() + "\n")
-		class H(http.server.SimpleHTTPRequestHandler):
-		    protocol_version = "HTTP/1.1"
-		    def log_message(self, *a):
-		        pass
-		http.server.ThreadingHTTPServer(("", 8000), lambda *a: H(*a, directory="/srv")).serve_forever()
-	EOF
-	cat >"$dir/Dockerfile" <<-'EOF'
-		ARG BASE=python:3.12-slim
-		FROM ${BASE}
-		RUN mkdir -p /srv
-		COPY serve.py /serve.py
-		CMD ["python3", "/serve.py"]
-		EXPOSE 8000
-	EOF
-	docker build -q --build-arg "BASE=$XLB_PYTHON_IMAGE" -t "$IMAGE" "$dir" >/dev/null
-}
 
 # make_ca DIR: a CA, DIR/ca.pem and DIR/ca.key.
 make_ca() {
@@ -84,7 +60,7 @@ setup_file() {
 	fi
 	eval "$("$REPO/scripts/images.sh" | grep '^XLB_[A-Z_]*=')"
 	export XLB_PYTHON_IMAGE
-	build_image
+	build_who_image "$IMAGE"
 	export PKI=$BATS_FILE_TMPDIR/pki
 	mkdir -p "$PKI"
 	make_ca "$PKI"
@@ -139,17 +115,10 @@ start_dh_xlbd() {
 # stop_dh_xlbd: SIGTERM, and xlbd must exit 0 (the sanitizer build exits
 # non-zero on a leak or a memory error).
 stop_dh_xlbd() {
-	local status=0
 	[[ -n ${DH_PID-} ]] || return 0
-	kill "$DH_PID" 2>/dev/null || true
-	wait_until 10 pid_gone "$DH_PID" || kill -9 "$DH_PID" 2>/dev/null || true
-	wait "$DH_PID" 2>/dev/null || status=$?
+	local pid=$DH_PID
 	DH_PID=
-	if ((status != 0)); then
-		echo "xlbd exited with status $status; log tail:" >&2
-		grep -v libbpf "$DH_LOG" | tail -n 40 >&2
-		return 1
-	fi
+	stop_docker_xlbd "$pid" "$DH_LOG"
 }
 
 # app SERVICE N [docker run args...]: container xlbdh_SERVICE_N of compose

@@ -8,6 +8,7 @@
 # openssl s_client at the client, and at the backends.
 
 load helpers
+load https_helpers
 
 setup_file() {
 	lab_setup 2
@@ -31,31 +32,10 @@ teardown() {
 # a test can tell which certificate the client got.
 make_certs() {
 	local dir=$1
-	mkdir -p "$dir/certs"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-subj "/CN=xlb test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
+	make_ca "$dir"
 	issue "$dir" a.https.test a.https.test 0xa1 crt
 	issue "$dir" b.https.test b.https.test 0xb2 pem
 	issue "$dir" w.https.test '*.w.https.test' 0xc3 crt
-}
-
-# issue DIR FILE NAME SERIAL crt|pem
-issue() {
-	local dir=$1 file=$2 name=$3 serial=$4 form=$5 t
-	t=$(mktemp -d)
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$name" \
-		-keyout "$t/key" -out "$t/csr" 2>/dev/null
-	printf 'subjectAltName=DNS:%s\n' "$name" >"$t/ext"
-	openssl x509 -req -in "$t/csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -set_serial "$serial" \
-		-days 1 -extfile "$t/ext" -out "$t/crt" 2>/dev/null
-	if [[ $form == pem ]]; then
-		cat "$t/crt" "$t/key" >"$dir/certs/$file.pem"
-		chmod 0600 "$dir/certs/$file.pem"
-	else
-		cp "$t/crt" "$dir/certs/$file.crt"
-		install -m 0600 "$t/key" "$dir/certs/$file.key"
-	fi
-	rm -rf "$t"
 }
 
 https_config() {
@@ -84,16 +64,7 @@ https_config() {
 # https_get NAME PATH [CURL ARGS...]: a request to NAME over the shared
 # TLS port, the certificate checked against the test's CA.
 https_get() {
-	local name=$1 path=$2
-	shift 2
-	in_client curl -sS -m 5 --cacert "$BATS_FILE_TMPDIR/pki/ca.pem" \
-		--resolve "$name:443:$LB4" "$@" "https://$name$path"
-}
-
-# served_serial NAME: the serial of the certificate the client gets for NAME.
-served_serial() {
-	in_client openssl s_client -connect "$LB4:443" -servername "$1" </dev/null 2>/dev/null |
-		openssl x509 -noout -serial
+	https_get_ca "$BATS_FILE_TMPDIR/pki/ca.pem" "$@"
 }
 
 @test "https: each name gets its own certificate (exact, one file, wildcard) and its own service" {

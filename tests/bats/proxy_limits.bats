@@ -149,6 +149,36 @@ assert_closed_at_deadline() {
 	wait_until 10 assert_answer_like api.app.dev 'be[12]' || fail "not served after the old ones closed"
 }
 
+# cpu_ticks PID: the user and system clock ticks the process has used.
+cpu_ticks() {
+	awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+@test "out of descriptors, xlbd stops accepting until there are some again, says so once, and does not spin" {
+	start_xlbd "$(write_config "$(limits_config)")"
+	local fds hz=$(getconf CLK_TCK) before after
+	fds=$(ls "/proc/$XLBD_PID/fd" | wc -l)
+	# what an exhausted host looks like to xlbd: not one descriptor more
+	prlimit --pid "$XLBD_PID" --nofile="$fds:$fds"
+	bg_start xlb-client "$BATS_TEST_TMPDIR/waiting.out" curl -sS -m 20 -H 'Host: api.app.dev' \
+		"http://$LB4/who"
+	local waiting=$BG_PID
+	wait_log 'event=accept_paused listen=10\.200\.0\.1:80 err="Too many open files" resume=next_tick'
+	# two seconds of a connection that cannot be accepted: the loop sleeps
+	before=$(cpu_ticks "$XLBD_PID")
+	sleep 2 # not a wait for an event: the span CPU use is measured over
+	after=$(cpu_ticks "$XLBD_PID")
+	((after - before < hz / 2)) || fail "xlbd used $((after - before)) ticks of $((2 * hz)) while paused"
+	[[ $(grep -c 'event=accept_paused' "$XLBD_LOG") == 1 ]] || fail "$(grep accept_ "$XLBD_LOG")"
+	! log_has 'event=accept_failed' || fail "$(grep accept_failed "$XLBD_LOG" | head -3)"
+	# descriptors again: the waiting client is served, and that is said
+	prlimit --pid "$XLBD_PID" --nofile=65536:65536
+	wait_until 10 pid_gone "$waiting" || fail "the waiting client was never served"
+	wait "$waiting" || fail "waiting client: $(cat "$BATS_TEST_TMPDIR/waiting.out")"
+	[[ $(cat "$BATS_TEST_TMPDIR/waiting.out") == be[12] ]] || fail "$(cat "$BATS_TEST_TMPDIR/waiting.out")"
+	wait_log 'event=accept_resumed'
+}
+
 @test "a backend that refuses connections is retried around: every request succeeds" {
 	start_xlbd "$(write_config "$(limits_config)")"
 	host_answers 40 half.app.dev >"$BATS_TEST_TMPDIR/answers"

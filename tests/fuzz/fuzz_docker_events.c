@@ -15,7 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xlbd/docker.h"
+#include "xlbd/dmodel.h"
+#include "xlbd/docker_lines.h"
 
 #define CHECK(cond)                       \
 	do {                              \

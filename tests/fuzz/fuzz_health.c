@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libFuzzer target for what xlbd reads from a backend in an HTTP health
- * check (xlb_health_judge_answer, xlbd/health.h). The first input byte
+ * check (xlb_hc_judge_answer, xlbd/hc_answer.h). The first input byte
  * picks how the answer arrives (the sizes of the reads); the rest is the
  * answer. Beyond the sanitizers it traps on a broken promise: MORE exactly
  * while no line end is within the bytes read and there is room for more;
@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "xlbd/health.h"
+#include "xlbd/hc_answer.h"
 
 #define CHECK(cond)                       \
 	do {                              \
@@ -37,7 +37,7 @@ static struct verdict judge(const uint8_t *data, size_t len)
 
 	CHECK(copy);
 	memcpy(copy, data, len);
-	r.v = xlb_health_judge_answer(copy, len, &r.code, &r.why);
+	r.v = xlb_hc_judge_answer(copy, len, &r.code, &r.why);
 	free(copy);
 	CHECK(r.v == XLB_HC_MORE || r.v == XLB_HC_PASS || r.v == XLB_HC_FAIL);
 	if (r.v == XLB_HC_MORE)

@@ -424,6 +424,37 @@ static void test_bad_labels(void **state)
 	}
 }
 
+/* A label with 20,000 names (each compared with the others at every
+ * apply) is refused in one line; 1,024 routes are still taken. */
+static void test_too_many_routes(void **state)
+{
+	size_t cap = 20000 * 16, len = 0;
+	char *val = malloc(cap);
+	struct xlb_dcontainer c;
+	char err[512];
+	json_t *root;
+
+	(void)state;
+	assert_non_null(val);
+	for (int i = 0; i < 20000; i++)
+		len += (size_t)snprintf(val + len, cap - len, "%sh%d.t", i ? "," : "", i);
+	root = load("inspect_web_1.json");
+	label_set(root, "xlb.host", val);
+	assert_rejected(root,
+			"container xlbdm-web-1: more than 1024 routes (host names times paths)");
+	/* 1024 names: all routed */
+	len = 0;
+	for (int i = 0; i < 1024; i++)
+		len += (size_t)snprintf(val + len, cap - len, "%sh%d.t", i ? "," : "", i);
+	root = load("inspect_web_1.json");
+	label_set(root, "xlb.host", val);
+	assert_int_equal(parse_json(root, &c, err, sizeof(err)), 1);
+	assert_int_equal(c.n_hosts, 1024);
+	json_decref(root);
+	xlb_dcontainer_free(&c);
+	free(val);
+}
+
 static void test_bad_virtual_env(void **state)
 {
 	json_t *root = load("inspect_vhost.json");
@@ -1322,9 +1353,10 @@ static void test_build_same_host_other_proto(void **state)
 	parse_ok(tls, &cs[0]);
 	parse_ok(load("inspect_hc_healthy.json"), &cs[1]);
 	build(cs, 2, NULL, &m, &w);
-	assert_int_equal(w.n, 0);
-	assert_int_equal(m.cfg.n_services, 2);
-	assert_string_equal(service_named(&m, "xlbdm-hc-unhealthy")->hosts[0], "hc.example");
+	/* one route, one service, whatever the protocols: the first by name */
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(w.msg[0], "hc.example is claimed by service xlbdm-hc-healthy"));
+	assert_int_equal(m.cfg.n_services, 1);
 	assert_string_equal(service_named(&m, "xlbdm-hc-healthy")->hosts[0], "hc.example");
 	xlb_dmodel_free(&m);
 	free_all(cs, 2);
@@ -1559,6 +1591,7 @@ int main(void)
 		cmocka_unit_test(test_labels_win_over_virtual_env),
 		cmocka_unit_test(test_ignored_without_xlb_labels),
 		cmocka_unit_test(test_bad_labels),
+		cmocka_unit_test(test_too_many_routes),
 		cmocka_unit_test(test_bad_virtual_env),
 		cmocka_unit_test(test_label_routes),
 		cmocka_unit_test(test_virtual_routes),

@@ -63,6 +63,7 @@ struct listener {
 	struct xlb_proxy *p;
 	struct xlb_endpoint ep;
 	bool tls;
+	bool paused; /* out of descriptors: not in epoll until the next tick */
 	struct xlb_proxy_counters c;
 };
 
@@ -120,6 +121,7 @@ struct xlb_proxy {
 	struct xlb_proxy_limits lim;
 	struct listener *listeners[XLB_MAX_LISTENERS];
 	size_t n_listeners;
+	bool accept_told;   /* a pause for want of descriptors was logged */
 	struct conn *conns; /* live connections */
 	struct conn *dead;  /* closed during this loop iteration */
 	size_t n_conns;
@@ -1203,6 +1205,29 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 	on_peek_event(&c->client.w, EPOLLIN);
 }
 
+/* Out of descriptors (or memory) the connection stays queued and the
+ * level-triggered listener would wake the loop at once, forever: it
+ * leaves epoll until the next tick, which is said once. */
+static bool accept_exhausted(int err)
+{
+	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+static void accept_pause(struct listener *l, int err)
+{
+	struct xlb_proxy *p = l->p;
+	char buf[XLB_EP_STRLEN];
+
+	if (xlb_loop_mod(p->loop, &l->w, 0))
+		return;
+	l->paused = true;
+	if (p->accept_told)
+		return;
+	p->accept_told = true;
+	pr_warn("event=accept_paused listen=%s err=\"%s\" resume=next_tick",
+		xlb_format_endpoint(&l->ep, buf, sizeof(buf)), strerror(err));
+}
+
 static void on_accept(struct xlb_watch *w, uint32_t events)
 {
 	struct listener *l = (struct listener *)w;
@@ -1216,11 +1241,34 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (accept_exhausted(errno))
+				accept_pause(l, errno);
+			else if (errno != EAGAIN && errno != EINTR)
 				pr_warn_rl("event=accept_failed err=\"%s\"", strerror(errno));
 			return;
 		}
 		accept_one(l, fd, &peer);
+	}
+}
+
+/* Listening again on the tick; on_accept pauses a listener again, quietly,
+ * while descriptors are still short. */
+static void accept_resume(struct xlb_proxy *p)
+{
+	bool paused = false;
+
+	for (size_t i = 0; i < p->n_listeners; i++) {
+		struct listener *l = p->listeners[i];
+
+		if (!l->paused || l->w.fd < 0 || xlb_loop_mod(p->loop, &l->w, EPOLLIN))
+			continue;
+		l->paused = false;
+		on_accept(&l->w, EPOLLIN);
+		paused |= l->paused;
+	}
+	if (p->accept_told && !paused) {
+		p->accept_told = false;
+		pr_info("event=accept_resumed");
 	}
 }
 
@@ -1332,6 +1380,7 @@ static void listener_stop(struct xlb_proxy *p, struct listener *l)
 	xlb_loop_del(p->loop, &l->w);
 	close(l->w.fd);
 	l->w.fd = -1;
+	l->paused = false;
 }
 
 void xlb_proxy_unlisten(struct xlb_proxy *p, const struct xlb_endpoint *ep, bool tls)
@@ -1585,6 +1634,7 @@ void xlb_proxy_tick(struct xlb_proxy *p)
 	}
 	if (p->ex)
 		xlb_exchange_tick(p->ex);
+	accept_resume(p);
 }
 
 static void listener_info(const struct listener *l, struct xlb_listener *v)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "lib/loop.h"
+#include "control_requests.h"
 #include "state.h"
 
 struct xlb_control;
@@ -30,8 +31,6 @@ void xlb_control_tick(struct xlb_control *c);
  * with the reason in err (then the control socket answers the error). */
 typedef int (*xlb_control_takeover_fn)(void *arg, int fd, uint32_t drain_ms, struct xlb_err *err);
 void xlb_control_on_takeover(struct xlb_control *c, xlb_control_takeover_fn fn);
-/* Parses a takeover line: 0, -ENOENT (another request) or -EINVAL. */
-int xlb_control_parse_takeover(const char *line, uint32_t *drain_ms, struct xlb_err *err);
 
 /* A read-only request of one word (e.g. "certs") answered by the owner of
  * what it asks about: fn sets *output to the answer's lines (malloc'd,
@@ -42,9 +41,5 @@ typedef int (*xlb_control_query_fn)(void *arg, char **output, struct xlb_err *er
 int xlb_control_on_query(struct xlb_control *c, const char *word, xlb_control_query_fn fn,
 			 void *arg);
 void xlb_control_close(struct xlb_control *c);
-
-/* Executes one request line against st. Returns 0, or -errno with the
- * reason in err. *changed tells whether the state changed. */
-int xlb_control_exec(struct xlb_state *st, const char *line, bool *changed, struct xlb_err *err);
 
 #endif

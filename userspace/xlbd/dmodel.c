@@ -125,14 +125,27 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 
 /* ---- host names ------------------------------------------------------------- */
 
+/* Routes one container may declare: labels are anyone's to write, and
+ * each route is compared with the others at every apply and resync. */
+#define DROUTES_MAX 1024
+
 /* Adds the route host (lowercased) + path ("" until the container's
- * paths are known, see routes_finish), once. */
+ * paths are known, see routes_finish), once. -E2BIG past DROUTES_MAX. */
 static int host_add(struct xlb_dcontainer *c, const char *host, const char *path, uint8_t scheme)
 {
 	for (size_t i = 0; i < c->n_hosts; i++)
 		if (strcmp(c->hosts[i], host) == 0 && strcmp(c->paths[i].prefix, path) == 0)
 			return 0;
+	if (c->n_hosts == DROUTES_MAX)
+		return -E2BIG;
 	return xlb_cfg_route_append(&c->hosts, &c->paths, &c->n_hosts, host, path, scheme);
+}
+
+static int host_add_failed(const struct ctx *x, int err)
+{
+	if (err == -E2BIG)
+		return failf(x, "more than %d routes (host names times paths)", DROUTES_MAX);
+	return err;
 }
 
 /* dockercloud-haproxy's VIRTUAL_HOST item "[scheme://]domain[:port][/path]":
@@ -214,8 +227,10 @@ static int hosts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char
 			return -EINVAL;
 		if (xlb_split_route(one, strlen(one), host, path, why, sizeof(why)))
 			return failf(x, "%s=%s: %s", what, Q(val), why);
-		if (host_add(c, host, path, scheme))
-			return -ENOMEM;
+		int err = host_add(c, host, path, scheme);
+
+		if (err)
+			return host_add_failed(x, err);
 	}
 	return 0;
 }
@@ -265,7 +280,7 @@ static int routes_finish(const struct ctx *x, struct xlb_dcontainer *c, const ch
 		}
 	}
 	if (err)
-		return err;
+		return host_add_failed(x, err);
 	for (size_t i = 0; i < c->n_hosts && c->https; i++)
 		c->paths[i].scheme = XLB_SCHEME_HTTPS;
 	for (size_t i = 0; i < c->n_hosts; i++)
@@ -863,13 +878,15 @@ static bool backend_of(const struct xlb_dcontainer *c, uint8_t family, struct xl
 	return false;
 }
 
+/* Whatever the protocol: a route is one service's (as in the config file
+ * and in xlbd's state, whose pinned key has no room for the protocol). */
 static const struct xlb_cfg_service *host_claimed(const struct xlb_config *cfg, const char *host,
-						  const char *path, bool tls)
+						  const char *path)
 {
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct xlb_cfg_service *s = &cfg->services[i];
 
-		for (size_t h = 0; s->tls == tls && h < s->n_hosts; h++)
+		for (size_t h = 0; h < s->n_hosts; h++)
 			if (strcasecmp(s->hosts[h], host) == 0 &&
 			    strcmp(xlb_cfg_route_path(s, h), path) == 0)
 				return s;
@@ -980,7 +997,7 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 		for (size_t h = 0; h < cs[i]->n_hosts; h++) {
 			const char *path = cs[i]->paths[h].prefix;
 
-			other = host_claimed(done, cs[i]->hosts[h], path, s->tls);
+			other = host_claimed(done, cs[i]->hosts[h], path);
 			if (other) {
 				warnf(warn, arg,
 				      "service %s: %s %s%s is claimed by service %s first (by "

@@ -398,6 +398,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->pin_dir = XLB_DEFAULT_PIN_DIR;
 	o->control = XLB_DEFAULT_CONTROL;
 	o->lim = lim;
+	o->lim.max_conns = 0; /* not given: fit_fds makes it the default that fits */
 	o->lim.tls_workers = default_tls_workers();
 	o->docker_min_listen_port = XLB_DOCKER_MIN_LISTEN_PORT;
 	o->drain_ms = XLB_DRAIN_TIMEOUT_MS;
@@ -541,29 +542,37 @@ static int attach_links(struct daemon *d)
 
 /* ---- the proxy -------------------------------------------------------------------- */
 
-/* Enough descriptors for many proxied connections (six each: the two
- * sockets and two pipes); --max-conns is lowered to what the limit
- * allows, so that the proxy refuses a connection it could not serve
- * rather than running out of descriptors in the middle of one. */
+/* Enough descriptors for many proxied connections: two sockets each,
+ * and two pipes while a long body moves. Without --max-conns the default
+ * is what the limit serves at that worst case, so that the proxy refuses
+ * a connection it could not finish rather than run out of descriptors in
+ * the middle of one; a --max-conns above it is lowered, and said once. */
 static void fit_fds(struct daemon *d)
 {
+	const struct xlb_proxy_limits dflt = XLB_PROXY_DEFAULT_LIMITS;
 	uint32_t *max = &d->o.lim.max_conns;
-	struct rlimit rl;
-	rlim_t fit;
+	struct rlimit rl = { 0 };
+	rlim_t fit = dflt.max_conns;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl))
-		return;
-	if (rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			getrlimit(RLIMIT_NOFILE, &rl);
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rl.rlim_cur = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &rl))
+				getrlimit(RLIMIT_NOFILE, &rl);
+		}
+		fit = rl.rlim_cur > FDS_RESERVED + FDS_PER_CONN
+			      ? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN
+			      : 1;
 	}
-	fit = rl.rlim_cur > FDS_RESERVED ? (rl.rlim_cur - FDS_RESERVED) / FDS_PER_CONN : 1;
+	if (!*max) {
+		*max = fit < dflt.max_conns ? (uint32_t)fit : dflt.max_conns;
+		return;
+	}
 	if (fit >= *max)
 		return;
 	pr_warn("event=max_conns_lowered max_conns=%u to=%llu reason=\"RLIMIT_NOFILE is %llu, %d a connection\"",
 		*max, (unsigned long long)fit, (unsigned long long)rl.rlim_cur, FDS_PER_CONN);
-	*max = (uint32_t)(fit ? fit : 1);
+	*max = (uint32_t)fit;
 }
 
 static void flush_proxy_stats(struct daemon *d)
