@@ -35,4 +35,10 @@ int xlb_loop_run_once(struct xlb_loop *l, int timeout_ms);
 /* Monotonic milliseconds, for the deadlines of the loop's users. */
 uint64_t xlb_loop_now_ms(void);
 
+/* Whether accept(2) failed for want of descriptors or memory: the pending
+ * connection then stays queued and a level-triggered listener would wake
+ * the loop at once, forever, so its owner takes it out of the loop until
+ * a later tick. */
+bool xlb_loop_accept_exhausted(int err);
+
 #endif

@@ -1205,14 +1205,8 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 	on_peek_event(&c->client.w, EPOLLIN);
 }
 
-/* Out of descriptors (or memory) the connection stays queued and the
- * level-triggered listener would wake the loop at once, forever: it
- * leaves epoll until the next tick, which is said once. */
-static bool accept_exhausted(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
+/* Out of descriptors: the listener leaves epoll until the next tick
+ * (xlb_loop_accept_exhausted), which is said once. */
 static void accept_pause(struct listener *l, int err)
 {
 	struct xlb_proxy *p = l->p;
@@ -1241,7 +1235,7 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (accept_exhausted(errno))
+			if (xlb_loop_accept_exhausted(errno))
 				accept_pause(l, errno);
 			else if (errno != EAGAIN && errno != EINTR)
 				pr_warn_rl("event=accept_failed err=\"%s\"", strerror(errno));

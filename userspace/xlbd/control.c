@@ -317,14 +317,8 @@ static void client_start(struct xlb_control *c, int fd)
 	on_client(&cl->w, EPOLLIN);
 }
 
-/* Out of descriptors (or memory) the pending connection stays queued and
- * the level-triggered socket would wake the loop at once, forever: stop
- * listening until the next tick, and say so once. */
-static bool accept_exhausted(int err)
-{
-	return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
-}
-
+/* Out of descriptors (xlb_loop_accept_exhausted): stop listening until
+ * the next tick, and say so once. */
 static void on_accept(struct xlb_watch *w, uint32_t events)
 {
 	struct xlb_control *c = (struct xlb_control *)w;
@@ -333,7 +327,7 @@ static void on_accept(struct xlb_watch *w, uint32_t events)
 	(void)events;
 	while ((fd = accept4(w->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
 		client_start(c, fd);
-	if (!accept_exhausted(errno) || xlb_loop_mod(c->loop, &c->w, 0))
+	if (!xlb_loop_accept_exhausted(errno) || xlb_loop_mod(c->loop, &c->w, 0))
 		return;
 	c->accept_paused = true;
 	if (!c->accept_told)
