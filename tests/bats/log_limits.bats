@@ -61,6 +61,29 @@ logged_and_suppressed() {
 	[[ $output == be1 ]] || fail "api: $output"
 }
 
+@test "--log-rate 0 logs every refused request, and --log-rate 2 at most 2 a second" {
+	start_xlbd "$(write_config "$(log_config)")" --log-rate 0
+	run in_client curl -s -o /dev/null -w '%{http_code}\n' -H 'Host: nope.log.test' \
+		"http://$LB4/[1-100]"
+	[[ $(grep -c '^404$' <<<"$output") == 100 ]] || fail "not 100 404s: $(sort <<<"$output" | uniq -c)"
+	wait_until 5 log_count_is "event=proxy_refuse .*host=nope.log.test" 100 ||
+		fail "logged $(grep -c 'event=proxy_refuse' "$XLBD_LOG") of 100"
+	! grep -q "event=log_suppressed" "$XLBD_LOG" || fail "held back with --log-rate 0"
+	stop_xlbd
+	: >"$XLBD_LOG" # the counts below are of the second run alone
+	start_xlbd "$(write_config "$(log_config)")" --log-rate 2
+	run in_client curl -s -o /dev/null -w '%{http_code}\n' -H 'Host: nope.log.test' \
+		"http://$LB4/[1-100]"
+	wait_until 5 logged_and_suppressed 100 ||
+		fail "logged $(grep -c 'event=proxy_refuse' "$XLBD_LOG"), suppressed $(suppressed_total proxy_refuse)"
+	grep -q 'event=log_suppressed what=proxy_refuse .*reason="more than 2 a second"' "$XLBD_LOG" ||
+		fail "no summary naming the limit"
+}
+
+log_count_is() {
+	[[ $(grep -c "$1" "$XLBD_LOG") == "$2" ]]
+}
+
 pings_logged_at_least() {
 	(($(grep -c 'event=control request="ping"' "$2") >= $1))
 }

@@ -204,13 +204,14 @@ static void log_vline(enum xlb_log_level lvl, const char *fmt, va_list ap)
 }
 
 /* ---- rate limits ----------------------------------------------------------------
- * A call site that clients can trigger logs at most XLB_LOG_RL_BURST
- * lines a second; what it holds back is told in one line per site when
+ * A call site that clients can trigger logs at most rl_burst lines a
+ * second (0: no limit); what it holds back is told in one line per site when
  * its second is over (xlb_log_flush_suppressed, from the daemon's tick,
  * or its next line). */
 
 static pthread_mutex_t rl_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct xlb_log_rl *rl_pending; /* sites holding back lines */
+static unsigned rl_burst = XLB_LOG_RL_BURST; /* set before any thread logs */
+static struct xlb_log_rl *rl_pending;	     /* sites holding back lines */
 
 /* "event=NAME ..." -> NAME, for the summary line */
 static void event_name(const char *fmt, char *out, size_t len)
@@ -259,8 +260,8 @@ static void rl_report_due(const struct rl_due *due, size_t n)
 
 		event_name(due[i].fmt, name, sizeof(name));
 		xlb_log(XLB_LOG_WARN,
-			"event=log_suppressed what=%s lines=%lu reason=\"more than %d a second\"",
-			name, due[i].lines, XLB_LOG_RL_BURST);
+			"event=log_suppressed what=%s lines=%lu reason=\"more than %u a second\"",
+			name, due[i].lines, rl_burst);
 	}
 }
 
@@ -270,6 +271,11 @@ static long coarse_second(void)
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (long)ts.tv_sec;
+}
+
+void xlb_log_set_rate(unsigned lines_per_second)
+{
+	rl_burst = lines_per_second;
 }
 
 void xlb_log_flush_suppressed(void)
@@ -299,7 +305,7 @@ void xlb_log_limited(struct xlb_log_rl *rl, enum xlb_log_level lvl, const char *
 		rl->window = now;
 		rl->n = 0;
 	}
-	allow = rl->n < XLB_LOG_RL_BURST;
+	allow = !rl_burst || rl->n < rl_burst;
 	if (allow) {
 		rl->n++;
 	} else {

@@ -29,10 +29,12 @@ void xlb_log_async_stop(void);
 
 /* Lines a client can cause (a refused request, a timeout) go through a
  * per-call-site limit: pr_*_rl logs at most XLB_LOG_RL_BURST lines a
- * second from one site, and then one line "event=log_suppressed what=NAME
- * lines=N" once the second is over (at the site's next line, or at the
- * latest from xlb_log_flush_suppressed, which a daemon calls on a timer). */
+ * second from one site (xlb_log_set_rate changes it; 0 lifts it), and
+ * then one line "event=log_suppressed what=NAME lines=N" once the second
+ * is over (at the site's next line, or at the latest from
+ * xlb_log_flush_suppressed, which a daemon calls on a timer). */
 #define XLB_LOG_RL_BURST 10
+void xlb_log_set_rate(unsigned lines_per_second);
 struct xlb_log_rl {
 	const char *fmt;
 	long window; /* the second counted, CLOCK_MONOTONIC_COARSE */

@@ -102,6 +102,7 @@ struct opts {
 	const char *acme_state;
 	const char *acme_ca;
 	enum xlb_acme_chall acme_challenge;
+	uint32_t log_rate; /* lines a second per client-caused event; 0: all */
 };
 
 struct daemon {
@@ -140,6 +141,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
 		"            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
+		"            [--log-rate LINES_PER_SECOND]\n"
 		"            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
 		"            [--teardown-on-exit] [--flow-table-size N] [--hash-seed HEX]\n"
 		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
@@ -162,6 +164,7 @@ enum opt_id {
 	OPT_LOG_LEVEL = 'l',
 	OPT_HELP = 'h',
 	OPT_HTTP_LISTEN = XLB_OPT_LONG_ONLY,
+	OPT_LOG_RATE,
 	OPT_TLS_LISTEN,
 	OPT_PEEK_TIMEOUT_MS,
 	OPT_MAX_HEAD,
@@ -343,6 +346,7 @@ static const struct xlb_opt opt_table[] = {
 	STRING("pin-dir", OPT_PIN_DIR, pin_dir),
 	STRING("control", OPT_CONTROL, control),
 	OWN("log-level", OPT_LOG_LEVEL, required_argument, set_log_level),
+	NUMBER("log-rate", OPT_LOG_RATE, log_rate, 0, UINT32_MAX),
 	LISTEN("http-listen", OPT_HTTP_LISTEN, http_listen),
 	LISTEN("tls-listen", OPT_TLS_LISTEN, tls_listen),
 	NUMBER("peek-timeout-ms", OPT_PEEK_TIMEOUT_MS, lim.peek_timeout_ms, 1, UINT32_MAX),
@@ -402,9 +406,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	o->lim.tls_workers = default_tls_workers();
 	o->docker_min_listen_port = XLB_DOCKER_MIN_LISTEN_PORT;
 	o->drain_ms = XLB_DRAIN_TIMEOUT_MS;
+	o->log_rate = XLB_LOG_RL_BURST;
 	err = xlb_opts_parse(opt_table, N_OF(opt_table), argc, argv, o, usage);
 	if (err)
 		return err;
+	xlb_log_set_rate(o->log_rate);
 	if (!o->config && !o->docker)
 		return pr_err("--config FILE or --docker is required"), -EINVAL;
 	return 0;
