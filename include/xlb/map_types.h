@@ -255,7 +255,7 @@ struct xlb_proxy_counters {
 	__u64 no_route;	      /* unknown host or SNI, or no SNI */
 	__u64 bad_request;    /* malformed head or ClientHello */
 	__u64 timeouts;	      /* closed at the peek or idle deadline */
-	__u64 refused;	      /* over the connection limit */
+	__u64 refused;	      /* over a connection limit: all, per source, handshakes */
 	__u64 connect_failed; /* backend refused or unreachable (after retry) */
 	__u64 spliced_bytes;  /* bytes moved after routing, both directions */
 	__u64 splice_conns;   /* connections moved by splice(2) */

@@ -108,6 +108,30 @@ http_code() {
 		fail "forwarded packets: $(sum_metric 'xlb_packets_total{reason="fwd_')"
 }
 
+# flows_counted N: a scrape counts N entries in the flow table.
+flows_counted() {
+	scrape && [[ $(metric xlb_flow_table_entries) == "$1" ]]
+}
+
+@test "scrapes in a loop walk the flow table at most once a second, and a new flow is counted within it" {
+	local t0 t1 w0 w1 i
+	start_with_metrics
+	scrape
+	w0=$(metric xlb_flow_table_walks_total)
+	t0=$(date +%s.%N)
+	for i in $(seq 40); do scrape; done
+	t1=$(date +%s.%N)
+	w1=$(metric xlb_flow_table_walks_total)
+	# one walk a second at most: the whole span, rounded up, and the first
+	(((w1 - w0) <= $(awk -v a="$t0" -v b="$t1" 'BEGIN { s = b - a; print int(s) + (s > int(s)) + 1 }'))) ||
+		fail "$((w1 - w0)) walks for 40 scrapes in $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s"
+	# the counts still follow the table: one more connection, one more flow
+	local e0
+	e0=$(metric xlb_flow_table_entries)
+	curl_hostnames 1 "http://$VIP4/" >/dev/null
+	wait_until 5 flows_counted $((e0 + 1)) || fail "flow table entries: $(metric xlb_flow_table_entries), $e0 before"
+}
+
 @test "L4: a drained backend shows state draining and stays up" {
 	start_with_metrics
 	xlbctl backend drain api 10.200.2.2:8000

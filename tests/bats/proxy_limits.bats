@@ -24,6 +24,7 @@ teardown_file() {
 }
 
 teardown() {
+	ip -n xlb-client addr del 10.200.0.3/24 dev c0 2>/dev/null || true
 	xlb_test_teardown
 }
 
@@ -103,7 +104,8 @@ assert_closed_at_deadline() {
 }
 
 @test "2000 concurrent connections are all answered, and xlbd's descriptors return to what they were" {
-	start_xlbd "$(write_config "$(limits_config)")"
+	# all from the one client address: no per-source limit
+	start_xlbd "$(write_config "$(limits_config)")" --max-conns-per-source 0
 	local before during release=$BATS_TEST_TMPDIR/release client
 	before=$(xlbd_fds)
 	echo "xlbd fds before: $before" >&2
@@ -147,6 +149,70 @@ assert_closed_at_deadline() {
 	grep -qx 'again=2 of 2' "$BATS_TEST_TMPDIR/held.out" || fail "$(cat "$BATS_TEST_TMPDIR/held.out")"
 	# and once they are closed, new connections are served again
 	wait_until 10 assert_answer_like api.app.dev 'be[12]' || fail "not served after the old ones closed"
+}
+
+# per_source_check [XLBD ARGS...]: with --max-conns-per-source 3, the
+# client's address holds 3 keep-alive connections and a fourth is
+# refused, while a second address of the client is served; once the 3
+# close, the first address is served again.
+per_source_check() {
+	start_xlbd "$(write_config "$(limits_config)")" --max-conns-per-source 3 "$@"
+	local release=$BATS_TEST_TMPDIR/release client
+	bg_client held concurrent "$LB4" 80 api.app.dev 3 "$release"
+	client=$BG_PID
+	wait_until 20 out_has held answered= || fail "no result from the client"
+	grep -qx 'answered=3 of 3' "$BATS_TEST_TMPDIR/held.out" || fail "$(cat "$BATS_TEST_TMPDIR/held.out")"
+	run in_client curl -sS -m 5 -H 'Host: api.app.dev' "http://$LB4/who"
+	[[ $status -ne 0 && $output != *be[12]* ]] || fail "a fourth connection was served: $output"
+	wait_counter refused 1
+	wait_log 'event=proxy_refuse_conn client=10\.200\.0\.2:[0-9]+ reason=max_conns_per_source limit=3'
+	# another source is not held back by the first
+	run in_client curl -sS -m 5 --interface 10.200.0.3 -H 'Host: api.app.dev' "http://$LB4/who"
+	[[ $status -eq 0 && $output == be[12] ]] || fail "the second address: $output"
+	# the held ones still work, and once they close the first is served
+	touch "$release"
+	wait_until 30 pid_gone "$client" || fail "client did not finish"
+	wait "$client" || fail "client failed: $(cat "$BATS_TEST_TMPDIR/held.out")"
+	wait_until 10 assert_answer_like api.app.dev 'be[12]' || fail "not served after the old ones closed"
+}
+
+@test "one address holds at most --max-conns-per-source connections; other clients are served" {
+	ip -n xlb-client addr add 10.200.0.3/24 dev c0
+	per_source_check
+}
+
+@test "connection mode: the per-source limit holds as well" {
+	ip -n xlb-client addr add 10.200.0.3/24 dev c0
+	per_source_check --http-mode connection
+}
+
+# pending_check [XLBD ARGS...]: with --max-pending 3, three silent
+# connections fill the cap; a real client is served, and the oldest
+# silent one (only it) is closed to make room, long before its peek
+# deadline, counted and logged.
+pending_check() {
+	start_xlbd "$(write_config "$(limits_config)")" --max-pending 3 --peek-timeout-ms 60000 "$@"
+	local i
+	local -a pids
+	for i in 1 2 3; do
+		bg_client "silent$i" silent "$LB4" 80
+		pids[i]=$BG_PID
+		wait_until 10 out_has "silent$i" connected || fail "silent client $i did not connect"
+	done
+	assert_answer_like api.app.dev 'be[12]'
+	wait_until 10 pid_gone "${pids[1]}" || fail "the oldest silent connection is still open"
+	grep -q '^closed=eof' "$BATS_TEST_TMPDIR/silent1.out" || fail "$(cat "$BATS_TEST_TMPDIR/silent1.out")"
+	pid_running "${pids[2]}" && pid_running "${pids[3]}" || fail "a newer silent connection was closed"
+	wait_counter timeouts 1
+	wait_log 'event=proxy_timeout client=10\.200\.0\.2:[0-9]+ state=peek reason=evicted'
+}
+
+@test "at --max-pending connections without a whole head, the oldest makes room for a new one" {
+	pending_check
+}
+
+@test "connection mode: at --max-pending, the oldest peeking connection makes room" {
+	pending_check --http-mode connection
 }
 
 # cpu_ticks PID: the user and system clock ticks the process has used.

@@ -684,6 +684,61 @@ static void test_long_names(void **state)
 	assert_string_equal(p.why, "bad SNI");
 }
 
+/* ---- pacing ---------------------------------------------------------------------- */
+
+/* Feeds b a byte at a time as the proxy would (parsing only when due):
+ * the verdict comes with the last byte, as without pacing, and the
+ * number of parses grows with log2 of the size, not with the size. */
+static void assert_paced(const struct bytes *b, const char *sni)
+{
+	struct xlb_tls_pace pace = { 0 };
+	size_t parses = 0, bound = 2;
+	struct peeked p = { .verdict = XLB_PEEK_MORE };
+
+	for (size_t n = b->n; n > 1; n /= 2)
+		bound++;
+	for (size_t n = 1; n <= b->n; n++) {
+		if (!xlb_peek_tls_due(&pace, b->b, n))
+			continue;
+		parses++;
+		p = peek_n(b->b, n);
+		if (p.verdict != XLB_PEEK_MORE && n < b->n)
+			fail_msg("a verdict at %zu of %zu", n, b->n);
+	}
+	assert_verdict(&p, XLB_PEEK_OK);
+	assert_string_equal(p.sni, sni);
+	if (parses > bound)
+		fail_msg("%zu parses for %zu bytes (at most %zu)", parses, b->n, bound);
+}
+
+static void test_paced_hellos(void **state)
+{
+	struct bytes b, split;
+
+	(void)state;
+	load("chromium_pq.bin", &b);
+	assert_paced(&b, "pq.app.dev");
+	reframe(&b, 100, &split);
+	assert_paced(&split, "pq.app.dev");
+	load("curl_sni.bin", &b);
+	assert_paced(&b, "app.app.dev");
+	/* the handshake header itself split over records of one byte */
+	reframe(&b, 1, &split);
+	assert_paced(&split, "app.app.dev");
+}
+
+/* Not a handshake record: a parse is due at once (the parser refuses). */
+static void test_paced_not_tls(void **state)
+{
+	static const uint8_t get[] = "GET / HTTP/1.1\r\n";
+	struct xlb_tls_pace pace = { 0 };
+
+	(void)state;
+	assert_true(xlb_peek_tls_due(&pace, get, 1));
+	assert_true(xlb_peek_tls_due(&pace, get, 5));
+	assert_true(xlb_peek_tls_due(&pace, get, 6));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -702,6 +757,8 @@ int main(void)
 		cmocka_unit_test(test_server_name_entries),
 		cmocka_unit_test(test_two_server_name_extensions),
 		cmocka_unit_test(test_long_names),
+		cmocka_unit_test(test_paced_hellos),
+		cmocka_unit_test(test_paced_not_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

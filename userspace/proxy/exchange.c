@@ -35,6 +35,8 @@
  * pipes are opened only for a body larger than what came with its head.
  * drive() runs the steps until none makes progress. */
 #include "exchange.h"
+#include "lib/queue.h"
+#include "source_limit.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -156,10 +158,15 @@ struct xlb_exchange {
 	struct xlb_cidr *trusted; /* proxies whose forwarding headers are kept */
 	size_t n_trusted;
 	struct xlb_acme_challs *acme; /* HTTP-01 tokens answered here, or NULL */
+	struct xlb_srclim *srclim;    /* the proxy's: connections per source */
+	struct xlb_queue pending;     /* xconn.pend: no whole first head yet, oldest first */
 };
 
 struct xconn {
 	struct xside client;
+	bool src_counted;      /* in the source limit: put back when it closes */
+	struct xlb_qnode pend; /* in x->pending until its first head is read */
+	uint64_t accepted_ms;
 	SSL *ssl;	    /* the client's TLS session (terminated here), or NULL */
 	bool tls_sock_more; /* its last read() filled what OpenSSL asked for */
 	struct bconn *be;
@@ -541,6 +548,10 @@ static void conn_close(struct xconn *c, bool reset)
 	buf_put(c);
 	carry_drop(&c->cin);
 	carry_drop(&c->bin);
+	if (c->src_counted)
+		xlb_srclim_put(x->srclim, &c->flow);
+	c->src_counted = false;
+	xlb_queue_remove(&x->pending, &c->pend);
 	c->state = X_DEAD;
 	if (c->prev)
 		c->prev->next = c->next;
@@ -2007,6 +2018,7 @@ static bool take_request(struct xconn *c, const struct xlb_http1_request *rq, si
 	size_t n = len - rq->head.head_len;
 	ssize_t body;
 
+	xlb_queue_remove(&x->pending, &c->pend); /* a whole head: past its first */
 	snprintf(c->host, sizeof(c->host), "%s", rq->host);
 	c->method = rq->method;
 	c->req_body = rq->head.body;
@@ -2221,7 +2233,8 @@ int xlb_exchange_set_trusted(struct xlb_exchange *x, const struct xlb_cidr *v, s
 
 int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 		     const struct xlb_exchange_limits *lim, struct xlb_proxy_counters *svc_c,
-		     struct xlb_http_counters *http_c, struct xlb_exchange **out)
+		     struct xlb_http_counters *http_c, struct xlb_srclim *srclim,
+		     struct xlb_exchange **out)
 {
 	struct xlb_exchange *x = calloc(1, sizeof(*x));
 
@@ -2232,6 +2245,7 @@ int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 	x->lim = *lim;
 	x->svc_c = svc_c;
 	x->http_c = http_c;
+	x->srclim = srclim;
 	x->scratch = malloc(lim->max_head);
 	if (!x->scratch) {
 		free(x);
@@ -2250,23 +2264,26 @@ static void addr_name(const struct xlb_flow_key *k, char *buf, size_t len)
 }
 
 void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
-			 uint16_t listen_port, struct xlb_proxy_counters *lc)
+			 uint16_t listen_port, struct xlb_proxy_counters *lc, bool src_counted)
 {
-	xlb_exchange_accept_tls(x, fd, NULL, flow, listen_port, lc);
+	xlb_exchange_accept_tls(x, fd, NULL, flow, listen_port, lc, src_counted);
 }
 
 void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
 			     const struct xlb_flow_key *flow, uint16_t listen_port,
-			     struct xlb_proxy_counters *lc)
+			     struct xlb_proxy_counters *lc, bool src_counted)
 {
 	struct xconn *c = calloc(1, sizeof(*c));
 	struct xlb_endpoint ep;
 
 	if (!c) {
+		if (src_counted)
+			xlb_srclim_put(x->srclim, flow);
 		SSL_free(ssl);
 		close(fd);
 		return;
 	}
+	c->src_counted = src_counted;
 	if (ssl) {
 		SSL_set_mode(ssl,
 			     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
@@ -2294,8 +2311,10 @@ void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
 	xlb_format_endpoint(&ep, c->peer, sizeof(c->peer));
 	addr_name(flow, c->addr, sizeof(c->addr));
 	touch(c);
+	c->accepted_ms = c->last_active_ms;
 	c->deadline_ms = c->last_active_ms + x->lim.peek_timeout_ms;
 	c->state = X_HEAD;
+	xlb_queue_push(&x->pending, &c->pend);
 	c->next = x->conns;
 	if (x->conns)
 		x->conns->prev = c;
@@ -2307,6 +2326,32 @@ void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
 size_t xlb_exchange_count(const struct xlb_exchange *x)
 {
 	return x->n_conns;
+}
+
+static struct xconn *oldest_pending(const struct xlb_exchange *x)
+{
+	return x->pending.head ? xlb_container_of(x->pending.head, struct xconn, pend) : NULL;
+}
+
+size_t xlb_exchange_pending(const struct xlb_exchange *x)
+{
+	return x->pending.n;
+}
+
+uint64_t xlb_exchange_oldest_pending_ms(const struct xlb_exchange *x)
+{
+	return x->pending.head ? oldest_pending(x)->accepted_ms : UINT64_MAX;
+}
+
+void xlb_exchange_evict_oldest(struct xlb_exchange *x)
+{
+	struct xconn *c = oldest_pending(x);
+
+	if (!c)
+		return;
+	c->lc->timeouts++;
+	pr_info_rl("event=proxy_timeout client=%s state=peek reason=evicted", c->peer);
+	conn_close(c, false);
 }
 
 unsigned int xlb_exchange_close_backend(struct xlb_exchange *x, uint32_t be_id)

@@ -27,14 +27,19 @@ struct xlb_exchange_limits {
 
 struct xlb_exchange;
 
-/* svc_c, http_c: the per-service counters (XLB_MAX_SERVICES of each). */
+/* svc_c, http_c: the per-service counters (XLB_MAX_SERVICES of each);
+ * srclim: the proxy's connections per source (source_limit.h), which
+ * the engine's connections are put back into when they close. */
+struct xlb_srclim;
 int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 		     const struct xlb_exchange_limits *lim, struct xlb_proxy_counters *svc_c,
-		     struct xlb_http_counters *http_c, struct xlb_exchange **out);
+		     struct xlb_http_counters *http_c, struct xlb_srclim *srclim,
+		     struct xlb_exchange **out);
 /* Takes fd, a client connection accepted on an HTTP listener whose port is
- * listen_port; counts its outcomes in lc (the listener's counters). */
+ * listen_port; counts its outcomes in lc (the listener's counters).
+ * src_counted: the accept counted it in srclim, to be put back. */
 void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_key *flow,
-			 uint16_t listen_port, struct xlb_proxy_counters *lc);
+			 uint16_t listen_port, struct xlb_proxy_counters *lc, bool src_counted);
 /* The same for a connection of a TLS listener whose handshake xlb
  * completed: requests are read and answered through ssl (taken, freed
  * with the connection), backends see X-Forwarded-Proto: https, and the
@@ -43,8 +48,14 @@ void xlb_exchange_accept(struct xlb_exchange *x, int fd, const struct xlb_flow_k
 struct ssl_st;
 void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
 			     const struct xlb_flow_key *flow, uint16_t listen_port,
-			     struct xlb_proxy_counters *lc);
+			     struct xlb_proxy_counters *lc, bool src_counted);
 size_t xlb_exchange_count(const struct xlb_exchange *x);
+/* Connections whose first head has not been read whole yet, and the
+ * accept time (xlb_loop_now_ms) of the oldest (UINT64_MAX: none). */
+size_t xlb_exchange_pending(const struct xlb_exchange *x);
+uint64_t xlb_exchange_oldest_pending_ms(const struct xlb_exchange *x);
+/* Closes the oldest of them to make room (counted as a peek timeout). */
+void xlb_exchange_evict_oldest(struct xlb_exchange *x);
 /* The proxies (trusted_proxies) whose X-Forwarded-For is kept and
  * appended to, and whose X-Forwarded-Proto/-Host/-Port are kept; the list
  * is copied. Returns 0 or -ENOMEM (the old list stays). */

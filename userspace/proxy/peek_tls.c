@@ -277,3 +277,46 @@ enum xlb_peek xlb_peek_tls(const uint8_t *buf, size_t len, char *sni, size_t sni
 	}
 	return out.found ? XLB_PEEK_OK : XLB_PEEK_NONE;
 }
+
+/* ---- pacing ----------------------------------------------------------------------- */
+
+/* Looks at the record headers after p->next, and at the first four
+ * handshake bytes (which announce the hello's length), wherever the
+ * records put them: false when a record is not a handshake record. */
+static bool walk_records(struct xlb_tls_pace *p, const uint8_t *buf, size_t len)
+{
+	while (p->next + TLS_RECORD_HEADER <= len) {
+		const uint8_t *h = buf + p->next;
+		size_t frag = (size_t)h[3] << 8 | h[4];
+
+		if (h[0] != TLS_CONTENT_HANDSHAKE)
+			return false;
+		if (!p->need) {
+			size_t take = frag < 4 - p->hdr_n ? frag : 4 - p->hdr_n;
+
+			if (p->next + TLS_RECORD_HEADER + take > len)
+				return true; /* this record again when they are in */
+			memcpy(p->hdr + p->hdr_n, h + TLS_RECORD_HEADER, take);
+			p->hdr_n += take;
+			if (p->hdr_n == 4)
+				p->need = 4 + ((size_t)p->hdr[1] << 16 | (size_t)p->hdr[2] << 8 |
+					       p->hdr[3]);
+		}
+		p->have += frag;
+		p->next += TLS_RECORD_HEADER + frag;
+	}
+	return true;
+}
+
+bool xlb_peek_tls_due(struct xlb_tls_pace *p, const uint8_t *buf, size_t len)
+{
+	bool due = !p->parsed || len >= 2 * p->parsed;
+
+	if (!walk_records(p, buf, len))
+		due = true;
+	else if (p->need && p->have >= p->need && len >= p->next - (p->have - p->need))
+		due = true; /* every byte of the hello is here */
+	if (due)
+		p->parsed = len;
+	return due;
+}

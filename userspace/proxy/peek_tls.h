@@ -6,6 +6,7 @@
 #ifndef XLB_PEEK_TLS_H
 #define XLB_PEEK_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,5 +36,25 @@
  * XLB_HOSTNAME_SIZE (hostmap.h); a longer name is BAD "bad SNI". */
 enum xlb_peek xlb_peek_tls(const uint8_t *buf, size_t len, char *sni, size_t sni_len,
 			   const char **why);
+
+/* When to call xlb_peek_tls again as a ClientHello arrives: each call
+ * walks the hello from its first byte, so calling it at every arrival
+ * costs O(n^2) for a hello sent a byte per segment. Only the record
+ * headers are new work here (each looked at once), and a parse is due
+ * when the records hold the whole handshake message their first one
+ * announces, when something is not as a ClientHello's records must be
+ * (the parser then says BAD), or when len has doubled since the last
+ * parse. Zero it for each connection. */
+struct xlb_tls_pace {
+	size_t next;	/* offset of the next record header not looked at */
+	size_t have;	/* handshake bytes the looked-at records announce */
+	size_t need;	/* the hello's bytes with their header; 0: not known */
+	size_t parsed;	/* len at the last parse; 0: none yet */
+	uint8_t hdr[4]; /* the handshake header, gathered across records */
+	size_t hdr_n;
+};
+
+/* Whether buf[0, len) is due for a parse; if so, counts one at len. */
+bool xlb_peek_tls_due(struct xlb_tls_pace *p, const uint8_t *buf, size_t len);
 
 #endif

@@ -38,10 +38,13 @@
 #include "lib/hostmap.h"
 #include "exchange.h"
 #include "handshake.h"
+#include "http1.h"
+#include "lib/queue.h"
 #include "lib/log.h"
 #include "peek_http.h"
 #include "peek_tls.h"
 #include "sock.h"
+#include "source_limit.h"
 #include "tls_outcome.h"
 #include "xlb/tls_names.h"
 
@@ -112,6 +115,15 @@ struct conn {
 	 * it, and nothing here may touch the socket, the SSL or the job */
 	struct xlb_hs_job hs;
 	bool away;
+	bool src_counted;      /* in the source limit: put back when it closes */
+	struct xlb_qnode pend; /* in p->pending while in PEEK */
+	uint64_t accepted_ms;
+	/* PEEK: when the head or hello is parsed again (each parse starts
+	 * at its first byte; pacing keeps a slow sender's cost linear) */
+	union {
+		struct xlb_http1_pace http;
+		struct xlb_tls_pace tls;
+	} pace;
 	struct conn *prev, *next;
 };
 
@@ -138,6 +150,8 @@ struct xlb_proxy {
 	struct xlb_exchange *ex;
 	SSL_CTX *tls_ctx;	     /* terminating TLS: certificates by SNI, or NULL */
 	unsigned int handshakes;     /* connections in HANDSHAKE, away ones too */
+	struct xlb_srclim *srclim;   /* connections per source, both engines' */
+	struct xlb_queue pending;    /* conn.pend: in PEEK, oldest first */
 	struct xlb_hs_pool *hs_pool; /* with tls_ctx and lim.tls_workers */
 };
 
@@ -213,6 +227,10 @@ static void conn_close(struct conn *c, bool reset)
 	dir_close(p, &c->down);
 	if (c->state == C_HANDSHAKE)
 		p->handshakes--;
+	if (c->src_counted)
+		xlb_srclim_put(p->srclim, &c->flow);
+	c->src_counted = false;
+	xlb_queue_remove(&p->pending, &c->pend);
 	SSL_free(c->ssl);
 	c->ssl = NULL;
 	c->state = C_DEAD;
@@ -755,6 +773,7 @@ static int connect_backend(struct conn *c, uint32_t skip_be)
 		xlb_fd_close(&c->backend.w.fd);
 		return err;
 	}
+	xlb_queue_remove(&c->p->pending, &c->pend);
 	c->state = C_CONNECT;
 	return 0;
 }
@@ -838,6 +857,17 @@ static enum xlb_peek peek_parse(struct conn *c, size_t n, const char **why)
 	return xlb_peek_http(c->p->peekbuf, n, c->host, sizeof(c->host), &head_len, why);
 }
 
+/* Whether the n bytes peeked are worth a parse: always at the size
+ * limit and when the client has finished sending. */
+static bool peek_due(struct conn *c, size_t n, uint32_t events)
+{
+	if (n >= c->p->lim.max_head || (events & EPOLLRDHUP))
+		return true;
+	if (c->l->tls)
+		return xlb_peek_tls_due(&c->pace.tls, (const uint8_t *)c->p->peekbuf, n);
+	return xlb_http1_pace_due(&c->pace.http, c->p->peekbuf, n);
+}
+
 static void start_handshake(struct conn *c, uint32_t svc_id);
 
 static void route(struct conn *c)
@@ -879,7 +909,7 @@ static void on_peek_event(struct xlb_watch *w, uint32_t events)
 		conn_close(c, false); /* gone before saying anything */
 		return;
 	}
-	if (n < 0)
+	if (n < 0 || !peek_due(c, (size_t)n, events))
 		return;
 	v = peek_parse(c, (size_t)n, &why);
 	if (v == XLB_PEEK_MORE && (events & EPOLLRDHUP)) {
@@ -950,7 +980,8 @@ static void hand_over(struct conn *c)
 	c->ssl = NULL;
 	pr_debug("event=tls_handshake client=%s sni=%s version=%s cipher=%s", c->peer, c->host,
 		 SSL_get_version(ssl), xlb_tls_suite_names[suite]);
-	xlb_exchange_accept_tls(p->ex, fd, ssl, &c->flow, c->l->ep.port, &c->l->c);
+	xlb_exchange_accept_tls(p->ex, fd, ssl, &c->flow, c->l->ep.port, &c->l->c, c->src_counted);
+	c->src_counted = false; /* the engine puts it back */
 	conn_close(c, false);
 }
 
@@ -1059,6 +1090,7 @@ static void start_handshake(struct conn *c, uint32_t svc_id)
 		return;
 	}
 	p->handshakes++;
+	xlb_queue_remove(&p->pending, &c->pend);
 	c->state = C_HANDSHAKE;
 	if (p->hs_pool) {
 		send_away(c);
@@ -1147,9 +1179,8 @@ static void local_name(const struct listener *l, int fd, struct sockaddr_storage
 	getsockname(fd, (struct sockaddr *)local, &llen);
 }
 
-static struct conn *conn_new(struct listener *l, int fd, const struct sockaddr_storage *peer)
+static struct conn *conn_new(struct listener *l, int fd, const struct xlb_flow_key *flow)
 {
-	struct sockaddr_storage local;
 	struct conn *c = calloc(1, sizeof(*c));
 
 	if (!c)
@@ -1163,16 +1194,62 @@ static struct conn *conn_new(struct listener *l, int fd, const struct sockaddr_s
 	c->svc_id = UINT32_MAX;
 	c->tls_svc = UINT32_MAX;
 	c->last_active_ms = xlb_loop_now_ms();
+	c->accepted_ms = c->last_active_ms;
 	c->deadline_ms = c->last_active_ms + l->p->lim.peek_timeout_ms;
-	local_name(l, fd, &local);
-	flow_key_of(peer, &local, &c->flow);
+	c->flow = *flow;
 	peer_name(&c->flow, c->peer, sizeof(c->peer));
 	return c;
+}
+
+/* At --max-pending connections that have not sent their first head or
+ * ClientHello whole, the one that has waited longest is closed to make
+ * room: a slow sender's connections go first, while a real client's
+ * head comes within a round trip of its connect. A cap that refused the
+ * new ones instead would let a few slow senders lock everyone out. */
+static void evict_pending(struct xlb_proxy *p)
+{
+	struct conn *c = xlb_container_of(p->pending.head, struct conn, pend);
+
+	c->l->c.timeouts++;
+	pr_info_rl("event=proxy_timeout client=%s state=peek reason=evicted", c->peer);
+	conn_close(c, false);
+}
+
+static void make_room_for_pending(struct xlb_proxy *p)
+{
+	if (!p->lim.max_pending)
+		return;
+	while (p->pending.n + xlb_exchange_pending(p->ex) >= p->lim.max_pending) {
+		uint64_t mine =
+			p->pending.head
+				? xlb_container_of(p->pending.head, struct conn, pend)->accepted_ms
+				: UINT64_MAX;
+
+		if (mine <= xlb_exchange_oldest_pending_ms(p->ex))
+			evict_pending(p);
+		else
+			xlb_exchange_evict_oldest(p->ex);
+	}
+}
+
+/* One source over its --max-conns-per-source: refused, counted, said
+ * (rate-limited: a client causes it). */
+static void refuse_source(struct listener *l, const struct xlb_flow_key *flow)
+{
+	char peer[XLB_EP_STRLEN];
+
+	l->c.refused++;
+	peer_name(flow, peer, sizeof(peer));
+	pr_info_rl("event=proxy_refuse_conn client=%s reason=max_conns_per_source limit=%u", peer,
+		   xlb_srclim_per_source(l->p->srclim));
 }
 
 static void accept_one(struct listener *l, int fd, const struct sockaddr_storage *peer)
 {
 	struct xlb_proxy *p = l->p;
+	struct sockaddr_storage local;
+	struct xlb_flow_key flow;
+	enum xlb_srclim_verdict v;
 	struct conn *c;
 
 	l->c.accepted++;
@@ -1181,22 +1258,30 @@ static void accept_one(struct listener *l, int fd, const struct sockaddr_storage
 		close(fd); /* at the limit: refuse the new, keep the old */
 		return;
 	}
-	if (p->lim.http_mode == XLB_HTTP_MODE_REQUEST && !l->tls) {
-		struct sockaddr_storage local;
-		struct xlb_flow_key flow;
-
-		local_name(l, fd, &local);
-		flow_key_of(peer, &local, &flow);
-		xlb_exchange_accept(p->ex, fd, &flow, l->ep.port, &l->c);
-		return;
-	}
-	c = conn_new(l, fd, peer);
-	if (!c) {
+	local_name(l, fd, &local);
+	flow_key_of(peer, &local, &flow);
+	v = xlb_srclim_take(p->srclim, &flow);
+	if (v == XLB_SRC_REFUSED) {
+		refuse_source(l, &flow);
 		close(fd);
 		return;
 	}
+	make_room_for_pending(p);
+	if (p->lim.http_mode == XLB_HTTP_MODE_REQUEST && !l->tls) {
+		xlb_exchange_accept(p->ex, fd, &flow, l->ep.port, &l->c, v == XLB_SRC_COUNTED);
+		return;
+	}
+	c = conn_new(l, fd, &flow);
+	if (!c) {
+		if (v == XLB_SRC_COUNTED)
+			xlb_srclim_put(p->srclim, &flow);
+		close(fd);
+		return;
+	}
+	c->src_counted = v == XLB_SRC_COUNTED;
 	conn_link(p, c);
 	c->state = C_PEEK;
+	xlb_queue_push(&p->pending, &c->pend);
 	if (side_watch(p, &c->client, MOVE_EVENTS)) {
 		conn_close(c, true);
 		return;
@@ -1465,9 +1550,12 @@ void xlb_proxy_stop_accepting(struct xlb_proxy *p)
 			listener_stop(p, p->listeners[i]);
 }
 
+/* Trusted proxies carry many clients' connections: not limited per source. */
 int xlb_proxy_set_trusted(struct xlb_proxy *p, const struct xlb_cidr *v, size_t n)
 {
-	return p->ex ? xlb_exchange_set_trusted(p->ex, v, n) : 0;
+	int err = xlb_srclim_set_exempt(p->srclim, v, n);
+
+	return err ? err : p->ex ? xlb_exchange_set_trusted(p->ex, v, n) : 0;
 }
 
 size_t xlb_proxy_conn_count(const struct xlb_proxy *p)
@@ -1547,12 +1635,12 @@ int xlb_proxy_new(struct xlb_loop *loop, struct xlb_state *st, const struct xlb_
 	p->eof_w.fd = -1;
 	p->sm = *sm;
 	p->peekbuf = malloc(lim->max_head);
-	if (!p->peekbuf) {
-		free(p);
-		return -ENOMEM;
-	}
-	err = xlb_exchange_new(loop, st, &xl, p->svc_c, p->http_c, &p->ex);
+	err = p->peekbuf ? xlb_srclim_new(lim->max_conns_per_source, lim->max_conns, &p->srclim)
+			 : -ENOMEM;
+	if (!err)
+		err = xlb_exchange_new(loop, st, &xl, p->svc_c, p->http_c, p->srclim, &p->ex);
 	if (err) {
+		xlb_srclim_free(p->srclim);
 		free(p->peekbuf);
 		free(p);
 		return err;
@@ -1686,6 +1774,7 @@ void xlb_proxy_free(struct xlb_proxy *p)
 		conn_close(p->conns, false);
 	xlb_proxy_reap(p);
 	xlb_exchange_free(p->ex);
+	xlb_srclim_free(p->srclim);
 	SSL_CTX_free(p->tls_ctx);
 	xlb_proxy_stop_accepting(p);
 	if (p->eof_w.fd >= 0) {

@@ -33,13 +33,16 @@ struct xlb_proxy_limits {
 	uint32_t idle_timeout_ms; /* no byte either way for this long */
 	enum xlb_proxy_path path;
 	enum xlb_http_mode http_mode;
-	uint32_t response_timeout_ms; /* request mode: a response head within this */
-	uint32_t tls_workers;	      /* threads for TLS handshakes (handshake.h); 0: the loop's */
+	uint32_t response_timeout_ms;  /* request mode: a response head within this */
+	uint32_t tls_workers;	       /* threads for TLS handshakes (handshake.h); 0: the loop's */
+	uint32_t max_conns_per_source; /* from one address or IPv6 /64; 0: no limit */
+	uint32_t max_pending;	       /* before their first head whole; the oldest makes room */
 };
 
-#define XLB_PROXY_DEFAULT_LIMITS                                                              \
-	{                                                                                     \
-		10000, 16384, 20000, 300000, XLB_PATH_SPLICE, XLB_HTTP_MODE_REQUEST, 60000, 0 \
+#define XLB_PROXY_DEFAULT_LIMITS                                                               \
+	{                                                                                      \
+		10000, 16384, 20000, 300000, XLB_PATH_SPLICE, XLB_HTTP_MODE_REQUEST, 60000, 0, \
+			256, 1024                                                              \
 	}
 
 /* The sockmap path's maps (xlb_sock_pairs with the verdict program

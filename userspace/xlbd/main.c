@@ -146,6 +146,7 @@ static void usage(FILE *f)
 		"            [--teardown-on-exit] [--flow-table-size N] [--hash-seed HEX]\n"
 		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
+		"            [--max-conns-per-source N] [--max-pending N]\n"
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
 		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
 		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n"
@@ -169,6 +170,8 @@ enum opt_id {
 	OPT_PEEK_TIMEOUT_MS,
 	OPT_MAX_HEAD,
 	OPT_MAX_CONNS,
+	OPT_MAX_CONNS_PER_SOURCE,
+	OPT_MAX_PENDING,
 	OPT_IDLE_TIMEOUT_MS,
 	OPT_HTTP_MODE,
 	OPT_RESPONSE_TIMEOUT_MS,
@@ -352,6 +355,9 @@ static const struct xlb_opt opt_table[] = {
 	NUMBER("peek-timeout-ms", OPT_PEEK_TIMEOUT_MS, lim.peek_timeout_ms, 1, UINT32_MAX),
 	NUMBER("max-head", OPT_MAX_HEAD, lim.max_head, 64, UINT32_MAX),
 	NUMBER("max-conns", OPT_MAX_CONNS, lim.max_conns, 1, UINT32_MAX),
+	NUMBER("max-conns-per-source", OPT_MAX_CONNS_PER_SOURCE, lim.max_conns_per_source, 0,
+	       UINT32_MAX),
+	NUMBER("max-pending", OPT_MAX_PENDING, lim.max_pending, 0, UINT32_MAX),
 	NUMBER("idle-timeout-ms", OPT_IDLE_TIMEOUT_MS, lim.idle_timeout_ms, 1, UINT32_MAX),
 	OWN("proxy-path", OPT_PROXY_PATH, required_argument, set_proxy_path),
 	OWN("http-mode", OPT_HTTP_MODE, required_argument, set_http_mode),

@@ -337,8 +337,13 @@ static void format_flow_table(const struct xlb_metrics_snapshot *s, struct xlb_m
 {
 	if (!s->flows_counted)
 		return;
-	gauge1(b, "xlb_flow_table_entries", "Entries in the flow table (xlb_flows) now.", NULL, 0,
-	       s->flows);
+	gauge1(b, "xlb_flow_table_entries",
+	       "Entries in the flow table (xlb_flows) at its last walk (at most a second ago).",
+	       NULL, 0, s->flows);
+	xlb_metrics_family(b, "xlb_flow_table_walks_total", "counter",
+			   "Walks of the flow table for the flow counts: a scrape walks it "
+			   "again only once the last walk is a second old.");
+	xlb_metrics_sample(b, "xlb_flow_table_walks_total", NULL, 0, s->flow_walks);
 	gauge1(b, "xlb_flow_table_max_entries",
 	       "Capacity of the flow table; at the limit the least recently used flow goes.", NULL,
 	       0, s->flow_capacity);
@@ -613,8 +618,8 @@ static void format_proxy_listeners(const struct xlb_metrics_snapshot *s, struct 
 	xlb_metrics_family(b, conns, "counter",
 			   "The listener's connections by outcome: routed, no_route (unknown "
 			   "Host or SNI, or none), bad_request (malformed head or ClientHello), "
-			   "timeout (peek or idle deadline), refused (over --max-conns), "
-			   "connect_failed.");
+			   "timeout (peek or idle deadline), refused (over --max-conns, "
+			   "--max-conns-per-source or the handshake limit), connect_failed.");
 	for (size_t i = 0; i < s->n_listeners; i++) {
 		listener_labels(&s->listeners[i], l);
 		for (size_t k = 0; k < ARRAY_LEN(outcomes); k++) {
@@ -700,7 +705,16 @@ struct xlb_metrics {
 	uint64_t flow_capacity;
 	bool batch_warned;
 	char listen[XLB_EP_STRLEN];
+	/* The flow table's last walk: a scrape walks it again only when this
+	 * is older than FLOW_COUNT_MAX_AGE_MS, so a client that scrapes in a
+	 * loop cannot keep the event loop walking the table. */
+	uint32_t *flows_by_be; /* XLB_MAX_BACKENDS; NULL: never walked */
+	uint64_t flows_total;
+	uint64_t flows_walked_ms; /* CLOCK_MONOTONIC */
+	uint64_t flow_walks;
 };
+
+#define FLOW_COUNT_MAX_AGE_MS 1000
 
 /* One scrape's work: the snapshot, and from map ids to its entries. */
 struct collect {
@@ -854,9 +868,9 @@ static int count_flow(struct collect *c, const void *key, const void *value)
 	const struct xlb_flow *f = value;
 
 	(void)key;
-	c->s->flows++;
-	if (f->backend_id < XLB_MAX_BACKENDS && c->be_at[f->backend_id] >= 0)
-		c->s->bes[c->be_at[f->backend_id]].active_flows++;
+	c->m->flows_total++;
+	if (f->backend_id < XLB_MAX_BACKENDS)
+		c->m->flows_by_be[f->backend_id]++;
 	return 0;
 }
 
@@ -910,22 +924,61 @@ static int read_proxy_counters(struct collect *c)
 			      add_listener, c);
 }
 
+static uint64_t clock_ms(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Walks the flow table into m's counts; false when it cannot. */
+static bool walk_flows(struct collect *c)
+{
+	struct xlb_metrics *m = c->m;
+	int err;
+
+	if (!m->flows_by_be)
+		m->flows_by_be = malloc(XLB_MAX_BACKENDS * sizeof(*m->flows_by_be));
+	if (!m->flows_by_be)
+		return false;
+	memset(m->flows_by_be, 0, XLB_MAX_BACKENDS * sizeof(*m->flows_by_be));
+	m->flows_total = 0;
+	err = map_read_batch(m->maps.flows, sizeof(struct xlb_flow_key), sizeof(struct xlb_flow),
+			     count_flow, c);
+	if (err) {
+		free(m->flows_by_be);
+		m->flows_by_be = NULL;
+		if (!m->batch_warned)
+			pr_warn("event=metrics_flows_uncounted map=xlb_flows err=\"%s\"",
+				strerror(-err));
+		m->batch_warned = true;
+		return false;
+	}
+	m->flows_walked_ms = clock_ms(CLOCK_MONOTONIC);
+	m->flow_walks++;
+	return true;
+}
+
 /* Active flows are a nicety: a kernel without batch lookups still gets
  * the rest (said once). */
 static void count_flows(struct collect *c)
 {
 	struct xlb_metrics *m = c->m;
-	int err;
+	struct xlb_metrics_snapshot *s = c->s;
 
 	if (m->maps.flows < 0)
 		return;
-	err = map_read_batch(m->maps.flows, sizeof(struct xlb_flow_key), sizeof(struct xlb_flow),
-			     count_flow, c);
-	c->s->flows_counted = err == 0;
-	if (err && !m->batch_warned) {
-		m->batch_warned = true;
-		pr_warn("event=metrics_flows_uncounted map=xlb_flows err=\"%s\"", strerror(-err));
-	}
+	if (!m->flows_by_be ||
+	    clock_ms(CLOCK_MONOTONIC) - m->flows_walked_ms >= FLOW_COUNT_MAX_AGE_MS)
+		if (!walk_flows(c))
+			return;
+	s->flows_counted = true;
+	s->flows = m->flows_total;
+	s->flow_walks = m->flow_walks;
+	for (size_t i = 0; i < s->n_bes; i++)
+		s->bes[i].active_flows =
+			s->bes[i].id < XLB_MAX_BACKENDS ? m->flows_by_be[s->bes[i].id] : 0;
 }
 
 static void snapshot_free(struct xlb_metrics_snapshot *s)
@@ -1232,6 +1285,7 @@ void xlb_metrics_free(struct xlb_metrics *m)
 {
 	if (!m)
 		return;
+	free(m->flows_by_be);
 	if (m->mhd_w.fd >= 0)
 		xlb_loop_del(m->loop, &m->mhd_w);
 	if (m->timer_w.fd >= 0) {

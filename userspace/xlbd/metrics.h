@@ -110,7 +110,8 @@ struct xlb_metrics_snapshot {
 	struct xlb_reason_count reasons[XLB_R_MAX]; /* summed over CPUs */
 	bool flows_counted;			    /* active_flows and the totals are valid */
 	uint64_t flows, flow_capacity;
-	bool docker; /* --docker: docker_stats is valid */
+	uint64_t flow_walks; /* walks of the table so far (each scrape does not) */
+	bool docker;	     /* --docker: docker_stats is valid */
 	struct xlb_docker_stats docker_stats;
 	struct xlb_metrics_cert *certs; /* TLS termination's, malloc'd */
 	size_t n_certs;
