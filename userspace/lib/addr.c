@@ -384,3 +384,19 @@ bool xlb_cidr_list_contains(const struct xlb_cidr *v, size_t n, uint8_t family,
 			return true;
 	return false;
 }
+
+int xlb_cidr_list_set(struct xlb_cidr **arr, size_t *n, const struct xlb_cidr *v, size_t nv)
+{
+	struct xlb_cidr *copy = NULL;
+
+	if (nv) {
+		copy = malloc(nv * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, v, nv * sizeof(*copy));
+	}
+	free(*arr);
+	*arr = copy;
+	*n = nv;
+	return 0;
+}

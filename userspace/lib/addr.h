@@ -68,6 +68,8 @@ bool xlb_cidr_contains(const struct xlb_cidr *c, uint8_t family, const struct xl
 /* The same over n blocks. */
 bool xlb_cidr_list_contains(const struct xlb_cidr *v, size_t n, uint8_t family,
 			    const struct xlb_addr *addr);
+/* *arr (malloc'ed, n of them) becomes a copy of v; on -ENOMEM it stays. */
+int xlb_cidr_list_set(struct xlb_cidr **arr, size_t *n, const struct xlb_cidr *v, size_t nv);
 
 /* Longest formatted endpoint: "[" 39 "]:" 5 "/" 3 + NUL */
 #define XLB_EP_STRLEN 64

@@ -2217,18 +2217,7 @@ void xlb_exchange_set_acme(struct xlb_exchange *x, struct xlb_acme_challs *t)
 
 int xlb_exchange_set_trusted(struct xlb_exchange *x, const struct xlb_cidr *v, size_t n)
 {
-	struct xlb_cidr *copy = NULL;
-
-	if (n) {
-		copy = malloc(n * sizeof(*copy));
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, v, n * sizeof(*copy));
-	}
-	free(x->trusted);
-	x->trusted = copy;
-	x->n_trusted = n;
-	return 0;
+	return xlb_cidr_list_set(&x->trusted, &x->n_trusted, v, n);
 }
 
 int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,

@@ -169,18 +169,7 @@ uint32_t xlb_srclim_per_source(const struct xlb_srclim *t)
 
 int xlb_srclim_set_exempt(struct xlb_srclim *t, const struct xlb_cidr *v, size_t n)
 {
-	struct xlb_cidr *copy = NULL;
-
-	if (n) {
-		copy = malloc(n * sizeof(*copy));
-		if (!copy)
-			return -ENOMEM;
-		memcpy(copy, v, n * sizeof(*copy));
-	}
-	free(t->exempt);
-	t->exempt = copy;
-	t->n_exempt = n;
-	return 0;
+	return xlb_cidr_list_set(&t->exempt, &t->n_exempt, v, n);
 }
 
 void xlb_srclim_free(struct xlb_srclim *t)
