@@ -55,7 +55,7 @@ CPPFLAGS += -Iinclude -Iuserspace -I$(BUILD)
 # xlb_build_info's version label: the commit, or "dev" outside a git tree
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CPPFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
-LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap -lssl -lcrypto
+LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap -lssl -lcrypto -lseccomp
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
               -Iinclude -I/usr/include/$(MULTI)
 
@@ -159,6 +159,12 @@ $(BUILD)/acme_probe: tests/acme/acme_probe.c $(call archives,$(TEST_LINKS))
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $(LDFLAGS) \
 	  $< $(call archives,$(TEST_LINKS)) -o $@ $(LDLIBS) -lpthread
 
+# The seccomp filter's live check: xlbd's own filter in a program that then
+# calls what it forbids (tests/bats/privilege.bats)
+$(BUILD)/seccomp_probe: tests/seccomp/seccomp_probe.c $(call archives,$(TEST_LINKS))
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(DEPFILE) $(CFLAGS) $(LDFLAGS) \
+	  $< $(call archives,$(TEST_LINKS)) -o $@ $(LDLIBS)
+
 test-bpf: $(BUILD)/bpf_test
 	tests/bpf/run.sh $(BUILD)/bpf_test
 
@@ -166,13 +172,14 @@ test-bpf: $(BUILD)/bpf_test
 fuzz-xdp: $(BUILD)/xdp_fuzz
 	tests/bpf/run.sh $(BUILD)/xdp_fuzz --iterations 1000000
 
-test-bats: all $(BUILD)/acme_probe
+test-bats: all $(BUILD)/acme_probe $(BUILD)/seccomp_probe
 	bats --print-output-on-failure tests/bats
 
 # One driver runs every suite and ends with "test: N passed, M failed".
 # The integration suite runs twice: with the normal build, and with xlbd and
 # xlbctl built with ASan+UBSan (a leak or a memory error fails the run).
-test: all asan $(BUILD)/bpf_test $(BUILD)/xdp_fuzz $(BUILD)/acme_probe fuzz-build
+test: all asan $(BUILD)/bpf_test $(BUILD)/xdp_fuzz $(BUILD)/acme_probe $(BUILD)/seccomp_probe \
+      fuzz-build
 	ASAN_BUILD=$(ASAN_BUILD) FUZZ_BUILD=$(FUZZ_BUILD) tests/run.sh $(BUILD)
 
 # --- libFuzzer targets -----------------------------------------------------

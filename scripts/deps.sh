@@ -11,6 +11,8 @@ PACKAGES=(
 	build-essential clang llvm pkg-config
 	libbpf-dev libelf-dev zlib1g-dev libmnl-dev libinih-dev libjansson-dev
 	libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
+	# xlbd's system call allow-list after set-up (userspace/xlbd/seccomp.c)
+	libseccomp-dev
 	# TLS termination and the ACME client; pebble, the ACME test server
 	# (tests/bats/acme.bats)
 	libssl-dev pebble

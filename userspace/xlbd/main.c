@@ -34,6 +34,7 @@
 #include "lib/pins.h"
 #include "metrics.h"
 #include "options.h"
+#include "seccomp.h"
 #include "proxy/handshake.h"
 #include "proxy/proxy.h"
 #include "state.h"
@@ -103,6 +104,7 @@ struct opts {
 	const char *acme_ca;
 	enum xlb_acme_chall acme_challenge;
 	uint32_t log_rate; /* lines a second per client-caused event; 0: all */
+	bool no_seccomp;   /* debugging: no system call filter after set-up */
 };
 
 struct daemon {
@@ -153,7 +155,8 @@ static void usage(FILE *f)
 		"            [--trusted-proxies CIDR[,CIDR]...]... [--tls-certs DIR]\n"
 		"            [--tls-workers N]\n"
 		"            [--acme-state DIR] [--acme-directory URL] [--acme-email ADDR]\n"
-		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n");
+		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n"
+		"            [--no-seccomp]\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -194,6 +197,7 @@ enum opt_id {
 	OPT_ACME_STATE,
 	OPT_ACME_CA,
 	OPT_ACME_CHALLENGE,
+	OPT_NO_SECCOMP,
 };
 
 /* One more endpoint of a struct endpoints. */
@@ -383,6 +387,7 @@ static const struct xlb_opt opt_table[] = {
 	STRING("acme-state", OPT_ACME_STATE, acme_state),
 	STRING("acme-ca", OPT_ACME_CA, acme_ca),
 	OWN("acme-challenge", OPT_ACME_CHALLENGE, required_argument, set_acme_challenge),
+	FLAG("no-seccomp", OPT_NO_SECCOMP, no_seccomp),
 	OWN("help", OPT_HELP, no_argument, show_help),
 };
 
@@ -1354,6 +1359,9 @@ static int start(struct daemon *d)
 	if (!err)
 		xlb_caps_drop_to_runtime((d->o.n_ifaces ? XLB_CAPS_LINKS : 0) |
 					 (d->o.config ? XLB_CAPS_LISTEN : 0));
+	/* last: the drop's own calls (capset, prctl) are not on its list */
+	if (!err)
+		err = xlb_seccomp_enter(!d->o.no_seccomp);
 	return err;
 }
 
