@@ -13,6 +13,8 @@ DT_PIN=/sys/fs/bpf/xlb-dtest
 DT_SOCK=/run/xlb/dtest.sock
 PROJECT=xlbdt
 IMAGE=xlbdt/www:latest
+# a network of the project's own (the default bridge is everyone's)
+DT_NET=xlbdt_net
 
 # --- set-up ------------------------------------------------------------------------
 
@@ -40,6 +42,7 @@ dt_cleanup() {
 	local ids
 	ids=$(docker ps -aq --filter "name=^xlbdt" 2>/dev/null || true)
 	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+	docker network rm "$DT_NET" >/dev/null 2>&1 || true
 	if [[ -n ${DT_PID-} ]]; then
 		kill "$DT_PID" 2>/dev/null || true
 		wait "$DT_PID" 2>/dev/null || true
@@ -58,6 +61,7 @@ teardown() {
 	local ids
 	ids=$(docker ps -aq --filter "name=^xlbdt" 2>/dev/null || true)
 	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+	docker network rm "$DT_NET" >/dev/null 2>&1 || true
 	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
 	if [[ -n ${LOOP_PID-} ]]; then kill "$LOOP_PID" 2>/dev/null || true; fi
 	if [[ -n ${SOCAT_PID-} ]]; then kill "$SOCAT_PID" 2>/dev/null || true; fi
@@ -474,4 +478,70 @@ print(sum(1 for s in json.load(open(sys.argv[1]))["services"] if s.get("listen")
 	wait_until 10 bash -c "(( \$(grep -c 'event=docker_synced' '$DT_LOG') >= 2 ))"
 	"$XLBCTL" --pin-dir "$DT_PIN" --json services >"$BATS_TEST_TMPDIR/svcs"
 	grep -q '10.203.0.1:22/tcp' "$BATS_TEST_TMPDIR/svcs" || { cat "$BATS_TEST_TMPDIR/svcs"; false; }
+}
+
+# only_from HOST N NAMES...: N answers for HOST, each from one of the
+# containers named (their file servers answer with their hostnames).
+only_from() {
+	local host=$1 n=$2 allowed got h
+	shift 2
+	allowed=$(for h in "$@"; do hostname_of "$h"; done)
+	got=$(answered_by "$host" "$n")
+	echo "answered by: $(tr '\n' ' ' <<<"$got")(allowed: $(tr '\n' ' ' <<<"$allowed"))"
+	while read -r h; do grep -qx "$h" <<<"$allowed" || return 1; done <<<"$got"
+}
+
+@test "docker: a container started later cannot take a host name the api holds, nor after xlbd restarts" {
+	local refusal='host api.dt.test is held by service xlbdt_api; not routed to container xlbdt_0evil'
+	replica api 1
+	replica api 2
+	start_dt_xlbd
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	# its name sorts before xlbdt_api, which used to be enough to win
+	docker run -d --name xlbdt_0evil -l xlb.host=api.dt.test "$IMAGE" >/dev/null
+	# before the fix nothing is logged; the answers below then show why
+	wait_until 10 grep -qF "$refusal" "$DT_LOG" || true
+	run only_from api.dt.test 40 xlbdt_api_1 xlbdt_api_2
+	echo "$output"
+	[[ $status -eq 0 ]]
+	grep -F "event=docker_conflict msg=\"service xlbdt_0evil: $refusal\"" "$DT_LOG"
+	# later builds (a new replica, its events) do not repeat the line
+	replica api 3
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2 xlbdt_api_3
+	[[ $(grep -cF "$refusal" "$DT_LOG") -eq 1 ]]
+	# a new xlbd holds nothing yet: the api, created first, gets the name again
+	stop_dt_xlbd
+	start_dt_xlbd
+	wait_until 20 bash -c "(( \$(grep -c 'event=docker_synced' '$DT_LOG') >= 2 ))"
+	run only_from api.dt.test 40 xlbdt_api_1 xlbdt_api_2 xlbdt_api_3
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $(grep -cF "$refusal" "$DT_LOG") -eq 2 ]]
+}
+
+@test "docker: forged compose project/service labels do not make a container a backend of that service" {
+	local origin=(-l com.docker.compose.project.working_dir=/src/xlbdt
+		-l com.docker.compose.project.config_files=/src/xlbdt/docker-compose.yml)
+	local split='container xlbdt_forged is not one of its containers'
+	docker network create "$DT_NET" >/dev/null
+	replica api 1 --network "$DT_NET" "${origin[@]}"
+	replica api 2 --network "$DT_NET" "${origin[@]}"
+	start_dt_xlbd
+	wait_until 10 all_seen api.dt.test xlbdt_api_1 xlbdt_api_2
+	# the api's project and service, from another checkout, on the default bridge
+	docker run -d --name xlbdt_forged -l "com.docker.compose.project=$PROJECT" \
+		-l com.docker.compose.service=api -l xlb.host=api.dt.test \
+		-l com.docker.compose.project.working_dir=/tmp/elsewhere \
+		-l com.docker.compose.project.config_files=/tmp/elsewhere/docker-compose.yml \
+		"$IMAGE" >/dev/null
+	# before the fix nothing is logged; the answers below then show why
+	wait_until 10 grep -qF "$split" "$DT_LOG" || true
+	run only_from api.dt.test 40 xlbdt_api_1 xlbdt_api_2
+	echo "$output"
+	[[ $status -eq 0 ]]
+	[[ $(grep -cF "$split" "$DT_LOG") -eq 1 ]]
+	grep -F "served as service xlbdt_api.xlbdt_forged" "$DT_LOG"
+	run "$XLBCTL" --pin-dir "$DT_PIN" backends
+	echo "$output"
+	[[ $(grep -c 'xlbdt_api' <<<"$output") -eq 2 ]]
 }

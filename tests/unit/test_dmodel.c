@@ -1084,7 +1084,7 @@ static void test_event_stream(void **state)
 /* ---- services ------------------------------------------------------------------ */
 
 struct warnings {
-	char msg[4][512];
+	char msg[8][512];
 	size_t n;
 };
 
@@ -1092,7 +1092,7 @@ static void collect(void *arg, const char *msg)
 {
 	struct warnings *w = arg;
 
-	assert_true(w->n < 4);
+	assert_true(w->n < 8);
 	snprintf(w->msg[w->n++], sizeof(w->msg[0]), "%s", msg);
 }
 
@@ -1112,6 +1112,49 @@ static json_t *web_replica(int i)
 	return root;
 }
 
+static void created_set(json_t *root, const char *when)
+{
+	json_object_set_new(root, "Created", json_string(when));
+}
+
+/* The compose labels that say which checkout made a container. */
+static void origin_set(json_t *root, const char *dir)
+{
+	char files[256];
+
+	snprintf(files, sizeof(files), "%s/docker-compose.yml", dir);
+	label_set(root, "com.docker.compose.project.working_dir", dir);
+	label_set(root, "com.docker.compose.project.config_files", files);
+}
+
+/* Puts its one network's entry under another network's name. */
+static void net_rename(json_t *root, const char *from, const char *to)
+{
+	json_t *nets = json_object_get(json_object_get(root, "NetworkSettings"), "Networks");
+	json_t *n = json_object_get(nets, from);
+
+	assert_true(json_is_object(n));
+	json_incref(n);
+	assert_int_equal(json_object_del(nets, from), 0);
+	assert_int_equal(json_object_set_new(nets, to, n), 0);
+}
+
+/* Container NAME outside compose, created at WHEN, with xlb.host=hc.example
+ * (xlbdm-hc-healthy made over); i makes its id. */
+static json_t *claimant(const char *name, const char *when, int i)
+{
+	json_t *root = load("inspect_hc_healthy.json");
+	char id[XLB_DOCKER_ID_LEN];
+
+	snprintf(id, sizeof(id), "%064x", 0xc1a1000 + i);
+	identity_set(root, id, name);
+	if (when)
+		created_set(root, when);
+	else
+		assert_int_equal(json_object_del(root, "Created"), 0);
+	return root;
+}
+
 static const struct xlb_cfg_service *service_named(const struct xlb_dmodel *m, const char *name)
 {
 	for (size_t i = 0; i < m->cfg.n_services; i++)
@@ -1127,8 +1170,8 @@ static void free_all(struct xlb_dcontainer *cs, size_t n)
 		xlb_dcontainer_free(&cs[i]);
 }
 
-static void build(struct xlb_dcontainer *cs, size_t n, const struct xlb_endpoint *vip,
-		  struct xlb_dmodel *m, struct warnings *w)
+static void build_with(struct xlb_dcontainer *cs, size_t n, const struct xlb_dmodel_opts *o,
+		       struct xlb_dmodel *m, struct warnings *w)
 {
 	const struct xlb_dcontainer *ptrs[8];
 
@@ -1136,9 +1179,21 @@ static void build(struct xlb_dcontainer *cs, size_t n, const struct xlb_endpoint
 	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &cs[i];
 	memset(w, 0, sizeof(*w));
-	assert_int_equal(xlb_dmodel_build(ptrs, n, &(struct xlb_dmodel_opts){ .vip = vip }, m,
-					  collect, w),
-			 0);
+	assert_int_equal(xlb_dmodel_build(ptrs, n, o, m, collect, w), 0);
+}
+
+static void build(struct xlb_dcontainer *cs, size_t n, const struct xlb_endpoint *vip,
+		  struct xlb_dmodel *m, struct warnings *w)
+{
+	build_with(cs, n, &(struct xlb_dmodel_opts){ .vip = vip }, m, w);
+}
+
+/* A build after one whose holds are in *held, which then holds this one's. */
+static void build_after(struct xlb_dcontainer *cs, size_t n, const struct xlb_endpoint *vip,
+			struct xlb_dholds *held, struct xlb_dmodel *m, struct warnings *w)
+{
+	build_with(cs, n, &(struct xlb_dmodel_opts){ .vip = vip, .held = held }, m, w);
+	xlb_dmodel_keep_holds(m, held);
 }
 
 /* Bit i set when 172.30.99.(i+1):8000 is among the backends. */
@@ -1281,7 +1336,7 @@ static void test_build_cert_offers(void **state)
 	free_all(cs, 3);
 }
 
-/* Given in the other order: the first by service name keeps the host. */
+/* Given in the other order: the older service keeps the host. */
 static void test_build_host_conflict(void **state)
 {
 	struct xlb_dcontainer cs[2];
@@ -1297,8 +1352,8 @@ static void test_build_host_conflict(void **state)
 	build(cs, 2, NULL, &m, &w);
 	assert_int_equal(w.n, 1);
 	assert_string_equal(w.msg[0],
-			    "service xlbdm-hc-unhealthy: host hc.example is claimed by service "
-			    "xlbdm-hc-healthy first (by name); not routed to xlbdm-hc-unhealthy");
+			    "service xlbdm-hc-unhealthy: host hc.example is held by service "
+			    "xlbdm-hc-healthy; not routed to container xlbdm-hc-unhealthy");
 	assert_int_equal(m.cfg.n_services, 2);
 	s = service_named(&m, "xlbdm-hc-healthy");
 	assert_int_equal(s->n_hosts, 1);
@@ -1330,8 +1385,8 @@ static void test_build_drops_service_without_names(void **state)
 	build(cs, 2, NULL, &m, &w);
 	assert_int_equal(w.n, 1);
 	assert_string_equal(w.msg[0],
-			    "service xlbdm-hc-unhealthy: host hc.example is claimed by service "
-			    "xlbdm-hc-healthy first (by name); not routed to xlbdm-hc-unhealthy");
+			    "service xlbdm-hc-unhealthy: host hc.example is held by service "
+			    "xlbdm-hc-healthy; not routed to container xlbdm-hc-unhealthy");
 	assert_int_equal(m.cfg.n_services, 1);
 	assert_string_equal(m.cfg.services[0].name, "xlbdm-hc-healthy");
 	assert_int_equal(m.n_checks, 0);
@@ -1353,9 +1408,9 @@ static void test_build_same_host_other_proto(void **state)
 	parse_ok(tls, &cs[0]);
 	parse_ok(load("inspect_hc_healthy.json"), &cs[1]);
 	build(cs, 2, NULL, &m, &w);
-	/* one route, one service, whatever the protocols: the first by name */
+	/* one route, one service, whatever the protocols: the older one's */
 	assert_int_equal(w.n, 1);
-	assert_non_null(strstr(w.msg[0], "hc.example is claimed by service xlbdm-hc-healthy"));
+	assert_non_null(strstr(w.msg[0], "hc.example is held by service xlbdm-hc-healthy"));
 	assert_int_equal(m.cfg.n_services, 1);
 	assert_string_equal(service_named(&m, "xlbdm-hc-healthy")->hosts[0], "hc.example");
 	xlb_dmodel_free(&m);
@@ -1502,13 +1557,14 @@ static void test_build_listen_conflict(void **state)
 	(void)state;
 	assert_int_equal(inet_pton(AF_INET, "10.200.0.100", &vip.addr.v4), 1);
 	label_set(b, "xlb.listen", "10.200.0.100:5353/udp");
+	created_set(b, "2026-11-25T03:04:29Z"); /* older than xlbdm-paused */
 	parse_ok(b, &cs[0]);
 	parse_ok(load("inspect_paused.json"), &cs[1]);
 	build(cs, 2, &vip, &m, &w);
 	assert_int_equal(w.n, 1);
 	assert_string_equal(w.msg[0], "service xlbdm-paused: listen 10.200.0.100:5353/udp is "
-				      "claimed by service xlbdm-hc-healthy first (by name); not "
-				      "published");
+				      "held by service xlbdm-hc-healthy; not published for "
+				      "container xlbdm-paused");
 	/* xlbdm-paused had nothing but the listener */
 	assert_int_equal(m.cfg.n_services, 1);
 	assert_string_equal(m.cfg.services[0].name, "xlbdm-hc-healthy");
@@ -1517,7 +1573,8 @@ static void test_build_listen_conflict(void **state)
 	free_all(cs, 2);
 }
 
-/* Replicas that disagree: the service is what its first container says. */
+/* Replicas that disagree: the service is what its oldest container says
+ * (of one age, the first by name). */
 static void test_build_replicas_disagree(void **state)
 {
 	struct xlb_dcontainer cs[2];
@@ -1581,6 +1638,266 @@ static void test_build_forward_headers(void **state)
 	xlb_dcontainer_free(&c);
 }
 
+/* ---- labels are anyone's: contested names, forged compose labels ------------------ */
+
+/* Nothing held yet (xlbd just started): a contested name goes to the
+ * service created first, not to the one whose name sorts first; of one age,
+ * the first by name; a container whose age is unknown is the youngest. */
+static void test_build_claims_by_creation_time(void **state)
+{
+	static const struct {
+		const char *api, *evil, *winner;
+	} cases[] = {
+		{ "2026-11-25T03:04:30.5Z", "2026-11-25T03:04:30.500000001Z", "api" },
+		{ "2026-11-25T03:04:30.5Z", "2026-11-25T04:04:30.4+01:00", "0evil" },
+		{ "2026-11-25T03:04:30.5Z", "2026-11-25T03:04:30.5Z", "0evil" },
+		{ "2026-11-25T03:04:30.5Z", NULL, "api" },
+		{ "2026-11-25T03:04:30.5Z", "yesterday", "api" },
+	};
+	struct xlb_dcontainer cs[2];
+	struct xlb_dmodel m;
+	struct warnings w;
+	char want[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *loser = strcmp(cases[i].winner, "api") ? "api" : "0evil";
+
+		parse_ok(claimant("api", cases[i].api, 1), &cs[0]);
+		parse_ok(claimant("0evil", cases[i].evil, 2), &cs[1]);
+		build(cs, 2, NULL, &m, &w);
+		assert_int_equal(m.cfg.n_services, 1);
+		assert_string_equal(m.cfg.services[0].name, cases[i].winner);
+		snprintf(want, sizeof(want),
+			 "service %s: host hc.example is held by service %s; not routed to "
+			 "container %s",
+			 loser, cases[i].winner, loser);
+		assert_int_equal(w.n, 1);
+		assert_string_equal(w.msg[0], want);
+		xlb_dmodel_free(&m);
+		free_all(cs, 2);
+	}
+}
+
+/* Who holds a name keeps it while it has containers, whoever is older; a
+ * name whose holder is gone goes to the next claimant, which holds it
+ * then. */
+static void test_build_holder_keeps_name(void **state)
+{
+	struct xlb_dholds held = { 0 };
+	struct xlb_dcontainer cs[2];
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	/* api alone holds hc.example */
+	parse_ok(claimant("api", "2026-11-25T03:04:30Z", 1), &cs[0]);
+	build_after(cs, 1, NULL, &held, &m, &w);
+	assert_int_equal(m.cfg.n_services, 1);
+	xlb_dmodel_free(&m);
+	/* 0evil is older (it was stopped, say): api keeps the name */
+	parse_ok(claimant("0evil", "2026-11-25T03:00:00Z", 2), &cs[1]);
+	build_after(cs, 2, NULL, &held, &m, &w);
+	assert_int_equal(m.cfg.n_services, 1);
+	assert_string_equal(m.cfg.services[0].name, "api");
+	assert_int_equal(m.cfg.services[0].n_backends, 1);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.msg[0], "service 0evil: host hc.example is held by service api; "
+				      "not routed to container 0evil");
+	xlb_dmodel_free(&m);
+	/* api's last container is gone: the name is free, 0evil gets it */
+	build_after(cs + 1, 1, NULL, &held, &m, &w);
+	assert_int_equal(w.n, 0);
+	assert_string_equal(m.cfg.services[0].name, "0evil");
+	xlb_dmodel_free(&m);
+	/* and holds it against a new api container */
+	xlb_dcontainer_free(&cs[0]);
+	parse_ok(claimant("api", "2026-11-25T03:10:00Z", 3), &cs[0]);
+	build_after(cs, 2, NULL, &held, &m, &w);
+	assert_string_equal(m.cfg.services[0].name, "0evil");
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.msg[0], "service api: host hc.example is held by service 0evil; "
+				      "not routed to container api");
+	xlb_dmodel_free(&m);
+	xlb_dholds_free(&held);
+	free_all(cs, 2);
+}
+
+/* The same for a listener: held, it stays with its service against an
+ * older claimant. */
+static void test_build_listen_holder_keeps_it(void **state)
+{
+	struct xlb_endpoint vip = { .family = AF_INET };
+	struct xlb_dholds held = { 0 };
+	struct xlb_dcontainer cs[2];
+	json_t *older = load("inspect_hc_healthy.json");
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	assert_int_equal(inet_pton(AF_INET, "10.200.0.100", &vip.addr.v4), 1);
+	parse_ok(load("inspect_paused.json"), &cs[0]);
+	build_after(cs, 1, &vip, &held, &m, &w);
+	assert_true(m.cfg.services[0].has_listen);
+	xlb_dmodel_free(&m);
+	label_set(older, "xlb.listen", "10.200.0.100:5353/udp");
+	created_set(older, "2026-11-25T03:04:29Z"); /* before xlbdm-paused */
+	parse_ok(older, &cs[1]);
+	build_after(cs, 2, &vip, &held, &m, &w);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.msg[0], "service xlbdm-hc-healthy: listen 10.200.0.100:5353/udp is "
+				      "held by service xlbdm-paused; not published for container "
+				      "xlbdm-hc-healthy");
+	assert_true(service_named(&m, "xlbdm-paused")->has_listen);
+	assert_false(service_named(&m, "xlbdm-hc-healthy")->has_listen);
+	xlb_dmodel_free(&m);
+	xlb_dholds_free(&held);
+	free_all(cs, 2);
+}
+
+/* Copied compose labels do not make a replica: a container joins xlbdm_web
+ * with the service's working_dir and config_files (then whatever its
+ * network); one from elsewhere is a service of its own, whose names the
+ * service keeps and whose certificate never names the service. */
+static void test_build_forged_compose_labels(void **state)
+{
+	json_t *real1 = web_replica(1), *real2 = web_replica(2), *forged = web_replica(3);
+	struct xlb_dcontainer cs[3];
+	const struct xlb_cfg_service *s;
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	origin_set(real1, "/src/app");
+	origin_set(real2, "/src/app");
+	origin_set(forged, "/tmp/evil");
+	created_set(real2, "2026-11-25T03:04:40Z");
+	created_set(forged, "2026-11-25T03:05:00Z");
+	net_rename(real2, "xlbdm-v6", "xlbdm-other");
+	net_rename(forged, "xlbdm-v6", "bridge");
+	env_add(forged, "SSL_CERT=pem-forged");
+	parse_ok(forged, &cs[0]);
+	parse_ok(real2, &cs[1]);
+	parse_ok(real1, &cs[2]);
+	build(cs, 3, NULL, &m, &w);
+	assert_int_equal(m.cfg.n_services, 1); /* the forged one lost every name */
+	s = service_named(&m, "xlbdm_web");
+	assert_int_equal(s->n_backends, 2);
+	assert_int_equal(backend_set(s), 0x6); /* .2 and .3 */
+	assert_int_equal(w.n, 3);
+	assert_string_equal(w.msg[0],
+			    "service xlbdm_web: container xlbdm-web-3 is not one of its containers "
+			    "(its compose project, working_dir or config_files differ, and it "
+			    "shares no network with them); served as service "
+			    "xlbdm_web.xlbdm-web-3");
+	assert_string_equal(w.msg[1], "service xlbdm_web.xlbdm-web-3: host a.example is held by "
+				      "service xlbdm_web; not routed to container xlbdm-web-3");
+	assert_string_equal(w.msg[2], "service xlbdm_web.xlbdm-web-3: host b.example is held by "
+				      "service xlbdm_web; not routed to container xlbdm-web-3");
+	assert_int_equal(m.n_certs, 1);
+	assert_string_equal(m.certs[0].service, "xlbdm_web.xlbdm-web-3");
+	xlb_dmodel_free(&m);
+	free_all(cs, 3);
+}
+
+/* One from elsewhere that shares the service's own network joins it (an
+ * external network, a `docker run --network`); Docker's default bridge,
+ * which any container is on, does not count. */
+static void test_build_shared_network_joins(void **state)
+{
+	const char *nets[2] = { "xlbdm-v6", "bridge" };
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		json_t *real = web_replica(1), *other = web_replica(2);
+		struct xlb_dcontainer cs[2];
+		struct xlb_dmodel m;
+		struct warnings w;
+
+		origin_set(real, "/src/app");
+		origin_set(other, "/srv/elsewhere");
+		created_set(other, "2026-11-25T03:05:00Z");
+		if (strcmp(nets[i], "xlbdm-v6")) {
+			net_rename(real, "xlbdm-v6", nets[i]);
+			net_rename(other, "xlbdm-v6", nets[i]);
+		}
+		parse_ok(other, &cs[0]);
+		parse_ok(real, &cs[1]);
+		build(cs, 2, NULL, &m, &w);
+		assert_int_equal(m.cfg.n_services, 1);
+		assert_int_equal(backend_set(service_named(&m, "xlbdm_web")), i ? 0x2 : 0x6);
+		assert_int_equal(w.n, i ? 3 : 0);
+		xlb_dmodel_free(&m);
+		free_all(cs, 2);
+	}
+}
+
+/* After a recreate every container of the service is newer than a forged
+ * look-alike: the origin the service held decides who is in it (by age
+ * alone the look-alike would be the service, with its names). */
+static void test_build_held_origin_keeps_service(void **state)
+{
+	json_t *real1 = web_replica(1), *real2 = web_replica(2), *forged = web_replica(3);
+	struct xlb_dholds held = { 0 };
+	struct xlb_dcontainer cs[2];
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	origin_set(real1, "/src/app");
+	origin_set(real2, "/src/app");
+	origin_set(forged, "/tmp/evil");
+	created_set(forged, "2026-11-25T03:04:30Z");
+	created_set(real2, "2026-11-25T03:09:00Z");
+	net_rename(forged, "xlbdm-v6", "bridge");
+	parse_ok(real1, &cs[0]);
+	build_after(cs, 1, NULL, &held, &m, &w);
+	xlb_dmodel_free(&m);
+	xlb_dcontainer_free(&cs[0]);
+	parse_ok(real2, &cs[0]);
+	parse_ok(forged, &cs[1]);
+	build_after(cs, 2, NULL, &held, &m, &w);
+	assert_int_equal(m.cfg.n_services, 1);
+	assert_int_equal(backend_set(service_named(&m, "xlbdm_web")), 0x4); /* .3 */
+	assert_int_equal(service_named(&m, "xlbdm_web")->n_hosts, 2);
+	assert_int_equal(w.n, 3);
+	assert_non_null(strstr(w.msg[0], "container xlbdm-web-3 is not one of its containers"));
+	xlb_dmodel_free(&m);
+	xlb_dholds_free(&held);
+	free_all(cs, 2);
+}
+
+/* The split-off name is another service's: the container is not balanced. */
+static void test_build_split_name_taken(void **state)
+{
+	json_t *real = web_replica(1), *forged = web_replica(3), *named = web_replica(4);
+	struct xlb_dcontainer cs[3];
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	origin_set(forged, "/tmp/evil");
+	created_set(forged, "2026-11-25T03:05:00Z");
+	net_rename(forged, "xlbdm-v6", "bridge");
+	label_set(named, "com.docker.compose.service", "web.xlbdm-web-3");
+	label_set(named, "xlb.host", "c.example");
+	parse_ok(real, &cs[0]);
+	parse_ok(forged, &cs[1]);
+	parse_ok(named, &cs[2]);
+	build(cs, 3, NULL, &m, &w);
+	assert_int_equal(m.cfg.n_services, 2);
+	assert_int_equal(backend_set(service_named(&m, "xlbdm_web")), 0x2);
+	assert_int_equal(backend_set(service_named(&m, "xlbdm_web.xlbdm-web-3")), 0x10);
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.msg[0],
+			    "service xlbdm_web: container xlbdm-web-3 is not one of its containers "
+			    "(its compose project, working_dir or config_files differ, and it "
+			    "shares no network with them); not balanced: no free name for a "
+			    "service of its own");
+	xlb_dmodel_free(&m);
+	free_all(cs, 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1627,6 +1944,13 @@ int main(void)
 		cmocka_unit_test(test_build_listen_conflict),
 		cmocka_unit_test(test_build_replicas_disagree),
 		cmocka_unit_test(test_build_nothing),
+		cmocka_unit_test(test_build_claims_by_creation_time),
+		cmocka_unit_test(test_build_holder_keeps_name),
+		cmocka_unit_test(test_build_listen_holder_keeps_it),
+		cmocka_unit_test(test_build_forged_compose_labels),
+		cmocka_unit_test(test_build_shared_network_joins),
+		cmocka_unit_test(test_build_held_origin_keeps_service),
+		cmocka_unit_test(test_build_split_name_taken),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -470,13 +471,32 @@ static const char *env_get(json_t *env, const char *name)
 
 /* ---- identity, state, network ------------------------------------------------ */
 
+/* The compose labels that say which checkout a container was made from,
+ * each with its length in front: "5:xlbdt12:/src/app/dev..." reads as one
+ * set of labels only. */
+static int origin_read(json_t *labels, const char *project, struct xlb_dcontainer *c)
+{
+	const char *dir = jstr(labels, "com.docker.compose.project.working_dir", NULL);
+	const char *files = jstr(labels, "com.docker.compose.project.config_files", NULL);
+
+	dir = dir ? dir : "";
+	files = files ? files : "";
+	if (asprintf(&c->origin, "%zu:%s%zu:%s%zu:%s", strlen(project), project, strlen(dir), dir,
+		     strlen(files), files) < 0) {
+		c->origin = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int identity_read(const struct ctx *x, json_t *labels, struct xlb_dcontainer *c)
 {
 	const char *project = jstr(labels, "com.docker.compose.project", NULL);
 	const char *service = jstr(labels, "com.docker.compose.service", NULL);
+	bool compose = project && service && *project && *service;
 	int n;
 
-	if (project && service && *project && *service)
+	if (compose)
 		n = snprintf(c->service, sizeof(c->service), "%s_%s", project, service);
 	else
 		n = snprintf(c->service, sizeof(c->service), "%s", c->name);
@@ -485,7 +505,79 @@ static int identity_read(const struct ctx *x, json_t *labels, struct xlb_dcontai
 			     "service name %s is not a valid xlb service name "
 			     "(1-%d of A-Z a-z 0-9 _ . -)",
 			     Q(c->service), XLB_NAME_LEN - 1);
-	return 0;
+	return compose ? origin_read(labels, project, c) : 0;
+}
+
+/* n decimal digits at *p, moved past them. */
+static bool digits_read(const char **p, int n, int *out)
+{
+	*out = 0;
+	for (int i = 0; i < n; i++, ++*p) {
+		if (!isdigit((unsigned char)**p))
+			return false;
+		*out = *out * 10 + (**p - '0');
+	}
+	return true;
+}
+
+/* "+01:00" or "-05:30" after the time: seconds east of UTC. */
+static bool utc_offset_read(const char **p, long *secs)
+{
+	int sign = **p == '-' ? -1 : 1, h, m;
+
+	if (**p != '+' && **p != '-')
+		return false;
+	++*p;
+	if (!digits_read(p, 2, &h) || *(*p)++ != ':' || !digits_read(p, 2, &m))
+		return false;
+	*secs = sign * (h * 3600L + m * 60L);
+	return true;
+}
+
+/* Docker's Created: RFC 3339 with up to nine digits of fraction,
+ * "2026-11-25T03:04:32.61538144Z". */
+static bool created_parse(const char *s, uint64_t *ns)
+{
+	struct tm tm = { 0 };
+	uint64_t frac = 0;
+	int digits = 0;
+	long offset = 0;
+	time_t t;
+
+	if (!s || !digits_read(&s, 4, &tm.tm_year) || *s++ != '-' ||
+	    !digits_read(&s, 2, &tm.tm_mon) || *s++ != '-' || !digits_read(&s, 2, &tm.tm_mday) ||
+	    (*s != 'T' && *s != 't'))
+		return false;
+	s++;
+	if (!digits_read(&s, 2, &tm.tm_hour) || *s++ != ':' || !digits_read(&s, 2, &tm.tm_min) ||
+	    *s++ != ':' || !digits_read(&s, 2, &tm.tm_sec))
+		return false;
+	if (*s == '.' && !isdigit((unsigned char)*++s))
+		return false;
+	for (; isdigit((unsigned char)*s); s++, digits++)
+		if (digits < 9)
+			frac = frac * 10 + (uint64_t)(*s - '0');
+	for (int d = digits; d < 9; d++)
+		frac *= 10;
+	if ((*s == 'Z' || *s == 'z') && !s[1])
+		offset = 0;
+	else if (!utc_offset_read(&s, &offset) || *s)
+		return false;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (t == (time_t)-1 || t - offset < 0)
+		return false;
+	*ns = (uint64_t)(t - offset) * 1000000000u + frac;
+	return true;
+}
+
+/* A container whose age cannot be read is taken for the youngest: it never
+ * wins a name by age. */
+static void created_read(json_t *root, struct xlb_dcontainer *c)
+{
+	if (!created_parse(jstr(root, "Created", NULL), &c->created_ns))
+		c->created_ns = UINT64_MAX;
 }
 
 static void state_read(json_t *root, struct xlb_dcontainer *c)
@@ -519,6 +611,24 @@ static void network_names(json_t *nets, char *buf, size_t len)
 			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", name);
 }
 
+/* Every network's name, for the join rule of xlb_dmodel_build. */
+static int networks_keep(json_t *nets, struct xlb_dcontainer *c)
+{
+	const char *name;
+	json_t *v;
+
+	c->networks = calloc(json_object_size(nets) + 1, sizeof(*c->networks));
+	if (!c->networks)
+		return -ENOMEM;
+	json_object_foreach (nets, name, v) {
+		c->networks[c->n_networks] = strdup(name);
+		if (!c->networks[c->n_networks])
+			return -ENOMEM;
+		c->n_networks++;
+	}
+	return 0;
+}
+
 static int network_read(const struct ctx *x, json_t *root, const char *want,
 			struct xlb_dcontainer *c)
 {
@@ -527,6 +637,8 @@ static int network_read(const struct ctx *x, json_t *root, const char *want,
 	const char *a4, *a6;
 	char names[200];
 
+	if (networks_keep(nets, c))
+		return -ENOMEM;
 	network_names(nets, names, sizeof(names));
 	if (want) {
 		net = json_object_get(nets, want);
@@ -685,6 +797,7 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	if (err)
 		return err;
 	state_read(root, c);
+	created_read(root, c);
 	err = network_read(x, root, network, c);
 	return err ? err : 1;
 }
@@ -728,6 +841,13 @@ void xlb_dcontainer_free(struct xlb_dcontainer *c)
 	c->n_hosts = 0;
 	secret_free(&c->ssl_cert);
 	secret_free(&c->default_ssl_cert);
+	free(c->origin);
+	c->origin = NULL;
+	for (size_t i = 0; i < c->n_networks; i++)
+		free(c->networks[i]);
+	free(c->networks);
+	c->networks = NULL;
+	c->n_networks = 0;
 }
 
 /* ---- list and events ------------------------------------------------------ */
@@ -850,14 +970,236 @@ static void warnf(xlb_dmodel_warn_fn warn, void *arg, const char *fmt, ...)
 	warn(arg, msg);
 }
 
-static int by_service_then_name(const void *a, const void *b)
+/* One service of the model: its containers, oldest first. */
+struct group {
+	char name[XLB_NAME_LEN];
+	const struct xlb_dcontainer **cs;
+	size_t n;
+	const char *origin; /* the one its containers were let in by */
+	bool split;	    /* a container its compose service did not take */
+};
+
+/* One xlb_dmodel_build. */
+struct build {
+	const struct xlb_dmodel_opts *o;
+	struct xlb_dmodel *out;
+	xlb_dmodel_warn_fn warn;
+	void *arg;
+	const struct xlb_dcontainer **sorted; /* by service, then age */
+	size_t n;
+	bool *member; /* parallel to sorted */
+	struct group *groups;
+	size_t n_groups;
+	const struct xlb_dcontainer **slots; /* the groups' containers */
+	size_t n_slots;
+};
+
+static bool origin_equal(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/* Docker's own networks: any container may be put on them, so being on one
+ * says nothing about whose it is. */
+static bool predefined_network(const char *name)
+{
+	return !strcmp(name, "bridge") || !strcmp(name, "host") || !strcmp(name, "none");
+}
+
+static bool share_network(const struct xlb_dcontainer *a, const struct xlb_dcontainer *b)
+{
+	for (size_t i = 0; i < a->n_networks; i++) {
+		if (predefined_network(a->networks[i]))
+			continue;
+		for (size_t j = 0; j < b->n_networks; j++)
+			if (strcmp(a->networks[i], b->networks[j]) == 0)
+				return true;
+	}
+	return false;
+}
+
+/* Older first; of one age, by name. */
+static int by_age(const struct xlb_dcontainer *x, const struct xlb_dcontainer *y)
+{
+	if (x->created_ns != y->created_ns)
+		return x->created_ns < y->created_ns ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+static int by_service_then_age(const void *a, const void *b)
 {
 	const struct xlb_dcontainer *x = *(const struct xlb_dcontainer *const *)a;
 	const struct xlb_dcontainer *y = *(const struct xlb_dcontainer *const *)b;
 	int d = strcmp(x->service, y->service);
 
+	return d ? d : by_age(x, y);
+}
+
+/* Who gets a free name first: the service with the oldest container; a
+ * split-off container after every service its labels did not get it into. */
+static int by_claim_order(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int d;
+
+	if (x->split != y->split)
+		return x->split ? 1 : -1;
+	d = by_age(x->cs[0], y->cs[0]);
 	return d ? d : strcmp(x->name, y->name);
 }
+
+/* ---- what the last build held ------------------------------------------------ */
+
+static const struct xlb_dheld *held_service(const struct xlb_dholds *h, const char *name)
+{
+	for (size_t i = 0; h && i < h->n; i++)
+		if (strcmp(h->v[i].service, name) == 0)
+			return &h->v[i];
+	return NULL;
+}
+
+static const struct xlb_dheld *held_route(const struct xlb_dholds *h, const char *host,
+					  const char *path)
+{
+	for (size_t i = 0; h && i < h->n; i++)
+		for (size_t k = 0; k < h->v[i].n_hosts; k++)
+			if (strcasecmp(h->v[i].hosts[k], host) == 0 &&
+			    strcmp(h->v[i].paths[k].prefix, path) == 0)
+				return &h->v[i];
+	return NULL;
+}
+
+static const struct xlb_dheld *held_listen(const struct xlb_dholds *h,
+					   const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; h && i < h->n; i++)
+		if (h->v[i].has_listen && xlb_endpoint_equal(&h->v[i].listen, ep))
+			return &h->v[i];
+	return NULL;
+}
+
+/* The service of this build that is the holder h: same name, made of the
+ * same origin. NULL when none of its containers is left. */
+static const struct group *holder_of(const struct build *b, const struct xlb_dheld *h)
+{
+	for (size_t i = 0; i < b->n_groups; i++)
+		if (strcmp(b->groups[i].name, h->service) == 0 &&
+		    origin_equal(b->groups[i].origin, h->origin))
+			return &b->groups[i];
+	return NULL;
+}
+
+/* ---- which containers make a service ----------------------------------------- */
+
+/* The origin a service's containers must have: the one it held while a
+ * container of it is left (a newer look-alike does not take the service
+ * over), else its oldest container's. */
+static const char *run_origin(const struct build *b, const struct xlb_dcontainer *const *cs,
+			      size_t n)
+{
+	const struct xlb_dheld *h = held_service(b->o->held, cs[0]->service);
+
+	for (size_t i = 0; h && i < n; i++)
+		if (origin_equal(cs[i]->origin, h->origin))
+			return cs[i]->origin;
+	return cs[0]->origin;
+}
+
+/* cs[i] is one of the service's containers when it has the service's
+ * origin, or shares a network with an older one of them: labels alone
+ * (copied from `docker inspect`) do not make a replica. */
+static bool run_member(const struct xlb_dcontainer *const *cs, const bool *member, size_t i,
+		       const char *origin)
+{
+	if (origin_equal(cs[i]->origin, origin))
+		return true;
+	for (size_t j = 0; j < i; j++)
+		if (member[j] && share_network(cs[i], cs[j]))
+			return true;
+	return false;
+}
+
+static struct group *group_new(struct build *b, const char *name, const char *origin, bool split)
+{
+	struct group *g = &b->groups[b->n_groups++];
+
+	memset(g, 0, sizeof(*g));
+	snprintf(g->name, sizeof(g->name), "%s", name);
+	g->cs = b->slots + b->n_slots;
+	g->origin = origin;
+	g->split = split;
+	return g;
+}
+
+static void group_push(struct build *b, struct group *g, const struct xlb_dcontainer *c)
+{
+	b->slots[b->n_slots++] = c;
+	g->n++;
+}
+
+/* A refused container's own service, "SERVICE.CONTAINER", unless that is
+ * too long or another service's name. */
+static bool split_name(const struct build *b, const struct xlb_dcontainer *c,
+		       char name[XLB_NAME_LEN])
+{
+	int len = snprintf(name, XLB_NAME_LEN, "%s.%s", c->service, c->name);
+
+	if (len < 0 || len >= XLB_NAME_LEN || !xlb_valid_service_name(name))
+		return false;
+	for (size_t i = 0; i < b->n; i++)
+		if (strcmp(b->sorted[i]->service, name) == 0)
+			return false;
+	for (size_t i = 0; i < b->n_groups; i++)
+		if (strcmp(b->groups[i].name, name) == 0)
+			return false;
+	return true;
+}
+
+static void split_off(struct build *b, const struct xlb_dcontainer *c)
+{
+	char name[XLB_NAME_LEN];
+	bool named = split_name(b, c, name);
+
+	warnf(b->warn, b->arg,
+	      "service %s: container %s is not one of its containers (its compose project, "
+	      "working_dir or config_files differ, and it shares no network with them); %s%s%s",
+	      c->service, c->name, named ? "served as service " : "not balanced: no free name",
+	      named ? name : "", named ? "" : " for a service of its own");
+	if (named)
+		group_push(b, group_new(b, name, c->origin, true), c);
+}
+
+/* The containers of one compose service (or name), cs[0..n) of sorted. */
+static void run_groups(struct build *b, size_t first, size_t n)
+{
+	const struct xlb_dcontainer *const *cs = b->sorted + first;
+	const char *origin = run_origin(b, cs, n);
+	bool *member = b->member + first;
+	struct group *g;
+
+	for (size_t i = 0; i < n; i++)
+		member[i] = run_member(cs, member, i, origin);
+	g = group_new(b, cs[0]->service, origin, false);
+	for (size_t i = 0; i < n; i++)
+		if (member[i])
+			group_push(b, g, cs[i]);
+	for (size_t i = 0; i < n; i++)
+		if (!member[i])
+			split_off(b, cs[i]);
+}
+
+static void groups_form(struct build *b)
+{
+	for (size_t i = 0, j; i < b->n; i = j) {
+		for (j = i + 1;
+		     j < b->n && strcmp(b->sorted[j]->service, b->sorted[i]->service) == 0; j++)
+			;
+		run_groups(b, i, j - i);
+	}
+	qsort(b->groups, b->n_groups, sizeof(*b->groups), by_claim_order);
+}
+
+/* ---- names ------------------------------------------------------------------- */
 
 /* The backend address in the family of the service's listener, or IPv4
  * first for host-routed services (the proxy connects to either). */
@@ -903,6 +1245,70 @@ static const struct xlb_cfg_service *listen_claimed(const struct xlb_config *cfg
 	return NULL;
 }
 
+static bool group_claims_route(const struct group *g, const char *host, const char *path)
+{
+	for (size_t i = 0; g && i < g->n; i++)
+		for (size_t h = 0; h < g->cs[i]->n_hosts; h++)
+			if (strcasecmp(g->cs[i]->hosts[h], host) == 0 &&
+			    strcmp(g->cs[i]->paths[h].prefix, path) == 0)
+				return true;
+	return false;
+}
+
+/* The listener a container's xlb.listen asks for, on the VIP when it names
+ * only a port: -EDESTADDRREQ without a VIP, -EACCES below the operator's
+ * minimum port. */
+static int listen_resolve(const struct xlb_dcontainer *c, const struct xlb_dmodel_opts *o,
+			  struct xlb_endpoint *ep)
+{
+	*ep = c->listen;
+	if (!ep->family && o->vip) {
+		ep->addr = o->vip->addr;
+		ep->family = o->vip->family;
+	}
+	if (!ep->family)
+		return -EDESTADDRREQ;
+	return ep->port < o->min_listen_port ? -EACCES : 0;
+}
+
+static bool group_claims_listen(const struct build *b, const struct group *g,
+				const struct xlb_endpoint *ep)
+{
+	struct xlb_endpoint mine;
+
+	return g && g->cs[0]->has_listen && listen_resolve(g->cs[0], b->o, &mine) == 0 &&
+	       xlb_endpoint_equal(&mine, ep);
+}
+
+/* Which service keeps a route that service svc claims: the one that held
+ * it, while it has containers and claims it still; else the one that got
+ * it earlier in this build. NULL: svc may have it. */
+static const char *route_kept_by(const struct build *b, const char *svc, const char *host,
+				 const char *path)
+{
+	const struct xlb_dheld *h = held_route(b->o->held, host, path);
+	const struct group *g = h && strcmp(h->service, svc) ? holder_of(b, h) : NULL;
+	const struct xlb_cfg_service *s;
+
+	if (group_claims_route(g, host, path))
+		return g->name;
+	s = host_claimed(&b->out->cfg, host, path);
+	return s ? s->name : NULL;
+}
+
+static const char *listen_kept_by(const struct build *b, const char *svc,
+				  const struct xlb_endpoint *ep)
+{
+	const struct xlb_dheld *h = held_listen(b->o->held, ep);
+	const struct group *g = h && strcmp(h->service, svc) ? holder_of(b, h) : NULL;
+	const struct xlb_cfg_service *s;
+
+	if (group_claims_listen(b, g, ep))
+		return g->name;
+	s = listen_claimed(&b->out->cfg, ep);
+	return s ? s->name : NULL;
+}
+
 static int svc_host_add(struct xlb_cfg_service *s, const char *host, const struct xlb_cfg_path *p)
 {
 	for (size_t i = 0; i < s->n_hosts; i++)
@@ -941,16 +1347,74 @@ static int check_add(struct xlb_dmodel *m, const char *svc, const struct xlb_end
 	return 0;
 }
 
-/* The service's shape from its first container; names merged from all. */
-static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer *const *cs,
-			 size_t n, const struct xlb_dmodel_opts *o, const struct xlb_config *done,
-			 xlb_dmodel_warn_fn warn, void *arg)
+/* The service's listener, from its oldest container, unless the operator
+ * does not allow it or another service keeps it. */
+static void service_listen(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
 {
-	const struct xlb_dcontainer *first = cs[0];
-	const struct xlb_cfg_service *other;
+	const struct xlb_dcontainer *first = g->cs[0];
+	const char *other;
 	char buf[XLB_EP_STRLEN];
+	int err;
 
-	snprintf(s->name, sizeof(s->name), "%s", first->service);
+	if (!first->has_listen)
+		return;
+	err = listen_resolve(first, b->o, &s->listen);
+	if (err == -EDESTADDRREQ)
+		warnf(b->warn, b->arg,
+		      "service %s: label xlb.listen on container %s needs a VIP: start "
+		      "xlbd with --vip or --iface",
+		      s->name, first->name);
+	else if (err == -EACCES)
+		warnf(b->warn, b->arg,
+		      "service %s: label xlb.listen on container %s: port %u is below "
+		      "--docker-min-listen-port %u; not published",
+		      s->name, first->name, s->listen.port, b->o->min_listen_port);
+	else if ((other = listen_kept_by(b, s->name, &s->listen)))
+		warnf(b->warn, b->arg,
+		      "service %s: listen %s is held by service %s; not published for container %s",
+		      s->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)), other,
+		      first->name);
+	else
+		s->has_listen = true;
+}
+
+/* The routes of all its containers that no other service keeps. */
+static int service_routes(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		const struct xlb_dcontainer *c = g->cs[i];
+
+		if (c->tls != s->tls)
+			warnf(b->warn, b->arg,
+			      "service %s: container %s has xlb.proto=%s but the service is %s "
+			      "(from container %s)",
+			      s->name, c->name, c->tls ? "tls" : "http", s->tls ? "tls" : "http",
+			      g->cs[0]->name);
+		for (size_t h = 0; h < c->n_hosts; h++) {
+			const char *path = c->paths[h].prefix;
+			const char *other = route_kept_by(b, s->name, c->hosts[h], path);
+
+			if (other) {
+				warnf(b->warn, b->arg,
+				      "service %s: %s %s%s is held by service %s; not routed to "
+				      "container %s",
+				      s->name, strcmp(path, "/") ? "route" : "host", c->hosts[h],
+				      strcmp(path, "/") ? path : "", other, c->name);
+				continue;
+			}
+			if (svc_host_add(s, c->hosts[h], &c->paths[h]))
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+/* The service's shape from its oldest container; names merged from all. */
+static int service_shape(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
+{
+	const struct xlb_dcontainer *first = g->cs[0];
+
+	snprintf(s->name, sizeof(s->name), "%s", g->name);
 	s->tls = first->tls;
 	s->strip_path = first->strip_path;
 	s->no_forward_headers = first->no_forward_headers;
@@ -958,82 +1422,53 @@ static int service_shape(struct xlb_cfg_service *s, const struct xlb_dcontainer 
 	s->https_redirect = first->https_redirect;
 	s->hsts_set = first->hsts;
 	s->hsts_secs = first->hsts_secs;
-	if (first->has_listen) {
-		s->listen = first->listen;
-		if (!s->listen.family && o->vip) {
-			s->listen.addr = o->vip->addr;
-			s->listen.family = o->vip->family;
-		}
-		s->has_listen = s->listen.family != 0;
-		if (!s->has_listen)
-			warnf(warn, arg,
-			      "service %s: label xlb.listen on container %s needs a VIP: start "
-			      "xlbd with --vip or --iface",
-			      s->name, first->name);
-		if (s->has_listen && s->listen.port < o->min_listen_port) {
-			warnf(warn, arg,
-			      "service %s: label xlb.listen on container %s: port %u is below "
-			      "--docker-min-listen-port %u; not published",
-			      s->name, first->name, s->listen.port, o->min_listen_port);
-			s->has_listen = false;
-		}
-		other = s->has_listen ? listen_claimed(done, &s->listen) : NULL;
-		if (other) {
-			warnf(warn, arg,
-			      "service %s: listen %s is claimed by service %s first (by name); "
-			      "not published",
-			      s->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)),
-			      other->name);
-			s->has_listen = false;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (cs[i]->tls != s->tls)
-			warnf(warn, arg,
-			      "service %s: container %s has xlb.proto=%s but the service is %s "
-			      "(from container %s)",
-			      s->name, cs[i]->name, cs[i]->tls ? "tls" : "http",
-			      s->tls ? "tls" : "http", first->name);
-		for (size_t h = 0; h < cs[i]->n_hosts; h++) {
-			const char *path = cs[i]->paths[h].prefix;
-
-			other = host_claimed(done, cs[i]->hosts[h], path);
-			if (other) {
-				warnf(warn, arg,
-				      "service %s: %s %s%s is claimed by service %s first (by "
-				      "name); not routed to %s",
-				      s->name, strcmp(path, "/") ? "route" : "host",
-				      cs[i]->hosts[h], strcmp(path, "/") ? path : "", other->name,
-				      s->name);
-				continue;
-			}
-			if (svc_host_add(s, cs[i]->hosts[h], &cs[i]->paths[h]))
-				return -ENOMEM;
-		}
-	}
-	return 0;
+	service_listen(b, g, s);
+	return service_routes(b, g, s);
 }
 
-static int service_backends(struct xlb_cfg_service *s, const struct xlb_dcontainer *const *cs,
-			    size_t n, struct xlb_dmodel *m)
+static int service_backends(struct xlb_cfg_service *s, const struct group *g, struct xlb_dmodel *m)
 {
 	struct xlb_endpoint ep;
 
-	for (size_t i = 0; i < n; i++) {
-		if (!cs[i]->running ||
-		    !backend_of(cs[i], s->has_listen ? s->listen.family : 0, &ep))
+	for (size_t i = 0; i < g->n; i++) {
+		const struct xlb_dcontainer *c = g->cs[i];
+
+		if (!c->running || !backend_of(c, s->has_listen ? s->listen.family : 0, &ep))
 			continue;
-		if (svc_backend_add(s, &ep, cs[i]->weight, !cs[i]->serving))
+		if (svc_backend_add(s, &ep, c->weight, !c->serving))
 			return -ENOMEM;
-		if (cs[i]->hc.kind != XLB_HC_NONE && check_add(m, s->name, &ep, &cs[i]->hc))
+		if (c->hc.kind != XLB_HC_NONE && check_add(m, s->name, &ep, &c->hc))
 			return -ENOMEM;
 	}
 	return 0;
 }
 
-static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *const *cs, size_t n,
-			  const struct xlb_dmodel_opts *o, xlb_dmodel_warn_fn warn, void *arg)
+/* Remembers what s got, for the next build to keep it there. */
+static int holds_add(struct xlb_dmodel *m, const struct xlb_cfg_service *s, const char *origin)
 {
+	struct xlb_dheld *more = realloc(m->holds.v, (m->holds.n + 1) * sizeof(*more)), *h;
+
+	if (!more)
+		return -ENOMEM;
+	m->holds.v = more;
+	h = &more[m->holds.n++]; /* counted at once: freed with the rest on failure */
+	memset(h, 0, sizeof(*h));
+	snprintf(h->service, sizeof(h->service), "%s", s->name);
+	h->has_listen = s->has_listen;
+	h->listen = s->listen;
+	if (origin && !(h->origin = strdup(origin)))
+		return -ENOMEM;
+	for (size_t i = 0; i < s->n_hosts; i++)
+		if (xlb_cfg_route_append(&h->hosts, &h->paths, &h->n_hosts, s->hosts[i],
+					 xlb_cfg_route_path(s, i),
+					 s->paths ? s->paths[i].scheme : XLB_SCHEME_HTTP))
+			return -ENOMEM;
+	return 0;
+}
+
+static int service_append(struct build *b, const struct group *g)
+{
+	struct xlb_dmodel *m = b->out;
 	struct xlb_config *cfg = &m->cfg;
 	size_t checks_before = m->n_checks;
 	struct xlb_cfg_service *more, *s;
@@ -1046,20 +1481,37 @@ static int service_append(struct xlb_dmodel *m, const struct xlb_dcontainer *con
 	s = &more[cfg->n_services];
 	memset(s, 0, sizeof(*s));
 	/* counted only once shaped: the claims look at the finished ones */
-	err = service_shape(s, cs, n, o, cfg, warn, arg);
+	err = service_shape(b, g, s);
 	if (!err)
-		err = service_backends(s, cs, n, m);
+		err = service_backends(s, g, m);
 	cfg->n_services++;
 	if (!err && !s->has_listen && !s->n_hosts) {
 		/* nothing left to serve it by: every name went to others */
 		free(s->backends);
 		cfg->n_services--;
 		m->n_checks = checks_before;
+		return 0;
 	}
-	return err;
+	return err ? err : holds_add(m, s, g->origin);
 }
 
-static int cert_offer_add(struct xlb_dmodel *m, const struct xlb_dcontainer *c, const char *var,
+/* ---- certificates ------------------------------------------------------------ */
+
+/* A running container and the service it is in, for the certificates. */
+struct offerer {
+	const struct xlb_dcontainer *c;
+	const char *service;
+};
+
+static int by_service_then_name(const void *a, const void *b)
+{
+	const struct offerer *x = a, *y = b;
+	int d = strcmp(x->service, y->service);
+
+	return d ? d : strcmp(x->c->name, y->c->name);
+}
+
+static int cert_offer_add(struct xlb_dmodel *m, const struct offerer *f, const char *var,
 			  const char *pem)
 {
 	struct xlb_dcert *more = realloc(m->certs, (m->n_certs + 1) * sizeof(*more));
@@ -1069,54 +1521,112 @@ static int cert_offer_add(struct xlb_dmodel *m, const struct xlb_dcontainer *c, 
 	m->certs = more;
 	more = &more[m->n_certs++];
 	memset(more, 0, sizeof(*more));
-	snprintf(more->id, sizeof(more->id), "%s", c->id);
-	snprintf(more->container, sizeof(more->container), "%s", c->name);
-	snprintf(more->service, sizeof(more->service), "%s", c->service);
+	snprintf(more->id, sizeof(more->id), "%s", f->c->id);
+	snprintf(more->container, sizeof(more->container), "%s", f->c->name);
+	snprintf(more->service, sizeof(more->service), "%s", f->service);
 	more->var = var;
 	more->pem = pem;
 	return 0;
 }
 
-/* A container's certificates go when it stops running, as its backend
- * does. */
-static int cert_offers(struct xlb_dmodel *m, const struct xlb_dcontainer *c)
+static int cert_offers_of(struct xlb_dmodel *m, const struct offerer *f)
 {
 	int err = 0;
 
-	if (!c->running)
-		return 0;
-	if (c->ssl_cert)
-		err = cert_offer_add(m, c, "SSL_CERT", c->ssl_cert);
-	if (!err && c->default_ssl_cert)
-		err = cert_offer_add(m, c, "DEFAULT_SSL_CERT", c->default_ssl_cert);
+	if (f->c->ssl_cert)
+		err = cert_offer_add(m, f, "SSL_CERT", f->c->ssl_cert);
+	if (!err && f->c->default_ssl_cert)
+		err = cert_offer_add(m, f, "DEFAULT_SSL_CERT", f->c->default_ssl_cert);
 	return err;
+}
+
+/* A container's certificates go when it stops running, as its backend
+ * does; they name the service it is in (a split-off container's own, so
+ * they never serve the names of the service it tried to join). */
+static int cert_offers(struct build *b)
+{
+	struct offerer *fs = calloc(b->n_slots + 1, sizeof(*fs));
+	size_t n = 0;
+	int err = 0;
+
+	if (!fs)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n_groups; i++)
+		for (size_t k = 0; k < b->groups[i].n; k++)
+			if (b->groups[i].cs[k]->running)
+				fs[n++] = (struct offerer){ b->groups[i].cs[k], b->groups[i].name };
+	qsort(fs, n, sizeof(*fs), by_service_then_name);
+	for (size_t i = 0; i < n && !err; i++)
+		err = cert_offers_of(b->out, &fs[i]);
+	free(fs);
+	return err;
+}
+
+/* ---- the model --------------------------------------------------------------- */
+
+static int build_alloc(struct build *b, const struct xlb_dcontainer *const *cs, size_t n)
+{
+	size_t room = n ? n : 1;
+
+	b->n = n;
+	b->sorted = calloc(room, sizeof(*b->sorted));
+	b->member = calloc(room, sizeof(*b->member));
+	b->groups = calloc(room, sizeof(*b->groups));
+	b->slots = calloc(room, sizeof(*b->slots));
+	if (!b->sorted || !b->member || !b->groups || !b->slots)
+		return -ENOMEM;
+	if (n)
+		memcpy(b->sorted, cs, n * sizeof(*b->sorted));
+	qsort(b->sorted, n, sizeof(*b->sorted), by_service_then_age);
+	return 0;
+}
+
+static void build_free(struct build *b)
+{
+	free(b->sorted);
+	free(b->member);
+	free(b->groups);
+	free(b->slots);
 }
 
 int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 		     const struct xlb_dmodel_opts *o, struct xlb_dmodel *out,
 		     xlb_dmodel_warn_fn warn, void *arg)
 {
-	const struct xlb_dcontainer **sorted = calloc(n ? n : 1, sizeof(*sorted));
-	int err = 0;
+	struct build b = { .o = o, .out = out, .warn = warn, .arg = arg };
+	int err;
 
 	memset(out, 0, sizeof(*out));
-	if (!sorted)
-		return -ENOMEM;
-	if (n) {
-		memcpy(sorted, cs, n * sizeof(*sorted));
-		qsort(sorted, n, sizeof(*sorted), by_service_then_name);
-	}
-	for (size_t i = 0, j; i < n && !err; i = j) {
-		for (j = i + 1; j < n && strcmp(sorted[j]->service, sorted[i]->service) == 0; j++)
-			;
-		err = service_append(out, sorted + i, j - i, o, warn, arg);
-	}
-	for (size_t i = 0; i < n && !err; i++)
-		err = cert_offers(out, sorted[i]);
-	free(sorted);
+	err = build_alloc(&b, cs, n);
+	if (!err)
+		groups_form(&b);
+	for (size_t i = 0; i < b.n_groups && !err; i++)
+		err = service_append(&b, &b.groups[i]);
+	if (!err)
+		err = cert_offers(&b);
+	build_free(&b);
 	if (err)
 		xlb_dmodel_free(out);
 	return err;
+}
+
+void xlb_dholds_free(struct xlb_dholds *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].origin);
+		free(h->v[i].hosts);
+		free(h->v[i].paths);
+	}
+	free(h->v);
+	h->v = NULL;
+	h->n = 0;
+}
+
+void xlb_dmodel_keep_holds(struct xlb_dmodel *m, struct xlb_dholds *into)
+{
+	xlb_dholds_free(into);
+	*into = m->holds;
+	m->holds = (struct xlb_dholds){ 0 };
 }
 
 void xlb_dmodel_free(struct xlb_dmodel *m)
@@ -1124,5 +1634,6 @@ void xlb_dmodel_free(struct xlb_dmodel *m)
 	xlb_config_free(&m->cfg);
 	free(m->checks);
 	free(m->certs);
+	xlb_dholds_free(&m->holds);
 	memset(m, 0, sizeof(*m));
 }

@@ -60,6 +60,16 @@ struct xlb_dcontainer {
 	 * maybe two characters), or NULL: a private key, never logged */
 	char *ssl_cert;
 	char *default_ssl_cert;
+	/* Docker's Created, nanoseconds since 1970; UINT64_MAX when unreadable,
+	 * so that a container of unknown age never wins by age */
+	uint64_t created_ns;
+	/* Where compose says it comes from: its project, working_dir and
+	 * config_files labels in one string (each length-prefixed, so that no
+	 * two label sets read alike), or NULL outside compose. Replicas of one
+	 * compose file share it; a copied project/service label alone does not. */
+	char *origin;
+	char **networks; /* the names of the networks it is attached to */
+	size_t n_networks;
 };
 
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks
@@ -109,6 +119,26 @@ struct xlb_dcert {
 	const char *pem; /* the container's: valid while the containers built from are */
 };
 
+/* What one service of a build holds: its routes and listener, and the
+ * compose origin it had, so that the next build keeps them with it while
+ * it has containers (whatever newer containers claim). */
+struct xlb_dheld {
+	char service[XLB_NAME_LEN];
+	char *origin; /* as its containers' origin; NULL outside compose */
+	char (*hosts)[XLB_HOST_LEN];
+	struct xlb_cfg_path *paths; /* parallel to hosts */
+	size_t n_hosts;
+	bool has_listen;
+	struct xlb_endpoint listen;
+};
+
+struct xlb_dholds {
+	struct xlb_dheld *v;
+	size_t n;
+};
+
+void xlb_dholds_free(struct xlb_dholds *h);
+
 struct xlb_dmodel {
 	struct xlb_config cfg; /* services and their serving backends */
 	struct xlb_dhealth *checks;
@@ -117,6 +147,7 @@ struct xlb_dmodel {
 				  * of containers whose service lost all its
 				  * names */
 	size_t n_certs;
+	struct xlb_dholds holds; /* for the next build: xlb_dmodel_keep_holds() */
 };
 
 typedef void (*xlb_dmodel_warn_fn)(void *arg, const char *msg);
@@ -129,15 +160,31 @@ struct xlb_dmodel_opts {
 	 * default VIP, the uplink's own address, a label could otherwise take
 	 * the host's SSH or DNS traffic. 0 or 1: any port. */
 	uint16_t min_listen_port;
+	/* what the last build's services held (xlb_dmodel_keep_holds); NULL
+	 * or empty: nothing yet (the first build after xlbd starts) */
+	const struct xlb_dholds *held;
 };
 
 /* Groups containers into services: one per compose service (so replicas
  * are one service's backends), names merged, the rest taken from the
- * service's first container by name. Where two services claim one host
- * name or listener, the first service by name keeps it (warned). */
+ * service's oldest container. Labels are anyone's to write, so:
+ *  - A container joins a service only if it has the origin of the
+ *    service's containers (the one the service held, else its oldest
+ *    container's), or shares a network other than Docker's predefined
+ *    ones (bridge, host, none) with an older member. Otherwise it is a
+ *    service of its own, "SERVICE.CONTAINER" (warned; not served when that
+ *    name is taken or too long).
+ *  - A route or listener that o->held gives a service stays with it while
+ *    it has containers and still claims it; other claims are refused
+ *    (warned). A free one goes to the service whose oldest container was
+ *    created first (ties: that container's name), services split off as
+ *    above after all others.
+ * out->holds is what the next build should be given as held. */
 int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 		     const struct xlb_dmodel_opts *o, struct xlb_dmodel *out,
 		     xlb_dmodel_warn_fn warn, void *arg);
+/* Moves m's holds into *into, freeing what *into held before. */
+void xlb_dmodel_keep_holds(struct xlb_dmodel *m, struct xlb_dholds *into);
 void xlb_dmodel_free(struct xlb_dmodel *m);
 
 #endif

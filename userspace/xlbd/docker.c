@@ -84,6 +84,7 @@ struct xlb_docker {
 	size_t n_warned;
 	char **warns_new;
 	size_t n_warns_new;
+	struct xlb_dholds held;	       /* the last applied model's: kept by the next */
 	struct xlb_docker_stats stats; /* connected is derived from state */
 };
 
@@ -182,7 +183,8 @@ static void apply_now(struct xlb_docker *d)
 {
 	const struct xlb_dcontainer **cs = calloc(d->n_known + 1, sizeof(*cs));
 	struct xlb_dmodel_opts mo = { .vip = d->has_vip ? &d->vip : NULL,
-				      .min_listen_port = d->min_listen_port };
+				      .min_listen_port = d->min_listen_port,
+				      .held = &d->held };
 	struct xlb_dmodel m;
 	size_t n = 0;
 
@@ -195,6 +197,7 @@ static void apply_now(struct xlb_docker *d)
 	d->n_warns_new = 0;
 	if (xlb_dmodel_build(cs, n, &mo, &m, collect_warning, d) == 0) {
 		d->apply(d->arg, &m, collect_warning, d);
+		xlb_dmodel_keep_holds(&m, &d->held);
 		xlb_dmodel_free(&m);
 		d->dirty = false;
 	}
@@ -742,5 +745,6 @@ void xlb_docker_free(struct xlb_docker *d)
 	free(d->known);
 	free(d->evq);
 	strv_free(d->warned, d->n_warned);
+	xlb_dholds_free(&d->held);
 	free(d);
 }
