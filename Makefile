@@ -131,9 +131,21 @@ asan:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(ASAN_BUILD) CFLAGS="-O1 -g $(SAN_FLAGS)" \
 	  LDFLAGS="$(SAN_FLAGS)" all unit-tests
 
+# The unit runs xlbd --user xlb: the system user is made when missing (not
+# into a DESTDIR staging tree, whose package makes its own), and the unit's
+# ExecStart names the binary where PREFIX put it.
+UNIT_DIR ?= /etc/systemd/system
+XLB_USER ?= xlb
+
 install: all
 	install -D -m 0755 $(BUILD)/xlbd $(DESTDIR)$(PREFIX)/sbin/xlbd
 	install -D -m 0755 $(BUILD)/xlbctl $(DESTDIR)$(PREFIX)/sbin/xlbctl
+	install -d $(DESTDIR)$(UNIT_DIR)
+	sed 's|/usr/local/sbin/xlbd|$(PREFIX)/sbin/xlbd|; s|--user xlb$$|--user $(XLB_USER)|' \
+	  scripts/systemd/xlbd.service >$(DESTDIR)$(UNIT_DIR)/xlbd.service
+	chmod 0644 $(DESTDIR)$(UNIT_DIR)/xlbd.service
+	$(if $(DESTDIR),,getent passwd $(XLB_USER) >/dev/null || \
+	  adduser --system --group --no-create-home --home /nonexistent $(XLB_USER))
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

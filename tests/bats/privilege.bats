@@ -10,6 +10,10 @@
 # runtime: the kernel says it is on, the work above is done under it, and
 # a probe with the same filter shows that it kills on execve and refuses
 # what is not on its list.
+# With --user, xlbd goes on as that user once set up (its groups, its
+# uid and gid in all four places) with the same runtime capabilities and
+# CAP_DAC_READ_SEARCH, and the work above is still done; the systemd unit
+# that runs it so passes systemd-analyze verify.
 
 load helpers
 
@@ -34,6 +38,32 @@ teardown_file() {
 
 teardown() {
 	xlb_test_teardown
+	remove_test_user
+}
+
+# The user --user tests run as, with a supplementary group, made per test.
+TEST_USER=xlbtest
+TEST_GROUP=xlbtestg
+
+add_test_user() {
+	remove_test_user
+	groupadd --system "$TEST_GROUP" &&
+		useradd --system --no-create-home --shell /usr/sbin/nologin \
+			--groups "$TEST_GROUP" "$TEST_USER"
+}
+
+# What xlbd handed to the test user goes back to root before it is gone.
+remove_test_user() {
+	[[ -d /run/xlb ]] && chown root:root /run/xlb
+	if id -u "$TEST_USER" >/dev/null 2>&1; then userdel "$TEST_USER"; fi
+	if getent group "$TEST_GROUP" >/dev/null; then groupdel "$TEST_GROUP"; fi
+	return 0
+}
+
+# status_ids FIELD: the Uid: or Gid: line of xlbd's status (real,
+# effective, saved, filesystem), one space apart.
+status_ids() {
+	awk -v f="$1:" '$1 == f { print $2, $3, $4, $5 }' "/proc/$XLBD_PID/status"
 }
 
 # An L4 service on be1..be$1 (name servers), the Host proxy on be1 with a
@@ -255,6 +285,57 @@ metric_is() {
 	log_has "event=teardown pin_dir=$PIN_DIR err=\"none\"" || { fail "no clean teardown line"; return 1; }
 	[[ ! -e $PIN_DIR ]] || { fail "pins left: $(ls -la "$PIN_DIR")"; return 1; }
 	assert_no_bpf_attached
+}
+
+@test "--user runs xlbd as that user after set-up, and it still proxies, answers xlbctl, reloads and tears down" {
+	local cfg uid gid sgid want=cap_dac_read_search,$RUNTIME_LINKS
+	add_test_user || { fail "could not create $TEST_USER"; return 1; }
+	uid=$(id -u "$TEST_USER") gid=$(id -g "$TEST_USER") sgid=$(getent group "$TEST_GROUP" | cut -d: -f3)
+	cfg=$(write_config "$(lab_config 1)")
+	start_xlbd "$cfg" --user "$TEST_USER" --teardown-on-exit
+	[[ $(status_ids Uid) == "$uid $uid $uid $uid" ]] || { fail "Uid: $(status_ids Uid), expected $uid x4"; return 1; }
+	[[ $(status_ids Gid) == "$gid $gid $gid $gid" ]] || { fail "Gid: $(status_ids Gid), expected $gid x4"; return 1; }
+	awk '$1 == "Groups:"' "/proc/$XLBD_PID/status" | grep -qw "$sgid" ||
+		{ fail "not in $TEST_GROUP ($sgid): $(grep Groups: "/proc/$XLBD_PID/status")"; return 1; }
+	assert_runtime_caps "$want" || return 1
+	log_has "event=user_switched user=$TEST_USER uid=$uid gid=$gid groups=[0-9]+ caps=$want" ||
+		{ fail "no user_switched line"; return 1; }
+	assert_answer web.lab be1
+	xlbctl service add late --host late.lab || { fail "xlbctl service add"; return 1; }
+	xlbctl backend add late 10.200.3.2:8080 || { fail "xlbctl backend add"; return 1; }
+	assert_answer late.lab be3
+	lab_config 2 >"$cfg"
+	kill -HUP "$XLBD_PID"
+	wait_until 10 only_from 9000 be1 be2 || { fail "after reload: $(sort "$BATS_TEST_TMPDIR/burst" | uniq -c)"; return 1; }
+	assert_redirects b1 b2
+	[[ -z $(refused_calls "$XLBD_PID") ]] ||
+		{ fail "the filter refused calls of xlbd's: $(refused_calls "$XLBD_PID")"; return 1; }
+	stop_xlbd TERM
+	[[ $XLBD_STATUS -eq 0 ]] || { fail "xlbd exited with status $XLBD_STATUS"; return 1; }
+	log_has "event=teardown pin_dir=$PIN_DIR err=\"none\"" || { fail "no clean teardown line"; return 1; }
+	# the user may not remove the pin directory from /sys/fs/bpf (root's,
+	# mode 0700): an empty one stays, and holds no pins
+	[[ ! -e $PIN_DIR || -z $(ls -A "$PIN_DIR") ]] || { fail "pins left: $(ls -la "$PIN_DIR")"; return 1; }
+	assert_no_bpf_attached
+}
+
+@test "an unknown --user is a usage error: one line, exit status 2, nothing set up" {
+	run "$XLBD" --config "$(write_config "$(lab_config 1)")" --pin-dir "$PIN_DIR" \
+		--control "$CTL_SOCK" --user xlb-no-such-user
+	[[ $status -eq 2 ]] || { fail "status $status, output: $output"; return 1; }
+	[[ ${#lines[@]} -eq 1 && $output == *'event=user_unknown user=xlb-no-such-user'* ]] ||
+		{ fail "expected one user_unknown line, got: $output"; return 1; }
+	[[ ! -e $PIN_DIR ]] || { fail "pins made: $(ls "$PIN_DIR")"; return 1; }
+}
+
+@test "the systemd unit passes systemd-analyze verify, and runs xlbd as the user xlb" {
+	local unit=$BATS_TEST_TMPDIR/xlbd.service
+	# the unit's ExecStart must exist: the built xlbd stands for the installed one
+	sed "s|^ExecStart=/usr/local/sbin/xlbd |ExecStart=$(readlink -f "$XLBD") |" \
+		"$REPO/scripts/systemd/xlbd.service" >"$unit"
+	grep -q "^ExecStart=$(readlink -f "$XLBD") .*--user xlb\$" "$unit" || { fail "ExecStart: $(grep ExecStart "$unit")"; return 1; }
+	run systemd-analyze verify "$unit"
+	[[ $status -eq 0 && -z $output ]] || { fail "verify: status $status: $output"; return 1; }
 }
 
 # The release build's hardening (the Makefile's HARDEN_* flags): checked on

@@ -36,6 +36,9 @@ static const struct runtime_cap runtime_caps[] = {
 	{ CAP_SYS_ADMIN, XLB_CAPS_LINKS, -1 },
 	/* a listener a reload adds on a port below 1024 */
 	{ CAP_NET_BIND_SERVICE, XLB_CAPS_LISTEN, -1 },
+	/* as another user: search and read root's directories and files
+	 * (pins, netns files, certificates, the config), not write them */
+	{ CAP_DAC_READ_SEARCH, XLB_CAPS_USER, -1 },
 };
 
 #define N_RUNTIME_CAPS (sizeof(runtime_caps) / sizeof(runtime_caps[0]))
@@ -132,6 +135,11 @@ static void format_caps(bool bounding, cap_flag_t flag, char *buf, size_t len)
 	cap_free(cur);
 	if (!buf[0])
 		snprintf(buf, len, "none");
+}
+
+void xlb_caps_format_effective(char *buf, size_t len)
+{
+	format_caps(false, CAP_EFFECTIVE, buf, len);
 }
 
 void xlb_caps_drop_to_runtime(unsigned needs)

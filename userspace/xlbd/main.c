@@ -35,6 +35,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "seccomp.h"
+#include "user.h"
 #include "proxy/handshake.h"
 #include "proxy/proxy.h"
 #include "state.h"
@@ -103,8 +104,9 @@ struct opts {
 	const char *acme_state;
 	const char *acme_ca;
 	enum xlb_acme_chall acme_challenge;
-	uint32_t log_rate; /* lines a second per client-caused event; 0: all */
-	bool no_seccomp;   /* debugging: no system call filter after set-up */
+	uint32_t log_rate;    /* lines a second per client-caused event; 0: all */
+	bool no_seccomp;      /* debugging: no system call filter after set-up */
+	struct xlb_user user; /* --user: who xlbd runs as after set-up */
 };
 
 struct daemon {
@@ -156,7 +158,7 @@ static void usage(FILE *f)
 		"            [--tls-workers N]\n"
 		"            [--acme-state DIR] [--acme-directory URL] [--acme-email ADDR]\n"
 		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n"
-		"            [--no-seccomp]\n");
+		"            [--no-seccomp] [--user NAME]\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -198,6 +200,7 @@ enum opt_id {
 	OPT_ACME_CA,
 	OPT_ACME_CHALLENGE,
 	OPT_NO_SECCOMP,
+	OPT_USER,
 };
 
 /* One more endpoint of a struct endpoints. */
@@ -315,6 +318,16 @@ static int add_trusted(const struct xlb_opt *opt, const char *arg, void *target)
 	return 0;
 }
 
+/* Looked up now: a name that is not there is a usage error, not a
+ * failure after set-up. */
+static int set_user(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	(void)opt;
+	return xlb_user_lookup(arg, &o->user);
+}
+
 static int show_help(const struct xlb_opt *opt, const char *arg, void *target)
 {
 	(void)opt, (void)arg, (void)target;
@@ -388,6 +401,7 @@ static const struct xlb_opt opt_table[] = {
 	STRING("acme-ca", OPT_ACME_CA, acme_ca),
 	OWN("acme-challenge", OPT_ACME_CHALLENGE, required_argument, set_acme_challenge),
 	FLAG("no-seccomp", OPT_NO_SECCOMP, no_seccomp),
+	OWN("user", OPT_USER, required_argument, set_user),
 	OWN("help", OPT_HELP, no_argument, show_help),
 };
 
@@ -1351,14 +1365,26 @@ static int (*const start_steps[])(struct daemon *d) = {
 
 static int start(struct daemon *d)
 {
+	const struct xlb_user_paths paths = {
+		.pin_dir = d->o.pin_dir,
+		.control = d->o.control,
+		.acme_state = d->o.acme_state,
+	};
 	int err = 0;
 
 	fit_fds(d);
 	for (size_t i = 0; i < N_OF(start_steps) && !err; i++)
 		err = start_steps[i](d);
+	/* before the drop: handing files over and switching ids need
+	 * capabilities that the runtime does not */
 	if (!err)
-		xlb_caps_drop_to_runtime((d->o.n_ifaces ? XLB_CAPS_LINKS : 0) |
-					 (d->o.config ? XLB_CAPS_LISTEN : 0));
+		err = xlb_user_switch(&d->o.user, &paths);
+	if (!err) {
+		xlb_caps_drop_to_runtime(
+			(d->o.n_ifaces ? XLB_CAPS_LINKS : 0) | (d->o.config ? XLB_CAPS_LISTEN : 0) |
+			(xlb_user_is_unprivileged(&d->o.user) ? XLB_CAPS_USER : 0));
+		xlb_user_log_switched(&d->o.user);
+	}
 	/* last: the drop's own calls (capset, prctl) are not on its list */
 	if (!err)
 		err = xlb_seccomp_enter(!d->o.no_seccomp);
