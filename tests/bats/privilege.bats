@@ -16,6 +16,7 @@
 # that runs it so passes systemd-analyze verify.
 
 load helpers
+load https_helpers
 
 # What xlbd keeps (capsh's names, in bit order), with XDP on an uplink...
 # (with a config file, whose reload may open a listener on a low port)
@@ -224,6 +225,41 @@ metric_is() {
 @test "with XDP on an uplink, xlbd keeps exactly $RUNTIME_LINKS, and no_new_privs" {
 	start_xlbd "$(write_config "$(lab_config 1)")"
 	assert_runtime_caps "$RUNTIME_LINKS"
+}
+
+# thread_caps: "TID NAME CapEff CapPrm" for each of xlbd's threads.
+thread_caps() {
+	local t
+	for t in /proc/"$XLBD_PID"/task/*; do
+		printf '%s %s %s %s\n' "${t##*/}" "$(cat "$t/comm")" \
+			"$(awk '$1 == "CapEff:" { print $2 }' "$t/status")" \
+			"$(awk '$1 == "CapPrm:" { print $2 }' "$t/status")"
+	done
+}
+
+@test "xlbd's helper threads (the log writer, TLS handshake workers) hold no capability" {
+	local pki=$BATS_TEST_TMPDIR/pki cfg
+	make_ca "$pki"
+	issue "$pki" web.lab web.lab 7 crt
+	cfg=$(write_config "$(lab_config 1)
+[tls]
+listen = $LB4:443
+certs = $pki/certs
+[service tlsweb]
+host = tls.lab
+proto = https
+backend = 10.200.1.2:8080")
+	start_xlbd "$cfg" --tls-workers 2
+	assert_runtime_caps "$RUNTIME_LINKS"
+	thread_caps >"$BATS_TEST_TMPDIR/threads"
+	cat "$BATS_TEST_TMPDIR/threads" >&2
+	# the main thread keeps the runtime set; two workers and the log
+	# writer are there, and each holds nothing at all
+	grep -q '^[0-9]* xlbd-tls0 ' "$BATS_TEST_TMPDIR/threads" || fail "no TLS worker thread"
+	grep -q '^[0-9]* xlbd-log ' "$BATS_TEST_TMPDIR/threads" || fail "no log thread"
+	awk -v main="$XLBD_PID" '$1 != main && ($3 != "0000000000000000" || $4 != "0000000000000000")' \
+		"$BATS_TEST_TMPDIR/threads" >"$BATS_TEST_TMPDIR/holding"
+	[[ ! -s $BATS_TEST_TMPDIR/holding ]] || fail "threads with capabilities: $(cat "$BATS_TEST_TMPDIR/holding")"
 }
 
 @test "after the drop, a service added over the control socket balances over backends on links set up then" {

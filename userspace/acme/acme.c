@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 
 #include "lib/log.h"
+#include "lib/thread.h"
 #include "renew.h"
 #include "state.h"
 
@@ -136,19 +137,9 @@ static int init_sync(struct xlb_acme *a)
 	return err;
 }
 
-/* The worker takes no signal: the daemon reads its own from a signalfd,
- * which works only while every thread blocks them. A SIGTERM delivered
- * to this thread would end the process at once. */
 static int start_worker(struct xlb_acme *a)
 {
-	sigset_t all, old;
-	int err;
-
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = -pthread_create(&a->thread, NULL, worker, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return err;
+	return xlb_thread_start(&a->thread, "xlbd-acme", worker, a);
 }
 
 int xlb_acme_start(const struct xlb_acme_config *cfg, struct xlb_acme **out)

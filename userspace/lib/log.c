@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "log.h"
+#include "thread.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -134,13 +135,8 @@ static void *ring_writer(void *arg)
 
 int xlb_log_async_start(void)
 {
-	sigset_t all, old;
-	int err;
+	int err = xlb_thread_start(&ring.thread, "xlbd-log", ring_writer, NULL);
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old); /* signals stay the loop's */
-	err = -pthread_create(&ring.thread, NULL, ring_writer, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!err) {
 		pthread_mutex_lock(&ring.lock);
 		ring.running = true;

@@ -20,6 +20,8 @@
 
 #include <openssl/err.h>
 
+#include "lib/thread.h"
+
 #define EVENTS_BATCH 64
 
 struct worker {
@@ -280,23 +282,16 @@ static int worker_open(struct worker *w)
 	return 0;
 }
 
-/* The workers take no signal: xlbd reads its own from a signalfd, which
- * works only while every thread blocks them. */
 static int worker_start(struct worker *w)
 {
-	sigset_t all, old;
 	char name[16];
 	int err;
 
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	err = -pthread_create(&w->thread, NULL, worker_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	snprintf(name, sizeof(name), "xlbd-tls%u", w->idx);
+	err = xlb_thread_start(&w->thread, name, worker_main, w);
 	if (err)
 		return err;
 	w->started = true;
-	snprintf(name, sizeof(name), "xlbd-tls%u", w->idx);
-	pthread_setname_np(w->thread, name); /* for top -H; a failure is harmless */
 	return 0;
 }
 
