@@ -65,6 +65,7 @@ teardown() {
 	"$XLBCTL" --pin-dir "$DT_PIN" teardown >/dev/null 2>&1 || true
 	if [[ -n ${LOOP_PID-} ]]; then kill "$LOOP_PID" 2>/dev/null || true; fi
 	if [[ -n ${SOCAT_PID-} ]]; then kill "$SOCAT_PID" 2>/dev/null || true; fi
+	if [[ -n ${HOST_SRV_PID-} ]]; then kill "$HOST_SRV_PID" 2>/dev/null || true; fi
 	l4_client_down
 	return "$stopped"
 }
@@ -455,6 +456,46 @@ reason_count() {
 	grep -aqE '^GET /v1\.[0-9]+/events' "$dump"
 	grep -aqE '^GET /v1\.[0-9]+/containers/[0-9a-f]+/json' "$dump"
 	[[ $(grep -aoE '^[A-Z]+ /' "$dump" | grep -vc '^GET ') -eq 0 ]]
+}
+
+# host_listens PORT: a TCP socket of this host listens on PORT.
+host_listens() { ss -Htln "sport = :$1" | grep -q LISTEN; }
+
+@test "docker: a label cannot publish over a port the host listens on, nor multicast, nor an address the operator did not allow" {
+	l4_client_up
+	mkdir -p "$BATS_TEST_TMPDIR/www"
+	echo host >"$BATS_TEST_TMPDIR/www/index.html"
+	# the host's own service on 8090, on every address
+	python3 -m http.server 8090 --bind 0.0.0.0 --directory "$BATS_TEST_TMPDIR/www" \
+		>/dev/null 2>&1 &
+	HOST_SRV_PID=$!
+	wait_until 10 host_listens 8090 || fail "the host's server did not listen"
+	replica hog 1 -l xlb.listen=8090/tcp -l xlb.port=8000
+	replica mc 1 -l xlb.listen=224.0.0.251:5353/udp -l xlb.port=8000
+	replica away 1 -l xlb.listen=10.203.0.77:8080/tcp -l xlb.port=8000
+	replica l4 1 -l xlb.listen=8080/tcp -l xlb.port=8000
+	start_dt_xlbd --iface xdt0 --vip 10.203.0.1
+	wait_until 10 grep -q "service xlbdt_hog: label xlb.listen on container xlbdt_hog_1: 10.203.0.1:8090/tcp is taken on the host by uid=0 inode=$(ss -Htlne "sport = :8090" | grep -o "ino:[0-9]*" | head -1 | cut -d: -f2); not published" "$DT_LOG" ||
+		fail "no refusal for the host's port: $(grep docker_conflict "$DT_LOG")"
+	grep -q 'service xlbdt_mc: label xlb.listen on container xlbdt_mc_1: 224.0.0.251:5353/udp is a multicast, broadcast or unspecified address; not published' "$DT_LOG" ||
+		fail "no refusal for multicast: $(grep docker_conflict "$DT_LOG")"
+	grep -q 'service xlbdt_away: label xlb.listen on container xlbdt_away_1: 10.203.0.77:8080/tcp is not the VIP (see --docker-listen-allow); not published' "$DT_LOG" ||
+		fail "no refusal for another address: $(grep docker_conflict "$DT_LOG")"
+	# at the far end: the host's server still answers its port, and the
+	# allowed listener is the container's
+	[[ $(nsenter --net=/run/netns/xlbdt-cl curl -sf -m 5 http://10.203.0.1:8090/) == host ]] ||
+		fail "the host's port was taken"
+	wait_until 10 bash -c "[[ \$(nsenter --net=/run/netns/xlbdt-cl curl -sf -m 5 http://10.203.0.1:8080/who) == $(hostname_of xlbdt_l4_1) ]]" ||
+		fail "the allowed listener does not reach its container"
+	stop_dt_xlbd
+	# the operator's own policy: only 9000-9100 on the VIP
+	: >"$DT_LOG"
+	start_dt_xlbd --iface xdt0 --vip 10.203.0.1 --docker-listen-allow 10.203.0.1:9000-9100
+	wait_until 10 grep -q 'service xlbdt_l4: label xlb.listen on container xlbdt_l4_1: 10.203.0.1:8080/tcp is not in --docker-listen-allow; not published' "$DT_LOG" ||
+		fail "8080 published outside the policy: $(grep docker_conflict "$DT_LOG")"
+	"$XLBCTL" --pin-dir "$DT_PIN" --json services >"$BATS_TEST_TMPDIR/svcs"
+	! grep -q '10.203.0.1:8080/tcp' "$BATS_TEST_TMPDIR/svcs" || { cat "$BATS_TEST_TMPDIR/svcs"; false; }
+	l4_client_down
 }
 
 @test "docker: a label cannot take a port below --docker-min-listen-port (default 1024) on the VIP" {

@@ -349,6 +349,57 @@ static void test_cidr_list(void **state)
 	assert_false(xlb_cidr_list_contains(NULL, 0, AF_INET, &(struct xlb_addr){}));
 }
 
+static struct xlb_endpoint endpoint(const char *s)
+{
+	struct xlb_endpoint ep;
+	const char *why = NULL;
+
+	assert_int_equal(xlb_parse_endpoint(s, XLB_EP_NO_PROTO, &ep, &why), 0);
+	return ep;
+}
+
+static void test_listen_rules(void **state)
+{
+	struct xlb_listen_rule *v = NULL;
+	size_t n = 0;
+	char why[128] = "";
+	struct xlb_endpoint ep;
+
+	(void)state;
+	assert_int_equal(xlb_parse_listen_rules("10.0.0.1, 10.1.0.0/16:8000-8099 [fd00::/64]:443",
+						&v, &n, why, sizeof(why)),
+			 0);
+	assert_int_equal(n, 3);
+	/* no ports given: 1024 and up */
+	ep = endpoint("10.0.0.1:1024");
+	assert_true(xlb_listen_rules_allow(v, n, &ep));
+	ep = endpoint("10.0.0.1:1023");
+	assert_false(xlb_listen_rules_allow(v, n, &ep));
+	ep = endpoint("10.0.0.2:8080");
+	assert_false(xlb_listen_rules_allow(v, n, &ep));
+	ep = endpoint("10.1.2.3:8099");
+	assert_true(xlb_listen_rules_allow(v, n, &ep));
+	ep = endpoint("10.1.2.3:8100");
+	assert_false(xlb_listen_rules_allow(v, n, &ep));
+	ep = endpoint("[fd00::5]:443");
+	assert_true(xlb_listen_rules_allow(v, n, &ep));
+	ep = endpoint("[fd00::5]:444");
+	assert_false(xlb_listen_rules_allow(v, n, &ep));
+	free(v);
+	v = NULL;
+	n = 0;
+	assert_int_equal(xlb_parse_listen_rules("10.0.0.1:9-8", &v, &n, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why,
+			    "'10.0.0.1:9-8': bad port range '9-8' (PORT or LOW-HIGH, 1-65535)");
+	assert_int_equal(xlb_parse_listen_rules("fd00::/64:443", &v, &n, why, sizeof(why)),
+			 -EINVAL);
+	assert_int_equal(xlb_parse_listen_rules("[fd00::1:443", &v, &n, why, sizeof(why)), -EINVAL);
+	assert_string_equal(why, "'[fd00::1:443': an IPv6 block with ports goes in brackets");
+	assert_int_equal(xlb_parse_listen_rules("10.0.0.1:0", &v, &n, why, sizeof(why)), -EINVAL);
+	assert_int_equal(n, 0);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -366,6 +417,7 @@ int main(void)
 		cmocka_unit_test(test_cidr_errors),
 		cmocka_unit_test(test_cidr_contains),
 		cmocka_unit_test(test_cidr_list),
+		cmocka_unit_test(test_listen_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

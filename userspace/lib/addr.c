@@ -330,31 +330,132 @@ int xlb_parse_cidr(const char *s, struct xlb_cidr *out, char *why, size_t whylen
 	return 0;
 }
 
-int xlb_parse_cidr_list(const char *s, struct xlb_cidr **arr, size_t *n, char *why, size_t whylen)
+/* Parses one item of a list into out (elem bytes); returns 0 or -EINVAL
+ * with a short reason. */
+typedef int (*item_parse_fn)(const char *item, void *out, char *why, size_t whylen);
+
+/* The items of s, separated by spaces, tabs or commas, each parsed by
+ * parse and appended to *arr (realloc'ed, elem bytes each) of *n; an item
+ * longer than max_item is refused as too long. */
+static int parse_list(const char *s, item_parse_fn parse, size_t max_item, size_t elem, void **arr,
+		      size_t *n, char *why, size_t whylen)
 {
 	static const char sep[] = " \t,";
 
 	for (s += strspn(s, sep); *s; s += strspn(s, sep)) {
 		size_t len = strcspn(s, sep);
-		char item[INET6_ADDRSTRLEN + 8], reason[64];
-		struct xlb_cidr c, *grown;
+		char item[INET6_ADDRSTRLEN + 24], reason[64], one[64];
+		void *grown;
 
-		if (!copy_span(item, sizeof(item), s, len)) {
+		if (len > max_item || !copy_span(item, sizeof(item), s, len)) {
 			snprintf(why, whylen, "'%.*s...': too long", 24, s);
 			return -EINVAL;
 		}
-		if (xlb_parse_cidr(item, &c, reason, sizeof(reason))) {
+		if (parse(item, one, reason, sizeof(reason))) {
 			snprintf(why, whylen, "'%s': %s", item, reason);
 			return -EINVAL;
 		}
-		grown = realloc(*arr, (*n + 1) * sizeof(**arr));
+		grown = realloc(*arr, (*n + 1) * elem);
 		if (!grown)
 			return -ENOMEM;
 		*arr = grown;
-		grown[(*n)++] = c;
+		memcpy((char *)grown + (*n)++ * elem, one, elem);
 		s += len;
 	}
 	return 0;
+}
+
+static int parse_cidr_item(const char *item, void *out, char *why, size_t whylen)
+{
+	return xlb_parse_cidr(item, out, why, whylen);
+}
+
+int xlb_parse_cidr_list(const char *s, struct xlb_cidr **arr, size_t *n, char *why, size_t whylen)
+{
+	_Static_assert(sizeof(struct xlb_cidr) <= 64, "an item fits parse_list's buffer");
+	return parse_list(s, parse_cidr_item, INET6_ADDRSTRLEN + 7, sizeof(**arr), (void **)arr, n,
+			  why, whylen);
+}
+
+/* "1024", "8000-8099": a port or a range of them, low to high. */
+static int parse_port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	a = strtoul(s, &end, 10);
+	b = a;
+	if (*end == '-') {
+		s = end + 1;
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		b = strtoul(s, &end, 10);
+	}
+	if (*end || a < 1 || b > 65535 || a > b)
+		return -EINVAL;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+int xlb_parse_listen_rule(const char *s, struct xlb_listen_rule *out, char *why, size_t whylen)
+{
+	char net[INET6_ADDRSTRLEN + 8];
+	const char *ports = NULL;
+	const char *colon = strrchr(s, ':');
+	struct xlb_listen_rule r = { .lo = 1024, .hi = 65535 };
+	size_t nlen = strlen(s);
+
+	if (s[0] == '[') { /* [v6 block]:ports, or [v6 block] */
+		const char *close = strchr(s, ']');
+
+		if (!close || (close[1] && close[1] != ':')) {
+			snprintf(why, whylen, "an IPv6 block with ports goes in brackets");
+			return -EINVAL;
+		}
+		ports = close[1] ? close + 2 : NULL;
+		s++;
+		nlen = (size_t)(close - s);
+	} else if (colon && colon == strchr(s, ':')) { /* v4 block:ports */
+		ports = colon + 1;
+		nlen = (size_t)(colon - s);
+	}
+	if (!copy_span(net, sizeof(net), s, nlen) || xlb_parse_cidr(net, &r.net, why, whylen)) {
+		if (!why[0])
+			snprintf(why, whylen, "not an address or block");
+		return -EINVAL;
+	}
+	if (ports && parse_port_range(ports, &r.lo, &r.hi)) {
+		snprintf(why, whylen, "bad port range '%.12s' (PORT or LOW-HIGH, 1-65535)", ports);
+		return -EINVAL;
+	}
+	*out = r;
+	return 0;
+}
+
+static int parse_listen_item(const char *item, void *out, char *why, size_t whylen)
+{
+	return xlb_parse_listen_rule(item, out, why, whylen);
+}
+
+int xlb_parse_listen_rules(const char *s, struct xlb_listen_rule **arr, size_t *n, char *why,
+			   size_t whylen)
+{
+	_Static_assert(sizeof(struct xlb_listen_rule) <= 64, "an item fits parse_list's buffer");
+	return parse_list(s, parse_listen_item, INET6_ADDRSTRLEN + 23, sizeof(**arr), (void **)arr,
+			  n, why, whylen);
+}
+
+bool xlb_listen_rules_allow(const struct xlb_listen_rule *v, size_t n,
+			    const struct xlb_endpoint *ep)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ep->port >= v[i].lo && ep->port <= v[i].hi &&
+		    xlb_cidr_contains(&v[i].net, ep->family, &ep->addr))
+			return true;
+	return false;
 }
 
 bool xlb_cidr_contains(const struct xlb_cidr *c, uint8_t family, const struct xlb_addr *addr)

@@ -68,6 +68,23 @@ bool xlb_cidr_contains(const struct xlb_cidr *c, uint8_t family, const struct xl
 /* The same over n blocks. */
 bool xlb_cidr_list_contains(const struct xlb_cidr *v, size_t n, uint8_t family,
 			    const struct xlb_addr *addr);
+/* Where labels may publish an L4 service (--docker-listen-allow): an
+ * address block and a port range. Text: "10.0.0.1", "10.0.0.0/24:8000-8099",
+ * "[fd00::/64]:443" (ports 1024-65535 when none are given). */
+struct xlb_listen_rule {
+	struct xlb_cidr net;
+	uint16_t lo, hi;
+};
+
+/* One rule; -EINVAL with a short reason in why. */
+int xlb_parse_listen_rule(const char *s, struct xlb_listen_rule *out, char *why, size_t whylen);
+/* A list of them, as xlb_parse_cidr_list reads blocks. */
+int xlb_parse_listen_rules(const char *s, struct xlb_listen_rule **arr, size_t *n, char *why,
+			   size_t whylen);
+/* Whether one of the n rules lets ep be published. */
+bool xlb_listen_rules_allow(const struct xlb_listen_rule *v, size_t n,
+			    const struct xlb_endpoint *ep);
+
 /* *arr (malloc'ed, n of them) becomes a copy of v; on -ENOMEM it stays. */
 int xlb_cidr_list_set(struct xlb_cidr **arr, size_t *n, const struct xlb_cidr *v, size_t nv);
 

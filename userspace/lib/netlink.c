@@ -8,15 +8,18 @@
 
 #include <libmnl/libmnl.h>
 #include <linux/if_link.h>
+#include <linux/inet_diag.h>
 #include <linux/neighbour.h>
 #include <linux/net_namespace.h>
 #include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 
 /* One request: open a socket, send, run cb over every answer until the
  * dump ends (or over the one answer of a plain get). A NLMSG_ERROR reply
  * becomes -errno. Strict checking makes the kernel apply the filters a
  * dump request carries instead of ignoring them. */
-static int nl_exchange(struct nlmsghdr *req, mnl_cb_t cb, void *data, bool strict)
+static int nl_exchange_on(int bus, struct nlmsghdr *req, mnl_cb_t cb, void *data, bool strict)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	bool dump = req->nlmsg_flags & NLM_F_DUMP;
@@ -24,7 +27,7 @@ static int nl_exchange(struct nlmsghdr *req, mnl_cb_t cb, void *data, bool stric
 	unsigned int portid;
 	int one = 1, ret, err = 0;
 
-	nl = mnl_socket_open(NETLINK_ROUTE);
+	nl = mnl_socket_open(bus);
 	if (!nl)
 		return -errno;
 	if ((strict && mnl_socket_setsockopt(nl, NETLINK_GET_STRICT_CHK, &one, sizeof(one))) ||
@@ -51,6 +54,11 @@ static int nl_exchange(struct nlmsghdr *req, mnl_cb_t cb, void *data, bool stric
 out:
 	mnl_socket_close(nl);
 	return err;
+}
+
+static int nl_exchange(struct nlmsghdr *req, mnl_cb_t cb, void *data, bool strict)
+{
+	return nl_exchange_on(NETLINK_ROUTE, req, cb, data, strict);
 }
 
 static int nl_request(struct nlmsghdr *req, mnl_cb_t cb, void *data)
@@ -376,4 +384,63 @@ int xlb_nl_fdb_port(int bridge_ifindex, const uint8_t mac[6], int *port_ifindex)
 		return -ENOENT;
 	*port_ifindex = q.port;
 	return 0;
+}
+
+/* ---- sockets (sock_diag) ------------------------------------------------------ */
+
+#define TCP_STATE_LISTEN 10 /* include/net/tcp_states.h: TCP_LISTEN */
+#define TCP_STATE_CLOSE 7   /* an unconnected UDP socket's */
+
+struct sock_query {
+	uint16_t port;
+	xlb_nl_sock_fn fn;
+	void *arg;
+	int stop;
+};
+
+static int v6only_attr_cb(const struct nlattr *attr, void *data)
+{
+	if (mnl_attr_get_type(attr) == INET_DIAG_SKV6ONLY && mnl_attr_get_payload_len(attr) >= 1)
+		*(bool *)data = *(const uint8_t *)mnl_attr_get_payload(attr) != 0;
+	return MNL_CB_OK;
+}
+
+static int sock_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct inet_diag_msg *m = mnl_nlmsg_get_payload(nlh);
+	struct sock_query *q = data;
+	struct xlb_nl_sock s = { .family = m->idiag_family };
+
+	if (ntohs(m->id.idiag_sport) != q->port)
+		return MNL_CB_OK;
+	memcpy(&s.addr, m->id.idiag_src, sizeof(s.addr));
+	s.port = q->port;
+	s.uid = m->idiag_uid;
+	s.inode = m->idiag_inode;
+	mnl_attr_parse(nlh, sizeof(*m), v6only_attr_cb, &s.v6only);
+	q->stop = q->fn(&s, q->arg);
+	return q->stop ? MNL_CB_STOP : MNL_CB_OK;
+}
+
+int xlb_nl_sockets_on_port(uint8_t family, uint8_t proto, uint16_t port, xlb_nl_sock_fn fn,
+			   void *arg)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct sock_query q = { .port = port, .fn = fn, .arg = arg };
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct inet_diag_req_v2 *r;
+	int err;
+
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	r = mnl_nlmsg_put_extra_header(nlh, sizeof(*r));
+	r->sdiag_family = family;
+	r->sdiag_protocol = proto;
+	/* a TCP socket takes a port's connections when it listens; a UDP
+	 * socket takes its datagrams once bound, connected or not */
+	r->idiag_states = proto == IPPROTO_TCP ? 1u << TCP_STATE_LISTEN : ~0u;
+	r->idiag_ext = 0;
+	err = nl_exchange_on(NETLINK_SOCK_DIAG, nlh, sock_cb, &q, false);
+	/* a stop asked for by fn is no error */
+	return q.stop ? 0 : err;
 }

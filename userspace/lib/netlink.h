@@ -47,4 +47,22 @@ int xlb_nl_neigh_mac(uint8_t family, const struct xlb_addr *addr, int ifindex, u
  * entry, or -errno. */
 int xlb_nl_fdb_port(int bridge_ifindex, const uint8_t mac[6], int *port_ifindex);
 
+/* A socket of this network namespace, as sock_diag reports it. */
+struct xlb_nl_sock {
+	uint8_t family;
+	struct xlb_addr addr; /* bound address; all zero: the wildcard */
+	uint16_t port;
+	bool v6only; /* an AF_INET6 socket that takes no IPv4 */
+	uint32_t uid;
+	uint32_t inode; /* to find the process that holds it (/proc/PID/fd) */
+};
+/* Returns nonzero to stop the walk. */
+typedef int (*xlb_nl_sock_fn)(const struct xlb_nl_sock *s, void *arg);
+
+/* Calls fn for each socket of family that takes port's traffic: TCP
+ * listeners (proto IPPROTO_TCP), or bound UDP sockets (IPPROTO_UDP).
+ * Returns 0 or -errno. */
+int xlb_nl_sockets_on_port(uint8_t family, uint8_t proto, uint16_t port, xlb_nl_sock_fn fn,
+			   void *arg);
+
 #endif

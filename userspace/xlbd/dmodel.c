@@ -1255,9 +1255,31 @@ static bool group_claims_route(const struct group *g, const char *host, const ch
 	return false;
 }
 
+/* Multicast, broadcast and unspecified addresses: no label publishes a
+ * listener there, whatever the operator allows. */
+static bool listen_addr_forbidden(const struct xlb_endpoint *ep)
+{
+	static const uint8_t zero[16];
+	uint32_t a = ntohl(ep->addr.v4);
+
+	if (ep->family == AF_INET)
+		return a == 0 || a == 0xffffffffu || (a >> 28) == 0xe;
+	return memcmp(ep->addr.v6, zero, 16) == 0 || ((const uint8_t *)ep->addr.v6)[0] == 0xff;
+}
+
+static bool is_vip(const struct xlb_dmodel_opts *o, const struct xlb_endpoint *ep)
+{
+	if (!o->vip || ep->family != o->vip->family)
+		return false;
+	return ep->family == AF_INET ? ep->addr.v4 == o->vip->addr.v4
+				     : memcmp(ep->addr.v6, o->vip->addr.v6, 16) == 0;
+}
+
 /* The listener a container's xlb.listen asks for, on the VIP when it names
- * only a port: -EDESTADDRREQ without a VIP, -EACCES below the operator's
- * minimum port. */
+ * only a port: -EDESTADDRREQ without a VIP, -EADDRNOTAVAIL for multicast,
+ * broadcast or unspecified, and where the operator does not allow it
+ * -EACCES (not in --docker-listen-allow; without that list, not the VIP)
+ * or -ERANGE (the VIP, below the minimum port). */
 static int listen_resolve(const struct xlb_dcontainer *c, const struct xlb_dmodel_opts *o,
 			  struct xlb_endpoint *ep)
 {
@@ -1268,7 +1290,13 @@ static int listen_resolve(const struct xlb_dcontainer *c, const struct xlb_dmode
 	}
 	if (!ep->family)
 		return -EDESTADDRREQ;
-	return ep->port < o->min_listen_port ? -EACCES : 0;
+	if (listen_addr_forbidden(ep))
+		return -EADDRNOTAVAIL;
+	if (o->n_allow)
+		return xlb_listen_rules_allow(o->allow, o->n_allow, ep) ? 0 : -EACCES;
+	if (!is_vip(o, ep))
+		return -EACCES;
+	return ep->port < o->min_listen_port ? -ERANGE : 0;
 }
 
 static bool group_claims_listen(const struct build *b, const struct group *g,
@@ -1347,8 +1375,26 @@ static int check_add(struct xlb_dmodel *m, const char *svc, const struct xlb_end
 	return 0;
 }
 
+/* Whether a socket of the host already takes the listener's traffic,
+ * which publishing it would steal (said, with the socket's owner). */
+static bool host_takes(const struct build *b, const struct xlb_cfg_service *s,
+		       const struct xlb_dcontainer *c)
+{
+	char owner[96], buf[XLB_EP_STRLEN];
+
+	if (!b->o->port_owner ||
+	    b->o->port_owner(&s->listen, s->listen.proto, owner, sizeof(owner)) != 1)
+		return false;
+	warnf(b->warn, b->arg,
+	      "service %s: label xlb.listen on container %s: %s is taken on the host by %s; "
+	      "not published",
+	      s->name, c->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)), owner);
+	return true;
+}
+
 /* The service's listener, from its oldest container, unless the operator
- * does not allow it or another service keeps it. */
+ * does not allow it, a socket of the host has it, or another service
+ * keeps it. */
 static void service_listen(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
 {
 	const struct xlb_dcontainer *first = g->cs[0];
@@ -1364,11 +1410,28 @@ static void service_listen(const struct build *b, const struct group *g, struct 
 		      "service %s: label xlb.listen on container %s needs a VIP: start "
 		      "xlbd with --vip or --iface",
 		      s->name, first->name);
+	else if (err == -EADDRNOTAVAIL)
+		warnf(b->warn, b->arg,
+		      "service %s: label xlb.listen on container %s: %s is a multicast, broadcast "
+		      "or unspecified address; not published",
+		      s->name, first->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)));
+	else if (err == -EACCES && b->o->n_allow)
+		warnf(b->warn, b->arg,
+		      "service %s: label xlb.listen on container %s: %s is not in "
+		      "--docker-listen-allow; not published",
+		      s->name, first->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)));
 	else if (err == -EACCES)
+		warnf(b->warn, b->arg,
+		      "service %s: label xlb.listen on container %s: %s is not the VIP (see "
+		      "--docker-listen-allow); not published",
+		      s->name, first->name, xlb_format_endpoint(&s->listen, buf, sizeof(buf)));
+	else if (err == -ERANGE)
 		warnf(b->warn, b->arg,
 		      "service %s: label xlb.listen on container %s: port %u is below "
 		      "--docker-min-listen-port %u; not published",
 		      s->name, first->name, s->listen.port, b->o->min_listen_port);
+	else if (host_takes(b, s, first))
+		return;
 	else if ((other = listen_kept_by(b, s->name, &s->listen)))
 		warnf(b->warn, b->arg,
 		      "service %s: listen %s is held by service %s; not published for container %s",

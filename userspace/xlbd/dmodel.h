@@ -160,6 +160,14 @@ struct xlb_dmodel_opts {
 	 * default VIP, the uplink's own address, a label could otherwise take
 	 * the host's SSH or DNS traffic. 0 or 1: any port. */
 	uint16_t min_listen_port;
+	/* --docker-listen-allow: where labels may publish (address blocks and
+	 * port ranges); none: the VIP, from min_listen_port up. Multicast,
+	 * broadcast and unspecified addresses never are. */
+	const struct xlb_listen_rule *allow;
+	size_t n_allow;
+	/* who on the host already takes an endpoint's traffic (host_ports.h):
+	 * a listener there is not published over it; NULL: not asked */
+	int (*port_owner)(const struct xlb_endpoint *ep, uint8_t proto, char *owner, size_t len);
 	/* what the last build's services held (xlb_dmodel_keep_holds); NULL
 	 * or empty: nothing yet (the first build after xlbd starts) */
 	const struct xlb_dholds *held;

@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "host_ports.h"
 #include "lib/log.h"
 
 /* An inspect answer is a few KiB; a list of thousands of containers some
@@ -61,6 +62,8 @@ struct xlb_docker {
 	bool has_vip;
 	struct xlb_endpoint vip;
 	uint16_t min_listen_port;
+	struct xlb_listen_rule *listen_allow;
+	size_t n_listen_allow;
 	uint32_t resync_ms;
 	xlb_docker_apply_fn apply;
 	void *arg;
@@ -184,6 +187,9 @@ static void apply_now(struct xlb_docker *d)
 	const struct xlb_dcontainer **cs = calloc(d->n_known + 1, sizeof(*cs));
 	struct xlb_dmodel_opts mo = { .vip = d->has_vip ? &d->vip : NULL,
 				      .min_listen_port = d->min_listen_port,
+				      .allow = d->listen_allow,
+				      .n_allow = d->n_listen_allow,
+				      .port_owner = xlb_host_port_owner,
 				      .held = &d->held };
 	struct xlb_dmodel m;
 	size_t n = 0;
@@ -675,6 +681,19 @@ void xlb_docker_tick(struct xlb_docker *d)
 	}
 }
 
+/* The operator's --docker-listen-allow, kept for every build. */
+static int rules_copy(struct xlb_docker *d, const struct xlb_docker_opts *o)
+{
+	if (!o->n_listen_allow)
+		return 0;
+	d->listen_allow = malloc(o->n_listen_allow * sizeof(*d->listen_allow));
+	if (!d->listen_allow)
+		return -ENOMEM;
+	memcpy(d->listen_allow, o->listen_allow, o->n_listen_allow * sizeof(*d->listen_allow));
+	d->n_listen_allow = o->n_listen_allow;
+	return 0;
+}
+
 int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_docker_apply_fn fn,
 		   void *arg, struct xlb_docker **out)
 {
@@ -709,6 +728,9 @@ int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_d
 		err = d->timer.fd < 0 ? -errno : -ENOMEM;
 		goto fail;
 	}
+	err = rules_copy(d, o);
+	if (err)
+		goto fail;
 	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
 	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -728,6 +750,7 @@ fail:
 		curl_multi_cleanup(d->multi);
 	if (d->timer.fd >= 0)
 		close(d->timer.fd);
+	free(d->listen_allow);
 	free(d);
 	return err;
 }
@@ -746,5 +769,6 @@ void xlb_docker_free(struct xlb_docker *d)
 	free(d->evq);
 	strv_free(d->warned, d->n_warned);
 	xlb_dholds_free(&d->held);
+	free(d->listen_allow);
 	free(d);
 }

@@ -29,8 +29,10 @@
 
 struct xlb_docker_opts {
 	const char *socket;
-	const struct xlb_endpoint *vip; /* for xlb.listen=PORT/PROTO; NULL: none */
-	uint16_t min_listen_port;	/* see struct xlb_dmodel_opts */
+	const struct xlb_endpoint *vip;		    /* for xlb.listen=PORT/PROTO; NULL: none */
+	uint16_t min_listen_port;		    /* see struct xlb_dmodel_opts */
+	const struct xlb_listen_rule *listen_allow; /* likewise; copied */
+	size_t n_listen_allow;
 	uint32_t resync_ms;
 };
 

@@ -85,6 +85,8 @@ struct opts {
 	const char *docker_socket;
 	uint32_t docker_resync_ms;
 	uint32_t docker_min_listen_port;
+	struct xlb_listen_rule *listen_allow; /* --docker-listen-allow */
+	size_t n_listen_allow;
 	bool has_vip;
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
@@ -147,6 +149,7 @@ static void usage(FILE *f)
 		"            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
 		"            [--log-rate LINES_PER_SECOND]\n"
 		"            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
+		"            [--docker-listen-allow ADDR[/LEN][:PORT[-PORT]][,...]]...\n"
 		"            [--teardown-on-exit] [--flow-table-size N] [--hash-seed HEX]\n"
 		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
@@ -189,6 +192,7 @@ enum opt_id {
 	OPT_HASH_SEED,
 	OPT_METRICS,
 	OPT_DOCKER_MIN_LISTEN_PORT,
+	OPT_DOCKER_LISTEN_ALLOW,
 	OPT_TAKEOVER,
 	OPT_DRAIN_TIMEOUT_MS,
 	OPT_TRUSTED_PROXIES,
@@ -328,6 +332,16 @@ static int set_user(const struct xlb_opt *opt, const char *arg, void *target)
 	return xlb_user_lookup(arg, &o->user);
 }
 
+static int add_listen_allow(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+	char why[128] = "";
+
+	if (xlb_parse_listen_rules(arg, &o->listen_allow, &o->n_listen_allow, why, sizeof(why)))
+		return pr_err("bad --%s %s", opt->name, why), -EINVAL;
+	return 0;
+}
+
 static int show_help(const struct xlb_opt *opt, const char *arg, void *target)
 {
 	(void)opt, (void)arg, (void)target;
@@ -390,6 +404,7 @@ static const struct xlb_opt opt_table[] = {
 	OWN("metrics", OPT_METRICS, required_argument, set_metrics),
 	NUMBER("docker-min-listen-port", OPT_DOCKER_MIN_LISTEN_PORT, docker_min_listen_port, 1,
 	       65535),
+	OWN("docker-listen-allow", OPT_DOCKER_LISTEN_ALLOW, required_argument, add_listen_allow),
 	FLAG("takeover", OPT_TAKEOVER, takeover),
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
 	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
@@ -1132,6 +1147,8 @@ static int start_docker(struct daemon *d)
 		.vip = d->o.has_vip ? &d->o.vip : NULL,
 		.resync_ms = d->o.docker_resync_ms,
 		.min_listen_port = (uint16_t)d->o.docker_min_listen_port,
+		.listen_allow = d->o.listen_allow,
+		.n_listen_allow = d->o.n_listen_allow,
 	};
 	int err = xlb_docker_new(d->loop, &dopts, on_docker_model, d, &d->docker);
 
@@ -1424,6 +1441,7 @@ static void cleanup(struct daemon *d)
 	xlb__destroy(d->skel);
 	xlb_config_free(&d->cfg);
 	free(d->o.trusted);
+	free(d->o.listen_allow);
 	close_watch(&d->sig_w);
 	close_watch(&d->recheck_w);
 	close_watch(&d->tick_w);
@@ -1449,6 +1467,7 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &d.o) || load_config(&d) || resolve_ifaces(&d.o)) {
 		xlb_config_free(&d.cfg);
 		free(d.o.trusted);
+		free(d.o.listen_allow);
 		return EXIT_USAGE;
 	}
 	/* from here a slowly read log cannot stall the loop */
