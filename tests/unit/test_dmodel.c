@@ -1898,6 +1898,119 @@ static void test_build_split_name_taken(void **state)
 	free_all(cs, 3);
 }
 
+/* Many services with many names (mixed case), each claiming its own 300,
+ * and every odd one the 300 of the service before it too: each name ends
+ * with the oldest claimer, and in the next build held names stay with
+ * their holders even when the order of creation says otherwise. */
+#define MANY_SVCS 40
+#define MANY_NAMES 300
+
+static void many_fill(struct xlb_dcontainer *c, int i, uint64_t created)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->id, sizeof(c->id), "%064d", i);
+	snprintf(c->name, sizeof(c->name), "many-%d", i);
+	snprintf(c->service, sizeof(c->service), "many_s%d", i);
+	c->running = c->serving = true;
+	c->has_addr4 = true;
+	c->addr4.v4 = htonl(0x0a000002u + (uint32_t)i);
+	c->port = 80;
+	c->weight = 1;
+	c->created_ns = created;
+	c->n_hosts = (i % 2 ? 2 : 1) * MANY_NAMES;
+	c->hosts = calloc(c->n_hosts, sizeof(*c->hosts));
+	c->paths = calloc(c->n_hosts, sizeof(*c->paths));
+	assert_non_null(c->hosts);
+	assert_non_null(c->paths);
+	for (size_t h = 0; h < c->n_hosts; h++) {
+		/* its own names, then the previous service's */
+		int owner = h < MANY_NAMES ? i : i - 1;
+
+		snprintf(c->hosts[h], sizeof(c->hosts[h]), "N%d-%zu.Many.Test", owner,
+			 h % MANY_NAMES);
+		snprintf(c->paths[h].prefix, sizeof(c->paths[h].prefix), "/");
+	}
+}
+
+static void silent(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* s's names: how many of service k's own it has, for each k */
+static void names_by_origin(const struct xlb_cfg_service *s, int *count)
+{
+	memset(count, 0, MANY_SVCS * sizeof(*count));
+	for (size_t h = 0; h < s->n_hosts; h++) {
+		int k, n;
+
+		assert_int_equal(sscanf(s->hosts[h], "N%d-%d.", &k, &n), 2);
+		count[k]++;
+	}
+}
+
+static const struct xlb_cfg_service *svc_named(const struct xlb_dmodel *m, const char *name)
+{
+	for (size_t i = 0; i < m->cfg.n_services; i++)
+		if (!strcmp(m->cfg.services[i].name, name))
+			return &m->cfg.services[i];
+	return NULL;
+}
+
+static void test_build_many_names_go_to_the_oldest_and_stay_held(void **state)
+{
+	static struct xlb_dcontainer c[MANY_SVCS];
+	const struct xlb_dcontainer *cs[MANY_SVCS];
+	struct xlb_dholds held = { 0 };
+	struct xlb_dmodel_opts o = { .held = &held };
+	struct xlb_dmodel m;
+	int count[MANY_SVCS];
+	char name[32];
+
+	(void)state;
+	for (int i = 0; i < MANY_SVCS; i++) {
+		many_fill(&c[i], i, (uint64_t)i + 1); /* s0 oldest */
+		cs[i] = &c[i];
+	}
+	assert_int_equal(xlb_dmodel_build(cs, MANY_SVCS, &o, &m, silent, NULL), 0);
+	for (int i = 0; i < MANY_SVCS; i++) {
+		const struct xlb_cfg_service *s;
+
+		snprintf(name, sizeof(name), "many_s%d", i);
+		s = svc_named(&m, name);
+		assert_non_null(s);
+		names_by_origin(s, count);
+		/* its own names only: the older one before it keeps its own */
+		assert_int_equal(count[i], MANY_NAMES);
+		assert_int_equal(s->n_hosts, MANY_NAMES);
+	}
+	xlb_dmodel_keep_holds(&m, &held);
+	xlb_dmodel_free(&m);
+	/* s1 is now older than s0 (recreated with an older time, say): by
+	 * age it would take s0's names, but s0 holds them */
+	c[1].created_ns = 0;
+	assert_int_equal(xlb_dmodel_build(cs, MANY_SVCS, &o, &m, silent, NULL), 0);
+	assert_non_null(svc_named(&m, "many_s0"));
+	names_by_origin(svc_named(&m, "many_s0"), count);
+	assert_int_equal(count[0], MANY_NAMES);
+	names_by_origin(svc_named(&m, "many_s1"), count);
+	assert_int_equal(count[0], 0);
+	assert_int_equal(count[1], MANY_NAMES);
+	xlb_dmodel_free(&m);
+	xlb_dholds_free(&held);
+	/* without the holds, age decides: s1 takes s0's names, s0 is left
+	 * with nothing to serve by and is not in the model */
+	o.held = NULL;
+	assert_int_equal(xlb_dmodel_build(cs, MANY_SVCS, &o, &m, silent, NULL), 0);
+	assert_null(svc_named(&m, "many_s0"));
+	names_by_origin(svc_named(&m, "many_s1"), count);
+	assert_int_equal(count[0], MANY_NAMES);
+	xlb_dmodel_free(&m);
+	for (int i = 0; i < MANY_SVCS; i++)
+		xlb_dcontainer_free(&c[i]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1951,6 +2064,7 @@ int main(void)
 		cmocka_unit_test(test_build_shared_network_joins),
 		cmocka_unit_test(test_build_held_origin_keeps_service),
 		cmocka_unit_test(test_build_split_name_taken),
+		cmocka_unit_test(test_build_many_names_go_to_the_oldest_and_stay_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

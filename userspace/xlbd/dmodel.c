@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "dmodel.h"
+#include "route_index.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -992,6 +993,8 @@ struct build {
 	size_t n_groups;
 	const struct xlb_dcontainer **slots; /* the groups' containers */
 	size_t n_slots;
+	struct xlb_route_index routes; /* every route held or claimed */
+	const struct group **held_by;  /* by held entry: its holder, or NULL */
 };
 
 static bool origin_equal(const char *a, const char *b)
@@ -1055,17 +1058,6 @@ static const struct xlb_dheld *held_service(const struct xlb_dholds *h, const ch
 	for (size_t i = 0; h && i < h->n; i++)
 		if (strcmp(h->v[i].service, name) == 0)
 			return &h->v[i];
-	return NULL;
-}
-
-static const struct xlb_dheld *held_route(const struct xlb_dholds *h, const char *host,
-					  const char *path)
-{
-	for (size_t i = 0; h && i < h->n; i++)
-		for (size_t k = 0; k < h->v[i].n_hosts; k++)
-			if (strcasecmp(h->v[i].hosts[k], host) == 0 &&
-			    strcmp(h->v[i].paths[k].prefix, path) == 0)
-				return &h->v[i];
 	return NULL;
 }
 
@@ -1220,22 +1212,6 @@ static bool backend_of(const struct xlb_dcontainer *c, uint8_t family, struct xl
 	return false;
 }
 
-/* Whatever the protocol: a route is one service's (as in the config file
- * and in xlbd's state, whose pinned key has no room for the protocol). */
-static const struct xlb_cfg_service *host_claimed(const struct xlb_config *cfg, const char *host,
-						  const char *path)
-{
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct xlb_cfg_service *s = &cfg->services[i];
-
-		for (size_t h = 0; h < s->n_hosts; h++)
-			if (strcasecmp(s->hosts[h], host) == 0 &&
-			    strcmp(xlb_cfg_route_path(s, h), path) == 0)
-				return s;
-	}
-	return NULL;
-}
-
 static const struct xlb_cfg_service *listen_claimed(const struct xlb_config *cfg,
 						    const struct xlb_endpoint *ep)
 {
@@ -1243,16 +1219,6 @@ static const struct xlb_cfg_service *listen_claimed(const struct xlb_config *cfg
 		if (cfg->services[i].has_listen && xlb_endpoint_equal(&cfg->services[i].listen, ep))
 			return &cfg->services[i];
 	return NULL;
-}
-
-static bool group_claims_route(const struct group *g, const char *host, const char *path)
-{
-	for (size_t i = 0; g && i < g->n; i++)
-		for (size_t h = 0; h < g->cs[i]->n_hosts; h++)
-			if (strcasecmp(g->cs[i]->hosts[h], host) == 0 &&
-			    strcmp(g->cs[i]->paths[h].prefix, path) == 0)
-				return true;
-	return false;
 }
 
 /* Multicast, broadcast and unspecified addresses: no label publishes a
@@ -1308,20 +1274,21 @@ static bool group_claims_listen(const struct build *b, const struct group *g,
 	       xlb_endpoint_equal(&mine, ep);
 }
 
-/* Which service keeps a route that service svc claims: the one that held
- * it, while it has containers and claims it still; else the one that got
- * it earlier in this build. NULL: svc may have it. */
-static const char *route_kept_by(const struct build *b, const char *svc, const char *host,
-				 const char *path)
+/* Which service keeps a route that service svc (the idx-th of the
+ * model) claims: the one that held it, while it has containers and claims
+ * it still; else the one that got it earlier in this build. NULL: svc may
+ * have it. Whatever the protocol: a route is one service's (as in the
+ * config file and in xlbd's state, whose pinned key has no room for it). */
+static const char *route_kept_by(const struct build *b, const struct xlb_cfg_service *svc, long idx,
+				 const char *host, const char *path)
 {
-	const struct xlb_dheld *h = held_route(b->o->held, host, path);
-	const struct group *g = h && strcmp(h->service, svc) ? holder_of(b, h) : NULL;
-	const struct xlb_cfg_service *s;
+	const struct xlb_route_rec *r = xlb_route_index_find(&b->routes, host, path);
+	const struct xlb_dheld *h = r && r->held >= 0 ? &b->o->held->v[r->held] : NULL;
+	const struct group *g = h && strcmp(h->service, svc->name) ? b->held_by[r->held] : NULL;
 
-	if (group_claims_route(g, host, path))
+	if (g && xlb_route_rec_claims(r, (uint32_t)(g - b->groups)))
 		return g->name;
-	s = host_claimed(&b->out->cfg, host, path);
-	return s ? s->name : NULL;
+	return r && r->owner >= 0 && r->owner != idx ? b->out->cfg.services[r->owner].name : NULL;
 }
 
 static const char *listen_kept_by(const struct build *b, const char *svc,
@@ -1337,12 +1304,16 @@ static const char *listen_kept_by(const struct build *b, const char *svc,
 	return s ? s->name : NULL;
 }
 
-static int svc_host_add(struct xlb_cfg_service *s, const char *host, const struct xlb_cfg_path *p)
+/* The route goes to s, the idx-th service, once. */
+static int svc_route_add(const struct build *b, struct xlb_cfg_service *s, long idx,
+			 const char *host, const struct xlb_cfg_path *p)
 {
-	for (size_t i = 0; i < s->n_hosts; i++)
-		if (strcasecmp(s->hosts[i], host) == 0 &&
-		    strcmp(s->paths[i].prefix, p->prefix) == 0)
-			return 0;
+	struct xlb_route_rec *r = xlb_route_index_find(&b->routes, host, p->prefix);
+
+	if (r && r->owner == idx)
+		return 0;
+	if (r)
+		r->owner = idx;
 	return xlb_cfg_route_append(&s->hosts, &s->paths, &s->n_hosts, host, p->prefix, p->scheme);
 }
 
@@ -1444,6 +1415,8 @@ static void service_listen(const struct build *b, const struct group *g, struct 
 /* The routes of all its containers that no other service keeps. */
 static int service_routes(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
 {
+	long idx = (long)(s - b->out->cfg.services);
+
 	for (size_t i = 0; i < g->n; i++) {
 		const struct xlb_dcontainer *c = g->cs[i];
 
@@ -1455,7 +1428,7 @@ static int service_routes(const struct build *b, const struct group *g, struct x
 			      g->cs[0]->name);
 		for (size_t h = 0; h < c->n_hosts; h++) {
 			const char *path = c->paths[h].prefix;
-			const char *other = route_kept_by(b, s->name, c->hosts[h], path);
+			const char *other = route_kept_by(b, s, idx, c->hosts[h], path);
 
 			if (other) {
 				warnf(b->warn, b->arg,
@@ -1465,7 +1438,7 @@ static int service_routes(const struct build *b, const struct group *g, struct x
 				      strcmp(path, "/") ? path : "", other, c->name);
 				continue;
 			}
-			if (svc_host_add(s, c->hosts[h], &c->paths[h]))
+			if (svc_route_add(b, s, idx, c->hosts[h], &c->paths[h]))
 				return -ENOMEM;
 		}
 	}
@@ -1644,8 +1617,54 @@ static int build_alloc(struct build *b, const struct xlb_dcontainer *const *cs, 
 	return 0;
 }
 
+/* Every route the last build's services held, and every route a
+ * container claims, with who held and who claims it. */
+static int routes_index(struct build *b)
+{
+	const struct xlb_dholds *h = b->o->held;
+	size_t n_held = h ? h->n : 0, n = 0;
+	int err;
+
+	for (size_t i = 0; i < n_held; i++)
+		n += h->v[i].n_hosts;
+	for (size_t i = 0; i < b->n_groups; i++)
+		for (size_t k = 0; k < b->groups[i].n; k++)
+			n += b->groups[i].cs[k]->n_hosts;
+	err = xlb_route_index_init(&b->routes, n);
+	b->held_by = calloc(n_held + 1, sizeof(*b->held_by));
+	if (err || !b->held_by)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_held; i++) {
+		b->held_by[i] = holder_of(b, &h->v[i]);
+		for (size_t k = 0; k < h->v[i].n_hosts; k++) {
+			struct xlb_route_rec *r = xlb_route_index_get(&b->routes, h->v[i].hosts[k],
+								      h->v[i].paths[k].prefix);
+
+			if (!r)
+				return -ENOSPC;
+			if (r->held < 0)
+				r->held = (long)i;
+		}
+	}
+	for (size_t i = 0; i < b->n_groups; i++)
+		for (size_t k = 0; k < b->groups[i].n; k++) {
+			const struct xlb_dcontainer *c = b->groups[i].cs[k];
+
+			for (size_t r = 0; r < c->n_hosts; r++) {
+				struct xlb_route_rec *rec = xlb_route_index_get(
+					&b->routes, c->hosts[r], c->paths[r].prefix);
+
+				if (!rec || xlb_route_rec_claim(rec, (uint32_t)i))
+					return -ENOMEM;
+			}
+		}
+	return 0;
+}
+
 static void build_free(struct build *b)
 {
+	xlb_route_index_free(&b->routes);
+	free(b->held_by);
 	free(b->sorted);
 	free(b->member);
 	free(b->groups);
@@ -1663,6 +1682,8 @@ int xlb_dmodel_build(const struct xlb_dcontainer *const *cs, size_t n,
 	err = build_alloc(&b, cs, n);
 	if (!err)
 		groups_form(&b);
+	if (!err)
+		err = routes_index(&b);
 	for (size_t i = 0; i < b.n_groups && !err; i++)
 		err = service_append(&b, &b.groups[i]);
 	if (!err)
