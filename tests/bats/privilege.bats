@@ -324,7 +324,7 @@ backend = 10.200.1.2:8080")
 }
 
 @test "--user runs xlbd as that user after set-up, and it still proxies, answers xlbctl, reloads and tears down" {
-	local cfg uid gid sgid want=cap_dac_read_search,$RUNTIME_LINKS
+	local cfg uid gid sgid t want=cap_dac_read_search,$RUNTIME_LINKS
 	add_test_user || { fail "could not create $TEST_USER"; return 1; }
 	uid=$(id -u "$TEST_USER") gid=$(id -g "$TEST_USER") sgid=$(getent group "$TEST_GROUP" | cut -d: -f3)
 	cfg=$(write_config "$(lab_config 1)")
@@ -336,6 +336,16 @@ backend = 10.200.1.2:8080")
 	assert_runtime_caps "$want" || return 1
 	log_has "event=user_switched user=$TEST_USER uid=$uid gid=$gid groups=[0-9]+ caps=$want" ||
 		{ fail "no user_switched line"; return 1; }
+	# the helper threads (the log writer, started before the switch) are
+	# the user's too, and hold nothing
+	thread_caps >"$BATS_TEST_TMPDIR/threads"
+	awk -v main="$XLBD_PID" '$1 != main && ($3 != "0000000000000000" || $4 != "0000000000000000")' \
+		"$BATS_TEST_TMPDIR/threads" >"$BATS_TEST_TMPDIR/holding"
+	[[ ! -s $BATS_TEST_TMPDIR/holding ]] || { fail "threads with capabilities: $(cat "$BATS_TEST_TMPDIR/holding")"; return 1; }
+	for t in /proc/"$XLBD_PID"/task/*; do
+		[[ $(awk '$1 == "Uid:" { print $2 }' "$t/status") == "$uid" ]] ||
+			{ fail "thread ${t##*/} is not $TEST_USER's"; return 1; }
+	done
 	assert_answer web.lab be1
 	xlbctl service add late --host late.lab || { fail "xlbctl service add"; return 1; }
 	xlbctl backend add late 10.200.3.2:8080 || { fail "xlbctl backend add"; return 1; }

@@ -32,6 +32,7 @@
 #include "lib/loop.h"
 #include "lib/netlink.h"
 #include "lib/pins.h"
+#include "lib/thread.h"
 #include "metrics.h"
 #include "options.h"
 #include "seccomp.h"
@@ -1396,6 +1397,7 @@ static int start(struct daemon *d)
 	 * capabilities that the runtime does not */
 	if (!err)
 		err = xlb_user_switch(&d->o.user, &paths);
+	xlb_thread_keep_setid(false);
 	if (!err) {
 		xlb_caps_drop_to_runtime(
 			(d->o.n_ifaces ? XLB_CAPS_LINKS : 0) | (d->o.config ? XLB_CAPS_LISTEN : 0) |
@@ -1470,6 +1472,9 @@ int main(int argc, char **argv)
 		free(d.o.listen_allow);
 		return EXIT_USAGE;
 	}
+	/* threads started before a --user switch must be able to take part
+	 * in it (lib/thread.h); start() ends that once it has switched */
+	xlb_thread_keep_setid(xlb_user_is_unprivileged(&d.o.user));
 	/* from here a slowly read log cannot stall the loop */
 	xlb_log_async_start();
 	err = start(&d);
