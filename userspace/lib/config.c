@@ -351,26 +351,19 @@ static int svc_listen(struct cfg_parser *p, const char *value)
 
 /* ---- routes ----------------------------------------------------------------- */
 
-/* The arrays grow by doubling, when n reaches a power of two (their room
- * is the next power of two from n): a service of thousands of names is
- * merged in time linear in them, not quadratic in copies. */
 int xlb_cfg_route_append(char (**hosts)[XLB_HOST_LEN], struct xlb_cfg_path **paths, size_t *n,
 			 const char *host, const char *path, uint8_t scheme)
 {
-	size_t room = *n ? 2 * *n : 1;
-	char(*h)[XLB_HOST_LEN] = *hosts;
-	struct xlb_cfg_path *p = *paths;
+	char(*h)[XLB_HOST_LEN] = realloc(*hosts, (*n + 1) * sizeof(**hosts));
+	struct xlb_cfg_path *p;
 
-	if (!(*n & (*n - 1))) {
-		h = realloc(*hosts, room * sizeof(**hosts));
-		if (!h)
-			return -ENOMEM;
-		*hosts = h;
-		p = realloc(*paths, room * sizeof(**paths));
-		if (!p)
-			return -ENOMEM;
-		*paths = p;
-	}
+	if (!h)
+		return -ENOMEM;
+	*hosts = h;
+	p = realloc(*paths, (*n + 1) * sizeof(**paths));
+	if (!p)
+		return -ENOMEM;
+	*paths = p;
 	snprintf(h[*n], XLB_HOST_LEN, "%s", host);
 	memset(&p[*n], 0, sizeof(p[*n]));
 	snprintf(p[*n].prefix, XLB_PATH_SIZE, "%s", path);
