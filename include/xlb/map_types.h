@@ -421,6 +421,11 @@ enum xlb_reason {
 	XLB_R_FLOW_INSERT_FAIL, /* flow state not stored; forwarded anyway */
 	XLB_R_DROP_REPLY_LINK,	/* a reply of a balanced flow, but not from the backend's
 				 * link (or, on a bridge, its MAC): forged (tc) */
+	XLB_R_TC_FWD_REDIRECT,	/* DNAT by the uplink's tc program + redirect */
+	XLB_R_TC_FWD_STACK,	/* DNAT by the uplink's tc program + kernel forwards */
+	XLB_R_SOCK_CONNECT,	/* a local socket's connect() to a VIP given a backend */
+	XLB_R_SOCK_SENDMSG,	/* a local unconnected UDP send to a VIP given a backend */
+	XLB_R_SOCK_NO_BACKEND,	/* a local socket to a VIP whose service has none: refused */
 	XLB_R_MAX,
 };
 
@@ -451,8 +456,9 @@ enum xlb_trace_cfg_flags {
 #define XLB_TRACE_NONE 0xffffffffu
 
 enum xlb_trace_prog {
-	XLB_TRACE_XDP = 1, /* xlb_ingress, on an uplink */
-	XLB_TRACE_TC = 2,  /* xlb_return, on a backend link */
+	XLB_TRACE_XDP = 1,	 /* xlb_ingress, on an uplink */
+	XLB_TRACE_TC = 2,	 /* xlb_return, on a backend link */
+	XLB_TRACE_TC_UPLINK = 3, /* the ingress logic as a tc program, on an uplink */
 };
 
 enum xlb_trace_event_flags {

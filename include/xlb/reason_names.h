@@ -22,6 +22,11 @@ static const char *const xlb_reason_names[XLB_R_MAX] = {
 	[XLB_R_DROP_NO_BACKEND] = "drop_no_backend",
 	[XLB_R_FLOW_INSERT_FAIL] = "flow_insert_fail",
 	[XLB_R_DROP_REPLY_LINK] = "drop_reply_link",
+	[XLB_R_TC_FWD_REDIRECT] = "tc_fwd_redirect",
+	[XLB_R_TC_FWD_STACK] = "tc_fwd_stack",
+	[XLB_R_SOCK_CONNECT] = "sock_connect",
+	[XLB_R_SOCK_SENDMSG] = "sock_sendmsg",
+	[XLB_R_SOCK_NO_BACKEND] = "sock_no_backend",
 };
 
 #endif
