@@ -376,11 +376,14 @@ def summary_rows(parts):
 
     x = raw.get("xdp_cost")
     est = median_of(x, ["median_ns"], case="^established", family="4")
+    # Katran's figure is a new flow in a full 1M table: compared with the
+    # row whose table is full too, every insert evicting
     new = median_of(x, ["median_ns"], case="^new flow", family="4",
-                    flow_table="^1M")
+                    flow_table="^1M of 1M")
     add("XDP established flow, IPv4", est and f"{est:.1f} ns/packet", "Katran ~66 ns", "≤ 50 ns",
         est is not None and est <= 50)
-    add("XDP new flow, 1M-entry table, IPv4", new and f"{new:.1f} ns/packet", "Katran ~740 ns",
+    add("XDP new flow, full 1M-entry table (evicts), IPv4", new and f"{new:.1f} ns/packet",
+        "Katran ~740 ns (full table)",
         "≤ 400 ns", new is not None and new <= 400)
 
     t = raw.get("e2e_tcp")

@@ -60,12 +60,27 @@
 
 #define MAX_ROUNDS 31
 #define N_FAMILIES 2
-#define N_FILLS 3
+#define N_FILLS 4
 
-static const uint32_t fills[N_FILLS] = { 1000, 100000, 1000000 };
-static const char *const fill_names[N_FILLS] = { "1k of 2k", "100k of 200k", "1M of 2M" };
-#define FILL_BIG (N_FILLS - 1) /* the established, return and pass cases run here */
-#define NEW_RUN_MAX 25000      /* new flows per run: at most fill/2, and at most this */
+/* A flow table: entries at the start, and its size. Sized twice its load,
+ * a new flow only inserts; full, as a busy balancer's table is, every
+ * insert first evicts the least recently used flow (as in Katran's
+ * published 1M figure), and the table stays full run after run. */
+struct fill_def {
+	uint32_t entries;
+	uint32_t max;
+	const char *name;
+};
+
+static const struct fill_def fills[N_FILLS] = {
+	{ 1000, 2000, "1k of 2k" },
+	{ 100000, 200000, "100k of 200k" },
+	{ 1000000, 2000000, "1M of 2M" },
+	{ 1000000, 1000000, "1M of 1M, full: evicts" },
+};
+#define FILL_BIG 2	  /* the established, return and pass cases run here */
+#define FILL_FULL 3	  /* new flows evict */
+#define NEW_RUN_MAX 25000 /* new flows per run: at most fill/2, and at most this */
 
 /* New-flow clients (the wrapper varies them) and the clients of the
  * prefilled flows: disjoint ranges. */
@@ -128,7 +143,9 @@ static const struct row_def rows[N_ROWS] = {
 	[ROW_EST] = { "established", "established flow (flow-table hit)", CASE, FILL_BIG, 50, 66 },
 	[ROW_NEW + 0] = { "new_1k", "new flow (miss, insert)", CASE, 0, 0, 0 },
 	[ROW_NEW + 1] = { "new_100k", "new flow (miss, insert)", CASE, 1, 0, 0 },
-	[ROW_NEW + 2] = { "new_1m", "new flow (miss, insert)", CASE, 2, 400, 740 },
+	[ROW_NEW + 2] = { "new_1m_half", "new flow (miss, insert)", CASE, 2, 0, 0 },
+	[ROW_NEW + 3] = { "new_1m_full", "new flow (miss, evict, insert)", CASE, FILL_FULL, 400,
+			  740 },
 	[ROW_RET] = { "return", "return path reverse NAT (tc)", CASE, FILL_BIG, 0, 0 },
 	[ROW_NOSVC] = { "non_service", "non-service traffic, passed", CASE, FILL_BIG, 0, 0 },
 	[ROW_NOSVC_DIRECT] = { "non_service_direct",
@@ -146,9 +163,9 @@ static const struct row_def rows[N_ROWS] = {
 
 /* ---- state ---------------------------------------------------------------- */
 
-/* One loaded data path whose flow table holds fill entries. */
+/* One loaded data path whose flow table starts as fill says. */
 struct datapath {
-	uint32_t fill;
+	const struct fill_def *fill;
 	struct fixture f;
 };
 
@@ -294,7 +311,7 @@ static void want_rnat_redirect(struct pkt_desc *w, int fam)
 static int datapath_load(struct datapath *dp, const struct harness_ifnames *n)
 {
 	struct harness *h = &dp->f.h;
-	uint32_t max = 2 * dp->fill;
+	uint32_t max = dp->fill->max;
 
 	for (int i = 0; i < N_TABLES; i++)
 		dp->f.tables[i] = -1;
@@ -366,14 +383,16 @@ static int datapath_prefill(struct datapath *dp)
 	int flows = bpf_map__fd(dp->f.h.skel->maps.xlb_flows);
 	LIBBPF_OPTS(bpf_map_batch_opts, opts);
 
-	for (uint32_t done = 0; done < dp->fill;) {
-		uint32_t n = dp->fill - done < PREFILL_CHUNK ? dp->fill - done : PREFILL_CHUNK;
+	uint32_t want = dp->fill->entries;
+
+	for (uint32_t done = 0; done < want;) {
+		uint32_t n = want - done < PREFILL_CHUNK ? want - done : PREFILL_CHUNK;
 		uint32_t written = n;
 
 		for (uint32_t i = 0; i < n; i++)
 			prefill_entry(done + i, &k[i], &v[i]);
 		if (bpf_map_update_batch(flows, k, v, &written, &opts) || written != n)
-			return errorf("prefilling %u flows: %s", dp->fill, strerror(errno));
+			return errorf("prefilling %u flows: %s", want, strerror(errno));
 		done += n;
 	}
 	return 0;
@@ -815,11 +834,14 @@ static int measure_long(struct cost_bench *cb, int fam, const struct probe_def *
 
 static uint32_t new_run_size(int fill)
 {
-	return fills[fill] / 2 < NEW_RUN_MAX ? fills[fill] / 2 : NEW_RUN_MAX;
+	return fills[fill].entries / 2 < NEW_RUN_MAX ? fills[fill].entries / 2 : NEW_RUN_MAX;
 }
 
-/* new_runs runs of new flows, each followed by deleting the flows it added
- * (untimed); the kernel's loop time (see the top). */
+/* new_runs runs of new flows; the kernel's loop time (see the top). In a
+ * table sized twice its load, the flows a run added are deleted after it
+ * (untimed), so the load stays put; a full table is left full, and its
+ * next run evicts again (the wrapper never repeats a client, so each
+ * packet is a miss). */
 static int measure_new(struct cost_bench *cb, int fam, enum probe p, const struct probe_def *d,
 		       double *ns)
 {
@@ -839,7 +861,8 @@ static int measure_new(struct cost_bench *cb, int fam, enum probe p, const struc
 		if (*next - n0 != r.repeat)
 			return errorf("the wrapper made %u new flows, expected %u", *next - n0,
 				      r.repeat);
-		if (d->dp && delete_new_flows(cb, d->dp, fam, n0, r.repeat))
+		if (d->dp && d->dp->fill->max > d->dp->fill->entries &&
+		    delete_new_flows(cb, d->dp, fam, n0, r.repeat))
 			return -1;
 		sum += r.kernel_ns;
 	}
@@ -943,7 +966,7 @@ static void print_row(struct cost_bench *cb, enum row i)
 	char target[48];
 
 	target_label(target, sizeof(target), d);
-	printf("| %s | %s", d->name, d->fill < 0 ? "-" : fill_names[d->fill]);
+	printf("| %s | %s", d->name, d->fill < 0 ? "-" : fills[d->fill].name);
 	for (int fam = 0; fam < N_FAMILIES; fam++) {
 		struct stat3 s = stat_of(cb->net[fam][i], cb->o.rounds);
 
@@ -968,7 +991,7 @@ static void print_targets(struct cost_bench *cb)
 			continue;
 		printf("- %s, %s: goal <= %.0f ns (Katran ~%.0f ns); IPv4 %.1f ns (%s), "
 		       "IPv6 %.1f ns (%s)\n",
-		       d->name, fill_names[d->fill], d->goal_ns, d->katran_ns, median_of(cb, 0, i),
+		       d->name, fills[d->fill].name, d->goal_ns, d->katran_ns, median_of(cb, 0, i),
 		       median_of(cb, 0, i) <= d->goal_ns ? "met" : "missed", median_of(cb, 1, i),
 		       median_of(cb, 1, i) <= d->goal_ns ? "met" : "missed");
 	}
@@ -991,8 +1014,11 @@ static void print_markdown(struct cost_bench *cb)
 	       "frame and tail-calls the program; the wrapper's cost (rows \"subtracted\", "
 	       "measured in the same round with the same run sizes) is taken off and the bare "
 	       "program's fixed cost (XDP_DROP; TC_ACT_OK for tc) added back. Every new-flow "
-	       "packet comes from a new client. The flow table (xlb_flows) holds the given "
-	       "entries out of max_entries = 2 x fill. The return path looks the reply's "
+	       "packet comes from a new client. The flow table (xlb_flows) starts with the "
+	       "given entries of its max_entries: twice the load, a new flow only inserts; "
+	       "full (\"full: evicts\"), every insert evicts the least recently used flow "
+	       "first, and the table stays full. Katran's ~740 ns is its new flow in a full "
+	       "1M table: compare it with the full row. The return path looks the reply's "
 	       "source up in the endpoint map (xlb_rnat_eps), then the client's flow in "
 	       "xlb_flows, which serves both directions. Before timing, each case's "
 	       "output frame is checked byte for byte; timed runs check the verdict and that "
@@ -1007,7 +1033,7 @@ static void write_tsv_row(FILE *f, struct cost_bench *cb, enum row i, int fam)
 	struct stat3 s = stat_of(cb->net[fam][i], cb->o.rounds);
 
 	fprintf(f, "%s\t%s\t%s\t%s\t%d\t%u\t%.2f\t%.2f\t%.2f\t", d->key, d->name, family_name(fam),
-		d->fill < 0 ? "-" : fill_names[d->fill], cb->o.rounds, cb->o.repeat, s.median,
+		d->fill < 0 ? "-" : fills[d->fill].name, cb->o.rounds, cb->o.repeat, s.median,
 		s.min, s.max);
 	if (d->kind == OVERHEAD)
 		fprintf(f, "-\t-\t");
@@ -1049,12 +1075,12 @@ static int bench_setup(struct cost_bench *cb)
 	for (int fam = 0; fam < N_FAMILIES; fam++)
 		frames_build(&cb->fr[fam], fam);
 	for (int i = 0; i < N_FILLS; i++) {
-		cb->dp[i].fill = fills[i];
+		cb->dp[i].fill = &fills[i];
 		if (datapath_load(&cb->dp[i], &cb->o.ifs) || datapath_prefill(&cb->dp[i]) ||
 		    datapath_put_probe_state(&cb->dp[i]))
 			return -1;
 		fprintf(stderr, "xdp_cost: data path %d loaded, flow table holds %u of %u\n", i,
-			map_count(cb->dp[i].f.h.skel->maps.xlb_flows), 2 * fills[i]);
+			map_count(cb->dp[i].f.h.skel->maps.xlb_flows), fills[i].max);
 	}
 	return check_all(cb);
 }
