@@ -25,7 +25,8 @@ teardown() {
 }
 
 # api.app.dev on be1-be3, app.app.dev on be4-be5; x.wild.dev exactly, and
-# two nested wildcards, each on one backend's :8081.
+# two nested wildcards, each on one backend's :8081; trailing wildcards
+# (nginx's "name.*") on be5's :8081 and be4's :8080.
 proxy_config() {
 	cat <<-EOF
 		[http]
@@ -49,6 +50,13 @@ proxy_config() {
 		[service long]
 		host = *.deep.wild.dev
 		backend = 10.200.3.2:8081
+		[service tail]
+		host = tail.*
+		backend = 10.200.5.2:8081
+		[service tailx]
+		host = x.tail.*
+		host = y.wild.*
+		backend = 10.200.4.2:8080
 	EOF
 }
 
@@ -73,6 +81,21 @@ proxy_config() {
 	assert_answer b.a.deep.wild.dev be3-8081
 	# a wildcard never matches its own suffix
 	assert_answer wild.dev status=404
+}
+
+@test "trailing wildcards (name.*) come after exact names and leading wildcards; the longest wins" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	assert_answer tail.example be5-8081
+	assert_answer TAIL.co.uk be5-8081
+	assert_answer x.tail.example be4
+	assert_answer y.wild.example be4
+	# the leading wildcard *.wild.dev before the trailing y.wild.*
+	assert_answer y.wild.dev be2-8081
+	# and the exact name before both
+	assert_answer x.wild.dev be1-8081
+	# a trailing wildcard never matches its own prefix
+	assert_answer tail status=404
+	assert_answer a.tail.example status=404
 }
 
 @test "a port in Host is ignored: Host: api.app.dev:80 reaches the api pool" {

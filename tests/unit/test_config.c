@@ -666,6 +666,12 @@ static void test_name_validators(void **state)
 	assert_true(xlb_valid_host_name("1.example.com"));
 	assert_false(xlb_valid_host_name("*."));
 	assert_false(xlb_valid_host_name("a-.dev"));
+	assert_true(xlb_valid_host_name("app.example.*"));
+	assert_true(xlb_valid_host_name("app.*"));
+	assert_false(xlb_valid_host_name(".*"));
+	assert_false(xlb_valid_host_name("*.app.*"));
+	assert_false(xlb_valid_host_name("app.*.*"));
+	assert_false(xlb_valid_host_name("app-.*"));
 	assert_false(xlb_valid_host_name(
 		"a234567890123456789012345678901234567890123456789012345678901234.dev"));
 }

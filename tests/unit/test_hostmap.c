@@ -121,10 +121,40 @@ static void test_duplicates(void **state)
 	xlb_hostmap_clear(&m);
 }
 
+/* nginx's order: exact, longest leading wildcard, longest trailing one;
+ * a trailing wildcard needs a label after its prefix. */
+static void test_trailing_wildcard(void **state)
+{
+	struct xlb_hostmap m = XLB_HOSTMAP_INIT;
+
+	(void)state;
+	assert_int_equal(xlb_hostmap_add(&m, "api.*", 1), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "api.app.*", 2), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "*.app.dev", 3), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "api.app.dev", 4), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "API.*", 5), -EEXIST);
+	assert_int_equal(lookup(&m, "api.app.dev"), 4);	    /* exact */
+	assert_int_equal(lookup(&m, "web.app.dev"), 3);	    /* leading */
+	assert_int_equal(lookup(&m, "api.app.example"), 2); /* longest trailing */
+	assert_int_equal(lookup(&m, "API.App.co.uk"), 2);   /* any labels after */
+	assert_int_equal(lookup(&m, "api.example"), 1);
+	assert_int_equal(lookup(&m, "api.x.y"), 1);
+	assert_no_route(&m, "api"); /* the prefix alone */
+	assert_no_route(&m, "apix.example");
+	assert_no_route(&m, "x.api.example");
+	/* a pattern finds its own entry, as routing's TLS holder relies on */
+	assert_int_equal(lookup(&m, "api.app.*"), 2);
+	assert_true(xlb_host_is_wildcard("api.*"));
+	assert_true(xlb_host_is_wildcard("*.api"));
+	assert_false(xlb_host_is_wildcard("api.dev"));
+	xlb_hostmap_clear(&m);
+}
+
 static void test_invalid_names(void **state)
 {
 	static const char *const bad[] = {
-		"",   "*",    "*.",   "**.a",	 "a.*.b", "*a.b",	    "a..b",  ".a",
+		"",   "*",    "*.",   "**.a",	 "a.*.b", "*a.b",	    "a..b",
+		".a", ".*",   "a.**", "*.a.*",	 "a*",	  "a.b*",	    "-a.*",
 		"a.", "-a.b", "a-.b", "a_b.dev", "a b",	  "api.app.dev:80", "[::1]",
 	};
 	struct xlb_hostmap m = XLB_HOSTMAP_INIT;
@@ -196,6 +226,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_exact_before_wildcard),
 		cmocka_unit_test(test_longest_wildcard),
+		cmocka_unit_test(test_trailing_wildcard),
 		cmocka_unit_test(test_wildcard_needs_a_label),
 		cmocka_unit_test(test_no_match),
 		cmocka_unit_test(test_case_insensitive),

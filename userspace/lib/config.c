@@ -159,17 +159,22 @@ static bool valid_label(const char *s, size_t len)
 bool xlb_valid_host_name(const char *host)
 {
 	const char *s = host;
+	size_t end = strlen(host);
 
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
-	if (strlen(host) > 253 || *s == '\0')
+	else if (end >= 2 && strcmp(host + end - 2, ".*") == 0)
+		end -= 2; /* "prefix.*", nginx's trailing wildcard */
+	if (strlen(host) > 253 || s >= host + end)
 		return false;
 	for (;;) {
 		size_t len = strcspn(s, ".");
 
+		if (s + len > host + end)
+			len = (size_t)(host + end - s);
 		if (!valid_label(s, len))
 			return false;
-		if (s[len] == '\0')
+		if (s + len == host + end)
 			return true;
 		s += len + 1;
 	}

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Host names and the host map. The map is one array kept sorted by
- * (kind, name): exact names first, then wildcards stored by their suffix
- * ("*.api.app.dev" as "api.app.dev"). A lookup is a binary search for the
- * exact name, then one per dot of the host, left to right, for the
- * suffix after that dot: the first suffix found is the longest wildcard.
- * That is O(labels * log n) with no allocation, and the array is small and
- * rebuilt rarely, so inserting by memmove is fine. */
+ * (kind, name): exact names first, then leading wildcards stored by their
+ * suffix ("*.api.app.dev" as "api.app.dev"), then trailing wildcards by
+ * their prefix ("api.app.*" as "api.app"). A lookup is a binary search
+ * for the exact name; then one per dot of the host, left to right, for
+ * the suffix after that dot (the first found is the longest leading
+ * wildcard); then one per dot, right to left, for the prefix before it
+ * (the longest trailing wildcard): nginx's order, which nginx-proxy's
+ * users rely on. That is O(labels * log n) with no allocation, and the
+ * array is small and rebuilt rarely, so inserting by memmove is fine. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,10 +16,10 @@
 
 #include "hostmap.h"
 
-enum host_kind { HOST_EXACT, HOST_WILDCARD };
+enum host_kind { HOST_EXACT, HOST_WILDCARD, HOST_TRAILING };
 
 struct xlb_host_entry {
-	char *name; /* lowercased; a wildcard without its "*." */
+	char *name; /* lowercased; a wildcard without its "*." or ".*" */
 	size_t len;
 	enum host_kind kind;
 	uint32_t value;
@@ -207,18 +210,29 @@ static int insert_entry(struct xlb_hostmap *m, size_t at, enum host_kind kind, c
 
 /* ---- the map --------------------------------------------------------------- */
 
+bool xlb_host_is_wildcard(const char *name)
+{
+	size_t len = strlen(name);
+
+	return strncmp(name, "*.", 2) == 0 || (len >= 2 && strcmp(name + len - 2, ".*") == 0);
+}
+
 int xlb_hostmap_add(struct xlb_hostmap *m, const char *name, uint32_t value)
 {
 	enum host_kind kind = HOST_EXACT;
 	char lower[XLB_HOSTNAME_SIZE];
-	size_t at;
+	size_t at, nlen = strlen(name);
 	int len;
 
 	if (strncmp(name, "*.", 2) == 0) {
 		kind = HOST_WILDCARD;
 		name += 2;
+		nlen -= 2;
+	} else if (nlen >= 2 && strcmp(name + nlen - 2, ".*") == 0) {
+		kind = HOST_TRAILING;
+		nlen -= 2;
 	}
-	len = xlb_host_normalize(name, strlen(name), lower, sizeof(lower));
+	len = xlb_host_normalize(name, nlen, lower, sizeof(lower));
 	if (len < 0)
 		return -EINVAL;
 	if (find_entry(m, kind, lower, (size_t)len, &at))
@@ -254,6 +268,13 @@ int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *
 		if (lower[i] != '.')
 			continue;
 		if (find_entry(m, HOST_WILDCARD, lower + i + 1, len - i - 1, &at))
+			goto found;
+	}
+	/* and at least one label after a trailing wildcard's prefix */
+	for (size_t i = len - 1; i > 0; i--) {
+		if (lower[i] != '.')
+			continue;
+		if (find_entry(m, HOST_TRAILING, lower, i, &at))
 			goto found;
 	}
 	return -ENOENT;

@@ -7,6 +7,7 @@
 #ifndef XLB_HOSTMAP_H
 #define XLB_HOSTMAP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,14 +36,21 @@ struct xlb_hostmap {
 		NULL, 0, 0 \
 	}
 
-/* Adds an exact name or a "*.suffix" wildcard (any case; stored lowercased).
- * A wildcard matches names with one or more labels before the suffix, never
- * the suffix itself. Returns 0, -EINVAL for a bad name, -EEXIST when the
- * name (compared case-insensitively) is already there, or -ENOMEM. */
+/* Whether name is a wildcard, "*.suffix" or "prefix.*" (not checked
+ * further). */
+bool xlb_host_is_wildcard(const char *name);
+
+/* Adds an exact name, a "*.suffix" wildcard or a "prefix.*" one (any
+ * case; stored lowercased). A leading wildcard matches names with one or
+ * more labels before the suffix, a trailing one names with one or more
+ * labels after the prefix, never the suffix or prefix itself. Returns 0,
+ * -EINVAL for a bad name, -EEXIST when the name (compared
+ * case-insensitively) is already there, or -ENOMEM. */
 int xlb_hostmap_add(struct xlb_hostmap *m, const char *name, uint32_t value);
 
 /* Finds host (any case): the exact name first, then the longest matching
- * wildcard. Returns 0 and sets *value, or -ENOENT. */
+ * leading wildcard, then the longest matching trailing one (nginx's
+ * order). Returns 0 and sets *value, or -ENOENT. */
 int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *value);
 
 /* Frees the entries; the map is empty and reusable afterwards. */

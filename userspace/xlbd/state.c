@@ -1118,7 +1118,8 @@ void xlb_state_for_each_acme_name(const struct xlb_state *st,
 		const struct svc *s = st->svcs[i];
 
 		for (size_t h = 0; s->acme && h < s->n_hosts; h++)
-			if (s->paths[h].scheme == XLB_SCHEME_HTTPS && s->hosts[h][0] != '*')
+			if (s->paths[h].scheme == XLB_SCHEME_HTTPS &&
+			    !xlb_host_is_wildcard(s->hosts[h]))
 				fn(s->hosts[h], arg);
 	}
 }
@@ -1126,8 +1127,9 @@ void xlb_state_for_each_acme_name(const struct xlb_state *st,
 /* host's run in the HTTP routes (*first) and the service holding its
  * TLS (*holder: that of its https route with the shortest prefix, as
  * for a terminated connection; false when xlb does not terminate it). A
- * "*.d" host finds its own run: no exact name has a '*', and the
- * wildcard lookup starts with the suffix after the first dot. */
+ * wildcard finds its own run: no exact name has a '*', a "*.d" host's
+ * leading lookup starts with the suffix after its first dot, and a "p.*"
+ * host's trailing lookup with the prefix before its last dot. */
 static bool tls_holder(const struct xlb_state *st, const char *host, uint32_t *first,
 		       uint32_t *holder)
 {
