@@ -13,6 +13,8 @@ PACKAGES=(
 	libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libcmocka-dev bpftool libclang-rt-14-dev openssl
 	# xlbd's system call allow-list after set-up (userspace/xlbd/seccomp.c)
 	libseccomp-dev
+	# "~regex" host names, as nginx-proxy's users write them (userspace/lib/hostmap.c)
+	libpcre2-dev
 	# TLS termination and the ACME client; pebble, the ACME test server
 	# (tests/bats/acme.bats)
 	libssl-dev pebble

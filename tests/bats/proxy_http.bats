@@ -26,7 +26,8 @@ teardown() {
 
 # api.app.dev on be1-be3, app.app.dev on be4-be5; x.wild.dev exactly, and
 # two nested wildcards, each on one backend's :8081; trailing wildcards
-# (nginx's "name.*") on be5's :8081 and be4's :8080.
+# (nginx's "name.*") on be5's :8081 and be4's :8080, regular expressions
+# (nginx's "~regex") on be1's :8080.
 proxy_config() {
 	cat <<-EOF
 		[http]
@@ -57,6 +58,10 @@ proxy_config() {
 		host = x.tail.*
 		host = y.wild.*
 		backend = 10.200.4.2:8080
+		[service re]
+		host = ~^re\d+\.app\.dev$
+		host = ~\.wild\.
+		backend = 10.200.1.2:8080
 	EOF
 }
 
@@ -96,6 +101,18 @@ proxy_config() {
 	# a trailing wildcard never matches its own prefix
 	assert_answer tail status=404
 	assert_answer a.tail.example status=404
+}
+
+@test "regular expressions (~regex) come last, on the host lowercased" {
+	start_xlbd "$(write_config "$(proxy_config)")"
+	assert_answer re12.app.dev be1
+	assert_answer RE7.App.Dev be1
+	assert_answer z.wild.org be1
+	# every other form first: leading wildcard, trailing wildcard, exact
+	assert_answer y.wild.dev be2-8081
+	assert_answer y.wild.org be4
+	assert_answer x.wild.dev be1-8081
+	assert_answer re.app.dev status=404
 }
 
 @test "a port in Host is ignored: Host: api.app.dev:80 reaches the api pool" {

@@ -334,6 +334,8 @@ static const struct err_case err_cases[] = {
 	{ SVC "host = api.dev.\n", "t.ini:2: service api: invalid host name 'api.dev.'" },
 	{ SVC "host =\n", "t.ini:2: service api: invalid host name ''" },
 	{ SVC "host = a_b.dev\n", "t.ini:2: service api: invalid host name 'a_b.dev'" },
+	{ SVC "host = ~a(b\n",
+	  "t.ini:2: service api: bad regex at offset 3: missing closing parenthesis" },
 	{ SVC "host = api.app.dev\n[service web]\nhost = API.app.dev\n",
 	  "t.ini:4: service web: host api.app.dev already used by service api" },
 	{ SVC "host = api.app.dev\nhost = api.app.dev\n",
@@ -672,6 +674,8 @@ static void test_name_validators(void **state)
 	assert_false(xlb_valid_host_name("*.app.*"));
 	assert_false(xlb_valid_host_name("app.*.*"));
 	assert_false(xlb_valid_host_name("app-.*"));
+	assert_true(xlb_valid_host_name("~^api\\d+\\.example\\.tld$"));
+	assert_false(xlb_valid_host_name("~a(b"));
 	assert_false(xlb_valid_host_name(
 		"a234567890123456789012345678901234567890123456789012345678901234.dev"));
 }

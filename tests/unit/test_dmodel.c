@@ -469,6 +469,11 @@ static void test_bad_virtual_env(void **state)
 			    json_pack("[s]", "VIRTUAL_HOST=shop_example"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST='shop_example': invalid "
 			      "host name 'shop_example'");
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[s]", "VIRTUAL_HOST=~^(a"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST='~^(a': bad regex at "
+			      "offset 3: missing closing parenthesis");
 }
 
 /* Replaces Config.Env; the capture's two exposed ports need a port. */
@@ -564,6 +569,17 @@ static void test_virtual_routes(void **state)
 	assert_false(c.strip_path);
 	assert_false(c.https_redirect);
 	assert_int_equal(c.port, 9090);
+	xlb_dcontainer_free(&c);
+
+	/* nginx-proxy's wildcards and regex; a regex keeps its case and its
+	 * ':' is no port */
+	root = load("inspect_vhost.json");
+	env_set(root, json_pack("[s]", "VIRTUAL_HOST=Shop.*, *.shop.example, ~^(?:API)\\d+\\.x$"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 3);
+	assert_route(&c, 0, "shop.*", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "*.shop.example", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 2, "~^(?:API)\\d+\\.x$", "/", XLB_SCHEME_HTTP);
 	xlb_dcontainer_free(&c);
 }
 

@@ -144,9 +144,52 @@ static void test_trailing_wildcard(void **state)
 	assert_no_route(&m, "x.api.example");
 	/* a pattern finds its own entry, as routing's TLS holder relies on */
 	assert_int_equal(lookup(&m, "api.app.*"), 2);
-	assert_true(xlb_host_is_wildcard("api.*"));
-	assert_true(xlb_host_is_wildcard("*.api"));
-	assert_false(xlb_host_is_wildcard("api.dev"));
+	assert_true(xlb_host_is_pattern("api.*"));
+	assert_true(xlb_host_is_pattern("*.api"));
+	assert_false(xlb_host_is_pattern("api.dev"));
+	xlb_hostmap_clear(&m);
+}
+
+/* "~regex" after every other form, in the order added, on the host
+ * lowercased; a pattern's own text finds it; a bad one is refused. */
+static void test_regex_hosts(void **state)
+{
+	struct xlb_hostmap m = XLB_HOSTMAP_INIT;
+	char why[160];
+
+	(void)state;
+	assert_int_equal(xlb_hostmap_add(&m, "~^api\\d+\\.example\\.tld$", 1), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "~example", 2), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "api7.example.tld", 3), 0);
+	assert_int_equal(xlb_hostmap_add(&m, "~example", 4), -EEXIST);
+	assert_int_equal(lookup(&m, "api12.example.tld"), 1);
+	assert_int_equal(lookup(&m, "API12.Example.TLD"), 1); /* lowercased */
+	assert_int_equal(lookup(&m, "api7.example.tld"), 3);  /* exact first */
+	assert_int_equal(lookup(&m, "apix.example.tld"), 2);  /* the next regex */
+	assert_no_route(&m, "api12.other.tld");
+	assert_int_equal(lookup(&m, "~example"), 2);
+	assert_true(xlb_host_is_pattern("~x"));
+	assert_int_equal(xlb_hostmap_add(&m, "~(", 5), -EINVAL);
+	assert_int_equal(xlb_hostmap_add(&m, "~", 5), -EINVAL);
+	assert_int_equal(xlb_host_regex_check("~a(b", why, sizeof(why)), -EINVAL);
+	assert_non_null(strstr(why, "bad regex at offset"));
+	assert_int_equal(xlb_host_regex_check("~(*UTF)a", why, sizeof(why)), -EINVAL);
+	xlb_hostmap_clear(&m);
+}
+
+/* A pattern that backtracks exponentially gives up at the match limit:
+ * no match, and no stall. */
+static void test_regex_bounded(void **state)
+{
+	struct xlb_hostmap m = XLB_HOSTMAP_INIT;
+	char host[64];
+
+	(void)state;
+	memset(host, 'a', sizeof(host) - 2);
+	host[sizeof(host) - 2] = 'b';
+	host[sizeof(host) - 1] = '\0';
+	assert_int_equal(xlb_hostmap_add(&m, "~^(a+)+$", 1), 0);
+	assert_no_route(&m, host);
 	xlb_hostmap_clear(&m);
 }
 
@@ -227,6 +270,8 @@ int main(void)
 		cmocka_unit_test(test_exact_before_wildcard),
 		cmocka_unit_test(test_longest_wildcard),
 		cmocka_unit_test(test_trailing_wildcard),
+		cmocka_unit_test(test_regex_hosts),
+		cmocka_unit_test(test_regex_bounded),
 		cmocka_unit_test(test_wildcard_needs_a_label),
 		cmocka_unit_test(test_no_match),
 		cmocka_unit_test(test_case_insensitive),

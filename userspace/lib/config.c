@@ -160,7 +160,10 @@ bool xlb_valid_host_name(const char *host)
 {
 	const char *s = host;
 	size_t end = strlen(host);
+	char why[160];
 
+	if (host[0] == '~')
+		return end < XLB_HOST_LEN && !xlb_host_regex_check(host, why, sizeof(why));
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
 	else if (end >= 2 && strcmp(host + end - 2, ".*") == 0)
@@ -395,11 +398,13 @@ int xlb_split_route(const char *item, size_t len, char host[XLB_HOST_LEN], char 
 	}
 	memcpy(host, item, hlen);
 	host[hlen] = '\0';
+	if (host[0] == '~' && xlb_host_regex_check(host, why, whylen))
+		return -EINVAL;
 	if (!xlb_valid_host_name(host)) {
 		snprintf(why, whylen, "invalid host name '%s'", host);
 		return -EINVAL;
 	}
-	for (size_t i = 0; i < hlen; i++)
+	for (size_t i = 0; i < hlen && host[0] != '~'; i++)
 		host[i] = (char)tolower((unsigned char)host[i]);
 	path[0] = '\0';
 	if (hlen < len && xlb_path_normalize(item + hlen, len - hlen, path, &pwhy)) {

@@ -112,7 +112,7 @@ int xlb_parse_hash_seed(const char *text, uint64_t *seed);
 /* Service names: 1..XLB_NAME_LEN-1 chars of [A-Za-z0-9_.-]. */
 bool xlb_valid_service_name(const char *name);
 /* Host names: RFC 1123 labels, optionally a leading "*." or a trailing ".*"
- * wildcard (not both), no port. */
+ * wildcard (not both), no port; or "~regex" (hostmap.h). */
 bool xlb_valid_host_name(const char *host);
 
 /* Appends the route host + path (with scheme) to the parallel arrays

@@ -11,8 +11,12 @@
  * array is small and rebuilt rarely, so inserting by memmove is fine. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "hostmap.h"
 
@@ -24,6 +28,18 @@ struct xlb_host_entry {
 	enum host_kind kind;
 	uint32_t value;
 };
+
+struct xlb_host_regex {
+	char *src; /* as given, with its '~' */
+	pcre2_code *re;
+	uint32_t value;
+};
+
+/* Bounds on one regex match against a host of at most 253 characters:
+ * far above what a sane host pattern takes (a few hundred steps), far
+ * below what a pathological one could (exponential backtracking). */
+#define REGEX_MATCH_LIMIT 100000
+#define REGEX_DEPTH_LIMIT 1000
 
 /* ---- host name syntax ----------------------------------------------------- */
 
@@ -210,11 +226,116 @@ static int insert_entry(struct xlb_hostmap *m, size_t at, enum host_kind kind, c
 
 /* ---- the map --------------------------------------------------------------- */
 
-bool xlb_host_is_wildcard(const char *name)
+bool xlb_host_is_pattern(const char *name)
 {
 	size_t len = strlen(name);
 
-	return strncmp(name, "*.", 2) == 0 || (len >= 2 && strcmp(name + len - 2, ".*") == 0);
+	return name[0] == '~' || strncmp(name, "*.", 2) == 0 ||
+	       (len >= 2 && strcmp(name + len - 2, ".*") == 0);
+}
+
+/* ---- regular expressions ----------------------------------------------------- */
+
+static pcre2_code *regex_compile(const char *src, char *why, size_t why_len)
+{
+	PCRE2_UCHAR msg[120];
+	PCRE2_SIZE off;
+	pcre2_code *re;
+	int code;
+
+	if (src[0] != '~' || src[1] == '\0') {
+		snprintf(why, why_len, "empty regex");
+		return NULL;
+	}
+	/* hosts are ASCII: no UTF (which a pattern could switch on with
+	 * (*UTF)), no \C; inline (*LIMIT_...) settings can only lower the
+	 * limits regex_find sets */
+	re = pcre2_compile((PCRE2_SPTR)(src + 1), PCRE2_ZERO_TERMINATED,
+			   PCRE2_NEVER_BACKSLASH_C | PCRE2_NEVER_UTF | PCRE2_NEVER_UCP, &code, &off,
+			   NULL);
+	if (!re) {
+		pcre2_get_error_message(code, msg, sizeof(msg));
+		snprintf(why, why_len, "bad regex at offset %zu: %s", (size_t)off, (char *)msg);
+	}
+	return re;
+}
+
+int xlb_host_regex_check(const char *src, char *why, size_t why_len)
+{
+	pcre2_code *re = regex_compile(src, why, why_len);
+
+	if (!re)
+		return -EINVAL;
+	pcre2_code_free(re);
+	return 0;
+}
+
+static int regex_add(struct xlb_hostmap *m, const char *src, uint32_t value)
+{
+	struct xlb_host_regex *grown;
+	char why[160];
+	pcre2_code *re;
+	char *copy;
+
+	for (size_t i = 0; i < m->n_res; i++)
+		if (strcmp(m->res[i].src, src) == 0)
+			return -EEXIST;
+	if (m->n_res == m->cap_res) {
+		size_t cap = m->cap_res ? m->cap_res * 2 : 4;
+
+		grown = realloc(m->res, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		m->res = grown;
+		m->cap_res = cap;
+	}
+	re = regex_compile(src, why, sizeof(why));
+	if (!re)
+		return -EINVAL;
+	copy = strdup(src);
+	if (!copy) {
+		pcre2_code_free(re);
+		return -ENOMEM;
+	}
+	m->res[m->n_res++] = (struct xlb_host_regex){ .src = copy, .re = re, .value = value };
+	return 0;
+}
+
+/* A pattern looked up by its own text (no request's host starts with
+ * '~'), as a wildcard's own text finds its entry. */
+static int regex_own(const struct xlb_hostmap *m, const char *src, uint32_t *value)
+{
+	for (size_t i = 0; i < m->n_res; i++)
+		if (strcmp(m->res[i].src, src) == 0) {
+			*value = m->res[i].value;
+			return 0;
+		}
+	return -ENOENT;
+}
+
+/* The first regex that matches host[0..len) (lowercased), or NULL. A
+ * match that hits a limit is no match. */
+static const struct xlb_host_regex *regex_find(const struct xlb_hostmap *m, const char *host,
+					       size_t len)
+{
+	const struct xlb_host_regex *found = NULL;
+	pcre2_match_context *mctx;
+	pcre2_match_data *md;
+
+	if (!m->n_res)
+		return NULL;
+	mctx = pcre2_match_context_create(NULL);
+	md = pcre2_match_data_create(1, NULL);
+	if (mctx && md) {
+		pcre2_set_match_limit(mctx, REGEX_MATCH_LIMIT);
+		pcre2_set_depth_limit(mctx, REGEX_DEPTH_LIMIT);
+		for (size_t i = 0; i < m->n_res && !found; i++)
+			if (pcre2_match(m->res[i].re, (PCRE2_SPTR)host, len, 0, 0, md, mctx) >= 0)
+				found = &m->res[i];
+	}
+	pcre2_match_data_free(md);
+	pcre2_match_context_free(mctx);
+	return found;
 }
 
 int xlb_hostmap_add(struct xlb_hostmap *m, const char *name, uint32_t value)
@@ -224,6 +345,8 @@ int xlb_hostmap_add(struct xlb_hostmap *m, const char *name, uint32_t value)
 	size_t at, nlen = strlen(name);
 	int len;
 
+	if (name[0] == '~')
+		return regex_add(m, name, value);
 	if (strncmp(name, "*.", 2) == 0) {
 		kind = HOST_WILDCARD;
 		name += 2;
@@ -256,9 +379,12 @@ static bool lower_host(const char *host, char *buf, size_t buf_len, size_t *len)
 
 int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *value)
 {
+	const struct xlb_host_regex *re;
 	char lower[XLB_HOSTNAME_SIZE];
 	size_t len, at;
 
+	if (host[0] == '~')
+		return regex_own(m, host, value);
 	if (!lower_host(host, lower, sizeof(lower), &len))
 		return -ENOENT;
 	if (find_entry(m, HOST_EXACT, lower, len, &at))
@@ -277,7 +403,11 @@ int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *
 		if (find_entry(m, HOST_TRAILING, lower, i, &at))
 			goto found;
 	}
-	return -ENOENT;
+	re = regex_find(m, lower, len);
+	if (!re)
+		return -ENOENT;
+	*value = re->value;
+	return 0;
 found:
 	*value = m->entries[at].value;
 	return 0;
@@ -288,5 +418,10 @@ void xlb_hostmap_clear(struct xlb_hostmap *m)
 	for (size_t i = 0; i < m->n; i++)
 		free(m->entries[i].name);
 	free(m->entries);
+	for (size_t i = 0; i < m->n_res; i++) {
+		free(m->res[i].src);
+		pcre2_code_free(m->res[i].re);
+	}
+	free(m->res);
 	*m = (struct xlb_hostmap)XLB_HOSTMAP_INIT;
 }

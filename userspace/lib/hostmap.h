@@ -24,36 +24,51 @@
 int xlb_host_normalize(const char *name, size_t len, char *out, size_t out_len);
 
 struct xlb_host_entry;
+struct xlb_host_regex;
 
 struct xlb_hostmap {
 	struct xlb_host_entry *entries; /* sorted: see hostmap.c */
 	size_t n;
 	size_t cap;
+	struct xlb_host_regex *res; /* in the order added */
+	size_t n_res;
+	size_t cap_res;
 };
 
-#define XLB_HOSTMAP_INIT   \
-	{                  \
-		NULL, 0, 0 \
+#define XLB_HOSTMAP_INIT               \
+	{                              \
+		NULL, 0, 0, NULL, 0, 0 \
 	}
 
-/* Whether name is a wildcard, "*.suffix" or "prefix.*" (not checked
- * further). */
-bool xlb_host_is_wildcard(const char *name);
+/* Whether name is a pattern rather than one name: a wildcard, "*.suffix"
+ * or "prefix.*", or a regular expression, "~regex" (not checked further). */
+bool xlb_host_is_pattern(const char *name);
+
+/* A host given as "~regex" (nginx's and nginx-proxy's form): a PCRE2
+ * pattern, matched against the request's host lowercased and without
+ * its port, unanchored unless the pattern says ^ and $. Checks that src
+ * (with its '~') compiles; on error writes the reason to why and returns
+ * -EINVAL. Matching is bounded (PCRE2's match and depth limits), so a
+ * pattern from an untrusted label cannot stall the proxy. */
+int xlb_host_regex_check(const char *src, char *why, size_t why_len);
 
 /* Adds an exact name, a "*.suffix" wildcard or a "prefix.*" one (any
- * case; stored lowercased). A leading wildcard matches names with one or
- * more labels before the suffix, a trailing one names with one or more
- * labels after the prefix, never the suffix or prefix itself. Returns 0,
- * -EINVAL for a bad name, -EEXIST when the name (compared
- * case-insensitively) is already there, or -ENOMEM. */
+ * case; stored lowercased), or a "~regex". A leading wildcard matches
+ * names with one or more labels before the suffix, a trailing one names
+ * with one or more labels after the prefix, never the suffix or prefix
+ * itself. Returns 0, -EINVAL for a bad name or pattern, -EEXIST when the
+ * name (compared case-insensitively; a pattern, exactly) is already
+ * there, or -ENOMEM. */
 int xlb_hostmap_add(struct xlb_hostmap *m, const char *name, uint32_t value);
 
 /* Finds host (any case): the exact name first, then the longest matching
- * leading wildcard, then the longest matching trailing one (nginx's
- * order). Returns 0 and sets *value, or -ENOENT. */
+ * leading wildcard, then the longest matching trailing one, then the first
+ * matching regex in the order added (nginx's order). Only the regex step
+ * allocates (PCRE2's match block). Returns 0 and sets *value, or
+ * -ENOENT. */
 int xlb_hostmap_lookup(const struct xlb_hostmap *m, const char *host, uint32_t *value);
 
-/* Frees the entries; the map is empty and reusable afterwards. */
+/* Frees the entries and patterns; the map is empty and reusable afterwards. */
 void xlb_hostmap_clear(struct xlb_hostmap *m);
 
 /* Path prefixes of routes ("app.app.dev/api" routes the requests for /api,

@@ -162,6 +162,8 @@ static int vhost_item(const struct ctx *x, const char *what, const char *val, ch
 	size_t hlen;
 
 	*scheme = bare;
+	if (item[0] == '~')
+		return 0; /* nginx-proxy's regex: no scheme, and a ':' is the regex's */
 	if (sep) {
 		*sep = '\0';
 		if (!strcasecmp(item, "https") || !strcasecmp(item, "wss"))

@@ -1119,7 +1119,7 @@ void xlb_state_for_each_acme_name(const struct xlb_state *st,
 
 		for (size_t h = 0; s->acme && h < s->n_hosts; h++)
 			if (s->paths[h].scheme == XLB_SCHEME_HTTPS &&
-			    !xlb_host_is_wildcard(s->hosts[h]))
+			    !xlb_host_is_pattern(s->hosts[h]))
 				fn(s->hosts[h], arg);
 	}
 }
