@@ -297,6 +297,16 @@ static void test_ignored_without_xlb_labels(void **state)
 	json_object_set_new(json_object_get(root, "Config"), "Env",
 			    json_pack("[ss]", "VIRTUAL_HOSTS=a.example", "VIRTUAL_HOST"));
 	assert_ignored(root);
+	/* VIRTUAL_HOST="" switches a container off, as for nginx-proxy: no
+	 * error */
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[ss]", "VIRTUAL_HOST=", "VIRTUAL_PORT=9090"));
+	assert_ignored(root);
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[s]", "VIRTUAL_HOST= "));
+	assert_ignored(root);
 }
 
 /* ---- bad labels: -EINVAL and one line naming the container ---------------------- */

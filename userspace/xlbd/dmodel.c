@@ -472,6 +472,15 @@ static const char *env_get(json_t *env, const char *name)
 	return NULL;
 }
 
+/* VIRTUAL_HOST, unless empty: nginx-proxy ignores a container with
+ * VIRTUAL_HOST="" (compose files set it so to switch a service off). */
+static const char *vhost_env(json_t *env)
+{
+	const char *vh = env_get(env, "VIRTUAL_HOST");
+
+	return vh && vh[strspn(vh, " ")] ? vh : NULL;
+}
+
 /* ---- identity, state, network ------------------------------------------------ */
 
 /* The compose labels that say which checkout a container was made from,
@@ -732,7 +741,7 @@ static int certs_env_read(json_t *env, struct xlb_dcontainer *c)
 static int virtual_env_apply(const struct ctx *x, json_t *env, json_t *labels,
 			     struct xlb_dcontainer *c)
 {
-	const char *vh = env_get(env, "VIRTUAL_HOST"), *vp = env_get(env, "VIRTUAL_PORT");
+	const char *vh = vhost_env(env), *vp = env_get(env, "VIRTUAL_PORT");
 	const char *path = jstr(labels, "xlb.path", NULL), *what = "label xlb.path";
 	int err = certs_env_read(env, c);
 	uint8_t bare = c->ssl_cert || c->default_ssl_cert ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP;
@@ -771,7 +780,7 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s", name[0] == '/' ? name + 1 : name);
 	x->name = c->name;
-	if (!has_xlb_label(labels) && !env_get(env, "VIRTUAL_HOST"))
+	if (!has_xlb_label(labels) && !vhost_env(env))
 		return 0;
 	c->weight = 1;
 	xlb_hc_spec_init(&c->hc);

@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0
+# Containers that carry only nginx-proxy's variables (no xlb.* label), as
+# an nginx-proxy user's compose file has them, against a real dockerd:
+# xlbd (from this build, on the host) must read them as nginx-proxy does.
+# Everything here is named "xlbnp..." and removed again.
+
+load helpers
+load docker_xlbd
+
+PORT=18083
+NP_PIN=/sys/fs/bpf/xlb-nptest
+NP_SOCK=/run/xlb/nptest.sock
+IMAGE=xlbnp/www:latest
+
+setup_file() {
+	require_built
+	export NP_OWN_DOCKERD=0
+	if ! curl -sf -m 2 --unix-socket /var/run/docker.sock http://d/_ping >/dev/null; then
+		"$REPO/scripts/dockerd.sh" start >&2
+		NP_OWN_DOCKERD=1
+	fi
+	eval "$("$REPO/scripts/images.sh" | grep '^XLB_[A-Z_]*=')"
+	export XLB_PYTHON_IMAGE
+	build_who_image "$IMAGE"
+	np_cleanup
+}
+
+teardown_file() {
+	np_cleanup
+	docker image rm -f "$IMAGE" >/dev/null 2>&1 || true
+	if ((NP_OWN_DOCKERD)); then "$REPO/scripts/dockerd.sh" stop >&2 || true; fi
+}
+
+np_cleanup() {
+	local ids
+	ids=$(docker ps -aq --filter "name=^xlbnp" 2>/dev/null || true)
+	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+	pkill -f -- "--pin-dir $NP_PIN" 2>/dev/null || true
+	"$XLBCTL" --pin-dir "$NP_PIN" teardown >/dev/null 2>&1 || true
+}
+
+setup() {
+	NP_LOG=$BATS_TEST_TMPDIR/xlbd.log
+}
+
+teardown() {
+	local stopped=0
+	if [[ -n ${NP_PID-} ]]; then
+		stop_docker_xlbd "$NP_PID" "$NP_LOG" || stopped=$?
+		NP_PID=
+	fi
+	np_cleanup
+	return "$stopped"
+}
+
+start_np_xlbd() {
+	"$XLBD" --docker --http-listen "127.0.0.1:$PORT" --pin-dir "$NP_PIN" \
+		--control "$NP_SOCK" --log-level debug "$@" </dev/null >>"$NP_LOG" 2>&1 3>&- &
+	NP_PID=$!
+	wait_until 20 grep -q 'event=docker_synced' "$NP_LOG" ||
+		{ cat "$NP_LOG" >&2; return 1; }
+}
+
+# web NAME VIRTUAL_HOST: a container with nginx-proxy's variable only.
+web() {
+	docker run -d --name "xlbnp_$1" -e "VIRTUAL_HOST=$2" "$IMAGE" >/dev/null
+}
+
+hostname_of() { docker inspect -f '{{.Config.Hostname}}' "$1"; }
+
+who() { curl -sf -m 5 -H "Host: $1" "http://127.0.0.1:$PORT/who"; }
+
+status_of() { curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$PORT/who"; }
+
+# answers HOST CONTAINER: HOST is answered by CONTAINER (polled: xlbd
+# learns of containers through events).
+answers() {
+	[[ $(who "$1") == "$(hostname_of "$2")" ]]
+}
+
+@test "nginx-proxy: VIRTUAL_HOST wildcards and regular expressions route in nginx's order" {
+	web lead '*.np.test'
+	web tail 'shop.*'
+	web re '~^api\d+\.re\.test$'
+	web exact 'api7.re.test'
+	start_np_xlbd
+	wait_until 20 answers x.np.test xlbnp_lead
+	answers a.b.np.test xlbnp_lead
+	answers shop.example xlbnp_tail
+	answers shop.co.uk xlbnp_tail
+	answers api12.re.test xlbnp_re
+	answers API3.Re.Test xlbnp_re
+	# the exact name before the regex it also matches
+	answers api7.re.test xlbnp_exact
+	[[ $(status_of api.re.test) == 404 ]]
+	[[ $(status_of shop) == 404 ]]
+	! grep -q 'level=error' "$NP_LOG" || { grep 'level=error' "$NP_LOG"; false; }
+}
+
+@test "nginx-proxy: VIRTUAL_HOST=\"\" leaves a container out without an error" {
+	web off ''
+	web on 'on.np.test'
+	start_np_xlbd
+	wait_until 20 answers on.np.test xlbnp_on
+	run "$XLBCTL" --pin-dir "$NP_PIN" backends
+	echo "$output"
+	[[ $output == *xlbnp_on* && $output != *xlbnp_off* ]]
+	! grep -q 'level=error.*xlbnp_off' "$NP_LOG" || { grep 'xlbnp_off' "$NP_LOG"; false; }
+}
