@@ -108,3 +108,12 @@ answers() {
 	[[ $output == *xlbnp_on* && $output != *xlbnp_off* ]]
 	! grep -q 'level=error.*xlbnp_off' "$NP_LOG" || { grep 'xlbnp_off' "$NP_LOG"; false; }
 }
+
+@test "nginx-proxy: DEFAULT_HOST (xlbd --default-host) takes the names no container has" {
+	web main 'main.np.test'
+	web other 'other.np.test'
+	start_np_xlbd --default-host main.np.test
+	wait_until 20 answers main.np.test xlbnp_main
+	answers unknown.np.test xlbnp_main
+	answers other.np.test xlbnp_other
+}

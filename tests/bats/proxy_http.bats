@@ -135,6 +135,18 @@ proxy_config() {
 	assert_answer_like app.app.dev 'be[45]'
 }
 
+@test "default_host: a request for an unknown name goes to that host's routes; --default-host over the config" {
+	start_xlbd "$(write_config "$(proxy_config | sed 's/^\[http\]$/&\ndefault_host = app.app.dev/')")"
+	assert_answer_like nope.app.dev 'be[45]'
+	assert_answer_like other.example 'be[45]'
+	# a known name still goes to its own
+	assert_answer_like api.app.dev 'be[123]'
+	stop_xlbd
+	start_xlbd "$(write_config "$(proxy_config | sed 's/^\[http\]$/&\ndefault_host = app.app.dev/')")" \
+		--default-host API.app.dev
+	assert_answer_like nope.app.dev 'be[123]'
+}
+
 @test "a malformed head gets 400: two Host headers, obs-fold" {
 	start_xlbd "$(write_config "$(proxy_config)")"
 	run httpc raw "$LB4" 80 < <(printf 'GET /who HTTP/1.1\r\nHost: api.app.dev\r\nHost: app.app.dev\r\n\r\n')

@@ -385,6 +385,10 @@ static const struct err_case err_cases[] = {
 	{ "[http]\ntrusted_proxies = proxy.lan\n",
 	  "t.ini:2: http: bad trusted_proxies 'proxy.lan': not an IPv4 or IPv6 address" },
 	{ "[tls]\ntrusted_proxies = 10.0.0.0/8\n", "t.ini:2: tls: unknown key 'trusted_proxies'" },
+	{ "[http]\ndefault_host = *.app.dev\n",
+	  "t.ini:2: http: bad default_host '*.app.dev' (one host name, no wildcard)" },
+	{ "[http]\ndefault_host = a.dev\ndefault_host = b.dev\n",
+	  "t.ini:3: http: default_host given twice" },
 	{ SVC "host = a.dev\nproto = udp\n",
 	  "t.ini:3: service api: bad proto 'udp' (want http, https or tls)" },
 	{ SVC "host = a.dev\nproto = HTTP\n",
@@ -580,6 +584,23 @@ static void test_hash_seed(void **state)
 	assert_int_equal(xlb_parse_hash_seed("10000000000000000", &seed), -EINVAL);
 }
 
+/* [http] default_host: kept as given (routing lowercases). */
+static void test_default_host(void **state)
+{
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string("[http]\ndefault_host = App.app.dev\n", "t.ini",
+						 &cfg, err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.default_host, "App.app.dev");
+	xlb_config_free(&cfg);
+	assert_int_equal(xlb_config_parse_string("[http]\n", "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_null(cfg.default_host);
+	xlb_config_free(&cfg);
+}
+
 /* proto = https: every route of the service is https (its TLS is
  * terminated); [tls] certs names the certificate directory. */
 static void test_https(void **state)
@@ -688,8 +709,8 @@ int main(void)
 		cmocka_unit_test(test_errors),		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_routes),		cmocka_unit_test(test_too_many_services),
 		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_https),
-		cmocka_unit_test(test_empty_config),	cmocka_unit_test(test_name_validators),
-		cmocka_unit_test(test_hash_seed),
+		cmocka_unit_test(test_default_host),	cmocka_unit_test(test_empty_config),
+		cmocka_unit_test(test_name_validators), cmocka_unit_test(test_hash_seed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -275,12 +275,27 @@ static int set_certs(struct cfg_parser *p, const char *value)
 	return p->cfg->tls_certs ? 0 : fail_nomem(p);
 }
 
+/* "default_host" in [http]: the host whose routes serve requests for
+ * names no route has (nginx-proxy's DEFAULT_HOST). One exact name. */
+static int set_default_host(struct cfg_parser *p, const char *value)
+{
+	if (p->cfg->default_host)
+		return fail(p, "%s: default_host given twice", p->label);
+	if (!xlb_valid_host_name(value) || strchr(value, '*') || value[0] == '~')
+		return fail(p, "%s: bad default_host '%s' (one host name, no wildcard)", p->label,
+			    value);
+	p->cfg->default_host = strdup(value);
+	return p->cfg->default_host ? 0 : fail_nomem(p);
+}
+
 static int shared_key(struct cfg_parser *p, const char *name, const char *value)
 {
 	bool http = p->kind == SEC_HTTP;
 
 	if (http && strcmp(name, "trusted_proxies") == 0)
 		return add_trusted(p, value);
+	if (http && strcmp(name, "default_host") == 0)
+		return set_default_host(p, value);
 	if (!http && strcmp(name, "certs") == 0)
 		return set_certs(p, value);
 	if (strcmp(name, "listen") != 0)
@@ -1143,5 +1158,6 @@ void xlb_config_free(struct xlb_config *cfg)
 	free(cfg->tls_listen);
 	free(cfg->tls_certs);
 	free(cfg->trusted);
+	free(cfg->default_host);
 	memset(cfg, 0, sizeof(*cfg));
 }

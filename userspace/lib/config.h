@@ -93,6 +93,8 @@ struct xlb_config {
 	struct xlb_cidr *trusted; /* [http] trusted_proxies */
 	size_t n_trusted;
 	char *tls_certs; /* [tls] certs: the certificate directory, or NULL */
+	/* [http] default_host, or NULL */
+	char *default_host;
 	bool has_hash_seed;
 	uint64_t hash_seed; /* the global hash_seed, when has_hash_seed */
 };

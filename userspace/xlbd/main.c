@@ -100,6 +100,8 @@ struct opts {
 	uint32_t drain_ms;	  /* what the old one gets to finish its connections */
 	struct xlb_cidr *trusted; /* --trusted-proxies, before the config's */
 	size_t n_trusted;
+	/* --default-host, else the config's */
+	const char *default_host;
 	const char *tls_certs; /* --tls-certs, else the config's [tls] certs */
 	/* ACME, on with --acme-state */
 	const char *acme_directory;
@@ -158,7 +160,8 @@ static void usage(FILE *f)
 		"            [--idle-timeout-ms N] [--proxy-path splice|sockmap|copy]\n"
 		"            [--http-mode request|connection] [--response-timeout-ms N]\n"
 		"            [--metrics ADDR:PORT] [--takeover] [--drain-timeout-ms N]\n"
-		"            [--trusted-proxies CIDR[,CIDR]...]... [--tls-certs DIR]\n"
+		"            [--trusted-proxies CIDR[,CIDR]...]... [--default-host NAME]\n"
+		"            [--tls-certs DIR]\n"
 		"            [--tls-workers N]\n"
 		"            [--acme-state DIR] [--acme-directory URL] [--acme-email ADDR]\n"
 		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n"
@@ -197,6 +200,7 @@ enum opt_id {
 	OPT_TAKEOVER,
 	OPT_DRAIN_TIMEOUT_MS,
 	OPT_TRUSTED_PROXIES,
+	OPT_DEFAULT_HOST,
 	OPT_TLS_CERTS,
 	OPT_TLS_WORKERS,
 	OPT_ACME_DIRECTORY,
@@ -409,6 +413,7 @@ static const struct xlb_opt opt_table[] = {
 	FLAG("takeover", OPT_TAKEOVER, takeover),
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
 	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
+	STRING("default-host", OPT_DEFAULT_HOST, default_host),
 	STRING("tls-certs", OPT_TLS_CERTS, tls_certs),
 	NUMBER("tls-workers", OPT_TLS_WORKERS, lim.tls_workers, 0, XLB_HS_MAX_WORKERS),
 	STRING("acme-directory", OPT_ACME_DIRECTORY, acme_directory),
@@ -665,6 +670,18 @@ static int set_trusted(struct daemon *d)
 	return err;
 }
 
+/* Where requests for unknown names go: the command line's, else the
+ * config's default host. */
+static int set_default_host(struct daemon *d)
+{
+	const char *host = d->o.default_host ? d->o.default_host : d->cfg.default_host;
+	int err = xlb_state_set_default_host(d->state, host);
+
+	if (err)
+		pr_err("bad --default-host '%s' (one host name, no wildcard)", host);
+	return err;
+}
+
 static int open_proxy(struct daemon *d)
 {
 	const struct xlb_proxy_sockmap sm = { bpf_map__fd(d->skel->maps.xlb_sock_pairs),
@@ -673,7 +690,9 @@ static int open_proxy(struct daemon *d)
 
 	if (!err)
 		err = xlb_proxy_new(d->loop, d->state, &d->o.lim, &sm, &d->proxy);
-	return err ? err : set_trusted(d);
+	if (!err)
+		err = set_trusted(d);
+	return err ? err : set_default_host(d);
 }
 
 /* A change in the certificate directory: changed files are read again
@@ -1250,6 +1269,7 @@ static void reload_config(struct daemon *d)
 	ensure_backend_links(d);
 	reload_listeners(d, &old);
 	set_trusted(d);
+	set_default_host(d);
 	xlb_config_free(&old);
 }
 

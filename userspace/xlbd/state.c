@@ -75,6 +75,8 @@ struct xlb_state {
 	uint32_t *slots; /* 0..XLB_MAGLEV_SIZE-1, keys for the batch update */
 	struct route_table http_routes;
 	struct route_table tls_routes;
+	/* where requests for unknown names go; "": nowhere */
+	char default_host[XLB_HOST_LEN];
 	xlb_state_be_gone_fn be_gone; /* a backend left: its proxied connections end */
 	void *be_gone_arg;
 	xlb_state_be_new_fn be_new; /* an L4 backend is about to be published */
@@ -1039,6 +1041,21 @@ static struct be *be_pick_round_robin(struct svc *s, uint32_t skip_be)
 	return best;
 }
 
+/* The first of host's routes in t, or, for a name no route has, of the
+ * default host's (plain HTTP only: a TLS name is routed before any
+ * request is seen, and passed through as it is). */
+static int host_routes(const struct xlb_state *st, const struct route_table *t, bool tls,
+		       const char *host, uint32_t *first)
+{
+	if (!xlb_hostmap_lookup(&t->hosts, host, first) && *first < t->n)
+		return 0;
+	if (tls || !st->default_host[0])
+		return -ENOENT;
+	if (!xlb_hostmap_lookup(&t->hosts, st->default_host, first) && *first < t->n)
+		return 0;
+	return -ENOENT;
+}
+
 int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, const char *path,
 			    size_t path_len, uint32_t skip_be, struct xlb_route *out)
 {
@@ -1049,7 +1066,7 @@ int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, co
 	struct be *b;
 	int covered = -1;
 
-	if (xlb_hostmap_lookup(&t->hosts, host, &first) || first >= t->n)
+	if (host_routes(st, t, tls, host, &first))
 		return -ENOENT;
 	for (uint32_t i = first; i < t->ents[first].end && covered < 0; i++) {
 		e = &t->ents[i];
@@ -1180,6 +1197,19 @@ void xlb_state_for_each_tls_holder(const struct xlb_state *st,
 				fn(s->hosts[h], NULL, s->origin, arg);
 		}
 	}
+}
+
+int xlb_state_set_default_host(struct xlb_state *st, const char *host)
+{
+	if (!host || !*host) {
+		st->default_host[0] = '\0';
+		return 0;
+	}
+	if (strlen(host) >= sizeof(st->default_host) || !xlb_valid_host_name(host) ||
+	    xlb_host_is_pattern(host))
+		return -EINVAL;
+	snprintf(st->default_host, sizeof(st->default_host), "%s", host);
+	return 0;
 }
 
 int xlb_state_route(struct xlb_state *st, bool tls, const char *host, uint32_t skip_be,

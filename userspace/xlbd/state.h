@@ -168,12 +168,19 @@ void xlb_state_for_each_tls_holder(const struct xlb_state *st,
 					      enum xlb_origin origin, void *arg),
 				   void *arg);
 
-/* The same for one request: the service is found by host (exact name,
- * then the longest wildcard), then by the longest of that host's path
- * prefixes matching path[0..path_len) (the request-target's path, maybe
- * with its query; need not be NUL-terminated) on a segment boundary.
- * xlb_state_route() routes as a request for "/" does. No allocation. */
+/* The same for one request: the service is found by host (hostmap.h's
+ * order: exact name, wildcards, regexes; for a name no route has, the
+ * default host's routes, if one is set and tls is false), then by the
+ * longest of that host's path prefixes matching path[0..path_len) (the
+ * request-target's path, maybe with its query; need not be
+ * NUL-terminated) on a segment boundary. xlb_state_route() routes as a
+ * request for "/" does. No allocation but a regex match's. */
 int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, const char *path,
 			    size_t path_len, uint32_t skip_be, struct xlb_route *out);
+
+/* The host whose routes serve HTTP requests for names no route has
+ * (nginx-proxy's DEFAULT_HOST); NULL or "" for none: such requests get
+ * 404. Returns 0, or -EINVAL for a name that is no exact host name. */
+int xlb_state_set_default_host(struct xlb_state *st, const char *host);
 
 #endif
