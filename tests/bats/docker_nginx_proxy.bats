@@ -36,6 +36,7 @@ np_cleanup() {
 	local ids
 	ids=$(docker ps -aq --filter "name=^xlbnp" 2>/dev/null || true)
 	[[ -z $ids ]] || docker rm -f $ids >/dev/null 2>&1 || true
+	docker network rm xlbnp_front xlbnp_back >/dev/null 2>&1 || true
 	pkill -f -- "--pin-dir $NP_PIN" 2>/dev/null || true
 	"$XLBCTL" --pin-dir "$NP_PIN" teardown >/dev/null 2>&1 || true
 }
@@ -116,4 +117,31 @@ answers() {
 	wait_until 20 answers main.np.test xlbnp_main
 	answers unknown.np.test xlbnp_main
 	answers other.np.test xlbnp_other
+}
+
+# ip_on CONTAINER NETWORK: its address there.
+ip_on() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddress}}" "$1"; }
+
+@test "nginx-proxy: a container on a frontend and a backend network is served; --docker-network picks" {
+	docker network create xlbnp_front >/dev/null
+	docker network create --internal xlbnp_back >/dev/null
+	docker run -d --name xlbnp_app --network xlbnp_front -e VIRTUAL_HOST=app.np.test \
+		"$IMAGE" >/dev/null
+	docker network connect xlbnp_back xlbnp_app
+	start_np_xlbd
+	wait_until 20 answers app.np.test xlbnp_app
+	# nothing says which network xlbd shares with it (xlbd is on the
+	# host, which reaches both): the first by name, and a warning
+	run "$XLBCTL" --pin-dir "$NP_PIN" backends
+	echo "$output"
+	[[ $output == *"$(ip_on xlbnp_app xlbnp_back):8000"* ]]
+	grep -q 'level=warn .*xlbnp_app is on several networks (xlbnp_back, xlbnp_front)' "$NP_LOG" ||
+		grep -q 'level=warn .*xlbnp_app is on several networks (xlbnp_front, xlbnp_back)' "$NP_LOG"
+	stop_docker_xlbd "$NP_PID" "$NP_LOG"
+	NP_PID=
+	start_np_xlbd --docker-network xlbnp_front
+	wait_until 20 answers app.np.test xlbnp_app
+	run "$XLBCTL" --pin-dir "$NP_PIN" backends
+	echo "$output"
+	[[ $output == *"$(ip_on xlbnp_app xlbnp_front):8000"* ]]
 }

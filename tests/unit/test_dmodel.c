@@ -392,9 +392,6 @@ static const struct bad_label bad_labels[] = {
 	{ "multi", "xlb.port", NULL,
 	  "container xlbdm-multi: several exposed ports (8000/tcp, 9000/tcp): set label "
 	  "xlb.port" },
-	{ "multi", "xlb.network", NULL,
-	  "container xlbdm-multi: on several networks (bridge, xlbdm-v6): set label "
-	  "xlb.network" },
 	{ "multi", "xlb.network", "xlbdm-v4",
 	  "container xlbdm-multi: label xlb.network='xlbdm-v4': not on that network (on: "
 	  "bridge, xlbdm-v6)" },
@@ -1826,6 +1823,98 @@ static void test_build_forged_compose_labels(void **state)
 	free_all(cs, 3);
 }
 
+/* xlbd's own container: found by the mount of its hostname file, not
+ * by a container directory mounted elsewhere (as the host's mountinfo
+ * shows every container's shm). */
+static void test_own_id(void **state)
+{
+	static const char id[] = "3c1f5b8d2e4a6c8e0f1a3b5c7d9e1f2a4b6c8d0e2f4a6b8c0d2e4f6a8b0c2d4e";
+	char line[1024], got[XLB_DOCKER_ID_LEN];
+
+	(void)state;
+	snprintf(line, sizeof(line),
+		 "812 790 0:52 / /dev/shm rw - tmpfs shm rw\n"
+		 "813 790 254:1 /var/lib/docker/containers/%s/resolv.conf /etc/resolv.conf rw - "
+		 "ext4 /dev/vda1 rw\n"
+		 "814 790 254:1 /var/lib/docker/containers/%s/hostname /etc/hostname rw - ext4 "
+		 "/dev/vda1 rw\n",
+		 id, id);
+	assert_int_equal(xlb_dmodel_own_id(line, got), 0);
+	assert_string_equal(got, id);
+	snprintf(
+		line, sizeof(line),
+		"90 29 0:48 / /var/lib/docker/containers/%s/mounts/shm rw - tmpfs shm rw\n"
+		"91 29 254:1 /var/lib/docker/containers/%s/hostname /mnt/x rw - ext4 /dev/vda1 rw\n",
+		id, id);
+	assert_int_equal(xlb_dmodel_own_id(line, got), -ENOENT);
+	assert_int_equal(xlb_dmodel_own_id("", got), -ENOENT);
+}
+
+/* Its networks, unless it is on the host's network. */
+static void test_own_networks(void **state)
+{
+	json_t *root = load("inspect_multi.json");
+	char **names, *text;
+	size_t n;
+
+	(void)state;
+	text = json_dumps(root, 0);
+	assert_int_equal(xlb_dmodel_own_networks(text, strlen(text), &names, &n), 0);
+	assert_int_equal(n, 2);
+	assert_true((!strcmp(names[0], "bridge") && !strcmp(names[1], "xlbdm-v6")) ||
+		    (!strcmp(names[1], "bridge") && !strcmp(names[0], "xlbdm-v6")));
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	free(text);
+	json_object_set_new(json_object_get(root, "HostConfig"), "NetworkMode",
+			    json_string("host"));
+	text = json_dumps(root, 0);
+	assert_int_equal(xlb_dmodel_own_networks(text, strlen(text), &names, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(names);
+	free(text);
+	json_decref(root);
+	assert_int_equal(xlb_dmodel_own_networks("[]", 2, &names, &n), -EINVAL);
+}
+
+/* Several networks and no xlb.network: no error; the build takes the
+ * first of its options' networks the container is on (the operator's,
+ * then xlbd's own container's), else the first by name, warned. */
+static void test_network_chosen_by_build(void **state)
+{
+	static const char *const prefer[] = { "xlbdm-none", "xlbdm-v6" };
+	struct xlb_dmodel_opts o = { .networks = prefer, .n_networks = 2 };
+	const struct xlb_cfg_service *s;
+	struct xlb_dcontainer c;
+	struct xlb_dmodel m;
+	struct warnings w;
+	json_t *root = load("inspect_multi.json");
+
+	(void)state;
+	label_set(root, "xlb.network", NULL);
+	parse_ok(root, &c);
+	assert_true(c.network_open);
+	assert_false(c.has_addr4);
+	build_with(&c, 1, &o, &m, &w);
+	assert_int_equal(w.n, 0);
+	s = service_named(&m, "xlbdm-multi");
+	assert_int_equal(s->n_backends, 1);
+	assert_addr(AF_INET, &s->backends[0].ep.addr, "172.30.99.4");
+	xlb_dmodel_free(&m);
+	/* the container itself is left as parsed */
+	assert_true(c.network_open);
+
+	build_with(&c, 1, &(struct xlb_dmodel_opts){ 0 }, &m, &w);
+	assert_int_equal(w.n, 1);
+	assert_non_null(strstr(w.msg[0], "container xlbdm-multi is on several networks (bridge, "
+					 "xlbdm-v6), none of them xlb's: using bridge"));
+	s = service_named(&m, "xlbdm-multi");
+	assert_addr(AF_INET, &s->backends[0].ep.addr, "172.17.0.7");
+	xlb_dmodel_free(&m);
+	xlb_dcontainer_free(&c);
+}
+
 /* One from elsewhere that shares the service's own network joins it (an
  * external network, a `docker run --network`); Docker's default bridge,
  * which any container is on, does not count. */
@@ -2063,6 +2152,9 @@ int main(void)
 		cmocka_unit_test(test_paused_listener),
 		cmocka_unit_test(test_listen_with_address),
 		cmocka_unit_test(test_network_choice),
+		cmocka_unit_test(test_network_chosen_by_build),
+		cmocka_unit_test(test_own_id),
+		cmocka_unit_test(test_own_networks),
 		cmocka_unit_test(test_ipv6_only),
 		cmocka_unit_test(test_list_ids),
 		cmocka_unit_test(test_list_odd_answers),

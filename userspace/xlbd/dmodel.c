@@ -623,53 +623,94 @@ static void network_names(json_t *nets, char *buf, size_t len)
 			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? ", " : "", name);
 }
 
-/* Every network's name, for the join rule of xlb_dmodel_build. */
+static void net_addr_read(json_t *net, struct xlb_dnet_addr *a)
+{
+	const char *a4 = jstr(net, "IPAddress", NULL), *a6 = jstr(net, "GlobalIPv6Address", NULL);
+
+	a->has_addr4 = a4 && inet_pton(AF_INET, a4, &a->addr4.v4) == 1;
+	a->has_addr6 = a6 && inet_pton(AF_INET6, a6, a->addr6.v6) == 1;
+}
+
+/* Every network's name (for the join rule of xlb_dmodel_build) and
+ * addresses (for its choice of network). */
 static int networks_keep(json_t *nets, struct xlb_dcontainer *c)
 {
+	size_t room = json_object_size(nets) + 1;
 	const char *name;
 	json_t *v;
 
-	c->networks = calloc(json_object_size(nets) + 1, sizeof(*c->networks));
-	if (!c->networks)
+	c->networks = calloc(room, sizeof(*c->networks));
+	c->net_addrs = calloc(room, sizeof(*c->net_addrs));
+	if (!c->networks || !c->net_addrs)
 		return -ENOMEM;
 	json_object_foreach (nets, name, v) {
 		c->networks[c->n_networks] = strdup(name);
 		if (!c->networks[c->n_networks])
 			return -ENOMEM;
+		net_addr_read(v, &c->net_addrs[c->n_networks]);
 		c->n_networks++;
 	}
 	return 0;
 }
 
-static int network_read(const struct ctx *x, json_t *root, const char *want,
-			struct xlb_dcontainer *c)
+/* On no network at all: no address, not serving. */
+static void network_take_none(struct xlb_dcontainer *c)
 {
-	json_t *nets = jpath(root, "NetworkSettings", "Networks");
-	json_t *net = NULL;
-	const char *a4, *a6;
-	char names[200];
-
-	if (networks_keep(nets, c))
-		return -ENOMEM;
-	network_names(nets, names, sizeof(names));
-	if (want) {
-		net = json_object_get(nets, want);
-		if (!net)
-			return failf(x, "label xlb.network=%s: not on that network (on: %s)",
-				     Q(want), names[0] ? names : "none");
-	} else if (json_object_size(nets) == 1) {
-		net = json_object_iter_value(json_object_iter(nets));
-	} else if (json_object_size(nets) > 1) {
-		return failf(x, "on several networks (%s): set label xlb.network", names);
+	if (c->running) {
+		c->running = c->serving = false;
+		snprintf(c->why_not, sizeof(c->why_not), "no address");
 	}
-	a4 = jstr(net, "IPAddress", NULL);
-	a6 = jstr(net, "GlobalIPv6Address", NULL);
-	c->has_addr4 = a4 && inet_pton(AF_INET, a4, &c->addr4.v4) == 1;
-	c->has_addr6 = a6 && inet_pton(AF_INET6, a6, c->addr6.v6) == 1;
+}
+
+/* The container's addresses are those on network i; none: not serving. */
+static void network_take(struct xlb_dcontainer *c, size_t i)
+{
+	const struct xlb_dnet_addr *a = &c->net_addrs[i];
+
+	c->has_addr4 = a->has_addr4;
+	c->has_addr6 = a->has_addr6;
+	c->addr4 = a->addr4;
+	c->addr6 = a->addr6;
+	c->network_open = false;
 	if (!c->has_addr4 && !c->has_addr6 && c->running) {
 		c->running = c->serving = false;
 		snprintf(c->why_not, sizeof(c->why_not), "no address");
 	}
+}
+
+static size_t network_index(const struct xlb_dcontainer *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_networks; i++)
+		if (strcmp(c->networks[i], name) == 0)
+			return i;
+	return SIZE_MAX;
+}
+
+/* xlb.network's, or the only one; on several, the build chooses. */
+static int network_read(const struct ctx *x, json_t *root, const char *want,
+			struct xlb_dcontainer *c)
+{
+	json_t *nets = jpath(root, "NetworkSettings", "Networks");
+	char names[200];
+	size_t i = 0;
+
+	if (networks_keep(nets, c))
+		return -ENOMEM;
+	if (want) {
+		i = network_index(c, want);
+		if (i == SIZE_MAX) {
+			network_names(nets, names, sizeof(names));
+			return failf(x, "label xlb.network=%s: not on that network (on: %s)",
+				     Q(want), names[0] ? names : "none");
+		}
+	} else if (c->n_networks > 1) {
+		c->network_open = true;
+		return 0;
+	}
+	if (c->n_networks)
+		network_take(c, i);
+	else
+		network_take_none(c);
 	return 0;
 }
 
@@ -834,6 +875,82 @@ int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c,
 	return rc;
 }
 
+static bool hex64(const char *s)
+{
+	for (int i = 0; i < 64; i++)
+		if (!isxdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+/* One mountinfo line: "ID PARENT MAJ:MIN ROOT MOUNTPOINT ...". Docker
+ * bind-mounts .../containers/ID/hostname on the container's
+ * /etc/hostname; on the host, the same directory shows up in other mounts
+ * (a container's shm), never on /etc/hostname. */
+static bool own_id_line(const char *line, size_t len, char id[XLB_DOCKER_ID_LEN])
+{
+	static const char mark[] = "/containers/", tail[] = "/hostname /etc/hostname ";
+	const char *p = memmem(line, len, mark, sizeof(mark) - 1);
+	const char *h = p ? p + sizeof(mark) - 1 : NULL;
+
+	if (!h || (size_t)(line + len - h) < 64 + sizeof(tail) - 1 || !hex64(h) ||
+	    memcmp(h + 64, tail, sizeof(tail) - 1) != 0)
+		return false;
+	memcpy(id, h, 64);
+	id[64] = '\0';
+	return true;
+}
+
+int xlb_dmodel_own_id(const char *mountinfo, char id[XLB_DOCKER_ID_LEN])
+{
+	for (const char *line = mountinfo; *line;) {
+		const char *end = strchr(line, '\n');
+		size_t len = end ? (size_t)(end - line) : strlen(line);
+
+		if (own_id_line(line, len, id))
+			return 0;
+		line += len + (end ? 1 : 0);
+	}
+	return -ENOENT;
+}
+
+int xlb_dmodel_own_networks(const char *json, size_t len, char ***names, size_t *n)
+{
+	json_t *root = jparse(json, len), *nets, *v;
+	const char *mode, *name;
+	int err = 0;
+
+	*names = NULL;
+	*n = 0;
+	if (!json_is_object(root)) {
+		json_decref(root);
+		return -EINVAL;
+	}
+	mode = jstr(root, "HostConfig", "NetworkMode");
+	nets = jpath(root, "NetworkSettings", "Networks");
+	if (!(mode && strcmp(mode, "host") == 0)) {
+		*names = calloc(json_object_size(nets) + 1, sizeof(**names));
+		if (!*names)
+			err = -ENOMEM;
+		json_object_foreach (nets, name, v) {
+			if (err || !((*names)[*n] = strdup(name))) {
+				err = -ENOMEM;
+				break;
+			}
+			++*n;
+		}
+	}
+	json_decref(root);
+	if (err) {
+		for (size_t i = 0; *names && i < *n; i++)
+			free((*names)[i]);
+		free(*names);
+		*names = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
 /* A private key does not stay behind in freed memory. */
 static void secret_free(char **s)
 {
@@ -858,7 +975,9 @@ void xlb_dcontainer_free(struct xlb_dcontainer *c)
 	for (size_t i = 0; i < c->n_networks; i++)
 		free(c->networks[i]);
 	free(c->networks);
+	free(c->net_addrs);
 	c->networks = NULL;
+	c->net_addrs = NULL;
 	c->n_networks = 0;
 }
 
@@ -999,6 +1118,10 @@ struct build {
 	void *arg;
 	const struct xlb_dcontainer **sorted; /* by service, then age */
 	size_t n;
+	/* copies of the containers on several networks, with the network
+	 * chosen (networks_choose); sorted points at them in their place */
+	struct xlb_dcontainer *chosen;
+	size_t n_chosen;
 	bool *member; /* parallel to sorted */
 	struct group *groups;
 	size_t n_groups;
@@ -1611,6 +1734,59 @@ static int cert_offers(struct build *b)
 
 /* ---- the model --------------------------------------------------------------- */
 
+/* The network of a container on several: the first of the options'
+ * networks it is on, else the first of its own by name (warned: nothing
+ * says which the user meant). */
+static size_t network_choose(const struct build *b, const struct xlb_dcontainer *c)
+{
+	char msg[640], names[200];
+	size_t first = 0, o = 0;
+
+	for (size_t i = 0; i < b->o->n_networks; i++) {
+		size_t k = network_index(c, b->o->networks[i]);
+
+		if (k != SIZE_MAX)
+			return k;
+	}
+	for (size_t i = 0; i < c->n_networks; i++) {
+		if (strcmp(c->networks[i], c->networks[first]) < 0)
+			first = i;
+		if (o < sizeof(names))
+			o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "",
+					      c->networks[i]);
+	}
+	snprintf(msg, sizeof(msg),
+		 "container %.127s is on several networks (%.199s), none of them xlb's: using "
+		 "%.127s, the first by name; label xlb.network or xlbd --docker-network chooses",
+		 c->name, names, c->networks[first]);
+	b->warn(b->arg, msg);
+	return first;
+}
+
+static int networks_choose(struct build *b)
+{
+	size_t n_open = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		n_open += b->sorted[i]->network_open;
+	if (!n_open)
+		return 0;
+	b->chosen = calloc(n_open, sizeof(*b->chosen));
+	if (!b->chosen)
+		return -ENOMEM;
+	for (size_t i = 0; i < b->n; i++) {
+		struct xlb_dcontainer *c = &b->chosen[b->n_chosen];
+
+		if (!b->sorted[i]->network_open)
+			continue;
+		*c = *b->sorted[i]; /* shallow: the original owns what it points to */
+		network_take(c, network_choose(b, c));
+		b->sorted[i] = c;
+		b->n_chosen++;
+	}
+	return 0;
+}
+
 static int build_alloc(struct build *b, const struct xlb_dcontainer *const *cs, size_t n)
 {
 	size_t room = n ? n : 1;
@@ -1625,7 +1801,7 @@ static int build_alloc(struct build *b, const struct xlb_dcontainer *const *cs, 
 	if (n)
 		memcpy(b->sorted, cs, n * sizeof(*b->sorted));
 	qsort(b->sorted, n, sizeof(*b->sorted), by_service_then_age);
-	return 0;
+	return networks_choose(b);
 }
 
 /* Every route the last build's services held, and every route a
@@ -1676,6 +1852,7 @@ static void build_free(struct build *b)
 {
 	xlb_route_index_free(&b->routes);
 	free(b->held_by);
+	free(b->chosen);
 	free(b->sorted);
 	free(b->member);
 	free(b->groups);

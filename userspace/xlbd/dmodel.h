@@ -31,6 +31,12 @@
 #define XLB_DOCKER_ID_LEN 65 /* 64 hex digits */
 #define XLB_DOCKER_NAME_LEN 128
 
+/* A container's addresses on one of its networks. */
+struct xlb_dnet_addr {
+	bool has_addr4, has_addr6;
+	struct xlb_addr addr4, addr6;
+};
+
 struct xlb_dcontainer {
 	char id[XLB_DOCKER_ID_LEN];
 	char name[XLB_DOCKER_NAME_LEN]; /* without the leading '/' */
@@ -70,7 +76,23 @@ struct xlb_dcontainer {
 	char *origin;
 	char **networks; /* the names of the networks it is attached to */
 	size_t n_networks;
+	struct xlb_dnet_addr *net_addrs; /* parallel to networks */
+	/* on several networks without xlb.network: addr4/addr6 are unset
+	 * until xlb_dmodel_build chooses the network (see its options) */
+	bool network_open;
 };
+
+/* The id of the Docker container this process runs in, from the text of
+ * /proc/self/mountinfo (Docker mounts the container's own hostname,
+ * hosts and resolv.conf from .../containers/ID/). Returns 0, or -ENOENT
+ * outside a container. */
+int xlb_dmodel_own_id(const char *mountinfo, char id[XLB_DOCKER_ID_LEN]);
+
+/* The networks of one /containers/{id}/json answer (xlbd's own
+ * container's): *names gets a NULL-terminated array (free each and it),
+ * *n its length; none for a container on the host's network, which
+ * reaches every bridge network. Returns 0, -EINVAL or -ENOMEM. */
+int xlb_dmodel_own_networks(const char *json, size_t len, char ***names, size_t *n);
 
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks
  * to be balanced (labels valid), 0 when it has no xlb labels or
@@ -168,6 +190,14 @@ struct xlb_dmodel_opts {
 	/* who on the host already takes an endpoint's traffic (host_ports.h):
 	 * a listener there is not published over it; NULL: not asked */
 	int (*port_owner)(const struct xlb_endpoint *ep, uint8_t proto, char *owner, size_t len);
+	/* For a container on several networks without xlb.network, the
+	 * networks to reach it on, in order of preference: the operator's
+	 * (--docker-network), then those of xlbd's own container, which it
+	 * shares with the container, as nginx-proxy does. None of them: the
+	 * first of its networks by name, with a warning (xlbd on the host
+	 * reaches every bridge network, so any one serves). */
+	const char *const *networks;
+	size_t n_networks;
 	/* what the last build's services held (xlb_dmodel_keep_holds); NULL
 	 * or empty: nothing yet (the first build after xlbd starts) */
 	const struct xlb_dholds *held;

@@ -64,6 +64,14 @@ struct xlb_docker {
 	uint16_t min_listen_port;
 	struct xlb_listen_rule *listen_allow;
 	size_t n_listen_allow;
+	/* for containers on several networks (struct xlb_dmodel_opts): the
+	 * operator's networks, then those of xlbd's own container, if xlbd
+	 * runs in one (own_id) that is not on the host's network */
+	char **op_nets;
+	size_t n_op_nets;
+	char own_id[XLB_DOCKER_ID_LEN];
+	char **own_nets;
+	size_t n_own_nets;
 	uint32_t resync_ms;
 	xlb_docker_apply_fn apply;
 	void *arg;
@@ -185,17 +193,27 @@ static void collect_warning(void *arg, const char *msg)
 static void apply_now(struct xlb_docker *d)
 {
 	const struct xlb_dcontainer **cs = calloc(d->n_known + 1, sizeof(*cs));
+	const char **nets = calloc(d->n_op_nets + d->n_own_nets + 1, sizeof(*nets));
 	struct xlb_dmodel_opts mo = { .vip = d->has_vip ? &d->vip : NULL,
 				      .min_listen_port = d->min_listen_port,
 				      .allow = d->listen_allow,
 				      .n_allow = d->n_listen_allow,
 				      .port_owner = xlb_host_port_owner,
+				      .networks = nets,
+				      .n_networks = d->n_op_nets + d->n_own_nets,
 				      .held = &d->held };
 	struct xlb_dmodel m;
 	size_t n = 0;
 
-	if (!cs)
+	if (!cs || !nets) {
+		free(cs);
+		free(nets);
 		return;
+	}
+	for (size_t i = 0; i < d->n_op_nets; i++)
+		nets[i] = d->op_nets[i];
+	for (size_t i = 0; i < d->n_own_nets; i++)
+		nets[d->n_op_nets + i] = d->own_nets[i];
 	for (size_t i = 0; i < d->n_known; i++)
 		if (d->known[i].valid)
 			cs[n++] = &d->known[i].c;
@@ -211,6 +229,7 @@ static void apply_now(struct xlb_docker *d)
 	d->warned = d->warns_new;
 	d->n_warned = d->n_warns_new;
 	d->warns_new = NULL;
+	free(nets);
 	free(cs);
 }
 
@@ -507,6 +526,21 @@ static void list_done(struct xlb_docker *d, struct req *r)
 	sync_finish_one(d);
 }
 
+/* xlbd's own container's networks, from its inspect answer. */
+static void own_networks_read(struct xlb_docker *d, const struct req *r)
+{
+	char **names;
+	size_t n;
+
+	if (xlb_dmodel_own_networks(r->buf ? r->buf : "", r->len, &names, &n))
+		return;
+	strv_free(d->own_nets, d->n_own_nets);
+	d->own_nets = names;
+	d->n_own_nets = n;
+	d->dirty = true;
+	pr_info("event=docker_own_networks id=%.12s networks=%zu", d->own_id, n);
+}
+
 static void inspect_done(struct xlb_docker *d, struct req *r, long status)
 {
 	struct xlb_dcontainer c;
@@ -514,6 +548,8 @@ static void inspect_done(struct xlb_docker *d, struct req *r, long status)
 	char err[320] = "";
 	int rc;
 
+	if (status == 200 && d->own_id[0] && strcmp(r->id, d->own_id) == 0)
+		own_networks_read(d, r);
 	if (status == 404) {
 		k = known_find(d, r->id);
 		if (k)
@@ -682,6 +718,39 @@ void xlb_docker_tick(struct xlb_docker *d)
 }
 
 /* The operator's --docker-listen-allow, kept for every build. */
+static int networks_copy(struct xlb_docker *d, const struct xlb_docker_opts *o)
+{
+	if (!o->n_networks)
+		return 0;
+	d->op_nets = calloc(o->n_networks + 1, sizeof(*d->op_nets));
+	if (!d->op_nets)
+		return -ENOMEM;
+	for (size_t i = 0; i < o->n_networks; i++) {
+		d->op_nets[i] = strdup(o->networks[i]);
+		if (!d->op_nets[i])
+			return -ENOMEM;
+		d->n_op_nets++;
+	}
+	return 0;
+}
+
+/* Whether xlbd runs in a container: then the networks it shares with a
+ * container are the ones it can reach it on. */
+static void own_container_find(struct xlb_docker *d)
+{
+	char buf[65536];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	size_t n;
+
+	if (!f)
+		return;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	if (xlb_dmodel_own_id(buf, d->own_id) == 0)
+		pr_info("event=docker_own_container id=%.12s", d->own_id);
+}
+
 static int rules_copy(struct xlb_docker *d, const struct xlb_docker_opts *o)
 {
 	if (!o->n_listen_allow)
@@ -729,8 +798,11 @@ int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_d
 		goto fail;
 	}
 	err = rules_copy(d, o);
+	if (!err)
+		err = networks_copy(d, o);
 	if (err)
 		goto fail;
+	own_container_find(d);
 	curl_multi_setopt(d->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
 	curl_multi_setopt(d->multi, CURLMOPT_SOCKETDATA, d);
 	curl_multi_setopt(d->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
@@ -751,6 +823,7 @@ fail:
 	if (d->timer.fd >= 0)
 		close(d->timer.fd);
 	free(d->listen_allow);
+	strv_free(d->op_nets, d->n_op_nets);
 	free(d);
 	return err;
 }
@@ -770,5 +843,7 @@ void xlb_docker_free(struct xlb_docker *d)
 	strv_free(d->warned, d->n_warned);
 	xlb_dholds_free(&d->held);
 	free(d->listen_allow);
+	strv_free(d->op_nets, d->n_op_nets);
+	strv_free(d->own_nets, d->n_own_nets);
 	free(d);
 }

@@ -33,6 +33,8 @@ struct xlb_docker_opts {
 	uint16_t min_listen_port;		    /* see struct xlb_dmodel_opts */
 	const struct xlb_listen_rule *listen_allow; /* likewise; copied */
 	size_t n_listen_allow;
+	const char *const *networks; /* --docker-network, in order; copied */
+	size_t n_networks;
 	uint32_t resync_ms;
 };
 

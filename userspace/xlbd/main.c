@@ -3,6 +3,7 @@
  * config, Docker's containers and the control socket, and leaves
  * everything pinned on exit so a restart does not drop a flow (unless told
  * --teardown-on-exit, as the compose service is). */
+#include <ctype.h>
 #include <errno.h>
 #include <net/if.h>
 #include <signal.h>
@@ -88,6 +89,8 @@ struct opts {
 	uint32_t docker_min_listen_port;
 	struct xlb_listen_rule *listen_allow; /* --docker-listen-allow */
 	size_t n_listen_allow;
+	char **docker_networks; /* --docker-network, in order */
+	size_t n_docker_networks;
 	bool has_vip;
 	struct xlb_endpoint vip;
 	bool teardown_on_exit;
@@ -153,6 +156,7 @@ static void usage(FILE *f)
 		"            [--log-rate LINES_PER_SECOND]\n"
 		"            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
 		"            [--docker-listen-allow ADDR[/LEN][:PORT[-PORT]][,...]]...\n"
+		"            [--docker-network NAME[,NAME]...]...\n"
 		"            [--teardown-on-exit] [--flow-table-size N] [--hash-seed HEX]\n"
 		"            [--http-listen ADDR:PORT]... [--tls-listen ADDR:PORT]...\n"
 		"            [--peek-timeout-ms N] [--max-head BYTES] [--max-conns N]\n"
@@ -197,6 +201,7 @@ enum opt_id {
 	OPT_METRICS,
 	OPT_DOCKER_MIN_LISTEN_PORT,
 	OPT_DOCKER_LISTEN_ALLOW,
+	OPT_DOCKER_NETWORK,
 	OPT_TAKEOVER,
 	OPT_DRAIN_TIMEOUT_MS,
 	OPT_TRUSTED_PROXIES,
@@ -347,6 +352,52 @@ static int add_listen_allow(const struct xlb_opt *opt, const char *arg, void *ta
 	return 0;
 }
 
+/* Docker's network names: [A-Za-z0-9][A-Za-z0-9_.-]*. */
+static bool docker_network_name_ok(const char *s, size_t len)
+{
+	if (len == 0 || len >= XLB_DOCKER_NAME_LEN || !isalnum((unsigned char)s[0]))
+		return false;
+	for (size_t i = 1; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return false;
+	return true;
+}
+
+/* --docker-network NAME[,NAME]...: repeatable, appended in order. */
+static int add_docker_network(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	for (const char *p = arg; p;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char **grown;
+
+		if (!docker_network_name_ok(p, len))
+			return pr_err("bad --%s '%s' (network names, commas between)", opt->name,
+				      arg),
+			       -EINVAL;
+		grown = realloc(o->docker_networks,
+				(o->n_docker_networks + 1) * sizeof(*o->docker_networks));
+		if (!grown)
+			return -ENOMEM;
+		o->docker_networks = grown;
+		o->docker_networks[o->n_docker_networks] = strndup(p, len);
+		if (!o->docker_networks[o->n_docker_networks])
+			return -ENOMEM;
+		o->n_docker_networks++;
+		p = end ? end + 1 : NULL;
+	}
+	return 0;
+}
+
+static void docker_networks_free(struct opts *o)
+{
+	for (size_t i = 0; i < o->n_docker_networks; i++)
+		free(o->docker_networks[i]);
+	free(o->docker_networks);
+}
+
 static int show_help(const struct xlb_opt *opt, const char *arg, void *target)
 {
 	(void)opt, (void)arg, (void)target;
@@ -410,6 +461,7 @@ static const struct xlb_opt opt_table[] = {
 	NUMBER("docker-min-listen-port", OPT_DOCKER_MIN_LISTEN_PORT, docker_min_listen_port, 1,
 	       65535),
 	OWN("docker-listen-allow", OPT_DOCKER_LISTEN_ALLOW, required_argument, add_listen_allow),
+	OWN("docker-network", OPT_DOCKER_NETWORK, required_argument, add_docker_network),
 	FLAG("takeover", OPT_TAKEOVER, takeover),
 	NUMBER("drain-timeout-ms", OPT_DRAIN_TIMEOUT_MS, drain_ms, 0, UINT32_MAX),
 	OWN("trusted-proxies", OPT_TRUSTED_PROXIES, required_argument, add_trusted),
@@ -1169,6 +1221,8 @@ static int start_docker(struct daemon *d)
 		.min_listen_port = (uint16_t)d->o.docker_min_listen_port,
 		.listen_allow = d->o.listen_allow,
 		.n_listen_allow = d->o.n_listen_allow,
+		.networks = (const char *const *)d->o.docker_networks,
+		.n_networks = d->o.n_docker_networks,
 	};
 	int err = xlb_docker_new(d->loop, &dopts, on_docker_model, d, &d->docker);
 
@@ -1464,6 +1518,7 @@ static void cleanup(struct daemon *d)
 	xlb_config_free(&d->cfg);
 	free(d->o.trusted);
 	free(d->o.listen_allow);
+	docker_networks_free(&d->o);
 	close_watch(&d->sig_w);
 	close_watch(&d->recheck_w);
 	close_watch(&d->tick_w);
@@ -1490,6 +1545,7 @@ int main(int argc, char **argv)
 		xlb_config_free(&d.cfg);
 		free(d.o.trusted);
 		free(d.o.listen_allow);
+		docker_networks_free(&d.o);
 		return EXIT_USAGE;
 	}
 	/* threads started before a --user switch must be able to take part
