@@ -145,3 +145,24 @@ ip_on() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddres
 	echo "$output"
 	[[ $output == *"$(ip_on xlbnp_app xlbnp_front):8000"* ]]
 }
+
+@test "nginx-proxy: a container on the host's network is reached on loopback at its VIRTUAL_PORT" {
+	local token=hostnet-$RANDOM$RANDOM
+	docker run -d --name xlbnp_hostnet --network host -e VIRTUAL_HOST=hostnet.np.test \
+		-e VIRTUAL_PORT=18097 "$IMAGE" sh -c \
+		"echo $token >/srv/who && exec python3 -m http.server 18097 --bind 127.0.0.1 --directory /srv" \
+		>/dev/null
+	start_np_xlbd
+	wait_until 20 bash -c "[[ \$(curl -sf -m 5 -H 'Host: hostnet.np.test' http://127.0.0.1:$PORT/who) == $token ]]"
+	run "$XLBCTL" --pin-dir "$NP_PIN" backends
+	echo "$output"
+	[[ $output == *"127.0.0.1:18097"* ]]
+}
+
+@test "nginx-proxy: several exposed ports and no VIRTUAL_PORT is port 80, as nginx-proxy has it" {
+	docker run -d --name xlbnp_ports -e VIRTUAL_HOST=ports.np.test --expose 80 --expose 9000 \
+		"$IMAGE" sh -c "hostname >/srv/who && exec python3 -m http.server 80 --directory /srv" \
+		>/dev/null
+	start_np_xlbd
+	wait_until 20 answers ports.np.test xlbnp_ports
+}

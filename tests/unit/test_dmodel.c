@@ -1823,6 +1823,56 @@ static void test_build_forged_compose_labels(void **state)
 	free_all(cs, 3);
 }
 
+/* nginx-proxy's port rule for a container with its variables only:
+ * VIRTUAL_PORT, else the only exposed port, else 80. */
+static void test_virtual_port_default_80(void **state)
+{
+	json_t *root = load("inspect_vhost.json"); /* exposes 8080 and 9090 */
+	struct xlb_dcontainer c;
+
+	(void)state;
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[s]", "VIRTUAL_HOST=shop.example"));
+	parse_ok(root, &c);
+	assert_int_equal(c.port, 80);
+	xlb_dcontainer_free(&c);
+}
+
+/* network_mode host: reached on loopback (the proxy runs in the host's
+ * namespace); no L4 listener, which XDP could not forward to loopback. */
+static void test_host_network(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[ss]", "VIRTUAL_HOST=shop.example", "VIRTUAL_PORT=8088"));
+	json_object_set_new(json_object_get(root, "HostConfig"), "NetworkMode",
+			    json_string("host"));
+	json_object_set_new(json_object_get(root, "NetworkSettings"), "Networks",
+			    json_pack("{s{ss}}", "host", "IPAddress", ""));
+	parse_ok(root, &c);
+	assert_true(c.host_network);
+	assert_true(c.has_addr4);
+	assert_addr(AF_INET, &c.addr4, "127.0.0.1");
+	assert_false(c.has_addr6);
+	assert_int_equal(c.port, 8088);
+	assert_true(c.serving);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[s]", "VIRTUAL_PORT=8088"));
+	label_set(root, "xlb.listen", "9000/tcp");
+	label_set(root, "xlb.port", "8088");
+	json_object_set_new(json_object_get(root, "HostConfig"), "NetworkMode",
+			    json_string("host"));
+	assert_rejected(root, "container xlbdm-vhost: label xlb.listen: a container on the host's "
+			      "network (network_mode host) is reached on loopback, where XDP "
+			      "cannot forward");
+}
+
 /* xlbd's own container: found by the mount of its hostname file, not
  * by a container directory mounted elsewhere (as the host's mountinfo
  * shows every container's shm). */
@@ -2154,6 +2204,8 @@ int main(void)
 		cmocka_unit_test(test_network_choice),
 		cmocka_unit_test(test_network_chosen_by_build),
 		cmocka_unit_test(test_own_id),
+		cmocka_unit_test(test_virtual_port_default_80),
+		cmocka_unit_test(test_host_network),
 		cmocka_unit_test(test_own_networks),
 		cmocka_unit_test(test_ipv6_only),
 		cmocka_unit_test(test_list_ids),

@@ -686,16 +686,34 @@ static size_t network_index(const struct xlb_dcontainer *c, const char *name)
 	return SIZE_MAX;
 }
 
+/* A container on the host's network (network_mode: host) listens on the
+ * host's own addresses: the proxy, in the host's network namespace as
+ * xlbd runs, reaches it on loopback, as nginx-proxy does. XDP cannot
+ * forward to loopback, so such a container publishes no L4 listener. */
+static int host_network_take(const struct ctx *x, struct xlb_dcontainer *c)
+{
+	if (c->has_listen)
+		return failf(x, "label xlb.listen: a container on the host's network (network_mode "
+				"host) is reached on loopback, where XDP cannot forward");
+	c->host_network = true;
+	c->has_addr4 = true;
+	c->addr4.v4 = htonl(INADDR_LOOPBACK);
+	return 0;
+}
+
 /* xlb.network's, or the only one; on several, the build chooses. */
 static int network_read(const struct ctx *x, json_t *root, const char *want,
 			struct xlb_dcontainer *c)
 {
 	json_t *nets = jpath(root, "NetworkSettings", "Networks");
+	const char *mode = jstr(root, "HostConfig", "NetworkMode");
 	char names[200];
 	size_t i = 0;
 
 	if (networks_keep(nets, c))
 		return -ENOMEM;
+	if (mode && strcmp(mode, "host") == 0)
+		return host_network_take(x, c);
 	if (want) {
 		i = network_index(c, want);
 		if (i == SIZE_MAX) {
@@ -714,8 +732,12 @@ static int network_read(const struct ctx *x, json_t *root, const char *want,
 	return 0;
 }
 
-/* The port: xlb.port, VIRTUAL_PORT, else the only exposed port. */
-static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer *c)
+/* The port: xlb.port, VIRTUAL_PORT, else the only exposed port. A
+ * container that has nginx-proxy's variables only (nginx_proxy) gets
+ * port 80 where the exposed ports do not say, as nginx-proxy gives it;
+ * with xlb labels that is an error, since a guess would be silent. */
+static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer *c,
+			bool nginx_proxy)
 {
 	json_t *exposed = jpath(root, "Config", "ExposedPorts");
 	const char *key, *only = NULL;
@@ -728,6 +750,10 @@ static int port_default(const struct ctx *x, json_t *root, struct xlb_dcontainer
 	json_object_foreach (exposed, key, v) {
 		only = key;
 		n++;
+	}
+	if (nginx_proxy && n != 1) {
+		c->port = 80;
+		return 0;
 	}
 	if (n == 0)
 		return failf(x, "no label xlb.port and no exposed port");
@@ -846,7 +872,7 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	if (!err)
 		err = identity_read(x, labels, c);
 	if (!err)
-		err = port_default(x, root, c);
+		err = port_default(x, root, c, !has_xlb_label(labels));
 	if (err)
 		return err;
 	state_read(root, c);

@@ -46,6 +46,7 @@ struct xlb_dcontainer {
 	char why_not[48];		/* when not serving: "paused", "health=starting" */
 	bool has_addr4, has_addr6;
 	struct xlb_addr addr4, addr6; /* on the chosen network */
+	bool host_network;	      /* network_mode host: addr4 is 127.0.0.1 */
 	uint16_t port;
 	uint32_t weight;
 	bool tls;
