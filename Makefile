@@ -12,7 +12,7 @@
 #   acme/    the ACME client (RFC 8555) that gets and renews certificates
 #   xlbctl/  the command-line tool
 
-BPF_PROGS     := xlb
+BPF_PROGS     := xlb sock_lb
 PROGS         := xlbd xlbctl
 xlbd_LINKS    := proxy acme tls xlbd lib
 xlbctl_LINKS  := xlbctl lib
@@ -103,8 +103,8 @@ $(BUILD)/obj/%.o: userspace/%.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(XLB_CFLAGS) $(CFLAGS) -c $< -o $@
 
-# only xlbd's main opens the data path through the skeleton
-$(BUILD)/obj/xlbd/main.o: | $(SKELS)
+# only xlbd's main and its socket hooks open BPF objects through skeletons
+$(BUILD)/obj/xlbd/main.o $(BUILD)/obj/xlbd/sock_lb.o: | $(SKELS)
 
 define folder_archive
 $(BUILD)/ar/$(1).a: $(patsubst userspace/%.c,$(BUILD)/obj/%.o,\

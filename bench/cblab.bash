@@ -113,8 +113,9 @@ ctl_ping() { [[ $(printf 'ping\n' | socat -t 5 - "UNIX-CONNECT:$1" | tail -n 1) 
 cblab_xlbd() {
 	local cfg=$1 pin=$2 sock=$3 log=$4
 	shift 4
-	nsenter --net="/run/netns/$CBLAB_PREFIX-lb" "$BUILD/xlbd" --config "$cfg" --iface u0 \
-		--pin-dir "$pin" --control "$sock" --log-level info "$@" </dev/null >"$log" 2>&1 &
+	# --no-socket-lb: the lab's client stands for a remote one (XDP)
+	nsenter --net="/run/netns/$CBLAB_PREFIX-lb" "$BUILD/xlbd" --config "$cfg" --iface u0 --attach xdp \
+		--no-socket-lb --pin-dir "$pin" --control "$sock" --log-level info "$@" </dev/null >"$log" 2>&1 &
 	CBLAB_XLBD_PID=$!
 	wait_for 15 ctl_ping "$sock" || { cat "$log" >&2; return 1; }
 }

@@ -113,7 +113,7 @@ bench_backend_add() {
 		backend = 10.211.1.2:$VPORT
 	EOF
 	cblab_xlbd "$WORK/cb.ini" "$CB_PIN" "$CB_SOCK" "$WORK/cb-xlbd.log"
-	record "nsenter --net=/run/netns/xlb-cb-lb $BUILD/xlbd --config cb.ini --iface u0" \
+	record "nsenter --net=/run/netns/xlb-cb-lb $BUILD/xlbd --config cb.ini --iface u0 --attach xdp --no-socket-lb" \
 		"--pin-dir $CB_PIN --control $CB_SOCK --log-level info" \
 		"(netns of bench/cblab.bash; cb.ini: [service cbadd]" \
 		"listen = $CBLAB_VIP:$VPORT/udp, backend = 10.211.1.2:$VPORT)"
@@ -211,10 +211,10 @@ bench_docker() {
 		return 0
 	fi
 	docker_containers_down
-	"$BUILD/xlbd" --docker --http-listen "127.0.0.1:$DK_PORT" --pin-dir "$DK_PIN" \
+	"$BUILD/xlbd" --docker --http-listen "127.0.0.1:$DK_PORT" --no-socket-lb --pin-dir "$DK_PIN" \
 		--control "$DK_SOCK" --log-level info </dev/null >"$WORK/dk-xlbd.log" 2>&1 &
 	DK_XLBD_PID=$!
-	record "$BUILD/xlbd --docker --http-listen 127.0.0.1:$DK_PORT --pin-dir $DK_PIN --control $DK_SOCK --log-level info"
+	record "$BUILD/xlbd --docker --http-listen 127.0.0.1:$DK_PORT --no-socket-lb --pin-dir $DK_PIN --control $DK_SOCK --log-level info"
 	wait_for 20 grep -q 'event=docker_synced' "$WORK/dk-xlbd.log" ||
 		{ cat "$WORK/dk-xlbd.log" >&2; return 1; }
 	local cmd=("$PYTHON" "$REPO/tests/lab/startlat.py" --image "$DK_IMAGE"

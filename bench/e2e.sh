@@ -625,8 +625,9 @@ start_xlbd() {
 	local name=$1 conf=$CONF/$1.ini
 	printf '%s\n' "$2" >"$conf"
 	shift 2
+	# --no-socket-lb: the bench's clients stand for remote ones (XDP, the proxy)
 	local -a cmd=("$XLBD" --config "$conf" --pin-dir "$PIN_DIR" --control "$CTL_SOCK"
-		--teardown-on-exit "$@")
+		--teardown-on-exit --no-socket-lb "$@")
 	BAL_CMD="nsenter --net=/run/netns/xlb-lb $(quote "${cmd[@]}")"
 	bg xlb-lb "$WORK/$name.log" "${cmd[@]}"
 	BAL_PIDS=("$BG_PID")
@@ -832,7 +833,7 @@ start_balancer() {
 	BAL_CMD="(none)"
 	case $1 in
 	direct) ;;
-	xlb-l4) start_xlbd xlb-l4 "$(xlb_l4_conf)" --iface u0 ;;
+	xlb-l4) start_xlbd xlb-l4 "$(xlb_l4_conf)" --iface u0 --attach xdp ;;
 	iptables) start_iptables ;;
 	haproxy-tcp) start_haproxy haproxy-tcp "$(haproxy_tcp_conf)" ;;
 	xlb-host | xlb-splice) start_xlbd "$1" "$(xlb_host_conf)" --http-mode request ;;

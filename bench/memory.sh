@@ -91,7 +91,7 @@ start_xlbd() {
 		backend = 10.211.1.2:8080
 	EOF
 	cblab_xlbd "$WORK/mem.ini" "$MEM_PIN" "$MEM_SOCK" "$WORK/xlbd.log"
-	record "nsenter --net=/run/netns/xlb-cb-m-lb $BUILD/xlbd --config mem.ini --iface u0" \
+	record "nsenter --net=/run/netns/xlb-cb-m-lb $BUILD/xlbd --config mem.ini --iface u0 --attach xdp --no-socket-lb" \
 		"--pin-dir $MEM_PIN --control $MEM_SOCK --log-level info" \
 		"(netns of bench/cblab.bash; mem.ini: [http] listen = 10.211.0.1:18092;" \
 		"[service cbmem] listen = $CBLAB_VIP:80/tcp, backend = 10.211.1.2:80;" \

@@ -103,6 +103,7 @@ enum probe {
 	P_TC_FIXED,	/* bench_tc_null, directly */
 	P_WRAP_TC,	/* tc wrapper -> null */
 	P_RET,		/* tc wrapper -> xlb_return */
+	P_TC_EST,	/* tc wrapper -> xlb_ingress_tc, established flow, on the uplink */
 	/* the probes above run `repeat` times, the ones below in new-flow runs */
 	P_LONG_END,
 	P_WRAP_NEW = P_LONG_END,      /* + fill: XDP wrapper varying flows -> null */
@@ -117,6 +118,7 @@ enum row {
 	ROW_EST,
 	ROW_NEW, /* + fill */
 	ROW_RET = ROW_NEW + N_FILLS,
+	ROW_TC_EST,
 	ROW_NOSVC,
 	ROW_NOSVC_DIRECT,
 	ROW_TC_FIXED,
@@ -147,6 +149,9 @@ static const struct row_def rows[N_ROWS] = {
 	[ROW_NEW + 3] = { "new_1m_full", "new flow (miss, evict, insert)", CASE, FILL_FULL, 400,
 			  740 },
 	[ROW_RET] = { "return", "return path reverse NAT (tc)", CASE, FILL_BIG, 0, 0 },
+	[ROW_TC_EST] = { "tc_uplink_established",
+			 "established flow, tc uplink program (skb helpers, bpf_redirect)", CASE,
+			 FILL_BIG, 0, 0 },
 	[ROW_NOSVC] = { "non_service", "non-service traffic, passed", CASE, FILL_BIG, 0, 0 },
 	[ROW_NOSVC_DIRECT] = { "non_service_direct",
 			       "non-service, without wrapper (checks the subtraction)", CASE,
@@ -530,11 +535,12 @@ static int counts_expect(const struct counts *a, const struct counts *b, int rea
 /* How to run one probe of a family. */
 struct probe_def {
 	const char *what;
-	int tc;	       /* tc program: skb context from be0 */
+	int tc;	       /* tc program: skb context from be0 (uplink: up0) */
 	int prog_fd;   /* what BPF_PROG_TEST_RUN runs */
 	int target_fd; /* what the wrapper tail-calls; -1: prog runs directly */
 	const struct frame *in;
-	int vary; /* a new flow every iteration */
+	int vary;   /* a new flow every iteration */
+	int uplink; /* tc: the frame arrives on the uplink, not a backend link */
 	int verdict;
 	struct datapath *dp; /* whose counters must move; NULL: none */
 	int reason;	     /* the counter every iteration moves */
@@ -542,11 +548,17 @@ struct probe_def {
 };
 
 static const char *const probe_names[N_PROBES] = {
-	[P_DROP] = "XDP_DROP",	      [P_TX] = "parse + MAC swap + XDP_TX",
-	[P_WRAP_XDP] = "XDP wrapper", [P_EST] = "established flow",
-	[P_NOSVC] = "non-service",    [P_NOSVC_DIRECT] = "non-service without wrapper",
-	[P_TC_FIXED] = "TC_ACT_OK",   [P_WRAP_TC] = "tc wrapper",
-	[P_RET] = "return path",      [P_WRAP_NEW] = "new-flow wrapper",
+	[P_DROP] = "XDP_DROP",
+	[P_TX] = "parse + MAC swap + XDP_TX",
+	[P_WRAP_XDP] = "XDP wrapper",
+	[P_EST] = "established flow",
+	[P_NOSVC] = "non-service",
+	[P_NOSVC_DIRECT] = "non-service without wrapper",
+	[P_TC_FIXED] = "TC_ACT_OK",
+	[P_WRAP_TC] = "tc wrapper",
+	[P_RET] = "return path",
+	[P_WRAP_NEW] = "new-flow wrapper",
+	[P_TC_EST] = "tc uplink, established flow",
 	[P_NEW] = "new flow",
 };
 
@@ -625,6 +637,14 @@ static void probe_of(struct cost_bench *cb, int fam, enum probe p, struct probe_
 		if (p == P_RET)
 			probe_datapath(d, dp, XLB_R_RNAT_REDIRECT, 0);
 		break;
+	case P_TC_EST:
+		d->tc = 1;
+		d->uplink = 1;
+		d->prog_fd = twrap;
+		d->target_fd = bpf_program__fd(dp->f.h.skel->progs.xlb_ingress_tc);
+		d->verdict = TC_ACT_REDIRECT;
+		probe_datapath(d, dp, XLB_R_TC_FWD_REDIRECT, 0);
+		break;
 	default: /* new flows */
 		d->prog_fd = xwrap;
 		d->target_fd = p >= P_NEW ? ingress : xnull;
@@ -648,7 +668,7 @@ static void probe_want(struct cost_bench *cb, int fam, enum probe p, const struc
 	if (p == P_TX) {
 		memcpy(w->dmac, d->in->d.smac, 6);
 		memcpy(w->smac, d->in->d.dmac, 6);
-	} else if (d->verdict == XDP_REDIRECT) {
+	} else if (d->verdict == XDP_REDIRECT || p == P_TC_EST) {
 		want_dnat_redirect(w, fam);
 	} else if (d->verdict == TC_ACT_REDIRECT) {
 		want_rnat_redirect(w, fam);
@@ -698,9 +718,10 @@ static int probe_run(struct cost_bench *cb, const struct probe_def *d, size_t le
 		.data_end = (uint32_t)len,
 		.ingress_ifindex = (uint32_t)cb->up_ifindex,
 	};
+	int tc_ifindex = d->uplink ? cb->up_ifindex : cb->be_ifindex;
 	struct __sk_buff sctx = {
-		.ifindex = (uint32_t)cb->be_ifindex,
-		.ingress_ifindex = (uint32_t)cb->be_ifindex,
+		.ifindex = (uint32_t)tc_ifindex,
+		.ingress_ifindex = (uint32_t)tc_ifindex,
 	};
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = d->in->b, .data_size_in = (uint32_t)len,
 		    .data_out = r->out, .data_size_out = r->out ? PKT_MAX_LEN : 0,
@@ -768,9 +789,9 @@ static int probe_check(struct cost_bench *cb, int fam, enum probe p)
  * (datapath_put_probe_state), so the order does not matter. */
 static int check_all(struct cost_bench *cb)
 {
-	static const enum probe order[] = { P_EST,	P_DROP,	   P_TX,
-					    P_WRAP_XDP, P_NOSVC,   P_NOSVC_DIRECT,
-					    P_TC_FIXED, P_WRAP_TC, P_RET };
+	static const enum probe order[] = { P_EST,   P_DROP,	     P_TX,	 P_WRAP_XDP,
+					    P_NOSVC, P_NOSVC_DIRECT, P_TC_FIXED, P_WRAP_TC,
+					    P_RET,   P_TC_EST };
 
 	for (int fam = 0; fam < N_FAMILIES; fam++) {
 		if (cb->fr[fam].len != (fam ? BENCH_V6_LEN : BENCH_V4_LEN))
@@ -904,6 +925,7 @@ static void round_net(struct cost_bench *cb, int fam, int round)
 	for (int i = 0; i < N_FILLS; i++)
 		*net[ROW_NEW + i] = raw[P_NEW + i] - raw[P_WRAP_NEW + i] + raw[P_DROP];
 	*net[ROW_RET] = raw[P_RET] - raw[P_WRAP_TC] + raw[P_TC_FIXED];
+	*net[ROW_TC_EST] = raw[P_TC_EST] - raw[P_WRAP_TC] + raw[P_TC_FIXED];
 	*net[ROW_NOSVC] = raw[P_NOSVC] - raw[P_WRAP_XDP] + raw[P_DROP];
 	*net[ROW_NOSVC_DIRECT] = raw[P_NOSVC_DIRECT];
 	*net[ROW_TC_FIXED] = raw[P_TC_FIXED];

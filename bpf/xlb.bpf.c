@@ -7,6 +7,13 @@
  * bridge port) when XDP can deliver there, or handed to the kernel to
  * forward otherwise.
  *
+ * xlb_ingress_tc (tc ingress, on uplinks whose frames carry partial
+ * checksums: veths from a local stack): the same decision (ingress.h),
+ * the DNAT through the skb checksum helpers, and a bpf_redirect to the
+ * route's interface (a bridge takes the skb itself and forwards it to
+ * the backend's port), bpf_redirect_neigh while the neighbour is
+ * unresolved, or the kernel's forwarding.
+ *
  * xlb_return (tc ingress, on backend-facing interfaces, and on the bridge
  * ports of bridged backends, where tc runs before the bridge takes the
  * frame): a backend's reply gets the VIP back as its source and goes out
@@ -21,10 +28,10 @@
  * xlb_peer_pass (XDP) does nothing but XDP_PASS: attached to the backend's
  * end of a veth, it makes the kernel accept XDP_REDIRECT into that veth.
  *
- * Each run of xlb_ingress, and each run of xlb_return that translates a
- * reply or refuses one from the wrong link, counts its verdict once in
- * xlb_reasons; while xlbctl trace runs, that verdict may also become one
- * event in the xlb_trace ring. */
+ * Each run of xlb_ingress and xlb_ingress_tc, and each run of xlb_return
+ * that translates a reply or refuses one from the wrong link, counts its
+ * verdict once in xlb_reasons (run.h); while xlbctl trace runs, that
+ * verdict may also become one event in the xlb_trace ring. */
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
@@ -35,169 +42,14 @@
 #include "xlb/map_types.h"
 #include "maps.bpf.h"
 #include "choose.h"
+#include "run.h"
+#include "ingress.h"
 #include "parse.h"
 #include "csum.h"
 #include "fib_cache.h"
 #include "icmp.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
-
-/* What one run of a program decided, for its trace event. Filled as the
- * run learns it, and only what the trace needs: every store here is paid
- * by every packet, traced or not. */
-struct xlb_run {
-	struct xlb_pkt *p;
-	/* once DNAT is done: the backend written in as destination; once
-	 * reverse NAT is: the listener whose VIP was written in as source */
-	const struct xlb_addr *nat; /* an xlb_addr followed by its port */
-	__u32 svc_id;		    /* XLB_TRACE_NONE until known */
-	__u32 be_id;		    /* XLB_TRACE_NONE until known */
-	__u32 reason;		    /* XLB_R_MAX until counted */
-	__u8 new_flow;		    /* the packet started (or re-picked) its flow */
-};
-
-/* The rewritten endpoint of either kind, read through run->nat. */
-_Static_assert(__builtin_offsetof(struct xlb_backend, port) == sizeof(struct xlb_addr) &&
-		       __builtin_offsetof(struct xlb_ep_listener, vport) == sizeof(struct xlb_addr),
-	       "a backend's and a listener's port follow their address");
-
-static __always_inline void run_init(struct xlb_run *run, struct xlb_pkt *p)
-{
-	run->p = p;
-	run->nat = NULL;
-	run->svc_id = XLB_TRACE_NONE;
-	run->be_id = XLB_TRACE_NONE;
-	run->reason = XLB_R_MAX;
-	run->new_flow = 0;
-}
-
-/* The run's verdict: counted here, once per run (flow_insert_fail is an
- * extra count on a forwarded packet, not a verdict). */
-static __always_inline void verdict_count(struct xlb_run *run, __u32 reason)
-{
-	count_reason(reason, run->p->len);
-	run->reason = reason;
-}
-
-/* ---- tracing (xlbctl trace) -------------------------------------------------- */
-
-static __always_inline struct xlb_trace_stats *trace_stats(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&xlb_trace_stats, &zero);
-}
-
-static __always_inline int reason_is_nat(__u32 r)
-{
-	return r == XLB_R_FWD_REDIRECT || r == XLB_R_FWD_STACK || r == XLB_R_RNAT_REDIRECT ||
-	       r == XLB_R_RNAT_STACK;
-}
-
-/* Whether this run's verdict becomes an event. */
-static __always_inline int trace_wanted(const struct xlb_trace_cfg *cfg, const struct xlb_run *run)
-{
-	if (run->reason >= XLB_R_MAX)
-		return 0; /* not counted: not ours (tc), or an impossible bound */
-	if ((cfg->flags & XLB_TRACE_F_SERVICE) && cfg->svc_id != run->svc_id)
-		return 0;
-	return cfg->sample_n <= 1 || bpf_get_prandom_u32() % cfg->sample_n == 0;
-}
-
-static __always_inline void trace_fill(struct xlb_trace_event *ev, const struct xlb_run *run,
-				       __u32 ifindex, __u8 prog)
-{
-	__u8 fwd = run->reason == XLB_R_FWD_REDIRECT || run->reason == XLB_R_FWD_STACK;
-
-	__builtin_memset(ev, 0, sizeof(*ev));
-	ev->ts_ns = bpf_ktime_get_ns();
-	ev->ifindex = ifindex;
-	ev->len = run->p->len;
-	ev->svc_id = run->svc_id;
-	ev->backend_id = run->be_id;
-	ev->key = run->p->key;
-	if (run->nat && reason_is_nat(run->reason)) {
-		ev->nat_addr = *run->nat;
-		ev->nat_port = *(const __be16 *)(run->nat + 1);
-	}
-	ev->prog = prog;
-	ev->reason = (__u8)run->reason;
-	ev->flags = fwd && run->new_flow ? XLB_TRACE_EV_NEW_FLOW : 0;
-}
-
-/* Out of line: inlined, the compiler copied the event's code into every
- * return path of the program (the tc program grew from 1085 to 1977
- * instructions); called, it is one copy and costs nothing while off. A
- * full ring loses the event. */
-static __noinline int trace_emit(const struct xlb_trace_cfg *cfg, const struct xlb_run *run,
-				 __u32 ifindex, __u8 prog)
-{
-	struct xlb_trace_stats *st;
-	struct xlb_trace_event *ev;
-
-	if (!trace_wanted(cfg, run))
-		return 0;
-	st = trace_stats();
-	ev = bpf_ringbuf_reserve(&xlb_trace, sizeof(*ev), 0);
-	if (!ev) {
-		if (st)
-			st->lost++;
-		return 0;
-	}
-	trace_fill(ev, run, ifindex, prog);
-	bpf_ringbuf_submit(ev, 0);
-	if (st)
-		st->events++;
-	return 1;
-}
-
-/* After the verdict, which it never changes. Off, this is all tracing
- * costs a packet (with the stores into run): one array lookup, which the
- * verifier inlines, and a branch. ifindex is where the packet arrived. */
-static __always_inline int trace_run(const struct xlb_run *run, int verdict, const __u32 *ifindex,
-				     __u8 prog)
-{
-	__u32 zero = 0;
-	struct xlb_trace_cfg *cfg = bpf_map_lookup_elem(&xlb_trace_cfg, &zero);
-
-	if (cfg && cfg->enabled)
-		trace_emit(cfg, run, *ifindex, prog);
-	return verdict;
-}
-
-static __always_inline void flow_record(const struct xlb_pkt *p, __u32 svc_id, __u32 be_id)
-{
-	struct xlb_flow flow = { .backend_id = be_id, .svc_id = svc_id };
-
-	if (bpf_map_update_elem(&xlb_flows, &p->key, &flow, BPF_ANY))
-		count_reason(XLB_R_FLOW_INSERT_FAIL, 0);
-}
-
-/* Returns the backend id for this packet (0: none), setting *new_flow. */
-static __always_inline __u32 backend_for_flow(const struct xlb_pkt *p, __u32 svc_id,
-					      struct xlb_backend **bep, int *new_flow)
-{
-	struct xlb_flow *f = bpf_map_lookup_elem(&xlb_flows, &p->key);
-	struct xlb_backend *be;
-	__u32 id;
-
-	if (f) {
-		id = f->backend_id;
-		be = backend_get(id);
-		if (flow_still_valid(f, svc_id, be, xlb_is_syn(p))) {
-			*bep = be;
-			return id;
-		}
-	}
-	id = maglev_pick(svc_id, &p->key);
-	be = id ? backend_get(id) : NULL;
-	if (!be || be->state != XLB_BE_ACTIVE || be->svc_id != svc_id)
-		return 0;
-	flow_record(p, svc_id, id);
-	*new_flow = 1;
-	*bep = be;
-	return id;
-}
 
 /* Applies a checksum diff to the L4 header. A UDP/IPv4 checksum of 0
  * means "none" and stays 0; a computed 0 is sent as 0xffff (RFC 768). */
@@ -306,18 +158,6 @@ static __always_inline void ttl_decrement(struct xlb_pkt *p)
 	}
 }
 
-static __always_inline int ttl_expiring(const struct xlb_pkt *p)
-{
-	if (p->key.family == AF_INET) {
-		struct iphdr *ip = p->l3;
-
-		return (void *)(ip + 1) > p->data_end || ip->ttl <= 1;
-	}
-	struct ipv6hdr *ip6 = p->l3;
-
-	return (void *)(ip6 + 1) > p->data_end || ip6->hop_limit <= 1;
-}
-
 /* Sets the redirect target after a successful fib lookup; 0 if there is
  * none. The route's own interface when XDP can deliver there; a bridge
  * cannot take XDP frames, so behind one the backend's port comes from
@@ -338,11 +178,6 @@ static __always_inline int redirect_target_set(const struct bpf_fib_lookup *fib)
 	return port && bpf_redirect_map(&xlb_tx_ports, *port, XDP_PASS) == XDP_REDIRECT;
 }
 
-/* After DNAT: redirect straight to the backend's interface (or its bridge
- * port) when the route and neighbour are known and that interface accepts
- * XDP frames; else let the kernel forward the rewritten packet (it
- * resolves the neighbour). A recorded target that is not used (the
- * packet is dropped or passed) is ignored by the kernel. */
 /* A packet already rewritten that cannot go on: bounds the parser checked
  * no longer hold, or a helper refused. Cannot happen, but if it does it is
  * counted like any drop, never left out of xlb_reasons. */
@@ -352,6 +187,11 @@ static __always_inline int drop_rewritten(struct xlb_run *run)
 	return XDP_DROP;
 }
 
+/* After DNAT: redirect straight to the backend's interface (or its bridge
+ * port) when the route and neighbour are known and that interface accepts
+ * XDP frames; else let the kernel forward the rewritten packet (it
+ * resolves the neighbour). A recorded target that is not used (the
+ * packet is dropped or passed) is ignored by the kernel. */
 static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_run *run, int new_flow)
 {
 	struct xlb_pkt *p = run->p;
@@ -386,163 +226,30 @@ static __always_inline int xdp_forward(struct xdp_md *ctx, struct xlb_run *run, 
 	return XDP_REDIRECT;
 }
 
-/* IPv6 has no header checksum. */
-static __always_inline int ipv4_header_intact(const struct xlb_pkt *p)
+/* The rewrite the decision asked for, in place. */
+static __always_inline int xdp_rewrite(struct xlb_pkt *p, const struct ingress_pick *pick,
+				       int verdict)
 {
-	const struct iphdr *ip = p->l3;
+	const struct xlb_backend *be = pick->be;
 
-	if (p->key.family != AF_INET)
-		return 1;
-	if ((void *)(ip + 1) > p->data_end)
-		return 0;
-	return ipv4_csum_ok(ip, ip->ihl, p->data_end);
+	if (verdict == INGRESS_DNAT)
+		return dnat(p, be);
+	return icmp_err_nat(p, &pick->icmp, ICMP_NAT_TO_BACKEND, &be->addr, be->port);
 }
 
-/* What a router checks before it rewrites and forwards a packet: the TTL
- * (the kernel sends the ICMP for an expiring one), and the IPv4 header
- * checksum (RFC 1812 5.2.2: an incremental update would keep a wrong
- * checksum wrong, and the packet would reach the backend only to be
- * dropped there, after taking a flow). Returns the counted verdict, or
- * -1 to go on. */
-static __always_inline int router_refuses(struct xlb_run *run)
+static __always_inline int ingress_xdp(struct xdp_md *ctx, struct xlb_run *run)
 {
-	if (ttl_expiring(run->p)) {
-		verdict_count(run, XLB_R_PASS_TTL);
-		return XDP_PASS;
-	}
-	if (!ipv4_header_intact(run->p)) {
-		verdict_count(run, XLB_R_DROP_BAD_HEADER);
-		return XDP_DROP;
-	}
-	return -1;
-}
-
-static __always_inline int lb_service(struct xdp_md *ctx, struct xlb_run *run,
-				      const struct xlb_svc *svc)
-{
-	struct xlb_pkt *p = run->p;
-	struct xlb_backend *be = NULL;
-	int new_flow = 0, verdict;
-	__u32 be_id;
-
-	run->svc_id = svc->id;
-	verdict = router_refuses(run);
-	if (verdict >= 0)
-		return verdict;
-	be_id = backend_for_flow(p, svc->id, &be, &new_flow);
-	if (!be_id || !be) {
-		verdict_count(run, XLB_R_DROP_NO_BACKEND);
-		return XDP_DROP;
-	}
-	run->be_id = be_id;
-	run->new_flow = new_flow;
-	count_flow(&xlb_svc_stats, svc->id, p->len, new_flow);
-	count_flow(&xlb_be_stats, be_id, p->len, new_flow);
-	if (dnat(p, be))
-		return drop_rewritten(run);
-	run->nat = &be->addr;
-	return xdp_forward(ctx, run, new_flow);
-}
-
-static __always_inline int addr_eq(const struct xlb_addr *a, const struct xlb_addr *b)
-{
-	return a->v6[0] == b->v6[0] && a->v6[1] == b->v6[1] && a->v6[2] == b->v6[2] &&
-	       a->v6[3] == b->v6[3];
-}
-
-/* The backend of the flow an ICMP error to a VIP is about: the quoted
- * packet is one the flow's backend sent (VIP:vport -> client), so the
- * flow's key is the quote turned around. Only a flow xlb holds counts: an
- * error about anything else is the stack's. */
-static __always_inline struct xlb_backend *icmp_flow_backend(const struct icmp_err *e, __u32 svc_id,
-							     __u32 *be_id)
-{
-	struct xlb_flow_key fkey = {
-		.src = e->q.dst,
-		.dst = e->q.src,
-		.sport = e->q.dport,
-		.dport = e->q.sport,
-		.proto = e->q.proto,
-		.family = e->q.family,
-	};
-	struct xlb_flow *f = bpf_map_lookup_elem(&xlb_flows, &fkey);
-	struct xlb_backend *be;
-
-	if (!f)
-		return NULL;
-	be = backend_get(f->backend_id);
-	if (!flow_still_valid(f, svc_id, be, 0))
-		return NULL;
-	*be_id = f->backend_id;
-	return be;
-}
-
-/* An ICMP error sent to a VIP about a packet of a balanced flow goes to
- * that flow's backend, translated (icmp.h); every other ICMP packet is
- * passed to the stack, as before. */
-static __always_inline int icmp_to_vip(struct xdp_md *ctx, struct xlb_run *run)
-{
-	struct xlb_pkt *p = run->p;
-	struct xlb_svc_key skey = {};
-	struct xlb_backend *be;
-	struct icmp_err e;
-	struct xlb_svc *svc;
-	__u32 be_id = 0;
+	struct ingress_pick pick;
 	int verdict;
 
-	if (icmp_err_parse(p, &e) || !addr_eq(&e.q.src, &p->key.dst))
-		goto pass;
-	skey.vip = e.q.src;
-	skey.port = e.q.sport;
-	skey.proto = e.q.proto;
-	skey.family = e.q.family;
-	svc = bpf_map_lookup_elem(&xlb_services, &skey);
-	if (!svc)
-		goto pass;
-	be = icmp_flow_backend(&e, svc->id, &be_id);
-	if (!be)
-		goto pass;
-	run->svc_id = svc->id;
-	verdict = router_refuses(run);
-	if (verdict >= 0)
+	verdict =
+		ingress_decide(run, &pick, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0);
+	if (verdict != INGRESS_DNAT && verdict != INGRESS_ICMP_NAT)
 		return verdict;
-	run->be_id = be_id;
-	count_flow(&xlb_svc_stats, svc->id, p->len, 0);
-	count_flow(&xlb_be_stats, be_id, p->len, 0);
-	if (icmp_err_nat(p, &e, ICMP_NAT_TO_BACKEND, &be->addr, be->port))
+	if (xdp_rewrite(run->p, &pick, verdict))
 		return drop_rewritten(run);
-	run->nat = &be->addr;
-	return xdp_forward(ctx, run, 0);
-pass:
-	verdict_count(run, XLB_R_PASS_ICMP);
-	return XDP_PASS;
-}
-
-static __always_inline int ingress_decide(struct xdp_md *ctx, struct xlb_run *run)
-{
-	struct xlb_pkt *p = run->p;
-	struct xlb_svc_key skey = {};
-	struct xlb_svc *svc;
-	int ret;
-
-	ret = xlb_parse(p, (void *)(long)ctx->data, (void *)(long)ctx->data_end, 0);
-	if (ret == XLB_R_PASS_ICMP)
-		return icmp_to_vip(ctx, run);
-	if (ret != PARSE_OK) {
-		verdict_count(run, ret);
-		return ret >= XLB_R_DROP_TRUNCATED && ret <= XLB_R_DROP_BAD_HEADER ? XDP_DROP
-										   : XDP_PASS;
-	}
-	skey.vip = p->key.dst;
-	skey.port = p->key.dport;
-	skey.proto = p->key.proto;
-	skey.family = p->key.family;
-	svc = bpf_map_lookup_elem(&xlb_services, &skey);
-	if (!svc) {
-		verdict_count(run, XLB_R_PASS_NOT_SERVICE);
-		return XDP_PASS;
-	}
-	return lb_service(ctx, run, svc);
+	run->nat = &pick.be->addr;
+	return xdp_forward(ctx, run, run->new_flow);
 }
 
 SEC("xdp")
@@ -552,7 +259,7 @@ int xlb_ingress(struct xdp_md *ctx)
 	struct xlb_pkt p;
 
 	run_init(&run, &p);
-	return trace_run(&run, ingress_decide(ctx, &run), &ctx->ingress_ifindex, XLB_TRACE_XDP);
+	return trace_run(&run, ingress_xdp(ctx, &run), &ctx->ingress_ifindex, XLB_TRACE_XDP);
 }
 
 SEC("xdp")
@@ -701,7 +408,13 @@ static __always_inline int pkt_reload(struct xlb_pkt *p, struct __sk_buff *skb)
 	return 0;
 }
 
-static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run)
+/* After a rewrite on the skb path (a reply's reverse NAT, an uplink's
+ * DNAT): redirect to the route's interface with the MACs set, through the
+ * neighbour helper while the neighbour is unresolved, or let the kernel
+ * forward the packet. The verdict is counted as redirect or stack, each
+ * path with its own reasons. */
+static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run,
+				      __u32 reason_redirect, __u32 reason_stack)
 {
 	struct xlb_pkt *p = run->p;
 	struct bpf_fib_lookup fib;
@@ -709,7 +422,7 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run
 
 	if (pkt_reload(p, skb) || ttl_expiring(p) ||
 	    fib_params_fill(&fib, p, skb->ingress_ifindex)) {
-		verdict_count(run, XLB_R_RNAT_STACK);
+		verdict_count(run, reason_stack);
 		return TC_ACT_OK;
 	}
 	/* no length: the helper then checks the skb against the egress MTU
@@ -719,22 +432,22 @@ static __always_inline int tc_forward(struct __sk_buff *skb, struct xlb_run *run
 	fib.tot_len = 0;
 	rc = fib_lookup_cached(skb, &fib, skb->gso_size ? 0 : skb->len, 1);
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS && rc != BPF_FIB_LKUP_RET_NO_NEIGH) {
-		verdict_count(run, XLB_R_RNAT_STACK);
+		verdict_count(run, reason_stack);
 		return TC_ACT_OK;
 	}
 	/* a router hop on both paths: the neighbour helper does not touch TTL */
 	ttl_decrement(p);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		verdict_count(run, XLB_R_RNAT_REDIRECT);
+		verdict_count(run, reason_redirect);
 		return bpf_redirect_neigh(fib.ifindex, NULL, 0, 0);
 	}
 	if (p->eth + 1 > (struct ethhdr *)p->data_end) {
-		verdict_count(run, XLB_R_RNAT_STACK);
+		verdict_count(run, reason_stack);
 		return TC_ACT_OK;
 	}
 	__builtin_memcpy(p->eth->h_dest, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(p->eth->h_source, fib.smac, ETH_ALEN);
-	verdict_count(run, XLB_R_RNAT_REDIRECT);
+	verdict_count(run, reason_redirect);
 	return bpf_redirect(fib.ifindex, 0);
 }
 
@@ -824,7 +537,7 @@ static __always_inline int icmp_from_backend(struct __sk_buff *skb, struct xlb_r
 	if (icmp_err_nat(p, &e, ICMP_NAT_TO_VIP, &r->vip, r->vport))
 		return shot_rewritten(run);
 	run->nat = &r->vip;
-	return tc_forward(skb, run);
+	return tc_forward(skb, run, XLB_R_RNAT_REDIRECT, XLB_R_RNAT_STACK);
 }
 
 /* Headers of locally built skbs are linear; pull in case one is not. */
@@ -858,7 +571,7 @@ static __always_inline int return_decide(struct __sk_buff *skb, struct xlb_run *
 	if (snat_skb(skb, p, r))
 		return shot_rewritten(run);
 	run->nat = &r->vip;
-	return tc_forward(skb, run);
+	return tc_forward(skb, run, XLB_R_RNAT_REDIRECT, XLB_R_RNAT_STACK);
 }
 
 SEC("tc")
@@ -869,6 +582,112 @@ int xlb_return(struct __sk_buff *skb)
 
 	run_init(&run, &p);
 	return trace_run(&run, return_decide(skb, &run), &skb->ingress_ifindex, XLB_TRACE_TC);
+}
+
+/* ---- uplink, tc (where XDP cannot be correct) -------------------------------- */
+
+/* Destination rewrite on the skb path: every checksum through the skb
+ * helpers, which keep a partial (offloaded) L4 checksum a partial one
+ * and a complete skb->csum in step; in place, XDP's incremental update
+ * would turn a partial checksum into garbage, and the backend would drop
+ * the packet. A UDP/IPv4 checksum of 0 ("none") stays 0
+ * (BPF_F_MARK_MANGLED_0), and a computed 0 goes out as 0xffff. */
+static __always_inline int dnat_skb(struct __sk_buff *skb, const struct xlb_pkt *p,
+				    const struct xlb_backend *be)
+{
+	__u32 l4_off = p->l4 - p->data;
+	__u32 csum_off = p->l4_check_off;
+	__u32 l3_off = p->l3 - p->data;
+	__u64 mangled = p->key.proto == IPPROTO_UDP ? BPF_F_MARK_MANGLED_0 : 0;
+
+	if (p->key.family == AF_INET) {
+		__be32 old = p->key.dst.v4, new = be->addr.v4;
+
+		if (bpf_l4_csum_replace(skb, csum_off, old, new, BPF_F_PSEUDO_HDR | mangled | 4) ||
+		    bpf_l3_csum_replace(skb, l3_off + offsetof(struct iphdr, check), old, new, 4) ||
+		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct iphdr, daddr), &new, 4, 0))
+			return -1;
+	} else {
+		__u32 diff = csum_diff_addr(0, p->key.dst.v6, be->addr.v6, 4);
+
+		if (bpf_l4_csum_replace(skb, csum_off, 0, diff, BPF_F_PSEUDO_HDR | mangled) ||
+		    bpf_skb_store_bytes(skb, l3_off + offsetof(struct ipv6hdr, daddr), be->addr.v6,
+					16, 0))
+			return -1;
+	}
+	if (bpf_l4_csum_replace(skb, csum_off, p->key.dport, be->port, mangled | 2) ||
+	    bpf_skb_store_bytes(skb, l4_off + offsetof(struct udphdr, dest), &be->port, 2, 0))
+		return -1;
+	return 0;
+}
+
+/* The rewrite the decision asked for. An ICMP error's checksums are
+ * never offloaded: it is translated in place, as on the XDP path, before
+ * any helper moves the packet. */
+static __always_inline int skb_rewrite(struct __sk_buff *skb, struct xlb_pkt *p,
+				       const struct ingress_pick *pick, int verdict)
+{
+	const struct xlb_backend *be = pick->be;
+
+	if (verdict == INGRESS_DNAT)
+		return dnat_skb(skb, p, be);
+	return icmp_err_nat(p, &pick->icmp, ICMP_NAT_TO_BACKEND, &be->addr, be->port);
+}
+
+/* Backend links are untagged, as on the XDP path. On the skb path the
+ * kernel has already moved the outer tag into skb->vlan_tci; a second
+ * (802.1ad) tag is still in the frame. Each pop takes one, the one in
+ * vlan_tci first. */
+static __always_inline int skb_vlans_pop(struct __sk_buff *skb, struct xlb_pkt *p)
+{
+	__u32 tags = p->vlan_bytes / 4 + (skb->vlan_present ? 1 : 0);
+
+	for (__u32 i = 0; i < XLB_MAX_VLANS + 1; i++) {
+		if (i >= tags)
+			break;
+		if (bpf_skb_vlan_pop(skb))
+			return -1;
+	}
+	p->vlan_bytes = 0;
+	return 0;
+}
+
+/* A packet the decision passes goes on to the next filter, as XDP_PASS
+ * hands a packet on to tc: on a link that is also a backend's, the
+ * return filter must still see the replies. */
+static __always_inline int ingress_tc_verdict(int verdict)
+{
+	return verdict == INGRESS_DROP ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+}
+
+static __always_inline int ingress_tc(struct __sk_buff *skb, struct xlb_run *run)
+{
+	struct ingress_pick pick;
+	int verdict;
+
+	if (skb->data_end - skb->data < XLB_PULL_LEN && skb->len > skb->data_end - skb->data)
+		bpf_skb_pull_data(skb, skb->len < XLB_PULL_LEN ? skb->len : XLB_PULL_LEN);
+	verdict = ingress_decide(run, &pick, (void *)(long)skb->data, (void *)(long)skb->data_end,
+				 skb->len);
+	if (verdict != INGRESS_DNAT && verdict != INGRESS_ICMP_NAT)
+		return ingress_tc_verdict(verdict);
+	if (skb_rewrite(skb, run->p, &pick, verdict) || skb_vlans_pop(skb, run->p))
+		return shot_rewritten(run);
+	run->nat = &pick.be->addr;
+	return tc_forward(skb, run, XLB_R_TC_FWD_REDIRECT, XLB_R_TC_FWD_STACK);
+}
+
+/* The uplink decision on the skb path, for uplinks whose frames carry
+ * partial checksums (veths from a local stack: nested containers, kind,
+ * CI runners), where XDP's DNAT and redirect cannot be correct. */
+SEC("tc")
+int xlb_ingress_tc(struct __sk_buff *skb)
+{
+	struct xlb_run run;
+	struct xlb_pkt p;
+
+	run_init(&run, &p);
+	return trace_run(&run, ingress_tc(skb, &run), &skb->ingress_ifindex, XLB_TRACE_TC_UPLINK);
 }
 
 /* ---- proxy sockmap path (sk_skb) -------------------------------------------- */

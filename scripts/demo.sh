@@ -77,8 +77,9 @@ write_config() {
 start_xlbd() {
 	section "starting xlbd in netns xlb-lb, Host routing on $SHARED"
 	# nsenter, not a function, in the background: $! is xlbd's pid.
-	nsenter --net=/run/netns/xlb-lb "$XLBD" --config "$WORK/xlb.ini" --iface u0 --pin-dir "$PIN_DIR" \
-		--control "$CTL_SOCK" --http-listen "$SHARED" </dev/null 2>"$WORK/xlbd.log" &
+	# --no-socket-lb: the demo's client stands for a remote host, served by XDP
+	nsenter --net=/run/netns/xlb-lb "$XLBD" --config "$WORK/xlb.ini" --iface u0 --attach xdp --no-socket-lb \
+		--pin-dir "$PIN_DIR" --control "$CTL_SOCK" --http-listen "$SHARED" </dev/null 2>"$WORK/xlbd.log" &
 	XLBD_PID=$!
 	local deadline=$((SECONDS + 15))
 	until [[ $(printf 'ping\n' | socat -t 2 - "UNIX-CONNECT:$CTL_SOCK" 2>/dev/null | tail -n 1) == ok ]]; do

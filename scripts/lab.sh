@@ -6,9 +6,17 @@
 #   xlb-lb      b<i> 10.200.<i>.1/24 fd00:2<ii>::1/64 ---- eth0 10.200.<i>.2/24 fd00:2<ii>::2/64  xlb-be<i>
 #
 # The client routes the VIPs 10.200.0.100/30 and fd00:200::100/126 to the
-# lb, which has no address and no route for them: only XDP delivers them.
+# lb, which has no address and no route for them: only xlb's uplink program
+# (XDP or tc) delivers them.
 #
-# usage: lab.sh up [N] | down | status
+# The client's c0 has tx checksum offload off by default, so that it sends
+# complete checksums as a remote host's NIC would and XDP on u0 can serve
+# it. --client-offload (or XLB_LAB_CLIENT_OFFLOAD=1) keeps the veth's
+# default offloads: partial checksums, as a local stack sends them (nested
+# containers, kind, CI runners), which only the tc uplink program can
+# carry; `lab.sh client-offload on|off` switches them on a running lab.
+#
+# usage: lab.sh up [N] [--client-offload] | down | status | client-offload on|off
 #        lab.sh serve-api I | serve-web I | serve-name I
 #        lab.sh serve-http I [PORT [FILE]] | serve-tls I CN
 set -euo pipefail
@@ -56,8 +64,8 @@ setup_client() {
 	ip -n xlb-lb addr add fd00:200::1/64 dev u0 nodad
 	ip -n xlb-client link set c0 up
 	ip -n xlb-lb link set u0 up
-	# XDP must see complete checksums, as from a real NIC (see the brief).
-	in_ns xlb-client ethtool -K c0 tx off >/dev/null
+	# XDP must see complete checksums, as from a real NIC (see the top)
+	[[ ${XLB_LAB_CLIENT_OFFLOAD:-0} == 1 ]] || client_offload off
 	ip -n xlb-client route add 10.200.0.100/30 via 10.200.0.1
 	ip -n xlb-client route add fd00:200::100/126 via fd00:200::1
 	# The backends' subnets, for plain routed traffic (and tests of it).
@@ -101,8 +109,21 @@ wait_links_up() {
 	done
 }
 
+# client_offload on|off: the client's tx checksum offload (see the top).
+client_offload() {
+	case ${1:-} in
+	on | off) in_ns xlb-client ethtool -K c0 tx "$1" >/dev/null ;;
+	*) die "usage: lab.sh client-offload on|off" ;;
+	esac
+}
+
 lab_up() {
+	if [[ ${2:-} == --client-offload || ${1:-} == --client-offload ]]; then
+		XLB_LAB_CLIENT_OFFLOAD=1
+		[[ ${1:-} == --client-offload ]] && shift
+	fi
 	local n=${1:-4} i
+	[[ $n == --client-offload ]] && n=4
 	if ! [[ $n =~ ^[0-9]+$ ]] || ((n < 1 || n > 99)); then
 		die "backend count must be 1..99, got '$n'"
 	fi
@@ -308,13 +329,15 @@ main() {
 	up) lab_up "$@" ;;
 	down) lab_down ;;
 	status) lab_status ;;
+	client-offload) client_offload "${1:-}" ;;
 	serve-api) serve_api "${1:?serve-api I}" ;;
 	serve-web) serve_web "${1:?serve-web I}" ;;
 	serve-name) serve_name "${1:?serve-name I}" ;;
 	serve-http) serve_http "${1:?serve-http I [PORT [FILE]]}" "${@:2}" ;;
 	serve-tls) serve_tls "${1:?serve-tls I CN}" "${2:-}" ;;
-	*) die "usage: lab.sh up [N] | down | status | serve-api I | serve-web I | serve-name I |" \
-		"serve-http I [PORT [FILE]] | serve-tls I CN" ;;
+	*) die "usage: lab.sh up [N] [--client-offload] | down | status | client-offload on|off |" \
+		"serve-api I | serve-web I | serve-name I | serve-http I [PORT [FILE]] |" \
+		"serve-tls I CN" ;;
 	esac
 }
 

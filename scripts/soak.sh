@@ -97,8 +97,9 @@ write_config() {
 start_xlbd() {
 	local deadline=$((SECONDS + 15))
 	# nsenter itself in the background: it execs xlbd, so $! is xlbd's pid
-	nsenter --net=/run/netns/xlb-lb "$BUILD/xlbd" --config "$WORK/xlb.ini" --iface u0 \
-		--pin-dir "$PIN_DIR" --control "$CTL_SOCK" --log-level info </dev/null \
+	# --no-socket-lb: the soak's client stands for a remote one (XDP)
+	nsenter --net=/run/netns/xlb-lb "$BUILD/xlbd" --config "$WORK/xlb.ini" --iface u0 --attach xdp \
+		--no-socket-lb --pin-dir "$PIN_DIR" --control "$CTL_SOCK" --log-level info </dev/null \
 		>"$WORK/xlbd.log" 2>&1 &
 	XLBD_PID=$!
 	until grep -q 'event=ready' "$WORK/xlbd.log"; do

@@ -224,6 +224,7 @@ enum xlb_iface_role {
 	XLB_IF_BACKEND = 1 << 1,       /* tc ingress return program */
 	XLB_IF_PEER_PREPARED = 1 << 2, /* pass program on the veth peer */
 	XLB_IF_CLSACT_OURS = 1 << 3,   /* xlbd created the clsact qdisc */
+	XLB_IF_UPLINK_TC = 1 << 4,     /* tc ingress uplink program (xlb_ingress_tc) */
 };
 
 /* xlb_hosts (HASH): a route, host name or "*.suffix" wildcard and path
@@ -359,6 +360,20 @@ struct xlb_tls_counters {
 struct xlb_sock_peer {
 	__u64 peer_cookie;
 	__u64 bytes;
+};
+
+/* xlb_sock_lb (SK_STORAGE): what the socket hooks (bpf/sock_lb.bpf.c) chose
+ * for a local socket: the VIP it asked for and the backend it was given
+ * instead. Written by cgroup/connect and cgroup/sendmsg; read by
+ * cgroup/getpeername and cgroup/recvmsg, which show the VIP again in place
+ * of exactly this backend. Freed with the socket; pinned, so that a new
+ * xlbd (a restart, a takeover) finds its predecessor's records. */
+struct xlb_sock_lb_rec {
+	struct xlb_addr vip;
+	struct xlb_addr be_addr;
+	__be16 vport;
+	__be16 be_port;
+	__u32 be_id;
 };
 
 /* xlb_svc_stats (PERCPU_ARRAY, XLB_MAX_SERVICES) and xlb_be_stats

@@ -130,6 +130,15 @@ iface_args() {
 	for i in $XLB_IFACES; do printf -- '--iface\n%s\n' "$i"; done
 }
 
+# xlbd_mode_args: the data path modes of a lab test's xlbd, one per line.
+# The lab's client namespace stands for a remote host, whose packets the
+# uplink program must see: a test that means to exercise another path
+# chooses it (XLBD_SOCKET_LB, XLBD_ATTACH).
+xlbd_mode_args() {
+	[[ ${XLBD_SOCKET_LB-} == 1 ]] || echo --no-socket-lb
+	printf -- '--attach\n%s\n' "${XLBD_ATTACH:-xdp}"
+}
+
 # start_xlbd CONFIG_FILE [EXTRA ARGS...]: runs xlbd in the lb netns in the
 # background and waits until its control socket answers `ping`. A caller
 # may run it under a launcher: the array XLBD_LAUNCHER (e.g. valgrind and
@@ -139,14 +148,16 @@ iface_args() {
 start_xlbd() {
 	local cfg=$1
 	shift
-	local -a ifaces
+	local -a ifaces modes
 	mapfile -t ifaces < <(iface_args)
+	mapfile -t modes < <(xlbd_mode_args)
 	XLBD_LOG=$BATS_TEST_TMPDIR/xlbd.log
 	echo "--- xlbd start $(date +%T.%N)" >>"$XLBD_LOG"
 	# nsenter itself, not a shell function, goes in the background: $! is
 	# then the pid nsenter execs xlbd (or its launcher) in, the one to signal.
 	nsenter --net=/run/netns/xlb-lb "${XLBD_LAUNCHER[@]}" "$XLBD" --config "$cfg" \
-		"${ifaces[@]}" --pin-dir "$PIN_DIR" --control "$CTL_SOCK" --log-level debug "$@" \
+		"${ifaces[@]}" "${modes[@]}" --pin-dir "$PIN_DIR" --control "$CTL_SOCK" \
+		--log-level debug "$@" \
 		</dev/null >>"$XLBD_LOG" 2>&1 3>&- &
 	XLBD_PID=$!
 	local deadline=$((SECONDS + ${XLBD_START_S:-15})) exe
@@ -516,7 +527,26 @@ sys.exit(1 if left else 0)' >&2; then
 			found=1
 		fi
 	done
+	assert_no_sock_lb_attached || found=1
 	((found == 0))
+}
+
+# The cgroup v2 mount, where xlbd's socket hooks go by default.
+cgroup2_mount() {
+	# the type is the field after "-", past the optional ones
+	awk '{ for (i = 7; i < NF; i++) if ($i == "-") break }
+		$(i + 1) == "cgroup2" { print $5; exit }' /proc/self/mountinfo
+}
+
+# assert_no_sock_lb_attached: no xlb socket hook (xlb_sock_*) on any cgroup
+# below the cgroup v2 mount: xlbd's links go with it, crashed or not.
+assert_no_sock_lb_attached() {
+	local left
+	left=$(bpftool cgroup tree "$(cgroup2_mount)" 2>/dev/null | grep -E '[[:space:]]xlb_sock_' || true)
+	[[ -z $left ]] && return 0
+	echo "xlb socket hooks still attached to a cgroup:" >&2
+	echo "$left" >&2
+	return 1
 }
 
 # --- client loops (tests/lab/loadclient.py) ----------------------------------------

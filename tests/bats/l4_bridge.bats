@@ -180,9 +180,11 @@ br_start_xlbd() {
 	local -a launcher=("$@")
 	((${#launcher[@]})) || launcher=(nsenter --net=/run/netns/xlb-br-lb)
 	local cfg launched deadline=$((SECONDS + 15))
+	local -a modes
+	mapfile -t modes < <(xlbd_mode_args)
 	cfg=$(write_config "$(br_config)")
 	XLBD_LOG=$BATS_TEST_TMPDIR/xlbd.log
-	"${launcher[@]}" "$XLBD" --config "$cfg" --iface u0 --pin-dir "$PIN_DIR" \
+	"${launcher[@]}" "$XLBD" --config "$cfg" --iface u0 "${modes[@]}" --pin-dir "$PIN_DIR" \
 		--control "$CTL_SOCK" --log-level debug </dev/null >>"$XLBD_LOG" 2>&1 3>&- &
 	launched=$!
 	until XLBD_PID=$(xlbd_pid_under "$launched") && control_ok ping 2>/dev/null; do

@@ -26,6 +26,7 @@ enum out_kind {
 	OUT_SAME,	   /* byte-identical to the input */
 	OUT_DNAT_REDIRECT, /* dst -> backend, TTL-1, next-hop MACs, tags popped */
 	OUT_DNAT_PASS,	   /* dst -> backend, nothing else */
+	OUT_DNAT_NEIGH,	   /* dst -> backend, TTL-1, tags popped, MACs left to redirect_neigh */
 	OUT_RNAT_REDIRECT, /* src -> VIP, TTL-1, MACs toward the client */
 	OUT_RNAT_NEIGH,	   /* src -> VIP, TTL-1, MACs left to bpf_redirect_neigh */
 	OUT_RNAT_STACK,	   /* src -> VIP, nothing else */
@@ -1220,6 +1221,15 @@ static int prep_flow_stale_mac(struct fixture *f, const struct tcase *t, const s
 	.verdict = XDP_REDIRECT, .out = OUT_DNAT_REDIRECT, .be = (b), .reason = XLB_R_FWD_REDIRECT
 #define STACK_FORWARDED(b) \
 	.verdict = XDP_PASS, .out = OUT_DNAT_PASS, .be = (b), .reason = XLB_R_FWD_STACK
+#define TCU(...)                                    \
+	{                                           \
+		.prog = PROG_TC_UPLINK, __VA_ARGS__ \
+	}
+#define TC_REDIRECTED(b)                                                 \
+	.verdict = TC_ACT_REDIRECT, .out = OUT_DNAT_REDIRECT, .be = (b), \
+	.reason = XLB_R_TC_FWD_REDIRECT
+#define TC_PASSED(r) .verdict = TC_ACT_UNSPEC, .out = OUT_SAME, .reason = (r)
+#define TC_DROPPED(r) .verdict = TC_ACT_SHOT, .out = OUT_SAME, .reason = (r)
 #define PASSED(r) .verdict = XDP_PASS, .out = OUT_SAME, .reason = (r)
 #define DROPPED(r) .verdict = XDP_DROP, .out = OUT_SAME, .reason = (r)
 #define RNAT_REDIRECTED(b)                                               \
@@ -1554,6 +1564,59 @@ static const struct tcase cases[] = {
 	TC(.name = "return link: reply outside any flow on another link: ok untouched (not ours)",
 	   .in = in_reply_v4, .tc_if = TC_BR0, .verdict = TC_ACT_OK, .out = OUT_SAME,
 	   .reason = R_NONE),
+
+	/* the uplink decision on the skb path (xlb_ingress_tc): the same
+	 * picks and counters as XDP, the rewrite through the skb helpers */
+	TCU(.name = "tc uplink: v4 tcp syn: redirected, dnat, ttl-1, neighbour macs",
+	    .in = in_v4_syn, TC_REDIRECTED(BE_A4), .new_flow = 1),
+	TCU(.name = "tc uplink: v4 tcp data packet of an open flow: its backend, not a new flow",
+	    .in = in_v4_ack, .prepare = prep_open_swap, TC_REDIRECTED(BE_A4)),
+	TCU(.name = "tc uplink: v4 tcp gso skb: redirected, dnat", .in = in_v4_syn,
+	    .gso_size = 1448, TC_REDIRECTED(BE_A4), .new_flow = 1),
+	TCU(.name = "tc uplink: v4 udp with checksum", .in = in_v4_udp, TC_REDIRECTED(BE_A4_UDP),
+	    .new_flow = 1),
+	TCU(.name = "tc uplink: v4 udp without checksum: checksum stays 0", .in = in_v4_udp_nocsum,
+	    TC_REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	TCU(.name = "tc uplink: v4 udp whose rewritten checksum computes to 0: sent as 0xffff",
+	    .in = in_v4_udp_to_ffff, TC_REDIRECTED(BE_A4_UDP), .new_flow = 1),
+	TCU(.name = "tc uplink: v6 tcp syn: redirected, dnat, hop limit-1", .in = in_v6_syn,
+	    TC_REDIRECTED(BE_A6), .new_flow = 1),
+	TCU(.name = "tc uplink: v6 udp", .in = in_v6_udp, TC_REDIRECTED(BE_A6_UDP), .new_flow = 1),
+	TCU(.name = "tc uplink: v6 udp whose rewritten checksum computes to 0: sent as 0xffff",
+	    .in = in_v6_udp_to_ffff, TC_REDIRECTED(BE_A6_UDP), .new_flow = 1),
+	TCU(.name = "tc uplink: v4 with 40 option bytes: options kept", .in = in_v4_syn_opt40,
+	    TC_REDIRECTED(BE_A4), .new_flow = 1),
+	TCU(.name = "tc uplink: 802.1q tagged in the frame: redirected untagged",
+	    .in = in_v4_syn_vlan, TC_REDIRECTED(BE_A4), .new_flow = 1),
+	TCU(.name = "tc uplink: qinq in the frame: redirected untagged", .in = in_v4_syn_qinq,
+	    TC_REDIRECTED(BE_A4), .new_flow = 1),
+	TCU(.name = "tc uplink: backend link not a tx port: redirected all the same (skbs go "
+		    "anywhere)",
+	    .in = in_v4_syn, .flags = FIX_NO_TXPORT, TC_REDIRECTED(BE_A4), .new_flow = 1),
+	TCU(.name = "tc uplink: bridged backend: redirected to the bridge, backend's mac",
+	    .in = in_v4_syn_port84, TC_REDIRECTED(BE_D4), .new_flow = 1),
+	TCU(.name = "tc uplink: bridged backend without a bridge port entry: redirected to the "
+		    "bridge",
+	    .in = in_v4_syn_port85, TC_REDIRECTED(BE_E4), .new_flow = 1),
+	TCU(.name = "tc uplink: backend without neighbour entry (v4): redirect_neigh after dnat",
+	    .in = in_v4_syn_port83, .verdict = TC_ACT_REDIRECT, .out = OUT_DNAT_NEIGH, .be = BE_C4,
+	    .reason = XLB_R_TC_FWD_REDIRECT, .new_flow = 1),
+	TCU(.name = "tc uplink: backend without neighbour entry (v6): redirect_neigh after dnat",
+	    .in = in_v6_syn_port83, .verdict = TC_ACT_REDIRECT, .out = OUT_DNAT_NEIGH, .be = BE_C6,
+	    .reason = XLB_R_TC_FWD_REDIRECT, .new_flow = 1),
+	TCU(.name = "tc uplink: icmp frag needed about a flow's reply: translated to its backend",
+	    .in = in_icmp4_frag_needed, .prepare = prep_quoted_flow, TC_REDIRECTED(BE_A4)),
+	TCU(.name = "tc uplink: tcp to the vip on a port without service: on to the next filter "
+		    "untouched",
+	    .in = in_v4_syn_port8080, TC_PASSED(XLB_R_PASS_NOT_SERVICE)),
+	TCU(.name = "tc uplink: arp: on to the next filter untouched", .in = in_arp,
+	    TC_PASSED(XLB_R_PASS_NOT_IP)),
+	TCU(.name = "tc uplink: v4 ttl 1: on untouched, for the kernel's icmp", .in = in_v4_ttl1,
+	    TC_PASSED(XLB_R_PASS_TTL)),
+	TCU(.name = "tc uplink: service with an empty maglev table: shot, counted",
+	    .in = in_v4_syn_port81, TC_DROPPED(XLB_R_DROP_NO_BACKEND)),
+	TCU(.name = "tc uplink: bad ipv4 header checksum: shot, counted", .in = in_v4_syn,
+	    .mutate = mut_bad_ipv4_csum, TC_DROPPED(XLB_R_DROP_BAD_HEADER)),
 };
 
 #define N_CASES ((int)(sizeof(cases) / sizeof(cases[0])))
@@ -1576,6 +1639,10 @@ static size_t build_expected(const struct tcase *t, const struct pkt_desc *in, c
 		break;
 	case OUT_DNAT_PASS:
 		want_dnat(&w, be);
+		break;
+	case OUT_DNAT_NEIGH:
+		want_dnat(&w, be);
+		w.ttl--;
 		break;
 	case OUT_RNAT_REDIRECT:
 		want_rnat(&w, be);
@@ -1632,7 +1699,8 @@ static void check_stats_one(struct diag *dg, const char *map, unsigned int id,
 static void check_stats(struct diag *dg, const struct tcase *t, const struct counter_snapshot *a,
 			const struct counter_snapshot *b, size_t len)
 {
-	int dnat = t->prog == PROG_XDP && (t->out == OUT_DNAT_REDIRECT || t->out == OUT_DNAT_PASS);
+	int dnat = t->prog != PROG_TC && (t->out == OUT_DNAT_REDIRECT || t->out == OUT_DNAT_PASS ||
+					  t->out == OUT_DNAT_NEIGH);
 	uint32_t svc = dnat ? backend_of(t->be)->svc : 0;
 
 	for (unsigned int i = 1; i <= N_SVC; i++)
@@ -1717,7 +1785,7 @@ static void run_and_check(struct fixture *f, const struct tcase *t, const struct
 	check_output(dg, t, in, inb, inlen, &r);
 	check_reasons(dg, t, &before, &after, inlen);
 	check_stats(dg, t, &before, &after, inlen);
-	if (t->prog == PROG_XDP)
+	if (t->prog != PROG_TC)
 		check_flow_state(f, dg, t, in);
 }
 
@@ -1774,6 +1842,12 @@ static const struct trace_case trace_cases[] = {
 	{ XDP(.name = "trace on: v4 syn to vip: one fwd_redirect event, tuple before, backend after",
 	      .in = in_v4_syn, REDIRECTED(BE_A4), .new_flow = 1),
 	  TRACED(SVC_TCP4) },
+	{ TCU(.name = "trace on: tc uplink v4 syn: one tc_fwd_redirect event, prog tc-uplink",
+	      .in = in_v4_syn, TC_REDIRECTED(BE_A4), .new_flow = 1),
+	  TRACED(SVC_TCP4) },
+	{ TCU(.name = "trace on: tc uplink, not a service: one pass_not_service event",
+	      .in = in_v4_syn_port8080, TC_PASSED(XLB_R_PASS_NOT_SERVICE)),
+	  TRACED(NONE) },
 	{ XDP(.name = "trace on: v6 syn, kernel forwards: one fwd_stack event", .in = in_v6_syn,
 	      .flags = FIX_NO_TXPORT, STACK_FORWARDED(BE_A6), .new_flow = 1),
 	  TRACED(SVC_TCP6) },
@@ -1872,7 +1946,7 @@ static int trace_stats_sum(struct fixture *f, struct xlb_trace_stats *s)
 
 static int is_dnat(const struct tcase *t)
 {
-	return t->out == OUT_DNAT_REDIRECT || t->out == OUT_DNAT_PASS;
+	return t->out == OUT_DNAT_REDIRECT || t->out == OUT_DNAT_PASS || t->out == OUT_DNAT_NEIGH;
 }
 
 static int is_rnat(const struct tcase *t)
@@ -1889,7 +1963,7 @@ static void expected_event(const struct fixture *f, const struct trace_case *tc,
 
 	memset(w, 0, sizeof(*w));
 	w->ifindex =
-		(uint32_t)(t->prog == PROG_XDP ? f->h.up_ifindex : tc_ifindex_of(&f->h, t->tc_if));
+		(uint32_t)(t->prog != PROG_TC ? f->h.up_ifindex : tc_ifindex_of(&f->h, t->tc_if));
 	w->len = (uint32_t)inlen;
 	w->svc_id = tc->svc;
 	w->backend_id =
@@ -1905,7 +1979,9 @@ static void expected_event(const struct fixture *f, const struct trace_case *tc,
 		fixture_xlb_addr(&w->nat_addr, s->family, s->vip);
 		w->nat_port = htons(s->port);
 	}
-	w->prog = t->prog == PROG_XDP ? XLB_TRACE_XDP : XLB_TRACE_TC;
+	w->prog = t->prog == PROG_XDP  ? XLB_TRACE_XDP
+		  : t->prog == PROG_TC ? XLB_TRACE_TC
+				       : XLB_TRACE_TC_UPLINK;
 	w->reason = (uint8_t)t->reason;
 	w->flags = t->new_flow ? XLB_TRACE_EV_NEW_FLOW : 0;
 }
@@ -2083,10 +2159,73 @@ static void seed_case_moves_picks(struct fixture *f, struct diag *dg)
 			  SEED_PORTS);
 }
 
+/* ---- the same answers in every mode ----------------------------------------- */
+
+/* The backend prog records for SYNs from SEED_PORTS source ports to svc
+ * (split table, one seed), from fresh flow state. */
+static int mode_picks(struct fixture *f, enum prog_kind prog, void (*in)(struct pkt_desc *d),
+		      uint32_t svc, uint32_t got[SEED_PORTS], struct diag *dg)
+{
+	uint8_t b[PKT_MAX_LEN];
+	struct xlb_flow flow;
+	struct run_result r;
+	struct pkt_desc d;
+	int err = fixture_reset(f, 0);
+
+	if (!err)
+		err = fixture_set_table(f, svc, TBL_SPLIT_A4_B4);
+	if (!err)
+		err = fixture_put_hash_seed(f, seed_pair[0]);
+	if (err)
+		return diag_fail(dg, "setup: %s", strerror(-err)), -1;
+	for (int i = 0; i < SEED_PORTS; i++) {
+		in(&d);
+		d.sport = (uint16_t)(40000 + i);
+		err = harness_run(&f->h, prog, b, pkt_build(&d, b), &r);
+		if (err)
+			return diag_fail(dg, "test run: %s", strerror(-err)), -1;
+		got[i] = flow_backend(f, &d, &flow) ? 0 : flow.backend_id;
+	}
+	return 0;
+}
+
+/* Whichever uplink program serves a client, each flow gets the same
+ * backend: a node whose uplinks differ in mode, or one restarted in
+ * another mode, splits the same flows the same way. */
+static void modes_pick_alike(struct fixture *f, struct diag *dg, void (*in)(struct pkt_desc *d),
+			     uint32_t svc)
+{
+	uint32_t xdp[SEED_PORTS], tc[SEED_PORTS];
+	int distinct = 0;
+
+	if (mode_picks(f, PROG_XDP, in, svc, xdp, dg) ||
+	    mode_picks(f, PROG_TC_UPLINK, in, svc, tc, dg))
+		return;
+	for (int i = 0; i < SEED_PORTS; i++) {
+		if (!xdp[i] || xdp[i] != tc[i]) {
+			diag_fail(dg, "source port %d: xdp picked %u, tc uplink %u", 40000 + i,
+				  xdp[i], tc[i]);
+			return;
+		}
+		distinct |= xdp[i] == xdp[0] ? 0 : 1;
+	}
+	if (!distinct)
+		diag_fail(dg, "every port picked backend %u: the split table was not used", xdp[0]);
+}
+
+static void modes_case_tcp4(struct fixture *f, struct diag *dg)
+{
+	modes_pick_alike(f, dg, in_v4_syn, SVC_TCP4);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(struct fixture *f, struct diag *dg);
 } seed_cases[] = {
+	{ "same answers in every mode: 64 v4 tcp flows, xlb_ingress and xlb_ingress_tc pick "
+	  "the same backends",
+	  modes_case_tcp4 },
+
 	{ "hash seed: over 64 source ports xlb_ingress picks by the seed in xlb_dp_config, "
 	  "as userspace computes (two seeds)",
 	  seed_case_follows_map },

@@ -33,7 +33,9 @@ struct harness {
 	int tc_ifindex;	      /* where the next tc run's frame arrives; 0: be_ifindex */
 };
 
-enum prog_kind { PROG_XDP, PROG_TC };
+/* xlb_ingress, xlb_return, and xlb_ingress_tc (the uplink decision on
+ * the skb path) */
+enum prog_kind { PROG_XDP, PROG_TC, PROG_TC_UPLINK };
 
 struct run_result {
 	int verdict;
@@ -241,6 +243,29 @@ static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t le
 	return err ? -errno : 0;
 }
 
+/* One test run of the tc uplink program as if the frame arrived on the
+ * uplink, as a frame from a client's stack would (GSO when
+ * h->tc_gso_size is set). */
+static inline int harness_run_tc_uplink(struct harness *h, const uint8_t *in, size_t len,
+					struct run_result *r)
+{
+	struct __sk_buff ctx = {
+		.ifindex = (uint32_t)h->up_ifindex,
+		.ingress_ifindex = (uint32_t)h->up_ifindex,
+		.gso_size = h->tc_gso_size,
+		.gso_segs =
+			h->tc_gso_size ? (uint32_t)(len + h->tc_gso_size - 1) / h->tc_gso_size : 0,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len,
+		    .data_out = r->data, .data_size_out = sizeof(r->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(h->skel->progs.xlb_ingress_tc), &opts);
+
+	r->verdict = (int)opts.retval;
+	r->len = opts.data_size_out;
+	return err ? -errno : 0;
+}
+
 /* A verdict's name for diagnostics. */
 static inline const char *verdict_name(enum prog_kind prog, int v)
 {
@@ -250,6 +275,8 @@ static inline const char *verdict_name(enum prog_kind prog, int v)
 	if (prog == PROG_XDP)
 		return v >= 0 && v <= XDP_REDIRECT ? xdp[v] : "XDP_?";
 	switch (v) {
+	case TC_ACT_UNSPEC:
+		return "TC_ACT_UNSPEC";
 	case TC_ACT_OK:
 		return "TC_ACT_OK";
 	case TC_ACT_SHOT:
@@ -267,6 +294,8 @@ static inline int harness_run(struct harness *h, enum prog_kind prog, const uint
 	memset(r, 0, sizeof(*r));
 	if (prog == PROG_XDP)
 		return harness_run_xdp(h, in, len, r);
+	if (prog == PROG_TC_UPLINK)
+		return harness_run_tc_uplink(h, in, len, r);
 	return harness_run_tc(h, in, len, r);
 }
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lib/attach.h"
 #include "lib/config.h"
 
 static const char valid_config[] =
@@ -237,6 +238,14 @@ static const struct err_case err_cases[] = {
 	{ "hash_seed = 0x\n", "t.ini:1: bad hash_seed '0x' (1 to 16 hex digits)" },
 	{ "hash_seed = 5eed-1\n", "t.ini:1: bad hash_seed '5eed-1' (1 to 16 hex digits)" },
 	{ "hash_seed = 1\nhash_seed = 2\n", "t.ini:2: hash_seed given twice" },
+	{ "socket_lb = maybe\n", "t.ini:1: bad socket_lb 'maybe' (want yes or no)" },
+	{ "attach = bpf\n", "t.ini:1: bad attach 'bpf' (want xdp, tc or auto)" },
+	{ "attach = tc\nattach = xdp\n", "t.ini:2: attach given twice" },
+	{ "socket_lb = no\nsocket_lb = no\n", "t.ini:2: socket_lb given twice" },
+	{ "socket_lb_cgroup = sys/fs/cgroup\n",
+	  "t.ini:1: bad socket_lb_cgroup 'sys/fs/cgroup' (an absolute path)" },
+	{ "socket_lb_cgroup = /a\nsocket_lb_cgroup = /b\n",
+	  "t.ini:2: socket_lb_cgroup given twice" },
 	{ SVC "host = a.dev\nhash_seed = 1\n", "t.ini:3: service api: unknown key 'hash_seed'" },
 	{ "[service a/b]\nhost = a.dev\n", "t.ini:1: invalid service name 'a/b'" },
 	{ "[service]\nhost = a.dev\n", "t.ini:1: invalid service name ''" },
@@ -584,6 +593,35 @@ static void test_hash_seed(void **state)
 	assert_int_equal(xlb_parse_hash_seed("10000000000000000", &seed), -EINVAL);
 }
 
+/* socket_lb and socket_lb_cgroup, global keys: off only when said so. */
+static void test_socket_lb_keys(void **state)
+{
+	static const char text[] = "socket_lb = no\n"
+				   "socket_lb_cgroup = /sys/fs/cgroup/xlb.slice\n"
+				   "[service api]\n"
+				   "listen = 10.0.0.1:80/tcp\n";
+	struct xlb_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_true(cfg.has_socket_lb);
+	assert_true(cfg.no_socket_lb);
+	assert_string_equal(cfg.socket_lb_cgroup, "/sys/fs/cgroup/xlb.slice");
+	xlb_config_free(&cfg);
+	assert_int_equal(
+		xlb_config_parse_string("socket_lb = yes\n", "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_false(cfg.no_socket_lb);
+	assert_null(cfg.socket_lb_cgroup);
+	assert_false(cfg.has_attach);
+	xlb_config_free(&cfg);
+	assert_int_equal(xlb_config_parse_string("attach = tc\n", "t.ini", &cfg, err, sizeof(err)),
+			 0);
+	assert_true(cfg.has_attach);
+	assert_int_equal(cfg.attach, XLB_ATTACH_TC);
+	xlb_config_free(&cfg);
+}
+
 /* [http] default_host: kept as given (routing lowercases). */
 static void test_default_host(void **state)
 {
@@ -711,6 +749,7 @@ int main(void)
 		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_https),
 		cmocka_unit_test(test_default_host),	cmocka_unit_test(test_empty_config),
 		cmocka_unit_test(test_name_validators), cmocka_unit_test(test_hash_seed),
+		cmocka_unit_test(test_socket_lb_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,9 +20,12 @@
 #include "log.h"
 #include "pins.h"
 
-/* tc filter identity: one filter of ours per backend link */
+/* tc filter identity: one filter of ours per backend link, and one per
+ * uplink served on the skb path; the uplink's runs first on a link that
+ * is both, and hands what it passes on to the return filter */
 #define XLB_TC_HANDLE 0x71b
 #define XLB_TC_PRIO 0x71b
+#define XLB_TC_UPLINK_PRIO 0x71a
 #define XLB_PEER_PROG_NAME "xlb_peer_pass"
 
 static void xdp_link_path(char *buf, size_t len, const char *pin_dir, int ifindex)
@@ -74,11 +77,12 @@ static int uplink_update_pinned(const char *path, int prog_fd)
 	return err;
 }
 
-static int uplink_create_pinned(const char *path, int prog_fd, int ifindex)
+static int uplink_create_pinned(const char *path, int prog_fd, int ifindex, __u32 xdp_flags)
 {
+	LIBBPF_OPTS(bpf_link_create_opts, opts, .flags = xdp_flags);
 	int fd, err = 0;
 
-	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, NULL);
+	fd = bpf_link_create(prog_fd, ifindex, BPF_XDP, &opts);
 	if (fd < 0)
 		return -errno;
 	if (bpf_obj_pin(fd, path))
@@ -87,31 +91,76 @@ static int uplink_create_pinned(const char *path, int prog_fd, int ifindex)
 	return err;
 }
 
-int xlb_attach_uplink(const struct xlb_attach_ctx *ctx, int ifindex)
+int xlb_attach_mode_parse(const char *text, enum xlb_attach_mode *mode)
 {
-	struct xlb_iface role = { .role = XLB_IF_UPLINK };
+	for (enum xlb_attach_mode m = XLB_ATTACH_AUTO; m <= XLB_ATTACH_TC; m++) {
+		if (strcmp(text, xlb_attach_mode_name(m)) == 0) {
+			*mode = m;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *xlb_attach_mode_name(enum xlb_attach_mode mode)
+{
+	switch (mode) {
+	case XLB_ATTACH_XDP:
+		return "xdp";
+	case XLB_ATTACH_TC:
+		return "tc";
+	default:
+		return "auto";
+	}
+}
+
+/* The uplink's role in xlb_ifaces: one of the two uplink programs, the
+ * other's bit cleared (a restart may have changed the mode). */
+static int iface_set_uplink(int ifaces_fd, int ifindex, __u32 uplink_role, bool clsact_created)
+{
+	struct xlb_iface val;
+	__u32 key = (__u32)ifindex;
+
+	iface_get(ifaces_fd, ifindex, &val);
+	val.role &= ~(__u32)(XLB_IF_UPLINK | XLB_IF_UPLINK_TC);
+	val.role |= uplink_role | (clsact_created ? XLB_IF_CLSACT_OURS : 0);
+	val.netns_ino = netns_self_ino();
+	return bpf_map_update_elem(ifaces_fd, &key, &val, BPF_ANY) ? -errno : 0;
+}
+
+/* XDP through a pinned bpf_link: an existing one is updated in place. */
+static int uplink_attach_xdp(const struct xlb_attach_ctx *ctx, int ifindex, __u32 xdp_flags)
+{
 	char path[PATH_MAX];
 	int err;
 
 	xdp_link_path(path, sizeof(path), ctx->pin_dir, ifindex);
 	err = uplink_update_pinned(path, ctx->ingress_fd);
 	if (err == -ENOENT) {
-		err = uplink_create_pinned(path, ctx->ingress_fd, ifindex);
+		err = uplink_create_pinned(path, ctx->ingress_fd, ifindex, xdp_flags);
 	} else if (err) {
 		/* the link's interface went away and came back: start afresh */
 		unlink(path);
-		err = uplink_create_pinned(path, ctx->ingress_fd, ifindex);
+		err = uplink_create_pinned(path, ctx->ingress_fd, ifindex, xdp_flags);
 	}
-	if (err)
-		return err;
-	return iface_add_role(ctx->ifaces_fd, ifindex, &role);
+	return err;
 }
 
-static int tc_attach_return(const struct xlb_attach_ctx *ctx, int ifindex, bool *created)
+/* The pinned XDP link of an uplink that is served by tc now: unpinned,
+ * the kernel detaches it (nothing else holds it). */
+static void uplink_xdp_remove(const struct xlb_attach_ctx *ctx, int ifindex)
+{
+	char path[PATH_MAX];
+
+	xdp_link_path(path, sizeof(path), ctx->pin_dir, ifindex);
+	unlink(path);
+}
+
+static int tc_attach(int ifindex, int prog_fd, __u32 prio, bool *created)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE, .priority = XLB_TC_PRIO,
-		    .prog_fd = ctx->return_fd, .flags = BPF_TC_F_REPLACE);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE, .priority = prio,
+		    .prog_fd = prog_fd, .flags = BPF_TC_F_REPLACE);
 	int err;
 
 	xlb_log_libbpf_quiet(true); /* EEXIST is the common, fine case */
@@ -121,6 +170,101 @@ static int tc_attach_return(const struct xlb_attach_ctx *ctx, int ifindex, bool 
 	if (err && err != -EEXIST)
 		return err;
 	return bpf_tc_attach(&hook, &opts);
+}
+
+/* Whatever is gone already is fine (callers keep libbpf quiet about it). */
+static int tc_detach(int ifindex, __u32 prio)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE, .priority = prio);
+	int err = bpf_tc_detach(&hook, &opts);
+
+	return err == -ENOENT || err == -ENODEV || err == -EINVAL ? 0 : err;
+}
+
+static void tc_hook_destroy(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	bpf_tc_hook_destroy(&hook);
+}
+
+/* XDP serves the uplink now: recorded, and the tc uplink filter of an
+ * earlier mode off (usually there is none). */
+static int uplink_xdp_serves(const struct xlb_attach_ctx *ctx, int ifindex)
+{
+	int err = iface_set_uplink(ctx->ifaces_fd, ifindex, XLB_IF_UPLINK, false);
+
+	if (!err) {
+		xlb_log_libbpf_quiet(true);
+		tc_detach(ifindex, XLB_TC_UPLINK_PRIO);
+		xlb_log_libbpf_quiet(false);
+	}
+	return err;
+}
+
+static int uplink_serve_xdp(const struct xlb_attach_ctx *ctx, int ifindex)
+{
+	int err = uplink_attach_xdp(ctx, ifindex, 0);
+
+	return err ? err : uplink_xdp_serves(ctx, ifindex);
+}
+
+/* The tc uplink filter (replaced in one step, as a restart needs), and
+ * the XDP link of an earlier mode off once it serves. */
+static int uplink_serve_tc(const struct xlb_attach_ctx *ctx, int ifindex)
+{
+	bool created = false;
+	int err = tc_attach(ifindex, ctx->ingress_tc_fd, XLB_TC_UPLINK_PRIO, &created);
+
+	if (!err)
+		err = iface_set_uplink(ctx->ifaces_fd, ifindex, XLB_IF_UPLINK_TC, created);
+	if (!err)
+		uplink_xdp_remove(ctx, ifindex);
+	return err;
+}
+
+/* auto: a veth's frames may come from a local stack with partial
+ * checksums, which XDP cannot carry through DNAT and redirect: tc. Any
+ * other link gets native XDP, or tc where its driver has none (generic
+ * XDP would cost more than tc and gain nothing). */
+static int uplink_serve_auto(const struct xlb_attach_ctx *ctx, int ifindex,
+			     struct xlb_uplink_attached *out)
+{
+	struct xlb_link_info li;
+	int err = xlb_nl_link_info(ifindex, &li);
+
+	if (err)
+		return err;
+	out->mode = XLB_ATTACH_TC;
+	if (li.is_veth) {
+		out->why = "veth";
+		return uplink_serve_tc(ctx, ifindex);
+	}
+	xlb_log_libbpf_quiet(true); /* a refusal is an answer here */
+	err = uplink_attach_xdp(ctx, ifindex, XDP_FLAGS_DRV_MODE);
+	xlb_log_libbpf_quiet(false);
+	if (!err) {
+		out->mode = XLB_ATTACH_XDP;
+		out->why = "native_xdp";
+		return uplink_xdp_serves(ctx, ifindex);
+	}
+	pr_debug("event=native_xdp_refused ifindex=%d err=\"%s\"", ifindex, strerror(-err));
+	out->why = "no_native_xdp";
+	return uplink_serve_tc(ctx, ifindex);
+}
+
+int xlb_attach_uplink(const struct xlb_attach_ctx *ctx, int ifindex, enum xlb_attach_mode want,
+		      struct xlb_uplink_attached *out)
+{
+	out->mode = want;
+	out->why = "option";
+	if (want == XLB_ATTACH_XDP)
+		return uplink_serve_xdp(ctx, ifindex);
+	if (want == XLB_ATTACH_TC)
+		return uplink_serve_tc(ctx, ifindex);
+	return uplink_serve_auto(ctx, ifindex, out);
 }
 
 /* A netns has no name we can ask for by id; search the places where one
@@ -341,7 +485,7 @@ int xlb_attach_backend_link(const struct xlb_attach_ctx *ctx, int ifindex)
 	err = xlb_nl_link_info(ifindex, &li);
 	if (err)
 		return err;
-	err = tc_attach_return(ctx, ifindex, &created);
+	err = tc_attach(ifindex, ctx->return_fd, XLB_TC_PRIO, &created);
 	if (err)
 		return err;
 	if (created)
@@ -561,22 +705,6 @@ int xlb_attach_backend_route(const struct xlb_attach_ctx *ctx, const struct xlb_
 
 /* ---- teardown ------------------------------------------------------------ */
 
-static int tc_detach_return(int ifindex, bool destroy_hook)
-{
-	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);
-	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = XLB_TC_HANDLE, .priority = XLB_TC_PRIO);
-	int err;
-
-	err = bpf_tc_detach(&hook, &opts);
-	if (err == -ENOENT || err == -ENODEV || err == -EINVAL)
-		err = 0;
-	if (destroy_hook) {
-		hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
-		bpf_tc_hook_destroy(&hook);
-	}
-	return err;
-}
-
 static int teardown_iface(const char *pin_dir, __u32 ifindex, const struct xlb_iface *v)
 {
 	struct peer_op op = { .ifindex = (int)v->peer_ifindex };
@@ -589,10 +717,16 @@ static int teardown_iface(const char *pin_dir, __u32 ifindex, const struct xlb_i
 		if (unlink(path) && errno != ENOENT)
 			err = -errno;
 	}
-	if (v->role & XLB_IF_BACKEND) {
-		e = tc_detach_return((int)ifindex, v->role & XLB_IF_CLSACT_OURS);
+	if (v->role & XLB_IF_UPLINK_TC) {
+		e = tc_detach((int)ifindex, XLB_TC_UPLINK_PRIO);
 		err = err ? err : e;
 	}
+	if (v->role & XLB_IF_BACKEND) {
+		e = tc_detach((int)ifindex, XLB_TC_PRIO);
+		err = err ? err : e;
+	}
+	if (v->role & XLB_IF_CLSACT_OURS)
+		tc_hook_destroy((int)ifindex);
 	if (v->role & XLB_IF_PEER_PREPARED) {
 		e = in_netns(v->peer_netnsid, peer_detach_fn, &op);
 		if (e == -ENOENT) /* the backend's netns is gone, and the peer with it */

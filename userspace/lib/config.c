@@ -11,6 +11,7 @@
  * tokenising: comments, "key = value", whitespace. The first error stops
  * the parse and is the one reported. */
 #include "config.h"
+#include "attach.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -318,8 +319,55 @@ int xlb_parse_hash_seed(const char *text, uint64_t *seed)
 	return 0;
 }
 
+/* socket_lb = yes|no: the cgroup socket hooks for local clients (xlbd's
+ * --no-socket-lb says no over it). */
+static int global_socket_lb(struct cfg_parser *p, const char *value)
+{
+	bool yes = !strcmp(value, "yes") || !strcmp(value, "true");
+
+	if (p->cfg->has_socket_lb)
+		return fail(p, "socket_lb given twice");
+	if (!yes && strcmp(value, "no") != 0 && strcmp(value, "false") != 0)
+		return fail(p, "bad socket_lb '%s' (want yes or no)", value);
+	p->cfg->has_socket_lb = true;
+	p->cfg->no_socket_lb = !yes;
+	return 0;
+}
+
+/* socket_lb_cgroup = PATH: where the hooks go (--socket-lb-cgroup over it). */
+static int global_socket_lb_cgroup(struct cfg_parser *p, const char *value)
+{
+	if (p->cfg->socket_lb_cgroup)
+		return fail(p, "socket_lb_cgroup given twice");
+	if (value[0] != '/')
+		return fail(p, "bad socket_lb_cgroup '%s' (an absolute path)", value);
+	p->cfg->socket_lb_cgroup = strdup(value);
+	return p->cfg->socket_lb_cgroup ? 0 : fail_nomem(p);
+}
+
+/* attach = xdp|tc|auto: how uplinks take the ingress program (xlbd's
+ * --attach over it). */
+static int global_attach(struct cfg_parser *p, const char *value)
+{
+	enum xlb_attach_mode mode;
+
+	if (p->cfg->has_attach)
+		return fail(p, "attach given twice");
+	if (xlb_attach_mode_parse(value, &mode))
+		return fail(p, "bad attach '%s' (want xdp, tc or auto)", value);
+	p->cfg->has_attach = true;
+	p->cfg->attach = (int)mode;
+	return 0;
+}
+
 static int global_key(struct cfg_parser *p, const char *name, const char *value)
 {
+	if (!strcmp(name, "attach"))
+		return global_attach(p, value);
+	if (!strcmp(name, "socket_lb"))
+		return global_socket_lb(p, value);
+	if (!strcmp(name, "socket_lb_cgroup"))
+		return global_socket_lb_cgroup(p, value);
 	if (strcmp(name, "hash_seed") != 0)
 		return fail(p, "key '%s' outside any section", name);
 	if (p->cfg->has_hash_seed)
@@ -1157,6 +1205,7 @@ void xlb_config_free(struct xlb_config *cfg)
 	free(cfg->http_listen);
 	free(cfg->tls_listen);
 	free(cfg->tls_certs);
+	free(cfg->socket_lb_cgroup);
 	free(cfg->trusted);
 	free(cfg->default_host);
 	memset(cfg, 0, sizeof(*cfg));

@@ -5,6 +5,10 @@
  *                               the flow hash's seed, 1 to 16 hex digits;
  *                               nodes behind one ECMP route share it;
  *                               none: the one drawn when the maps were made
+ *   socket_lb = yes | no        global too: local clients of L4 VIPs served
+ *                               by cgroup socket hooks (default yes)
+ *   socket_lb_cgroup = /sys/fs/cgroup   global: the cgroup they go on
+ *                               (default: the cgroup v2 mount)
  *   [http]                      shared HTTP listeners (Host routing)
  *   listen = 0.0.0.0:80         repeatable
  *   trusted_proxies = 10.0.0.0/8 fd00::/8   repeatable: proxies whose
@@ -97,6 +101,14 @@ struct xlb_config {
 	char *default_host;
 	bool has_hash_seed;
 	uint64_t hash_seed; /* the global hash_seed, when has_hash_seed */
+
+	/* the global attach (given, and its enum xlb_attach_mode) */
+	bool has_attach;
+	int attach;
+	/* the global socket_lb (given, and "no") and socket_lb_cgroup (or NULL) */
+	bool has_socket_lb;
+	bool no_socket_lb;
+	char *socket_lb_cgroup;
 };
 
 /* Parse a file / a string. On error: returns -EINVAL (or -errno for I/O),

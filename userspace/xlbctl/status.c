@@ -41,6 +41,14 @@ struct dp_config_status {
 	struct xlb_dp_config cfg;
 };
 
+/* The cgroup socket hooks, as the running xlbd says (only it holds their
+ * links): known is false with no xlbd, or one from before them. */
+struct socket_lb_status {
+	bool known;
+	bool on;
+	char cgroup[4096];
+};
+
 struct status {
 	bool xlbd_up;
 	const char *xlbd_error; /* why the socket did not answer */
@@ -49,6 +57,7 @@ struct status {
 	struct iface_list ifaces;
 	struct trace_status trace;
 	struct dp_config_status dp;
+	struct socket_lb_status sock_lb;
 };
 
 static int collect_iface(const struct ctl_map *m, const void *key, void *ctx)
@@ -103,6 +112,60 @@ static void probe_xlbd(const struct ctl *ctl, struct status *s)
 		s->xlbd_error = s->xlbd_up ? NULL : why;
 	}
 	free(r.buf);
+}
+
+/* xlbd's answer to socket-lb: "on cgroup=PATH programs=N" or "off". */
+static void parse_socket_lb(const char *text, struct socket_lb_status *sl)
+{
+	const char *cg = strstr(text, " cgroup="), *end;
+
+	sl->on = strncmp(text, "on", 2) == 0;
+	sl->known = sl->on || strncmp(text, "off", 3) == 0;
+	if (!sl->on || !cg)
+		return;
+	cg += strlen(" cgroup=");
+	end = strstr(cg, " programs=");
+	snprintf(sl->cgroup, sizeof(sl->cgroup), "%.*s", (int)(end ? end - cg : (long)strlen(cg)),
+		 cg);
+}
+
+static void probe_socket_lb(const struct ctl *ctl, struct status *s)
+{
+	const char *output, *status;
+	struct reply r;
+
+	s->sock_lb = (struct socket_lb_status){ 0 };
+	if (!s->xlbd_up)
+		return;
+	if (!control_request(ctl->socket, "socket-lb", &r, true)) {
+		split_reply(&r, &output, &status);
+		if (!strcmp(status, "ok"))
+			parse_socket_lb(output, &s->sock_lb);
+	}
+	free(r.buf);
+}
+
+static void print_socket_lb(const struct status *s)
+{
+	if (!s->sock_lb.known)
+		printf("socket lb:   - (%s)\n",
+		       s->xlbd_up ? "xlbd does not say" : "xlbd not running");
+	else if (s->sock_lb.on)
+		printf("socket lb:   on (cgroup %s)\n", s->sock_lb.cgroup);
+	else
+		printf("socket lb:   off\n");
+}
+
+static json_t *socket_lb_json(const struct socket_lb_status *sl)
+{
+	json_t *o;
+
+	if (!sl->known)
+		return json_null();
+	o = json_object();
+	jset(o, "enabled", json_boolean(sl->on));
+	jset(o, "cgroup", sl->on ? json_string(sl->cgroup) : json_null());
+	return o;
 }
 
 static int load_trace_status(const struct ctl *ctl, struct trace_status *ts)
@@ -168,6 +231,7 @@ static const struct {
 	{ XLB_IF_BACKEND, "backend" },
 	{ XLB_IF_PEER_PREPARED, "peer-prepared" },
 	{ XLB_IF_CLSACT_OURS, "clsact-ours" },
+	{ XLB_IF_UPLINK_TC, "uplink-tc" },
 };
 
 #define N_IFACE_ROLES (sizeof(iface_roles) / sizeof(iface_roles[0]))
@@ -256,6 +320,7 @@ static int print_status_text(const struct ctl *ctl, const struct state *st, stru
 	else
 		printf("hash seed:   - (no xlb_dp_config: pinned by an older xlbd)\n");
 	print_trace_status(st, &s->trace);
+	print_socket_lb(s);
 	if (!s->ifaces.n)
 		return CTL_OK;
 	putchar('\n');
@@ -324,6 +389,7 @@ static json_t *status_json(const struct ctl *ctl, const struct state *st, const 
 	jset(root, "interfaces", ifaces);
 	jset(root, "hash_seed", jstr_or_null(hash_seed_text(&s->dp, seed)));
 	jset(root, "trace", trace_status_json(st, &s->trace));
+	jset(root, "socket_lb", socket_lb_json(&s->sock_lb));
 	return root;
 }
 
@@ -343,6 +409,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 		goto out;
 	}
 	probe_xlbd(ctl, &s);
+	probe_socket_lb(ctl, &s);
 	if (ctl->json)
 		rc = emit_json(status_json(ctl, &st, &s));
 	else

@@ -256,9 +256,22 @@ static void trace_refresh_names(struct trace *t, const struct xlb_trace_event *e
 	t->st = st;
 }
 
+static const char *trace_prog_name(__u8 prog)
+{
+	switch (prog) {
+	case XLB_TRACE_TC:
+		return "tc";
+	case XLB_TRACE_TC_UPLINK:
+		return "tc-uplink";
+	default:
+		return "xdp";
+	}
+}
+
 static bool reason_is_dnat(__u8 r)
 {
-	return r == XLB_R_FWD_REDIRECT || r == XLB_R_FWD_STACK;
+	return r == XLB_R_FWD_REDIRECT || r == XLB_R_FWD_STACK || r == XLB_R_TC_FWD_REDIRECT ||
+	       r == XLB_R_TC_FWD_STACK;
 }
 
 static bool reason_is_rnat(__u8 r)
@@ -345,7 +358,7 @@ static void trace_view_of(const struct trace *t, const struct xlb_trace_event *e
 	trace_format_time(t, ev->ts_ns, utc, v->when, sizeof(v->when));
 	if (!if_indextoname(ev->ifindex, v->iface))
 		snprintf(v->iface, sizeof(v->iface), "%u", ev->ifindex);
-	v->prog = ev->prog == XLB_TRACE_TC ? "tc" : "xdp";
+	v->prog = trace_prog_name(ev->prog);
 	if (ev->reason < XLB_R_MAX) {
 		v->reason = xlb_reason_names[ev->reason];
 	} else {

@@ -217,13 +217,18 @@ int xlb_datapath_set_hash_seed(int dp_config_fd, const uint64_t *want, const cha
 
 /* ---- links ------------------------------------------------------------------ */
 
-int xlb_links_attach_uplink(struct xlb_links *l, const char *ifname, int ifindex)
+int xlb_links_attach_uplink(struct xlb_links *l, const char *ifname, int ifindex,
+			    enum xlb_attach_mode mode)
 {
-	int err = xlb_attach_uplink(&l->ctx, ifindex);
+	struct xlb_uplink_attached how;
+	int err = xlb_attach_uplink(&l->ctx, ifindex, mode, &how);
 
 	if (err)
-		return pr_err("attaching XDP to %s: %s", ifname, strerror(-err)), err;
-	pr_info("event=uplink_attached iface=%s ifindex=%d", ifname, ifindex);
+		return pr_err("attaching the %s uplink program to %s: %s",
+			      xlb_attach_mode_name(how.mode), ifname, strerror(-err)),
+		       err;
+	pr_info("event=uplink_attached iface=%s ifindex=%d mode=%s why=%s", ifname, ifindex,
+		xlb_attach_mode_name(how.mode), how.why);
 	return 0;
 }
 

@@ -67,8 +67,11 @@ struct xlb_links {
 	bool pending; /* a backend's link was not ready at the last look */
 };
 
-/* XDP on an uplink. Returns 0 or -errno (logged). */
-int xlb_links_attach_uplink(struct xlb_links *l, const char *ifname, int ifindex);
+/* The uplink program on an uplink, XDP or tc by mode (auto: by link, see
+ * xlb_attach_uplink); the mode chosen and why are logged. Returns 0 or
+ * -errno (logged). */
+int xlb_links_attach_uplink(struct xlb_links *l, const char *ifname, int ifindex,
+			    enum xlb_attach_mode mode);
 /* Backend-facing links (behind a bridge: the backend's bridge port too)
  * are found by route lookup, per backend address, on every recheck:
  * cheap when nothing changed, and it follows a backend whose MAC moved.

@@ -5,6 +5,7 @@
  * --teardown-on-exit, as the compose service is). */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stddef.h>
@@ -37,6 +38,7 @@
 #include "metrics.h"
 #include "options.h"
 #include "seccomp.h"
+#include "sock_lb.h"
 #include "user.h"
 #include "proxy/handshake.h"
 #include "proxy/proxy.h"
@@ -80,6 +82,8 @@ struct opts {
 	const char *ifnames[MAX_UPLINKS];
 	int ifindexes[MAX_UPLINKS];
 	int n_ifaces;
+	enum xlb_attach_mode attach; /* --attach: the uplinks' program */
+	bool attach_given;	     /* ... given: over the config's attach */
 	struct endpoints http_listen;
 	struct endpoints tls_listen;
 	struct xlb_proxy_limits lim;
@@ -115,6 +119,11 @@ struct opts {
 	uint32_t log_rate;    /* lines a second per client-caused event; 0: all */
 	bool no_seccomp;      /* debugging: no system call filter after set-up */
 	struct xlb_user user; /* --user: who xlbd runs as after set-up */
+
+	/* the cgroup socket hooks for local clients: --no-socket-lb, and
+	 * --socket-lb-cgroup (NULL: the config's, else the cgroup v2 mount) */
+	bool no_socket_lb;
+	const char *socket_lb_cgroup;
 };
 
 struct daemon {
@@ -122,6 +131,7 @@ struct daemon {
 	struct xlb_config cfg;
 	struct xlb *skel;
 	struct xlb_links links;
+	struct xlb_sock_lb *sock_lb; /* the local clients' hooks, or NULL */
 	struct xlb_state *state;
 	struct xlb_control *ctl;
 	struct xlb_proxy *proxy;
@@ -152,6 +162,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xlbd [--config FILE] [--docker [SOCKET]] [--iface IF]... [--vip ADDR]\n"
+		"            [--attach xdp|tc|auto]\n"
 		"            [--pin-dir DIR] [--control PATH] [--log-level error|warn|info|debug]\n"
 		"            [--log-rate LINES_PER_SECOND]\n"
 		"            [--docker-resync-ms N] [--docker-min-listen-port N]\n"
@@ -169,7 +180,8 @@ static void usage(FILE *f)
 		"            [--tls-workers N]\n"
 		"            [--acme-state DIR] [--acme-directory URL] [--acme-email ADDR]\n"
 		"            [--acme-ca FILE] [--acme-challenge http-01|tls-alpn-01]\n"
-		"            [--no-seccomp] [--user NAME]\n");
+		"            [--no-seccomp] [--user NAME]\n"
+		"            [--no-socket-lb] [--socket-lb-cgroup PATH]\n");
 }
 
 /* Every option's id: a short option's is its letter. */
@@ -198,6 +210,7 @@ enum opt_id {
 	OPT_TEARDOWN_ON_EXIT,
 	OPT_FLOW_TABLE_SIZE,
 	OPT_HASH_SEED,
+	OPT_ATTACH,
 	OPT_METRICS,
 	OPT_DOCKER_MIN_LISTEN_PORT,
 	OPT_DOCKER_LISTEN_ALLOW,
@@ -215,6 +228,8 @@ enum opt_id {
 	OPT_ACME_CHALLENGE,
 	OPT_NO_SECCOMP,
 	OPT_USER,
+	OPT_NO_SOCKET_LB,
+	OPT_SOCKET_LB_CGROUP,
 };
 
 /* One more endpoint of a struct endpoints. */
@@ -319,6 +334,16 @@ static int set_hash_seed(const struct xlb_opt *opt, const char *arg, void *targe
 	if (xlb_parse_hash_seed(arg, &o->hash_seed))
 		return pr_err("bad --%s '%s' (1 to 16 hex digits)", opt->name, arg), -EINVAL;
 	o->has_hash_seed = true;
+	return 0;
+}
+
+static int set_attach(const struct xlb_opt *opt, const char *arg, void *target)
+{
+	struct opts *o = target;
+
+	if (xlb_attach_mode_parse(arg, &o->attach))
+		return pr_err("bad --%s '%s' (xdp, tc or auto)", opt->name, arg), -EINVAL;
+	o->attach_given = true;
 	return 0;
 }
 
@@ -457,6 +482,7 @@ static const struct xlb_opt opt_table[] = {
 	FLAG("teardown-on-exit", OPT_TEARDOWN_ON_EXIT, teardown_on_exit),
 	NUMBER("flow-table-size", OPT_FLOW_TABLE_SIZE, flow_entries, 1024, UINT32_MAX),
 	OWN("hash-seed", OPT_HASH_SEED, required_argument, set_hash_seed),
+	OWN("attach", OPT_ATTACH, required_argument, set_attach),
 	OWN("metrics", OPT_METRICS, required_argument, set_metrics),
 	NUMBER("docker-min-listen-port", OPT_DOCKER_MIN_LISTEN_PORT, docker_min_listen_port, 1,
 	       65535),
@@ -475,6 +501,8 @@ static const struct xlb_opt opt_table[] = {
 	OWN("acme-challenge", OPT_ACME_CHALLENGE, required_argument, set_acme_challenge),
 	FLAG("no-seccomp", OPT_NO_SECCOMP, no_seccomp),
 	OWN("user", OPT_USER, required_argument, set_user),
+	FLAG("no-socket-lb", OPT_NO_SOCKET_LB, no_socket_lb),
+	STRING("socket-lb-cgroup", OPT_SOCKET_LB_CGROUP, socket_lb_cgroup),
 	OWN("help", OPT_HELP, no_argument, show_help),
 };
 
@@ -631,16 +659,69 @@ static int attach_links(struct daemon *d)
 		.tx_ports_fd = bpf_map__fd(d->skel->maps.xlb_tx_ports),
 		.be_links_fd = bpf_map__fd(d->skel->maps.xlb_be_links),
 		.ingress_fd = bpf_program__fd(d->skel->progs.xlb_ingress),
+		.ingress_tc_fd = bpf_program__fd(d->skel->progs.xlb_ingress_tc),
 		.return_fd = bpf_program__fd(d->skel->progs.xlb_return),
 		.peer_pass_fd = bpf_program__fd(d->skel->progs.xlb_peer_pass),
 	};
+	enum xlb_attach_mode mode = d->o.attach_given || !d->cfg.has_attach
+					    ? d->o.attach
+					    : (enum xlb_attach_mode)d->cfg.attach;
+
 	for (int i = 0; i < d->o.n_ifaces; i++) {
-		int err = xlb_links_attach_uplink(&d->links, d->o.ifnames[i], d->o.ifindexes[i]);
+		int err = xlb_links_attach_uplink(&d->links, d->o.ifnames[i], d->o.ifindexes[i],
+						  mode);
 
 		if (err)
 			return err;
 	}
 	ensure_backend_links(d);
+	return 0;
+}
+
+/* ---- socket-level balancing ---------------------------------------------------------- */
+
+/* The cgroup the hooks go on: the option's, the config's, or the cgroup
+ * v2 mount (every process of the host below it). */
+static int socket_lb_cgroup(const struct daemon *d, char *buf, size_t len)
+{
+	const char *given = d->o.socket_lb_cgroup ? d->o.socket_lb_cgroup : d->cfg.socket_lb_cgroup;
+
+	if (!given)
+		return xlb_sock_lb_default_cgroup(buf, len);
+	return snprintf(buf, len, "%s", given) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+/* Local clients of L4 VIPs, served at their sockets. A failure is one
+ * line and no more: remote clients (XDP) and the proxy do not depend on
+ * it, and a local client then goes the way it went without it. */
+static int attach_socket_lb(struct daemon *d)
+{
+	char cgroup[PATH_MAX] = "-";
+	int err;
+
+	if (d->o.no_socket_lb || d->cfg.no_socket_lb)
+		return 0;
+	err = socket_lb_cgroup(d, cgroup, sizeof(cgroup));
+	if (!err)
+		err = xlb_sock_lb_attach(d->o.pin_dir, cgroup, &d->sock_lb);
+	if (err)
+		pr_err("event=socket_lb_failed cgroup=%s err=\"%s\" effect=\"local clients of L4 VIPs are not balanced\"",
+		       cgroup, strerror(-err));
+	return 0;
+}
+
+/* "socket-lb": whether the hooks are on, and where. */
+static int query_socket_lb(void *arg, char **output, struct xlb_err *err)
+{
+	struct daemon *d = arg;
+	char text[PATH_MAX + 64] = "off";
+
+	if (d->sock_lb && xlb_sock_lb_describe(d->sock_lb, text, sizeof(text)))
+		snprintf(text, sizeof(text), "on");
+	if (asprintf(output, "%s\n", text) < 0) {
+		snprintf(err->msg, sizeof(err->msg), "out of memory");
+		return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -1103,7 +1184,8 @@ static int open_control(struct daemon *d)
 	if (err)
 		return pr_err("control socket %s: %s", d->o.control, strerror(-err)), err;
 	xlb_control_on_takeover(d->ctl, on_takeover);
-	return xlb_control_on_query(d->ctl, "certs", query_certs, d);
+	err = xlb_control_on_query(d->ctl, "socket-lb", query_socket_lb, d);
+	return err ? err : xlb_control_on_query(d->ctl, "certs", query_certs, d);
 }
 
 /* Before each scrape: the proxy's counters as of now, Docker's sync. */
@@ -1272,6 +1354,9 @@ static void handover_release(void *arg)
 	d->docker = NULL;
 	xlb_checks_free(d->checks);
 	d->checks = NULL;
+	/* the socket hooks stay until we exit: the new xlbd's, attached
+	 * before it asked, run after ours and leave a backend's address as
+	 * it is (sock_lb.bpf.c) */
 }
 
 static void handover_stop_accepting(void *arg)
@@ -1451,8 +1536,9 @@ static int open_loop(struct daemon *d)
 /* In order; the first failure ends the start (each logs its own but the
  * loop's and the proxy's, as ever). */
 static int (*const start_steps[])(struct daemon *d) = {
-	open_data_path, init_state,   attach_links, open_loop,	     open_proxy,    open_tls,
-	open_listeners, open_control, setup_loop,   start_discovery, start_metrics,
+	open_data_path, init_state, attach_links,    attach_socket_lb,
+	open_loop,	open_proxy, open_tls,	     open_listeners,
+	open_control,	setup_loop, start_discovery, start_metrics,
 };
 
 static int start(struct daemon *d)
@@ -1513,6 +1599,8 @@ static void cleanup(struct daemon *d)
 	xlb_tls_server_put(d->tls_srv);
 	xlb_control_close(d->ctl);
 	xlb_state_free(d->state);
+	/* the socket hooks' links are ours: closed, they detach */
+	xlb_sock_lb_free(d->sock_lb);
 	/* programs stay attached and maps pinned: only our fds go */
 	xlb__destroy(d->skel);
 	xlb_config_free(&d->cfg);
