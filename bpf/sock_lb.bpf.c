@@ -25,14 +25,7 @@
 #include "xlb/map_types.h"
 #include "maps.bpf.h"
 #include "choose.h"
-
-/* user_family's values (no libc header in a BPF object) */
-#ifndef AF_INET
-#define AF_INET 2
-#endif
-#ifndef AF_INET6
-#define AF_INET6 10
-#endif
+#include "af.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 

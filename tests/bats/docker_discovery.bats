@@ -371,7 +371,10 @@ keepalive_then() {
 }
 
 # A client namespace behind a veth whose host end is the uplink xlbd
-# attaches XDP to; the VIP is that end's address.
+# attaches XDP to; the VIP is that end's address. It stands for a remote
+# client, so xlbd runs without the socket hooks there (which would hand
+# its connect() a container's address that Docker's forwarding rules
+# keep it from reaching: see docs/socket-lb.md).
 l4_client_up() {
 	ip netns add xlbdt-cl
 	ip link add xdt0 type veth peer name xdt1
@@ -401,7 +404,7 @@ reason_count() {
 	l4_client_up
 	local i
 	for i in 1 2; do replica l4 "$i" -l xlb.listen=8080/tcp -l xlb.port=8000; done
-	start_dt_xlbd --iface xdt0 --attach xdp --vip 10.203.0.1
+	start_dt_xlbd --iface xdt0 --attach xdp --no-socket-lb --vip 10.203.0.1
 	wait_until 10 bash -c "(( \$(grep -c 'event=bridge_port' '$DT_LOG') >= 2 ))"
 	local before_redirect before_stack seen
 	before_redirect=$(reason_count fwd_redirect)
@@ -420,7 +423,7 @@ reason_count() {
 	l4_client_up
 	replica l4 1 -l xlb.listen=8080/tcp -l xlb.port=8000
 	# no --vip: the uplink's address is the VIP
-	start_dt_xlbd --iface xdt0 --attach xdp --teardown-on-exit
+	start_dt_xlbd --iface xdt0 --attach xdp --no-socket-lb --teardown-on-exit
 	grep -q 'event=vip_default vip=10.203.0.1 iface=xdt0' "$DT_LOG"
 	wait_until 10 grep -q 'event=bridge_port' "$DT_LOG"
 	local port peer_ns
@@ -474,7 +477,7 @@ host_listens() { ss -Htln "sport = :$1" | grep -q LISTEN; }
 	replica mc 1 -l xlb.listen=224.0.0.251:5353/udp -l xlb.port=8000
 	replica away 1 -l xlb.listen=10.203.0.77:8080/tcp -l xlb.port=8000
 	replica l4 1 -l xlb.listen=8080/tcp -l xlb.port=8000
-	start_dt_xlbd --iface xdt0 --attach xdp --vip 10.203.0.1
+	start_dt_xlbd --iface xdt0 --attach xdp --no-socket-lb --vip 10.203.0.1
 	wait_until 10 grep -q "service xlbdt_hog: label xlb.listen on container xlbdt_hog_1: 10.203.0.1:8090/tcp is taken on the host by uid=0 inode=$(ss -Htlne "sport = :8090" | grep -o "ino:[0-9]*" | head -1 | cut -d: -f2); not published" "$DT_LOG" ||
 		fail "no refusal for the host's port: $(grep docker_conflict "$DT_LOG")"
 	grep -q 'service xlbdt_mc: label xlb.listen on container xlbdt_mc_1: 224.0.0.251:5353/udp is a multicast, broadcast or unspecified address; not published' "$DT_LOG" ||
@@ -490,7 +493,7 @@ host_listens() { ss -Htln "sport = :$1" | grep -q LISTEN; }
 	stop_dt_xlbd
 	# the operator's own policy: only 9000-9100 on the VIP
 	: >"$DT_LOG"
-	start_dt_xlbd --iface xdt0 --attach xdp --vip 10.203.0.1 --docker-listen-allow 10.203.0.1:9000-9100
+	start_dt_xlbd --iface xdt0 --attach xdp --no-socket-lb --vip 10.203.0.1 --docker-listen-allow 10.203.0.1:9000-9100
 	wait_until 10 grep -q 'service xlbdt_l4: label xlb.listen on container xlbdt_l4_1: 10.203.0.1:8080/tcp is not in --docker-listen-allow; not published' "$DT_LOG" ||
 		fail "8080 published outside the policy: $(grep docker_conflict "$DT_LOG")"
 	"$XLBCTL" --pin-dir "$DT_PIN" --json services >"$BATS_TEST_TMPDIR/svcs"

@@ -191,12 +191,16 @@ static void tc_hook_destroy(int ifindex)
 }
 
 /* XDP serves the uplink now: recorded, and the tc uplink filter of an
- * earlier mode off (usually there is none). */
+ * earlier mode off, if the record says there was one (asked only then:
+ * a detach of what is not there costs a netlink round trip for nothing). */
 static int uplink_xdp_serves(const struct xlb_attach_ctx *ctx, int ifindex)
 {
-	int err = iface_set_uplink(ctx->ifaces_fd, ifindex, XLB_IF_UPLINK, false);
+	struct xlb_iface was;
+	int err;
 
-	if (!err) {
+	iface_get(ctx->ifaces_fd, ifindex, &was);
+	err = iface_set_uplink(ctx->ifaces_fd, ifindex, XLB_IF_UPLINK, false);
+	if (!err && (was.role & XLB_IF_UPLINK_TC)) {
 		xlb_log_libbpf_quiet(true);
 		tc_detach(ifindex, XLB_TC_UPLINK_PRIO);
 		xlb_log_libbpf_quiet(false);
