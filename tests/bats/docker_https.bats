@@ -240,3 +240,37 @@ answered_by() {
 	[[ $(curl -sS -m 5 -k --resolve "a.dh.test:$TLS_PORT:127.0.0.1" \
 		"https://a.dh.test:$TLS_PORT/who") == "$(hostname_of xlbdh_z_1)" ]]
 }
+
+# hsts_of NAME: the Strict-Transport-Security value of NAME's answer over
+# TLS (the balancer's default certificate serves it: -k).
+hsts_of() {
+	curl -sS -m 5 -k -D - -o /dev/null --resolve "$1:$TLS_PORT:127.0.0.1" \
+		"https://$1:$TLS_PORT/who" | tr -d '\r' | sed -n 's/^[Ss]trict-[Tt]ransport-[Ss]ecurity: //p'
+}
+
+http_code_of() {
+	curl -sS -m 5 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$HTTP_PORT/who"
+}
+
+@test "docker https: nginx-proxy's HTTPS_METHOD and HSTS on containers that carry only its variables" {
+	app r 1 -e VIRTUAL_HOST=https://r.dh.test -e HTTPS_METHOD=redirect
+	app n 1 -e VIRTUAL_HOST=https://n.dh.test -e HTTPS_METHOD=nohttp \
+		-e "HSTS=max-age=60; includeSubDomains; preload"
+	app o 1 -e VIRTUAL_HOST=https://o.dh.test -e HTTPS_METHOD=noredirect
+	app p 1 -e VIRTUAL_HOST=https://p.dh.test -e HTTPS_METHOD=nohttps
+	start_dh_xlbd
+	wait_until 10 bash -c "[[ \$(curl -sS -m 5 -H 'Host: o.dh.test' http://127.0.0.1:$HTTP_PORT/who) == $(hostname_of xlbdh_o_1) ]]"
+	# redirect: 308 to https, and a year of HSTS over TLS
+	[[ $(http_code_of r.dh.test) == 308 ]]
+	[[ $(hsts_of r.dh.test) == "max-age=31536000" ]]
+	# nohttp: no plain HTTP site; the policy as given
+	[[ $(http_code_of n.dh.test) == 404 ]]
+	[[ $(hsts_of n.dh.test) == "max-age=60; includeSubDomains; preload" ]]
+	[[ $(curl -sS -m 5 -k --resolve "n.dh.test:$TLS_PORT:127.0.0.1" \
+		"https://n.dh.test:$TLS_PORT/who") == "$(hostname_of xlbdh_n_1)" ]]
+	# noredirect: both sites, no HSTS
+	[[ -z $(hsts_of o.dh.test) ]]
+	# nohttps: plain HTTP only, TLS refused for the name
+	[[ $(who_http p.dh.test) == "$(hostname_of xlbdh_p_1)" ]]
+	! curl -sS -m 5 -k --resolve "p.dh.test:$TLS_PORT:127.0.0.1" "https://p.dh.test:$TLS_PORT/who"
+}

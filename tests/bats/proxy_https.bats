@@ -175,6 +175,21 @@ print(h.get("x-forwarded-proto"), h.get("x-forwarded-for"), h.get("x-real-ip"),
 	[[ $output != *"Strict-Transport-Security"* && $output == *be2 ]] || fail "b over TLS: $output"
 }
 
+@test "https_only: plain HTTP for the service's names gets 404, TLS is served with HSTS directives" {
+	local cfg
+	cfg=$(https_config | sed 's/^host = a.https.test$/host = a.https.test\nhttps_only = yes\nhsts = max-age=600; includeSubDomains; preload/')
+	start_xlbd "$(write_config "$cfg")"
+	run in_client curl -sS -m 5 -o /dev/null -w '%{http_code}' -H "Host: a.https.test" "http://$LB4/who"
+	[[ $output == 404 ]] || fail "plain HTTP: $output"
+	run https_get a.https.test /who -D -
+	[[ $output == *"Strict-Transport-Security: max-age=600; includeSubDomains; preload"* ]] ||
+		fail "HSTS: $output"
+	[[ $output == *be1 ]] || fail "body: $output"
+	# the other services keep their plain HTTP site
+	run in_client curl -sS -m 5 -H "Host: b.https.test" "http://$LB4/who"
+	[[ $output == be2 ]] || fail "plain b: $output"
+}
+
 @test "a handshake flood does not stop an established HTTPS connection from being served" {
 	# from one address, so without the per-source limit (tested on its own
 	# in proxy_limits.bats), which would otherwise meet the flood first

@@ -409,8 +409,14 @@ static const struct err_case err_cases[] = {
 	{ SVC "host = a.dev\nhttps_redirect = yes\n",
 	  "t.ini:3: service api: https_redirect needs proto = https" },
 	{ SVC "host = a.dev\nproto = https\nhsts = 1y\n",
-	  "t.ini:4: service api: bad hsts '1y' (want seconds)" },
+	  "t.ini:4: service api: bad hsts '1y' (want seconds, or max-age=SECONDS with ; "
+	  "includeSubDomains and ; preload)" },
 	{ SVC "host = a.dev\nhsts = 10\n", "t.ini:3: service api: hsts needs proto = https" },
+	{ SVC "host = a.dev\nhttps_only = yes\n",
+	  "t.ini:3: service api: https_only needs proto = https" },
+	{ SVC "host = a.dev\nproto = https\nhsts = max-age=10; nosniff\n",
+	  "t.ini:4: service api: bad hsts 'max-age=10; nosniff' (want seconds, or "
+	  "max-age=SECONDS with ; includeSubDomains and ; preload)" },
 	{ SVC "host = a.dev\nproto = https\nacme = maybe\n",
 	  "t.ini:4: service api: bad acme 'maybe' (want yes or no)" },
 	{ SVC "host = a.dev\nproto = tls\nproto = http\n",
@@ -622,6 +628,29 @@ static void test_socket_lb_keys(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* HSTS in both forms, the header's directives in any case, each once. */
+static void test_hsts_parse(void **state)
+{
+	uint32_t secs;
+	uint8_t flags;
+
+	(void)state;
+	assert_int_equal(xlb_hsts_parse("600", &secs, &flags), 0);
+	assert_int_equal(secs, 600);
+	assert_int_equal(flags, 0);
+	assert_int_equal(
+		xlb_hsts_parse("max-age=31536000; includeSubDomains; preload", &secs, &flags), 0);
+	assert_int_equal(secs, 31536000);
+	assert_int_equal(flags, XLB_HSTS_SUBDOMAINS | XLB_HSTS_PRELOAD);
+	assert_int_equal(xlb_hsts_parse("Max-Age=5;includesubdomains", &secs, &flags), 0);
+	assert_int_equal(flags, XLB_HSTS_SUBDOMAINS);
+	assert_int_equal(xlb_hsts_parse("max-age=5; preload; preload", &secs, &flags), -EINVAL);
+	assert_int_equal(xlb_hsts_parse("max-age=; preload", &secs, &flags), -EINVAL);
+	assert_int_equal(xlb_hsts_parse("1y", &secs, &flags), -EINVAL);
+	assert_int_equal(xlb_hsts_parse("99999999999", &secs, &flags), -EINVAL);
+	assert_int_equal(xlb_hsts_parse("", &secs, &flags), -EINVAL);
+}
+
 /* [http] default_host: kept as given (routing lowercases). */
 static void test_default_host(void **state)
 {
@@ -747,9 +776,9 @@ int main(void)
 		cmocka_unit_test(test_errors),		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_routes),		cmocka_unit_test(test_too_many_services),
 		cmocka_unit_test(test_forwarding_keys), cmocka_unit_test(test_https),
-		cmocka_unit_test(test_default_host),	cmocka_unit_test(test_empty_config),
-		cmocka_unit_test(test_name_validators), cmocka_unit_test(test_hash_seed),
-		cmocka_unit_test(test_socket_lb_keys),
+		cmocka_unit_test(test_default_host),	cmocka_unit_test(test_hsts_parse),
+		cmocka_unit_test(test_empty_config),	cmocka_unit_test(test_name_validators),
+		cmocka_unit_test(test_hash_seed),	cmocka_unit_test(test_socket_lb_keys),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

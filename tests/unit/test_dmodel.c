@@ -1873,6 +1873,54 @@ static void test_host_network(void **state)
 			      "cannot forward");
 }
 
+/* nginx-proxy's HTTPS_METHOD and HSTS, on a container with its variables
+ * only; with xlb labels, they are not read. */
+static void test_https_method(void **state)
+{
+	static const struct {
+		const char *method, *hsts;
+		bool redirect, only, hsts_on, https;
+		uint32_t secs;
+	} cases[] = {
+		{ "redirect", NULL, true, false, true, true, 31536000 },
+		{ "redirect", "off", true, false, false, true, 0 },
+		{ "noredirect", "max-age=60", false, false, false, true, 0 },
+		{ "nohttp", "max-age=60; preload", false, true, true, true, 60 },
+		{ "nohttps", NULL, false, false, false, false, 0 },
+		{ NULL, "max-age=60", false, false, true, true, 60 },
+	};
+	struct xlb_dcontainer c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *root = load("inspect_vhost.json");
+		json_t *env =
+			json_pack("[ss]", "VIRTUAL_HOST=https://shop.example", "VIRTUAL_PORT=1");
+
+		if (cases[i].method)
+			json_array_append_new(env,
+					      json_sprintf("HTTPS_METHOD=%s", cases[i].method));
+		if (cases[i].hsts)
+			json_array_append_new(env, json_sprintf("HSTS=%s", cases[i].hsts));
+		json_object_set_new(json_object_get(root, "Config"), "Env", env);
+		parse_ok(root, &c);
+		assert_int_equal(c.https_redirect, cases[i].redirect);
+		assert_int_equal(c.https_only, cases[i].only);
+		assert_int_equal(c.hsts, cases[i].hsts_on);
+		if (cases[i].hsts_on)
+			assert_int_equal(c.hsts_secs, cases[i].secs);
+		assert_int_equal(c.paths[0].scheme,
+				 cases[i].https ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP);
+		xlb_dcontainer_free(&c);
+	}
+	json_t *root = load("inspect_vhost.json");
+
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[ss]", "VIRTUAL_HOST=a.example", "HTTPS_METHOD=always"));
+	assert_rejected(root, "container xlbdm-vhost: env HTTPS_METHOD='always': want redirect, "
+			      "noredirect, nohttp or nohttps");
+}
+
 /* xlbd's own container: found by the mount of its hostname file, not
  * by a container directory mounted elsewhere (as the host's mountinfo
  * shows every container's shm). */
@@ -2204,6 +2252,7 @@ int main(void)
 		cmocka_unit_test(test_network_choice),
 		cmocka_unit_test(test_network_chosen_by_build),
 		cmocka_unit_test(test_own_id),
+		cmocka_unit_test(test_https_method),
 		cmocka_unit_test(test_virtual_port_default_80),
 		cmocka_unit_test(test_host_network),
 		cmocka_unit_test(test_own_networks),

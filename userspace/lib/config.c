@@ -43,6 +43,7 @@ struct svc_meta {
 	char (*paths)[XLB_PATH_SIZE]; /* path = ..., in order */
 	size_t n_paths;
 	unsigned path_line, strip_line, forward_line, acme_line, redirect_line, hsts_line;
+	unsigned https_only_line;
 };
 
 struct line_source {
@@ -594,25 +595,85 @@ static int svc_https_redirect(struct cfg_parser *p, const char *value)
 			  &cur_svc(p)->https_redirect);
 }
 
-/* hsts = SECONDS: the max-age of Strict-Transport-Security (RFC 6797) on
- * the service's answers over HTTPS; 0 is valid (it tells browsers to
- * forget). */
+static bool parse_secs(const char *s, size_t len, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* One "; directive" of the header form: its flag, or 0 if unknown. */
+static uint8_t hsts_directive(const char *s, size_t len)
+{
+	if (len == 17 && strncasecmp(s, "includeSubDomains", 17) == 0)
+		return XLB_HSTS_SUBDOMAINS;
+	if (len == 7 && strncasecmp(s, "preload", 7) == 0)
+		return XLB_HSTS_PRELOAD;
+	return 0;
+}
+
+int xlb_hsts_parse(const char *text, uint32_t *secs, uint8_t *flags)
+{
+	const char *p = text;
+	size_t len;
+
+	*flags = 0;
+	if (strncasecmp(p, "max-age=", 8) != 0)
+		return parse_secs(p, strlen(p), secs) ? 0 : -EINVAL;
+	p += 8;
+	len = strcspn(p, ";");
+	if (!parse_secs(p, len, secs))
+		return -EINVAL;
+	for (p += len; *p == ';';) {
+		uint8_t f;
+
+		p += 1 + strspn(p + 1, " ");
+		len = strcspn(p, ";");
+		while (len && p[len - 1] == ' ')
+			len--;
+		f = hsts_directive(p, len);
+		if (!f || (*flags & f))
+			return -EINVAL;
+		*flags |= f;
+		p += strcspn(p, ";");
+	}
+	return 0;
+}
+
+/* hsts = SECONDS (or "max-age=SECONDS; includeSubDomains; preload"):
+ * Strict-Transport-Security (RFC 6797) on the service's answers over
+ * HTTPS; 0 is valid (it tells browsers to forget). */
 static int svc_hsts(struct cfg_parser *p, const char *value)
 {
 	struct svc_meta *m = &p->meta[p->cur];
-	char *end;
-	unsigned long v;
+	struct xlb_cfg_service *s = cur_svc(p);
 
 	if (m->hsts_line)
 		return fail(p, "%s: hsts given twice (first at line %u)", p->label, m->hsts_line);
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (!*value || *end || errno || v > UINT32_MAX || value[0] == '-')
-		return fail(p, "%s: bad hsts '%s' (want seconds)", p->label, value);
-	cur_svc(p)->hsts_secs = (uint32_t)v;
-	cur_svc(p)->hsts_set = true;
+	if (xlb_hsts_parse(value, &s->hsts_secs, &s->hsts_flags))
+		return fail(p,
+			    "%s: bad hsts '%s' (want seconds, or max-age=SECONDS with "
+			    "; includeSubDomains and ; preload)",
+			    p->label, value);
+	s->hsts_set = true;
 	m->hsts_line = p->line;
 	return 0;
+}
+
+static int svc_https_only(struct cfg_parser *p, const char *value)
+{
+	return svc_yes_no(p, "https_only", value, &p->meta[p->cur].https_only_line,
+			  &cur_svc(p)->https_only);
 }
 
 static int svc_strip_path(struct cfg_parser *p, const char *value)
@@ -905,6 +966,7 @@ static const struct {
 	{ "acme", svc_acme },
 	{ "https_redirect", svc_https_redirect },
 	{ "hsts", svc_hsts },
+	{ "https_only", svc_https_only },
 	{ "proto", svc_proto },
 	{ "backend", svc_backend },
 	{ "proxy_protocol", svc_proxy_protocol },
@@ -1031,6 +1093,9 @@ static int finish_section(struct cfg_parser *p)
 	if (s->hsts_set && !s->https)
 		return fail_at(p, p->meta[p->cur].hsts_line, "%s: hsts needs proto = https",
 			       p->label);
+	if (s->https_only && !s->https)
+		return fail_at(p, p->meta[p->cur].https_only_line,
+			       "%s: https_only needs proto = https", p->label);
 	return finish_check(p);
 }
 

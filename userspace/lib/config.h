@@ -74,7 +74,9 @@ struct xlb_cfg_service {
 	bool https;		    /* proto = https: every route's scheme is https */
 	bool acme;		    /* acme = yes: xlbd gets its names' certificates */
 	bool https_redirect;	    /* https_redirect = yes: plain HTTP gets a 308 */
+	bool https_only;	    /* https_only = yes: plain HTTP gets a 404 */
 	uint32_t hsts_secs;	    /* hsts = SECONDS: Strict-Transport-Security */
+	uint8_t hsts_flags;	    /* ... with XLB_HSTS_* directives */
 	bool hsts_set;		    /* ... given */
 	bool proxy_v2;		    /* proxy_protocol = v2 */
 	char (*hosts)[XLB_HOST_LEN];
@@ -122,6 +124,17 @@ void xlb_config_free(struct xlb_config *cfg);
 /* A flow hash seed: 1 to 16 hex digits, "0x" allowed before them (the
  * config's hash_seed, xlbd's --hash-seed). Returns 0 or -EINVAL. */
 int xlb_parse_hash_seed(const char *text, uint64_t *seed);
+
+/* Strict-Transport-Security directives beside max-age (RFC 6797). */
+enum xlb_hsts_flags {
+	XLB_HSTS_SUBDOMAINS = 1 << 0, /* includeSubDomains */
+	XLB_HSTS_PRELOAD = 1 << 1,    /* preload */
+};
+
+/* An HSTS policy: "SECONDS", or the header's own form "max-age=SECONDS"
+ * with "; includeSubDomains" and "; preload" after it (any case, as
+ * nginx-proxy's HSTS takes it). Returns 0, or -EINVAL. */
+int xlb_hsts_parse(const char *text, uint32_t *secs, uint8_t *flags);
 
 /* Service names: 1..XLB_NAME_LEN-1 chars of [A-Za-z0-9_.-]. */
 bool xlb_valid_service_name(const char *name);

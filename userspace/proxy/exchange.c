@@ -189,6 +189,7 @@ struct xconn {
 	bool proxy_v2;
 	bool hsts;	    /* TLS: answers get Strict-Transport-Security ... */
 	uint32_t hsts_secs; /* ... with this max-age */
+	uint8_t hsts_flags; /* ... and these directives (XLB_HSTS_*) */
 	bool retried;	    /* the connect retry is used */
 	bool reuse_retried; /* the retry after a pooled connection died is used */
 	bool pooled;	    /* the backend connection came from the pool */
@@ -1098,9 +1099,11 @@ static bool build_response(struct xconn *c, const char *b, const struct xlb_http
 	if (conn)
 		put_field(&w, "Connection", conn, strlen(conn));
 	if (c->hsts && !has_field(b, fields, rs->head.n_fields, "strict-transport-security")) {
-		char v[32];
+		char v[64];
 
-		snprintf(v, sizeof(v), "max-age=%u", c->hsts_secs);
+		snprintf(v, sizeof(v), "max-age=%u%s%s", c->hsts_secs,
+			 c->hsts_flags & XLB_HSTS_SUBDOMAINS ? "; includeSubDomains" : "",
+			 c->hsts_flags & XLB_HSTS_PRELOAD ? "; preload" : "");
 		put_field(&w, "Strict-Transport-Security", v, strlen(v));
 	}
 	puts_(&w, "\r\n");
@@ -1317,6 +1320,7 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 	c->proxy_v2 = r.proxy_v2;
 	c->hsts = c->ssl && r.hsts;
 	c->hsts_secs = r.hsts_secs;
+	c->hsts_flags = r.hsts_flags;
 	if (!c->counted && svc_counters(c)) {
 		svc_counters(c)->accepted++;
 		c->counted = true;
@@ -2048,6 +2052,9 @@ static bool take_request(struct xconn *c, const struct xlb_http1_request *rq, si
 	c->counted = false;
 	c->route_err = route_request(c, x->scratch + rq->path.off, rq->path.len, 0, &c->route);
 	c->routed = true;
+	/* no plain HTTP site for the route: as for a name without one */
+	if (!c->route_err && c->route.https_only && !c->ssl)
+		c->route_err = -ENOENT;
 	if (!c->route_err && c->route.https_redirect && !c->ssl) {
 		if (c->route.svc_id < XLB_MAX_SERVICES)
 			c->svc_id = c->route.svc_id; /* the 308 counts in its service */

@@ -316,8 +316,11 @@ static int forward_parse(const struct ctx *x, struct xlb_dcontainer *c, const ch
 static int hsts_parse(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
 		      const char *val)
 {
-	if (!parse_u32(val, 0, UINT32_MAX, &c->hsts_secs))
-		return failf(x, "%s=%s: want seconds", what, Q(val));
+	if (xlb_hsts_parse(val, &c->hsts_secs, &c->hsts_flags))
+		return failf(x,
+			     "%s=%s: want seconds, or max-age=SECONDS with ; includeSubDomains "
+			     "and ; preload",
+			     what, Q(val));
 	c->hsts = true;
 	return 0;
 }
@@ -395,6 +398,8 @@ static int label_apply(const struct ctx *x, struct xlb_dcontainer *c, const char
 		return bool_label(x, k, val, &c->https_redirect);
 	if (strcmp(k, "tls.hsts") == 0)
 		return hsts_parse(x, c, "label xlb.tls.hsts", val);
+	if (strcmp(k, "tls.https_only") == 0)
+		return bool_label(x, k, val, &c->https_only);
 	if (strcmp(k, "port") == 0)
 		return port_parse(x, "label xlb.port", val, &c->port);
 	if (strcmp(k, "listen") == 0)
@@ -801,6 +806,48 @@ static int certs_env_read(json_t *env, struct xlb_dcontainer *c)
 	return 0;
 }
 
+/* nginx-proxy's default HSTS: a year. */
+#define NGINX_PROXY_HSTS_SECS 31536000u
+
+/* nginx-proxy's HTTPS_METHOD and HSTS (a container with its variables
+ * only), for the https routes: redirect (308 here, 301 there) with HSTS;
+ * noredirect, both sites and no HSTS; nohttp, the https site only, with
+ * HSTS; nohttps, no https route at all. HSTS=off or a policy of its own
+ * replaces the default. Without HTTPS_METHOD, xlb's defaults stand (no
+ * redirect): a route is https only where the container says so, not
+ * where a certificate file exists, so nginx-proxy's default redirect
+ * would be one nobody asked xlb for. */
+static int https_method_apply(const struct ctx *x, json_t *env, struct xlb_dcontainer *c)
+{
+	const char *m = env_get(env, "HTTPS_METHOD"), *h = env_get(env, "HSTS");
+	bool hsts_default = false;
+
+	if (m && strcmp(m, "redirect") == 0) {
+		c->https_redirect = hsts_default = true;
+	} else if (m && strcmp(m, "noredirect") == 0) {
+		c->https_redirect = false;
+		h = "off";
+	} else if (m && strcmp(m, "nohttp") == 0) {
+		c->https_only = hsts_default = true;
+	} else if (m && strcmp(m, "nohttps") == 0) {
+		for (size_t i = 0; i < c->n_hosts; i++)
+			c->paths[i].scheme = XLB_SCHEME_HTTP;
+	} else if (m) {
+		return failf(x, "env HTTPS_METHOD=%s: want redirect, noredirect, nohttp or nohttps",
+			     Q(m));
+	}
+	if (h && strcmp(h, "off") == 0)
+		c->hsts = false;
+	else if (h)
+		return hsts_parse(x, c, "env HSTS", h);
+	else if (hsts_default && !c->hsts) {
+		c->hsts = true;
+		c->hsts_secs = NGINX_PROXY_HSTS_SECS;
+		c->hsts_flags = 0;
+	}
+	return 0;
+}
+
 /* nginx-proxy's and dockercloud-haproxy's variables, where there is no
  * xlb.host; xlb.path applies to xlb.host, VIRTUAL_PATH to VIRTUAL_HOST.
  * With a certificate of its own, dockercloud-haproxy served a
@@ -827,6 +874,8 @@ static int virtual_env_apply(const struct ctx *x, json_t *env, json_t *labels,
 		c->https_redirect = true;
 	if (!err && !c->hsts && env_get(env, "HSTS_MAX_AGE"))
 		err = hsts_parse(x, c, "env HSTS_MAX_AGE", env_get(env, "HSTS_MAX_AGE"));
+	if (!err && !has_xlb_label(labels))
+		err = https_method_apply(x, env, c);
 	if (!err && !c->port && vp)
 		err = port_parse(x, "env VIRTUAL_PORT", vp, &c->port);
 	return err;
@@ -1616,8 +1665,10 @@ static int service_shape(const struct build *b, const struct group *g, struct xl
 	s->no_forward_headers = first->no_forward_headers;
 	s->acme = first->acme;
 	s->https_redirect = first->https_redirect;
+	s->https_only = first->https_only;
 	s->hsts_set = first->hsts;
 	s->hsts_secs = first->hsts_secs;
+	s->hsts_flags = first->hsts_flags;
 	service_listen(b, g, s);
 	return service_routes(b, g, s);
 }

@@ -53,8 +53,10 @@ struct xlb_dcontainer {
 	bool https;	     /* xlb.proto=https: its routes' TLS is terminated by xlb */
 	bool acme;	     /* xlb.tls.acme=true: xlbd gets its https names' certificates */
 	bool https_redirect; /* xlb.tls.redirect=true, or FORCE_SSL */
+	bool https_only;     /* xlb.tls.https_only=true, or HTTPS_METHOD=nohttp */
 	bool hsts;	     /* xlb.tls.hsts=SECONDS, or HSTS_MAX_AGE */
 	uint32_t hsts_secs;
+	uint8_t hsts_flags; /* XLB_HSTS_* */
 	bool has_listen;
 	struct xlb_endpoint listen;  /* family 0: on the VIP the caller gives */
 	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */

@@ -36,8 +36,10 @@ struct svc {
 	bool no_forward_headers; /* not pinned: back from the config or Docker */
 	bool acme;		 /* the same, and the three below */
 	bool https_redirect;
+	bool https_only;
 	bool hsts;
 	uint32_t hsts_secs;
+	uint8_t hsts_flags;
 	char (*hosts)[XLB_HOST_LEN]; /* route i: hosts[i] with paths[i] */
 	struct xlb_cfg_path *paths;
 	size_t n_hosts;
@@ -851,8 +853,10 @@ static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 	s->no_forward_headers = spec->no_forward_headers;
 	s->acme = spec->acme;
 	s->https_redirect = spec->https_redirect;
+	s->https_only = spec->https_only;
 	s->hsts = spec->hsts;
 	s->hsts_secs = spec->hsts_secs;
+	s->hsts_flags = spec->hsts_flags;
 	return 0;
 }
 
@@ -1089,8 +1093,10 @@ int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, co
 				   .no_forward_headers = s->no_forward_headers,
 				   .https = e->https,
 				   .https_redirect = e->https && s->https_redirect,
+				   .https_only = e->https && s->https_only,
 				   .hsts = e->https && s->hsts,
-				   .hsts_secs = s->hsts_secs };
+				   .hsts_secs = s->hsts_secs,
+				   .hsts_flags = s->hsts_flags };
 	return 0;
 }
 
@@ -1574,8 +1580,10 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.no_forward_headers = cs->no_forward_headers,
 		.acme = cs->acme,
 		.https_redirect = cs->https_redirect,
+		.https_only = cs->https_only,
 		.hsts = cs->hsts_set,
 		.hsts_secs = cs->hsts_secs,
+		.hsts_flags = cs->hsts_flags,
 	};
 }
 

@@ -63,8 +63,10 @@ struct xlb_svc_spec {
 	bool no_forward_headers; /* the proxy adds no X-Forwarded-* / X-Real-IP */
 	bool acme;		 /* xlbd gets certificates for its https hosts */
 	bool https_redirect;	 /* its https routes answer plain HTTP with a 308 */
+	bool https_only;	 /* ... or with a 404 (no plain HTTP site) */
 	bool hsts;		 /* its answers over HTTPS carry HSTS ... */
 	uint32_t hsts_secs;	 /* ... with this max-age */
+	uint8_t hsts_flags;	 /* ... and these directives (XLB_HSTS_*) */
 };
 
 int xlb_state_service_add(struct xlb_state *st, const struct xlb_svc_spec *spec, bool runtime,
@@ -126,8 +128,10 @@ struct xlb_route {
 	bool no_forward_headers;
 	bool https;	     /* the route's TLS is terminated here (proto = https) */
 	bool https_redirect; /* https and plain HTTP asks for it: answer 308 */
+	bool https_only;     /* https and plain HTTP is refused: answer 404 */
 	bool hsts;	     /* https: answers carry Strict-Transport-Security */
 	uint32_t hsts_secs;
+	uint8_t hsts_flags; /* XLB_HSTS_* */
 };
 
 /* Finds the service serving host (SNI names when tls) and, by smooth
