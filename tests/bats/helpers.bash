@@ -130,6 +130,21 @@ iface_args() {
 	for i in $XLB_IFACES; do printf -- '--iface\n%s\n' "$i"; done
 }
 
+# l4_services_config: a TCP API service on the IPv4 and the IPv6 VIP, and
+# a UDP name service, each over the lab's four backends.
+l4_services_config() {
+	local i
+	echo "[service api]"
+	echo "listen = $VIP4:80/tcp"
+	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:8000"; done
+	echo "[service api6]"
+	echo "listen = [$VIP6]:80/tcp"
+	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:8000"; done
+	echo "[service dns]"
+	echo "listen = $VIP4:53/udp"
+	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:5353"; done
+}
+
 # xlbd_mode_args: the data path modes of a lab test's xlbd, one per line.
 # The lab's client namespace stands for a remote host, whose packets the
 # uplink program must see: a test that means to exercise another path

@@ -21,20 +21,6 @@ teardown() {
 	xlb_test_teardown
 }
 
-# A TCP API service on the IPv4 and the IPv6 VIP, and a UDP name service.
-balance_config() {
-	local i
-	echo "[service api]"
-	echo "listen = $VIP4:80/tcp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:8000"; done
-	echo "[service api6]"
-	echo "listen = [$VIP6]:80/tcp"
-	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:8000"; done
-	echo "[service dns]"
-	echo "listen = $VIP4:53/udp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:5353"; done
-}
-
 @test "lab sanity: backends answer directly and the VIP does not answer without xlbd" {
 	run in_client curl -sS -m 3 http://10.200.1.2:8000/
 	[[ $status -eq 0 && $output == *'"hostname": "be1"'* ]] || fail "direct: $output"
@@ -43,14 +29,14 @@ balance_config() {
 }
 
 @test "200 TCP connections to an IPv4 VIP: each of 4 backends gets at least 10%" {
-	start_xlbd "$(write_config "$(balance_config)")"
+	start_xlbd "$(write_config "$(l4_services_config)")"
 	curl_hostnames 200 "http://$VIP4/" >"$BATS_TEST_TMPDIR/answers"
 	assert_balanced "$BATS_TEST_TMPDIR/answers" 10 be1 be2 be3 be4
 	[[ $(wc -l <"$BATS_TEST_TMPDIR/answers") -eq 200 ]]
 }
 
 @test "a UDP service answers, from the VIP, spread over the backends" {
-	start_xlbd "$(write_config "$(balance_config)")"
+	start_xlbd "$(write_config "$(l4_services_config)")"
 	# Each datagram from a new socket (new source port), on a connected
 	# socket, so an answer not from the VIP counts as lost.
 	udp_ask "$VIP4" 53 100 >"$BATS_TEST_TMPDIR/answers" || true
@@ -76,13 +62,13 @@ balance_config() {
 }
 
 @test "an IPv6 TCP service answers on [fd00:200::100]:80" {
-	start_xlbd "$(write_config "$(balance_config)")"
+	start_xlbd "$(write_config "$(l4_services_config)")"
 	curl_hostnames 40 "http://[$VIP6]/" >"$BATS_TEST_TMPDIR/answers"
 	assert_balanced "$BATS_TEST_TMPDIR/answers" 5 be1 be2 be3 be4
 }
 
 @test "a VIP port without a service is not answered" {
-	start_xlbd "$(write_config "$(balance_config)")"
+	start_xlbd "$(write_config "$(l4_services_config)")"
 	run in_client curl -sS -m 1 "http://$VIP4:81/"
 	[[ $status -ne 0 ]] || fail "VIP:81 answered: $output"
 	# and the service next to it still does
@@ -92,7 +78,7 @@ balance_config() {
 
 @test "one backend behind two VIP listeners answers each from its VIP; direct replies stay untouched" {
 	local i out
-	start_xlbd "$(write_config "$(balance_config)
+	start_xlbd "$(write_config "$(l4_services_config)
 [service api-alt]
 listen = $VIP4:8080/tcp
 backend = 10.200.1.2:8000")"
@@ -112,7 +98,7 @@ backend = 10.200.1.2:8000")"
 
 @test "a backend already in 4 L4 services is refused for a fifth, in one line; the others keep serving" {
 	local i
-	start_xlbd "$(write_config "$(balance_config)
+	start_xlbd "$(write_config "$(l4_services_config)
 [service alt1]
 listen = $VIP4:8081/tcp
 backend = 10.200.1.2:8000
@@ -142,7 +128,7 @@ print(next(s[sys.argv[3]] for s in j["services"] if s["service"] == sys.argv[2])
 
 @test "xlbctl stats --watch: per-second rates while a client loops, zero once it stopped" {
 	local loop pps flows
-	start_xlbd "$(write_config "$(balance_config)")"
+	start_xlbd "$(write_config "$(l4_services_config)")"
 	# shellcheck disable=SC2016 # expanded by the inner bash
 	in_client bash -c 'end=$((SECONDS + 4)); while ((SECONDS < end)); do
 		curl -s -o /dev/null -m 2 "http://$1/"; done' _ "$VIP4" &

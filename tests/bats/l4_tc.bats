@@ -27,15 +27,7 @@ teardown() {
 
 tc_config() {
 	local i
-	echo "[service api]"
-	echo "listen = $VIP4:80/tcp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:8000"; done
-	echo "[service api6]"
-	echo "listen = [$VIP6]:80/tcp"
-	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:8000"; done
-	echo "[service dns]"
-	echo "listen = $VIP4:53/udp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:5353"; done
+	l4_services_config
 	echo "[service names]"
 	echo "listen = $VIP4:9000/tcp"
 	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:9000"; done
