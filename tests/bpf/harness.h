@@ -219,16 +219,16 @@ static inline int harness_run_xdp(struct harness *h, const uint8_t *in, size_t l
 	return err ? -errno : 0;
 }
 
-/* One test run of the tc program as if the frame arrived from a backend
- * on the backend-facing interface (or on h->tc_ifindex). */
-static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t len,
-				 struct run_result *r)
+/* One test run of a tc program on a frame that arrived on ifindex, as a
+ * frame from a local stack does (GSO when h->tc_gso_size is set: a TCP
+ * stack hands its veth segments of up to 64 KB). */
+static inline int harness_run_skb(struct harness *h, const struct bpf_program *prog,
+				  uint32_t ifindex, const uint8_t *in, size_t len,
+				  struct run_result *r)
 {
-	uint32_t ifindex = (uint32_t)(h->tc_ifindex ? h->tc_ifindex : h->be_ifindex);
 	struct __sk_buff ctx = {
 		.ifindex = ifindex,
 		.ingress_ifindex = ifindex,
-		/* a backend's TCP stack hands its veth segments of up to 64 KB */
 		.gso_size = h->tc_gso_size,
 		.gso_segs =
 			h->tc_gso_size ? (uint32_t)(len + h->tc_gso_size - 1) / h->tc_gso_size : 0,
@@ -236,34 +236,29 @@ static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t le
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len,
 		    .data_out = r->data, .data_size_out = sizeof(r->data), .ctx_in = &ctx,
 		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(h->skel->progs.xlb_return), &opts);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(prog), &opts);
 
 	r->verdict = (int)opts.retval;
 	r->len = opts.data_size_out;
 	return err ? -errno : 0;
 }
 
-/* One test run of the tc uplink program as if the frame arrived on the
- * uplink, as a frame from a client's stack would (GSO when
- * h->tc_gso_size is set). */
+/* The return program, as if the frame arrived from a backend on the
+ * backend-facing interface (or on h->tc_ifindex). */
+static inline int harness_run_tc(struct harness *h, const uint8_t *in, size_t len,
+				 struct run_result *r)
+{
+	uint32_t ifindex = (uint32_t)(h->tc_ifindex ? h->tc_ifindex : h->be_ifindex);
+
+	return harness_run_skb(h, h->skel->progs.xlb_return, ifindex, in, len, r);
+}
+
+/* The tc uplink program, as if a client's frame arrived on the uplink. */
 static inline int harness_run_tc_uplink(struct harness *h, const uint8_t *in, size_t len,
 					struct run_result *r)
 {
-	struct __sk_buff ctx = {
-		.ifindex = (uint32_t)h->up_ifindex,
-		.ingress_ifindex = (uint32_t)h->up_ifindex,
-		.gso_size = h->tc_gso_size,
-		.gso_segs =
-			h->tc_gso_size ? (uint32_t)(len + h->tc_gso_size - 1) / h->tc_gso_size : 0,
-	};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = (uint32_t)len,
-		    .data_out = r->data, .data_size_out = sizeof(r->data), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(h->skel->progs.xlb_ingress_tc), &opts);
-
-	r->verdict = (int)opts.retval;
-	r->len = opts.data_size_out;
-	return err ? -errno : 0;
+	return harness_run_skb(h, h->skel->progs.xlb_ingress_tc, (uint32_t)h->up_ifindex, in, len,
+			       r);
 }
 
 /* A verdict's name for diagnostics. */
