@@ -2089,9 +2089,11 @@ struct seed_run {
 	uint32_t want[SEED_PORTS]; /* the one the slot computed here names */
 };
 
-/* SYNs from SEED_PORTS source ports to SVC_TCP4, whose table is split by
- * slot parity (A4 even, B4 odd), with seed in xlb_dp_config. */
-static int seed_picks(struct fixture *f, uint64_t seed, struct seed_run *sr, struct diag *dg)
+/* The backend prog records for SYNs (in) from SEED_PORTS source ports
+ * to svc, whose table is split by slot parity, with seed in
+ * xlb_dp_config, from fresh flow state. */
+static int prog_picks(struct fixture *f, enum prog_kind prog, void (*in)(struct pkt_desc *d),
+		      uint32_t svc, uint64_t seed, uint32_t got[SEED_PORTS], struct diag *dg)
 {
 	uint8_t b[PKT_MAX_LEN];
 	struct xlb_flow flow;
@@ -2100,19 +2102,34 @@ static int seed_picks(struct fixture *f, uint64_t seed, struct seed_run *sr, str
 	int err = fixture_reset(f, 0);
 
 	if (!err)
-		err = fixture_set_table(f, SVC_TCP4, TBL_SPLIT_A4_B4);
+		err = fixture_set_table(f, svc, TBL_SPLIT_A4_B4);
 	if (!err)
 		err = fixture_put_hash_seed(f, seed);
 	if (err)
 		return diag_fail(dg, "setup: %s", strerror(-err)), -1;
 	for (int i = 0; i < SEED_PORTS; i++) {
+		in(&d);
+		d.sport = (uint16_t)(40000 + i);
+		err = harness_run(&f->h, prog, b, pkt_build(&d, b), &r);
+		if (err)
+			return diag_fail(dg, "test run: %s", strerror(-err)), -1;
+		got[i] = flow_backend(f, &d, &flow) ? 0 : flow.backend_id;
+	}
+	return 0;
+}
+
+/* xlb_ingress's picks for SVC_TCP4 with seed, and the backend the slot
+ * computed here names for each. */
+static int seed_picks(struct fixture *f, uint64_t seed, struct seed_run *sr, struct diag *dg)
+{
+	struct pkt_desc d;
+
+	if (prog_picks(f, PROG_XDP, in_v4_syn, SVC_TCP4, seed, sr->got, dg))
+		return -1;
+	for (int i = 0; i < SEED_PORTS; i++) {
 		in_v4_syn(&d);
 		d.sport = (uint16_t)(40000 + i);
 		sr->want[i] = maglev_slot_seeded(&d, seed) % 2 ? BE_B4 : BE_A4;
-		err = harness_run(&f->h, PROG_XDP, b, pkt_build(&d, b), &r);
-		if (err)
-			return diag_fail(dg, "test run: %s", strerror(-err)), -1;
-		sr->got[i] = flow_backend(f, &d, &flow) ? 0 : flow.backend_id;
 	}
 	return 0;
 }
@@ -2161,34 +2178,6 @@ static void seed_case_moves_picks(struct fixture *f, struct diag *dg)
 
 /* ---- the same answers in every mode ----------------------------------------- */
 
-/* The backend prog records for SYNs from SEED_PORTS source ports to svc
- * (split table, one seed), from fresh flow state. */
-static int mode_picks(struct fixture *f, enum prog_kind prog, void (*in)(struct pkt_desc *d),
-		      uint32_t svc, uint32_t got[SEED_PORTS], struct diag *dg)
-{
-	uint8_t b[PKT_MAX_LEN];
-	struct xlb_flow flow;
-	struct run_result r;
-	struct pkt_desc d;
-	int err = fixture_reset(f, 0);
-
-	if (!err)
-		err = fixture_set_table(f, svc, TBL_SPLIT_A4_B4);
-	if (!err)
-		err = fixture_put_hash_seed(f, seed_pair[0]);
-	if (err)
-		return diag_fail(dg, "setup: %s", strerror(-err)), -1;
-	for (int i = 0; i < SEED_PORTS; i++) {
-		in(&d);
-		d.sport = (uint16_t)(40000 + i);
-		err = harness_run(&f->h, prog, b, pkt_build(&d, b), &r);
-		if (err)
-			return diag_fail(dg, "test run: %s", strerror(-err)), -1;
-		got[i] = flow_backend(f, &d, &flow) ? 0 : flow.backend_id;
-	}
-	return 0;
-}
-
 /* Whichever uplink program serves a client, each flow gets the same
  * backend: a node whose uplinks differ in mode, or one restarted in
  * another mode, splits the same flows the same way. */
@@ -2198,8 +2187,8 @@ static void modes_pick_alike(struct fixture *f, struct diag *dg, void (*in)(stru
 	uint32_t xdp[SEED_PORTS], tc[SEED_PORTS];
 	int distinct = 0;
 
-	if (mode_picks(f, PROG_XDP, in, svc, xdp, dg) ||
-	    mode_picks(f, PROG_TC_UPLINK, in, svc, tc, dg))
+	if (prog_picks(f, PROG_XDP, in, svc, seed_pair[0], xdp, dg) ||
+	    prog_picks(f, PROG_TC_UPLINK, in, svc, seed_pair[0], tc, dg))
 		return;
 	for (int i = 0; i < SEED_PORTS; i++) {
 		if (!xdp[i] || xdp[i] != tc[i]) {
