@@ -85,7 +85,9 @@ static void check_routes(const struct xlb_config *cfg, size_t si)
 	for (size_t h = 0; h < s->n_hosts; h++) {
 		const char *path = xlb_cfg_route_path(s, h);
 
-		CHECK(xlb_valid_host_name(s->hosts[h]) && lowercase(s->hosts[h]));
+		/* a regex is kept as written; names are folded to lower case */
+		CHECK(xlb_valid_host_name(s->hosts[h]) &&
+		      (s->hosts[h][0] == '~' || lowercase(s->hosts[h])));
 		CHECK(normal_path(path) && (!s->tls || strcmp(path, "/") == 0));
 		CHECK(s->paths &&
 		      s->paths[h].scheme == (s->https ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP));

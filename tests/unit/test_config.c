@@ -764,6 +764,13 @@ static void test_name_validators(void **state)
 	assert_false(xlb_valid_host_name("app-.*"));
 	assert_true(xlb_valid_host_name("~^api\\d+\\.example\\.tld$"));
 	assert_false(xlb_valid_host_name("~a(b"));
+	/* a regex holds what a Host header can: no blanks, controls, 8-bit */
+	assert_false(xlb_valid_host_name("~^a b$"));
+	assert_false(xlb_valid_host_name("~^ab "));
+	assert_false(xlb_valid_host_name("~^a\tb"));
+	assert_false(xlb_valid_host_name("~^a\x7f"
+					 "b"));
+	assert_false(xlb_valid_host_name("~^\xc3\xa9$"));
 	assert_false(xlb_valid_host_name(
 		"a234567890123456789012345678901234567890123456789012345678901234.dev"));
 }

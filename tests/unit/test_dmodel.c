@@ -517,6 +517,18 @@ static void test_label_routes(void **state)
 	assert_true(c.strip_path);
 	xlb_dcontainer_free(&c);
 
+	/* one route named twice, with and without its "/", or with the path
+	 * xlb.path gives it, is one route */
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "a.dev, b.dev/v1, a.dev/, b.dev, a.dev");
+	label_set(root, "xlb.path", "/v1");
+	parse_ok(root, &c);
+	assert_int_equal(c.n_hosts, 3);
+	assert_route(&c, 0, "a.dev", "/v1", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "b.dev", "/v1", XLB_SCHEME_HTTP);
+	assert_route(&c, 2, "a.dev", "/", XLB_SCHEME_HTTP);
+	xlb_dcontainer_free(&c);
+
 	root = load("inspect_vhost.json"); /* VIRTUAL_PATH is not for xlb.host */
 	label_set(root, "xlb.host", "a.dev");
 	env_set(root, json_pack("[ss]", "VIRTUAL_HOST=b.dev", "VIRTUAL_PATH=/x"));

@@ -158,14 +158,25 @@ static bool valid_label(const char *s, size_t len)
 	return true;
 }
 
+static bool visible_ascii(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f)
+			return false;
+	return true;
+}
+
 bool xlb_valid_host_name(const char *host)
 {
 	const char *s = host;
 	size_t end = strlen(host);
 	char why[160];
 
+	/* a regex of visible ASCII only: a Host header holds nothing else,
+	 * and a config line or a label could not carry blanks at its ends */
 	if (host[0] == '~')
-		return end < XLB_HOST_LEN && !xlb_host_regex_check(host, why, sizeof(why));
+		return end < XLB_HOST_LEN && visible_ascii(host) &&
+		       !xlb_host_regex_check(host, why, sizeof(why));
 	if (strncmp(s, "*.", 2) == 0)
 		s += 2;
 	else if (end >= 2 && strcmp(host + end - 2, ".*") == 0)

@@ -262,6 +262,29 @@ static int paths_parse(const struct ctx *x, const char *what, const char *val,
 
 #define DPATHS_MAX 16
 
+/* Keeps the first of routes that are the same once paths are known
+ * (VIRTUAL_HOST=a,a/ names one route twice), as host_add keeps it. */
+static void routes_drop_repeats(struct xlb_dcontainer *c)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		size_t j = 0;
+
+		while (j < kept && (strcmp(c->hosts[j], c->hosts[i]) ||
+				    strcmp(c->paths[j].prefix, c->paths[i].prefix)))
+			j++;
+		if (j < kept)
+			continue;
+		if (kept != i) {
+			memcpy(c->hosts[kept], c->hosts[i], sizeof(c->hosts[kept]));
+			c->paths[kept] = c->paths[i];
+		}
+		kept++;
+	}
+	c->n_hosts = kept;
+}
+
 /* Gives the hosts without a path the container's paths (or "/"). */
 static int routes_finish(const struct ctx *x, struct xlb_dcontainer *c, const char *what,
 			 const char *val)
@@ -285,6 +308,7 @@ static int routes_finish(const struct ctx *x, struct xlb_dcontainer *c, const ch
 	}
 	if (err)
 		return host_add_failed(x, err);
+	routes_drop_repeats(c);
 	for (size_t i = 0; i < c->n_hosts && c->https; i++)
 		c->paths[i].scheme = XLB_SCHEME_HTTPS;
 	for (size_t i = 0; i < c->n_hosts; i++)
