@@ -36,14 +36,15 @@ struct xlb_svc {
 };
 
 enum xlb_svc_flags {
-	XLB_SVC_F_RUNTIME = 1 << 0,    /* added through the control socket */
-	XLB_SVC_F_HOST = 1 << 1,       /* has host names (proxy-routed) */
-	XLB_SVC_F_TLS = 1 << 2,	       /* host names are routed by SNI */
-	XLB_SVC_F_PROXY_V2 = 1 << 3,   /* proxied connections get a PROXY v2 header */
-	XLB_SVC_F_DOCKER = 1 << 4,     /* discovered from Docker labels */
-	XLB_SVC_F_STRIP_PATH = 1 << 5, /* routes strip their path prefix */
-	XLB_SVC_F_HTTPS = 1 << 6,      /* xlb_hosts only: the route was declared
+	XLB_SVC_F_RUNTIME = 1 << 0,	/* added through the control socket */
+	XLB_SVC_F_HOST = 1 << 1,	/* has host names (proxy-routed) */
+	XLB_SVC_F_TLS = 1 << 2,		/* host names are routed by SNI */
+	XLB_SVC_F_PROXY_V2 = 1 << 3,	/* proxied connections get a PROXY v2 header */
+	XLB_SVC_F_DOCKER = 1 << 4,	/* discovered from Docker labels */
+	XLB_SVC_F_STRIP_PATH = 1 << 5,	/* routes strip their path prefix */
+	XLB_SVC_F_HTTPS = 1 << 6,	/* xlb_hosts only: the route was declared
 					* https:// (TLS termination, later) */
+	XLB_SVC_F_BACKEND_TLS = 1 << 7, /* the proxy speaks TLS to its backends */
 };
 
 /* xlb_svc_info (ARRAY, XLB_MAX_SERVICES): service id -> metadata that only

@@ -119,6 +119,7 @@ static void check_service(const struct xlb_config *cfg, size_t si)
 	CHECK(!(s->tls && s->https));
 	CHECK(s->https || (!s->acme && !s->https_redirect && !s->hsts_set));
 	CHECK(s->hsts_set || s->hsts_secs == 0);
+	CHECK(!s->backend_tls || (!s->tls && s->n_hosts > 0));
 	check_routes(cfg, si);
 	for (size_t b = 0; b < s->n_backends; b++) {
 		const struct xlb_cfg_backend *be = &s->backends[b];
@@ -182,9 +183,10 @@ static bool service_equal(const struct xlb_cfg_service *a, const struct xlb_cfg_
 	if (strcmp(a->name, b->name) || a->has_listen != b->has_listen || a->tls != b->tls ||
 	    a->https != b->https || a->acme != b->acme || a->https_redirect != b->https_redirect ||
 	    a->hsts_secs != b->hsts_secs || a->hsts_set != b->hsts_set ||
-	    a->proxy_v2 != b->proxy_v2 || a->n_hosts != b->n_hosts ||
-	    a->strip_path != b->strip_path || a->no_forward_headers != b->no_forward_headers ||
-	    a->n_backends != b->n_backends || !xlb_hc_spec_equal(&a->check, &b->check))
+	    a->proxy_v2 != b->proxy_v2 || a->backend_tls != b->backend_tls ||
+	    a->n_hosts != b->n_hosts || a->strip_path != b->strip_path ||
+	    a->no_forward_headers != b->no_forward_headers || a->n_backends != b->n_backends ||
+	    !xlb_hc_spec_equal(&a->check, &b->check))
 		return false;
 	if (a->has_listen && !xlb_endpoint_equal(&a->listen, &b->listen))
 		return false;
@@ -288,6 +290,7 @@ static void write_service(struct out *o, const struct xlb_cfg_service *s)
 		line(o, "hsts = %u", s->hsts_secs);
 	if (s->proxy_v2)
 		line(o, "proxy_protocol = v2");
+	line(o, "backend_tls = %s", s->backend_tls ? "yes" : "no");
 	for (size_t i = 0; i < s->n_backends; i++)
 		line(o, "backend = %s weight=%u",
 		     xlb_format_endpoint(&s->backends[i].ep, ep, sizeof(ep)),

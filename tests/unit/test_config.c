@@ -414,6 +414,14 @@ static const struct err_case err_cases[] = {
 	{ SVC "host = a.dev\nhsts = 10\n", "t.ini:3: service api: hsts needs proto = https" },
 	{ SVC "host = a.dev\nhttps_only = yes\n",
 	  "t.ini:3: service api: https_only needs proto = https" },
+	{ SVC "host = a.dev\nproto = tls\nbackend_tls = yes\n",
+	  "t.ini:4: service api: backend_tls needs host names with proto = http or https" },
+	{ SVC_L "backend_tls = yes\n",
+	  "t.ini:3: service api: backend_tls needs host names with proto = http or https" },
+	{ SVC "host = a.dev\nbackend_tls = on\n",
+	  "t.ini:3: service api: bad backend_tls 'on' (want yes or no)" },
+	{ SVC "host = a.dev\nbackend_tls = yes\nbackend_tls = no\n",
+	  "t.ini:4: service api: backend_tls given twice (first at line 3)" },
 	{ SVC "host = a.dev\nproto = https\nhsts = max-age=10; nosniff\n",
 	  "t.ini:4: service api: bad hsts 'max-age=10; nosniff' (want seconds, or "
 	  "max-age=SECONDS with ; includeSubDomains and ; preload)" },
@@ -705,6 +713,49 @@ static void test_https(void **state)
 	xlb_config_free(&cfg);
 }
 
+/* backend_tls: off by default, on for proto http and https, and what a
+ * parsed service says written back as its key parses the same. */
+static void test_backend_tls(void **state)
+{
+	static const char text[] = "[service plain]\n"
+				   "host = plain.app.dev\n"
+				   "[service http]\n"
+				   "host = http.app.dev\n"
+				   "backend_tls = yes\n"
+				   "[service both]\n"
+				   "host = both.app.dev\n"
+				   "proto = https\n"
+				   "backend_tls = true\n"
+				   "[service off]\n"
+				   "listen = 10.0.0.1:80/tcp\n"
+				   "host = off.app.dev\n"
+				   "backend_tls = no\n";
+	struct xlb_config cfg, again;
+	char err[256] = "", back[512];
+	size_t used = 0;
+
+	(void)state;
+	assert_int_equal(xlb_config_parse_string(text, "t.ini", &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.n_services, 4);
+	assert_false(cfg.services[0].backend_tls);
+	assert_true(cfg.services[1].backend_tls);
+	assert_true(cfg.services[2].backend_tls);
+	assert_true(cfg.services[2].https);
+	assert_false(cfg.services[3].backend_tls);
+	for (size_t i = 0; i < cfg.n_services; i++)
+		used += (size_t)snprintf(back + used, sizeof(back) - used,
+					 "[service %s]\nhost = %s\nproto = %s\nbackend_tls = %s\n",
+					 cfg.services[i].name, cfg.services[i].hosts[0],
+					 cfg.services[i].https ? "https" : "http",
+					 cfg.services[i].backend_tls ? "yes" : "no");
+	assert_true(used < sizeof(back));
+	assert_int_equal(xlb_config_parse_string(back, "back.ini", &again, err, sizeof(err)), 0);
+	for (size_t i = 0; i < cfg.n_services; i++)
+		assert_int_equal(again.services[i].backend_tls, cfg.services[i].backend_tls);
+	xlb_config_free(&again);
+	xlb_config_free(&cfg);
+}
+
 static void test_line_too_long(void **state)
 {
 	char text[512];
@@ -786,6 +837,7 @@ int main(void)
 		cmocka_unit_test(test_default_host),	cmocka_unit_test(test_hsts_parse),
 		cmocka_unit_test(test_empty_config),	cmocka_unit_test(test_name_validators),
 		cmocka_unit_test(test_hash_seed),	cmocka_unit_test(test_socket_lb_keys),
+		cmocka_unit_test(test_backend_tls),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,7 +43,7 @@ struct svc_meta {
 	char (*paths)[XLB_PATH_SIZE]; /* path = ..., in order */
 	size_t n_paths;
 	unsigned path_line, strip_line, forward_line, acme_line, redirect_line, hsts_line;
-	unsigned https_only_line;
+	unsigned https_only_line, backend_tls_line;
 };
 
 struct line_source {
@@ -687,6 +687,12 @@ static int svc_https_only(struct cfg_parser *p, const char *value)
 			  &cur_svc(p)->https_only);
 }
 
+static int svc_backend_tls(struct cfg_parser *p, const char *value)
+{
+	return svc_yes_no(p, "backend_tls", value, &p->meta[p->cur].backend_tls_line,
+			  &cur_svc(p)->backend_tls);
+}
+
 static int svc_strip_path(struct cfg_parser *p, const char *value)
 {
 	return svc_yes_no(p, "strip_path", value, &p->meta[p->cur].strip_line,
@@ -981,6 +987,7 @@ static const struct {
 	{ "proto", svc_proto },
 	{ "backend", svc_backend },
 	{ "proxy_protocol", svc_proxy_protocol },
+	{ "backend_tls", svc_backend_tls },
 	{ "check", svc_check },
 };
 
@@ -1107,6 +1114,10 @@ static int finish_section(struct cfg_parser *p)
 	if (s->https_only && !s->https)
 		return fail_at(p, p->meta[p->cur].https_only_line,
 			       "%s: https_only needs proto = https", p->label);
+	if (s->backend_tls && (s->tls || !s->n_hosts))
+		return fail_at(p, p->meta[p->cur].backend_tls_line,
+			       "%s: backend_tls needs host names with proto = http or https",
+			       p->label);
 	return finish_check(p);
 }
 

@@ -79,6 +79,7 @@ struct xlb_cfg_service {
 	uint8_t hsts_flags;	    /* ... with XLB_HSTS_* directives */
 	bool hsts_set;		    /* ... given */
 	bool proxy_v2;		    /* proxy_protocol = v2 */
+	bool backend_tls;	    /* backend_tls = yes: TLS to the backends */
 	char (*hosts)[XLB_HOST_LEN];
 	struct xlb_cfg_path *paths; /* parallel to hosts; NULL: every route is "/" */
 	size_t n_hosts;

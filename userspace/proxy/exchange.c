@@ -112,6 +112,11 @@ struct bconn {
 	bool rd;  /* as for xside */
 	bool hup; /* the backend closed or reset it */
 	bool dead;
+	/* backend_tls: its session, kept while pooled; a pooled connection
+	 * is taken only for its backend (so its service) and only by a
+	 * request that wants TLS */
+	SSL *ssl;
+	bool tls_more;	    /* its last read() filled what OpenSSL asked for */
 	struct bconn *next; /* the list of closed ones, freed by reap */
 };
 
@@ -124,8 +129,8 @@ struct carry {
 	struct xlb_http1_pace pace; /* of the head it holds */
 };
 
-/* One direction of a body: src socket -> pipe -> dst socket; for a TLS
- * client, src -> buf -> dst, the client's side through its session. */
+/* One direction of a body: src socket -> pipe -> dst socket; when
+ * either side is TLS, src -> buf -> dst, that side through its session. */
 struct xdir {
 	int rd, wr;
 	char *buf;     /* TLS: instead of the pipe */
@@ -160,6 +165,7 @@ struct xlb_exchange {
 	struct xlb_acme_challs *acme; /* HTTP-01 tokens answered here, or NULL */
 	struct xlb_srclim *srclim;    /* the proxy's: connections per source */
 	struct xlb_queue pending;     /* xconn.pend: no whole first head yet, oldest first */
+	SSL_CTX *be_tls;	      /* the backend_tls services' client context */
 };
 
 struct xconn {
@@ -187,6 +193,7 @@ struct xconn {
 	uint32_t be_id;
 	struct xlb_endpoint be_ep;
 	bool proxy_v2;
+	bool backend_tls;   /* the route's backends speak TLS */
 	bool hsts;	    /* TLS: answers get Strict-Transport-Security ... */
 	uint32_t hsts_secs; /* ... with this max-age */
 	uint8_t hsts_flags; /* ... and these directives (XLB_HSTS_*) */
@@ -321,11 +328,11 @@ static int carry_keep(struct xlb_exchange *x, struct carry *cy, const char *p, s
 /* A TLS call's failure as recv(2)/send(2) would give it: EAGAIN while the
  * session waits for the socket either way (edge-triggered epoll watches
  * both), 0 for the peer's close_notify or a plain EOF. */
-static ssize_t tls_result(struct xconn *c, int r)
+static ssize_t tls_result(SSL *ssl, int r)
 {
 	int saved = errno;
 
-	switch (SSL_get_error(c->ssl, r)) {
+	switch (SSL_get_error(ssl, r)) {
 	case SSL_ERROR_WANT_READ:
 	case SSL_ERROR_WANT_WRITE:
 		errno = EAGAIN;
@@ -349,71 +356,118 @@ static ssize_t tls_result(struct xconn *c, int r)
 static long on_tls_sock_io(BIO *b, int oper, const char *argp, size_t len, int argi, long argl,
 			   int ret, size_t *processed)
 {
-	struct xconn *c = (struct xconn *)BIO_get_callback_arg(b);
+	bool *more = (bool *)BIO_get_callback_arg(b);
 
 	(void)argp, (void)argi, (void)argl;
 	if (oper == (BIO_CB_READ | BIO_CB_RETURN))
-		c->tls_sock_more = ret > 0 && processed && *processed == len;
+		*more = ret > 0 && processed && *processed == len;
 	return ret;
 }
 
-static void watch_tls_reads(struct xconn *c)
+/* more: the side's flag that on_tls_sock_io keeps. */
+static void watch_tls_reads(SSL *ssl, bool *more)
 {
-	BIO *rbio = SSL_get_rbio(c->ssl);
+	BIO *rbio = SSL_get_rbio(ssl);
 
-	c->tls_sock_more = true; /* until a read says otherwise */
+	*more = true; /* until a read says otherwise */
 	if (!rbio)
 		return;
-	BIO_set_callback_arg(rbio, (char *)c);
+	BIO_set_callback_arg(rbio, (char *)more);
 	BIO_set_callback_ex(rbio, on_tls_sock_io);
 }
 
-/* More of the client's bytes without waiting for epoll: records OpenSSL
+/* More of a side's bytes without waiting for epoll: records OpenSSL
  * holds (read ahead) or a socket the last read did not empty. */
-static bool tls_may_have_more(const struct xconn *c)
+static bool tls_may_have_more(SSL *ssl, bool more)
 {
-	return c->tls_sock_more || SSL_has_pending(c->ssl);
+	return more || SSL_has_pending(ssl);
 }
 
-static ssize_t client_read(struct xconn *c, void *buf, size_t n, bool peek)
+static ssize_t tls_read(SSL *ssl, void *buf, size_t n, bool peek)
 {
 	int want = n > INT32_MAX ? INT32_MAX : (int)n;
 	int r;
 
-	if (!c->ssl)
-		return recv(c->client.w.fd, buf, n, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
 	ERR_clear_error();
 	errno = 0;
-	r = peek ? SSL_peek(c->ssl, buf, want) : SSL_read(c->ssl, buf, want);
-	return r > 0 ? r : tls_result(c, r);
+	r = peek ? SSL_peek(ssl, buf, want) : SSL_read(ssl, buf, want);
+	return r > 0 ? r : tls_result(ssl, r);
 }
 
-static ssize_t client_write(struct xconn *c, const void *buf, size_t n)
+static ssize_t tls_write(SSL *ssl, const void *buf, size_t n)
 {
 	int want = n > INT32_MAX ? INT32_MAX : (int)n;
 	int r;
 
-	if (!c->ssl)
-		return send(c->client.w.fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	ERR_clear_error();
 	errno = 0;
-	r = SSL_write(c->ssl, buf, want);
+	r = SSL_write(ssl, buf, want);
 	if (r > 0)
 		return r;
-	r = (int)tls_result(c, r);
+	r = (int)tls_result(ssl, r);
 	if (r == 0)
 		errno = EPIPE;
 	return -1;
 }
 
-/* No more bytes toward the client: its TLS session says so first. */
+/* No more bytes toward a side: its TLS session says so first. */
+static void tls_shut_wr(SSL *ssl, int fd)
+{
+	if (ssl) {
+		ERR_clear_error();
+		SSL_shutdown(ssl);
+	}
+	shutdown(fd, SHUT_WR);
+}
+
+static ssize_t client_read(struct xconn *c, void *buf, size_t n, bool peek)
+{
+	if (!c->ssl)
+		return recv(c->client.w.fd, buf, n, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+	return tls_read(c->ssl, buf, n, peek);
+}
+
+static ssize_t client_write(struct xconn *c, const void *buf, size_t n)
+{
+	if (!c->ssl)
+		return send(c->client.w.fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return tls_write(c->ssl, buf, n);
+}
+
 static void client_shut_wr(struct xconn *c)
 {
-	if (c->ssl) {
-		ERR_clear_error();
-		SSL_shutdown(c->ssl);
-	}
-	shutdown(c->client.w.fd, SHUT_WR);
+	tls_shut_wr(c->ssl, c->client.w.fd);
+}
+
+static ssize_t backend_read(struct xconn *c, void *buf, size_t n, bool peek)
+{
+	if (!c->be->ssl)
+		return recv(c->be->w.fd, buf, n, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+	return tls_read(c->be->ssl, buf, n, peek);
+}
+
+static ssize_t backend_write(struct xconn *c, const void *buf, size_t n)
+{
+	if (!c->be->ssl)
+		return send(c->be->w.fd, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return tls_write(c->be->ssl, buf, n);
+}
+
+/* Whether a read that came back short may have left bytes to read
+ * without an event: a TLS read returns a record at a time, maybe with
+ * more in OpenSSL's buffer or still in the socket. */
+static bool side_tls_more(const struct xconn *c, bool client)
+{
+	if (client)
+		return c->ssl && tls_may_have_more(c->ssl, c->tls_sock_more);
+	return c->be->ssl && tls_may_have_more(c->be->ssl, c->be->tls_more);
+}
+
+/* Bodies go through userspace when either side is TLS (splice cannot
+ * see the plaintext). */
+static bool copies(const struct xconn *c)
+{
+	return c->ssl || (c->be && c->be->ssl);
 }
 
 /* What a side has for a head: its carried bytes, then what it holds,
@@ -442,14 +496,13 @@ static struct got gather(struct xconn *c, bool client, char *buf, size_t cap)
 		if (client)
 			n = client_read(c, dst + g.len, cap - g.len, false);
 		else
-			n = recv(c->be->w.fd, dst + g.len, cap - g.len, MSG_DONTWAIT);
+			n = backend_read(c, dst + g.len, cap - g.len, false);
 	}
 	if (n > 0) {
 		/* short: the socket is empty now, epoll says when it is not;
 		 * but an EOF that came with these bytes has had its event, and
-		 * a TLS read returns a record at a time, maybe with more in
-		 * OpenSSL's buffer or still in the socket */
-		*rd = (size_t)n == cap - g.len || hup || (client && c->ssl && tls_may_have_more(c));
+		 * a TLS session may hold more (side_tls_more) */
+		*rd = (size_t)n == cap - g.len || hup || side_tls_more(c, client);
 		g.len += (size_t)n;
 		g.fresh = true;
 	} else if (n == 0 && *rd && g.len < cap) {
@@ -502,6 +555,12 @@ static void bconn_bury(struct bconn *b, bool reset)
 {
 	struct xlb_exchange *x = b->x;
 
+	if (b->ssl && !reset && SSL_is_init_finished(b->ssl)) {
+		ERR_clear_error();
+		SSL_shutdown(b->ssl); /* close_notify: the backend sees a clean end */
+	}
+	SSL_free(b->ssl);
+	b->ssl = NULL;
 	xlb_sock_close(&b->w.fd, reset); /* leaves epoll with its last descriptor */
 	b->dead = true;
 	b->owner = NULL;
@@ -792,17 +851,18 @@ static void pool_put(struct xlb_exchange *x, struct bconn *b)
 	x->pooled_per_be[b->be_id]++;
 }
 
-/* The most recently pooled connection to be_id, or NULL. A pooled
+/* The most recently pooled connection to be_id, TLS or not as tls says
+ * (a service's backend_tls may change on reload), or NULL. A pooled
  * connection that the backend closed, or that got bytes nobody asked
  * for, has left the pool already (on_backend_event). */
-static struct bconn *pool_take(struct xlb_exchange *x, uint32_t be_id)
+static struct bconn *pool_take(struct xlb_exchange *x, uint32_t be_id, bool tls)
 {
 	if (!x->pooled_per_be[be_id])
 		return NULL;
 	for (size_t i = x->n_pool; i-- > 0;) {
 		struct bconn *b = x->pool[i];
 
-		if (b->be_id != be_id)
+		if (b->be_id != be_id || !b->ssl != !tls)
 			continue;
 		pool_remove(x, b);
 		return b;
@@ -1189,7 +1249,7 @@ static void drive(struct xconn *c);
 /* The pipe of a direction, or for a TLS client its buffer. */
 static int dir_open(struct xconn *c, struct xdir *d)
 {
-	if (c->ssl) {
+	if (copies(c)) {
 		if (!d->buf)
 			d->buf = malloc(TLS_BUF);
 		return d->buf ? 0 : -ENOMEM;
@@ -1203,7 +1263,7 @@ static int dir_open(struct xconn *c, struct xdir *d)
  * an empty direction, ahead of what follows them. */
 static int dir_queue(struct xconn *c, struct xdir *d, const char *p, size_t n)
 {
-	if (c->ssl) {
+	if (copies(c)) {
 		if (n > TLS_BUF)
 			return -EMSGSIZE;
 		memcpy(d->buf, p, n);
@@ -1215,13 +1275,13 @@ static int dir_queue(struct xconn *c, struct xdir *d, const char *p, size_t n)
 	return 0;
 }
 
-/* Reads from a direction's source: the backend's socket, or the client
- * (through its TLS session if any). */
+/* Reads from a direction's source: the client or the backend, each
+ * through its TLS session if it has one. */
 static ssize_t src_read(struct xconn *c, bool up, void *buf, size_t n, bool peek)
 {
 	if (up)
 		return client_read(c, buf, n, peek);
-	return recv(bfd(c), buf, n, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+	return backend_read(c, buf, n, peek);
 }
 
 /* The backend connection is open (fresh or pooled): the head goes out
@@ -1237,7 +1297,7 @@ static void begin_exchange(struct xconn *c, bool fresh)
 	}
 	c->out_start = PP2_ROOM;
 	c->out_end = PP2_ROOM + c->head_len + c->pre_len;
-	if (fresh && c->proxy_v2)
+	if (fresh && c->proxy_v2 && !c->be->ssl) /* TLS: sent before its handshake */
 		prepend_proxy_v2(c);
 	c->state = X_EXCH;
 	c->us = U_HEAD;
@@ -1318,6 +1378,7 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 	c->be_id = r.be_id;
 	c->be_ep = r.backend;
 	c->proxy_v2 = r.proxy_v2;
+	c->backend_tls = r.backend_tls;
 	c->hsts = c->ssl && r.hsts;
 	c->hsts_secs = r.hsts_secs;
 	c->hsts_flags = r.hsts_flags;
@@ -1325,7 +1386,7 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 		svc_counters(c)->accepted++;
 		c->counted = true;
 	}
-	b = pool_take(c->x, r.be_id);
+	b = pool_take(c->x, r.be_id, r.backend_tls);
 	if (b) {
 		b->owner = c;
 		c->be = b;
@@ -1338,13 +1399,13 @@ static int connect_backend(struct xconn *c, uint32_t skip_be)
 	return connect_fresh(c);
 }
 
-static void connect_failed(struct xconn *c, int err)
+/* One retry on another backend, then a 502; the caller logged why. */
+static void connect_retry(struct xconn *c)
 {
 	uint32_t failed = c->be_id;
 	struct xlb_proxy_counters *sc;
 
 	backend_close(c, false);
-	xlb_log_connect_failed(c->peer, c->host, failed, err, !c->retried);
 	if (!c->retried) {
 		c->retried = true;
 		if (connect_backend(c, failed) == 0)
@@ -1355,6 +1416,113 @@ static void connect_failed(struct xconn *c, int err)
 	if (sc)
 		sc->connect_failed++;
 	answer(c, 502, "Bad Gateway");
+}
+
+static void connect_failed(struct xconn *c, int err)
+{
+	xlb_log_connect_failed(c->peer, c->host, c->be_id, err, !c->retried);
+	connect_retry(c);
+}
+
+/* ---- TLS to the backend (backend_tls) ---------------------------------------------- */
+
+/* The client context of every backend_tls connection, made once: TLS 1.2
+ * and later, ALPN http/1.1, and no certificate verification. That is
+ * what nginx-proxy's VIRTUAL_PROTO=https means (nginx's proxy_ssl_verify
+ * is off unless asked for): the backends are containers on a network
+ * xlb already trusts, most with self-signed certificates, and none has
+ * a certificate for its own address. */
+static SSL_CTX *backend_tls_ctx(void)
+{
+	static const unsigned char alpn[] = "\x08http/1.1";
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (!ctx)
+		return NULL;
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) ||
+	    SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* as for TLS clients (xlb_exchange_accept_tls): a backend's side is
+	 * read until SSL_read wants more (side_tls_more), and a pooled one
+	 * is quiet only with nothing buffered (backend_quiet) */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	return ctx;
+}
+
+/* SNI carries DNS names only (RFC 6066, section 3), not an address. */
+static bool sni_usable(const char *host)
+{
+	struct in_addr a;
+
+	return host[0] && !strchr(host, ':') && !strchr(host, '[') &&
+	       inet_pton(AF_INET, host, &a) != 1;
+}
+
+/* The PROXY v2 header goes before the TLS handshake, in the clear, as
+ * nginx and HAProxy send it. A fresh socket's send buffer is empty, so
+ * its 52 bytes at most go out whole. */
+static int send_proxy_v2_plain(struct xconn *c)
+{
+	uint8_t hdr[XLB_PROXY_V2_MAX];
+	size_t len = xlb_proxy_v2_header(&c->flow, hdr);
+	ssize_t n = send(bfd(c), hdr, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EIO;
+}
+
+/* A session on the connected socket, named for the request's host. */
+static int backend_tls_start(struct xconn *c)
+{
+	struct bconn *b = c->be;
+	int err = c->proxy_v2 ? send_proxy_v2_plain(c) : 0;
+
+	if (err)
+		return err;
+	b->ssl = SSL_new(c->x->be_tls);
+	if (!b->ssl || !SSL_set_fd(b->ssl, b->w.fd))
+		return -ENOMEM;
+	if (sni_usable(c->host) && !SSL_set_tlsext_host_name(b->ssl, c->host))
+		return -ENOMEM;
+	watch_tls_reads(b->ssl, &b->tls_more);
+	SSL_set_connect_state(b->ssl);
+	return 0;
+}
+
+/* A handshake that failed: one line, then as for a failed connect. */
+static void backend_tls_failed(struct xconn *c, int err)
+{
+	unsigned long e = ERR_peek_last_error();
+	const char *why = e ? ERR_reason_error_string(e) : NULL;
+
+	pr_info_rl("event=proxy_backend_tls_failed client=%s host=%s backend_id=%u "
+		   "reason=\"%s\" retry=%s",
+		   c->peer, c->host, c->be_id, why ? why : strerror(-err),
+		   c->retried ? "no" : "yes");
+	ERR_clear_error();
+	connect_retry(c);
+}
+
+/* Moves the handshake on; the exchange begins once it is done. */
+static void backend_tls_step(struct xconn *c)
+{
+	int r;
+
+	ERR_clear_error();
+	errno = 0;
+	r = SSL_do_handshake(c->be->ssl);
+	if (r == 1) {
+		begin_exchange(c, true);
+		return;
+	}
+	if (tls_result(c->be->ssl, r) < 0 && errno == EAGAIN)
+		return;
+	backend_tls_failed(c, errno && errno != EAGAIN ? -errno : -ECONNRESET);
 }
 
 static void start_request(struct xconn *c)
@@ -1475,11 +1643,11 @@ static int flush(struct xconn *c, struct xdir *d, bool up)
 	while (d->queued) {
 		ssize_t n;
 
-		if (!c->ssl)
+		if (!copies(c))
 			n = splice(d->rd, NULL, dst, NULL, d->queued,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		else if (up)
-			n = send(dst, d->buf + d->boff, d->queued, MSG_NOSIGNAL | MSG_DONTWAIT);
+			n = backend_write(c, d->buf + d->boff, d->queued);
 		else
 			n = client_write(c, d->buf + d->boff, d->queued);
 		if (n < 0) {
@@ -1511,7 +1679,7 @@ static ssize_t fill(struct xconn *c, struct xdir *d, bool up, size_t max, bool e
 		conn_close(c, true);
 		return -1;
 	}
-	if (c->ssl) {
+	if (copies(c)) {
 		/* fills only an empty direction (pump, move_chunked) */
 		n = src_read(c, up, d->buf, max < TLS_BUF ? (size_t)max : TLS_BUF, false);
 		d->boff = 0;
@@ -1674,8 +1842,7 @@ static bool up_step(struct xconn *c)
 
 	switch (c->us) {
 	case U_HEAD:
-		n = send(bfd(c), c->out + c->out_start, c->out_end - c->out_start,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = backend_write(c, c->out + c->out_start, c->out_end - c->out_start);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == ENOTCONN)
 				return false;
@@ -1893,6 +2060,8 @@ static bool backend_quiet(struct bconn *b)
 {
 	char byte;
 
+	if (b->ssl && SSL_has_pending(b->ssl))
+		return false;
 	if (!b->rd)
 		return true;
 	if (recv(b->w.fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN) {
@@ -1980,7 +2149,7 @@ static bool tunnel_dir(struct xconn *c, struct xdir *d, bool up)
 		return r == PUMP_FAILED || prog;
 	if (!d->dst_shut) {
 		if (up)
-			shutdown(bfd(c), SHUT_WR);
+			tls_shut_wr(c->be->ssl, bfd(c));
 		else
 			client_shut_wr(c);
 		d->dst_shut = true;
@@ -2164,7 +2333,7 @@ static void drive(struct xconn *c)
 static void on_connected(struct xconn *c, uint32_t events)
 {
 	socklen_t len = sizeof(int);
-	int soerr = 0;
+	int soerr = 0, err;
 
 	/* EPOLLOUT alone: connected, no getsockopt needed */
 	if (events & (EPOLLERR | EPOLLHUP)) {
@@ -2174,7 +2343,15 @@ static void on_connected(struct xconn *c, uint32_t events)
 	}
 	if (http_counters(c))
 		http_counters(c)->connects++;
-	begin_exchange(c, true);
+	if (!c->backend_tls) {
+		begin_exchange(c, true);
+		return;
+	}
+	err = backend_tls_start(c);
+	if (err)
+		backend_tls_failed(c, err);
+	else
+		backend_tls_step(c);
 }
 
 static void on_client_event(struct xlb_watch *w, uint32_t events)
@@ -2207,7 +2384,9 @@ static void on_backend_event(struct xlb_watch *w, uint32_t events)
 			bconn_close(b, false);
 		return;
 	}
-	if (c->state == X_CONNECT) {
+	if (c->state == X_CONNECT && b->ssl) {
+		backend_tls_step(c);
+	} else if (c->state == X_CONNECT) {
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
 		on_connected(c, events);
@@ -2243,7 +2422,10 @@ int xlb_exchange_new(struct xlb_loop *loop, struct xlb_state *st,
 	x->http_c = http_c;
 	x->srclim = srclim;
 	x->scratch = malloc(lim->max_head);
-	if (!x->scratch) {
+	x->be_tls = backend_tls_ctx();
+	if (!x->scratch || !x->be_tls) {
+		SSL_CTX_free(x->be_tls);
+		free(x->scratch);
 		free(x);
 		return -ENOMEM;
 	}
@@ -2291,7 +2473,7 @@ void xlb_exchange_accept_tls(struct xlb_exchange *x, int fd, struct ssl_st *ssl,
 	}
 	c->ssl = ssl;
 	if (ssl)
-		watch_tls_reads(c);
+		watch_tls_reads(ssl, &c->tls_sock_more);
 	c->x = x;
 	c->lc = lc;
 	/* read at once: the head often came with the handshake */
@@ -2438,5 +2620,6 @@ void xlb_exchange_free(struct xlb_exchange *x)
 		free(x->spare[--x->n_spare]);
 	free(x->scratch);
 	free(x->trusted);
+	SSL_CTX_free(x->be_tls);
 	free(x);
 }

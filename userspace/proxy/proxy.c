@@ -752,6 +752,10 @@ static int connect_backend(struct conn *c, uint32_t skip_be)
 	err = xlb_state_route(c->p->st, c->l->tls, c->host, skip_be, &r);
 	if (err)
 		return err;
+	/* bytes move here unread, so no TLS can be added to them: a
+	 * backend_tls service is served per request (--http-mode request) */
+	if (r.backend_tls)
+		return -EPROTONOSUPPORT;
 	c->svc_id = r.svc_id;
 	c->be_id = r.be_id;
 	c->proxy_v2 = r.proxy_v2;

@@ -323,11 +323,15 @@ static int check_service_add(const char *what, const struct sub_args *a, char *l
 		rc = complain(CTL_USAGE,
 			      "%s: --path and --strip-path apply to --host names; none given",
 			      what);
+	if (!rc && a->backend_tls && (!a->nhosts || (a->proto && !strcmp(a->proto, "tls"))))
+		rc = complain(CTL_USAGE,
+			      "%s: --backend-tls needs --host names with --proto http or https",
+			      what);
 	return rc;
 }
 
 /* `service add NAME [listen=EP] [host=H[/P]]... [path=P]... [strip_path=yes]
- * [proto=P]` */
+ * [proto=P] [backend_tls=yes]` */
 static int build_service_add(const char *what, const struct sub_args *a, const char *listen,
 			     struct request_line *r)
 {
@@ -344,6 +348,8 @@ static int build_service_add(const char *what, const struct sub_args *a, const c
 		add_word(r, "strip_path=yes");
 	if (a->proto)
 		add_word(r, "proto=%s", a->proto);
+	if (a->backend_tls)
+		add_word(r, "backend_tls=yes");
 	if (!r->too_long && r->words <= CTL_REQUEST_MAX_WORDS)
 		return CTL_OK;
 	return complain(CTL_USAGE,
@@ -359,8 +365,9 @@ static int service_add(struct ctl *ctl, int argc, char **argv)
 	struct request_line req = { 0 };
 	struct sub_args a;
 	int rc = parse_sub_args(ctl, what, argc, argv,
-				SUB_LISTEN | SUB_HOST | SUB_PROTO | SUB_PATH | SUB_STRIP_PATH, 1, 1,
-				&a);
+				SUB_LISTEN | SUB_HOST | SUB_PROTO | SUB_PATH | SUB_STRIP_PATH |
+					SUB_BACKEND_TLS,
+				1, 1, &a);
 
 	if (!rc)
 		rc = check_service_add(what, &a, listen, sizeof(listen));

@@ -45,6 +45,7 @@ void print_usage(FILE *out)
 		"Change the running balancer (through xlbd):\n"
 		"  service add NAME [--listen ADDR:PORT/PROTO] [--host HOST[/PATH]]...\n"
 		"              [--path PATH]... [--strip-path] [--proto http|https|tls]\n"
+		"              [--backend-tls]\n"
 		"                                  at least one of --listen and --host; HOST is a\n"
 		"                                  DNS name or a *.example.com wildcard, routed by\n"
 		"                                  HTTP Host (default) or TLS SNI (--proto tls);\n"
@@ -52,7 +53,8 @@ void print_usage(FILE *out)
 		"                                  terminates on the TLS listeners;\n"
 		"                                  PATH a prefix (/api: /api, /api/x, not /apix),\n"
 		"                                  --path for the hosts given without one;\n"
-		"                                  --strip-path forwards /api/x as /x\n"
+		"                                  --strip-path forwards /api/x as /x;\n"
+		"                                  --backend-tls: TLS to the backends (HTTP routes)\n"
 		"  service del NAME\n"
 		"  backend add SERVICE ADDR:PORT [--weight N]   (N in 1..%d, default 1)\n"
 		"  backend drain SERVICE ADDR:PORT\n"
@@ -97,6 +99,7 @@ static const struct option all_sub_opts[] = {
 	{ "proto", required_argument, NULL, SUB_PROTO },
 	{ "path", required_argument, NULL, SUB_PATH },
 	{ "strip-path", no_argument, NULL, SUB_STRIP_PATH },
+	{ "backend-tls", no_argument, NULL, SUB_BACKEND_TLS },
 	{ "watch", no_argument, NULL, SUB_WATCH },
 	{ "interval", required_argument, NULL, SUB_INTERVAL },
 	{ "count", required_argument, NULL, SUB_COUNT },
@@ -162,6 +165,9 @@ static int store_sub_opt(struct ctl *ctl, const char *what, int c, struct sub_ar
 		return store_path(what, a);
 	case SUB_STRIP_PATH:
 		a->strip_path = true;
+		break;
+	case SUB_BACKEND_TLS:
+		a->backend_tls = true;
 		break;
 	case SUB_WATCH:
 		a->watch = true;

@@ -104,6 +104,17 @@ static const char *host_proto(const struct state *st, __u32 svc_id)
 	return info->flags & XLB_SVC_F_TLS ? "tls" : "http";
 }
 
+/* The PROTO cell: host_proto, with "+backend-tls" when the proxy speaks
+ * TLS to the service's backends. */
+static const char *proto_label(const struct state *st, __u32 svc_id)
+{
+	const char *p = host_proto(st, svc_id);
+
+	if (p && (st->svc[svc_id].flags & XLB_SVC_F_BACKEND_TLS))
+		return "http+backend-tls";
+	return p;
+}
+
 /* "10.200.0.100:80/tcp", or NULL for a service without an L4 listener. */
 static const char *format_listen(const struct xlb_svc_info *info, char *buf, size_t len)
 {
@@ -163,7 +174,7 @@ static void fill_service_row(void *ctx, size_t row, char cells[][XLB_CELL_LEN])
 	cell_str(cells[1], format_listen(info, ep, sizeof(ep)));
 	cell_u64(cells[2], info->backends);
 	cells_counters(cells + 3, &st->svc_c[id]);
-	cell_str(cells[6], host_proto(st, id));
+	cell_str(cells[6], proto_label(st, id));
 	cell_hosts(cells[7], st, id);
 }
 
@@ -212,6 +223,7 @@ static json_t *service_json(const struct state *st, __u32 id)
 	jset(o, "hosts", hosts_json(st, id));
 	jset(o, "routes", routes_json(st, id));
 	jset(o, "proto", jstr_or_null(host_proto(st, id)));
+	jset(o, "backend_tls", json_boolean(info->flags & XLB_SVC_F_BACKEND_TLS));
 	jset_counters(o, &st->svc_c[id]);
 	return o;
 }

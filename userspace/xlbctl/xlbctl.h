@@ -47,6 +47,7 @@ enum sub_opt {
 	SUB_DURATION = 1 << 11,
 	SUB_PATH = 1 << 12,
 	SUB_STRIP_PATH = 1 << 13,
+	SUB_BACKEND_TLS = 1 << 14,
 };
 
 /* More --host options than one control request can carry (see
@@ -59,6 +60,7 @@ struct sub_args {
 	const char *paths[SUB_MAX_HOSTS]; /* --path, repeatable, in order */
 	int npaths;
 	bool strip_path;
+	bool backend_tls;
 	const char *proto;
 	const char *listen;
 	const char *weight;

@@ -96,6 +96,7 @@ struct svc_words {
 	bool tls;
 	bool https; /* proto=https: the routes' TLS is terminated here */
 	bool strip_path;
+	bool backend_tls;
 	/* the routes: hosts x paths */
 	char route_hosts[CTL_MAX_HOSTS * CTL_MAX_HOSTS][XLB_HOST_LEN];
 	struct xlb_cfg_path route_paths[CTL_MAX_HOSTS * CTL_MAX_HOSTS];
@@ -154,6 +155,10 @@ static int parse_svc_word(const char *w, struct svc_words *sw, struct xlb_err *e
 		sw->strip_path = strcmp(w, "strip_path=yes") == 0;
 		return 0;
 	}
+	if (strcmp(w, "backend_tls=yes") == 0 || strcmp(w, "backend_tls=no") == 0) {
+		sw->backend_tls = strcmp(w, "backend_tls=yes") == 0;
+		return 0;
+	}
 	if (strcmp(w, "proto=tls") == 0 || strcmp(w, "proto=http") == 0 ||
 	    strcmp(w, "proto=https") == 0) {
 		sw->tls = strcmp(w, "proto=tls") == 0;
@@ -186,6 +191,7 @@ static int exec_service_add(struct xlb_state *st, struct request *r, struct xlb_
 		.n_hosts = sw->n_routes,
 		.tls = sw->tls,
 		.strip_path = sw->strip_path,
+		.backend_tls = sw->backend_tls,
 	};
 	e = xlb_state_service_add(st, &spec, true, err);
 	free(sw);

@@ -33,6 +33,7 @@ struct svc {
 	bool tls; /* hosts are SNI names */
 	bool proxy_v2;
 	bool strip_path;
+	bool backend_tls;
 	bool no_forward_headers; /* not pinned: back from the config or Docker */
 	bool acme;		 /* the same, and the three below */
 	bool https_redirect;
@@ -295,7 +296,8 @@ static uint32_t svc_flags(const struct svc *s)
 	return (s->origin == XLB_ORIGIN_RUNTIME ? XLB_SVC_F_RUNTIME : 0) |
 	       (s->origin == XLB_ORIGIN_DOCKER ? XLB_SVC_F_DOCKER : 0) |
 	       (s->n_hosts ? XLB_SVC_F_HOST : 0) | (s->tls ? XLB_SVC_F_TLS : 0) |
-	       (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0) | (s->strip_path ? XLB_SVC_F_STRIP_PATH : 0);
+	       (s->proxy_v2 ? XLB_SVC_F_PROXY_V2 : 0) | (s->strip_path ? XLB_SVC_F_STRIP_PATH : 0) |
+	       (s->backend_tls ? XLB_SVC_F_BACKEND_TLS : 0);
 }
 
 static int svc_info_write(const struct xlb_state *st, const struct svc *s)
@@ -850,6 +852,7 @@ static int hosts_set(struct svc *s, const struct xlb_svc_spec *spec)
 	s->tls = spec->tls;
 	s->proxy_v2 = spec->proxy_v2;
 	s->strip_path = spec->strip_path;
+	s->backend_tls = spec->backend_tls;
 	s->no_forward_headers = spec->no_forward_headers;
 	s->acme = spec->acme;
 	s->https_redirect = spec->https_redirect;
@@ -872,6 +875,9 @@ static int spec_check(const struct xlb_state *st, const struct xlb_svc_spec *spe
 		return fail(err, -EINVAL, "invalid service name '%s'", spec->name);
 	if (!spec->listen && !spec->n_hosts)
 		return fail(err, -EINVAL, "service %s needs a listen address or a host name",
+			    spec->name);
+	if (spec->backend_tls && (spec->tls || !spec->n_hosts))
+		return fail(err, -EINVAL, "service %s: backend_tls needs host names routed by HTTP",
 			    spec->name);
 	other = spec->listen ? svc_find_listen(st, spec->listen) : NULL;
 	if (other && other != self)
@@ -1089,6 +1095,7 @@ int xlb_state_route_request(struct xlb_state *st, bool tls, const char *host, co
 				   .backend = b->ep,
 				   .proxy_v2 = s->proxy_v2,
 				   .strip_path = s->strip_path,
+				   .backend_tls = s->backend_tls,
 				   .prefix_len = (uint16_t)covered,
 				   .no_forward_headers = s->no_forward_headers,
 				   .https = e->https,
@@ -1427,6 +1434,7 @@ static int adopt_services(struct xlb_state *st)
 		s->tls = info.flags & XLB_SVC_F_TLS;
 		s->proxy_v2 = info.flags & XLB_SVC_F_PROXY_V2;
 		s->strip_path = info.flags & XLB_SVC_F_STRIP_PATH;
+		s->backend_tls = info.flags & XLB_SVC_F_BACKEND_TLS;
 		st->svc_used[id] = 1;
 	}
 	return 0;
@@ -1577,6 +1585,7 @@ static void spec_of_cfg(const struct xlb_cfg_service *cs, struct xlb_svc_spec *s
 		.tls = cs->tls,
 		.proxy_v2 = cs->proxy_v2,
 		.strip_path = cs->strip_path,
+		.backend_tls = cs->backend_tls,
 		.no_forward_headers = cs->no_forward_headers,
 		.acme = cs->acme,
 		.https_redirect = cs->https_redirect,

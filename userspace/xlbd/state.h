@@ -60,6 +60,7 @@ struct xlb_svc_spec {
 	bool tls;		 /* hosts are routed by SNI (paths must be "/") */
 	bool proxy_v2;		 /* send a PROXY v2 header */
 	bool strip_path;	 /* forward without the matched prefix */
+	bool backend_tls;	 /* the proxy connects to the backends with TLS */
 	bool no_forward_headers; /* the proxy adds no X-Forwarded-* / X-Real-IP */
 	bool acme;		 /* xlbd gets certificates for its https hosts */
 	bool https_redirect;	 /* its https routes answer plain HTTP with a 308 */
@@ -120,6 +121,7 @@ struct xlb_route {
 	struct xlb_endpoint backend;
 	bool proxy_v2;
 	bool strip_path;     /* forward path + prefix_len ("/" if that is empty) */
+	bool backend_tls;    /* TLS to the backend (no certificate verification) */
 	uint16_t prefix_len; /* bytes of the path the matched prefix covers; 0
 			      * for "/" */
 	/* forward_headers = no: no X-Forwarded-* or X-Real-IP added (kept in
