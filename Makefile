@@ -55,7 +55,7 @@ CPPFLAGS += -Iinclude -Iuserspace -I$(BUILD)
 # xlb_build_info's version label: the commit, or "dev" outside a git tree
 XLB_VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 CPPFLAGS += -DXLB_VERSION='"$(XLB_VERSION)"'
-LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap -lssl -lcrypto -lseccomp -lpcre2-8
+LDLIBS   += -lbpf -lelf -lz -lmnl -linih -ljansson -lcurl -lmicrohttpd -lcap -lssl -lcrypto -lseccomp -lpcre2-8 -lyaml
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror -MMD -MP \
               -Iinclude -I/usr/include/$(MULTI)
 

@@ -15,6 +15,8 @@ PACKAGES=(
 	libseccomp-dev
 	# "~regex" host names, as nginx-proxy's users write them (userspace/lib/hostmap.c)
 	libpcre2-dev
+	# nginx-proxy's VIRTUAL_HOST_MULTIPORTS, YAML (userspace/xlbd/multiports.c)
+	libyaml-dev
 	# TLS termination and the ACME client; pebble, the ACME test server
 	# (tests/bats/acme.bats)
 	libssl-dev pebble

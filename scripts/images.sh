@@ -43,9 +43,9 @@ RECIPE=1
 # baked into the debian stand-ins only when builds have no network.
 LB_BUILD_PKGS=(clang make gcc libc6-dev pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 	libmnl-dev libinih-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev libcap-dev libssl-dev
-	libseccomp-dev libpcre2-dev)
+	libseccomp-dev libpcre2-dev libyaml-dev)
 LB_RUN_PKGS=(libbpf1 libelf1 libmnl0 libinih1 libjansson4 libcurl4 libmicrohttpd12 libcap2 zlib1g libssl3
-	libseccomp2 libpcre2-8-0)
+	libseccomp2 libpcre2-8-0 libyaml-0-2)
 
 say() {
 	echo "images.sh: $*" >&2

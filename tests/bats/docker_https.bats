@@ -95,6 +95,7 @@ setup() {
 teardown() {
 	local stopped=0
 	stop_dh_xlbd || stopped=$?
+	stop_bg
 	dh_cleanup
 	return "$stopped"
 }
@@ -273,4 +274,94 @@ http_code_of() {
 	# nohttps: plain HTTP only, TLS refused for the name
 	[[ $(who_http p.dh.test) == "$(hostname_of xlbdh_p_1)" ]]
 	! curl -sS -m 5 -k --resolve "p.dh.test:$TLS_PORT:127.0.0.1" "https://p.dh.test:$TLS_PORT/who"
+}
+
+# pair DIR NAME SERIAL HOST...: DIR/NAME.crt and DIR/NAME.key for the
+# HOSTs, nginx-proxy's layout of /etc/nginx/certs.
+pair() {
+	local dir=$1 name=$2 pem=$PKI/pair_$2.pem
+	issue "$PKI" "pair_$name" "${@:3}"
+	openssl pkey -in "$pem" -out "$dir/.$name.key"
+	openssl x509 -in "$pem" -out "$dir/.$name.crt"
+	chmod 600 "$dir/.$name.key"
+	# the key first: a watcher that sees the certificate finds its key
+	mv "$dir/.$name.key" "$dir/$name.key"
+	mv "$dir/.$name.crt" "$dir/$name.crt"
+	rm -f "$pem"
+}
+
+@test "docker https: nginx-proxy's certificate directory: a host with NAME.crt is https and redirected, CERT_NAME, a file added later" {
+	local certs=$BATS_TEST_TMPDIR/certs
+	mkdir -m 700 "$certs"
+	pair "$certs" c.dh.test 0xC1 c.dh.test
+	pair "$certs" shared 0x5A s1.dh.test s2.dh.test
+	app c 1 -e VIRTUAL_HOST=c.dh.test
+	app s 1 -e VIRTUAL_HOST=s1.dh.test,s2.dh.test -e CERT_NAME=shared
+	app q 1 -e VIRTUAL_HOST=q.dh.test
+	start_dh_xlbd --tls-certs "$certs"
+	wait_until 10 bash -c "[[ \$(curl -sS -m 5 -H 'Host: q.dh.test' http://127.0.0.1:$HTTP_PORT/who) == $(hostname_of xlbdh_q_1) ]]"
+	# its own file serves c.dh.test (checked against the CA for the
+	# name); plain HTTP is redirected, with nginx-proxy's year of HSTS
+	[[ $(who_tls c.dh.test) == "$(hostname_of xlbdh_c_1)" ]]
+	serial_is c.dh.test C1
+	[[ $(http_code_of c.dh.test) == 308 ]]
+	[[ $(hsts_of c.dh.test) == "max-age=31536000" ]]
+	# CERT_NAME=shared: shared.crt serves both names
+	[[ $(who_tls s1.dh.test) == "$(hostname_of xlbdh_s_1)" ]]
+	[[ $(who_tls s2.dh.test) == "$(hostname_of xlbdh_s_1)" ]]
+	serial_is s2.dh.test 5A
+	# no file for q.dh.test: plain HTTP is served, TLS is not
+	! curl -sS -m 5 -k --resolve "q.dh.test:$TLS_PORT:127.0.0.1" "https://q.dh.test:$TLS_PORT/who"
+	# its file arrives: q.dh.test turns https
+	pair "$certs" q.dh.test 0xF1 q.dh.test
+	wait_until 10 bash -c "[[ \$(curl -sS -m 5 --cacert '$PKI/ca.pem' --resolve q.dh.test:$TLS_PORT:127.0.0.1 https://q.dh.test:$TLS_PORT/who) == $(hostname_of xlbdh_q_1) ]]"
+	[[ $(http_code_of q.dh.test) == 308 ]]
+}
+
+# host_pebble DIR: Pebble and its DNS on this host's loopback, its VA
+# validating at xlbd's listeners (every name resolves to 127.0.0.1);
+# DIR/root.pem is then the root of what it issues.
+host_pebble() {
+	local dir=$1
+	mkdir -p "$dir"
+	make_ca "$dir"
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=pebble \
+		-keyout "$dir/wfe.key" -out "$dir/wfe.csr" 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/wfe.ext"
+	openssl x509 -req -in "$dir/wfe.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+		-CAcreateserial -days 2 -extfile "$dir/wfe.ext" -out "$dir/wfe.pem" 2>/dev/null
+	cat >"$dir/pebble.json" <<-JSON
+		{ "pebble": { "listenAddress": "127.0.0.1:14000",
+		              "managementListenAddress": "127.0.0.1:15000",
+		              "certificate": "$dir/wfe.pem", "privateKey": "$dir/wfe.key",
+		              "httpPort": $HTTP_PORT, "tlsPort": $TLS_PORT, "ocspResponderURL": "",
+		              "externalAccountBindingRequired": false } }
+	JSON
+	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 \
+		-management 127.0.0.1:8055 -http01 "" -https01 "" -tlsalpn01 "" \
+		</dev/null >"$dir/challtestsrv.log" 2>&1 3>&- &
+	BG_PIDS+=("$!")
+	PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config "$dir/pebble.json" \
+		-dnsserver 127.0.0.1:8053 </dev/null >"$dir/pebble.log" 2>&1 3>&- &
+	BG_PIDS+=("$!")
+	wait_until 15 curl -sf --cacert "$dir/ca.pem" -o /dev/null https://127.0.0.1:14000/dir ||
+		{ cat "$dir/pebble.log" >&2; return 1; }
+	curl -sf --cacert "$dir/ca.pem" https://127.0.0.1:15000/roots/0 >"$dir/root.pem"
+}
+
+@test "docker https: acme-companion's LETSENCRYPT_HOST: xlbd gets the name's certificate from an ACME CA and serves it" {
+	local pki=$BATS_TEST_TMPDIR/pebble
+	host_pebble "$pki"
+	app le 1 -e VIRTUAL_HOST=le.dh.test,plain.dh.test -e LETSENCRYPT_HOST=le.dh.test
+	start_dh_xlbd --acme-state "$BATS_TEST_TMPDIR/acme" \
+		--acme-directory https://127.0.0.1:14000/dir --acme-ca "$pki/ca.pem" \
+		--acme-email ops@dh.test --acme-challenge http-01
+	# validated by Pebble through xlbd's HTTP listener, then served
+	wait_until 30 bash -c "[[ \$(curl -sS -m 5 --cacert '$pki/root.pem' --resolve le.dh.test:$TLS_PORT:127.0.0.1 https://le.dh.test:$TLS_PORT/who) == $(hostname_of xlbdh_le_1) ]]" ||
+		{ cat "$pki/pebble.log" >&2; return 1; }
+	grep -q 'Issued certificate' "$pki/pebble.log"
+	# nginx-proxy's default for it: plain HTTP is redirected
+	[[ $(http_code_of le.dh.test) == 308 ]]
+	# the name not in LETSENCRYPT_HOST stays plain HTTP
+	[[ $(who_http plain.dh.test) == "$(hostname_of xlbdh_le_1)" ]]
 }

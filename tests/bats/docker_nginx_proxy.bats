@@ -166,3 +166,95 @@ ip_on() { docker inspect -f "{{(index .NetworkSettings.Networks \"$2\").IPAddres
 	start_np_xlbd
 	wait_until 20 answers ports.np.test xlbnp_ports
 }
+
+# multiports NAME YAML: a container serving "port80-TOKEN" at /who on port
+# 80 and "port9000-TOKEN" at /who on port 9000 (nothing else), with
+# VIRTUAL_HOST_MULTIPORTS=YAML only.
+multiports() {
+	docker run -d --name "xlbnp_$1" --expose 80 --expose 9000 -e "VIRTUAL_HOST_MULTIPORTS=$2" \
+		"$IMAGE" sh -c "mkdir -p /p80 /p9000 && echo port80-$MP_TOKEN >/p80/who &&
+			echo port9000-$MP_TOKEN >/p9000/who &&
+			(python3 -m http.server 80 --directory /p80 &) &&
+			exec python3 -m http.server 9000 --directory /p9000" >/dev/null
+}
+
+# body_is HOST PATH WANT: xlb answers HOST's PATH with WANT.
+body_is() {
+	[[ $(curl -sf -m 5 -H "Host: $1" "http://127.0.0.1:$PORT$2") == "$3" ]]
+}
+
+code_of() { curl -s -m 5 -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$PORT$2"; }
+
+@test "nginx-proxy: VIRTUAL_HOST_MULTIPORTS routes to each port, one service per port, dest / strips" {
+	MP_TOKEN=mp-$RANDOM$RANDOM
+	multiports mp '
+mp.np.test:
+  "/":
+  "/svc":
+    port: 9000
+    dest: "/"
+mp9000.np.test:
+  "/": { port: 9000 }'
+	start_np_xlbd
+	# the default port is 80 (several exposed ports, as nginx-proxy has it)
+	wait_until 20 body_is mp.np.test /who "port80-$MP_TOKEN"
+	# /svc goes to 9000, and the backend sees /who: the prefix is stripped
+	wait_until 10 body_is mp.np.test /svc/who "port9000-$MP_TOKEN"
+	body_is mp9000.np.test /who "port9000-$MP_TOKEN"
+	# without dest, the path is passed as it came: 9000 has no /svc/who
+	[[ $(code_of mp9000.np.test /svc/who) == 404 ]]
+	run "$XLBCTL" --pin-dir "$NP_PIN" services
+	echo "$output"
+	[[ $output == *xlbnp_mp-80* && $output == *xlbnp_mp-9000* &&
+		$output == *xlbnp_mp-9000-strip* ]]
+	! grep -q 'level=error' "$NP_LOG" || { grep 'level=error' "$NP_LOG"; false; }
+}
+
+@test "nginx-proxy: a bad VIRTUAL_HOST_MULTIPORTS is one error line naming the container; the others are served" {
+	MP_TOKEN=bad-$RANDOM$RANDOM
+	multiports badmp 'bad.np.test: { "/x": { port: 0 } }'
+	multiports goodmp 'good.np.test: { "/": { port: 9000 } }'
+	web plain 'plain.np.test'
+	start_np_xlbd
+	wait_until 20 answers plain.np.test xlbnp_plain
+	wait_until 20 body_is good.np.test /who "port9000-$MP_TOKEN"
+	[[ $(code_of bad.np.test /x/who) == 404 ]]
+	grep 'level=error' "$NP_LOG" >&2 || true
+	[[ $(grep -c 'level=error' "$NP_LOG") == 1 ]]
+	grep -q "level=error event=docker_bad_labels .*err=\"container xlbnp_badmp: env VIRTUAL_HOST_MULTIPORTS: host 'bad.np.test' path '/x': port '0': not a port number (1-65535)\"" "$NP_LOG"
+}
+
+@test "nginx-proxy: VIRTUAL_PROTO=https: xlb speaks TLS to the container, which answers only TLS" {
+	local pki=$BATS_TEST_TMPDIR/pki
+	mkdir -p "$pki"
+	# a self-signed certificate, as such backends have: not verified
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+		-subj /CN=backend -keyout "$pki/key" -out "$pki/crt" 2>/dev/null
+	chmod 644 "$pki/key"
+	docker run -d --name xlbnp_tlsb -e VIRTUAL_HOST=tlsb.np.test -e VIRTUAL_PROTO=https \
+		-e VIRTUAL_PORT=8443 -v "$pki:/pki:ro" "$IMAGE" sh -c "hostname >/srv/who && cd /srv &&
+		exec python3 -c '
+import http.server, ssl
+s = http.server.HTTPServer((\"\", 8443), http.server.SimpleHTTPRequestHandler)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(\"/pki/crt\", \"/pki/key\")
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()'" >/dev/null
+	# the same server without VIRTUAL_PROTO: xlb's plain HTTP gets nothing
+	docker run -d --name xlbnp_tlsp -e VIRTUAL_HOST=tlsp.np.test -e VIRTUAL_PORT=8443 \
+		-v "$pki:/pki:ro" "$IMAGE" sh -c "hostname >/srv/who && cd /srv &&
+		exec python3 -c '
+import http.server, ssl
+s = http.server.HTTPServer((\"\", 8443), http.server.SimpleHTTPRequestHandler)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(\"/pki/crt\", \"/pki/key\")
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()'" >/dev/null
+	start_np_xlbd
+	wait_until 20 answers tlsb.np.test xlbnp_tlsb
+	# keep-alive: two requests on one client connection, both answered
+	run curl -sf -m 5 -H "Host: tlsb.np.test" "http://127.0.0.1:$PORT/who" \
+		-H "Host: tlsb.np.test" "http://127.0.0.1:$PORT/who"
+	[[ $status == 0 && $(grep -c "$(hostname_of xlbnp_tlsb)" <<<"$output") == 2 ]]
+	[[ $(status_of tlsp.np.test) == 502 ]]
+}

@@ -45,6 +45,32 @@ static void check_rejected(const char *err)
 	CHECK(strpbrk(err, "\n\r\"") == NULL);
 }
 
+/* VIRTUAL_HOST_MULTIPORTS: the parts slice the routes, in order, and
+ * differ in port, backend protocol or stripping; each is named after the
+ * container's service. */
+static void check_parts(const struct xlb_dcontainer *c)
+{
+	size_t next = 0, len = strlen(c->service);
+
+	for (size_t i = 0; i < c->n_parts; i++) {
+		const struct xlb_dpart *p = &c->parts[i];
+
+		CHECK(p->first == next && p->n_hosts > 0);
+		next += p->n_hosts;
+		CHECK(p->port != 0);
+		CHECK(xlb_valid_service_name(p->service));
+		CHECK(strncmp(p->service, c->service, len) == 0 && p->service[len] == '-');
+		for (size_t k = 0; k < i; k++)
+			CHECK(c->parts[k].port != p->port ||
+			      c->parts[k].backend_tls != p->backend_tls ||
+			      c->parts[k].strip_path != p->strip_path);
+		for (size_t k = 0; k < i; k++)
+			CHECK(strcmp(c->parts[k].service, p->service) != 0);
+	}
+	CHECK(c->n_parts == 0 || next == c->n_hosts);
+	CHECK(c->n_parts == 0 || (!c->has_listen && !c->ssl_cert && !c->default_ssl_cert));
+}
+
 static void check_accepted(const struct xlb_dcontainer *c)
 {
 	char why[160];
@@ -66,6 +92,7 @@ static void check_accepted(const struct xlb_dcontainer *c)
 	if (c->has_listen)
 		CHECK(c->listen.port != 0 &&
 		      (c->listen.proto == IPPROTO_TCP || c->listen.proto == IPPROTO_UDP));
+	check_parts(c);
 }
 
 static void count_warning(void *arg, const char *msg)
@@ -74,29 +101,43 @@ static void count_warning(void *arg, const char *msg)
 	++*(size_t *)arg;
 }
 
-/* One container is one service at most, with at most one backend, and
- * nothing to conflict with. */
+/* What the service named s is of c: its part, or c itself. */
+static void check_service_of(const struct xlb_dcontainer *c, const struct xlb_cfg_service *s)
+{
+	const struct xlb_dpart *p = NULL;
+
+	for (size_t i = 0; i < c->n_parts; i++)
+		if (strcmp(c->parts[i].service, s->name) == 0)
+			p = &c->parts[i];
+	CHECK(p || strcmp(s->name, c->service) == 0);
+	CHECK(s->n_hosts == (p ? p->n_hosts : c->n_hosts));
+	CHECK(s->strip_path == (p ? p->strip_path : c->strip_path));
+	CHECK(s->backend_tls == (p ? p->backend_tls : c->backend_tls));
+	CHECK(s->n_backends <= (c->running ? 1u : 0u));
+	if (s->n_backends)
+		CHECK(s->backends[0].draining == !c->serving &&
+		      s->backends[0].ep.port == (p ? p->port : c->port));
+}
+
+/* One container is one service at most (one per part with
+ * VIRTUAL_HOST_MULTIPORTS), with at most one backend, and nothing to
+ * conflict with. */
 static void check_build(const struct xlb_dcontainer *c, const struct xlb_endpoint *vip)
 {
 	const struct xlb_dcontainer *cs[1] = { c };
-	const struct xlb_cfg_service *s;
-	struct xlb_dmodel m;
-	size_t warnings = 0;
-
 	struct xlb_dmodel_opts o = { .vip = vip, .min_listen_port = 1024 };
+	size_t warnings = 0, n_backends = 0;
+	struct xlb_dmodel m;
 
 	CHECK(xlb_dmodel_build(cs, 1, &o, &m, count_warning, &warnings) == 0);
 	/* one for the service, one for a network chosen among several */
-	CHECK(m.cfg.n_services <= 1 && warnings <= 1u + c->network_open);
-	if (m.cfg.n_services == 1) {
-		s = &m.cfg.services[0];
-		CHECK(strcmp(s->name, c->service) == 0);
-		CHECK(s->n_hosts == c->n_hosts);
-		CHECK(s->n_backends <= (c->running ? 1u : 0u));
-		CHECK(m.n_checks == (c->hc.kind != XLB_HC_NONE ? s->n_backends : 0));
-		if (s->n_backends)
-			CHECK(s->backends[0].draining == !c->serving);
+	CHECK(m.cfg.n_services <= (c->n_parts ? c->n_parts : 1));
+	CHECK(warnings <= 1u + c->network_open);
+	for (size_t i = 0; i < m.cfg.n_services; i++) {
+		check_service_of(c, &m.cfg.services[i]);
+		n_backends += m.cfg.services[i].n_backends;
 	}
+	CHECK(m.n_checks == (c->hc.kind != XLB_HC_NONE ? n_backends : 0));
 	xlb_dmodel_free(&m);
 }
 

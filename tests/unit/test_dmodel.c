@@ -1933,6 +1933,132 @@ static void test_https_method(void **state)
 			      "noredirect, nohttp or nohttps");
 }
 
+/* The certificate files test_cert_files has: one names b.example, a
+ * wildcard covers *.w.example, "shared" names nothing of the tests'. */
+static bool fake_has_cert(void *arg, const char *host, const char *stem)
+{
+	const char *dot = strchr(host, '.');
+
+	++*(int *)arg;
+	if (stem)
+		return strcmp(stem, "shared") == 0;
+	return strcmp(host, "b.example") == 0 || (dot && strcmp(dot, ".w.example") == 0);
+}
+
+/* nginx-proxy's rule: a route is https where a certificate file serves
+ * its host (or CERT_NAME's file is there), with its default redirect
+ * and HSTS unless HTTPS_METHOD or HSTS say otherwise. */
+static void cert_files_case(const char *const *env, bool https_a, bool https_b, bool redirect,
+			    bool hsts)
+{
+	json_t *root = load("inspect_vhost.json");
+	json_t *e = json_pack("[ss]", "VIRTUAL_HOST=a.example,b.example,x.w.example",
+			      "VIRTUAL_PORT=8000");
+	int asked = 0;
+	struct xlb_dmodel_opts o = { .has_cert = fake_has_cert, .cert_arg = &asked };
+	const struct xlb_cfg_service *s;
+	struct xlb_dcontainer c;
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	for (; env && *env; env++)
+		json_array_append_new(e, json_string(*env));
+	json_object_set_new(json_object_get(root, "Config"), "Env", e);
+	parse_ok(root, &c);
+	build_with(&c, 1, &o, &m, &w);
+	s = &m.cfg.services[0];
+	assert_int_equal(s->n_hosts, 3);
+	assert_int_equal(s->paths[0].scheme, https_a ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP);
+	assert_int_equal(s->paths[1].scheme, https_b ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP);
+	assert_int_equal(s->paths[2].scheme, https_b ? XLB_SCHEME_HTTPS : XLB_SCHEME_HTTP);
+	assert_int_equal(s->https_redirect, redirect);
+	assert_int_equal(s->hsts_set, hsts);
+	if (hsts && !env)
+		assert_int_equal(s->hsts_secs, 31536000);
+	xlb_dmodel_free(&m);
+	xlb_dcontainer_free(&c);
+}
+
+static void test_cert_files(void **state)
+{
+	(void)state;
+	cert_files_case(NULL, false, true, true, true);
+	cert_files_case((const char *[]){ "HSTS=off", NULL }, false, true, true, false);
+	cert_files_case((const char *[]){ "HTTPS_METHOD=noredirect", NULL }, false, true, false,
+			false);
+	cert_files_case((const char *[]){ "HTTPS_METHOD=nohttps", NULL }, false, false, false,
+			false);
+	cert_files_case((const char *[]){ "CERT_NAME=shared", NULL }, true, true, true, true);
+	cert_files_case((const char *[]){ "CERT_NAME=absent", NULL }, false, false, false, false);
+
+	/* without a certificate directory, or with xlb labels, nothing is
+	 * asked: the container says where https is */
+	json_t *root = load("inspect_vhost.json");
+	int asked = 0;
+	struct xlb_dmodel_opts o = { .has_cert = fake_has_cert, .cert_arg = &asked };
+	struct xlb_dcontainer c;
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	label_set(root, "xlb.host", "b.example");
+	parse_ok(root, &c);
+	build_with(&c, 1, &o, &m, &w);
+	assert_int_equal(asked, 0);
+	assert_int_equal(m.cfg.services[0].paths[0].scheme, XLB_SCHEME_HTTP);
+	xlb_dmodel_free(&m);
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[ss]", "VIRTUAL_HOST=a.example", "CERT_NAME=../etc/x"));
+	assert_rejected(root, "container xlbdm-vhost: env CERT_NAME='../etc/x': not a certificate "
+			      "file's name (letters, digits, '.', '_', '-')");
+}
+
+/* acme-companion's LETSENCRYPT_HOST: those of the container's names are
+ * https and get their certificates from xlbd's ACME client, redirected
+ * as nginx-proxy does by default; other names stay plain. */
+static void test_letsencrypt_host(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[sss]", "VIRTUAL_HOST=a.example,b.example,c.example",
+				      "VIRTUAL_PORT=8000",
+				      "LETSENCRYPT_HOST= B.example,c.example , z.example"));
+	parse_ok(root, &c);
+	assert_true(c.acme);
+	assert_route(&c, 0, "a.example", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "b.example", "/", XLB_SCHEME_HTTPS);
+	assert_route(&c, 2, "c.example", "/", XLB_SCHEME_HTTPS);
+	assert_true(c.https_redirect);
+	assert_true(c.hsts);
+	assert_int_equal(c.hsts_secs, 31536000);
+	xlb_dcontainer_free(&c);
+
+	/* HTTPS_METHOD=noredirect: both sites; none of its names: no ACME */
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[sss]", "VIRTUAL_HOST=a.example", "HTTPS_METHOD=noredirect",
+				      "LETSENCRYPT_HOST=a.example"));
+	parse_ok(root, &c);
+	assert_true(c.acme);
+	assert_false(c.https_redirect);
+	assert_false(c.hsts);
+	xlb_dcontainer_free(&c);
+	root = load("inspect_vhost.json");
+	json_object_set_new(json_object_get(root, "Config"), "Env",
+			    json_pack("[ss]", "VIRTUAL_HOST=a.example",
+				      "LETSENCRYPT_HOST=b.example"));
+	parse_ok(root, &c);
+	assert_false(c.acme);
+	assert_false(c.https_redirect);
+	assert_route(&c, 0, "a.example", "/", XLB_SCHEME_HTTP);
+	xlb_dcontainer_free(&c);
+}
+
 /* xlbd's own container: found by the mount of its hostname file, not
  * by a container directory mounted elsewhere (as the host's mountinfo
  * shows every container's shm). */
@@ -2236,6 +2362,312 @@ static void test_build_many_names_go_to_the_oldest_and_stay_held(void **state)
 		xlb_dcontainer_free(&c[i]);
 }
 
+/* ---- nginx-proxy's VIRTUAL_PROTO and VIRTUAL_HOST_MULTIPORTS ------------------- */
+
+/* Replaces Config.Env and nothing else: a container with nginx-proxy's
+ * variables only. */
+static void np_env_set(json_t *root, json_t *env)
+{
+	json_object_set_new(json_object_get(root, "Config"), "Env", env);
+}
+
+/* nginx-proxy's second example, with every variable it overrides set to
+ * what would be an error if it were read. */
+#define DOC_PATHS                  \
+	"VIRTUAL_HOST_MULTIPORTS=" \
+	"www.example.org:\n"       \
+	"  \"/\":\n"               \
+	"  \"/service1\":\n"       \
+	"    port: 8000\n"         \
+	"    dest: \"/\"\n"        \
+	"  \"/service2\":\n"       \
+	"    port: 9443\n"         \
+	"    proto: \"https\"\n"   \
+	"    dest: \"/\"\n"        \
+	"API.example.org:\n"       \
+	"  \"/\": { port: 8000 }\n"
+
+static void assert_part(const struct xlb_dcontainer *c, size_t i, const char *service,
+			uint16_t port, bool backend_tls, bool strip, size_t first, size_t n_hosts)
+{
+	assert_true(i < c->n_parts);
+	assert_string_equal(c->parts[i].service, service);
+	assert_int_equal(c->parts[i].port, port);
+	assert_int_equal(c->parts[i].backend_tls, backend_tls);
+	assert_int_equal(c->parts[i].strip_path, strip);
+	assert_int_equal(c->parts[i].first, first);
+	assert_int_equal(c->parts[i].n_hosts, n_hosts);
+}
+
+/* One part per (port, proto, dest), each with its routes; ports left
+ * out are the default (80: the capture exposes two ports); VIRTUAL_HOST,
+ * VIRTUAL_PORT, VIRTUAL_PROTO, VIRTUAL_PATH and VIRTUAL_DEST are not read. */
+static void test_multiports_parts(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	np_env_set(root, json_pack("[ssssss]", DOC_PATHS, "VIRTUAL_HOST=other.example",
+				   "VIRTUAL_PORT=abc", "VIRTUAL_PROTO=grpc", "VIRTUAL_PATH=/nope",
+				   "VIRTUAL_DEST=/rewrite"));
+	parse_ok(root, &c);
+	assert_int_equal(c.port, 80);
+	assert_false(c.backend_tls);
+	assert_false(c.strip_path);
+	assert_int_equal(c.n_hosts, 4);
+	assert_route(&c, 0, "www.example.org", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "api.example.org", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 2, "www.example.org", "/service1", XLB_SCHEME_HTTP);
+	assert_route(&c, 3, "www.example.org", "/service2", XLB_SCHEME_HTTP);
+	assert_int_equal(c.n_parts, 4);
+	assert_part(&c, 0, "xlbdm-vhost-80", 80, false, false, 0, 1);
+	assert_part(&c, 1, "xlbdm-vhost-8000", 8000, false, false, 1, 1);
+	assert_part(&c, 2, "xlbdm-vhost-8000-strip", 8000, false, true, 2, 1);
+	assert_part(&c, 3, "xlbdm-vhost-9443-https-strip", 9443, true, true, 3, 1);
+	xlb_dcontainer_free(&c);
+	assert_null(c.parts);
+	assert_int_equal(c.n_parts, 0);
+}
+
+/* The default port is the only exposed one; written out, the same port
+ * is the same part. */
+static void test_multiports_default_port(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	json_object_set_new(json_object_get(root, "Config"), "ExposedPorts",
+			    json_pack("{s:{}}", "8000/tcp"));
+	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS={\"a.example\": {}, "
+					  "\"b.example\": {\"/x\": {\"port\": 8000}}}"));
+	parse_ok(root, &c);
+	assert_int_equal(c.port, 8000);
+	assert_int_equal(c.n_parts, 1);
+	assert_part(&c, 0, "xlbdm-vhost-8000", 8000, false, false, 0, 2);
+	assert_route(&c, 0, "a.example", "/", XLB_SCHEME_HTTP);
+	assert_route(&c, 1, "b.example", "/x", XLB_SCHEME_HTTP);
+	xlb_dcontainer_free(&c);
+}
+
+/* Empty, it is not set (as VIRTUAL_HOST=""); with xlb labels, not read. */
+static void test_multiports_unset(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	np_env_set(root,
+		   json_pack("[ss]", "VIRTUAL_HOST_MULTIPORTS= \n", "VIRTUAL_HOST=a.example"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_parts, 0);
+	assert_int_equal(c.n_hosts, 1);
+	assert_string_equal(c.hosts[0], "a.example");
+	xlb_dcontainer_free(&c);
+
+	root = load("inspect_vhost.json");
+	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS="));
+	assert_ignored(root);
+
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.host", "label.example");
+	label_set(root, "xlb.port", "8080");
+	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=bad: [yaml"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_parts, 0);
+	assert_string_equal(c.hosts[0], "label.example");
+	xlb_dcontainer_free(&c);
+
+	/* only MULTIPORTS: a container to balance */
+	root = load("inspect_vhost.json");
+	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=only.example:"));
+	parse_ok(root, &c);
+	assert_int_equal(c.n_parts, 1);
+	assert_part(&c, 0, "xlbdm-vhost-80", 80, false, false, 0, 1);
+	xlb_dcontainer_free(&c);
+}
+
+#define N60 "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"
+
+static void test_multiports_errors(void **state)
+{
+	json_t *root = load("inspect_vhost.json");
+	char name[80];
+
+	(void)state;
+	np_env_set(root,
+		   json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=a.example: { /x: { port: 0 } }"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST_MULTIPORTS: host "
+			      "'a.example' path '/x': port '0': not a port number (1-65535)");
+	root = load("inspect_vhost.json");
+	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=test1.example\ntest2.example:"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST_MULTIPORTS: line 2 column "
+			      "14: mapping values are not allowed in this context");
+	/* a part's name must be a service name that fits: 60 + "-80" does,
+	 * 60 + "-8000" does not */
+	root = load("inspect_vhost.json");
+	memset(name, 'n', 61);
+	name[0] = '/';
+	name[61] = '\0';
+	identity_set(root, ID_VHOST, name);
+	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=a.example: { /: { port: 8000 } "
+					  "}\nb.example: { /: { port: 80 } }"));
+	assert_rejected(root, "container " N60 ": env VIRTUAL_HOST_MULTIPORTS: service name '" N60
+			      "-8000' is longer than 63");
+	/* dockercloud-haproxy's certificate is one service's */
+	root = load("inspect_vhost.json");
+	np_env_set(root,
+		   json_pack("[ss]", "VIRTUAL_HOST_MULTIPORTS=a.example:", "SSL_CERT=SECRET"));
+	assert_rejected(root, "container xlbdm-vhost: env SSL_CERT: not with "
+			      "VIRTUAL_HOST_MULTIPORTS, whose names are several services' (put "
+			      "the certificate in xlbd's certificate directory)");
+}
+
+/* nginx-proxy's VIRTUAL_PROTO: https is TLS to the backend; the others
+ * are refused; with xlb labels it is not read. */
+static void test_virtual_proto(void **state)
+{
+	static const char *const plain[] = { "VIRTUAL_PROTO=http",
+					     "VIRTUAL_PROTO=", "VIRTUAL_PROTOCOL=https" };
+	json_t *root = load("inspect_vhost.json");
+	struct xlb_dcontainer c;
+
+	(void)state;
+	np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=https"));
+	parse_ok(root, &c);
+	assert_true(c.backend_tls);
+	assert_int_equal(c.n_parts, 0);
+	xlb_dcontainer_free(&c);
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		root = load("inspect_vhost.json");
+		np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", plain[i]));
+		parse_ok(root, &c);
+		assert_false(c.backend_tls);
+		xlb_dcontainer_free(&c);
+	}
+	root = load("inspect_vhost.json");
+	np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=uwsgi"));
+	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_PROTO='uwsgi': want http or "
+			      "https");
+	root = load("inspect_vhost.json");
+	label_set(root, "xlb.port", "8080");
+	np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=fastcgi"));
+	parse_ok(root, &c);
+	assert_false(c.backend_tls);
+	xlb_dcontainer_free(&c);
+}
+
+/* Replica i of a compose service with nginx-proxy's variables only:
+ * xlbdm-web-i without its xlb labels, exposing 8000. */
+static json_t *np_replica(int i, const char *multiports)
+{
+	static const char *const xlb_labels[] = {
+		"xlb.healthcheck",
+		"xlb.healthcheck.fall",
+		"xlb.healthcheck.interval",
+		"xlb.healthcheck.rise",
+		"xlb.healthcheck.timeout",
+		"xlb.host",
+		"xlb.port",
+		"xlb.proto",
+		"xlb.weight",
+	};
+	json_t *root = web_replica(i);
+	char env[512];
+
+	for (size_t k = 0; k < sizeof(xlb_labels) / sizeof(xlb_labels[0]); k++)
+		label_set(root, xlb_labels[k], NULL);
+	snprintf(env, sizeof(env), "VIRTUAL_HOST_MULTIPORTS=%s", multiports);
+	np_env_set(root, json_pack("[s]", env));
+	return root;
+}
+
+#define NP_MULTIPORTS                                             \
+	"app.example: { /: {}, /svc: { port: 9000, dest: / } }\n" \
+	"svc.example: { /: { port: 9000 } }\n"                    \
+	"secure.example: { /: { port: 9443, proto: https } }"
+
+/* Each port a service of its own, the replicas its backends at that port;
+ * strip and backend TLS per service. */
+static void test_build_multiports(void **state)
+{
+	struct xlb_dcontainer cs[2];
+	const struct xlb_cfg_service *s;
+	struct xlb_dmodel m;
+	struct warnings w;
+
+	(void)state;
+	parse_ok(np_replica(1, NP_MULTIPORTS), &cs[0]);
+	parse_ok(np_replica(2, NP_MULTIPORTS), &cs[1]);
+	build(cs, 2, NULL, &m, &w);
+	assert_int_equal(w.n, 0);
+	assert_int_equal(m.cfg.n_services, 4);
+
+	s = service_named(&m, "xlbdm_web-8000");
+	assert_int_equal(s->n_hosts, 1);
+	assert_string_equal(s->hosts[0], "app.example");
+	assert_string_equal(xlb_cfg_route_path(s, 0), "/");
+	assert_false(s->strip_path);
+	assert_false(s->backend_tls);
+	assert_int_equal(backend_set(s), 0x6); /* .2 and .3 at 8000 */
+
+	s = service_named(&m, "xlbdm_web-9000");
+	assert_int_equal(s->n_hosts, 1);
+	assert_string_equal(s->hosts[0], "svc.example");
+	assert_false(s->strip_path);
+	assert_int_equal(s->n_backends, 2);
+	for (size_t i = 0; i < s->n_backends; i++)
+		assert_int_equal(s->backends[i].ep.port, 9000);
+
+	s = service_named(&m, "xlbdm_web-9000-strip");
+	assert_int_equal(s->n_hosts, 1);
+	assert_string_equal(s->hosts[0], "app.example");
+	assert_string_equal(xlb_cfg_route_path(s, 0), "/svc");
+	assert_true(s->strip_path);
+	assert_false(s->backend_tls);
+	assert_int_equal(s->n_backends, 2);
+	assert_int_equal(s->backends[0].ep.port, 9000);
+
+	s = service_named(&m, "xlbdm_web-9443-https");
+	assert_string_equal(s->hosts[0], "secure.example");
+	assert_true(s->backend_tls);
+	assert_false(s->strip_path);
+	assert_int_equal(s->n_backends, 2);
+	assert_int_equal(s->backends[1].ep.port, 9443);
+	/* what each part's service held, for the next build */
+	assert_int_equal(m.holds.n, 4);
+	xlb_dmodel_free(&m);
+	free_all(cs, 2);
+}
+
+/* A part's routes are claimed as any container's: a route another
+ * service got first stays there (warned), the part keeps the rest. */
+static void test_build_multiports_claims(void **state)
+{
+	struct xlb_dcontainer cs[2];
+	const struct xlb_cfg_service *s;
+	struct xlb_dmodel m;
+	struct warnings w;
+	json_t *older = load("inspect_vhost.json");
+
+	(void)state;
+	np_env_set(older, json_pack("[ss]", "VIRTUAL_HOST=svc.example", "VIRTUAL_PROTO=https"));
+	created_set(older, "2020-01-01T00:00:00Z");
+	parse_ok(older, &cs[0]);
+	parse_ok(np_replica(1, NP_MULTIPORTS), &cs[1]);
+	build(cs, 2, NULL, &m, &w);
+	assert_int_equal(m.cfg.n_services, 4); /* xlbdm_web-9000 had only svc.example */
+	s = service_named(&m, "xlbdm-vhost");
+	assert_true(s->backend_tls);
+	assert_string_equal(s->hosts[0], "svc.example");
+	assert_int_equal(w.n, 1);
+	assert_string_equal(w.msg[0], "service xlbdm_web-9000: host svc.example is held by "
+				      "service xlbdm-vhost; not routed to container xlbdm-web-1");
+	xlb_dmodel_free(&m);
+	free_all(cs, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2265,6 +2697,8 @@ int main(void)
 		cmocka_unit_test(test_network_chosen_by_build),
 		cmocka_unit_test(test_own_id),
 		cmocka_unit_test(test_https_method),
+		cmocka_unit_test(test_cert_files),
+		cmocka_unit_test(test_letsencrypt_host),
 		cmocka_unit_test(test_virtual_port_default_80),
 		cmocka_unit_test(test_host_network),
 		cmocka_unit_test(test_own_networks),
@@ -2296,6 +2730,13 @@ int main(void)
 		cmocka_unit_test(test_build_held_origin_keeps_service),
 		cmocka_unit_test(test_build_split_name_taken),
 		cmocka_unit_test(test_build_many_names_go_to_the_oldest_and_stay_held),
+		cmocka_unit_test(test_multiports_parts),
+		cmocka_unit_test(test_multiports_default_port),
+		cmocka_unit_test(test_multiports_unset),
+		cmocka_unit_test(test_multiports_errors),
+		cmocka_unit_test(test_virtual_proto),
+		cmocka_unit_test(test_build_multiports),
+		cmocka_unit_test(test_build_multiports_claims),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,6 +351,36 @@ SSL_CTX *xlb_certs_pick(const struct xlb_certs *s, const char *sni)
 	return e ? e->ctx : NULL;
 }
 
+/* Whether e's certificate names host: exactly, or by a wildcard over
+ * one label of it; a "*.d" host only by that very wildcard. */
+static bool entry_names_host(const struct entry *e, const char *host)
+{
+	const char *dot = strchr(host, '.');
+
+	for (size_t i = 0; i < e->cert->n_names; i++) {
+		const char *n = e->cert->names[i];
+
+		if (strcasecmp(n, host) == 0 ||
+		    (strncmp(n, "*.", 2) == 0 && host[0] != '*' && dot && dot != host &&
+		     strcasecmp(n + 2, dot + 1) == 0))
+			return true;
+	}
+	return false;
+}
+
+bool xlb_certs_file_serves(const struct xlb_certs *s, const char *host, const char *stem)
+{
+	for (size_t i = 0; s && i < s->n_entries; i++) {
+		const struct entry *e = s->entries[i];
+
+		if (!e->stem || !e->cert || is_default(e))
+			continue;
+		if (stem ? strcmp(e->stem, stem) == 0 : entry_names_host(e, host))
+			return true;
+	}
+	return false;
+}
+
 /* --- files --------------------------------------------------------------- */
 
 struct file_text {

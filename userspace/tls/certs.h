@@ -130,6 +130,14 @@ SSL_CTX *xlb_certs_pick(const struct xlb_certs *s, const char *sni);
  * reference the caller drops (SSL_CTX_free). */
 SSL_CTX *xlb_certs_pick_ref(const struct xlb_certs *s, const char *sni);
 
+/* Whether a certificate file of the directory, other than the default,
+ * is in service for host (nginx-proxy's test of "a usable certificate"
+ * for a virtual host, which then gets https): one whose certificate
+ * names host, exactly or by a wildcard; with stem (nginx-proxy's
+ * CERT_NAME), the file stem.crt or stem.pem, whatever it names. Store's
+ * thread only; s NULL: false. */
+bool xlb_certs_file_serves(const struct xlb_certs *s, const char *host, const char *stem);
+
 /* The certificates in service, sorted by source; free with
  * xlb_certs_list_free. -ENOMEM. */
 int xlb_certs_list(const struct xlb_certs *s, struct xlb_cert_info **out, size_t *n);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "dmodel.h"
+#include "multiports.h"
 #include "route_index.h"
 
 #include <arpa/inet.h>
@@ -130,6 +131,7 @@ static bool parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 /* Routes one container may declare: labels are anyone's to write, and
  * each route is compared with the others at every apply and resync. */
 #define DROUTES_MAX 1024
+_Static_assert(XLB_MULTIPORTS_MAX <= DROUTES_MAX, "VIRTUAL_HOST_MULTIPORTS within the routes' cap");
 
 /* Adds the route host (lowercased) + path ("" until the container's
  * paths are known, see routes_finish), once. -E2BIG past DROUTES_MAX. */
@@ -833,20 +835,47 @@ static int certs_env_read(json_t *env, struct xlb_dcontainer *c)
 /* nginx-proxy's default HSTS: a year. */
 #define NGINX_PROXY_HSTS_SECS 31536000u
 
+/* CERT_NAME: the stem of a file in the certificate directory, no path. */
+#define CERT_STEM_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-"
+
+static int cert_name_read(const struct ctx *x, json_t *env, struct xlb_dcontainer *c)
+{
+	const char *n = env_get(env, "CERT_NAME");
+	size_t len = n ? strlen(n) : 0;
+
+	if (!n || !*n)
+		return 0;
+	if (len >= sizeof(c->cert_name) || n[0] == '.' || strspn(n, CERT_STEM_CHARS) != len)
+		return failf(x,
+			     "env CERT_NAME=%s: not a certificate file's name (letters, digits, "
+			     "'.', '_', '-')",
+			     Q(n));
+	memcpy(c->cert_name, n, len + 1);
+	return 0;
+}
+
 /* nginx-proxy's HTTPS_METHOD and HSTS (a container with its variables
  * only), for the https routes: redirect (308 here, 301 there) with HSTS;
  * noredirect, both sites and no HSTS; nohttp, the https site only, with
  * HSTS; nohttps, no https route at all. HSTS=off or a policy of its own
- * replaces the default. Without HTTPS_METHOD, xlb's defaults stand (no
- * redirect): a route is https only where the container says so, not
- * where a certificate file exists, so nginx-proxy's default redirect
- * would be one nobody asked xlb for. */
-static int https_method_apply(const struct ctx *x, json_t *env, struct xlb_dcontainer *c)
+ * replaces the default. A route is https where the container says so
+ * (https://, SSL_CERT) and, as nginx-proxy has it, where a certificate
+ * file serves its host, which the build learns (cert_https). Without
+ * HTTPS_METHOD, nginx-proxy's default, the redirect, is for the routes
+ * made https by a certificate file or by LETSENCRYPT_HOST (by_acme)
+ * only: a route https by its scheme keeps dockercloud-haproxy's
+ * meaning, where FORCE_SSL asks for it. */
+static int https_method_apply(const struct ctx *x, json_t *env, struct xlb_dcontainer *c,
+			      bool by_acme)
 {
 	const char *m = env_get(env, "HTTPS_METHOD"), *h = env_get(env, "HSTS");
 	bool hsts_default = false;
 
-	if (m && strcmp(m, "redirect") == 0) {
+	c->cert_https = !m || strcmp(m, "nohttps") != 0;
+	c->cert_redirect = !m;
+	c->hsts_off = h && strcmp(h, "off") == 0;
+
+	if ((!m && by_acme) || (m && strcmp(m, "redirect") == 0)) {
 		c->https_redirect = hsts_default = true;
 	} else if (m && strcmp(m, "noredirect") == 0) {
 		c->https_redirect = false;
@@ -870,6 +899,32 @@ static int https_method_apply(const struct ctx *x, json_t *env, struct xlb_dcont
 		c->hsts_flags = 0;
 	}
 	return 0;
+}
+
+/* acme-companion's LETSENCRYPT_HOST, how nginx-proxy users get
+ * certificates: the container's routes for those names are https, and
+ * xlbd's own ACME client (--acme-state) gets their certificates, as for
+ * xlb.tls.acme=true. A name it does not route is passed over: the
+ * companion's certificate for it would serve nothing either. Returns
+ * whether a route turned https. */
+static bool letsencrypt_apply(json_t *env, struct xlb_dcontainer *c)
+{
+	const char *le = env_get(env, "LETSENCRYPT_HOST");
+	bool any = false;
+
+	while (le && *le) {
+		size_t skip = strspn(le, ", \t"), len = strcspn(le + skip, ", \t");
+		const char *item = le + skip;
+
+		for (size_t i = 0; len && len < XLB_HOST_LEN && i < c->n_hosts; i++)
+			if (strncasecmp(c->hosts[i], item, len) == 0 && c->hosts[i][len] == '\0' &&
+			    c->paths[i].scheme == XLB_SCHEME_HTTP) {
+				c->paths[i].scheme = XLB_SCHEME_HTTPS;
+				c->acme = any = true;
+			}
+		le = item + len;
+	}
+	return any;
 }
 
 /* nginx-proxy's and dockercloud-haproxy's variables, where there is no
@@ -899,10 +954,155 @@ static int virtual_env_apply(const struct ctx *x, json_t *env, json_t *labels,
 	if (!err && !c->hsts && env_get(env, "HSTS_MAX_AGE"))
 		err = hsts_parse(x, c, "env HSTS_MAX_AGE", env_get(env, "HSTS_MAX_AGE"));
 	if (!err && !has_xlb_label(labels))
-		err = https_method_apply(x, env, c);
+		err = https_method_apply(x, env, c, letsencrypt_apply(env, c));
+	if (!err && !has_xlb_label(labels))
+		err = cert_name_read(x, env, c);
 	if (!err && !c->port && vp)
 		err = port_parse(x, "env VIRTUAL_PORT", vp, &c->port);
 	return err;
+}
+
+/* ---- nginx-proxy's backend protocol and several ports ------------------------ */
+
+/* VIRTUAL_HOST_MULTIPORTS on a container without xlb labels, unless
+ * empty (as VIRTUAL_HOST=""). It replaces VIRTUAL_HOST, VIRTUAL_PORT,
+ * VIRTUAL_PROTO, VIRTUAL_PATH and VIRTUAL_DEST: its routes are in the
+ * container before virtual_env_apply, which then reads none of those. */
+static const char *multiports_env(json_t *env, json_t *labels)
+{
+	const char *mp = env_get(env, "VIRTUAL_HOST_MULTIPORTS");
+
+	return mp && mp[strspn(mp, " \t\r\n")] && !has_xlb_label(labels) ? mp : NULL;
+}
+
+/* nginx-proxy's VIRTUAL_PROTO (a container without xlb labels): how the
+ * backend is reached. Its uwsgi, fastcgi and grpc are not HTTP/1.1 that
+ * xlb's proxy forwards. */
+static int virtual_proto_read(const struct ctx *x, json_t *env, struct xlb_dcontainer *c)
+{
+	const char *proto = env_get(env, "VIRTUAL_PROTO");
+
+	if (!proto || !*proto || strcmp(proto, "http") == 0)
+		return 0;
+	if (strcmp(proto, "https") != 0)
+		return failf(x, "env VIRTUAL_PROTO=%s: want http or https", Q(proto));
+	c->backend_tls = true;
+	return 0;
+}
+
+static bool same_part(const struct xlb_mport *a, const struct xlb_mport *b)
+{
+	return a->port == b->port && a->https == b->https && a->strip == b->strip;
+}
+
+/* By part (port, backend protocol, stripping), then route. */
+static int by_part(const void *a, const void *b)
+{
+	const struct xlb_mport *x = a, *y = b;
+	int d;
+
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if (x->https != y->https)
+		return x->https ? 1 : -1;
+	if (x->strip != y->strip)
+		return x->strip ? 1 : -1;
+	d = strcmp(x->host, y->host);
+	return d ? d : strcmp(x->path, y->path);
+}
+
+static int part_add(struct xlb_dcontainer *c, const struct xlb_mport *e)
+{
+	struct xlb_dpart *more = realloc(c->parts, (c->n_parts + 1) * sizeof(*more)), *p;
+
+	if (!more)
+		return -ENOMEM;
+	c->parts = more;
+	p = &more[c->n_parts++];
+	memset(p, 0, sizeof(*p));
+	p->port = e->port;
+	p->backend_tls = e->https;
+	p->strip_path = e->strip;
+	p->first = c->n_hosts;
+	return 0;
+}
+
+/* The entries become the container's routes, each part's together. An
+ * entry without a port takes the default one (c->port), so that "/" at
+ * the default and "/x" at the same port written out are one service. */
+static int parts_make(struct xlb_dcontainer *c, struct xlb_mport *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].port)
+			v[i].port = c->port;
+	qsort(v, n, sizeof(*v), by_part);
+	for (size_t i = 0; i < n; i++) {
+		if ((i == 0 || !same_part(&v[i - 1], &v[i])) && part_add(c, &v[i]))
+			return -ENOMEM;
+		if (xlb_cfg_route_append(&c->hosts, &c->paths, &c->n_hosts, v[i].host, v[i].path,
+					 XLB_SCHEME_HTTP))
+			return -ENOMEM;
+		c->parts[c->n_parts - 1].n_hosts++;
+	}
+	return 0;
+}
+
+/* The routes and parts; c->port becomes the default port, as nginx-proxy
+ * has it without VIRTUAL_PORT: the only exposed port, else 80. */
+static int multiports_apply(const struct ctx *x, json_t *root, struct xlb_dcontainer *c,
+			    const char *text)
+{
+	struct xlb_mport *v;
+	char why[256];
+	size_t n;
+	int err = xlb_multiports_parse(text, strlen(text), &v, &n, why, sizeof(why));
+
+	if (err == -EINVAL)
+		return failf(x, "env VIRTUAL_HOST_MULTIPORTS: %s", why);
+	if (err)
+		return err;
+	err = port_default(x, root, c, true);
+	if (!err)
+		err = parts_make(c, v, n);
+	free(v);
+	return err;
+}
+
+/* "SERVICE-PORT", "-https" and "-strip" added as the part is: the name
+ * follows from the part alone, so it stays while other entries change
+ * (and keeps what it held), and replicas share it. */
+static int part_name(const struct ctx *x, const struct xlb_dcontainer *c, struct xlb_dpart *p)
+{
+	char name[XLB_NAME_LEN + 32];
+
+	snprintf(name, sizeof(name), "%s-%u%s%s", c->service, p->port,
+		 p->backend_tls ? "-https" : "", p->strip_path ? "-strip" : "");
+	if (strlen(name) >= sizeof(p->service) || !xlb_valid_service_name(name))
+		return failf(x, "env VIRTUAL_HOST_MULTIPORTS: service name %s is longer than %d",
+			     Q(name), XLB_NAME_LEN - 1);
+	memcpy(p->service, name, sizeof(p->service));
+	return 0;
+}
+
+static int parts_name(const struct ctx *x, struct xlb_dcontainer *c)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < c->n_parts && !err; i++)
+		err = part_name(x, c, &c->parts[i]);
+	return err;
+}
+
+/* envcerts.c scopes a container's certificate to one service's names;
+ * a container with parts is several services. */
+static int parts_certs_check(const struct ctx *x, const struct xlb_dcontainer *c)
+{
+	if (c->n_parts && (c->ssl_cert || c->default_ssl_cert))
+		return failf(x,
+			     "env %s: not with VIRTUAL_HOST_MULTIPORTS, whose names are several "
+			     "services' (put the certificate in xlbd's certificate directory)",
+			     c->ssl_cert ? "SSL_CERT" : "DEFAULT_SSL_CERT");
+	return 0;
 }
 
 /* ---- one container ---------------------------------------------------------- */
@@ -912,7 +1112,7 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	json_t *labels = jpath(root, "Config", "Labels");
 	json_t *env = jpath(root, "Config", "Env");
 	const char *id = jstr(root, "Id", NULL), *name = jstr(root, "Name", NULL);
-	const char *network = NULL;
+	const char *network = NULL, *multiports = multiports_env(env, labels);
 	int err;
 
 	if (!id || !*id || !name || strlen(id) >= sizeof(c->id))
@@ -920,13 +1120,19 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	snprintf(c->name, sizeof(c->name), "%s", name[0] == '/' ? name + 1 : name);
 	x->name = c->name;
-	if (!has_xlb_label(labels) && !vhost_env(env))
+	if (!has_xlb_label(labels) && !vhost_env(env) && !multiports)
 		return 0;
 	c->weight = 1;
 	xlb_hc_spec_init(&c->hc);
 	err = labels_apply(x, c, labels, &network);
+	if (!err && multiports)
+		err = multiports_apply(x, root, c, multiports);
+	else if (!err && !has_xlb_label(labels))
+		err = virtual_proto_read(x, env, c);
 	if (!err)
 		err = virtual_env_apply(x, env, labels, c);
+	if (!err)
+		err = parts_certs_check(x, c);
 	if (!err && !c->n_hosts && !c->has_listen)
 		err = failf(x, "has xlb labels but neither xlb.host nor xlb.listen");
 	if (!err && c->hc.kind == XLB_HC_NONE) {
@@ -944,6 +1150,8 @@ static int container_fill(json_t *root, struct xlb_dcontainer *c, struct ctx *x)
 	}
 	if (!err)
 		err = identity_read(x, labels, c);
+	if (!err)
+		err = parts_name(x, c);
 	if (!err)
 		err = port_default(x, root, c, !has_xlb_label(labels));
 	if (err)
@@ -1067,6 +1275,9 @@ void xlb_dcontainer_free(struct xlb_dcontainer *c)
 	c->hosts = NULL;
 	c->paths = NULL;
 	c->n_hosts = 0;
+	free(c->parts);
+	c->parts = NULL;
+	c->n_parts = 0;
 	secret_free(&c->ssl_cert);
 	secret_free(&c->default_ssl_cert);
 	free(c->origin);
@@ -1221,6 +1432,9 @@ struct build {
 	 * chosen (networks_choose); sorted points at them in their place */
 	struct xlb_dcontainer *chosen;
 	size_t n_chosen;
+	/* one per part of the containers with parts (parts_expand), which
+	 * sorted holds in their containers' place */
+	struct xlb_dcontainer *views;
 	bool *member; /* parallel to sorted */
 	struct group *groups;
 	size_t n_groups;
@@ -1645,8 +1859,21 @@ static void service_listen(const struct build *b, const struct group *g, struct 
 		s->has_listen = true;
 }
 
-/* The routes of all its containers that no other service keeps. */
-static int service_routes(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
+/* nginx-proxy's rule: an http route of a container with cert_https is
+ * https when a certificate file serves its host (or CERT_NAME's file is
+ * in service). */
+static bool https_by_cert(const struct build *b, const struct xlb_dcontainer *c, size_t h)
+{
+	const struct xlb_dmodel_opts *o = b->o;
+
+	return c->cert_https && c->paths[h].scheme == XLB_SCHEME_HTTP && o->has_cert &&
+	       o->has_cert(o->cert_arg, c->hosts[h], c->cert_name[0] ? c->cert_name : NULL);
+}
+
+/* The routes of all its containers that no other service keeps;
+ * *by_cert: one of them is https by https_by_cert. */
+static int service_routes(const struct build *b, const struct group *g, struct xlb_cfg_service *s,
+			  bool *by_cert)
 {
 	long idx = (long)(s - b->out->cfg.services);
 
@@ -1671,22 +1898,43 @@ static int service_routes(const struct build *b, const struct group *g, struct x
 				      strcmp(path, "/") ? path : "", other, c->name);
 				continue;
 			}
-			if (svc_route_add(b, s, idx, c->hosts[h], &c->paths[h]))
+			struct xlb_cfg_path p = c->paths[h];
+
+			if (https_by_cert(b, c, h)) {
+				p.scheme = XLB_SCHEME_HTTPS;
+				*by_cert = true;
+			}
+			if (svc_route_add(b, s, idx, c->hosts[h], &p))
 				return -ENOMEM;
 		}
 	}
 	return 0;
 }
 
+/* nginx-proxy's default for routes https by a certificate file: the
+ * redirect, with its HSTS unless the container has HSTS of its own. */
+static void cert_redirect_apply(const struct xlb_dcontainer *first, struct xlb_cfg_service *s)
+{
+	s->https_redirect = true;
+	if (s->hsts_set || first->hsts_off)
+		return;
+	s->hsts_set = true;
+	s->hsts_secs = NGINX_PROXY_HSTS_SECS;
+	s->hsts_flags = 0;
+}
+
 /* The service's shape from its oldest container; names merged from all. */
 static int service_shape(const struct build *b, const struct group *g, struct xlb_cfg_service *s)
 {
 	const struct xlb_dcontainer *first = g->cs[0];
+	bool by_cert = false;
+	int err;
 
 	snprintf(s->name, sizeof(s->name), "%s", g->name);
 	s->tls = first->tls;
 	s->strip_path = first->strip_path;
 	s->no_forward_headers = first->no_forward_headers;
+	s->backend_tls = first->backend_tls;
 	s->acme = first->acme;
 	s->https_redirect = first->https_redirect;
 	s->https_only = first->https_only;
@@ -1694,7 +1942,10 @@ static int service_shape(const struct build *b, const struct group *g, struct xl
 	s->hsts_secs = first->hsts_secs;
 	s->hsts_flags = first->hsts_flags;
 	service_listen(b, g, s);
-	return service_routes(b, g, s);
+	err = service_routes(b, g, s, &by_cert);
+	if (!err && by_cert && first->cert_redirect)
+		cert_redirect_apply(first, s);
+	return err;
 }
 
 static int service_backends(struct xlb_cfg_service *s, const struct group *g, struct xlb_dmodel *m)
@@ -1888,21 +2139,80 @@ static int networks_choose(struct build *b)
 	return 0;
 }
 
+/* A part is a container of its own to the rest of the build: its
+ * service, port and routes, the rest (state, addresses, origin, networks)
+ * the container's. */
+static void part_view(struct xlb_dcontainer *v, const struct xlb_dcontainer *c,
+		      const struct xlb_dpart *p)
+{
+	*v = *c; /* shallow: c owns what it points to */
+	memcpy(v->service, p->service, sizeof(v->service));
+	v->port = p->port;
+	v->backend_tls = p->backend_tls;
+	v->strip_path = p->strip_path;
+	v->hosts = c->hosts + p->first;
+	v->paths = c->paths + p->first;
+	v->n_hosts = p->n_hosts;
+	v->parts = NULL;
+	v->n_parts = 0;
+}
+
+/* Puts the parts of each container with parts in its place, once its
+ * network is chosen (and warned about) once for all of them. */
+static int parts_expand(struct build *b)
+{
+	const struct xlb_dcontainer **sorted;
+	size_t n_views = 0, n = 0, k = 0;
+
+	for (size_t i = 0; i < b->n; i++)
+		n_views += b->sorted[i]->n_parts;
+	if (!n_views)
+		return 0;
+	b->views = calloc(n_views, sizeof(*b->views));
+	sorted = calloc(b->n + n_views, sizeof(*sorted));
+	if (!b->views || !sorted) {
+		free(sorted);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		const struct xlb_dcontainer *c = b->sorted[i];
+
+		if (!c->n_parts)
+			sorted[n++] = c;
+		for (size_t p = 0; p < c->n_parts; p++, k++) {
+			part_view(&b->views[k], c, &c->parts[p]);
+			sorted[n++] = &b->views[k];
+		}
+	}
+	free(b->sorted);
+	b->sorted = sorted;
+	b->n = n;
+	qsort(b->sorted, n, sizeof(*b->sorted), by_service_then_age);
+	return 0;
+}
+
 static int build_alloc(struct build *b, const struct xlb_dcontainer *const *cs, size_t n)
 {
-	size_t room = n ? n : 1;
+	size_t room;
+	int err;
 
 	b->n = n;
-	b->sorted = calloc(room, sizeof(*b->sorted));
-	b->member = calloc(room, sizeof(*b->member));
-	b->groups = calloc(room, sizeof(*b->groups));
-	b->slots = calloc(room, sizeof(*b->slots));
-	if (!b->sorted || !b->member || !b->groups || !b->slots)
+	b->sorted = calloc(n ? n : 1, sizeof(*b->sorted));
+	if (!b->sorted)
 		return -ENOMEM;
 	if (n)
 		memcpy(b->sorted, cs, n * sizeof(*b->sorted));
 	qsort(b->sorted, n, sizeof(*b->sorted), by_service_then_age);
-	return networks_choose(b);
+	err = networks_choose(b);
+	if (!err)
+		err = parts_expand(b);
+	if (err)
+		return err;
+	room = b->n ? b->n : 1;
+	b->member = calloc(room, sizeof(*b->member));
+	b->groups = calloc(room, sizeof(*b->groups));
+	b->slots = calloc(room, sizeof(*b->slots));
+	return b->member && b->groups && b->slots ? 0 : -ENOMEM;
 }
 
 /* Every route the last build's services held, and every route a
@@ -1954,6 +2264,7 @@ static void build_free(struct build *b)
 	xlb_route_index_free(&b->routes);
 	free(b->held_by);
 	free(b->chosen);
+	free(b->views);
 	free(b->sorted);
 	free(b->member);
 	free(b->groups);

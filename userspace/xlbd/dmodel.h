@@ -14,7 +14,9 @@
  *   xlb.healthcheck.{interval,timeout,rise,fall}
  *   xlb.forward_headers=false     no X-Forwarded-* / X-Real-IP added
  * and, when no xlb.host is set, VIRTUAL_HOST / VIRTUAL_PORT from the
- * environment (dockercloud-haproxy, nginx-proxy). From the environment
+ * environment (dockercloud-haproxy, nginx-proxy); on a container without
+ * xlb labels also VIRTUAL_PROTO and VIRTUAL_HOST_MULTIPORTS (several
+ * ports, one service each: struct xlb_dpart). From the environment
  * too, dockercloud-haproxy's SSL_CERT and DEFAULT_SSL_CERT: certificates
  * the model passes on untouched (envcerts.c decides where they serve). */
 #ifndef XLB_DMODEL_H
@@ -30,11 +32,26 @@
 
 #define XLB_DOCKER_ID_LEN 65 /* 64 hex digits */
 #define XLB_DOCKER_NAME_LEN 128
+#define XLB_CERT_NAME_LEN 128 /* CERT_NAME, a file stem */
 
 /* A container's addresses on one of its networks. */
 struct xlb_dnet_addr {
 	bool has_addr4, has_addr6;
 	struct xlb_addr addr4, addr6;
+};
+
+/* One port of a container with nginx-proxy's VIRTUAL_HOST_MULTIPORTS:
+ * a service of its own, "SERVICE-PORT", with "-https" when the backend
+ * is reached over TLS and "-strip" when the path prefix is stripped
+ * (compose's replicas share SERVICE, so they share its parts too). Its
+ * routes are the container's [first, first + n_hosts); the rest of the
+ * service (addresses, state, weight, checks) is the container's. */
+struct xlb_dpart {
+	char service[XLB_NAME_LEN];
+	uint16_t port;
+	bool backend_tls;
+	bool strip_path;
+	size_t first, n_hosts;
 };
 
 struct xlb_dcontainer {
@@ -57,6 +74,15 @@ struct xlb_dcontainer {
 	bool hsts;	     /* xlb.tls.hsts=SECONDS, or HSTS_MAX_AGE */
 	uint32_t hsts_secs;
 	uint8_t hsts_flags; /* XLB_HSTS_* */
+	/* nginx-proxy's: a route is also https where a certificate file
+	 * serves its host (the build asks xlb_dmodel_opts.has_cert), the
+	 * file cert_name.crt/.pem when CERT_NAME names one; cert_redirect,
+	 * no HTTPS_METHOD: such routes get its default, the redirect with
+	 * HSTS (unless HSTS=off, hsts_off) */
+	bool cert_https;
+	bool cert_redirect;
+	bool hsts_off;
+	char cert_name[XLB_CERT_NAME_LEN];
 	bool has_listen;
 	struct xlb_endpoint listen;  /* family 0: on the VIP the caller gives */
 	char (*hosts)[XLB_HOST_LEN]; /* routes: hosts[i] with paths[i] */
@@ -64,7 +90,13 @@ struct xlb_dcontainer {
 	size_t n_hosts;
 	bool strip_path;	 /* xlb.path.strip, VIRTUAL_DEST=/ */
 	bool no_forward_headers; /* xlb.forward_headers=false */
+	bool backend_tls;	 /* VIRTUAL_PROTO=https: connect to the backend with TLS */
 	struct xlb_hc_spec hc;	 /* kind XLB_HC_NONE: not checked */
+	/* VIRTUAL_HOST_MULTIPORTS: the services the container is served as,
+	 * each a slice of its routes (ordered by part); none: one service,
+	 * its own, at port */
+	struct xlb_dpart *parts;
+	size_t n_parts;
 	/* SSL_CERT and DEFAULT_SSL_CERT as its environment has them ("\n"
 	 * maybe two characters), or NULL: a private key, never logged */
 	char *ssl_cert;
@@ -98,8 +130,8 @@ int xlb_dmodel_own_id(const char *mountinfo, char id[XLB_DOCKER_ID_LEN]);
 int xlb_dmodel_own_networks(const char *json, size_t len, char ***names, size_t *n);
 
 /* Reads one /containers/{id}/json answer. Returns 1 when the container asks
- * to be balanced (labels valid), 0 when it has no xlb labels or
- * VIRTUAL_HOST (ignored), or -EINVAL with one line in err that names the
+ * to be balanced (labels valid), 0 when it has no xlb labels, VIRTUAL_HOST
+ * or VIRTUAL_HOST_MULTIPORTS (ignored), or -EINVAL with one line in err that names the
  * container and the label ("container web_1: label xlb.port='abc': not a port
  * number (1-65535)"). Free with xlb_dcontainer_free() after 1. */
 int xlb_dmodel_container(const char *json, size_t len, struct xlb_dcontainer *c, char *err,
@@ -201,6 +233,11 @@ struct xlb_dmodel_opts {
 	 * reaches every bridge network, so any one serves). */
 	const char *const *networks;
 	size_t n_networks;
+	/* whether a certificate file serves host (with stem: whether the
+	 * file stem.crt/.pem is in service), for containers with
+	 * cert_https; NULL: there is no certificate directory */
+	bool (*has_cert)(void *arg, const char *host, const char *stem);
+	void *cert_arg;
 	/* what the last build's services held (xlb_dmodel_keep_holds); NULL
 	 * or empty: nothing yet (the first build after xlbd starts) */
 	const struct xlb_dholds *held;
@@ -208,7 +245,8 @@ struct xlb_dmodel_opts {
 
 /* Groups containers into services: one per compose service (so replicas
  * are one service's backends), names merged, the rest taken from the
- * service's oldest container. Labels are anyone's to write, so:
+ * service's oldest container; a container with parts is a container per
+ * part, each in its part's service. Labels are anyone's to write, so:
  *  - A container joins a service only if it has the origin of the
  *    service's containers (the one the service held, else its oldest
  *    container's), or shares a network other than Docker's predefined

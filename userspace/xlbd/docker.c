@@ -73,6 +73,8 @@ struct xlb_docker {
 	char **own_nets;
 	size_t n_own_nets;
 	uint32_t resync_ms;
+	bool (*has_cert)(void *arg, const char *host, const char *stem);
+	void *cert_arg;
 	xlb_docker_apply_fn apply;
 	void *arg;
 
@@ -201,6 +203,8 @@ static void apply_now(struct xlb_docker *d)
 				      .port_owner = xlb_host_port_owner,
 				      .networks = nets,
 				      .n_networks = d->n_op_nets + d->n_own_nets,
+				      .has_cert = d->has_cert,
+				      .cert_arg = d->cert_arg,
 				      .held = &d->held };
 	struct xlb_dmodel m;
 	size_t n = 0;
@@ -239,6 +243,13 @@ static void apply_if_settled(struct xlb_docker *d)
 {
 	if (d->dirty && d->sync_pending == 0)
 		apply_now(d);
+}
+
+void xlb_docker_rebuild(struct xlb_docker *d)
+{
+	d->dirty = true;
+	if (d->state != DOWN)
+		apply_if_settled(d);
 }
 
 /* ---- requests ----------------------------------------------------------------- */
@@ -786,6 +797,8 @@ int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_d
 	}
 	d->min_listen_port = o->min_listen_port;
 	d->resync_ms = o->resync_ms ? o->resync_ms : 30000;
+	d->has_cert = o->has_cert;
+	d->cert_arg = o->cert_arg;
 	d->apply = fn;
 	d->arg = arg;
 	d->backoff_ms = BACKOFF_MIN_MS;

@@ -36,6 +36,9 @@ struct xlb_docker_opts {
 	const char *const *networks; /* --docker-network, in order; copied */
 	size_t n_networks;
 	uint32_t resync_ms;
+	/* see struct xlb_dmodel_opts */
+	bool (*has_cert)(void *arg, const char *host, const char *stem);
+	void *cert_arg;
 };
 
 /* warn(warn_arg, msg) reports a conflict found while applying; each
@@ -47,6 +50,10 @@ struct xlb_docker;
 
 int xlb_docker_new(struct xlb_loop *loop, const struct xlb_docker_opts *o, xlb_docker_apply_fn fn,
 		   void *arg, struct xlb_docker **out);
+/* Builds and applies the model again from the containers known, when
+ * something outside Docker that it reads changed (the certificates that
+ * has_cert answers from). */
+void xlb_docker_rebuild(struct xlb_docker *d);
 /* Reconnects and resyncs when due; call a few times a second. */
 void xlb_docker_tick(struct xlb_docker *d);
 

@@ -853,7 +853,9 @@ static void rescan_settled_certs(struct daemon *d)
 	    (d->ticks - d->certs_last < 2 && d->ticks - d->certs_first < CERTS_SETTLE_MAX_TICKS))
 		return;
 	d->certs_pending = false;
-	xlb_certs_rescan(d->certs);
+	/* which routes are https may follow the files (has_cert) */
+	if (xlb_certs_rescan(d->certs) > 0 && d->docker)
+		xlb_docker_rebuild(d->docker);
 }
 
 /* Certificates from ACME join the store; the one a name had stays in
@@ -1294,6 +1296,13 @@ static void default_vip(struct opts *o)
 		xlb_format_addr(AF_INET, &o->vip.addr, buf, sizeof(buf)), o->ifnames[0]);
 }
 
+static bool docker_has_cert(void *arg, const char *host, const char *stem)
+{
+	const struct daemon *d = arg;
+
+	return xlb_certs_file_serves(d->certs, host, stem);
+}
+
 static int start_docker(struct daemon *d)
 {
 	const struct xlb_docker_opts dopts = {
@@ -1305,6 +1314,8 @@ static int start_docker(struct daemon *d)
 		.n_listen_allow = d->o.n_listen_allow,
 		.networks = (const char *const *)d->o.docker_networks,
 		.n_networks = d->o.n_docker_networks,
+		.has_cert = docker_has_cert,
+		.cert_arg = d,
 	};
 	int err = xlb_docker_new(d->loop, &dopts, on_docker_model, d, &d->docker);
 
