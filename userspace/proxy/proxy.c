@@ -687,16 +687,26 @@ static void on_sockmap_event(struct xlb_watch *w, uint32_t events)
 		eof_recheck_soon(c->p, true);
 }
 
-static int sockmap_pair(struct conn *c, uint64_t from, uint64_t to, int fd)
+static int sockmap_peer(struct conn *c, uint64_t from, uint64_t to)
 {
 	struct xlb_sock_peer pe = { .peer_cookie = to };
-	uint64_t val = (uint64_t)fd;
 
-	if (bpf_map_update_elem(c->p->sm.peer_fd, &from, &pe, BPF_ANY))
-		return -errno;
-	return bpf_map_update_elem(c->p->sm.pairs_fd, &from, &val, BPF_ANY) ? -errno : 0;
+	return bpf_map_update_elem(c->p->sm.peer_fd, &from, &pe, BPF_ANY) ? -errno : 0;
 }
 
+static int sockmap_insert(struct conn *c, uint64_t cookie, int fd)
+{
+	uint64_t val = (uint64_t)fd;
+
+	return bpf_map_update_elem(c->p->sm.pairs_fd, &cookie, &val, BPF_ANY) ? -errno : 0;
+}
+
+/* A socket's bytes are redirected from the moment it is in the sockhash,
+ * its queued head first, and a redirect to a peer not in it yet drops
+ * them (counted as moved): so the peers are set first, then the backend
+ * goes in, which has nothing to send before the head reached it, and
+ * the client last. (Client first lost the head, or more of an upload
+ * that was arriving, in about one of ten 64 MB uploads.) */
 static int start_sockmap(struct conn *c)
 {
 	const uint32_t ev = EPOLLRDHUP | EPOLLET;
@@ -706,9 +716,13 @@ static int start_sockmap(struct conn *c)
 	c->down.cookie = sock_cookie(c->backend.w.fd);
 	if (!c->up.cookie || !c->down.cookie)
 		return -EINVAL;
-	err = sockmap_pair(c, c->up.cookie, c->down.cookie, c->client.w.fd);
+	err = sockmap_peer(c, c->up.cookie, c->down.cookie);
 	if (!err)
-		err = sockmap_pair(c, c->down.cookie, c->up.cookie, c->backend.w.fd);
+		err = sockmap_peer(c, c->down.cookie, c->up.cookie);
+	if (!err)
+		err = sockmap_insert(c, c->down.cookie, c->backend.w.fd);
+	if (!err)
+		err = sockmap_insert(c, c->up.cookie, c->client.w.fd);
 	if (err)
 		return err;
 	/* the peeked head was queued before the insert: make it flow now */
