@@ -9,6 +9,7 @@
 
 load helpers
 load https_helpers
+load pebble
 
 CLIENT4=10.200.0.2
 
@@ -29,40 +30,10 @@ teardown() {
 	xlb_test_teardown
 }
 
-# start_pebble DIR [VALIDITY_S]: Pebble (its HTTPS certificate for the
-# client's address from a CA of DIR) and its DNS, both in the client
-# netns; the certificates it issues live VALIDITY_S seconds (default: its
-# own, five years).
+# start_pebble DIR [VALIDITY_S]: Pebble and its DNS in the client netns,
+# validating at xlb's address (pebble.bash).
 start_pebble() {
-	local dir=$1 validity=${2:-0}
-	mkdir -p "$dir"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-		-subj /CN=xlb-acme-test-ca -keyout "$dir/ca.key" -out "$dir/ca.pem" 2>/dev/null
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=pebble \
-		-keyout "$dir/wfe.key" -out "$dir/wfe.csr" 2>/dev/null
-	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$CLIENT4" >"$dir/wfe.ext"
-	openssl x509 -req -in "$dir/wfe.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-		-CAcreateserial -days 2 -extfile "$dir/wfe.ext" -out "$dir/wfe.pem" 2>/dev/null
-	cat >"$dir/pebble.json" <<-JSON
-		{ "pebble": { "listenAddress": "$CLIENT4:14000",
-		              "managementListenAddress": "$CLIENT4:15000",
-		              "certificate": "$dir/wfe.pem", "privateKey": "$dir/wfe.key",
-		              "httpPort": 80, "tlsPort": 443, "ocspResponderURL": "",
-		              "externalAccountBindingRequired": false
-		              $( ((validity)) && echo ", \"certificateValidityPeriod\": $validity") } }
-	JSON
-	bg_start xlb-client "$dir/challtestsrv.log" pebble-challtestsrv -defaultIPv4 "$LB4" \
-		-defaultIPv6 "" -dns01 127.0.0.1:8053 -management 127.0.0.1:8055 -http01 "" \
-		-https01 "" -tlsalpn01 ""
-	# NOSLEEP: validate at once; AUTHZREUSE=0: every order is validated
-	bg_start xlb-client "$dir/pebble.log" env PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 \
-		pebble -config "$dir/pebble.json" -dnsserver 127.0.0.1:8053
-	wait_until 15 in_client curl -sf --cacert "$dir/ca.pem" -o /dev/null \
-		"https://$CLIENT4:14000/dir" || {
-		fail "pebble did not start"
-		cat "$dir/pebble.log" >&2
-		return 1
-	}
+	pebble_start "$1" xlb-client "$CLIENT4" "$LB4" 80 443 "${2:-0}"
 }
 
 acme_config() {

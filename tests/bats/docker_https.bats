@@ -13,6 +13,7 @@
 
 load helpers
 load docker_xlbd
+load pebble
 
 HTTP_PORT=18082
 TLS_PORT=18444
@@ -295,6 +296,7 @@ pair() {
 	mkdir -m 700 "$certs"
 	pair "$certs" c.dh.test 0xC1 c.dh.test
 	pair "$certs" shared 0x5A s1.dh.test s2.dh.test
+	pair "$certs" default 0xDD default.dh.test
 	app c 1 -e VIRTUAL_HOST=c.dh.test
 	app s 1 -e VIRTUAL_HOST=s1.dh.test,s2.dh.test -e CERT_NAME=shared
 	app q 1 -e VIRTUAL_HOST=q.dh.test
@@ -310,43 +312,26 @@ pair() {
 	[[ $(who_tls s1.dh.test) == "$(hostname_of xlbdh_s_1)" ]]
 	[[ $(who_tls s2.dh.test) == "$(hostname_of xlbdh_s_1)" ]]
 	serial_is s2.dh.test 5A
-	# no file for q.dh.test: plain HTTP is served, TLS is not
+	# no file for q.dh.test but default.crt: plain HTTP is served, TLS is
+	# not (the default certificate makes no name https)
 	! curl -sS -m 5 -k --resolve "q.dh.test:$TLS_PORT:127.0.0.1" "https://q.dh.test:$TLS_PORT/who"
 	# its file arrives: q.dh.test turns https
+	local t0
+	t0=$(date +%s%3N)
 	pair "$certs" q.dh.test 0xF1 q.dh.test
 	wait_until 10 bash -c "[[ \$(curl -sS -m 5 --cacert '$PKI/ca.pem' --resolve q.dh.test:$TLS_PORT:127.0.0.1 https://q.dh.test:$TLS_PORT/who) == $(hostname_of xlbdh_q_1) ]]"
+	echo "# cert file added -> https served: $(($(date +%s%3N) - t0)) ms (polled)" >&3
 	[[ $(http_code_of q.dh.test) == 308 ]]
+	# c.dh.test's files go: it is plain HTTP again, not redirected
+	rm "$certs/c.dh.test.crt" "$certs/c.dh.test.key"
+	wait_until 10 bash -c "[[ \$(curl -sS -m 5 -H 'Host: c.dh.test' http://127.0.0.1:$HTTP_PORT/who) == $(hostname_of xlbdh_c_1) ]]"
 }
 
-# host_pebble DIR: Pebble and its DNS on this host's loopback, its VA
-# validating at xlbd's listeners (every name resolves to 127.0.0.1);
-# DIR/root.pem is then the root of what it issues.
+# host_pebble DIR: Pebble on this host's loopback, validating at xlbd's
+# listeners; DIR/root.pem is then the root of what it issues.
 host_pebble() {
-	local dir=$1
-	mkdir -p "$dir"
-	make_ca "$dir"
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=pebble \
-		-keyout "$dir/wfe.key" -out "$dir/wfe.csr" 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/wfe.ext"
-	openssl x509 -req -in "$dir/wfe.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
-		-CAcreateserial -days 2 -extfile "$dir/wfe.ext" -out "$dir/wfe.pem" 2>/dev/null
-	cat >"$dir/pebble.json" <<-JSON
-		{ "pebble": { "listenAddress": "127.0.0.1:14000",
-		              "managementListenAddress": "127.0.0.1:15000",
-		              "certificate": "$dir/wfe.pem", "privateKey": "$dir/wfe.key",
-		              "httpPort": $HTTP_PORT, "tlsPort": $TLS_PORT, "ocspResponderURL": "",
-		              "externalAccountBindingRequired": false } }
-	JSON
-	pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 127.0.0.1:8053 \
-		-management 127.0.0.1:8055 -http01 "" -https01 "" -tlsalpn01 "" \
-		</dev/null >"$dir/challtestsrv.log" 2>&1 3>&- &
-	BG_PIDS+=("$!")
-	PEBBLE_VA_NOSLEEP=1 PEBBLE_AUTHZREUSE=0 pebble -config "$dir/pebble.json" \
-		-dnsserver 127.0.0.1:8053 </dev/null >"$dir/pebble.log" 2>&1 3>&- &
-	BG_PIDS+=("$!")
-	wait_until 15 curl -sf --cacert "$dir/ca.pem" -o /dev/null https://127.0.0.1:14000/dir ||
-		{ cat "$dir/pebble.log" >&2; return 1; }
-	curl -sf --cacert "$dir/ca.pem" https://127.0.0.1:15000/roots/0 >"$dir/root.pem"
+	pebble_start "$1" "" 127.0.0.1 127.0.0.1 "$HTTP_PORT" "$TLS_PORT" &&
+		curl -sf --cacert "$1/ca.pem" https://127.0.0.1:15000/roots/0 >"$1/root.pem"
 }
 
 @test "docker https: acme-companion's LETSENCRYPT_HOST: xlbd gets the name's certificate from an ACME CA and serves it" {

@@ -224,6 +224,21 @@ mp9000.np.test:
 	grep -q "level=error event=docker_bad_labels .*err=\"container xlbnp_badmp: env VIRTUAL_HOST_MULTIPORTS: host 'bad.np.test' path '/x': port '0': not a port number (1-65535)\"" "$NP_LOG"
 }
 
+# tls_who NAME PKI ENV...: container xlbnp_NAME answering /who with its
+# hostname over TLS only, on port 8443, with PKI's self-signed key pair.
+tls_who() {
+	local name=$1 pki=$2
+	shift 2
+	docker run -d --name "xlbnp_$name" -e VIRTUAL_PORT=8443 "${@/#/-e}" -v "$pki:/pki:ro" \
+		"$IMAGE" sh -c "hostname >/srv/who && cd /srv && exec python3 -c '
+import http.server, ssl
+s = http.server.HTTPServer((\"\", 8443), http.server.SimpleHTTPRequestHandler)
+c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+c.load_cert_chain(\"/pki/crt\", \"/pki/key\")
+s.socket = c.wrap_socket(s.socket, server_side=True)
+s.serve_forever()'" >/dev/null
+}
+
 @test "nginx-proxy: VIRTUAL_PROTO=https: xlb speaks TLS to the container, which answers only TLS" {
 	local pki=$BATS_TEST_TMPDIR/pki
 	mkdir -p "$pki"
@@ -231,30 +246,14 @@ mp9000.np.test:
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 		-subj /CN=backend -keyout "$pki/key" -out "$pki/crt" 2>/dev/null
 	chmod 644 "$pki/key"
-	docker run -d --name xlbnp_tlsb -e VIRTUAL_HOST=tlsb.np.test -e VIRTUAL_PROTO=https \
-		-e VIRTUAL_PORT=8443 -v "$pki:/pki:ro" "$IMAGE" sh -c "hostname >/srv/who && cd /srv &&
-		exec python3 -c '
-import http.server, ssl
-s = http.server.HTTPServer((\"\", 8443), http.server.SimpleHTTPRequestHandler)
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-c.load_cert_chain(\"/pki/crt\", \"/pki/key\")
-s.socket = c.wrap_socket(s.socket, server_side=True)
-s.serve_forever()'" >/dev/null
+	tls_who tlsb "$pki" VIRTUAL_HOST=tlsb.np.test VIRTUAL_PROTO=https
 	# the same server without VIRTUAL_PROTO: xlb's plain HTTP gets nothing
-	docker run -d --name xlbnp_tlsp -e VIRTUAL_HOST=tlsp.np.test -e VIRTUAL_PORT=8443 \
-		-v "$pki:/pki:ro" "$IMAGE" sh -c "hostname >/srv/who && cd /srv &&
-		exec python3 -c '
-import http.server, ssl
-s = http.server.HTTPServer((\"\", 8443), http.server.SimpleHTTPRequestHandler)
-c = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-c.load_cert_chain(\"/pki/crt\", \"/pki/key\")
-s.socket = c.wrap_socket(s.socket, server_side=True)
-s.serve_forever()'" >/dev/null
+	tls_who tlsp "$pki" VIRTUAL_HOST=tlsp.np.test
 	start_np_xlbd
 	wait_until 20 answers tlsb.np.test xlbnp_tlsb
 	# keep-alive: two requests on one client connection, both answered
 	run curl -sf -m 5 -H "Host: tlsb.np.test" "http://127.0.0.1:$PORT/who" \
-		-H "Host: tlsb.np.test" "http://127.0.0.1:$PORT/who"
+		"http://127.0.0.1:$PORT/who"
 	[[ $status == 0 && $(grep -c "$(hostname_of xlbnp_tlsb)" <<<"$output") == 2 ]]
 	[[ $(status_of tlsp.np.test) == 502 ]]
 }

@@ -124,6 +124,13 @@ static int parse_json(json_t *root, struct xlb_dcontainer *c, char *err, size_t 
 	return rc;
 }
 
+/* A container's environment, as nginx-proxy's containers have it: no
+ * xlb label is added (see env_set). */
+static void env_only(json_t *root, json_t *env)
+{
+	json_object_set_new(json_object_get(root, "Config"), "Env", env);
+}
+
 /* Parses a fixture that must be accepted; frees root. */
 static void parse_ok(json_t *root, struct xlb_dcontainer *c)
 {
@@ -294,18 +301,15 @@ static void test_ignored_without_xlb_labels(void **state)
 	label_set(root, "XLB.HOST", "a.example");
 	assert_ignored(root);
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOSTS=a.example", "VIRTUAL_HOST"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOSTS=a.example", "VIRTUAL_HOST"));
 	assert_ignored(root);
 	/* VIRTUAL_HOST="" switches a container off, as for nginx-proxy: no
 	 * error */
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOST=", "VIRTUAL_PORT=9090"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=", "VIRTUAL_PORT=9090"));
 	assert_ignored(root);
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[s]", "VIRTUAL_HOST= "));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST= "));
 	assert_ignored(root);
 }
 
@@ -467,18 +471,15 @@ static void test_bad_virtual_env(void **state)
 	json_t *root = load("inspect_vhost.json");
 
 	(void)state;
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOST=shop.example", "VIRTUAL_PORT=http"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=shop.example", "VIRTUAL_PORT=http"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_PORT='http': not a port number "
 			      "(1-65535)");
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[s]", "VIRTUAL_HOST=shop_example"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST=shop_example"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST='shop_example': invalid "
 			      "host name 'shop_example'");
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[s]", "VIRTUAL_HOST=~^(a"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST=~^(a"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST='~^(a': bad regex at "
 			      "offset 3: missing closing parenthesis");
 }
@@ -487,7 +488,7 @@ static void test_bad_virtual_env(void **state)
 static void env_set(json_t *root, json_t *env)
 {
 	label_set(root, "xlb.port", "9090");
-	json_object_set_new(json_object_get(root, "Config"), "Env", env);
+	env_only(root, env);
 }
 
 static void assert_route(const struct xlb_dcontainer *c, size_t i, const char *host,
@@ -1843,8 +1844,7 @@ static void test_virtual_port_default_80(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[s]", "VIRTUAL_HOST=shop.example"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST=shop.example"));
 	parse_ok(root, &c);
 	assert_int_equal(c.port, 80);
 	xlb_dcontainer_free(&c);
@@ -1858,8 +1858,7 @@ static void test_host_network(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOST=shop.example", "VIRTUAL_PORT=8088"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=shop.example", "VIRTUAL_PORT=8088"));
 	json_object_set_new(json_object_get(root, "HostConfig"), "NetworkMode",
 			    json_string("host"));
 	json_object_set_new(json_object_get(root, "NetworkSettings"), "Networks",
@@ -1874,8 +1873,7 @@ static void test_host_network(void **state)
 	xlb_dcontainer_free(&c);
 
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[s]", "VIRTUAL_PORT=8088"));
+	env_only(root, json_pack("[s]", "VIRTUAL_PORT=8088"));
 	label_set(root, "xlb.listen", "9000/tcp");
 	label_set(root, "xlb.port", "8088");
 	json_object_set_new(json_object_get(root, "HostConfig"), "NetworkMode",
@@ -1914,7 +1912,7 @@ static void test_https_method(void **state)
 					      json_sprintf("HTTPS_METHOD=%s", cases[i].method));
 		if (cases[i].hsts)
 			json_array_append_new(env, json_sprintf("HSTS=%s", cases[i].hsts));
-		json_object_set_new(json_object_get(root, "Config"), "Env", env);
+		env_only(root, env);
 		parse_ok(root, &c);
 		assert_int_equal(c.https_redirect, cases[i].redirect);
 		assert_int_equal(c.https_only, cases[i].only);
@@ -1927,8 +1925,7 @@ static void test_https_method(void **state)
 	}
 	json_t *root = load("inspect_vhost.json");
 
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOST=a.example", "HTTPS_METHOD=always"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "HTTPS_METHOD=always"));
 	assert_rejected(root, "container xlbdm-vhost: env HTTPS_METHOD='always': want redirect, "
 			      "noredirect, nohttp or nohttps");
 }
@@ -1963,7 +1960,7 @@ static void cert_files_case(const char *const *env, bool https_a, bool https_b, 
 
 	for (; env && *env; env++)
 		json_array_append_new(e, json_string(*env));
-	json_object_set_new(json_object_get(root, "Config"), "Env", e);
+	env_only(root, e);
 	parse_ok(root, &c);
 	build_with(&c, 1, &o, &m, &w);
 	s = &m.cfg.services[0];
@@ -2009,8 +2006,7 @@ static void test_cert_files(void **state)
 	xlb_dcontainer_free(&c);
 
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOST=a.example", "CERT_NAME=../etc/x"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "CERT_NAME=../etc/x"));
 	assert_rejected(root, "container xlbdm-vhost: env CERT_NAME='../etc/x': not a certificate "
 			      "file's name (letters, digits, '.', '_', '-')");
 }
@@ -2024,10 +2020,9 @@ static void test_letsencrypt_host(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[sss]", "VIRTUAL_HOST=a.example,b.example,c.example",
-				      "VIRTUAL_PORT=8000",
-				      "LETSENCRYPT_HOST= B.example,c.example , z.example"));
+	env_only(root, json_pack("[sss]", "VIRTUAL_HOST=a.example,b.example,c.example",
+				 "VIRTUAL_PORT=8000",
+				 "LETSENCRYPT_HOST= B.example,c.example , z.example"));
 	parse_ok(root, &c);
 	assert_true(c.acme);
 	assert_route(&c, 0, "a.example", "/", XLB_SCHEME_HTTP);
@@ -2040,18 +2035,15 @@ static void test_letsencrypt_host(void **state)
 
 	/* HTTPS_METHOD=noredirect: both sites; none of its names: no ACME */
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[sss]", "VIRTUAL_HOST=a.example", "HTTPS_METHOD=noredirect",
-				      "LETSENCRYPT_HOST=a.example"));
+	env_only(root, json_pack("[sss]", "VIRTUAL_HOST=a.example", "HTTPS_METHOD=noredirect",
+				 "LETSENCRYPT_HOST=a.example"));
 	parse_ok(root, &c);
 	assert_true(c.acme);
 	assert_false(c.https_redirect);
 	assert_false(c.hsts);
 	xlb_dcontainer_free(&c);
 	root = load("inspect_vhost.json");
-	json_object_set_new(json_object_get(root, "Config"), "Env",
-			    json_pack("[ss]", "VIRTUAL_HOST=a.example",
-				      "LETSENCRYPT_HOST=b.example"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "LETSENCRYPT_HOST=b.example"));
 	parse_ok(root, &c);
 	assert_false(c.acme);
 	assert_false(c.https_redirect);
@@ -2364,13 +2356,6 @@ static void test_build_many_names_go_to_the_oldest_and_stay_held(void **state)
 
 /* ---- nginx-proxy's VIRTUAL_PROTO and VIRTUAL_HOST_MULTIPORTS ------------------- */
 
-/* Replaces Config.Env and nothing else: a container with nginx-proxy's
- * variables only. */
-static void np_env_set(json_t *root, json_t *env)
-{
-	json_object_set_new(json_object_get(root, "Config"), "Env", env);
-}
-
 /* nginx-proxy's second example, with every variable it overrides set to
  * what would be an error if it were read. */
 #define DOC_PATHS                  \
@@ -2408,9 +2393,9 @@ static void test_multiports_parts(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	np_env_set(root, json_pack("[ssssss]", DOC_PATHS, "VIRTUAL_HOST=other.example",
-				   "VIRTUAL_PORT=abc", "VIRTUAL_PROTO=grpc", "VIRTUAL_PATH=/nope",
-				   "VIRTUAL_DEST=/rewrite"));
+	env_only(root,
+		 json_pack("[ssssss]", DOC_PATHS, "VIRTUAL_HOST=other.example", "VIRTUAL_PORT=abc",
+			   "VIRTUAL_PROTO=grpc", "VIRTUAL_PATH=/nope", "VIRTUAL_DEST=/rewrite"));
 	parse_ok(root, &c);
 	assert_int_equal(c.port, 80);
 	assert_false(c.backend_tls);
@@ -2440,8 +2425,8 @@ static void test_multiports_default_port(void **state)
 	(void)state;
 	json_object_set_new(json_object_get(root, "Config"), "ExposedPorts",
 			    json_pack("{s:{}}", "8000/tcp"));
-	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS={\"a.example\": {}, "
-					  "\"b.example\": {\"/x\": {\"port\": 8000}}}"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS={\"a.example\": {}, "
+					"\"b.example\": {\"/x\": {\"port\": 8000}}}"));
 	parse_ok(root, &c);
 	assert_int_equal(c.port, 8000);
 	assert_int_equal(c.n_parts, 1);
@@ -2458,8 +2443,7 @@ static void test_multiports_unset(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	np_env_set(root,
-		   json_pack("[ss]", "VIRTUAL_HOST_MULTIPORTS= \n", "VIRTUAL_HOST=a.example"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST_MULTIPORTS= \n", "VIRTUAL_HOST=a.example"));
 	parse_ok(root, &c);
 	assert_int_equal(c.n_parts, 0);
 	assert_int_equal(c.n_hosts, 1);
@@ -2467,13 +2451,13 @@ static void test_multiports_unset(void **state)
 	xlb_dcontainer_free(&c);
 
 	root = load("inspect_vhost.json");
-	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS="));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS="));
 	assert_ignored(root);
 
 	root = load("inspect_vhost.json");
 	label_set(root, "xlb.host", "label.example");
 	label_set(root, "xlb.port", "8080");
-	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=bad: [yaml"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=bad: [yaml"));
 	parse_ok(root, &c);
 	assert_int_equal(c.n_parts, 0);
 	assert_string_equal(c.hosts[0], "label.example");
@@ -2481,7 +2465,7 @@ static void test_multiports_unset(void **state)
 
 	/* only MULTIPORTS: a container to balance */
 	root = load("inspect_vhost.json");
-	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=only.example:"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=only.example:"));
 	parse_ok(root, &c);
 	assert_int_equal(c.n_parts, 1);
 	assert_part(&c, 0, "xlbdm-vhost-80", 80, false, false, 0, 1);
@@ -2496,12 +2480,11 @@ static void test_multiports_errors(void **state)
 	char name[80];
 
 	(void)state;
-	np_env_set(root,
-		   json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=a.example: { /x: { port: 0 } }"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=a.example: { /x: { port: 0 } }"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST_MULTIPORTS: host "
 			      "'a.example' path '/x': port '0': not a port number (1-65535)");
 	root = load("inspect_vhost.json");
-	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=test1.example\ntest2.example:"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=test1.example\ntest2.example:"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_HOST_MULTIPORTS: line 2 column "
 			      "14: mapping values are not allowed in this context");
 	/* a part's name must be a service name that fits: 60 + "-80" does,
@@ -2511,14 +2494,13 @@ static void test_multiports_errors(void **state)
 	name[0] = '/';
 	name[61] = '\0';
 	identity_set(root, ID_VHOST, name);
-	np_env_set(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=a.example: { /: { port: 8000 } "
-					  "}\nb.example: { /: { port: 80 } }"));
+	env_only(root, json_pack("[s]", "VIRTUAL_HOST_MULTIPORTS=a.example: { /: { port: 8000 } "
+					"}\nb.example: { /: { port: 80 } }"));
 	assert_rejected(root, "container " N60 ": env VIRTUAL_HOST_MULTIPORTS: service name '" N60
 			      "-8000' is longer than 63");
 	/* dockercloud-haproxy's certificate is one service's */
 	root = load("inspect_vhost.json");
-	np_env_set(root,
-		   json_pack("[ss]", "VIRTUAL_HOST_MULTIPORTS=a.example:", "SSL_CERT=SECRET"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST_MULTIPORTS=a.example:", "SSL_CERT=SECRET"));
 	assert_rejected(root, "container xlbdm-vhost: env SSL_CERT: not with "
 			      "VIRTUAL_HOST_MULTIPORTS, whose names are several services' (put "
 			      "the certificate in xlbd's certificate directory)");
@@ -2534,25 +2516,25 @@ static void test_virtual_proto(void **state)
 	struct xlb_dcontainer c;
 
 	(void)state;
-	np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=https"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=https"));
 	parse_ok(root, &c);
 	assert_true(c.backend_tls);
 	assert_int_equal(c.n_parts, 0);
 	xlb_dcontainer_free(&c);
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
 		root = load("inspect_vhost.json");
-		np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", plain[i]));
+		env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", plain[i]));
 		parse_ok(root, &c);
 		assert_false(c.backend_tls);
 		xlb_dcontainer_free(&c);
 	}
 	root = load("inspect_vhost.json");
-	np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=uwsgi"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=uwsgi"));
 	assert_rejected(root, "container xlbdm-vhost: env VIRTUAL_PROTO='uwsgi': want http or "
 			      "https");
 	root = load("inspect_vhost.json");
 	label_set(root, "xlb.port", "8080");
-	np_env_set(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=fastcgi"));
+	env_only(root, json_pack("[ss]", "VIRTUAL_HOST=a.example", "VIRTUAL_PROTO=fastcgi"));
 	parse_ok(root, &c);
 	assert_false(c.backend_tls);
 	xlb_dcontainer_free(&c);
@@ -2579,7 +2561,7 @@ static json_t *np_replica(int i, const char *multiports)
 	for (size_t k = 0; k < sizeof(xlb_labels) / sizeof(xlb_labels[0]); k++)
 		label_set(root, xlb_labels[k], NULL);
 	snprintf(env, sizeof(env), "VIRTUAL_HOST_MULTIPORTS=%s", multiports);
-	np_env_set(root, json_pack("[s]", env));
+	env_only(root, json_pack("[s]", env));
 	return root;
 }
 
@@ -2652,7 +2634,7 @@ static void test_build_multiports_claims(void **state)
 	json_t *older = load("inspect_vhost.json");
 
 	(void)state;
-	np_env_set(older, json_pack("[ss]", "VIRTUAL_HOST=svc.example", "VIRTUAL_PROTO=https"));
+	env_only(older, json_pack("[ss]", "VIRTUAL_HOST=svc.example", "VIRTUAL_PROTO=https"));
 	created_set(older, "2020-01-01T00:00:00Z");
 	parse_ok(older, &cs[0]);
 	parse_ok(np_replica(1, NP_MULTIPORTS), &cs[1]);
