@@ -130,19 +130,25 @@ iface_args() {
 	for i in $XLB_IFACES; do printf -- '--iface\n%s\n' "$i"; done
 }
 
+# lab_service NAME LISTEN PORT [6]: a config section, service NAME on
+# LISTEN over the lab's four backends at PORT (their IPv6 addresses with 6).
+lab_service() {
+	local i be
+	echo "[service $1]"
+	echo "listen = $2"
+	for i in 1 2 3 4; do
+		be=10.200.$i.2
+		[[ ${4-} == 6 ]] && be=[fd00:20$i::2]
+		echo "backend = $be:$3"
+	done
+}
+
 # l4_services_config: a TCP API service on the IPv4 and the IPv6 VIP, and
 # a UDP name service, each over the lab's four backends.
 l4_services_config() {
-	local i
-	echo "[service api]"
-	echo "listen = $VIP4:80/tcp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:8000"; done
-	echo "[service api6]"
-	echo "listen = [$VIP6]:80/tcp"
-	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:8000"; done
-	echo "[service dns]"
-	echo "listen = $VIP4:53/udp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:5353"; done
+	lab_service api "$VIP4:80/tcp" 8000
+	lab_service api6 "[$VIP6]:80/tcp" 8000 6
+	lab_service dns "$VIP4:53/udp" 5353
 }
 
 # xlbd_mode_args: the data path modes of a lab test's xlbd, one per line.

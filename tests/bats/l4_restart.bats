@@ -21,13 +21,8 @@ teardown() {
 }
 
 restart_config() {
-	local i
-	echo "[service names]"
-	echo "listen = $VIP4:9000/tcp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:9000"; done
-	echo "[service names6]"
-	echo "listen = [$VIP6]:9000/tcp"
-	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:9000"; done
+	lab_service names "$VIP4:9000/tcp" 9000
+	lab_service names6 "[$VIP6]:9000/tcp" 9000 6
 }
 
 # new_flows_balanced: 100 new connections, each backend >= 10%.

@@ -26,11 +26,8 @@ teardown() {
 }
 
 tc_config() {
-	local i
 	l4_services_config
-	echo "[service names]"
-	echo "listen = $VIP4:9000/tcp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:9000"; done
+	lab_service names "$VIP4:9000/tcp" 9000
 }
 
 backend_ep() { echo "10.200.${1#be}.2:9000"; }

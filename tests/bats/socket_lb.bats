@@ -44,19 +44,10 @@ teardown() {
 # The line service on TCP 9000 and UDP 5353 of backends 1..4, as TCP and
 # UDP services on the IPv4 and the IPv6 VIP.
 sock_config() {
-	local i
-	echo "[service names]"
-	echo "listen = $VIP4:9000/tcp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:9000"; done
-	echo "[service names6]"
-	echo "listen = [$VIP6]:9000/tcp"
-	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:9000"; done
-	echo "[service dns]"
-	echo "listen = $VIP4:53/udp"
-	for i in 1 2 3 4; do echo "backend = 10.200.$i.2:5353"; done
-	echo "[service dns6]"
-	echo "listen = [$VIP6]:53/udp"
-	for i in 1 2 3 4; do echo "backend = [fd00:20$i::2]:5353"; done
+	lab_service names "$VIP4:9000/tcp" 9000
+	lab_service names6 "[$VIP6]:9000/tcp" 9000 6
+	lab_service dns "$VIP4:53/udp" 5353
+	lab_service dns6 "[$VIP6]:53/udp" 5353 6
 }
 
 # sockpeer NS MODE HOST PORT N >FILE: tests/lab/sockpeer.py in netns NS.
